@@ -1,0 +1,97 @@
+/* core/transport.h: HTTP over libcurl's multi interface.
+ *
+ * One hvb_client per client_key (a process-wide table): it owns a CURLSH that shares the
+ * connection cache, DNS cache and TLS sessions between every transfer of that key, plus pools
+ * of easy and multi handles for reuse, so that keep-alive connections survive from call to
+ * call. A transfer is driven step by step (hvb__transfer_step): synchronous calls loop on it,
+ * a stream iterator steps until it has a delta, and the async engine will drive the same
+ * transfers.
+ *
+ * Retries happen inside the transfer: 408, 409, 429, 5xx and connection failures (connect,
+ * send, receive, empty reply, partial body) are retried up to max_retries times with
+ * exponential backoff (base * 2^attempt, capped at retry_max_ms) with full jitter, or after
+ * the server's retry-after-ms / Retry-After (seconds or HTTP date), re-read on every attempt
+ * and capped at retry_max_ms. No retry once hvb__transfer_commit() was called (output reached
+ * the caller). Other statuses (400, 401, 403, 404...) fail at once.
+ *
+ * Thread safety: hvb__client_get/unref are thread-safe; one transfer belongs to one thread at
+ * a time; transfers of one client may run in parallel threads.
+ */
+#ifndef HVB_TRANSPORT_H
+#define HVB_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <heavenbase/error.h>
+
+typedef struct hvb_client hvb_client;
+typedef struct hvb_transfer hvb_transfer;
+
+/* The pool for `client_key` (new reference; created on first use). Never NULL. */
+hvb_client *hvb__client_get(const char *client_key);
+void hvb__client_unref(hvb_client *client); /* NULL is a no-op */
+
+typedef struct hvb_http_request {
+  const char *method;         /* NULL: "POST" when body != NULL, else "GET" */
+  const char *url;
+  const char *const *headers; /* NULL-terminated "Name: value" lines, may be NULL */
+  const char *body;           /* may be NULL */
+  size_t body_len;
+  long connect_timeout_ms;    /* 0: libcurl's default */
+  long timeout_ms;            /* whole attempt; 0: none */
+  long idle_timeout_ms;       /* no progress for this long fails the transfer; 0: none */
+  int max_retries;            /* retries after the first attempt */
+  long retry_base_ms;         /* 0: 500 */
+  long retry_max_ms;          /* cap on one wait, backoff or Retry-After; 0: 30000 */
+} hvb_http_request;
+
+/* What the body sink tells the transport about the bytes it was given. */
+typedef enum hvb_sink_rc {
+  HVB_SINK_ABORT = -1,   /* stop now; the sink has filled the error it was given */
+  HVB_SINK_CONTINUE = 0, /* consumed, but no real data (keep-alive comments) */
+  HVB_SINK_PROGRESS = 1  /* real data: resets the idle timer */
+} hvb_sink_rc;
+
+/* Receives the body of a 2xx response in chunks as they arrive. On HVB_SINK_ABORT it must
+ * have filled `err` (the transfer's error record; hvb__transfer_step returns it). */
+typedef hvb_sink_rc (*hvb_body_fn)(void *user_data, const char *data, size_t len,
+                                   hvb_error *err);
+/* Called before a retried attempt so the sink can drop what the failed attempt delivered. */
+typedef void (*hvb_reset_fn)(void *user_data);
+
+typedef enum hvb_step {
+  HVB_STEP_FAILED = -1, /* err set; the transfer is finished */
+  HVB_STEP_RUNNING = 0, /* call again */
+  HVB_STEP_DONE = 1     /* a 2xx response was received completely */
+} hvb_step;
+
+/* Start a transfer. The request is copied (the caller may free it afterwards). Never NULL. */
+hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
+                                hvb_body_fn body_fn, hvb_reset_fn reset_fn, void *user_data);
+
+/* Advance the transfer, waiting up to `wait_ms` for network activity (or for a backoff delay
+ * to pass). Returns after any activity, so a caller can look at what the sink produced.
+ * Errors: HVB_HTTP (status, provider type and message parsed from an error body: OpenAI
+ * {"error": {...}} or Anthropic {"type": "error", "error": {...}} shapes; the message names
+ * the status and URL), HVB_TIMEOUT (connect, total or idle; the message says which, and the
+ * URL), HVB_TRANSPORT (connection failure after the retries; curl's message), HVB_TRUNCATED
+ * (connection closed mid-body after commit), or the sink's error. */
+hvb_step hvb__transfer_step(hvb_transfer *t, int wait_ms, hvb_error *err);
+
+/* Output of this transfer reached the caller: never retry it from now on. */
+void hvb__transfer_commit(hvb_transfer *t);
+
+/* HTTP status of the last attempt (0 before headers). */
+long hvb__transfer_status(const hvb_transfer *t);
+
+/* Attempts made so far (1 + retries). */
+int hvb__transfer_attempts(const hvb_transfer *t);
+
+/* Abort if running and release; handles go back to the client's pools. NULL is a no-op. */
+void hvb__transfer_free(hvb_transfer *t);
+
+/* Run a transfer to completion (loops on hvb__transfer_step). */
+bool hvb__http_perform(hvb_client *client, const hvb_http_request *req, hvb_body_fn body_fn,
+                       hvb_reset_fn reset_fn, void *user_data, hvb_error *err);
+
+#endif

@@ -1,0 +1,13 @@
+/* heavenbase/heavenbase.h: the umbrella header of libheavenbase.
+ * Link with `pkg-config --cflags --libs heavenbase`. */
+#ifndef HEAVENBASE_H
+#define HEAVENBASE_H
+
+#include <heavenbase/version.h>
+#include <heavenbase/error.h>
+#include <heavenbase/log.h>
+#include <heavenbase/config.h>
+#include <heavenbase/spec.h>
+#include <heavenbase/llm.h>
+
+#endif

@@ -1,0 +1,131 @@
+/* heavenbase/llm.h: chat and streaming.
+ *
+ *     hvb_error err = HVB_ERROR_INIT;
+ *     hvb_llm *llm = hvb_llm_new_preset("mock", &err);
+ *     hvb_result *r = hvb_llm_chat(llm, "Hello", NULL, &err);
+ *     if (r) puts(hvb_result_text(r));
+ *     hvb_result_free(r);
+ *     hvb_llm_free(llm);
+ *
+ * Call options (a JSON object, every key optional; NULL means none):
+ *   "system"     a system prompt placed before the messages
+ *   "stream"     true: ask the provider for a server-sent event stream (chat gathers it)
+ *   "args"       request arguments for this call; any other unknown key is one too
+ *                ("temperature": 0.2, "max_tokens": 100, "tools": [...], ...)
+ * Call arguments override the constructor's (see spec.h for the full precedence).
+ *
+ * Messages are OpenAI chat-completions messages: [{"role": "user", "content": "hi"}, ...].
+ *
+ * Errors: HVB_EINVAL for bad messages or options (the field is named); HVB_HTTP with
+ * err->http_status, err->type and the provider's message; HVB_TRANSPORT when the connection
+ * fails after the retries; HVB_TIMEOUT (connect, total or idle timeout, named);
+ * HVB_TRUNCATED when a stream ends without [DONE] or a finish reason; HVB_PROVIDER for an
+ * error event inside a stream or an error body with status 200; HVB_PARSE for a response
+ * that is not valid JSON.
+ *
+ * Retries: 408, 409, 429, 5xx and connection failures are retried with exponential backoff
+ * and jitter, honouring retry-after-ms and Retry-After (capped); never once stream output has
+ * reached the caller; 400/401/403/404 are never retried.
+ *
+ * Thread safety: an hvb_llm may be used by several threads at once (each call is independent;
+ * connections are shared under a lock). A result or a stream belongs to one thread at a time.
+ */
+#ifndef HEAVENBASE_LLM_H
+#define HEAVENBASE_LLM_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+#include <heavenbase/error.h>
+#include <heavenbase/config.h>
+#include <heavenbase/spec.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hvb_llm hvb_llm;
+typedef struct hvb_result hvb_result;
+typedef struct hvb_stream hvb_stream;
+
+/* Create an LLM from constructor options (spec.h lists them; borrowed, may be NULL), using
+ * the configuration loaded from the environment. NULL with err set when resolution fails. */
+hvb_llm *hvb_llm_new(json_object *options, hvb_error *err);
+
+/* As hvb_llm_new, with an explicit configuration (borrowed: it must outlive the call only;
+ * the LLM keeps what it needs). */
+hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *options, hvb_error *err);
+
+/* Shorthand for hvb_llm_new({"preset": preset}). */
+hvb_llm *hvb_llm_new_preset(const char *preset, hvb_error *err);
+
+void hvb_llm_free(hvb_llm *llm); /* NULL is a no-op */
+
+/* The resolved spec, borrowed from the LLM (hvb_spec_ref it to keep it longer). */
+const hvb_spec *hvb_llm_spec(const hvb_llm *llm);
+
+/* Chat with one user prompt. Returns a new result (free with hvb_result_free). */
+hvb_result *hvb_llm_chat(hvb_llm *llm, const char *prompt, json_object *call_options,
+                         hvb_error *err);
+
+/* Chat with a message list (a JSON array, borrowed). */
+hvb_result *hvb_llm_chat_messages(hvb_llm *llm, json_object *messages,
+                                  json_object *call_options, hvb_error *err);
+
+/* Start a streamed chat (the request is sent with "stream": true). `messages` is a JSON array
+ * (borrowed) or NULL with `prompt` given; exactly one of them. Returns a new stream (free with
+ * hvb_stream_free, which aborts a transfer still running). */
+hvb_stream *hvb_llm_stream(hvb_llm *llm, const char *prompt, json_object *messages,
+                           json_object *call_options, hvb_error *err);
+
+/* Wait for the next delta. Returns true with *delta set to a JSON object borrowed until the
+ * next call on the stream, or true with *delta NULL at the end of the stream; false with err
+ * set on failure (the stream is then finished). A delta has any of the keys:
+ *   "text" (string), "think" (string), "tool_calls" (array of fragments as the provider sent
+ *   them: index, id, type, function.name, function.arguments), "finish_reason" (string),
+ *   "usage" (object). */
+bool hvb_stream_next(hvb_stream *stream, json_object **delta, hvb_error *err);
+
+/* After the stream ended (hvb_stream_next gave NULL), the gathered result, as a new result
+ * the caller frees; NULL with HVB_EINVAL before the end. Equal to what hvb_llm_chat returns
+ * for the same reply. */
+hvb_result *hvb_stream_result(hvb_stream *stream, hvb_error *err);
+
+void hvb_stream_free(hvb_stream *stream); /* NULL is a no-op */
+
+/* ---- results (all getters borrow from the result; valid until hvb_result_free) ---- */
+
+/* The answer text ("" when the model produced none; never NULL). */
+const char *hvb_result_text(const hvb_result *r);
+/* The reasoning text ("reasoning_content", "reasoning" or thinking blocks), "" when none. */
+const char *hvb_result_think(const hvb_result *r);
+/* "stop", "length", "tool_calls", ...; "" when the provider gave none. */
+const char *hvb_result_finish_reason(const hvb_result *r);
+/* The assistant message as an OpenAI message object. */
+json_object *hvb_result_message(const hvb_result *r);
+/* Tool calls of the assistant message (array), NULL when none. */
+json_object *hvb_result_tool_calls(const hvb_result *r);
+/* Token usage (object; numbers summed across stream chunks), NULL when none was reported. */
+json_object *hvb_result_usage(const hvb_result *r);
+/* The conversation: the request's messages followed by the assistant message. */
+json_object *hvb_result_messages(const hvb_result *r);
+/* Every canonical delta in order (array of the objects hvb_stream_next yields). */
+json_object *hvb_result_deltas(const hvb_result *r);
+/* The provider's raw payload: the response body object, or for a stream the array of event
+ * payloads; NULL when none (offline gateways may give none). */
+json_object *hvb_result_raw(const hvb_result *r);
+
+/* Project the result by a comma-separated `include` list of: text, think, content (thinking
+ * wrapped as "<think>\n...\n</think>\n" before the answer), message, messages, delta,
+ * tool_calls, usage, raw. One field gives that value; several give an object keyed by field.
+ * Returns a new reference (NULL for a JSON null value, e.g. usage when none) and sets *ok.
+ * HVB_EINVAL names an unknown field. */
+json_object *hvb_result_project(const hvb_result *r, const char *include, bool *ok,
+                                hvb_error *err);
+
+void hvb_result_free(hvb_result *r); /* NULL is a no-op */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,95 @@
+/* heavenbase/spec.h: the resolved, immutable description of one configured LLM.
+ *
+ * Resolution runs once, when an LLM is created:
+ *   preset -> model (aliases) -> provider -> gateway -> runtime (base URL, key, timeouts)
+ * Request arguments merge with this precedence (highest first):
+ *   call options > constructor options > preset.default_args > provider.model_args[model id]
+ *   > provider.default_args > model.default_args > heavenbase.llm.default_args
+ *
+ * Options (a JSON object; every key optional):
+ *   "preset"        preset name (default: heavenbase.llm.default_preset, bundled "chat")
+ *   "model"         model name or alias; an unknown name passes through as the identifier
+ *   "provider"      provider name (must exist in the catalog)
+ *   "gateway"       gateway name ("openai", "mock", ...)
+ *   "base_url"      overrides the provider's base URL
+ *   "api_key"       the key itself (never stored in clear, never printed)
+ *   "api_key_env"   name of the environment variable holding the key
+ *   "timeout", "connect_timeout", "idle_timeout" (seconds, numbers), "max_retries" (integer)
+ *   "headers"       object of extra HTTP headers
+ *   "args"          object of request arguments (temperature, max_tokens, ...)
+ *   any other key   a request argument too ("temperature": 0 == "args": {"temperature": 0})
+ *
+ * hash_key:   SHA-256 (hex) over the canonical JSON of model, model id, provider, gateway and
+ *             the resolved request arguments. Never covers secrets. Same bytes under any locale.
+ * client_key: SHA-256 (hex) over gateway, API key, base URL, headers, timeouts and retries:
+ *             calls with equal client keys share HTTP connections. A digest, so the key is never
+ *             kept in clear in it.
+ *
+ * Ownership: specs are reference counted (hvb_spec_ref/hvb_spec_unref); getters return
+ * strings borrowed from the spec. Thread safety: a spec is immutable and may be shared freely
+ * between threads; ref/unref are atomic.
+ */
+#ifndef HEAVENBASE_SPEC_H
+#define HEAVENBASE_SPEC_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+#include <heavenbase/error.h>
+#include <heavenbase/config.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hvb_spec hvb_spec;
+
+/* Resolve `options` (borrowed, may be NULL) against `cfg` (borrowed; NULL loads the
+ * configuration afresh with hvb_config_load). Errors: HVB_NOT_FOUND for an unknown preset or
+ * provider, with a message naming it, suggesting the closest name ("did you mean 'chat'?")
+ * and listing the known ones; HVB_EINVAL for an option of the wrong type (named);
+ * HVB_CONFIG for an inconsistent catalog entry (named). */
+hvb_spec *hvb_spec_resolve(const hvb_config *cfg, json_object *options, hvb_error *err);
+
+hvb_spec *hvb_spec_ref(hvb_spec *spec);
+void hvb_spec_unref(hvb_spec *spec); /* NULL is a no-op */
+
+const char *hvb_spec_preset(const hvb_spec *spec);   /* "chat" */
+const char *hvb_spec_model(const hvb_spec *spec);    /* canonical model name, alias resolved */
+const char *hvb_spec_model_id(const hvb_spec *spec); /* what the provider calls it */
+const char *hvb_spec_provider(const hvb_spec *spec);
+const char *hvb_spec_gateway(const hvb_spec *spec);
+const char *hvb_spec_base_url(const hvb_spec *spec); /* no trailing slash; "" when none */
+bool hvb_spec_has_api_key(const hvb_spec *spec);
+const char *hvb_spec_api_key_env(const hvb_spec *spec); /* variable consulted, or NULL */
+const char *hvb_spec_hash_key(const hvb_spec *spec);    /* 64 hex digits */
+const char *hvb_spec_client_key(const hvb_spec *spec);  /* 64 hex digits */
+
+/* Resolved request arguments (temperature, max_tokens, ...), borrowed, never NULL. */
+json_object *hvb_spec_args(const hvb_spec *spec);
+
+/* Extra HTTP headers from the provider and options, borrowed JSON object, never NULL. */
+json_object *hvb_spec_headers(const hvb_spec *spec);
+
+/* Model facts from the catalog (the model's catalog object), borrowed; NULL for a model that
+ * is not in the catalog. */
+json_object *hvb_spec_model_info(const hvb_spec *spec);
+
+/* Transport settings in milliseconds / counts. */
+long hvb_spec_timeout_ms(const hvb_spec *spec);
+long hvb_spec_connect_timeout_ms(const hvb_spec *spec);
+long hvb_spec_idle_timeout_ms(const hvb_spec *spec);
+int hvb_spec_max_retries(const hvb_spec *spec);
+
+/* The spec as a new JSON object (caller owns the reference). The API key appears only when
+ * `include_secrets` is true; otherwise "api_key" is "<set>" or absent. */
+json_object *hvb_spec_to_json(const hvb_spec *spec, bool include_secrets);
+
+/* The API key in clear, for gateways building a request; borrowed, NULL when none. Never
+ * log or print it. */
+const char *hvb_spec_api_key(const hvb_spec *spec);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

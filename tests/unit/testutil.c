@@ -1,0 +1,124 @@
+/* tests/unit/testutil.c */
+#include "testutil.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *dirs[64];
+static int ndirs;
+static pid_t owner;
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st; (void)flag; (void)ftw;
+  return remove(path);
+}
+
+static void cleanup(void) {
+  /* Check's fork mode runs tests in children: only the process that made a dir removes it. */
+  if (getpid() != owner) return;
+  for (int i = 0; i < ndirs; i++) {
+    nftw(dirs[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(dirs[i]);
+  }
+  ndirs = 0;
+}
+
+const char *tu_tmpdir(void) {
+  const char *base = getenv("TMPDIR");
+  char tmpl[4096];
+  snprintf(tmpl, sizeof tmpl, "%s/hvb-test-XXXXXX", base && *base ? base : "/tmp");
+  char *d = mkdtemp(tmpl);
+  ck_assert_msg(d != NULL, "mkdtemp: %s", strerror(errno));
+  if (ndirs == 0) {
+    owner = getpid();
+    atexit(cleanup);
+  }
+  ck_assert_int_lt(ndirs, 64);
+  dirs[ndirs] = strdup(d);
+  return dirs[ndirs++];
+}
+
+static void mkdirs(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(buf, 0700);
+      *p = '/';
+    }
+  }
+  mkdir(buf, 0700);
+}
+
+const char *tu_isolate(void) {
+  const char *root = tu_tmpdir();
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s/config", root);
+  mkdirs(buf);
+  setenv("HB_CONFIG_DIR", buf, 1);
+  snprintf(buf, sizeof buf, "%s/xdg-config", root);
+  setenv("XDG_CONFIG_HOME", buf, 1);
+  snprintf(buf, sizeof buf, "%s/xdg-data", root);
+  setenv("XDG_DATA_HOME", buf, 1);
+  snprintf(buf, sizeof buf, "%s/cache", root);
+  setenv("XDG_CACHE_HOME", buf, 1);
+  setenv("HB_CACHE_DIR", buf, 1);
+  snprintf(buf, sizeof buf, "%s/system", root);
+  mkdirs(buf);
+  setenv("HB_SYSTEM_CONFIG_DIR", buf, 1);
+  snprintf(buf, sizeof buf, "%s/data", root);
+  mkdirs(buf);
+  setenv("HB_DATA_DIR", buf, 1);
+  snprintf(buf, sizeof buf, "%s/work", root);
+  mkdirs(buf);
+  ck_assert_int_eq(chdir(buf), 0);
+  static const char *keys[] = {"OPENAI_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY",
+                               "ANTHROPIC_API_KEY", "HB_LOG", "HB_GATEWAY_PATH", NULL};
+  for (int i = 0; keys[i]; i++) unsetenv(keys[i]);
+  return getenv("HB_CONFIG_DIR");
+}
+
+void tu_write_file(const char *path, const char *content) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash && slash != dir) {
+    *slash = '\0';
+    mkdirs(dir);
+  }
+  FILE *f = fopen(path, "wb");
+  ck_assert_msg(f != NULL, "fopen %s: %s", path, strerror(errno));
+  size_t n = strlen(content);
+  ck_assert_uint_eq(fwrite(content, 1, n, f), n);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+char *tu_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  size_t got;
+  while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+    n += got;
+    if (cap - n - 1 == 0) buf = realloc(buf, cap *= 2);
+  }
+  fclose(f);
+  buf[n] = '\0';
+  if (len) *len = n;
+  return buf;
+}
+
+int tu_run(Suite *s) {
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,28 @@
+/* tests/unit/testutil.h: small helpers shared by the Check suites. */
+#ifndef HVB_TESTUTIL_H
+#define HVB_TESTUTIL_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A fresh directory under $TMPDIR (or /tmp), removed with its contents at exit.
+ * Returned string lives until exit. */
+const char *tu_tmpdir(void);
+
+/* Isolate the process from the user's setup: HB_CONFIG_DIR, XDG dirs and HB_CACHE_DIR point
+ * into a fresh tmpdir, the working directory is a fresh empty tmpdir (so no project layer
+ * is found), HB_SYSTEM_CONFIG_DIR is an empty dir, provider key variables are unset.
+ * Returns the HB_CONFIG_DIR path. */
+const char *tu_isolate(void);
+
+/* Write `content` to `path` (creating parent directories). Aborts the test on failure. */
+void tu_write_file(const char *path, const char *content);
+
+/* Whole file as a NUL-terminated string (free with free()); NULL when unreadable. */
+char *tu_read_file(const char *path, size_t *len);
+
+/* Run a suite with the usual runner; returns the process exit status. */
+int tu_run(Suite *s);
+
+#endif

@@ -1,0 +1,2 @@
+#include "upstream.h"
+int main(void) { return 0; }
