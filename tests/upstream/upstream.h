@@ -1,4 +1,93 @@
-/* tests/upstream/upstream.h */
+/* tests/upstream/upstream.h: a scriptable fake provider server for HTTP tests.
+ *
+ * An HTTP/1.1 server on 127.0.0.1 (ephemeral port) running in its own thread inside the
+ * test process (or as the standalone tests/upstream/hb-upstream for shell tests). It replays
+ * scripted responses and records every request it received, so tests assert both what the
+ * library sent and what the user gets back. Keep-alive is supported: several requests may
+ * arrive on one connection, and the server counts connections so tests can check reuse.
+ *
+ * Scripting: responses are queued per path ("/v1/chat/completions"); each request to a path
+ * takes the next queued response; when a path's queue holds one response marked `repeat`, it
+ * is served for every later request. A request with no scripted response gets 404 with an
+ * OpenAI-shaped error body naming the path.
+ *
+ * Thread safety: all functions may be called from the test thread while the server runs.
+ */
 #ifndef HVB_UPSTREAM_H
 #define HVB_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct up_server up_server;
+
+/* One piece of the body, sent after `delay_ms`. */
+typedef struct up_chunk {
+  const char *data;
+  size_t len;     /* 0: strlen(data) */
+  int delay_ms;
+} up_chunk;
+
+typedef struct up_response {
+  int status;              /* 200 when 0 */
+  const char *headers;     /* extra header lines, "Name: value\r\n" each, may be NULL */
+  const char *content_type;/* NULL: application/json */
+  const up_chunk *chunks;  /* body pieces, copied by up_push */
+  int nchunks;
+  bool chunked;            /* Transfer-Encoding: chunked (else Content-Length of all chunks) */
+  int close_after;         /* >0: close the connection after this many chunks, without
+                              finishing the body (a connection dropped mid-stream) */
+  int stall_ms;            /* >0: after the chunks, keep the connection open and silent this
+                              long before finishing (for idle-timeout tests) */
+  bool repeat;             /* serve this response for every later request to the path */
+} up_response;
+
+/* Start a server. Never NULL (aborts the test process on socket failure). */
+up_server *up_start(void);
+/* Stop the thread, close every connection, free everything. */
+void up_stop(up_server *s);
+
+int up_port(const up_server *s);
+/* "http://127.0.0.1:PORT", valid until up_stop. */
+const char *up_base_url(const up_server *s);
+
+/* Queue a response for `path` (copied, chunks included). */
+void up_push(up_server *s, const char *path, const up_response *resp);
+
+/* Shorthands: one-chunk body with status and content type (NULL: application/json). */
+void up_push_body(up_server *s, const char *path, int status, const char *content_type,
+                  const char *body);
+/* An SSE body given as one string, split into `nchunks` chunks of about equal size
+ * (1: in one piece), with chunked encoding and text/event-stream. */
+void up_push_sse(up_server *s, const char *path, const char *sse_text, int nchunks);
+
+/* Load a JSON script: {"routes": {"/path": [response, ...]}} where a response is
+ * {"status": 200, "headers": {"Name": "value"}, "content_type": "...", "body": "..." or
+ *  "chunks": [{"data": "...", "delay_ms": 0}], "chunked": false, "close_after": 0,
+ *  "stall_ms": 0, "repeat": false}. Returns false (with a message on stderr) on bad input. */
+bool up_load_script(up_server *s, const char *json_text);
+
+/* What was received. */
+typedef struct up_request {
+  char *method;
+  char *path;      /* without the query string */
+  char *query;     /* "" when none */
+  char *headers;   /* raw header block, lines "Name: value\r\n" */
+  char *body;      /* NUL-terminated */
+  size_t body_len;
+} up_request;
+
+int up_request_count(const up_server *s);
+int up_connection_count(const up_server *s);
+/* The i-th request received (0-based); a copy the caller frees with up_request_free. NULL
+ * when there is no such request. */
+up_request *up_request_get(const up_server *s, int i);
+void up_request_free(up_request *r);
+/* Value of header `name` (case-insensitive) of a recorded request; new string (free()) or
+ * NULL when absent. */
+char *up_request_header(const up_request *r, const char *name);
+
+/* Block until at least `n` requests were received or `timeout_ms` passed; true when reached. */
+bool up_wait_requests(const up_server *s, int n, int timeout_ms);
+
 #endif
