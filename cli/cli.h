@@ -1,7 +1,51 @@
-/* cli/cli.h */
+/* cli/cli.h: shared pieces of the hb tool. hb uses only the public API of libheavenbase. */
 #ifndef HB_CLI_H
 #define HB_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include <heavenbase/heavenbase.h>
+
+/* Exit statuses: 0 success, 1 the operation failed, 2 bad usage. */
+enum { HB_EXIT_OK = 0, HB_EXIT_FAIL = 1, HB_EXIT_USAGE = 2 };
+
 int hb_cmd_chat(int argc, char **argv);
 int hb_cmd_cfg(int argc, char **argv);
 int hb_cmd_spec(int argc, char **argv);
+
+/* Print the help of `command` (NULL: the overview) to `out`; false for an unknown command. */
+bool hb_help(const char *command, FILE *out);
+
+/* "hb: <what>: <message>" on stderr; returns HB_EXIT_FAIL. */
+int hb_fail(const char *what, const hvb_error *err);
+/* "hb: <message>" plus a hint to run `hb help <command>`; returns HB_EXIT_USAGE. */
+int hb_usage(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Options that select and configure an LLM, shared by chat and spec (and later embed,
+ * imagen). hb_llm_opts_parse recognizes one option at argv[*i] and advances *i; returns 1
+ * when consumed, 0 when not one of these, -1 on a usage error (already reported). */
+typedef struct hb_llm_opts {
+  json_object *options; /* constructor options being built (owned) */
+} hb_llm_opts;
+
+void hb_llm_opts_init(hb_llm_opts *o);
+void hb_llm_opts_clear(hb_llm_opts *o);
+int hb_llm_opts_parse(hb_llm_opts *o, const char *command, int argc, char **argv, int *i);
+
+/* The value of option `name` at argv[*i] ("--name VALUE" or "--name=VALUE"; for a short
+ * option "-x VALUE" or "-xVALUE"). NULL (reported as usage error) when missing. */
+const char *hb_opt_value(const char *command, int argc, char **argv, int *i);
+
+/* Does argv[i] name option `long_name` or `short_name` (may be NULL), in any of the forms
+ * "--long", "--long=V", "-s", "-sV"? */
+bool hb_opt_is(const char *arg, const char *long_name, const char *short_name);
+
+/* Print a JSON value: strings as raw text when `raw_strings`, else JSON; pretty on a
+ * terminal, compact otherwise; always ends with a newline. */
+void hb_print_json(FILE *out, json_object *value, bool raw_strings);
+
+/* Read all of stdin; new string (free()); NULL on error. */
+char *hb_read_stdin(void);
+
 #endif

@@ -1,1 +1,100 @@
+/* cli/cmd-cfg.c: hb cfg show|get|set|unset|paths. */
 #include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *layer_names[HVB_CONFIG_N_LAYERS] = {"defaults", "system", "user", "project"};
+
+/* The file a write goes to: the user layer (--global, the default) or the project layer. */
+static char *target_path(const hvb_config *cfg, bool local) {
+  if (local) return hvb_config_project_write_path();
+  const char *p = hvb_config_layer_path(cfg, HVB_CONFIG_USER);
+  return p ? strdup(p) : NULL;
+}
+
+static int cfg_read(const char *sub, int argc, char **argv) {
+  const char *key = NULL;
+  for (int i = 2; i < argc; i++) {
+    if (argv[i][0] == '-' && argv[i][1]) return hb_usage("cfg", "unknown option '%s'", argv[i]);
+    if (key) return hb_usage("cfg", "cfg %s takes one KEY", sub);
+    key = argv[i];
+  }
+  bool get = !strcmp(sub, "get");
+  if (get && !key) return hb_usage("cfg", "cfg get needs a KEY");
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_config *cfg = hvb_config_load(&err);
+  if (!cfg) return hb_fail("cfg", &err);
+  int rc = HB_EXIT_OK;
+  json_object *v = hvb_config_get(cfg, key);
+  if (!v && key) {
+    /* json-c represents JSON null as NULL too, so a key set to null reads as not set, which
+     * is also what null means to the resolver. */
+    fprintf(stderr, "hb: cfg: key '%s' is not set\n", key);
+    rc = HB_EXIT_FAIL;
+  } else {
+    hb_print_json(stdout, v, get);
+  }
+  hvb_config_free(cfg);
+  return rc;
+}
+
+static int cfg_write(const char *sub, int argc, char **argv) {
+  bool set = !strcmp(sub, "set"), local = false, force_string = false;
+  const char *key = NULL, *value = NULL;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--global")) {
+      local = false;
+    } else if (!strcmp(a, "--local")) {
+      local = true;
+    } else if (set && !strcmp(a, "--string")) {
+      force_string = true;
+    } else if (a[0] == '-' && a[1] == '-' && a[2]) {
+      return hb_usage("cfg", "unknown option '%s'", a);
+    } else if (!key) {
+      key = a;
+    } else if (set && !value) {
+      value = a;
+    } else {
+      return hb_usage("cfg", "unexpected argument '%s'", a);
+    }
+  }
+  if (!key || (set && !value))
+    return hb_usage("cfg", set ? "cfg set needs KEY and VALUE" : "cfg unset needs a KEY");
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_config *cfg = hvb_config_load(&err);
+  if (!cfg) return hb_fail("cfg", &err);
+  char *path = target_path(cfg, local);
+  hvb_config_free(cfg);
+  if (!path) {
+    fprintf(stderr, "hb: cfg: no %s configuration file could be located\n",
+            local ? "project" : "user");
+    return HB_EXIT_FAIL;
+  }
+  bool ok = set ? hvb_config_file_set(path, key, hvb_config_parse_value(value, force_string), &err)
+                : hvb_config_file_unset(path, key, &err);
+  free(path);
+  return ok ? HB_EXIT_OK : hb_fail("cfg", &err);
+}
+
+static int cfg_paths(void) {
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_config *cfg = hvb_config_load(&err);
+  if (!cfg) return hb_fail("cfg", &err);
+  for (int l = 0; l < HVB_CONFIG_N_LAYERS; l++) {
+    const char *p = hvb_config_layer_path(cfg, (hvb_config_layer)l);
+    printf("%-9s %s\n", layer_names[l], p ? p : l == 0 ? "(built in)" : "(none)");
+  }
+  hvb_config_free(cfg);
+  return HB_EXIT_OK;
+}
+
+int hb_cmd_cfg(int argc, char **argv) {
+  if (argc < 2) return hb_usage("cfg", "cfg needs a subcommand: show, get, set, unset, paths");
+  const char *sub = argv[1];
+  if (!strcmp(sub, "show") || !strcmp(sub, "get")) return cfg_read(sub, argc, argv);
+  if (!strcmp(sub, "set") || !strcmp(sub, "unset")) return cfg_write(sub, argc, argv);
+  if (!strcmp(sub, "paths")) return cfg_paths();
+  return hb_usage("cfg", "unknown cfg subcommand '%s'", sub);
+}

@@ -1,1 +1,222 @@
+/* cli/cmd-chat.c: hb chat. */
 #include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Fields printed as text while a stream runs; the others are printed once it ended. */
+static bool is_stream_text_field(const char *f) {
+  return !strcmp(f, "text") || !strcmp(f, "content") || !strcmp(f, "think");
+}
+
+typedef struct stream_printer {
+  bool text, think, wrap_think; /* what to print as it arrives */
+  bool in_think, printed, ends_newline;
+} stream_printer;
+
+static void print_piece(stream_printer *p, const char *s) {
+  size_t n = strlen(s);
+  if (!n) return;
+  fwrite(s, 1, n, stdout);
+  p->printed = true;
+  p->ends_newline = s[n - 1] == '\n';
+}
+
+static void print_delta(stream_printer *p, json_object *delta) {
+  json_object *v;
+  if (json_object_object_get_ex(delta, "think", &v) && (p->think || p->wrap_think)) {
+    if (p->wrap_think && !p->in_think) {
+      print_piece(p, "<think>\n");
+      p->in_think = true;
+    }
+    print_piece(p, json_object_get_string(v));
+  }
+  if (json_object_object_get_ex(delta, "text", &v) && p->text) {
+    const char *t = json_object_get_string(v);
+    if (p->in_think && *t) {
+      print_piece(p, "\n</think>\n");
+      p->in_think = false;
+    }
+    print_piece(p, t);
+  }
+  fflush(stdout);
+}
+
+/* The include list without the fields a stream already printed; NULL when none is left. */
+static char *remaining_fields(const char *include) {
+  char *copy = strdup(include), *save = NULL;
+  char *out = calloc(1, strlen(include) + 1);
+  for (char *f = strtok_r(copy, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+    while (*f == ' ') f++;
+    if (is_stream_text_field(f) || !*f) continue;
+    if (*out) strcat(out, ",");
+    strcat(out, f);
+  }
+  free(copy);
+  if (!*out) {
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* Is `name` one of the comma-separated fields of `include`? */
+static bool has_field(const char *include, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = include; *p;) {
+    while (*p == ' ' || *p == ',') p++;
+    size_t len = strcspn(p, ",");
+    while (len && p[len - 1] == ' ') len--;
+    if (len == n && !strncmp(p, name, n)) return true;
+    p += strcspn(p, ",");
+  }
+  return false;
+}
+
+static int run_stream(hvb_llm *llm, const char *prompt, json_object *call, const char *include,
+                      bool json) {
+  hvb_error err = HVB_ERROR_INIT;
+  stream_printer p = {0};
+  p.wrap_think = has_field(include, "content");
+  p.text = p.wrap_think || has_field(include, "text");
+  p.think = !p.wrap_think && has_field(include, "think");
+
+  hvb_stream *st = hvb_llm_stream(llm, prompt, NULL, call, &err);
+  if (!st) return hb_fail("chat", &err);
+  json_object *delta = NULL;
+  int rc = HB_EXIT_OK;
+  for (;;) {
+    if (!hvb_stream_next(st, &delta, &err)) {
+      if (p.printed && !p.ends_newline) fputc('\n', stdout);
+      fflush(stdout);
+      rc = hb_fail("chat", &err);
+      break;
+    }
+    if (!delta) break;
+    if (json) {
+      fputs(json_object_to_json_string_ext(delta, JSON_C_TO_STRING_PLAIN |
+                                                      JSON_C_TO_STRING_NOSLASHESCAPE),
+            stdout);
+      fputc('\n', stdout);
+      fflush(stdout);
+    } else {
+      print_delta(&p, delta);
+    }
+  }
+  if (rc == HB_EXIT_OK && !json) {
+    if (p.in_think) print_piece(&p, "\n</think>\n");
+    if (p.printed && !p.ends_newline) fputc('\n', stdout);
+    char *rest = remaining_fields(include);
+    if (rest) {
+      hvb_result *r = hvb_stream_result(st, &err);
+      bool ok = r != NULL;
+      json_object *v = ok ? hvb_result_project(r, rest, &ok, &err) : NULL;
+      if (ok)
+        hb_print_json(stdout, v, false);
+      else
+        rc = hb_fail("chat", &err);
+      json_object_put(v);
+      hvb_result_free(r);
+      free(rest);
+    }
+  }
+  hvb_stream_free(st);
+  return rc;
+}
+
+static int run_chat(hvb_llm *llm, const char *prompt, json_object *call, const char *include,
+                    bool json) {
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_result *r = hvb_llm_chat(llm, prompt, call, &err);
+  if (!r) return hb_fail("chat", &err);
+  bool ok = false;
+  json_object *v = hvb_result_project(r, include, &ok, &err);
+  int rc = HB_EXIT_OK;
+  if (!ok)
+    rc = hb_fail("chat", &err);
+  else if (!v)
+    puts(json ? "null" : "");
+  else
+    hb_print_json(stdout, v, !json);
+  json_object_put(v);
+  hvb_result_free(r);
+  return rc;
+}
+
+int hb_cmd_chat(int argc, char **argv) {
+  hb_llm_opts lo;
+  hb_llm_opts_init(&lo);
+  json_object *call = json_object_new_object();
+  const char *prompt = NULL, *include = "text";
+  int stream = -1; /* -1: as configured */
+  bool json = false, rest_positional = false;
+  char *stdin_text = NULL;
+  int rc = HB_EXIT_USAGE;
+
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!rest_positional && a[0] == '-' && a[1] != '\0') {
+      if (!strcmp(a, "--")) {
+        rest_positional = true;
+        continue;
+      }
+      int used = hb_llm_opts_parse(&lo, "chat", argc, argv, &i);
+      if (used < 0) goto out;
+      if (used) continue;
+      if (hb_opt_is(a, "system", "s")) {
+        const char *v = hb_opt_value("chat", argc, argv, &i);
+        if (!v) goto out;
+        json_object_object_add(call, "system", json_object_new_string(v));
+      } else if (hb_opt_is(a, "include", NULL)) {
+        if (!(include = hb_opt_value("chat", argc, argv, &i))) goto out;
+      } else if (!strcmp(a, "--stream")) {
+        stream = 1;
+      } else if (!strcmp(a, "--no-stream")) {
+        stream = 0;
+      } else if (!strcmp(a, "--json")) {
+        json = true;
+      } else {
+        hb_usage("chat", "unknown option '%s'", a);
+        goto out;
+      }
+      continue;
+    }
+    if (prompt) {
+      hb_usage("chat", "one prompt only (quote it): unexpected '%s'", a);
+      goto out;
+    }
+    prompt = a;
+  }
+  if (!prompt || !strcmp(prompt, "-")) {
+    if (!(stdin_text = hb_read_stdin())) {
+      fprintf(stderr, "hb: chat: cannot read the prompt from stdin\n");
+      rc = HB_EXIT_FAIL;
+      goto out;
+    }
+    size_t n = strlen(stdin_text);
+    while (n && (stdin_text[n - 1] == '\n' || stdin_text[n - 1] == '\r')) stdin_text[--n] = '\0';
+    prompt = stdin_text;
+  }
+  if (!*prompt) {
+    hb_usage("chat", "the prompt is empty");
+    goto out;
+  }
+
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_llm *llm = hvb_llm_new(lo.options, &err);
+  if (!llm) {
+    rc = hb_fail("chat", &err);
+    goto out;
+  }
+  if (stream == 0) json_object_object_add(call, "stream", json_object_new_boolean(false));
+  if (stream == 1)
+    rc = run_stream(llm, prompt, call, include, json);
+  else
+    rc = run_chat(llm, prompt, call, include, json);
+  hvb_llm_free(llm);
+out:
+  free(stdin_text);
+  json_object_put(call);
+  hb_llm_opts_clear(&lo);
+  return rc;
+}

@@ -1,4 +1,101 @@
-#include <stdio.h>
-#include <heavenbase/heavenbase.h>
+/* cli/hb.c: the hb command-line tool: dispatch, help and version. */
 #include "cli.h"
-int main(int argc, char **argv) { (void)argc; (void)argv; printf("hb %s\n", hvb_version()); return 0; }
+
+#include <string.h>
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+  const char *usage;
+} commands[] = {
+    {"chat", hb_cmd_chat, "chat with a model (prompt as argument or '-' for stdin)",
+     "usage: hb chat [PROMPT|-] [-s SYSTEM] [-p PRESET] [-m MODEL] [--provider P]\n"
+     "               [-g GATEWAY] [--base-url URL] [--api-key-env VAR] [--stream|--no-stream]\n"
+     "               [--include FIELDS] [--json] [-o KEY=VALUE]...\n"
+     "\n"
+     "  PROMPT             the user message; '-' or none reads it from stdin\n"
+     "  -s, --system TEXT  a system prompt\n"
+     "  -p, --preset NAME  preset (default: heavenbase.llm.default_preset, 'chat')\n"
+     "  -m, --model NAME   model or alias (unknown names pass through as the model id)\n"
+     "  --provider NAME    provider from the catalog\n"
+     "  -g, --gateway NAME gateway (openai, mock, ...)\n"
+     "  --base-url URL     the provider endpoint, e.g. http://127.0.0.1:8000/v1\n"
+     "  --api-key-env VAR  read the API key from environment variable VAR\n"
+     "  --stream           stream the reply and print text as it arrives\n"
+     "  --no-stream        one request, one response (the default)\n"
+     "  --include FIELDS   comma-separated: text (default), think, content, message,\n"
+     "                     messages, delta, tool_calls, usage, raw\n"
+     "  --json             print JSON (with --stream: one JSON delta per line)\n"
+     "  -o KEY=VALUE       a request argument or option; VALUE is JSON when it parses\n"
+     "                     as JSON, else a string (-o temperature=0 -o max_tokens=64)\n"},
+    {"cfg", hb_cmd_cfg, "show and edit the layered configuration",
+     "usage: hb cfg show [KEY]\n"
+     "       hb cfg get KEY\n"
+     "       hb cfg set KEY VALUE [--global|--local] [--string]\n"
+     "       hb cfg unset KEY [--global|--local]\n"
+     "       hb cfg paths\n"
+     "\n"
+     "  KEY is dotted and includes the root: heavenbase.llm.default_preset\n"
+     "  VALUE is JSON when it parses as JSON (42, true, [1,2], {\"a\":1}), else a string;\n"
+     "  --string always stores a string.\n"
+     "  --global  the user file ($HB_CONFIG_DIR or ~/.config/heavenbase/config.json), default\n"
+     "  --local   the project file (.heavenbase/config.json, nearest parent or here)\n"
+     "  A key that is not set is exit status 1.\n"},
+    {"spec", hb_cmd_spec, "show how a preset/model/provider/gateway resolves",
+     "usage: hb spec [-p PRESET] [-m MODEL] [--provider P] [-g GATEWAY] [--base-url URL]\n"
+     "               [--api-key-env VAR] [-o KEY=VALUE]... [--json]\n"
+     "\n"
+     "  Prints the resolved spec with its hash_key and client_key. API keys are never\n"
+     "  printed: only whether one is set.\n"},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+bool hb_help(const char *command, FILE *out) {
+  if (command) {
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+      if (!strcmp(commands[i].name, command)) {
+        fputs(commands[i].usage, out);
+        return true;
+      }
+    }
+    return false;
+  }
+  fputs("usage: hb [--version] [help [COMMAND]] COMMAND [ARGS]\n\ncommands:\n", out);
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    fprintf(out, "  %-6s %s\n", commands[i].name, commands[i].summary);
+  fputs("\nenvironment: HB_CONFIG_DIR, HB_LOG (error|warn|info|debug), provider keys such as\n"
+        "OPENAI_API_KEY and OPENROUTER_API_KEY. See hb(1).\n",
+        out);
+  return true;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    hb_help(NULL, stderr);
+    return HB_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
+    printf("hb %s (libheavenbase %s)\n", HVB_VERSION_STRING, hvb_version());
+    return HB_EXIT_OK;
+  }
+  if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    const char *topic = argc > 2 ? argv[2] : NULL;
+    if (!hb_help(topic, stdout)) return hb_usage(NULL, "unknown command '%s'", topic);
+    return HB_EXIT_OK;
+  }
+  for (size_t i = 0; i < N_COMMANDS; i++) {
+    if (strcmp(commands[i].name, cmd)) continue;
+    for (int a = 2; a < argc; a++) {
+      if (!strcmp(argv[a], "--")) break;
+      if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+        fputs(commands[i].usage, stdout);
+        return HB_EXIT_OK;
+      }
+    }
+    return commands[i].run(argc - 1, argv + 1);
+  }
+  return hb_usage(NULL, "unknown command '%s'", cmd);
+}
