@@ -1,0 +1,45 @@
+#!/bin/bash
+# hb: version, help, usage errors, and chats on the offline mock preset.
+. "$(dirname "$0")/lib.sh"
+
+hb --version
+expect_out_has "--version names the tool and library" "libheavenbase"
+hb help
+expect_out_has "help lists the chat command" "chat"
+hb help chat
+expect_out_has "help chat shows its usage" "usage: hb chat"
+hb chat --help
+expect_out_has "chat --help shows its usage" "--include FIELDS"
+hb frobnicate
+expect_status "an unknown command is a usage error" 2
+expect_err_has "an unknown command is named" "unknown command 'frobnicate'"
+hb chat -p mock --bogus "hi"
+expect_status "an unknown option is a usage error" 2
+hb chat -p mock "one" "two"
+expect_status "two prompts are a usage error" 2
+
+hb chat -p mock "Hello there"
+expect_out "a mock chat prints the deterministic reply" "Mock reply to: Hello there"
+hb_in "From stdin" chat -p mock -
+expect_out "'-' reads the prompt from stdin" "Mock reply to: From stdin"
+hb_in "" chat -p mock
+expect_status "an empty prompt is a usage error" 2
+hb chat -p mock --stream "Stream me"
+expect_out "a streamed mock chat prints the same text" "Mock reply to: Stream me"
+hb chat -p mock --include usage "a b c"
+expect_out_has "--include usage prints the usage object" '"total_tokens"'
+hb chat -p mock --include text,usage --json "x"
+expect_out_has "several fields give an object" '"text":"Mock reply to: x"'
+hb chat -p mock --include nonsense "x"
+expect_status "an unknown include field fails" 1
+expect_err_has "the unknown field is named" "nonsense"
+hb chat -p mock --stream --json "a b"
+expect_out_has "--stream --json prints JSON deltas" '{"text":'
+hb chat -p mock -s "Be brief" --include messages "hi"
+expect_out_has "the system prompt is in the messages" '"role":"system"'
+
+hb chat -p chta "hi"
+expect_status "an unknown preset fails with exit 1" 1
+expect_err_has "the unknown preset gets a suggestion" "did you mean 'chat'"
+
+finish
