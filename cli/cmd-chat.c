@@ -78,7 +78,9 @@ static int run_stream(hvb_llm *llm, const char *prompt, json_object *call, const
   hvb_error err = HVB_ERROR_INIT;
   stream_printer p = {0};
   p.wrap_think = has_field(include, "content");
-  p.text = p.wrap_think || has_field(include, "text");
+  /* A stream is watched as text: the text always prints as it arrives, and the other
+   * included fields follow as JSON once the stream ended. */
+  p.text = true;
   p.think = !p.wrap_think && has_field(include, "think");
 
   hvb_stream *st = hvb_llm_stream(llm, prompt, NULL, call, &err);
