@@ -1,4 +1,96 @@
-/* core/llm-internal.h */
+/* core/llm-internal.h: the pieces of the call pipeline that later work reuses.
+ *
+ * - the canonical request builder (messages validation, system prompt, argument merge);
+ * - the accumulator, which folds canonical chunks (OpenAI chat.completion.chunk objects) into
+ *   public deltas and, at the end, into an hvb_result: the cache replays stored results
+ *   through it, the tool loop reads its tool calls, the async engine feeds it from the
+ *   transport as the stream iterator does;
+ * - the result constructor and the chat.completion -> chunk conversion;
+ * - the mock gateway's deterministic embeddings.
+ *
+ * Nothing here is thread-safe on its own: an accumulator belongs to one call.
+ */
 #ifndef HVB_LLM_INTERNAL_H
 #define HVB_LLM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+#include <heavenbase/error.h>
+#include <heavenbase/llm.h>
+
+/* ---- canonical request (core/llm.c) ---- */
+
+/* Check that `messages` is a non-empty array of objects each with a string "role".
+ * HVB_EINVAL naming the index and field ("messages[2].role must be a string"). */
+bool hvb__messages_validate(json_object *messages, hvb_error *err);
+
+/* Build the canonical request for one call: {"model": model_id, "messages": [...], <spec
+ * args merged with the call's args>, "stream": bool}. `messages` (borrowed; validated and
+ * copied) or, when NULL, `prompt` as one user message; the call option "system" becomes a
+ * system message in front. Call options (borrowed, may be NULL): "system" (string), "stream"
+ * (boolean), "args" (object); any other key is a request argument too, and wins over an
+ * "args" entry of the same name. "stream" is true when `force_stream` or the option says so.
+ * "model", "messages" and "stream" always come from the pipeline, never from arguments.
+ * Returns a new object (caller owns), or NULL with HVB_EINVAL naming the bad option. */
+json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_object *messages,
+                                json_object *call_options, bool force_stream, hvb_error *err);
+
+/* ---- accumulator (core/llm.c) ---- */
+
+typedef struct hvb_accum hvb_accum;
+
+/* A new, empty accumulator (free with hvb__accum_free). Never NULL. */
+hvb_accum *hvb__accum_new(void);
+void hvb__accum_free(hvb_accum *acc); /* NULL is a no-op */
+
+/* Forget everything fed so far (a failed attempt that is retried starts afresh). */
+void hvb__accum_reset(hvb_accum *acc);
+
+/* Fold one canonical chunk (borrowed; neither kept nor modified):
+ *   choices[0].delta.content            -> text
+ *   choices[0].delta.reasoning_content  -> think (DeepSeek), else .reasoning (OpenRouter)
+ *   choices[0].delta.tool_calls         -> tool calls, merged by index and id: a fragment
+ *       with an id joins the call with that id, or the latest call of its index that has no
+ *       id yet, or starts a new call; a fragment without id joins the latest call of its
+ *       index; arguments are concatenated; type, id and name are taken once
+ *   choices[0].finish_reason            -> finish reason (the last non-null one)
+ *   usage (object; null is ignored)     -> merged by hvb__usage_merge
+ * Returns the public delta of the chunk (new reference, also recorded for the result's
+ * deltas): an object with any of "text", "think", "tool_calls", "finish_reason", "usage";
+ * NULL when the chunk carried none of them (a role-only or empty chunk). */
+json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk);
+
+/* Raw payloads for hvb_result_raw. set: the whole response body (reference taken). append:
+ * one stream event payload (reference taken), collected into an array. */
+void hvb__accum_raw_set(hvb_accum *acc, json_object *body);
+void hvb__accum_raw_append(hvb_accum *acc, json_object *payload);
+
+/* The finish reason fed so far, borrowed; NULL when none. */
+const char *hvb__accum_finish_reason(const hvb_accum *acc);
+
+/* Build the result of everything fed: `request_messages` (borrowed, deep-copied) are the
+ * messages that were sent; the assistant message is appended to them. Tool calls whose
+ * arguments stayed empty get "{}". The accumulator is left unchanged. Never NULL. */
+hvb_result *hvb__accum_result(const hvb_accum *acc, json_object *request_messages);
+
+/* Merge usage object `src` (borrowed) into `dst`: numbers are summed (integers stay
+ * integers), the first non-number value of a key is kept (a null is replaced by a later
+ * value), nested objects merge recursively. */
+void hvb__usage_merge(json_object *dst, json_object *src);
+
+/* A canonical chat.completion (borrowed) as one canonical chunk (new reference): message
+ * content (a string, or text parts joined), reasoning_content/reasoning and tool_calls (each
+ * given its "index") become the delta; finish_reason and usage are carried over. Feeding it
+ * gives the same result as a stream of the same reply. */
+json_object *hvb__completion_to_chunk(json_object *completion);
+
+/* ---- mock gateway (core/gateway-mock.c) ---- */
+
+/* Deterministic embedding of `text` (NULL counts as "") into out[0..dim): SHA-256 in counter
+ * mode (block i = SHA-256(text bytes || i as 4 bytes big-endian), each 4-byte big-endian word
+ * u mapped to u / 2^31 - 1), then scaled to unit length. Identical on every run and
+ * platform; different texts give different vectors. dim 0 writes nothing. */
+void hvb__mock_embed(const char *text, size_t dim, float *out);
+
 #endif

@@ -1,1 +1,928 @@
+/* core/llm.c: the call pipeline (chat and stream), the accumulator and results.
+ *
+ * One pipeline serves both: a call builds the canonical request, the gateway turns it into an
+ * HTTP request (or answers offline), the transport runs it, and what comes back becomes
+ * canonical chunks fed to one accumulator. A stream hands the accumulator's deltas to its
+ * caller as they come; chat runs the same machinery to the end and returns the result.
+ */
 #include "internal.h"
+#include "gateway.h"
+#include "llm-internal.h"
+#include "sse.h"
+#include "transport.h"
+
+#include <glib.h>
+#include <string.h>
+
+/* A non-streamed response body larger than this is refused rather than buffered. */
+#define HVB_MAX_BODY (64u << 20)
+
+/* ============================================================================================
+ * Canonical request
+ * ========================================================================================== */
+
+bool hvb__messages_validate(json_object *messages, hvb_error *err) {
+  if (!json_object_is_type(messages, json_type_array))
+    return hvb__fail(err, HVB_EINVAL, "messages must be a JSON array of message objects");
+  size_t n = json_object_array_length(messages);
+  if (n == 0) return hvb__fail(err, HVB_EINVAL, "messages is empty (give at least one message)");
+  for (size_t i = 0; i < n; i++) {
+    json_object *m = json_object_array_get_idx(messages, i);
+    if (!json_object_is_type(m, json_type_object))
+      return hvb__fail(err, HVB_EINVAL, "messages[%zu] must be an object with a 'role'", i);
+    json_object *role = NULL;
+    if (!json_object_object_get_ex(m, "role", &role))
+      return hvb__fail(err, HVB_EINVAL, "messages[%zu].role is missing", i);
+    if (!json_object_is_type(role, json_type_string))
+      return hvb__fail(err, HVB_EINVAL, "messages[%zu].role must be a string", i);
+  }
+  return true;
+}
+
+static json_object *message_new(const char *role, const char *content) {
+  json_object *m = json_object_new_object();
+  json_object_object_add(m, "role", json_object_new_string(role));
+  json_object_object_add(m, "content", json_object_new_string(content));
+  return m;
+}
+
+json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_object *messages,
+                                json_object *call_options, bool force_stream, hvb_error *err) {
+  if (call_options && !json_object_is_type(call_options, json_type_object)) {
+    hvb__fail(err, HVB_EINVAL, "call options must be a JSON object");
+    return NULL;
+  }
+  const char *system = NULL;
+  bool stream = force_stream;
+  json_object *args = json_object_new_object();
+  json_object *top = json_object_new_object(); /* unknown keys: they win over "args" */
+  if (call_options) {
+    json_object_object_foreach(call_options, key, val) {
+      if (strcmp(key, "system") == 0) {
+        if (json_object_is_type(val, json_type_null)) continue;
+        if (!json_object_is_type(val, json_type_string)) goto bad_type;
+        system = json_object_get_string(val);
+      } else if (strcmp(key, "stream") == 0) {
+        if (json_object_is_type(val, json_type_null)) continue;
+        if (!json_object_is_type(val, json_type_boolean)) goto bad_type;
+        stream = stream || json_object_get_boolean(val);
+      } else if (strcmp(key, "args") == 0) {
+        if (json_object_is_type(val, json_type_null)) continue;
+        if (!json_object_is_type(val, json_type_object)) goto bad_type;
+        hvb__json_merge(args, val);
+      } else {
+        json_object_object_add(top, key, hvb__json_copy(val));
+      }
+      continue;
+    bad_type:
+      hvb__fail(err, HVB_EINVAL, "call option '%s' must be %s", key,
+                strcmp(key, "system") == 0   ? "a string"
+                : strcmp(key, "stream") == 0 ? "a boolean"
+                                             : "a JSON object");
+      json_object_put(args);
+      json_object_put(top);
+      return NULL;
+    }
+  }
+  hvb__json_merge(args, top);
+  json_object_put(top);
+
+  if (messages && !hvb__messages_validate(messages, err)) {
+    json_object_put(args);
+    return NULL;
+  }
+  json_object *msgs = json_object_new_array();
+  if (system) json_object_array_add(msgs, message_new("system", system));
+  if (messages) {
+    for (size_t i = 0; i < json_object_array_length(messages); i++)
+      json_object_array_add(msgs, hvb__json_copy(json_object_array_get_idx(messages, i)));
+  } else {
+    json_object_array_add(msgs, message_new("user", prompt ? prompt : ""));
+  }
+
+  /* model and messages first for readable logs and bodies; the spec's arguments, then the
+   * call's; then the keys the pipeline owns, which no argument may override. */
+  json_object *req = json_object_new_object();
+  json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
+  json_object_object_add(req, "messages", NULL);
+  hvb__json_merge(req, hvb_spec_args(spec));
+  hvb__json_merge(req, args);
+  json_object_put(args);
+  json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
+  json_object_object_add(req, "messages", msgs);
+  json_object_object_add(req, "stream", json_object_new_boolean(stream));
+  return req;
+}
+
+/* ============================================================================================
+ * Accumulator
+ * ========================================================================================== */
+
+typedef struct tool_call {
+  int64_t index;
+  char *id; /* NULL until a fragment names it */
+  char *type;
+  char *name;
+  GString *args;
+} tool_call;
+
+static void tool_call_free(gpointer p) {
+  tool_call *tc = p;
+  g_free(tc->id);
+  g_free(tc->type);
+  g_free(tc->name);
+  g_string_free(tc->args, TRUE);
+  g_free(tc);
+}
+
+struct hvb_accum {
+  GString *text;
+  GString *think;
+  char *finish_reason;
+  GPtrArray *calls;    /* tool_call*, in order of first appearance */
+  json_object *usage;  /* NULL until a chunk reports usage */
+  json_object *deltas; /* array of every public delta */
+  json_object *raw;    /* NULL, the body, or the array of event payloads */
+};
+
+hvb_accum *hvb__accum_new(void) {
+  hvb_accum *acc = g_new0(hvb_accum, 1);
+  acc->text = g_string_new(NULL);
+  acc->think = g_string_new(NULL);
+  acc->calls = g_ptr_array_new_with_free_func(tool_call_free);
+  acc->deltas = json_object_new_array();
+  return acc;
+}
+
+void hvb__accum_reset(hvb_accum *acc) {
+  g_string_truncate(acc->text, 0);
+  g_string_truncate(acc->think, 0);
+  g_clear_pointer(&acc->finish_reason, g_free);
+  g_ptr_array_set_size(acc->calls, 0);
+  g_clear_pointer(&acc->usage, json_object_put);
+  g_clear_pointer(&acc->raw, json_object_put);
+  json_object_put(acc->deltas);
+  acc->deltas = json_object_new_array();
+}
+
+void hvb__accum_free(hvb_accum *acc) {
+  if (!acc) return;
+  hvb__accum_reset(acc);
+  g_string_free(acc->text, TRUE);
+  g_string_free(acc->think, TRUE);
+  g_ptr_array_free(acc->calls, TRUE);
+  json_object_put(acc->deltas);
+  g_free(acc);
+}
+
+void hvb__accum_raw_set(hvb_accum *acc, json_object *body) {
+  json_object_put(acc->raw);
+  acc->raw = body;
+}
+
+void hvb__accum_raw_append(hvb_accum *acc, json_object *payload) {
+  if (!json_object_is_type(acc->raw, json_type_array)) {
+    json_object_put(acc->raw);
+    acc->raw = json_object_new_array();
+  }
+  json_object_array_add(acc->raw, payload);
+}
+
+const char *hvb__accum_finish_reason(const hvb_accum *acc) {
+  return acc->finish_reason;
+}
+
+static bool is_number(json_object *v) {
+  return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+}
+
+void hvb__usage_merge(json_object *dst, json_object *src) {
+  if (!json_object_is_type(dst, json_type_object) || !json_object_is_type(src, json_type_object))
+    return;
+  json_object_object_foreach(src, key, val) {
+    json_object *cur = NULL;
+    if (!json_object_object_get_ex(dst, key, &cur) || json_object_is_type(cur, json_type_null)) {
+      json_object_object_add(dst, key, hvb__json_copy(val));
+    } else if (is_number(cur) && is_number(val)) {
+      if (json_object_is_type(cur, json_type_int) && json_object_is_type(val, json_type_int))
+        json_object_object_add(
+            dst, key,
+            json_object_new_int64(json_object_get_int64(cur) + json_object_get_int64(val)));
+      else
+        json_object_object_add(
+            dst, key,
+            json_object_new_double(json_object_get_double(cur) + json_object_get_double(val)));
+    } else if (json_object_is_type(cur, json_type_object) &&
+               json_object_is_type(val, json_type_object)) {
+      hvb__usage_merge(cur, val);
+    }
+    /* Otherwise the first non-number value stays: ids and labels do not add up. */
+  }
+}
+
+/* The non-empty string member `key` of obj, else NULL (borrowed). */
+static const char *nonempty_str(json_object *obj, const char *key) {
+  const char *s = hvb__json_str(obj, key);
+  return s && *s ? s : NULL;
+}
+
+static tool_call *find_call(hvb_accum *acc, int64_t index, const char *id) {
+  /* Search from the end: a fragment without id continues the latest call of its index. */
+  for (guint i = acc->calls->len; i-- > 0;) {
+    tool_call *tc = acc->calls->pdata[i];
+    if (id ? tc->id && strcmp(tc->id, id) == 0 : tc->index == index) return tc;
+  }
+  if (id) {
+    for (guint i = acc->calls->len; i-- > 0;) {
+      tool_call *tc = acc->calls->pdata[i];
+      if (!tc->id && tc->index == index) return tc;
+    }
+  }
+  return NULL;
+}
+
+static void merge_call(hvb_accum *acc, json_object *frag, size_t position) {
+  if (!json_object_is_type(frag, json_type_object)) return;
+  json_object *iv = json_object_object_get(frag, "index");
+  /* Some OpenAI-compatible servers send whole calls without "index": their place in the
+   * array stands in for it. */
+  int64_t index =
+      json_object_is_type(iv, json_type_int) ? json_object_get_int64(iv) : (int64_t)position;
+  const char *id = nonempty_str(frag, "id");
+  tool_call *tc = find_call(acc, index, id);
+  if (!tc) {
+    tc = g_new0(tool_call, 1);
+    tc->index = index;
+    tc->args = g_string_new(NULL);
+    g_ptr_array_add(acc->calls, tc);
+  }
+  if (id && !tc->id) tc->id = g_strdup(id);
+  const char *type = nonempty_str(frag, "type");
+  if (type && !tc->type) tc->type = g_strdup(type);
+  json_object *fn = json_object_object_get(frag, "function");
+  const char *name = nonempty_str(fn, "name");
+  if (name && !tc->name) tc->name = g_strdup(name);
+  const char *args = hvb__json_str(fn, "arguments");
+  if (args) g_string_append(tc->args, args);
+}
+
+/* The choice of index 0 (n > 1 is not supported: the others are ignored). Borrowed. */
+static json_object *first_choice(json_object *chunk) {
+  json_object *choices = json_object_object_get(chunk, "choices");
+  if (!json_object_is_type(choices, json_type_array)) return NULL;
+  for (size_t i = 0; i < json_object_array_length(choices); i++) {
+    json_object *c = json_object_array_get_idx(choices, i);
+    json_object *idx = json_object_object_get(c, "index");
+    if (json_object_is_type(c, json_type_object) && (!idx || json_object_get_int64(idx) == 0))
+      return c;
+  }
+  return NULL;
+}
+
+json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
+  json_object *pub = json_object_new_object();
+  json_object *choice = first_choice(chunk);
+  json_object *delta = json_object_object_get(choice, "delta");
+
+  const char *text = nonempty_str(delta, "content");
+  if (text) {
+    g_string_append(acc->text, text);
+    json_object_object_add(pub, "text", json_object_new_string(text));
+  }
+  const char *think = nonempty_str(delta, "reasoning_content");
+  if (!think) think = nonempty_str(delta, "reasoning");
+  if (think) {
+    g_string_append(acc->think, think);
+    json_object_object_add(pub, "think", json_object_new_string(think));
+  }
+  json_object *calls = json_object_object_get(delta, "tool_calls");
+  if (json_object_is_type(calls, json_type_array) && json_object_array_length(calls) > 0) {
+    for (size_t i = 0; i < json_object_array_length(calls); i++)
+      merge_call(acc, json_object_array_get_idx(calls, i), i);
+    json_object_object_add(pub, "tool_calls", hvb__json_copy(calls));
+  }
+  const char *finish = nonempty_str(choice, "finish_reason");
+  if (finish) {
+    g_free(acc->finish_reason);
+    acc->finish_reason = g_strdup(finish);
+    json_object_object_add(pub, "finish_reason", json_object_new_string(finish));
+  }
+  json_object *usage = json_object_object_get(chunk, "usage");
+  if (json_object_is_type(usage, json_type_object)) {
+    if (!acc->usage) acc->usage = json_object_new_object();
+    hvb__usage_merge(acc->usage, usage);
+    json_object_object_add(pub, "usage", hvb__json_copy(usage));
+  }
+
+  if (json_object_object_length(pub) == 0) {
+    json_object_put(pub);
+    return NULL;
+  }
+  json_object_array_add(acc->deltas, json_object_get(pub));
+  return pub;
+}
+
+/* Text of a content value: a string, or the "text" of its parts concatenated. New string. */
+static char *content_string(json_object *content) {
+  if (json_object_is_type(content, json_type_string))
+    return g_strdup(json_object_get_string(content));
+  GString *out = g_string_new(NULL);
+  for (size_t i = 0;
+       json_object_is_type(content, json_type_array) && i < json_object_array_length(content);
+       i++) {
+    const char *t = hvb__json_str(json_object_array_get_idx(content, i), "text");
+    if (t) g_string_append(out, t);
+  }
+  return g_string_free(out, FALSE);
+}
+
+json_object *hvb__completion_to_chunk(json_object *completion) {
+  json_object *choice = first_choice(completion);
+  json_object *message = json_object_object_get(choice, "message");
+  json_object *delta = json_object_new_object();
+  json_object_object_add(delta, "role", json_object_new_string("assistant"));
+  json_object *content = json_object_object_get(message, "content");
+  if (content && !json_object_is_type(content, json_type_null)) {
+    char *text = content_string(content);
+    json_object_object_add(delta, "content", json_object_new_string(text));
+    g_free(text);
+  }
+  static const char *const think_keys[] = {"reasoning_content", "reasoning"};
+  for (size_t i = 0; i < G_N_ELEMENTS(think_keys); i++) {
+    const char *t = hvb__json_str(message, think_keys[i]);
+    if (t) json_object_object_add(delta, think_keys[i], json_object_new_string(t));
+  }
+  json_object *calls = json_object_object_get(message, "tool_calls");
+  if (json_object_is_type(calls, json_type_array)) {
+    json_object *frags = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(calls); i++) {
+      json_object *frag = hvb__json_copy(json_object_array_get_idx(calls, i));
+      if (json_object_is_type(frag, json_type_object))
+        json_object_object_add(frag, "index", json_object_new_int64((int64_t)i));
+      json_object_array_add(frags, frag);
+    }
+    json_object_object_add(delta, "tool_calls", frags);
+  }
+  json_object *out_choice = json_object_new_object();
+  json_object_object_add(out_choice, "index", json_object_new_int(0));
+  json_object_object_add(out_choice, "delta", delta);
+  json_object_object_add(out_choice, "finish_reason",
+                         hvb__json_copy(json_object_object_get(choice, "finish_reason")));
+  json_object *chunk = json_object_new_object();
+  json_object *choices = json_object_new_array();
+  json_object_array_add(choices, out_choice);
+  json_object_object_add(chunk, "choices", choices);
+  json_object *usage = json_object_object_get(completion, "usage");
+  if (json_object_is_type(usage, json_type_object))
+    json_object_object_add(chunk, "usage", hvb__json_copy(usage));
+  return chunk;
+}
+
+/* ============================================================================================
+ * Results
+ * ========================================================================================== */
+
+struct hvb_result {
+  char *text;
+  char *think;
+  char *finish_reason;
+  json_object *message;
+  json_object *tool_calls; /* the message's array (shared reference), or NULL */
+  json_object *usage;
+  json_object *messages;
+  json_object *deltas;
+  json_object *raw;
+};
+
+/* The accumulated tool calls as OpenAI message tool_calls (new reference), NULL when none. */
+static json_object *calls_json(const hvb_accum *acc) {
+  if (acc->calls->len == 0) return NULL;
+  json_object *arr = json_object_new_array();
+  for (guint i = 0; i < acc->calls->len; i++) {
+    const tool_call *tc = acc->calls->pdata[i];
+    json_object *call = json_object_new_object();
+    /* A provider that gives no id leaves it out; tool-call repair may name it later. */
+    if (tc->id) json_object_object_add(call, "id", json_object_new_string(tc->id));
+    json_object_object_add(call, "type", json_object_new_string(tc->type ? tc->type : "function"));
+    json_object *fn = json_object_new_object();
+    json_object_object_add(fn, "name", json_object_new_string(tc->name ? tc->name : ""));
+    json_object_object_add(fn, "arguments",
+                           json_object_new_string(tc->args->len ? tc->args->str : "{}"));
+    json_object_object_add(call, "function", fn);
+    json_object_array_add(arr, call);
+  }
+  return arr;
+}
+
+hvb_result *hvb__accum_result(const hvb_accum *acc, json_object *request_messages) {
+  hvb_result *r = g_new0(hvb_result, 1);
+  r->text = g_strdup(acc->text->str);
+  r->think = g_strdup(acc->think->str);
+  r->finish_reason = g_strdup(acc->finish_reason ? acc->finish_reason : "");
+  r->tool_calls = calls_json(acc);
+
+  r->message = json_object_new_object();
+  json_object_object_add(r->message, "role", json_object_new_string("assistant"));
+  /* OpenAI's own shape: content is null when the turn is only tool calls. */
+  json_object_object_add(r->message, "content",
+                         acc->text->len || !r->tool_calls ? json_object_new_string(r->text) : NULL);
+  if (acc->think->len)
+    json_object_object_add(r->message, "reasoning_content", json_object_new_string(r->think));
+  if (r->tool_calls)
+    json_object_object_add(r->message, "tool_calls", json_object_get(r->tool_calls));
+
+  r->usage = hvb__json_copy(acc->usage);
+  r->messages = json_object_is_type(request_messages, json_type_array)
+                    ? hvb__json_copy(request_messages)
+                    : json_object_new_array();
+  /* A copy, so a caller who extends the conversation does not edit the message too. */
+  json_object_array_add(r->messages, hvb__json_copy(r->message));
+  r->deltas = hvb__json_copy(acc->deltas);
+  r->raw = json_object_get(acc->raw);
+  return r;
+}
+
+HVB_PUBLIC void hvb_result_free(hvb_result *r) {
+  if (!r) return;
+  g_free(r->text);
+  g_free(r->think);
+  g_free(r->finish_reason);
+  json_object_put(r->message);
+  json_object_put(r->tool_calls);
+  json_object_put(r->usage);
+  json_object_put(r->messages);
+  json_object_put(r->deltas);
+  json_object_put(r->raw);
+  g_free(r);
+}
+
+HVB_PUBLIC const char *hvb_result_text(const hvb_result *r) {
+  return r ? r->text : "";
+}
+HVB_PUBLIC const char *hvb_result_think(const hvb_result *r) {
+  return r ? r->think : "";
+}
+HVB_PUBLIC const char *hvb_result_finish_reason(const hvb_result *r) {
+  return r ? r->finish_reason : "";
+}
+HVB_PUBLIC json_object *hvb_result_message(const hvb_result *r) {
+  return r ? r->message : NULL;
+}
+HVB_PUBLIC json_object *hvb_result_tool_calls(const hvb_result *r) {
+  return r ? r->tool_calls : NULL;
+}
+HVB_PUBLIC json_object *hvb_result_usage(const hvb_result *r) {
+  return r ? r->usage : NULL;
+}
+HVB_PUBLIC json_object *hvb_result_messages(const hvb_result *r) {
+  return r ? r->messages : NULL;
+}
+HVB_PUBLIC json_object *hvb_result_deltas(const hvb_result *r) {
+  return r ? r->deltas : NULL;
+}
+HVB_PUBLIC json_object *hvb_result_raw(const hvb_result *r) {
+  return r ? r->raw : NULL;
+}
+
+static const char *const include_fields[] = {
+    "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw", NULL};
+
+/* The value of one include field (new reference; NULL for a JSON null). */
+static json_object *field_value(const hvb_result *r, const char *field) {
+  if (strcmp(field, "text") == 0) return json_object_new_string(r->text);
+  if (strcmp(field, "think") == 0) return json_object_new_string(r->think);
+  if (strcmp(field, "content") == 0) {
+    if (!*r->think) return json_object_new_string(r->text);
+    char *s = g_strconcat("<think>\n", r->think, "\n</think>\n", r->text, NULL);
+    json_object *v = json_object_new_string(s);
+    g_free(s);
+    return v;
+  }
+  if (strcmp(field, "message") == 0) return json_object_get(r->message);
+  if (strcmp(field, "messages") == 0) return json_object_get(r->messages);
+  if (strcmp(field, "delta") == 0) return json_object_get(r->deltas);
+  if (strcmp(field, "tool_calls") == 0) return json_object_get(r->tool_calls);
+  if (strcmp(field, "usage") == 0) return json_object_get(r->usage);
+  return json_object_get(r->raw); /* "raw": the caller checked the name */
+}
+
+HVB_PUBLIC json_object *hvb_result_project(const hvb_result *r, const char *include, bool *ok,
+                                           hvb_error *err) {
+  if (ok) *ok = false;
+  if (!r) {
+    hvb__fail(err, HVB_EINVAL, "result is NULL");
+    return NULL;
+  }
+  if (!include || !*include) include = "text";
+  char **parts = g_strsplit(include, ",", -1);
+  GPtrArray *fields = g_ptr_array_new();
+  char *valid = g_strjoinv(", ", (char **)include_fields);
+  for (char **p = parts; *p; p++) {
+    char *f = g_strstrip(*p);
+    if (!*f) continue;
+    if (!g_strv_contains(include_fields, f)) {
+      hvb__fail(err, HVB_EINVAL, "unknown include field '%s' (valid fields: %s)", f, valid);
+      goto fail;
+    }
+    bool seen = false;
+    for (guint i = 0; i < fields->len && !seen; i++) seen = strcmp(fields->pdata[i], f) == 0;
+    if (!seen) g_ptr_array_add(fields, f);
+  }
+  if (fields->len == 0) {
+    hvb__fail(err, HVB_EINVAL, "include lists no field (valid fields: %s)", valid);
+    goto fail;
+  }
+  json_object *out;
+  if (fields->len == 1) {
+    out = field_value(r, fields->pdata[0]);
+  } else {
+    out = json_object_new_object();
+    for (guint i = 0; i < fields->len; i++)
+      json_object_object_add(out, fields->pdata[i], field_value(r, fields->pdata[i]));
+  }
+  g_ptr_array_free(fields, TRUE);
+  g_strfreev(parts);
+  g_free(valid);
+  if (ok) *ok = true;
+  return out;
+fail:
+  g_ptr_array_free(fields, TRUE);
+  g_strfreev(parts);
+  g_free(valid);
+  return NULL;
+}
+
+/* ============================================================================================
+ * LLM objects
+ * ========================================================================================== */
+
+struct hvb_llm {
+  hvb_spec *spec;
+  const hvb_gateway *gw;
+  hvb_client *client; /* NULL for an offline gateway */
+};
+
+static char *builtin_names(void) {
+  GString *s = g_string_new(NULL);
+  for (const hvb_gateway *const *g = hvb__gateway_all(); *g; g++)
+    g_string_append_printf(s, "%s%s", s->len ? ", " : "", (*g)->name);
+  return g_string_free(s, FALSE);
+}
+
+HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *options,
+                                            hvb_error *err) {
+  hvb_spec *spec = hvb_spec_resolve(cfg, options, err);
+  if (!spec) return NULL;
+  const char *name = hvb_spec_gateway(spec);
+  const hvb_gateway *gw = hvb__gateway_lookup(name);
+  if (!gw) {
+    char *names = builtin_names();
+    hvb__fail(err, HVB_GATEWAY, "gateway '%s' is not available (built-in gateways: %s)",
+              name ? name : "", names);
+    g_free(names);
+    hvb_spec_unref(spec);
+    return NULL;
+  }
+  /* The spec may have read the key from the environment: make sure no message shows it. */
+  hvb__secret_register(hvb_spec_api_key(spec));
+  hvb_llm *llm = g_new0(hvb_llm, 1);
+  llm->spec = spec;
+  llm->gw = gw;
+  if (!gw->execute_chat) llm->client = hvb__client_get(hvb_spec_client_key(spec));
+  return llm;
+}
+
+HVB_PUBLIC hvb_llm *hvb_llm_new(json_object *options, hvb_error *err) {
+  return hvb_llm_new_with_config(NULL, options, err);
+}
+
+HVB_PUBLIC hvb_llm *hvb_llm_new_preset(const char *preset, hvb_error *err) {
+  if (!preset) {
+    hvb__fail(err, HVB_EINVAL, "preset is NULL");
+    return NULL;
+  }
+  json_object *opts = json_object_new_object();
+  json_object_object_add(opts, "preset", json_object_new_string(preset));
+  hvb_llm *llm = hvb_llm_new(opts, err);
+  json_object_put(opts);
+  return llm;
+}
+
+HVB_PUBLIC void hvb_llm_free(hvb_llm *llm) {
+  if (!llm) return;
+  hvb__client_unref(llm->client);
+  hvb_spec_unref(llm->spec);
+  g_free(llm);
+}
+
+HVB_PUBLIC const hvb_spec *hvb_llm_spec(const hvb_llm *llm) {
+  return llm ? llm->spec : NULL;
+}
+
+/* ============================================================================================
+ * Calls: the stream is the call; chat runs one to the end without handing deltas out.
+ * ========================================================================================== */
+
+struct hvb_stream {
+  hvb_spec *spec; /* reference: a stream may outlive its LLM */
+  const hvb_gateway *gw;
+  json_object *request;
+  bool gather; /* chat: keep no queue, never commit */
+  bool sse;    /* the wire response is an event stream */
+  hvb_wire_request wire;
+  hvb_transfer *transfer;
+  hvb_sse *decoder;
+  void *gw_state;
+  json_object *chunks; /* scratch array the gateway fills per event */
+  hvb_accum *acc;
+  GQueue pending; /* public deltas not yet handed out (owned references) */
+  json_object *current;
+  GString *body;
+  bool done_marker; /* the protocol's end marker ([DONE]) was seen */
+  bool committed;
+  bool ended;    /* the transfer finished and its output was folded in */
+  bool finished; /* the caller was told the end */
+  bool failed;
+  hvb_error error;
+};
+
+static void queue_clear(hvb_stream *s) {
+  json_object *d;
+  while ((d = g_queue_pop_head(&s->pending))) json_object_put(d);
+}
+
+static void feed_chunk(hvb_stream *s, json_object *chunk) {
+  json_object *delta = hvb__accum_feed(s->acc, chunk);
+  if (!delta) return;
+  if (s->gather)
+    json_object_put(delta);
+  else
+    g_queue_push_tail(&s->pending, delta);
+}
+
+/* Feed and empty s->chunks. */
+static void feed_chunks(hvb_stream *s) {
+  size_t n = json_object_array_length(s->chunks);
+  for (size_t i = 0; i < n; i++) feed_chunk(s, json_object_array_get_idx(s->chunks, i));
+  if (n) json_object_array_del_idx(s->chunks, 0, n);
+}
+
+static bool on_event(void *user_data, const hvb_sse_event *ev, hvb_error *err) {
+  hvb_stream *s = user_data;
+  if (s->done_marker) return true; /* nothing after the end marker counts */
+  /* The raw record keeps the provider's payloads as they were, before translation. */
+  json_object *payload = json_tokener_parse(ev->data);
+  if (payload) hvb__accum_raw_append(s->acc, payload);
+  bool done = false;
+  if (!s->gw->parse_event(s->gw_state, ev, s->chunks, &done, err)) {
+    hvb__error_prefix(err, "stream from %s", s->wire.url);
+    return false;
+  }
+  feed_chunks(s);
+  if (done) s->done_marker = true;
+  return true;
+}
+
+static hvb_sink_rc on_body(void *user_data, const char *data, size_t len, hvb_error *err) {
+  hvb_stream *s = user_data;
+  if (s->sse) {
+    int n = hvb__sse_feed(s->decoder, data, len, err);
+    if (n < 0) return HVB_SINK_ABORT;
+    /* Comment-only bytes (keep-alives) must not count as progress for the idle timeout. */
+    return n > 0 ? HVB_SINK_PROGRESS : HVB_SINK_CONTINUE;
+  }
+  if (s->body->len + len > HVB_MAX_BODY) {
+    hvb__fail(err, HVB_TOO_LARGE, "response from %s exceeds %u bytes", s->wire.url, HVB_MAX_BODY);
+    return HVB_SINK_ABORT;
+  }
+  g_string_append_len(s->body, data, (gssize)len);
+  return HVB_SINK_PROGRESS;
+}
+
+static void on_reset(void *user_data) {
+  hvb_stream *s = user_data;
+  queue_clear(s);
+  hvb__accum_reset(s->acc);
+  if (s->decoder) hvb__sse_reset(s->decoder);
+  if (s->body) g_string_truncate(s->body, 0);
+  if (json_object_array_length(s->chunks))
+    json_object_array_del_idx(s->chunks, 0, json_object_array_length(s->chunks));
+  if (s->gw->stream_end) s->gw->stream_end(s->gw_state);
+  s->gw_state = s->gw->stream_begin ? s->gw->stream_begin(s->spec) : NULL;
+  s->done_marker = false;
+}
+
+static void fail_call(hvb_stream *s, const hvb_error *e) {
+  s->failed = true;
+  s->error = *e;
+}
+
+/* The 2xx response is complete: fold a buffered body in, or check the stream's end. */
+static bool finish_transfer(hvb_stream *s, hvb_error *err) {
+  hvb__log(HVB_LOG_DEBUG, "HTTP %ld from %s after %d attempt(s)", hvb__transfer_status(s->transfer),
+           s->wire.url, hvb__transfer_attempts(s->transfer));
+  if (s->sse) {
+    if (!s->done_marker && !hvb__accum_finish_reason(s->acc))
+      return hvb__fail(err, HVB_TRUNCATED,
+                       "stream from %s was truncated: it ended without [DONE] or a finish reason",
+                       s->wire.url);
+    return true;
+  }
+  hvb_error perr = HVB_ERROR_INIT;
+  json_object *body = hvb__json_parse(s->body->str, (long)s->body->len, "response", &perr);
+  if (!body) {
+    const char *why = strstr(perr.message, "not valid JSON (");
+    return hvb__fail(err, HVB_PARSE, "response from %s is not valid JSON (%s", s->wire.url,
+                     why ? why + strlen("not valid JSON (") : "empty or null)");
+  }
+  json_object *completion = s->gw->parse_chat(s->spec, body, err);
+  if (!completion) {
+    json_object_put(body);
+    hvb__error_prefix(err, "response from %s", s->wire.url);
+    return false;
+  }
+  json_object *chunk = hvb__completion_to_chunk(completion);
+  feed_chunk(s, chunk);
+  json_object_put(chunk);
+  json_object_put(completion);
+  hvb__accum_raw_set(s->acc, body);
+  return true;
+}
+
+/* One step of work: run the transfer a little. Sets failed or ended, or queues deltas. */
+static void advance(hvb_stream *s) {
+  hvb_error e = HVB_ERROR_INIT;
+  hvb_step st = hvb__transfer_step(s->transfer, 1000, &e);
+  if (st == HVB_STEP_RUNNING) return;
+  if (st == HVB_STEP_DONE && finish_transfer(s, &e))
+    s->ended = true;
+  else
+    fail_call(s, &e);
+  /* Give the connection back to the pool now rather than when the caller frees the stream. */
+  g_clear_pointer(&s->transfer, hvb__transfer_free);
+}
+
+HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
+  if (!s) return;
+  hvb__transfer_free(s->transfer);
+  if (s->decoder && s->gw->stream_end) s->gw->stream_end(s->gw_state);
+  hvb__sse_free(s->decoder);
+  hvb__wire_request_clear(&s->wire);
+  queue_clear(s);
+  json_object_put(s->current);
+  json_object_put(s->chunks);
+  json_object_put(s->request);
+  hvb__accum_free(s->acc);
+  if (s->body) g_string_free(s->body, TRUE);
+  hvb_spec_unref(s->spec);
+  g_free(s);
+}
+
+/* Start a call: build the request and either answer offline or start the transfer.
+ * `force_stream` asks for an event stream whatever the options say. New stream, or NULL with
+ * err set (bad input, or an offline gateway that failed). */
+static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *messages,
+                              json_object *call_options, bool force_stream, bool gather,
+                              hvb_error *err) {
+  if (!llm) {
+    hvb__fail(err, HVB_EINVAL, "llm is NULL");
+    return NULL;
+  }
+  json_object *req =
+      hvb__request_build(llm->spec, prompt, messages, call_options, force_stream, err);
+  if (!req) return NULL;
+
+  hvb_stream *s = g_new0(hvb_stream, 1);
+  s->spec = hvb_spec_ref(llm->spec);
+  s->gw = llm->gw;
+  s->request = req;
+  s->gather = gather;
+  s->sse = json_object_get_boolean(json_object_object_get(req, "stream"));
+  s->acc = hvb__accum_new();
+  s->chunks = json_object_new_array();
+  g_queue_init(&s->pending);
+
+  if (s->gw->execute_chat) {
+    if (!s->gw->execute_chat(s->spec, req, s->chunks, err)) {
+      hvb__error_prefix(err, "gateway '%s'", s->gw->name);
+      hvb_stream_free(s);
+      return NULL;
+    }
+    feed_chunks(s);
+    s->ended = true;
+    return s;
+  }
+
+  if (!s->gw->prepare_chat(s->spec, req, &s->wire, err)) {
+    hvb_stream_free(s);
+    return NULL;
+  }
+  if (s->sse) {
+    s->decoder = hvb__sse_new(0, 0, on_event, s);
+    s->gw_state = s->gw->stream_begin ? s->gw->stream_begin(s->spec) : NULL;
+  } else {
+    s->body = g_string_new(NULL);
+  }
+  hvb_http_request hr = {
+      .method = "POST",
+      .url = s->wire.url,
+      .headers = (const char *const *)s->wire.headers,
+      .body = s->wire.body,
+      .body_len = s->wire.body_len,
+      .connect_timeout_ms = hvb_spec_connect_timeout_ms(s->spec),
+      .timeout_ms = hvb_spec_timeout_ms(s->spec),
+      .idle_timeout_ms = hvb_spec_idle_timeout_ms(s->spec),
+      .max_retries = hvb_spec_max_retries(s->spec),
+  };
+  hvb__log(HVB_LOG_DEBUG, "POST %s (%s)", s->wire.url, s->sse ? "stream" : "chat");
+  s->transfer = hvb__transfer_new(llm->client, &hr, on_body, on_reset, s);
+  return s;
+}
+
+/* Run a call to its end and build the result. Consumes nothing; NULL with err on failure. */
+static hvb_result *call_gather(hvb_stream *s, hvb_error *err) {
+  while (!s->ended && !s->failed) advance(s);
+  if (s->failed) {
+    if (err) *err = s->error;
+    return NULL;
+  }
+  return hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
+}
+
+static hvb_result *chat(hvb_llm *llm, const char *prompt, json_object *messages,
+                        json_object *call_options, hvb_error *err) {
+  hvb_stream *s = call_start(llm, prompt, messages, call_options, false, true, err);
+  if (!s) return NULL;
+  hvb_result *r = call_gather(s, err);
+  hvb_stream_free(s);
+  return r;
+}
+
+HVB_PUBLIC hvb_result *hvb_llm_chat(hvb_llm *llm, const char *prompt, json_object *call_options,
+                                    hvb_error *err) {
+  if (!prompt) {
+    hvb__fail(err, HVB_EINVAL, "prompt is NULL");
+    return NULL;
+  }
+  return chat(llm, prompt, NULL, call_options, err);
+}
+
+HVB_PUBLIC hvb_result *hvb_llm_chat_messages(hvb_llm *llm, json_object *messages,
+                                             json_object *call_options, hvb_error *err) {
+  if (!messages) {
+    hvb__fail(err, HVB_EINVAL, "messages is NULL");
+    return NULL;
+  }
+  return chat(llm, NULL, messages, call_options, err);
+}
+
+HVB_PUBLIC hvb_stream *hvb_llm_stream(hvb_llm *llm, const char *prompt, json_object *messages,
+                                      json_object *call_options, hvb_error *err) {
+  if (!prompt == !messages) {
+    hvb__fail(err, HVB_EINVAL, "give exactly one of prompt and messages");
+    return NULL;
+  }
+  return call_start(llm, prompt, messages, call_options, true, false, err);
+}
+
+HVB_PUBLIC bool hvb_stream_next(hvb_stream *s, json_object **delta, hvb_error *err) {
+  if (delta) *delta = NULL;
+  if (!s || !delta) return hvb__fail(err, HVB_EINVAL, "stream and delta must not be NULL");
+  g_clear_pointer(&s->current, json_object_put);
+  for (;;) {
+    /* Deltas that arrived before a failure are still handed out, then the failure. */
+    if (!g_queue_is_empty(&s->pending)) {
+      if (!s->committed && s->transfer) hvb__transfer_commit(s->transfer);
+      s->committed = true;
+      s->current = g_queue_pop_head(&s->pending);
+      *delta = s->current;
+      return true;
+    }
+    if (s->failed) {
+      if (err) *err = s->error;
+      return false;
+    }
+    if (s->ended) {
+      s->finished = true;
+      return true;
+    }
+    advance(s);
+  }
+}
+
+HVB_PUBLIC hvb_result *hvb_stream_result(hvb_stream *s, hvb_error *err) {
+  if (!s) {
+    hvb__fail(err, HVB_EINVAL, "stream is NULL");
+    return NULL;
+  }
+  if (s->failed && g_queue_is_empty(&s->pending)) {
+    if (err) *err = s->error;
+    return NULL;
+  }
+  if (!s->finished) {
+    hvb__fail(err, HVB_EINVAL,
+              "the stream has not ended (call hvb_stream_next until it gives NULL)");
+    return NULL;
+  }
+  return hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
+}
