@@ -14,7 +14,15 @@
  *                ("temperature": 0.2, "max_tokens": 100, "tools": [...], ...)
  * Call arguments override the constructor's (see spec.h for the full precedence).
  *
- * Messages are OpenAI chat-completions messages: [{"role": "user", "content": "hi"}, ...].
+ * Messages are OpenAI chat-completions messages: [{"role": "user", "content": "hi"}, ...]; a
+ * message list must be a non-empty array of objects, each with a string "role".
+ *
+ * The offline `mock` gateway (preset "mock") answers deterministically, without network:
+ * the reply is "Mock reply to: " followed by the text of the last user message (its string
+ * content, or its text parts joined with " "), or "(no user message)". It streams one delta
+ * per word (each word with the whitespace after it), then finish_reason "stop", then usage
+ * {"prompt_tokens": words in all request messages, "completion_tokens": words in the reply,
+ * "total_tokens": their sum}, words being whitespace-separated.
  *
  * Errors: HVB_EINVAL for bad messages or options (the field is named); HVB_HTTP with
  * err->http_status, err->type and the provider's message; HVB_TRANSPORT when the connection
@@ -78,16 +86,19 @@ hvb_stream *hvb_llm_stream(hvb_llm *llm, const char *prompt, json_object *messag
                            json_object *call_options, hvb_error *err);
 
 /* Wait for the next delta. Returns true with *delta set to a JSON object borrowed until the
- * next call on the stream, or true with *delta NULL at the end of the stream; false with err
- * set on failure (the stream is then finished). A delta has any of the keys:
+ * next call on the stream, or true with *delta NULL at the end of the stream (and on every
+ * later call); false with err set on failure (the stream is then finished: later calls give
+ * the same error). Deltas that arrived before a failure are handed out first. Once a delta
+ * reached the caller the request is never retried. A delta has any of the keys:
  *   "text" (string), "think" (string), "tool_calls" (array of fragments as the provider sent
  *   them: index, id, type, function.name, function.arguments), "finish_reason" (string),
  *   "usage" (object). */
 bool hvb_stream_next(hvb_stream *stream, json_object **delta, hvb_error *err);
 
 /* After the stream ended (hvb_stream_next gave NULL), the gathered result, as a new result
- * the caller frees; NULL with HVB_EINVAL before the end. Equal to what hvb_llm_chat returns
- * for the same reply. */
+ * the caller frees; NULL with HVB_EINVAL before the end, or with the stream's own error after
+ * a failure. Equal to what hvb_llm_chat returns for the same reply (raw aside: a body is not
+ * a list of events). */
 hvb_result *hvb_stream_result(hvb_stream *stream, hvb_error *err);
 
 void hvb_stream_free(hvb_stream *stream); /* NULL is a no-op */
@@ -117,8 +128,9 @@ json_object *hvb_result_raw(const hvb_result *r);
 /* Project the result by a comma-separated `include` list of: text, think, content (thinking
  * wrapped as "<think>\n...\n</think>\n" before the answer), message, messages, delta,
  * tool_calls, usage, raw. One field gives that value; several give an object keyed by field.
- * Returns a new reference (NULL for a JSON null value, e.g. usage when none) and sets *ok.
- * HVB_EINVAL names an unknown field. */
+ * Spaces around names are ignored; NULL or "" means "text". Returns a new reference (NULL
+ * for a JSON null value, e.g. usage when none) and sets *ok (may be NULL) to true, or NULL
+ * with *ok false and HVB_EINVAL naming an unknown field and listing the valid ones. */
 json_object *hvb_result_project(const hvb_result *r, const char *include, bool *ok,
                                 hvb_error *err);
 
