@@ -496,6 +496,44 @@ END_TEST
 
 /* ---- timeouts ------------------------------------------------------------------------- */
 
+START_TEST(connect_timeout_is_named_and_retried) {
+  /* A listener that never accepts, with its queue filled: the kernel drops further SYNs, so
+   * a connect hangs until the connect timeout, as with an unreachable host. */
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+  ck_assert_int_eq(listen(l, 0), 0);
+  socklen_t alen = sizeof a;
+  getsockname(l, (struct sockaddr *)&a, &alen);
+  int fill[3];
+  for (int i = 0; i < 3; i++) {
+    fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fill[i], (struct sockaddr *)&a, sizeof a);
+  }
+  g_usleep(50 * 1000);
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d" PATH, ntohs(a.sin_port));
+  hvb_http_request req = request(PATH);
+  req.url = url;
+  req.connect_timeout_ms = 200;
+  req.max_retries = 1;
+  hvb_transfer *t = hvb__transfer_new(client, &req, NULL, NULL, NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  gint64 start = g_get_monotonic_time();
+  ck_assert_int_eq(run(t, &err, NULL), HVB_STEP_FAILED);
+  ck_assert_double_lt(seconds_since(start), 5);
+  ck_assert_int_eq(hvb__transfer_attempts(t), 2);
+  hvb__transfer_free(t);
+  ck_assert_int_eq(err.status, HVB_TIMEOUT);
+  ck_assert_ptr_nonnull(strstr(err.message, "connect timeout"));
+  ck_assert_ptr_nonnull(strstr(err.message, "after 2 attempts"));
+  ck_assert_ptr_nonnull(strstr(err.message, url));
+  for (int i = 0; i < 3; i++) close(fill[i]);
+  close(l);
+}
+END_TEST
+
 START_TEST(idle_timeout_cuts_a_stalled_stream) {
   up_response r = {.content_type = "text/event-stream",
                    .chunks = &(up_chunk){"data: {\"n\":1}\n\n", 0, 0}, .nchunks = 1,
@@ -737,6 +775,7 @@ int main(void) {
   tc = tcase_create("timeouts");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, connect_timeout_is_named_and_retried);
   tcase_add_test(tc, idle_timeout_cuts_a_stalled_stream);
   tcase_add_test(tc, keepalive_comments_do_not_reset_the_idle_timer);
   tcase_add_test(tc, real_data_resets_the_idle_timer);
