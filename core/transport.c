@@ -120,11 +120,26 @@ void hvb__client_unref(hvb_client *client) {
   if (last) client_free(client);
 }
 
-static CURL *easy_take(hvb_client *c) {
-  CURL *easy = NULL;
+/* An idle handle from `pool`, or NULL when it is empty. */
+static void *pool_take(hvb_client *c, GPtrArray *pool) {
+  void *h = NULL;
   g_mutex_lock(&c->pool_lock);
-  if (c->easy_pool->len > 0) easy = g_ptr_array_steal_index_fast(c->easy_pool, c->easy_pool->len - 1);
+  if (pool->len > 0) h = g_ptr_array_steal_index_fast(pool, pool->len - 1);
   g_mutex_unlock(&c->pool_lock);
+  return h;
+}
+
+/* Keep `h` in `pool` for reuse; false when the pool is full (the caller cleans it up). */
+static bool pool_give(hvb_client *c, GPtrArray *pool, void *h) {
+  g_mutex_lock(&c->pool_lock);
+  bool keep = pool->len < POOL_MAX;
+  if (keep) g_ptr_array_add(pool, h);
+  g_mutex_unlock(&c->pool_lock);
+  return keep;
+}
+
+static CURL *easy_take(hvb_client *c) {
+  CURL *easy = pool_take(c, c->easy_pool);
   if (!easy) easy = curl_easy_init();
   if (easy && c->share) curl_easy_setopt(easy, CURLOPT_SHARE, c->share);
   return easy;
@@ -134,29 +149,16 @@ static void easy_give(hvb_client *c, CURL *easy) {
   if (!easy) return;
   /* Reset now, not on reuse, so no option keeps pointing into the freed transfer. */
   curl_easy_reset(easy);
-  g_mutex_lock(&c->pool_lock);
-  bool keep = c->easy_pool->len < POOL_MAX;
-  if (keep) g_ptr_array_add(c->easy_pool, easy);
-  g_mutex_unlock(&c->pool_lock);
-  if (!keep) curl_easy_cleanup(easy);
+  if (!pool_give(c, c->easy_pool, easy)) curl_easy_cleanup(easy);
 }
 
 static CURLM *multi_take(hvb_client *c) {
-  CURLM *multi = NULL;
-  g_mutex_lock(&c->pool_lock);
-  if (c->multi_pool->len > 0)
-    multi = g_ptr_array_steal_index_fast(c->multi_pool, c->multi_pool->len - 1);
-  g_mutex_unlock(&c->pool_lock);
+  CURLM *multi = pool_take(c, c->multi_pool);
   return multi ? multi : curl_multi_init();
 }
 
 static void multi_give(hvb_client *c, CURLM *multi) {
-  if (!multi) return;
-  g_mutex_lock(&c->pool_lock);
-  bool keep = c->multi_pool->len < POOL_MAX;
-  if (keep) g_ptr_array_add(c->multi_pool, multi);
-  g_mutex_unlock(&c->pool_lock);
-  if (!keep) curl_multi_cleanup(multi);
+  if (multi && !pool_give(c, c->multi_pool, multi)) curl_multi_cleanup(multi);
 }
 
 /* ---- transfers ------------------------------------------------------------------------ */
@@ -196,6 +198,7 @@ struct hvb_transfer {
   long status;
   long retry_after_ms; /* server's hint, -1 when none */
   bool hint_ms;        /* the hint came from retry-after-ms, which wins over Retry-After */
+  char content_type[128];
   GString *error_body; /* non-2xx body, first ERROR_BODY_MAX bytes */
   size_t body_bytes;   /* 2xx body bytes handed to the sink */
   bool sink_aborted;
@@ -266,6 +269,11 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ud) {
     t->status = p ? strtol(p + 1, NULL, 10) : 0;
     t->retry_after_ms = -1;
     t->hint_ms = false;
+    t->content_type[0] = '\0';
+  } else if (header_is(line, len, "content-type", &v, &vlen)) {
+    size_t n = MIN(vlen, sizeof t->content_type - 1); /* curl's line has no NUL */
+    memcpy(t->content_type, v, n);
+    t->content_type[n] = '\0';
   } else if (header_is(line, len, "retry-after-ms", &v, &vlen)) {
     long ms = parse_retry_after(v, vlen, true);
     if (ms >= 0) {
@@ -371,6 +379,7 @@ static void attempt_reset(hvb_transfer *t) {
   t->status = 0;
   t->retry_after_ms = -1;
   t->hint_ms = false;
+  t->content_type[0] = '\0';
   g_string_truncate(t->error_body, 0);
   t->body_bytes = 0;
   t->sink_aborted = false;
@@ -408,9 +417,11 @@ hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
   global_init();
   hvb_transfer *t = g_new0(hvb_transfer, 1);
   t->client = client;
-  g_mutex_lock(&table_lock);
-  client->refs++;
-  g_mutex_unlock(&table_lock);
+  if (client) {
+    g_mutex_lock(&table_lock);
+    client->refs++;
+    g_mutex_unlock(&table_lock);
+  }
   t->url = g_strdup(req->url ? req->url : "");
   t->shown_url = url_for_messages(t->url);
   t->method = g_strdup(req->method ? req->method : req->body ? "POST" : "GET");
@@ -439,8 +450,8 @@ hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
   t->error_body = g_string_new(NULL);
   t->retry_after_ms = -1;
 
-  if (!req->url || !*req->url) {
-    hvb__fail(&t->err, HVB_EINVAL, "HTTP request without a URL");
+  if (!client || !req->url || !*req->url) {
+    hvb__fail(&t->err, HVB_EINVAL, "HTTP request without a %s", client ? "URL" : "client");
     t->st = ST_FAILED;
     return t;
   }
@@ -656,6 +667,8 @@ void hvb__transfer_commit(hvb_transfer *t) { t->committed = true; }
 long hvb__transfer_status(const hvb_transfer *t) { return t->status; }
 
 int hvb__transfer_attempts(const hvb_transfer *t) { return t->attempts; }
+
+const char *hvb__transfer_content_type(const hvb_transfer *t) { return t->content_type; }
 
 void hvb__transfer_free(hvb_transfer *t) {
   if (!t) return;

@@ -11,6 +11,7 @@
 /* ---- a recording callback ------------------------------------------------------------- */
 
 typedef struct rec {
+  hvb_sse *sse;      /* the decoder under test, delivering to this record */
   GPtrArray *events; /* "event\x1Fid\x1Fdata" strings: one comparable string per event */
   int stop_after;    /* >0: return false on this event */
 } rec;
@@ -24,13 +25,15 @@ static bool record_event(void *ud, const hvb_sse_event *ev, hvb_error *err) {
   return true;
 }
 
-static rec *rec_new(void) {
+static rec *rec_new(size_t max_line, size_t max_event) {
   rec *r = g_new0(rec, 1);
   r->events = g_ptr_array_new_with_free_func(g_free);
+  r->sse = hvb__sse_new(max_line, max_event, record_event, r);
   return r;
 }
 
 static void rec_free(rec *r) {
+  hvb__sse_free(r->sse);
   g_ptr_array_free(r->events, TRUE);
   g_free(r);
 }
@@ -58,18 +61,16 @@ static void assert_same_events(rec *a, rec *b, const char *what) {
 
 /* Decode `text` fed in the given pieces (cut at the offsets in `cuts`, ascending). */
 static rec *decode_cuts(const char *text, size_t len, const size_t *cuts, int ncuts) {
-  rec *r = rec_new();
-  hvb_sse *sse = hvb__sse_new(0, 0, record_event, r);
+  rec *r = rec_new(0, 0);
   hvb_error err = HVB_ERROR_INIT;
   size_t at = 0;
   for (int i = 0; i <= ncuts; i++) {
     size_t end = i < ncuts ? cuts[i] : len;
-    int n = hvb__sse_feed(sse, text + at, end - at, &err);
+    int n = hvb__sse_feed(r->sse, text + at, end - at, &err);
     ck_assert_msg(n >= 0, "feed failed: %s", err.message);
     at = end;
   }
-  ck_assert(!hvb__sse_pending(sse));
-  hvb__sse_free(sse);
+  ck_assert(!hvb__sse_pending(r->sse));
   return r;
 }
 
@@ -202,12 +203,9 @@ END_TEST
 
 /* Decode `text` in one feed; returns the feed's result, events in *out. */
 static int feed_one(const char *text, rec **out) {
-  *out = rec_new();
-  hvb_sse *sse = hvb__sse_new(0, 0, record_event, *out);
+  *out = rec_new(0, 0);
   hvb_error err = HVB_ERROR_INIT;
-  int n = hvb__sse_feed(sse, text, strlen(text), &err);
-  hvb__sse_free(sse);
-  return n;
+  return hvb__sse_feed((*out)->sse, text, strlen(text), &err);
 }
 
 static void assert_decodes(const char *text, const char *const *want, guint nwant) {
@@ -221,15 +219,13 @@ static void assert_decodes(const char *text, const char *const *want, guint nwan
 }
 
 START_TEST(keepalive_comments_dispatch_nothing_and_feed_returns_zero) {
-  rec *r = rec_new();
-  hvb_sse *sse = hvb__sse_new(0, 0, record_event, r);
+  rec *r = rec_new(0, 0);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_int_eq(hvb__sse_feed(sse, ": keep-alive\n\n", 14, &err), 0);
-  ck_assert_int_eq(hvb__sse_feed(sse, ":\r\n:ping\r", 9, &err), 0);
-  ck_assert(!hvb__sse_pending(sse));
-  ck_assert_int_eq(hvb__sse_feed(sse, "\ndata: x\n\ndata: y\n\n", 19, &err), 2);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, ": keep-alive\n\n", 14, &err), 0);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, ":\r\n:ping\r", 9, &err), 0);
+  ck_assert(!hvb__sse_pending(r->sse));
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "\ndata: x\n\ndata: y\n\n", 19, &err), 2);
   ck_assert_uint_eq(r->events->len, 2);
-  hvb__sse_free(sse);
   rec_free(r);
 }
 END_TEST
@@ -241,15 +237,13 @@ START_TEST(cr_lf_and_crlf_all_end_lines) {
 END_TEST
 
 START_TEST(cr_at_the_end_of_a_feed_and_lf_at_the_start_of_the_next_are_one_line_end) {
-  rec *r = rec_new();
-  hvb_sse *sse = hvb__sse_new(0, 0, record_event, r);
+  rec *r = rec_new(0, 0);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_int_eq(hvb__sse_feed(sse, "data: a\r", 8, &err), 0);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "data: a\r", 8, &err), 0);
   /* Were the LF a second line end, this blank line would dispatch "a" here. */
-  ck_assert_int_eq(hvb__sse_feed(sse, "\ndata: b\r", 9, &err), 0);
-  ck_assert_int_eq(hvb__sse_feed(sse, "\n\r\n", 3, &err), 1);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "\ndata: b\r", 9, &err), 0);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "\n\r\n", 3, &err), 1);
   ck_assert_str_eq(ev_at(r, 0), "\x1F\x1F" "a\nb");
-  hvb__sse_free(sse);
   rec_free(r);
 }
 END_TEST
@@ -295,97 +289,86 @@ START_TEST(a_leading_bom_is_skipped_once) {
   /* Bytes that only start like a BOM are data, also when split across feeds. */
   const char *want2[] = {"\x1F\x1F" "\xEF" "x"};
   assert_decodes("data: \xEF" "x\n\n", want2, 1);
-  rec *r = rec_new();
-  hvb_sse *sse = hvb__sse_new(0, 0, record_event, r);
+  rec *r = rec_new(0, 0);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_int_eq(hvb__sse_feed(sse, "\xEF\xBB", 2, &err), 0);
-  ck_assert(hvb__sse_pending(sse));
-  ck_assert_int_eq(hvb__sse_feed(sse, "\xBF" "data: a\n\n", 10, &err), 1);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "\xEF\xBB", 2, &err), 0);
+  ck_assert(hvb__sse_pending(r->sse));
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "\xBF" "data: a\n\n", 10, &err), 1);
   ck_assert_str_eq(ev_at(r, 0), "\x1F\x1F" "a");
-  hvb__sse_free(sse);
   rec_free(r);
 }
 END_TEST
 
 START_TEST(a_line_over_the_cap_fails_with_too_large) {
-  rec *r = rec_new();
-  hvb_sse *sse = hvb__sse_new(16, 0, record_event, r);
+  rec *r = rec_new(16, 0);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_int_eq(hvb__sse_feed(sse, "data: 0123456789\n\n", 18, &err), 1); /* 16: at the cap */
-  ck_assert_int_eq(hvb__sse_feed(sse, "data: 01234", 11, &err), 0);
-  ck_assert_int_eq(hvb__sse_feed(sse, "567890", 6, &err), -1); /* no line end needed */
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "data: 0123456789\n\n", 18, &err), 1); /* 16: at the cap */
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "data: 01234", 11, &err), 0);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "567890", 6, &err), -1); /* no line end needed */
   ck_assert_int_eq(err.status, HVB_TOO_LARGE);
   ck_assert_ptr_nonnull(strstr(err.message, "max_line"));
   ck_assert_ptr_nonnull(strstr(err.message, "16 bytes"));
   /* The stream position is lost: later input fails until reset. */
   hvb_error again = HVB_ERROR_INIT;
-  ck_assert_int_eq(hvb__sse_feed(sse, "data: x\n\n", 9, &again), -1);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "data: x\n\n", 9, &again), -1);
   ck_assert_int_eq(again.status, HVB_TOO_LARGE);
-  hvb__sse_reset(sse);
-  ck_assert_int_eq(hvb__sse_feed(sse, "data: x\n\n", 9, &err), 1);
-  hvb__sse_free(sse);
+  hvb__sse_reset(r->sse);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "data: x\n\n", 9, &err), 1);
   rec_free(r);
 }
 END_TEST
 
 START_TEST(an_event_over_the_cap_fails_with_too_large) {
-  rec *r = rec_new();
-  hvb_sse *sse = hvb__sse_new(0, 10, record_event, r);
+  rec *r = rec_new(0, 10);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_int_eq(hvb__sse_feed(sse, "data: 01234\ndata: 5678\n\n", 24, &err), 1); /* 10 bytes */
+  /* 10 bytes of data: at the cap */
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "data: 01234\ndata: 5678\n\n", 24, &err), 1);
   const char *big = "data: 01234\ndata: 56789\n\n";
-  ck_assert_int_eq(hvb__sse_feed(sse, big, strlen(big), &err), -1);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, big, strlen(big), &err), -1);
   ck_assert_int_eq(err.status, HVB_TOO_LARGE);
   ck_assert_ptr_nonnull(strstr(err.message, "max_event"));
   ck_assert_uint_eq(r->events->len, 1);
-  hvb__sse_free(sse);
   rec_free(r);
 }
 END_TEST
 
 START_TEST(a_callback_returning_false_stops_decoding_with_its_error) {
-  rec *r = rec_new();
+  rec *r = rec_new(0, 0);
   r->stop_after = 2;
-  hvb_sse *sse = hvb__sse_new(0, 0, record_event, r);
   hvb_error err = HVB_ERROR_INIT;
   const char *text = "data: 1\n\ndata: 2\n\ndata: 3\n\n";
-  ck_assert_int_eq(hvb__sse_feed(sse, text, strlen(text), &err), -1);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, text, strlen(text), &err), -1);
   ck_assert_int_eq(err.status, HVB_PROVIDER);
   ck_assert_str_eq(err.message, "stopped at event 2");
   ck_assert_uint_eq(r->events->len, 2);
-  hvb__sse_free(sse);
   rec_free(r);
 }
 END_TEST
 
 START_TEST(a_truncated_tail_is_pending_and_never_dispatched) {
-  rec *r = rec_new();
-  hvb_sse *sse = hvb__sse_new(0, 0, record_event, r);
+  rec *r = rec_new(0, 0);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_int_eq(hvb__sse_feed(sse, "data: whole\n\ndata: half", 24, &err), 1);
-  ck_assert(hvb__sse_pending(sse));
-  hvb__sse_reset(sse);
-  ck_assert(!hvb__sse_pending(sse));
-  ck_assert_int_eq(hvb__sse_feed(sse, "data: one\n", 10, &err), 0);
-  ck_assert(hvb__sse_pending(sse)); /* a data line without the blank line that ends it */
-  hvb__sse_reset(sse);
-  ck_assert_int_eq(hvb__sse_feed(sse, "\n", 1, &err), 0); /* nothing left to dispatch */
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "data: whole\n\ndata: half", 24, &err), 1);
+  ck_assert(hvb__sse_pending(r->sse));
+  hvb__sse_reset(r->sse);
+  ck_assert(!hvb__sse_pending(r->sse));
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "data: one\n", 10, &err), 0);
+  ck_assert(hvb__sse_pending(r->sse)); /* a data line without the blank line that ends it */
+  hvb__sse_reset(r->sse);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "\n", 1, &err), 0); /* nothing left to dispatch */
   ck_assert_uint_eq(r->events->len, 1);
-  hvb__sse_free(sse);
   rec_free(r);
 }
 END_TEST
 
 START_TEST(reset_forgets_the_last_id_and_a_pending_cr) {
-  rec *r = rec_new();
-  hvb_sse *sse = hvb__sse_new(0, 0, record_event, r);
+  rec *r = rec_new(0, 0);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_int_eq(hvb__sse_feed(sse, "id: 9\ndata: a\n\r", 15, &err), 1);
-  hvb__sse_reset(sse);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "id: 9\ndata: a\n\r", 15, &err), 1);
+  hvb__sse_reset(r->sse);
   /* The id is forgotten, and a BOM at the new start is skipped again. */
-  ck_assert_int_eq(hvb__sse_feed(sse, "\xEF\xBB\xBF" "data: b\n\n", 12, &err), 1);
+  ck_assert_int_eq(hvb__sse_feed(r->sse, "\xEF\xBB\xBF" "data: b\n\n", 12, &err), 1);
   ck_assert_str_eq(ev_at(r, 1), "\x1F\x1F" "b");
-  hvb__sse_free(sse);
   rec_free(r);
 }
 END_TEST
@@ -394,18 +377,16 @@ START_TEST(large_stream_in_big_feeds_is_decoded_completely) {
   /* 20,000 events, fed in 4 KiB pieces: every event arrives, in order. */
   GString *s = g_string_new(NULL);
   for (int i = 0; i < 20000; i++) g_string_append_printf(s, "data: {\"n\":%d}\n\n", i);
-  rec *r = rec_new();
-  hvb_sse *sse = hvb__sse_new(0, 0, record_event, r);
+  rec *r = rec_new(0, 0);
   hvb_error err = HVB_ERROR_INIT;
   int total = 0;
   for (size_t at = 0; at < s->len; at += 4096) {
-    int n = hvb__sse_feed(sse, s->str + at, MIN(4096, s->len - at), &err);
+    int n = hvb__sse_feed(r->sse, s->str + at, MIN(4096, s->len - at), &err);
     ck_assert_int_ge(n, 0);
     total += n;
   }
   ck_assert_int_eq(total, 20000);
   ck_assert_str_eq(ev_at(r, 19999), "\x1F\x1F{\"n\":19999}");
-  hvb__sse_free(sse);
   rec_free(r);
   g_string_free(s, TRUE);
 }

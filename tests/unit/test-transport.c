@@ -134,6 +134,16 @@ static const char *openai_error(const char *message, const char *type, const cha
   return buf;
 }
 
+/* Run `req` (no sink) expecting it to fail after `attempts` attempts; the error it gives. */
+static hvb_error fails_after(const hvb_http_request *req, int attempts) {
+  hvb_transfer *t = hvb__transfer_new(client, req, NULL, NULL, NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_int_eq(run(t, &err, NULL), HVB_STEP_FAILED);
+  ck_assert_int_eq(hvb__transfer_attempts(t), attempts);
+  hvb__transfer_free(t);
+  return err;
+}
+
 /* ---- successful transfers ------------------------------------------------------------- */
 
 START_TEST(plain_200_body_is_delivered) {
@@ -167,6 +177,7 @@ START_TEST(streamed_chunks_reach_the_sink_as_they_arrive) {
   ck_assert_int_eq(st, HVB_STEP_RUNNING);
   ck_assert_int_eq(s->events, 1);
   ck_assert_int_eq(hvb__transfer_status(t), 200);
+  ck_assert_str_eq(hvb__transfer_content_type(t), "text/event-stream");
   ck_assert_int_eq(run(t, &err, NULL), HVB_STEP_DONE);
   ck_assert_int_eq(s->events, 3);
   ck_assert_int_ge(s->calls, 3);
@@ -280,6 +291,29 @@ START_TEST(request_method_headers_and_body_arrive_as_sent) {
 }
 END_TEST
 
+START_TEST(a_json_script_drives_the_fake_server) {
+  const char *script =
+      "{\"routes\": {\"" PATH "\": ["
+      "  {\"status\": 429, \"headers\": {\"retry-after-ms\": \"10\"}, \"body\": \"{}\"},"
+      "  {\"content_type\": \"text/event-stream\", \"chunked\": true, \"repeat\": true,"
+      "   \"chunks\": [{\"data\": \"data: 1\\n\\n\"}, {\"data\": \"data: 2\\n\\n\","
+      "                \"delay_ms\": 20}]}]}}";
+  ck_assert(up_load_script(srv, script));
+  ck_assert(!up_load_script(srv, "{\"routes\": {\"/x\": {}}}"));
+  for (int i = 0; i < 2; i++) {
+    sink *s = sink_new(true);
+    hvb_http_request req = request(PATH);
+    hvb_error err = HVB_ERROR_INIT;
+    ck_assert_msg(hvb__http_perform(client, &req, on_data, on_reset, s, &err), "%s",
+                  err.message);
+    ck_assert_str_eq(s->body->str, "data: 1\n\ndata: 2\n\n");
+    ck_assert_int_eq(s->events, 2);
+    sink_free(s);
+  }
+  ck_assert_int_eq(up_request_count(srv), 3); /* the 429, then the repeated stream twice */
+}
+END_TEST
+
 /* ---- retries -------------------------------------------------------------------------- */
 
 START_TEST(rate_limit_with_retry_after_is_retried_after_the_wait) {
@@ -325,20 +359,25 @@ START_TEST(server_error_then_success_succeeds) {
 }
 END_TEST
 
-START_TEST(retry_after_ms_wins_over_retry_after) {
-  up_response busy = {.status = 503, .headers = "Retry-After: 20\r\nretry-after-ms: 300\r\n",
-                      .chunks = &(up_chunk){"{}", 0, 0}, .nchunks = 1};
+/* One `status` answer with the given headers, then 200: the seconds the call took. */
+static double retried_after(int status, const char *headers, long retry_max_ms) {
+  up_response busy = {.status = status, .headers = headers, .chunks = &(up_chunk){"{}", 0, 0},
+                      .nchunks = 1};
   up_push(srv, PATH, &busy);
   up_push_body(srv, PATH, 200, NULL, "{}");
   hvb_http_request req = request(PATH);
-  req.retry_max_ms = 30000;
+  req.retry_max_ms = retry_max_ms;
   hvb_error err = HVB_ERROR_INIT;
   gint64 start = g_get_monotonic_time();
   ck_assert_msg(hvb__http_perform(client, &req, NULL, NULL, NULL, &err), "%s", err.message);
-  double took = seconds_since(start);
+  ck_assert_int_eq(up_request_count(srv), 2);
+  return seconds_since(start);
+}
+
+START_TEST(retry_after_ms_wins_over_retry_after) {
+  double took = retried_after(503, "Retry-After: 20\r\nretry-after-ms: 300\r\n", 30000);
   ck_assert_double_ge(took, 0.25);
   ck_assert_double_lt(took, 5);
-  ck_assert_int_eq(up_request_count(srv), 2);
 }
 END_TEST
 
@@ -346,42 +385,35 @@ START_TEST(retry_after_as_http_date_is_honoured) {
   char hdr[128];
   time_t when = time(NULL) + 2;
   strftime(hdr, sizeof hdr, "Retry-After: %a, %d %b %Y %H:%M:%S GMT\r\n", gmtime(&when));
-  up_response busy = {.status = 503, .headers = hdr, .chunks = &(up_chunk){"{}", 0, 0},
-                      .nchunks = 1};
-  up_push(srv, PATH, &busy);
-  up_push_body(srv, PATH, 200, NULL, "{}");
-  hvb_http_request req = request(PATH);
-  hvb_error err = HVB_ERROR_INIT;
-  gint64 start = g_get_monotonic_time();
-  ck_assert_msg(hvb__http_perform(client, &req, NULL, NULL, NULL, &err), "%s", err.message);
-  ck_assert_double_ge(seconds_since(start), 0.9); /* the date has one-second resolution */
+  /* The date has one-second resolution: 1 to 2 s from now. */
+  ck_assert_double_ge(retried_after(503, hdr, 5000), 0.9);
 }
 END_TEST
 
 START_TEST(retry_max_caps_a_long_retry_after) {
-  up_response limited = {.status = 429, .headers = "Retry-After: 60\r\n",
-                         .chunks = &(up_chunk){"{}", 0, 0}, .nchunks = 1};
-  up_push(srv, PATH, &limited);
-  up_push_body(srv, PATH, 200, NULL, "{}");
-  hvb_http_request req = request(PATH);
-  req.retry_max_ms = 100;
-  hvb_error err = HVB_ERROR_INIT;
-  gint64 start = g_get_monotonic_time();
-  ck_assert_msg(hvb__http_perform(client, &req, NULL, NULL, NULL, &err), "%s", err.message);
-  ck_assert_double_lt(seconds_since(start), 5);
+  ck_assert_double_lt(retried_after(429, "Retry-After: 60\r\n", 100), 5);
 }
 END_TEST
+
+/* The error a call gets when `path` answers `status` with `body` (one request, no retry). */
+static hvb_error error_for(const char *path, int status, const char *content_type,
+                           const char *body) {
+  up_push_body(srv, path, status, content_type, body);
+  hvb_http_request req = request(path);
+  req.max_retries = 0;
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert(!hvb__http_perform(client, &req, NULL, NULL, NULL, &err));
+  ck_assert_int_eq(err.status, HVB_HTTP);
+  ck_assert_int_eq(err.http_status, status);
+  return err;
+}
 
 START_TEST(unauthorized_is_not_retried_and_names_status_url_and_reason) {
   up_push_body(srv, PATH, 401, NULL,
                openai_error("Incorrect API key provided: sk-test-****7061.",
                             "invalid_request_error", "invalid_api_key"));
   hvb_http_request req = request(PATH);
-  hvb_transfer *t = hvb__transfer_new(client, &req, on_data, NULL, NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  ck_assert_int_eq(run(t, &err, NULL), HVB_STEP_FAILED);
-  ck_assert_int_eq(hvb__transfer_attempts(t), 1);
-  hvb__transfer_free(t);
+  hvb_error err = fails_after(&req, 1);
   ck_assert_int_eq(err.status, HVB_HTTP);
   ck_assert_int_eq(err.http_status, 401);
   ck_assert_str_eq(err.type, "invalid_request_error");
@@ -395,12 +427,8 @@ START_TEST(unauthorized_is_not_retried_and_names_status_url_and_reason) {
 END_TEST
 
 START_TEST(bad_request_and_not_found_are_not_retried) {
-  up_push_body(srv, PATH, 400, NULL, openai_error("Unrecognized request argument: foo",
-                                                  "invalid_request_error", NULL));
-  hvb_http_request req = request(PATH);
-  hvb_error err = HVB_ERROR_INIT;
-  ck_assert(!hvb__http_perform(client, &req, NULL, NULL, NULL, &err));
-  ck_assert_int_eq(err.http_status, 400);
+  hvb_error err = error_for(PATH, 400, NULL, openai_error("Unrecognized request argument: foo",
+                                                          "invalid_request_error", NULL));
   ck_assert_str_eq(err.type, "invalid_request_error");
   ck_assert_ptr_nonnull(strstr(err.message, "Unrecognized request argument: foo"));
   ck_assert_int_eq(up_request_count(srv), 1);
@@ -417,13 +445,9 @@ START_TEST(bad_request_and_not_found_are_not_retried) {
 END_TEST
 
 START_TEST(anthropic_error_body_is_parsed) {
-  up_push_body(srv, "/v1/messages", 400, NULL,
-               "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
-               "\"message\":\"max_tokens: Field required\"}}");
-  hvb_http_request req = request("/v1/messages");
-  hvb_error err = HVB_ERROR_INIT;
-  ck_assert(!hvb__http_perform(client, &req, NULL, NULL, NULL, &err));
-  ck_assert_int_eq(err.http_status, 400);
+  hvb_error err = error_for("/v1/messages", 400, NULL,
+                            "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
+                            "\"message\":\"max_tokens: Field required\"}}");
   ck_assert_str_eq(err.type, "invalid_request_error");
   ck_assert_ptr_nonnull(strstr(err.message, "HTTP 400 from "));
   ck_assert_ptr_nonnull(strstr(err.message, "/v1/messages: max_tokens: Field required"));
@@ -431,13 +455,8 @@ START_TEST(anthropic_error_body_is_parsed) {
 END_TEST
 
 START_TEST(a_non_json_error_page_is_quoted_briefly) {
-  up_push_body(srv, PATH, 502, "text/html",
-               "<html><body>\n<h1>502 Bad Gateway</h1>\n</body></html>\n");
-  hvb_http_request req = request(PATH);
-  req.max_retries = 0;
-  hvb_error err = HVB_ERROR_INIT;
-  ck_assert(!hvb__http_perform(client, &req, NULL, NULL, NULL, &err));
-  ck_assert_int_eq(err.http_status, 502);
+  hvb_error err = error_for(PATH, 502, "text/html",
+                            "<html><body>\n<h1>502 Bad Gateway</h1>\n</body></html>\n");
   ck_assert_str_eq(err.type, "");
   ck_assert_ptr_nonnull(strstr(err.message, "<h1>502 Bad Gateway</h1>"));
   ck_assert_ptr_null(strchr(err.message, '\n'));
@@ -451,11 +470,7 @@ START_TEST(exhausted_retries_report_the_last_status_and_the_attempts) {
                       .nchunks = 1, .repeat = true};
   up_push(srv, PATH, &busy);
   hvb_http_request req = request(PATH);
-  hvb_transfer *t = hvb__transfer_new(client, &req, NULL, NULL, NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  ck_assert_int_eq(run(t, &err, NULL), HVB_STEP_FAILED);
-  ck_assert_int_eq(hvb__transfer_attempts(t), 3);
-  hvb__transfer_free(t);
+  hvb_error err = fails_after(&req, 3);
   ck_assert_int_eq(err.status, HVB_HTTP);
   ck_assert_int_eq(err.http_status, 503);
   ck_assert_str_eq(err.type, "server_error");
@@ -483,11 +498,7 @@ START_TEST(connection_refused_fails_with_transport_after_the_retries) {
   snprintf(url, sizeof url, "http://127.0.0.1:%d" PATH, closed_port());
   hvb_http_request req = request(PATH);
   req.url = url;
-  hvb_transfer *t = hvb__transfer_new(client, &req, NULL, NULL, NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  ck_assert_int_eq(run(t, &err, NULL), HVB_STEP_FAILED);
-  ck_assert_int_eq(hvb__transfer_attempts(t), 3);
-  hvb__transfer_free(t);
+  hvb_error err = fails_after(&req, 3);
   ck_assert_int_eq(err.status, HVB_TRANSPORT);
   ck_assert_ptr_nonnull(strstr(err.message, url));
   ck_assert_ptr_nonnull(strstr(err.message, "after 3 attempts"));
@@ -518,13 +529,9 @@ START_TEST(connect_timeout_is_named_and_retried) {
   req.url = url;
   req.connect_timeout_ms = 200;
   req.max_retries = 1;
-  hvb_transfer *t = hvb__transfer_new(client, &req, NULL, NULL, NULL);
-  hvb_error err = HVB_ERROR_INIT;
   gint64 start = g_get_monotonic_time();
-  ck_assert_int_eq(run(t, &err, NULL), HVB_STEP_FAILED);
+  hvb_error err = fails_after(&req, 2);
   ck_assert_double_lt(seconds_since(start), 5);
-  ck_assert_int_eq(hvb__transfer_attempts(t), 2);
-  hvb__transfer_free(t);
   ck_assert_int_eq(err.status, HVB_TIMEOUT);
   ck_assert_ptr_nonnull(strstr(err.message, "connect timeout"));
   ck_assert_ptr_nonnull(strstr(err.message, "after 2 attempts"));
@@ -534,21 +541,26 @@ START_TEST(connect_timeout_is_named_and_retried) {
 }
 END_TEST
 
+/* A stream into `s` with an idle timeout of `idle_ms` fails as idle within `within` s. */
+static void idle_fails(sink *s, long idle_ms, double within) {
+  hvb_http_request req = request(PATH);
+  req.idle_timeout_ms = idle_ms;
+  hvb_error err = HVB_ERROR_INIT;
+  gint64 start = g_get_monotonic_time();
+  ck_assert(!hvb__http_perform(client, &req, on_data, on_reset, s, &err));
+  ck_assert_double_lt(seconds_since(start), within);
+  ck_assert_int_eq(err.status, HVB_TIMEOUT);
+  ck_assert_ptr_nonnull(strstr(err.message, "idle timeout"));
+  ck_assert_ptr_nonnull(strstr(err.message, up_base_url(srv)));
+}
+
 START_TEST(idle_timeout_cuts_a_stalled_stream) {
   up_response r = {.content_type = "text/event-stream",
                    .chunks = &(up_chunk){"data: {\"n\":1}\n\n", 0, 0}, .nchunks = 1,
                    .chunked = true, .stall_ms = 5000};
   up_push(srv, PATH, &r);
   sink *s = sink_new(true);
-  hvb_http_request req = request(PATH);
-  req.idle_timeout_ms = 300;
-  hvb_error err = HVB_ERROR_INIT;
-  gint64 start = g_get_monotonic_time();
-  ck_assert(!hvb__http_perform(client, &req, on_data, on_reset, s, &err));
-  ck_assert_double_lt(seconds_since(start), 4);
-  ck_assert_int_eq(err.status, HVB_TIMEOUT);
-  ck_assert_ptr_nonnull(strstr(err.message, "idle timeout"));
-  ck_assert_ptr_nonnull(strstr(err.message, up_base_url(srv)));
+  idle_fails(s, 300, 4);
   ck_assert_int_eq(s->events, 1);
   sink_free(s);
 }
@@ -557,7 +569,8 @@ END_TEST
 /* `n` keep-alive comments 100 ms apart, then one event: with `data` each is an event. */
 static void push_trickle(int n, bool data) {
   up_chunk *cs = g_new0(up_chunk, n + 1);
-  for (int i = 0; i < n; i++) cs[i] = (up_chunk){data ? "data: {}\n\n" : ": keep-alive\n\n", 0, 100};
+  for (int i = 0; i < n; i++)
+    cs[i] = (up_chunk){data ? "data: {}\n\n" : ": keep-alive\n\n", 0, 100};
   cs[n] = (up_chunk){"data: [DONE]\n\n", 0, 0};
   up_response r = {.content_type = "text/event-stream", .chunks = cs, .nchunks = n + 1,
                    .chunked = true};
@@ -568,14 +581,7 @@ static void push_trickle(int n, bool data) {
 START_TEST(keepalive_comments_do_not_reset_the_idle_timer) {
   push_trickle(30, false); /* 3 s of comments */
   sink *s = sink_new(true);
-  hvb_http_request req = request(PATH);
-  req.idle_timeout_ms = 400;
-  hvb_error err = HVB_ERROR_INIT;
-  gint64 start = g_get_monotonic_time();
-  ck_assert(!hvb__http_perform(client, &req, on_data, on_reset, s, &err));
-  ck_assert_double_lt(seconds_since(start), 2.5);
-  ck_assert_int_eq(err.status, HVB_TIMEOUT);
-  ck_assert_ptr_nonnull(strstr(err.message, "idle"));
+  idle_fails(s, 400, 2.5);
   ck_assert_int_gt(s->calls, 0); /* the comments did arrive */
   ck_assert_int_eq(s->events, 0);
   sink_free(s);
@@ -744,21 +750,26 @@ START_TEST(debug_log_tells_the_story_without_secrets) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("transport");
-  TCase *tc = tcase_create("success");
+/* A test case whose tests each get a fresh fake upstream and client. */
+static TCase *new_case(Suite *s, const char *name) {
+  TCase *tc = tcase_create(name);
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 30);
+  suite_add_tcase(s, tc);
+  return tc;
+}
+
+int main(void) {
+  Suite *s = suite_create("transport");
+  TCase *tc = new_case(s, "success");
   tcase_add_test(tc, plain_200_body_is_delivered);
   tcase_add_test(tc, streamed_chunks_reach_the_sink_as_they_arrive);
   tcase_add_test(tc, consecutive_transfers_of_one_client_reuse_the_connection);
   tcase_add_test(tc, transfers_of_one_client_may_run_in_parallel_threads);
   tcase_add_test(tc, request_method_headers_and_body_arrive_as_sent);
-  suite_add_tcase(s, tc);
+  tcase_add_test(tc, a_json_script_drives_the_fake_server);
 
-  tc = tcase_create("retries");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 30);
+  tc = new_case(s, "retries");
   tcase_add_test(tc, rate_limit_with_retry_after_is_retried_after_the_wait);
   tcase_add_test(tc, server_error_then_success_succeeds);
   tcase_add_test(tc, retry_after_ms_wins_over_retry_after);
@@ -770,21 +781,15 @@ int main(void) {
   tcase_add_test(tc, a_non_json_error_page_is_quoted_briefly);
   tcase_add_test(tc, exhausted_retries_report_the_last_status_and_the_attempts);
   tcase_add_test(tc, connection_refused_fails_with_transport_after_the_retries);
-  suite_add_tcase(s, tc);
 
-  tc = tcase_create("timeouts");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 30);
+  tc = new_case(s, "timeouts");
   tcase_add_test(tc, connect_timeout_is_named_and_retried);
   tcase_add_test(tc, idle_timeout_cuts_a_stalled_stream);
   tcase_add_test(tc, keepalive_comments_do_not_reset_the_idle_timer);
   tcase_add_test(tc, real_data_resets_the_idle_timer);
   tcase_add_test(tc, total_timeout_fails_and_is_not_retried);
-  suite_add_tcase(s, tc);
 
-  tc = tcase_create("commit");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 30);
+  tc = new_case(s, "commit");
   tcase_add_test(tc, connection_closed_mid_stream_after_commit_is_truncated);
   tcase_add_test(tc, connection_closed_mid_stream_before_commit_is_retried);
   tcase_add_test(tc, a_committed_transfer_is_never_retried);
@@ -792,6 +797,5 @@ int main(void) {
   tcase_add_test(tc, a_transfer_freed_midway_releases_everything);
   tcase_add_test(tc, a_request_without_url_fails_cleanly);
   tcase_add_test(tc, debug_log_tells_the_story_without_secrets);
-  suite_add_tcase(s, tc);
   return tu_run(s);
 }

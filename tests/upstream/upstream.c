@@ -569,7 +569,8 @@ static int jint(json_object *o, const char *key) {
 }
 
 static bool load_response(up_server *s, const char *path, json_object *jr) {
-  if (!json_object_is_type(jr, json_type_object)) return script_error("response is not an object", path);
+  if (!json_object_is_type(jr, json_type_object))
+    return script_error("response is not an object", path);
   GString *headers = g_string_new(NULL);
   json_object *jh, *jc;
   if (json_object_object_get_ex(jr, "headers", &jh)) {
