@@ -39,6 +39,8 @@ static void one_line(char *s) {
 }
 
 static void fill(hvb_error *err, hvb_status status, int http_status, const char *type,
+                 const char *fmt, va_list ap) HVB_PRINTF(5, 0);
+static void fill(hvb_error *err, hvb_status status, int http_status, const char *type,
                  const char *fmt, va_list ap) {
   err->status = status;
   err->http_status = http_status;

@@ -44,8 +44,10 @@ hvb_sse *hvb__sse_new(size_t max_line, size_t max_event, hvb_sse_event_fn fn, vo
 void hvb__sse_free(hvb_sse *sse); /* NULL is a no-op */
 
 /* Decode `len` bytes. Returns the number of events dispatched (>= 0), or -1 with err set when
- * a cap was exceeded or the callback returned false. Comment-only input returns 0, which lets
- * the caller tell keep-alives from real data. */
+ * a cap was exceeded or the callback returned false (with err left empty by the callback:
+ * HVB_CANCELLED). Comment-only input returns 0, which lets the caller tell keep-alives from
+ * real data. After -1 the stream position is lost: every later feed fails with the same
+ * status until hvb__sse_reset(). */
 int hvb__sse_feed(hvb_sse *sse, const char *buf, size_t len, hvb_error *err);
 
 /* True when bytes of an unfinished line or event are buffered (the stream ended mid-event). */

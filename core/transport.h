@@ -8,11 +8,17 @@
  * transfers.
  *
  * Retries happen inside the transfer: 408, 409, 429, 5xx and connection failures (connect,
- * send, receive, empty reply, partial body) are retried up to max_retries times with
- * exponential backoff (base * 2^attempt, capped at retry_max_ms) with full jitter, or after
- * the server's retry-after-ms / Retry-After (seconds or HTTP date), re-read on every attempt
- * and capped at retry_max_ms. No retry once hvb__transfer_commit() was called (output reached
- * the caller). Other statuses (400, 401, 403, 404...) fail at once.
+ * connect timeout, send, receive, empty reply, partial body) are retried up to max_retries
+ * times with exponential backoff (base * 2^attempt, capped at retry_max_ms) with full jitter,
+ * or after the server's retry-after-ms / Retry-After (seconds or HTTP date), re-read on every
+ * attempt and capped at retry_max_ms. No retry once hvb__transfer_commit() was called (output
+ * reached the caller). Other statuses (400, 401, 403, 404...) fail at once, and so do the
+ * total and idle timeouts (a retry would multiply the time the caller said it would wait).
+ *
+ * Clients: the pool lives while someone holds a reference; the last unref closes its
+ * connections, so a caller that wants reuse across calls keeps its reference (hvb_llm does).
+ * Messages and debug logs name the method, URL (without query string or user info, which may
+ * carry credentials), status, attempt and delays; never headers or bodies.
  *
  * Thread safety: hvb__client_get/unref are thread-safe; one transfer belongs to one thread at
  * a time; transfers of one client may run in parallel threads.
@@ -34,7 +40,9 @@ void hvb__client_unref(hvb_client *client); /* NULL is a no-op */
 typedef struct hvb_http_request {
   const char *method;         /* NULL: "POST" when body != NULL, else "GET" */
   const char *url;
-  const char *const *headers; /* NULL-terminated "Name: value" lines, may be NULL */
+  const char *const *headers; /* NULL-terminated "Name: value" lines, may be NULL; "Expect:"
+                                 is added, and "Content-Type: application/json" when there
+                                 is a body and no Content-Type */
   const char *body;           /* may be NULL */
   size_t body_len;
   long connect_timeout_ms;    /* 0: libcurl's default */
@@ -53,7 +61,8 @@ typedef enum hvb_sink_rc {
 } hvb_sink_rc;
 
 /* Receives the body of a 2xx response in chunks as they arrive. On HVB_SINK_ABORT it must
- * have filled `err` (the transfer's error record; hvb__transfer_step returns it). */
+ * have filled `err` (the transfer's error record; hvb__transfer_step returns it; left empty,
+ * it becomes HVB_CANCELLED). `body_fn` may be NULL: the body is discarded. */
 typedef hvb_sink_rc (*hvb_body_fn)(void *user_data, const char *data, size_t len,
                                    hvb_error *err);
 /* Called before a retried attempt so the sink can drop what the failed attempt delivered. */
@@ -75,7 +84,10 @@ hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
  * {"error": {...}} or Anthropic {"type": "error", "error": {...}} shapes; the message names
  * the status and URL), HVB_TIMEOUT (connect, total or idle; the message says which, and the
  * URL), HVB_TRANSPORT (connection failure after the retries; curl's message), HVB_TRUNCATED
- * (connection closed mid-body after commit), or the sink's error. */
+ * (connection closed mid-body of a 2xx response: after commit, or once the retries are
+ * spent), or the sink's error. A failure that was retried says so: "after 3 attempts: ...".
+ * Waiting out a backoff is part of stepping: the call sleeps at most `wait_ms` and returns
+ * HVB_STEP_RUNNING. */
 hvb_step hvb__transfer_step(hvb_transfer *t, int wait_ms, hvb_error *err);
 
 /* Output of this transfer reached the caller: never retry it from now on. */
@@ -86,6 +98,10 @@ long hvb__transfer_status(const hvb_transfer *t);
 
 /* Attempts made so far (1 + retries). */
 int hvb__transfer_attempts(const hvb_transfer *t);
+
+/* Content-Type of the last attempt's response ("" before headers or when absent), borrowed
+ * until the next step: lets a stream reader notice a provider that answered with plain JSON. */
+const char *hvb__transfer_content_type(const hvb_transfer *t);
 
 /* Abort if running and release; handles go back to the client's pools. NULL is a no-op. */
 void hvb__transfer_free(hvb_transfer *t);

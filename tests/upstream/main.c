@@ -1,2 +1,128 @@
+/* tests/upstream/main.c: hb-upstream, the fake provider server as a program for shell tests.
+ *
+ *   hb-upstream --script FILE.json [--port-file F] [--log FILE]
+ *
+ * Prints the port on stdout (and writes it to F, atomically, so a test polling for the file
+ * never reads half a number), serves until SIGTERM or SIGINT, and appends every request it
+ * received to the log as one JSON line {method, path, query, headers, body}.
+ */
 #include "upstream.h"
-int main(void) { return 0; }
+
+#include <errno.h>
+#include <glib.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig) {
+  (void)sig;
+  stop = 1;
+}
+
+static int usage(void) {
+  fprintf(stderr, "usage: hb-upstream --script FILE.json [--port-file F] [--log FILE]\n");
+  return 2;
+}
+
+static json_object *headers_json(const char *raw) {
+  json_object *o = json_object_new_object();
+  char **lines = g_strsplit(raw, "\r\n", -1);
+  for (char **l = lines; *l; l++) {
+    char *colon = strchr(*l, ':');
+    if (!colon) continue;
+    char *name = g_ascii_strdown(*l, colon - *l);
+    json_object_object_add(o, name, json_object_new_string(g_strstrip(colon + 1)));
+    g_free(name);
+  }
+  g_strfreev(lines);
+  return o;
+}
+
+static bool log_request(FILE *f, const up_request *r) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "method", json_object_new_string(r->method));
+  json_object_object_add(o, "path", json_object_new_string(r->path));
+  json_object_object_add(o, "query", json_object_new_string(r->query));
+  json_object_object_add(o, "headers", headers_json(r->headers));
+  json_object_object_add(o, "body", json_object_new_string_len(r->body, (int)r->body_len));
+  const char *line =
+      json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  bool ok = fprintf(f, "%s\n", line) > 0 && fflush(f) == 0;
+  json_object_put(o);
+  return ok;
+}
+
+static bool write_port_file(const char *path, int port) {
+  char *tmp = g_strdup_printf("%s.tmp", path);
+  char *text = g_strdup_printf("%d\n", port);
+  GError *gerr = NULL;
+  bool ok = g_file_set_contents(tmp, text, -1, &gerr) && rename(tmp, path) == 0;
+  if (!ok) fprintf(stderr, "hb-upstream: %s: %s\n", path, gerr ? gerr->message : strerror(errno));
+  g_clear_error(&gerr);
+  g_free(tmp);
+  g_free(text);
+  return ok;
+}
+
+int main(int argc, char **argv) {
+  const char *script = NULL, *port_file = NULL, *log_path = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (i + 1 < argc && !strcmp(argv[i], "--script")) script = argv[++i];
+    else if (i + 1 < argc && !strcmp(argv[i], "--port-file")) port_file = argv[++i];
+    else if (i + 1 < argc && !strcmp(argv[i], "--log")) log_path = argv[++i];
+    else return usage();
+  }
+  if (!script) return usage();
+
+  char *text = NULL;
+  GError *gerr = NULL;
+  if (!g_file_get_contents(script, &text, NULL, &gerr)) {
+    fprintf(stderr, "hb-upstream: %s\n", gerr->message);
+    g_error_free(gerr);
+    return 1;
+  }
+  FILE *log = NULL;
+  if (log_path && !(log = fopen(log_path, "a"))) {
+    fprintf(stderr, "hb-upstream: %s: %s\n", log_path, strerror(errno));
+    g_free(text);
+    return 1;
+  }
+
+  struct sigaction sa = {0};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  up_server *s = up_start();
+  int rc = 0;
+  if (!up_load_script(s, text)) {
+    rc = 1;
+    goto out;
+  }
+  printf("%d\n", up_port(s));
+  fflush(stdout);
+  if (port_file && !write_port_file(port_file, up_port(s))) {
+    rc = 1;
+    goto out;
+  }
+  int logged = 0;
+  while (!stop) {
+    /* Bounded waits: the signal flag is looked at every 100 ms. */
+    up_wait_requests(s, logged + 1, 100);
+    for (up_request *r; (r = up_request_get(s, logged)); logged++) {
+      if (log) log_request(log, r);
+      up_request_free(r);
+    }
+  }
+out:
+  up_stop(s);
+  if (log) fclose(log);
+  g_free(text);
+  return rc;
+}
