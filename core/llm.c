@@ -628,7 +628,10 @@ struct hvb_stream {
   const hvb_gateway *gw;
   json_object *request;
   bool gather; /* chat: keep no queue, never commit */
-  bool sse;    /* the wire response is an event stream */
+  bool sse;    /* an event stream was asked for */
+  bool as_json; /* ...but this attempt's response is a JSON body (an error, or a provider
+                   that ignores "stream") */
+  bool sniffed; /* as_json was decided for this attempt */
   hvb_wire_request wire;
   hvb_transfer *transfer;
   hvb_sse *decoder;
@@ -685,7 +688,11 @@ static bool on_event(void *user_data, const hvb_sse_event *ev, hvb_error *err) {
 
 static hvb_sink_rc on_body(void *user_data, const char *data, size_t len, hvb_error *err) {
   hvb_stream *s = user_data;
-  if (s->sse) {
+  if (s->sse && !s->sniffed) {
+    s->as_json = g_str_has_prefix(hvb__transfer_content_type(s->transfer), "application/json");
+    s->sniffed = true;
+  }
+  if (s->sse && !s->as_json) {
     int n = hvb__sse_feed(s->decoder, data, len, err);
     if (n < 0) return HVB_SINK_ABORT;
     /* Comment-only bytes (keep-alives) must not count as progress for the idle timeout. */
@@ -704,7 +711,8 @@ static void on_reset(void *user_data) {
   queue_clear(s);
   hvb__accum_reset(s->acc);
   if (s->decoder) hvb__sse_reset(s->decoder);
-  if (s->body) g_string_truncate(s->body, 0);
+  g_string_truncate(s->body, 0);
+  s->sniffed = s->as_json = false;
   if (json_object_array_length(s->chunks))
     json_object_array_del_idx(s->chunks, 0, json_object_array_length(s->chunks));
   if (s->gw->stream_end) s->gw->stream_end(s->gw_state);
@@ -721,7 +729,7 @@ static void fail_call(hvb_stream *s, const hvb_error *e) {
 static bool finish_transfer(hvb_stream *s, hvb_error *err) {
   hvb__log(HVB_LOG_DEBUG, "HTTP %ld from %s after %d attempt(s)", hvb__transfer_status(s->transfer),
            s->wire.url, hvb__transfer_attempts(s->transfer));
-  if (s->sse) {
+  if (s->sse && !s->as_json) {
     if (!s->done_marker && !hvb__accum_finish_reason(s->acc))
       return hvb__fail(err, HVB_TRUNCATED,
                        "stream from %s was truncated: it ended without [DONE] or a finish reason",
@@ -817,11 +825,10 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
     hvb_stream_free(s);
     return NULL;
   }
+  s->body = g_string_new(NULL);
   if (s->sse) {
     s->decoder = hvb__sse_new(0, 0, on_event, s);
     s->gw_state = s->gw->stream_begin ? s->gw->stream_begin(s->spec) : NULL;
-  } else {
-    s->body = g_string_new(NULL);
   }
   hvb_http_request hr = {
       .method = "POST",
