@@ -39,9 +39,24 @@
  * already there (objects key by key, anything else replaces). A drop-in with an entry that
  * breaks this schema is skipped whole, with a warning.
  *
- * Resolution
+ * Resolution (first that is set wins; "config" means heavenbase.llm.<key>)
  * ----------
- * See spec.h for the order of each field. Two choices made here:
+ *   preset    options.preset, config default_preset, "chat"
+ *   model     options.model, preset.model; a name or alias of a catalog model gives that
+ *             model, any other name passes through unchanged
+ *   provider  options.provider, preset.provider, model.default_provider, config
+ *             default_provider, "openai"
+ *   model_id  model.ids[provider], the model name
+ *   gateway   options.gateway, preset.gateway, provider.gateway, config default_gateway,
+ *             "openai"
+ *   base_url  options.base_url, preset.base_url, provider.base_url, "" (trailing '/' cut)
+ *   api key   options.api_key, $options.api_key_env, $provider.api_key_env
+ *   args      merged, lowest first: config default_args, model.default_args,
+ *             provider.default_args, provider.model_args[model_id], preset.default_args,
+ *             options.args, unknown top-level options
+ *   timeouts  options, config timeout/connect_timeout/idle_timeout/max_retries
+ *   headers   provider.headers, then options.headers
+ * Two choices made here:
  * - hash_key covers the base URL: the same model name on another endpoint (a local server, a
  *   custom deployment) is another model server, whose answers must not share cache entries.
  * - A request argument set to null removes the argument inherited from a lower level
@@ -664,10 +679,12 @@ HVB_PUBLIC json_object *hvb_spec_to_json(const hvb_spec *spec, bool include_secr
   json_object_object_add(o, "args", hvb__json_copy(spec->args));
   json_object *headers = json_object_new_object();
   json_object_object_foreach(spec->headers, name, value) {
+    /* A new string, not json_object_get(value): json-c's reference counts are not atomic,
+     * and a spec is shared between threads. */
     json_object_object_add(headers, name,
-                           include_secrets || !is_secret_header(name)
-                               ? json_object_get(value)
-                               : json_object_new_string("<redacted>"));
+                           json_object_new_string(include_secrets || !is_secret_header(name)
+                                                      ? json_object_get_string(value)
+                                                      : "<redacted>"));
   }
   json_object_object_add(o, "headers", headers);
   json_object_object_add(o, "timeout", seconds_json(spec->timeout_ms));
