@@ -344,13 +344,6 @@ static char *key_prefix(char **segs, int last) {
   return g_string_free(s, FALSE);
 }
 
-/* The file's tree for editing: a new empty object when the file does not exist. */
-static json_object *load_for_edit(const char *path, hvb_error *err) {
-  json_object *root = NULL;
-  if (!load_file(path, &root, err)) return NULL;
-  return root ? root : json_object_new_object();
-}
-
 /* fsync the directory so that the rename itself survives a crash. */
 static void sync_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -415,17 +408,29 @@ static bool write_tree(const char *path, json_object *root, hvb_error *err) {
   return ok;
 }
 
+/* The start of an edit: `key` split into *segs and the tree of `path` (a new empty object
+ * when the file does not exist). NULL with err set, and *segs NULL, on failure. */
+static json_object *begin_edit(const char *path, const char *key, char ***segs,
+                               hvb_error *err) {
+  *segs = split_key(key, err);
+  if (!*segs) return NULL;
+  json_object *root = NULL;
+  if (!path || !*path)
+    hvb__fail(err, HVB_EINVAL, "no config file given for '%s'", key);
+  else if (load_file(path, &root, err) && !root)
+    root = json_object_new_object();
+  if (!root) {
+    g_strfreev(*segs);
+    *segs = NULL;
+  }
+  return root;
+}
+
 HVB_PUBLIC bool hvb_config_file_set(const char *path, const char *key, json_object *value,
                                     hvb_error *err) {
   bool ok = false;
-  json_object *root = NULL;
-  char **segs = split_key(key, err);
-  if (!segs) goto out;
-  if (!path || !*path) {
-    hvb__fail(err, HVB_EINVAL, "no config file given for '%s'", key);
-    goto out;
-  }
-  root = load_for_edit(path, err);
+  char **segs;
+  json_object *root = begin_edit(path, key, &segs, err);
   if (!root) goto out;
 
   json_object *cur = root;
@@ -457,15 +462,9 @@ out:
 
 HVB_PUBLIC bool hvb_config_file_unset(const char *path, const char *key, hvb_error *err) {
   bool ok = false;
-  json_object *root = NULL;
-  char **segs = split_key(key, err);
-  if (!segs) return false;
-  if (!path || !*path) {
-    hvb__fail(err, HVB_EINVAL, "no config file given for '%s'", key);
-    goto out;
-  }
-  root = load_for_edit(path, err);
-  if (!root) goto out;
+  char **segs;
+  json_object *root = begin_edit(path, key, &segs, err);
+  if (!root) return false;
 
   int n = (int)g_strv_length(segs);
   json_object **chain = g_new0(json_object *, n); /* chain[i]: the object holding segs[i] */

@@ -608,48 +608,28 @@ HVB_PUBLIC void hvb_spec_unref(hvb_spec *spec) {
 
 /* ---- getters ---- */
 
-HVB_PUBLIC const char *hvb_spec_preset(const hvb_spec *spec) { return spec ? spec->preset : NULL; }
-HVB_PUBLIC const char *hvb_spec_model(const hvb_spec *spec) { return spec ? spec->model : NULL; }
-HVB_PUBLIC const char *hvb_spec_model_id(const hvb_spec *spec) {
-  return spec ? spec->model_id : NULL;
-}
-HVB_PUBLIC const char *hvb_spec_provider(const hvb_spec *spec) {
-  return spec ? spec->provider : NULL;
-}
-HVB_PUBLIC const char *hvb_spec_gateway(const hvb_spec *spec) {
-  return spec ? spec->gateway : NULL;
-}
-HVB_PUBLIC const char *hvb_spec_base_url(const hvb_spec *spec) {
-  return spec ? spec->base_url : NULL;
-}
-HVB_PUBLIC bool hvb_spec_has_api_key(const hvb_spec *spec) { return spec && spec->api_key; }
-HVB_PUBLIC const char *hvb_spec_api_key_env(const hvb_spec *spec) {
-  return spec ? spec->api_key_env : NULL;
-}
-HVB_PUBLIC const char *hvb_spec_hash_key(const hvb_spec *spec) {
-  return spec ? spec->hash_key : NULL;
-}
-HVB_PUBLIC const char *hvb_spec_client_key(const hvb_spec *spec) {
-  return spec ? spec->client_key : NULL;
-}
-HVB_PUBLIC json_object *hvb_spec_args(const hvb_spec *spec) { return spec ? spec->args : NULL; }
-HVB_PUBLIC json_object *hvb_spec_headers(const hvb_spec *spec) {
-  return spec ? spec->headers : NULL;
-}
-HVB_PUBLIC json_object *hvb_spec_model_info(const hvb_spec *spec) {
-  return spec ? spec->model_info : NULL;
-}
-HVB_PUBLIC long hvb_spec_timeout_ms(const hvb_spec *spec) { return spec ? spec->timeout_ms : 0; }
-HVB_PUBLIC long hvb_spec_connect_timeout_ms(const hvb_spec *spec) {
-  return spec ? spec->connect_timeout_ms : 0;
-}
-HVB_PUBLIC long hvb_spec_idle_timeout_ms(const hvb_spec *spec) {
-  return spec ? spec->idle_timeout_ms : 0;
-}
-HVB_PUBLIC int hvb_spec_max_retries(const hvb_spec *spec) { return spec ? spec->max_retries : 0; }
-HVB_PUBLIC const char *hvb_spec_api_key(const hvb_spec *spec) {
-  return spec ? spec->api_key : NULL;
-}
+/* NULL-safe, so that a caller may chain hvb_spec_x(hvb_llm_spec(llm)) without a check. */
+#define SPEC_GETTER(type, name, value, none)                                                   \
+  HVB_PUBLIC type hvb_spec_##name(const hvb_spec *spec) { return spec ? (value) : (none); }
+
+SPEC_GETTER(const char *, preset, spec->preset, NULL)
+SPEC_GETTER(const char *, model, spec->model, NULL)
+SPEC_GETTER(const char *, model_id, spec->model_id, NULL)
+SPEC_GETTER(const char *, provider, spec->provider, NULL)
+SPEC_GETTER(const char *, gateway, spec->gateway, NULL)
+SPEC_GETTER(const char *, base_url, spec->base_url, NULL)
+SPEC_GETTER(bool, has_api_key, spec->api_key != NULL, false)
+SPEC_GETTER(const char *, api_key_env, spec->api_key_env, NULL)
+SPEC_GETTER(const char *, api_key, spec->api_key, NULL)
+SPEC_GETTER(const char *, hash_key, spec->hash_key, NULL)
+SPEC_GETTER(const char *, client_key, spec->client_key, NULL)
+SPEC_GETTER(json_object *, args, spec->args, NULL)
+SPEC_GETTER(json_object *, headers, spec->headers, NULL)
+SPEC_GETTER(json_object *, model_info, spec->model_info, NULL)
+SPEC_GETTER(long, timeout_ms, spec->timeout_ms, 0)
+SPEC_GETTER(long, connect_timeout_ms, spec->connect_timeout_ms, 0)
+SPEC_GETTER(long, idle_timeout_ms, spec->idle_timeout_ms, 0)
+SPEC_GETTER(int, max_retries, spec->max_retries, 0)
 
 /* ---- JSON view ---- */
 

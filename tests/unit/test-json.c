@@ -267,7 +267,7 @@ START_TEST(keys_list_is_sorted_and_comma_separated) {
   list = hvb__json_keys_list(NULL);
   ck_assert_str_eq(list, "");
   g_free(list);
-  ck_assert_str_eq(hvb__json_str(NULL, "x") ? "?" : "none", "none");
+  ck_assert_ptr_null(hvb__json_str(NULL, "x"));
 }
 END_TEST
 
