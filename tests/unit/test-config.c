@@ -251,6 +251,14 @@ START_TEST(empty_file_is_an_empty_layer) {
   hvb_config *cfg = load_ok(NULL);
   ck_assert_str_eq(hvb_config_get_string(cfg, "heavenbase.llm.default_preset", "?"), "chat");
   hvb_config_free(cfg);
+  /* Masked the usual way: a link to /dev/null. */
+  char *path = user_file("config.json");
+  ck_assert_int_eq(unlink(path), 0);
+  ck_assert_int_eq(symlink("/dev/null", path), 0);
+  cfg = load_ok(NULL);
+  ck_assert_str_eq(hvb_config_get_string(cfg, "heavenbase.llm.default_preset", "?"), "chat");
+  hvb_config_free(cfg);
+  g_free(path);
 }
 END_TEST
 
