@@ -946,10 +946,64 @@ START_TEST(keep_alive_comments_between_events_are_ignored) {
   int n;
   hvb_result *r = drain(st, text, &n);
   ck_assert_str_eq(text->str, "Hello");
-  ck_assert_int_eq(n, 3); /* "Hel", "lo", finish */
+  ck_assert_int_eq(n, 2); /* "Hel", then "lo" with the finish reason */
   ck_assert_ptr_null(hvb_result_usage(r));
   g_string_free(text, TRUE);
   hvb_result_free(r);
+  hvb_stream_free(st);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(keep_alive_comments_do_not_hold_off_the_idle_timeout) {
+  static const up_chunk chunks[] = {
+      {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n", 0, 0},
+      {": keep-alive\n\n", 0, 80},  {": keep-alive\n\n", 0, 80}, {": keep-alive\n\n", 0, 80},
+      {": keep-alive\n\n", 0, 80},  {": keep-alive\n\n", 0, 80}, {": keep-alive\n\n", 0, 80},
+      {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":"
+       "\"stop\"}]}\n\ndata: [DONE]\n\n",
+       0, 80},
+  };
+  up_response resp = {.status = 200,
+                       .content_type = "text/event-stream",
+                       .chunks = chunks,
+                       .nchunks = G_N_ELEMENTS(chunks),
+                       .chunked = true};
+  up_push(srv, CHAT_PATH, &resp);
+  hvb_llm *llm = up_llm("{\"idle_timeout\": 0.25, \"max_retries\": 0}");
+  hvb_error err = HVB_ERROR_INIT;
+  json_object *opts = parse("{\"stream\":true}");
+  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", opts, &err));
+  ck_assert_int_eq(err.status, HVB_TIMEOUT);
+  ck_assert_ptr_nonnull(strstr(err.message, "idle"));
+  json_object_put(opts);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(a_json_reply_to_a_stream_request_is_read_as_a_body) {
+  up_push_body(srv, CHAT_PATH, 200, "application/json", canned_chat);
+  up_push_body(srv, CHAT_PATH, 200, "application/json",
+               "{\"error\":{\"message\":\"streaming is disabled\",\"type\":\"invalid_request\"}}");
+  hvb_llm *llm = up_llm(NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_stream *st = hvb_llm_stream(llm, "Hi", NULL, NULL, &err);
+  ck_assert_msg(st != NULL, "%s", err.message);
+  GString *text = g_string_new(NULL);
+  int n;
+  hvb_result *r = drain(st, text, &n);
+  ck_assert_str_eq(text->str, "Hello from the canned upstream.");
+  ck_assert_str_eq(hvb__json_str(hvb_result_raw(r), "id"), "chatcmpl-canned0001");
+  hvb_result_free(r);
+  hvb_stream_free(st);
+  g_string_free(text, TRUE);
+
+  st = hvb_llm_stream(llm, "Hi", NULL, NULL, &err);
+  ck_assert_msg(st != NULL, "%s", err.message);
+  json_object *d = NULL;
+  ck_assert(!hvb_stream_next(st, &d, &err));
+  ck_assert_int_eq(err.status, HVB_PROVIDER);
+  ck_assert_ptr_nonnull(strstr(err.message, "streaming is disabled"));
   hvb_stream_free(st);
   hvb_llm_free(llm);
 }
@@ -1192,6 +1246,8 @@ int main(int argc, char **argv) {
   tcase_add_test(up, think_comes_from_reasoning_content_and_from_reasoning);
   tcase_add_test(up, sse_split_into_many_pieces_gives_the_same_result);
   tcase_add_test(up, keep_alive_comments_between_events_are_ignored);
+  tcase_add_test(up, keep_alive_comments_do_not_hold_off_the_idle_timeout);
+  tcase_add_test(up, a_json_reply_to_a_stream_request_is_read_as_a_body);
   tcase_add_test(up, stream_without_done_or_finish_is_truncated);
   tcase_add_test(up, error_event_in_a_stream_is_a_provider_error);
   tcase_add_test(up, invalid_json_body_is_a_parse_error_naming_the_url);
