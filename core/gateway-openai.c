@@ -167,6 +167,8 @@ bool hvb__openai_parse_event(void *state, const hvb_sse_event *ev, json_object *
   json_object *chunk = hvb__json_parse(data, (long)len, "stream event", err);
   if (!chunk) return false;
   json_object *e = error_member(chunk);
+  /* Some servers name the event instead: "event: error" with the error object as data. */
+  if (!e && strcmp(ev->event, "error") == 0) e = chunk;
   if (e) {
     provider_error(e, "the stream", err);
     json_object_put(chunk);

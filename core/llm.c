@@ -627,8 +627,8 @@ struct hvb_stream {
   hvb_spec *spec; /* reference: a stream may outlive its LLM */
   const hvb_gateway *gw;
   json_object *request;
-  bool gather; /* chat: keep no queue, never commit */
-  bool sse;    /* an event stream was asked for */
+  bool gather;  /* chat: keep no queue, never commit */
+  bool sse;     /* an event stream was asked for */
   bool as_json; /* ...but this attempt's response is a JSON body (an error, or a provider
                    that ignores "stream") */
   bool sniffed; /* as_json was decided for this attempt */

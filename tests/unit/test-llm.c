@@ -255,6 +255,11 @@ START_TEST(done_marker_ends_and_bad_event_data_is_a_parse_error) {
   ck_assert(!hvb__openai_parse_event(NULL, &bad, chunks, &done, &err));
   ck_assert_int_eq(err.status, HVB_PARSE);
   ck_assert_ptr_nonnull(strstr(err.message, "stream event"));
+  hvb_sse_event named = {"error", "{\"message\":\"overloaded\",\"type\":\"busy\"}", 38, ""};
+  ck_assert(!hvb__openai_parse_event(NULL, &named, chunks, &done, &err));
+  ck_assert_int_eq(err.status, HVB_PROVIDER);
+  ck_assert_str_eq(err.type, "busy");
+  ck_assert_ptr_nonnull(strstr(err.message, "overloaded"));
   hvb_sse_event num = {"", "42", 2, ""};
   ck_assert(!hvb__openai_parse_event(NULL, &num, chunks, &done, &err));
   ck_assert_int_eq(err.status, HVB_PARSE);
@@ -958,17 +963,21 @@ END_TEST
 START_TEST(keep_alive_comments_do_not_hold_off_the_idle_timeout) {
   static const up_chunk chunks[] = {
       {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n", 0, 0},
-      {": keep-alive\n\n", 0, 80},  {": keep-alive\n\n", 0, 80}, {": keep-alive\n\n", 0, 80},
-      {": keep-alive\n\n", 0, 80},  {": keep-alive\n\n", 0, 80}, {": keep-alive\n\n", 0, 80},
+      {": keep-alive\n\n", 0, 80},
+      {": keep-alive\n\n", 0, 80},
+      {": keep-alive\n\n", 0, 80},
+      {": keep-alive\n\n", 0, 80},
+      {": keep-alive\n\n", 0, 80},
+      {": keep-alive\n\n", 0, 80},
       {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":"
        "\"stop\"}]}\n\ndata: [DONE]\n\n",
        0, 80},
   };
   up_response resp = {.status = 200,
-                       .content_type = "text/event-stream",
-                       .chunks = chunks,
-                       .nchunks = G_N_ELEMENTS(chunks),
-                       .chunked = true};
+                      .content_type = "text/event-stream",
+                      .chunks = chunks,
+                      .nchunks = G_N_ELEMENTS(chunks),
+                      .chunked = true};
   up_push(srv, CHAT_PATH, &resp);
   hvb_llm *llm = up_llm("{\"idle_timeout\": 0.25, \"max_retries\": 0}");
   hvb_error err = HVB_ERROR_INIT;
