@@ -72,6 +72,18 @@ char *hvb__json_canonical(json_object *obj);
  * the tokener's error on failure; the literal `null` is an error too ("got null"). */
 json_object *hvb__json_parse(const char *text, long len, const char *what, hvb_error *err);
 
+/* Flags for hvb__json_parse_ex. */
+enum {
+  HVB_JSON_STRICT = 1u << 0,  /* RFC 8259 only: no single quotes, trailing commas, case-folded
+                                 literals, NaN or Infinity (json-c accepts them otherwise) */
+  HVB_JSON_POSITION = 1u << 1 /* the error message gives the line and column of the fault,
+                                 for text people edit by hand */
+};
+
+/* hvb__json_parse with flags (0: the same as hvb__json_parse). */
+json_object *hvb__json_parse_ex(const char *text, long len, const char *what, unsigned flags,
+                                hvb_error *err);
+
 /* String member of an object or NULL (borrowed). */
 const char *hvb__json_str(json_object *obj, const char *key);
 

@@ -88,6 +88,19 @@ static const char **sorted_keys(json_object *obj, size_t *count) {
   return keys;
 }
 
+/* The shortest "%.Ng" text of `d` that reads back as the same double ("0.7", not
+ * g_ascii_dtostr's "0.69999999999999996"), in the C locale whatever the process's locale.
+ * Up to 15 significant digits "%.15g" is already shortest (it drops trailing zeros); 17
+ * always round-trips. Returns the length. */
+static size_t shortest_double(char *buf, size_t size, double d) {
+  static const char *const formats[] = {"%.15g", "%.16g", "%.17g"};
+  for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
+    g_ascii_formatd(buf, (int)size, formats[i], d);
+    if (g_ascii_strtod(buf, NULL) == d) break;
+  }
+  return strlen(buf);
+}
+
 static void canon(GString *out, json_object *obj) {
   switch (json_object_get_type(obj)) {
   case json_type_null:
@@ -105,6 +118,7 @@ static void canon(GString *out, json_object *obj) {
     break;
   case json_type_double: {
     double d = json_object_get_double(obj);
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
     /* Integral doubles print as integers so that 1.0 and 1 hash alike; the rest use GLib's
      * locale-independent shortest round-trip form. Non-finite values are not JSON: null. */
     if (!isfinite(d)) {
@@ -112,8 +126,7 @@ static void canon(GString *out, json_object *obj) {
     } else if (d > -9.007199254740992e15 && d < 9.007199254740992e15 && d == (double)(gint64)d) {
       g_string_append_printf(out, "%" G_GINT64_FORMAT, (gint64)d);
     } else {
-      char buf[G_ASCII_DTOSTR_BUF_SIZE];
-      g_string_append(out, g_ascii_dtostr(buf, sizeof buf, d));
+      g_string_append_len(out, buf, shortest_double(buf, sizeof buf, d));
     }
     break;
   }
@@ -153,7 +166,43 @@ char *hvb__json_canonical(json_object *obj) {
   return g_string_free(out, FALSE);
 }
 
-json_object *hvb__json_parse(const char *text, long len, const char *what, hvb_error *err) {
+/* Line and column (1-based; the column counts bytes) of byte `offset` in `text`. */
+static void position(const char *text, size_t offset, size_t *line, size_t *col) {
+  *line = 1;
+  *col = 1;
+  for (size_t i = 0; i < offset; i++) {
+    if (text[i] == '\n') {
+      (*line)++;
+      *col = 1;
+    } else {
+      (*col)++;
+    }
+  }
+}
+
+/* json-c reads NaN and Infinity even in strict mode; RFC 8259 has neither. */
+static bool has_nonfinite(json_object *obj) {
+  switch (json_object_get_type(obj)) {
+  case json_type_double:
+    return !isfinite(json_object_get_double(obj));
+  case json_type_array:
+    for (size_t i = 0, n = json_object_array_length(obj); i < n; i++)
+      if (has_nonfinite(json_object_array_get_idx(obj, i))) return true;
+    return false;
+  case json_type_object: {
+    json_object_object_foreach(obj, key, val) {
+      (void)key;
+      if (has_nonfinite(val)) return true;
+    }
+    return false;
+  }
+  default:
+    return false;
+  }
+}
+
+json_object *hvb__json_parse_ex(const char *text, long len, const char *what, unsigned flags,
+                                hvb_error *err) {
   if (!text) {
     hvb__fail(err, HVB_PARSE, "%s: no data", what);
     return NULL;
@@ -164,22 +213,49 @@ json_object *hvb__json_parse(const char *text, long len, const char *what, hvb_e
     return NULL;
   }
   json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+  if (flags & HVB_JSON_STRICT) json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
   json_object *obj = json_tokener_parse_ex(tok, text, (int)n);
   enum json_tokener_error jerr = json_tokener_get_error(tok);
-  size_t used = jerr == json_tokener_success ? json_tokener_get_parse_end(tok) : 0;
+  size_t end = json_tokener_get_parse_end(tok);
+  if (jerr == json_tokener_continue) {
+    /* A bare top-level number or literal ("42", "true") is only complete once the tokener
+     * sees what follows it: hand it the terminating NUL. Anything still open stays an
+     * "unexpected end of input". */
+    json_object *done = json_tokener_parse_ex(tok, "", 1);
+    if (json_tokener_get_error(tok) == json_tokener_success) {
+      obj = done;
+      jerr = json_tokener_success;
+    } else {
+      json_object_put(done);
+    }
+    end = n;
+  }
   json_tokener_free(tok);
+  char where[64] = "";
+  if (flags & HVB_JSON_POSITION) {
+    size_t line, col;
+    position(text, end < n ? end : n, &line, &col);
+    snprintf(where, sizeof where, " at line %zu, column %zu", line, col);
+  }
   if (jerr != json_tokener_success) {
     json_object_put(obj);
     if (jerr == json_tokener_continue)
-      hvb__fail(err, HVB_PARSE, "%s: not valid JSON (unexpected end of input)", what);
+      hvb__fail(err, HVB_PARSE, "%s: not valid JSON (unexpected end of input)%s", what, where);
     else
-      hvb__fail(err, HVB_PARSE, "%s: not valid JSON (%s)", what, json_tokener_error_desc(jerr));
+      hvb__fail(err, HVB_PARSE, "%s: not valid JSON (%s)%s", what, json_tokener_error_desc(jerr),
+                where);
     return NULL;
   }
-  for (size_t i = used; i < n; i++) {
+  for (size_t i = end; i < n; i++) {
     if (!g_ascii_isspace(text[i])) {
       json_object_put(obj);
-      hvb__fail(err, HVB_PARSE, "%s: not valid JSON (unexpected data at byte %zu)", what, i);
+      if (flags & HVB_JSON_POSITION) {
+        size_t line, col;
+        position(text, i, &line, &col);
+        snprintf(where, sizeof where, ", line %zu, column %zu", line, col);
+      }
+      hvb__fail(err, HVB_PARSE, "%s: not valid JSON (unexpected data at byte %zu%s)", what, i,
+                where);
       return NULL;
     }
   }
@@ -187,7 +263,17 @@ json_object *hvb__json_parse(const char *text, long len, const char *what, hvb_e
     hvb__fail(err, HVB_PARSE, "%s: expected a JSON value, got null", what);
     return NULL;
   }
+  if ((flags & HVB_JSON_STRICT) && has_nonfinite(obj)) {
+    json_object_put(obj);
+    hvb__fail(err, HVB_PARSE, "%s: not valid JSON (NaN and Infinity are not numbers in JSON)",
+              what);
+    return NULL;
+  }
   return obj;
+}
+
+json_object *hvb__json_parse(const char *text, long len, const char *what, hvb_error *err) {
+  return hvb__json_parse_ex(text, len, what, 0, err);
 }
 
 const char *hvb__json_str(json_object *obj, const char *key) {

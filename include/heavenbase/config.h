@@ -39,8 +39,9 @@ typedef enum hvb_config_layer {
 
 /* Load and merge all layers for the current environment and working directory.
  * Returns a new config (free with hvb_config_free), or NULL with err set: HVB_PARSE when a file
- * is not valid JSON or its root is not an object (the message names the file and position),
- * HVB_IO when a file exists but cannot be read. Missing files are simply absent layers. */
+ * is not valid JSON or its root is not an object (the message names the file and the line and
+ * column), HVB_IO when a file exists but cannot be read, HVB_TOO_LARGE for a file over 16 MiB.
+ * Missing files are simply absent layers; an empty (or all-whitespace) file is an empty one. */
 hvb_config *hvb_config_load(hvb_error *err);
 
 /* As hvb_config_load, with `start_dir` (may be NULL: the working directory) as the directory
@@ -60,8 +61,9 @@ const char *hvb_config_get_string(const hvb_config *cfg, const char *key, const 
 bool hvb_config_get_bool(const hvb_config *cfg, const char *key, bool fallback);
 double hvb_config_get_double(const hvb_config *cfg, const char *key, double fallback);
 
-/* The file behind `layer` (whether or not it exists), borrowed; NULL for the defaults layer
- * and for a project layer when no .heavenbase directory was found. */
+/* The file behind `layer` (whether or not it exists), borrowed; NULL for the defaults layer,
+ * for the project layer when no .heavenbase/config.json was found, and for the user layer
+ * when there is no home directory to hold it. */
 const char *hvb_config_layer_path(const hvb_config *cfg, hvb_config_layer layer);
 
 /* The path a project-layer write would use: the nearest existing .heavenbase/config.json, else
@@ -71,18 +73,21 @@ char *hvb_config_project_write_path(void);
 /* Set dotted `key` to `value` in the JSON file at `path`, creating the file and its parent
  * directories (mode 0700) when missing, and intermediate objects along the key. `value` is
  * taken (its reference passes to the file's tree; also on failure). The write is atomic (temp
- * file + rename) and the file's mode is 0600. HVB_EINVAL for a bad key (empty segment) or
- * when a key segment crosses a non-object value (named); HVB_PARSE when the existing file is
- * not a JSON object; HVB_IO on a write failure. */
+ * file in the same directory + fsync + rename) and the file's mode is 0600; the file is
+ * rewritten indented by two spaces, keeping the order of its keys. HVB_EINVAL for a bad key
+ * (empty segment) or when a key segment crosses a non-object value (named); HVB_PARSE when
+ * the existing file is not a JSON object; HVB_IO on a write failure. */
 bool hvb_config_file_set(const char *path, const char *key, json_object *value, hvb_error *err);
 
-/* Remove dotted `key` from the file at `path`. HVB_NOT_FOUND (naming the key) when it is not
- * set there. Same write rules as hvb_config_file_set. */
+/* Remove dotted `key` from the file at `path`, and the objects above it that the removal
+ * leaves empty (so that set then unset restores the file). HVB_NOT_FOUND (naming the key and
+ * file) when it is not set there. Same write rules as hvb_config_file_set. */
 bool hvb_config_file_unset(const char *path, const char *key, hvb_error *err);
 
-/* Parse a command-line value: JSON when `text` parses as JSON, else the string itself.
- * `force_string` always gives a string. Returns a new reference; NULL only for the JSON
- * literal `null` (json-c's representation of null), never on failure. */
+/* Parse a command-line value: JSON when the whole `text` is strict JSON (RFC 8259: so
+ * True, 'x', NaN and [1,] stay strings), else the string itself. `force_string` always gives
+ * a string. Returns a new reference; NULL only for the JSON literal `null` (json-c's
+ * representation of null), never on failure. */
 json_object *hvb_config_parse_value(const char *text, bool force_string);
 
 #ifdef __cplusplus

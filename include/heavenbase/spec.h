@@ -14,16 +14,24 @@
  *   "base_url"      overrides the provider's base URL
  *   "api_key"       the key itself (never stored in clear, never printed)
  *   "api_key_env"   name of the environment variable holding the key
- *   "timeout", "connect_timeout", "idle_timeout" (seconds, numbers), "max_retries" (integer)
- *   "headers"       object of extra HTTP headers
+ *   "timeout", "connect_timeout", "idle_timeout" (seconds, numbers), "max_retries" (integer);
+ *                   else heavenbase.llm.<same name> from the config; 0 means no limit
+ *   "headers"       object of extra HTTP headers; they replace provider headers of the same
+ *                   name (compared case-insensitively)
  *   "args"          object of request arguments (temperature, max_tokens, ...)
- *   any other key   a request argument too ("temperature": 0 == "args": {"temperature": 0})
+ *   any other key   a request argument too ("temperature": 0 == "args": {"temperature": 0});
+ *                   it wins over the same key inside "args"
+ * A JSON null option is the same as an absent one. A request argument set to null at any
+ * level removes the value a lower level gave it ("temperature": null).
  *
- * hash_key:   SHA-256 (hex) over the canonical JSON of model, model id, provider, gateway and
- *             the resolved request arguments. Never covers secrets. Same bytes under any locale.
- * client_key: SHA-256 (hex) over gateway, API key, base URL, headers, timeouts and retries:
- *             calls with equal client keys share HTTP connections. A digest, so the key is never
- *             kept in clear in it.
+ * The catalog schema (presets, models, providers) is documented at the top of core/spec.c.
+ *
+ * hash_key:   SHA-256 (hex) over the canonical JSON of model, model id, provider, gateway,
+ *             base URL (another endpoint is another model server) and the resolved request
+ *             arguments. Never covers secrets. Same bytes under any locale.
+ * client_key: SHA-256 (hex) over gateway, a SHA-256 of the API key, base URL, headers,
+ *             timeouts and retries: calls with equal client keys share HTTP connections. The
+ *             key is never kept in clear in it.
  *
  * Ownership: specs are reference counted (hvb_spec_ref/hvb_spec_unref); getters return
  * strings borrowed from the spec. Thread safety: a spec is immutable and may be shared freely
@@ -80,8 +88,12 @@ long hvb_spec_connect_timeout_ms(const hvb_spec *spec);
 long hvb_spec_idle_timeout_ms(const hvb_spec *spec);
 int hvb_spec_max_retries(const hvb_spec *spec);
 
-/* The spec as a new JSON object (caller owns the reference). The API key appears only when
- * `include_secrets` is true; otherwise "api_key" is "<set>" or absent. */
+/* The spec as a new JSON object (caller owns the reference): preset, model, model_id,
+ * provider, gateway, base_url, api_key_env (null when none), api_key, args, headers,
+ * timeout, connect_timeout, idle_timeout (seconds), max_retries, hash_key, client_key.
+ * The API key appears only when `include_secrets` is true; otherwise "api_key" is "<set>" or
+ * absent, and the values of headers whose name contains "auth", "key" or "token" (any case)
+ * read "<redacted>". */
 json_object *hvb_spec_to_json(const hvb_spec *spec, bool include_secrets);
 
 /* The API key in clear, for gateways building a request; borrowed, NULL when none. Never

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,31 @@ char *tu_read_file(const char *path, size_t *len) {
   buf[n] = '\0';
   if (len) *len = n;
   return buf;
+}
+
+void tu_use_comma_locale(void) {
+  static const char name[] = "de_DE.UTF-8";
+  int rc = 0;
+  if (!setlocale(LC_ALL, name)) {
+    /* Built once per process; setlocale reads LOCPATH when it loads a locale. */
+    static char locpath[4096];
+    if (!locpath[0]) {
+      snprintf(locpath, sizeof locpath, "%s", tu_tmpdir());
+      char cmd[4200];
+      snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 '%s/%s' >/dev/null 2>&1", locpath,
+               name);
+      rc = system(cmd);
+    }
+    setenv("LOCPATH", locpath, 1);
+  }
+  ck_assert_msg(setlocale(LC_ALL, name) != NULL,
+                "cannot switch to %s: not installed and localedef failed (status %d); "
+                "install Debian's 'locales' package",
+                name, rc);
+  ck_assert_msg(localeconv()->decimal_point[0] == ',', "%s has no decimal comma", name);
+  /* The locale is loaded now. glibc's newlocale() (json-c calls it on every parse) leaks its
+   * copy of LOCPATH while the variable is set, which valgrind would report. */
+  unsetenv("LOCPATH");
 }
 
 int tu_run(Suite *s) {

@@ -22,6 +22,12 @@ void tu_write_file(const char *path, const char *content);
 /* Whole file as a NUL-terminated string (free with free()); NULL when unreadable. */
 char *tu_read_file(const char *path, size_t *len);
 
+/* Switch LC_ALL to de_DE.UTF-8, a locale whose decimal separator is a comma, to prove that
+ * output does not depend on the locale. When the system lacks it, it is compiled with
+ * localedef into a tmpdir and found through LOCPATH. Fails the test (never skips it) when
+ * neither works. Undo with setlocale(LC_ALL, "C"). */
+void tu_use_comma_locale(void);
+
 /* Run a suite with the usual runner; returns the process exit status. */
 int tu_run(Suite *s);
 
