@@ -816,14 +816,51 @@ START_TEST(plain_chat_returns_the_text_and_sends_model_messages_and_key) {
 }
 END_TEST
 
-START_TEST(stream_asks_for_usage_and_yields_deltas_then_the_result) {
-  char *sse = fixture("stream-content.sse");
-  up_push_sse(srv, CHAT_PATH, sse, 1);
+/* Queue SSE fixture `name` for the chat path, sent in `pieces` pieces. */
+static void push_fixture(const char *name, int pieces) {
+  char *sse = fixture(name);
+  up_push_sse(srv, CHAT_PATH, sse, pieces);
   free(sse);
-  hvb_llm *llm = up_llm(NULL);
+}
+
+/* Queue an event stream sent piece by piece; close_after > 0 drops the connection after that
+ * many pieces, without finishing the body. */
+static void push_pieces(const up_chunk *chunks, int n, int close_after) {
+  up_response resp = {.status = 200,
+                      .content_type = "text/event-stream",
+                      .chunks = chunks,
+                      .nchunks = n,
+                      .chunked = true,
+                      .close_after = close_after};
+  up_push(srv, CHAT_PATH, &resp);
+}
+
+/* hvb_llm_chat of "Hi" with {"stream": true}: the gathered result, or NULL with err set. */
+static hvb_result *stream_chat(hvb_llm *llm, hvb_error *err) {
+  json_object *opts = parse("{\"stream\":true}");
+  hvb_result *r = hvb_llm_chat(llm, "Hi", opts, err);
+  json_object_put(opts);
+  return r;
+}
+
+static hvb_result *stream_chat_ok(hvb_llm *llm) {
   hvb_error err = HVB_ERROR_INIT;
-  hvb_stream *st = hvb_llm_stream(llm, "Hello", NULL, NULL, &err);
+  hvb_result *r = stream_chat(llm, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  return r;
+}
+
+static hvb_stream *start_stream(hvb_llm *llm) {
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_stream *st = hvb_llm_stream(llm, "Hi", NULL, NULL, &err);
   ck_assert_msg(st != NULL, "%s", err.message);
+  return st;
+}
+
+START_TEST(stream_asks_for_usage_and_yields_deltas_then_the_result) {
+  push_fixture("stream-content.sse", 1);
+  hvb_llm *llm = up_llm(NULL);
+  hvb_stream *st = start_stream(llm);
   GString *text = g_string_new(NULL);
   int n;
   hvb_result *r = drain(st, text, &n);
@@ -850,17 +887,11 @@ START_TEST(stream_asks_for_usage_and_yields_deltas_then_the_result) {
 END_TEST
 
 START_TEST(chat_with_stream_option_gathers_the_same_result) {
-  char *sse = fixture("stream-content.sse");
-  up_push_sse(srv, CHAT_PATH, sse, 1);
-  up_push_sse(srv, CHAT_PATH, sse, 1);
-  free(sse);
+  push_fixture("stream-content.sse", 1);
+  push_fixture("stream-content.sse", 1);
   hvb_llm *llm = up_llm(NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  json_object *opts = parse("{\"stream\":true}");
-  hvb_result *a = hvb_llm_chat(llm, "Hello", opts, &err);
-  ck_assert_msg(a != NULL, "%s", err.message);
-  hvb_stream *st = hvb_llm_stream(llm, "Hello", NULL, NULL, &err);
-  ck_assert_msg(st != NULL, "%s", err.message);
+  hvb_result *a = stream_chat_ok(llm);
+  hvb_stream *st = start_stream(llm);
   GString *text = g_string_new(NULL);
   int n;
   hvb_result *b = drain(st, text, &n);
@@ -873,24 +904,16 @@ START_TEST(chat_with_stream_option_gathers_the_same_result) {
   hvb_result_free(a);
   hvb_result_free(b);
   hvb_stream_free(st);
-  json_object_put(opts);
   hvb_llm_free(llm);
 }
 END_TEST
 
 START_TEST(think_comes_from_reasoning_content_and_from_reasoning) {
-  char *a = fixture("stream-reasoning-content.sse"), *b = fixture("stream-reasoning.sse");
-  up_push_sse(srv, CHAT_PATH, a, 3);
-  up_push_sse(srv, CHAT_PATH, b, 3);
-  free(a);
-  free(b);
+  push_fixture("stream-reasoning-content.sse", 3);
+  push_fixture("stream-reasoning.sse", 3);
   hvb_llm *llm = up_llm(NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  json_object *opts = parse("{\"stream\":true}");
-  hvb_result *r1 = hvb_llm_chat(llm, "Hi", opts, &err);
-  ck_assert_msg(r1 != NULL, "%s", err.message);
-  hvb_result *r2 = hvb_llm_chat(llm, "Hi", opts, &err);
-  ck_assert_msg(r2 != NULL, "%s", err.message);
+  hvb_result *r1 = stream_chat_ok(llm);
+  hvb_result *r2 = stream_chat_ok(llm);
   char *c1 = project(r1, "content"), *c2 = project(r2, "content");
   ck_assert_str_eq(c1, "\"<think>\\nThe user greets. Answer briefly.\\n</think>\\nHi!\"");
   ck_assert_str_eq(c2, "\"<think>\\nThinking hard.\\n</think>\\n42\"");
@@ -898,55 +921,41 @@ START_TEST(think_comes_from_reasoning_content_and_from_reasoning) {
   g_free(c2);
   hvb_result_free(r1);
   hvb_result_free(r2);
-  json_object_put(opts);
   hvb_llm_free(llm);
 }
 END_TEST
 
 START_TEST(sse_split_into_many_pieces_gives_the_same_result) {
   char *sse = fixture("stream-tools-parallel.sse");
-  up_push_sse(srv, CHAT_PATH, sse, 1);
-  up_push_sse(srv, CHAT_PATH, sse, (int)strlen(sse) / 3); /* pieces of about 3 bytes */
+  push_fixture("stream-tools-parallel.sse", 1);
+  push_fixture("stream-tools-parallel.sse", (int)strlen(sse) / 3); /* about 3 bytes each */
   free(sse);
   hvb_llm *llm = up_llm(NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  json_object *opts = parse("{\"stream\":true}");
-  hvb_result *whole = hvb_llm_chat(llm, "weather?", opts, &err);
-  ck_assert_msg(whole != NULL, "%s", err.message);
-  hvb_result *pieces = hvb_llm_chat(llm, "weather?", opts, &err);
-  ck_assert_msg(pieces != NULL, "%s", err.message);
+  hvb_result *whole = stream_chat_ok(llm);
+  hvb_result *pieces = stream_chat_ok(llm);
   assert_same_result(whole, pieces);
   ck_assert_int_eq((int)json_object_array_length(hvb_result_tool_calls(pieces)), 3);
   hvb_result_free(whole);
   hvb_result_free(pieces);
-  json_object_put(opts);
   hvb_llm_free(llm);
 }
 END_TEST
 
 START_TEST(keep_alive_comments_between_events_are_ignored) {
   static const up_chunk chunks[] = {
-      {"data: "
-       "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n",
+      {"data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}"
+       "\n\n",
        0, 0},
       {": keep-alive\n\n", 0, 30},
       {": keep-alive\n\n", 0, 30},
-      {"data: "
-       "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}"
-       "\n\n",
+      {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}"
+       "]}\n\n",
        0, 30},
       {"data: [DONE]\n\n", 0, 0},
   };
-  up_response resp = {.status = 200,
-                      .content_type = "text/event-stream",
-                      .chunks = chunks,
-                      .nchunks = G_N_ELEMENTS(chunks),
-                      .chunked = true};
-  up_push(srv, CHAT_PATH, &resp);
+  push_pieces(chunks, G_N_ELEMENTS(chunks), 0);
   hvb_llm *llm = up_llm(NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_stream *st = hvb_llm_stream(llm, "Hi", NULL, NULL, &err);
-  ck_assert_msg(st != NULL, "%s", err.message);
+  hvb_stream *st = start_stream(llm);
   GString *text = g_string_new(NULL);
   int n;
   hvb_result *r = drain(st, text, &n);
@@ -973,19 +982,12 @@ START_TEST(keep_alive_comments_do_not_hold_off_the_idle_timeout) {
        "\"stop\"}]}\n\ndata: [DONE]\n\n",
        0, 80},
   };
-  up_response resp = {.status = 200,
-                      .content_type = "text/event-stream",
-                      .chunks = chunks,
-                      .nchunks = G_N_ELEMENTS(chunks),
-                      .chunked = true};
-  up_push(srv, CHAT_PATH, &resp);
+  push_pieces(chunks, G_N_ELEMENTS(chunks), 0);
   hvb_llm *llm = up_llm("{\"idle_timeout\": 0.25, \"max_retries\": 0}");
   hvb_error err = HVB_ERROR_INIT;
-  json_object *opts = parse("{\"stream\":true}");
-  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", opts, &err));
+  ck_assert_ptr_null(stream_chat(llm, &err));
   ck_assert_int_eq(err.status, HVB_TIMEOUT);
   ck_assert_ptr_nonnull(strstr(err.message, "idle"));
-  json_object_put(opts);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -995,9 +997,7 @@ START_TEST(a_json_reply_to_a_stream_request_is_read_as_a_body) {
   up_push_body(srv, CHAT_PATH, 200, "application/json",
                "{\"error\":{\"message\":\"streaming is disabled\",\"type\":\"invalid_request\"}}");
   hvb_llm *llm = up_llm(NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_stream *st = hvb_llm_stream(llm, "Hi", NULL, NULL, &err);
-  ck_assert_msg(st != NULL, "%s", err.message);
+  hvb_stream *st = start_stream(llm);
   GString *text = g_string_new(NULL);
   int n;
   hvb_result *r = drain(st, text, &n);
@@ -1007,9 +1007,9 @@ START_TEST(a_json_reply_to_a_stream_request_is_read_as_a_body) {
   hvb_stream_free(st);
   g_string_free(text, TRUE);
 
-  st = hvb_llm_stream(llm, "Hi", NULL, NULL, &err);
-  ck_assert_msg(st != NULL, "%s", err.message);
+  st = start_stream(llm);
   json_object *d = NULL;
+  hvb_error err = HVB_ERROR_INIT;
   ck_assert(!hvb_stream_next(st, &d, &err));
   ck_assert_int_eq(err.status, HVB_PROVIDER);
   ck_assert_ptr_nonnull(strstr(err.message, "streaming is disabled"));
@@ -1022,10 +1022,9 @@ START_TEST(stream_without_done_or_finish_is_truncated) {
   up_push_sse(srv, CHAT_PATH,
               "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"partial\"}}]}\n\n", 1);
   hvb_llm *llm = up_llm(NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_stream *st = hvb_llm_stream(llm, "Hi", NULL, NULL, &err);
-  ck_assert_msg(st != NULL, "%s", err.message);
+  hvb_stream *st = start_stream(llm);
   json_object *d = NULL;
+  hvb_error err = HVB_ERROR_INIT;
   ck_assert_msg(hvb_stream_next(st, &d, &err), "%s", err.message);
   ck_assert_str_eq(hvb__json_str(d, "text"), "partial");
   ck_assert(!hvb_stream_next(st, &d, &err));
@@ -1044,18 +1043,14 @@ START_TEST(stream_without_done_or_finish_is_truncated) {
 END_TEST
 
 START_TEST(error_event_in_a_stream_is_a_provider_error) {
-  char *sse = fixture("stream-error.sse");
-  up_push_sse(srv, CHAT_PATH, sse, 1);
-  free(sse);
+  push_fixture("stream-error.sse", 1);
   hvb_llm *llm = up_llm(NULL);
   hvb_error err = HVB_ERROR_INIT;
-  json_object *opts = parse("{\"stream\":true}");
-  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", opts, &err));
+  ck_assert_ptr_null(stream_chat(llm, &err));
   ck_assert_int_eq(err.status, HVB_PROVIDER);
   ck_assert_str_eq(err.type, "server_error");
   ck_assert_ptr_nonnull(strstr(err.message, "The server had an error"));
   ck_assert_int_eq(up_request_count(srv), 1); /* the provider answered: nothing to retry */
-  json_object_put(opts);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -1122,28 +1117,16 @@ START_TEST(stream_dropped_before_any_delta_is_retried_cleanly) {
   static const up_chunk cut[] = {
       {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Wrong \"}}]}\n\nda", 0, 0},
   };
-  up_response drop = {.status = 200,
-                      .content_type = "text/event-stream",
-                      .chunks = cut,
-                      .nchunks = 1,
-                      .chunked = true,
-                      .close_after = 1};
-  up_push(srv, CHAT_PATH, &drop);
-  char *sse = fixture("stream-content.sse");
-  up_push_sse(srv, CHAT_PATH, sse, 2);
-  free(sse);
+  push_pieces(cut, 1, 1);
+  push_fixture("stream-content.sse", 2);
   hvb_llm *llm = up_llm(NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  json_object *opts = parse("{\"stream\":true}");
-  hvb_result *r = hvb_llm_chat(llm, "Hi", opts, &err);
-  ck_assert_msg(r != NULL, "%s", err.message);
+  hvb_result *r = stream_chat_ok(llm);
   /* Nothing of the failed attempt survives the retry. */
   ck_assert_str_eq(hvb_result_text(r), "Hello world");
   ck_assert_int_eq((int)json_object_array_length(hvb_result_deltas(r)), 4);
   ck_assert_int_eq((int)json_object_array_length(hvb_result_raw(r)), 5);
   ck_assert_int_eq(up_request_count(srv), 2);
   hvb_result_free(r);
-  json_object_put(opts);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -1153,21 +1136,12 @@ START_TEST(stream_dropped_after_a_delta_reached_the_caller_is_an_error_not_a_ret
       {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n", 0, 0},
       {": ping\n\n", 0, 300},
   };
-  up_response drop = {.status = 200,
-                      .content_type = "text/event-stream",
-                      .chunks = cut,
-                      .nchunks = 2,
-                      .chunked = true,
-                      .close_after = 2};
-  up_push(srv, CHAT_PATH, &drop);
-  char *sse = fixture("stream-content.sse");
-  up_push_sse(srv, CHAT_PATH, sse, 1);
-  free(sse);
+  push_pieces(cut, 2, 2);
+  push_fixture("stream-content.sse", 1);
   hvb_llm *llm = up_llm(NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_stream *st = hvb_llm_stream(llm, "Hi", NULL, NULL, &err);
-  ck_assert_msg(st != NULL, "%s", err.message);
+  hvb_stream *st = start_stream(llm);
   json_object *d = NULL;
+  hvb_error err = HVB_ERROR_INIT;
   ck_assert_msg(hvb_stream_next(st, &d, &err), "%s", err.message);
   ck_assert_str_eq(hvb__json_str(d, "text"), "Hel");
   ck_assert(!hvb_stream_next(st, &d, &err));
