@@ -654,6 +654,8 @@ static void queue_clear(hvb_stream *s) {
   while ((d = g_queue_pop_head(&s->pending))) json_object_put(d);
 }
 
+/* Fold one canonical chunk (borrowed) in; its delta, if any, is queued for the caller (the
+ * queue owns it) unless the call gathers. */
 static void feed_chunk(hvb_stream *s, json_object *chunk) {
   json_object *delta = hvb__accum_feed(s->acc, chunk);
   if (!delta) return;
@@ -663,13 +665,14 @@ static void feed_chunk(hvb_stream *s, json_object *chunk) {
     g_queue_push_tail(&s->pending, delta);
 }
 
-/* Feed and empty s->chunks. */
+/* Feed and empty s->chunks (the array keeps the chunks' references until emptied). */
 static void feed_chunks(hvb_stream *s) {
   size_t n = json_object_array_length(s->chunks);
   for (size_t i = 0; i < n; i++) feed_chunk(s, json_object_array_get_idx(s->chunks, i));
   if (n) json_object_array_del_idx(s->chunks, 0, n);
 }
 
+/* SSE callback: one event through the gateway into the accumulator. */
 static bool on_event(void *user_data, const hvb_sse_event *ev, hvb_error *err) {
   hvb_stream *s = user_data;
   if (s->done_marker) return true; /* nothing after the end marker counts */
@@ -686,6 +689,7 @@ static bool on_event(void *user_data, const hvb_sse_event *ev, hvb_error *err) {
   return true;
 }
 
+/* Transport sink: body bytes (borrowed, valid during the call) to the decoder or the buffer. */
 static hvb_sink_rc on_body(void *user_data, const char *data, size_t len, hvb_error *err) {
   hvb_stream *s = user_data;
   if (s->sse && !s->sniffed) {
@@ -706,6 +710,8 @@ static hvb_sink_rc on_body(void *user_data, const char *data, size_t len, hvb_er
   return HVB_SINK_PROGRESS;
 }
 
+/* Before a retried attempt: forget everything the failed one delivered. Only ever called before
+ * commit, so nothing dropped here has reached the caller. */
 static void on_reset(void *user_data) {
   hvb_stream *s = user_data;
   queue_clear(s);
@@ -720,6 +726,7 @@ static void on_reset(void *user_data) {
   s->done_marker = false;
 }
 
+/* Record the call's failure (copied); hvb_stream_next reports it once the queue is empty. */
 static void fail_call(hvb_stream *s, const hvb_error *e) {
   s->failed = true;
   s->error = *e;
