@@ -11,6 +11,8 @@ UPSTREAM_BIN="$HB_TEST_BUILDDIR/tests/upstream/hb-upstream"
 fails=0
 passes=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/hb-cli-XXXXXX")
+# nginx workers (an unprivileged user when the tests run as root) must reach $T/nginx.
+chmod 755 "$T"
 pids=""
 cleanup() {
   for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
