@@ -85,6 +85,10 @@ int hb_cmd_repair(int argc, char **argv) {
     fprintf(stderr, "hb: repair: cannot read the arguments from stdin\n");
     return HB_EXIT_FAIL;
   }
+  /* echo ends its output with a newline that the model never wrote; inside a truncated
+   * string it would become part of the value. */
+  if (len && in[len - 1] == '\n') len--;
+  if (len && in[len - 1] == '\r') len--;
   char **name_list = names ? split_names(names) : NULL;
   hvb_error err = HVB_ERROR_INIT;
   hvb_repair_result *r =

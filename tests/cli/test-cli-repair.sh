@@ -6,6 +6,8 @@ hb_in $'```json\n{"city": "Paris",}\n```' repair
 expect_out "a fenced object with a trailing comma prints compact" '{"city":"Paris"}'
 hb_in '{"a": [1, 2, {"b": "x' repair
 expect_out "a truncated object is closed in nesting order" '{"a":[1,2,{"b":"x"}]}'
+hb_in $'{"a": "trunc\n' repair
+expect_out "a final newline (as echo adds) is not part of the arguments" '{"a":"trunc"}'
 hb_in '  {"ok": true}  ' repair
 expect_out "valid arguments print compact" '{"ok":true}'
 hb_in "{'q': 'it\"s', 'n': None}" repair --json
