@@ -1042,6 +1042,11 @@ static const char *const outcome_names[] = {"valid", "repaired", "unfixable"};
 static hvb_repair_result *repair_run(const char *text, size_t len, json_object *schema,
                                      json_object *index, const char *tool, unsigned flags,
                                      hvb_error *err) {
+  if (!text && len) {
+    hvb__fail(err, HVB_EINVAL, "repair: arguments are NULL but their length is %zu", len);
+    return NULL;
+  }
+  if (!text) text = "";
   hvb_repair_result *r = g_new0(hvb_repair_result, 1);
   r->edits = g_ptr_array_new_with_free_func(edit_free);
   r->calls = g_ptr_array_new_with_free_func(g_free);
@@ -1132,10 +1137,6 @@ HVB_PUBLIC hvb_repair_result *hvb_repair_arguments(const char *arguments, size_t
                                                    json_object *schema, const char *tool,
                                                    const char *const *tool_names,
                                                    unsigned flags, hvb_error *err) {
-  if (!arguments && len) {
-    hvb__fail(err, HVB_EINVAL, "repair: arguments are NULL but their length is %zu", len);
-    return NULL;
-  }
   if (schema && !json_object_is_type(schema, json_type_object)) {
     hvb__fail(err, HVB_EINVAL, "repair: the schema must be a JSON object (a function's "
                                "\"parameters\"), got %s", type_article(schema));
@@ -1146,8 +1147,7 @@ HVB_PUBLIC hvb_repair_result *hvb_repair_arguments(const char *arguments, size_t
     index = json_object_new_object();
     for (size_t i = 0; tool_names[i]; i++) json_object_object_add(index, tool_names[i], NULL);
   }
-  hvb_repair_result *r = repair_run(arguments ? arguments : "", len, schema, index, tool, flags,
-                                    err);
+  hvb_repair_result *r = repair_run(arguments, len, schema, index, tool, flags, err);
   json_object_put(index);
   return r;
 }
@@ -1155,10 +1155,6 @@ HVB_PUBLIC hvb_repair_result *hvb_repair_arguments(const char *arguments, size_t
 HVB_PUBLIC hvb_repair_result *hvb_repair_tool_call(const char *tool, const char *arguments,
                                                    size_t len, json_object *tools,
                                                    unsigned flags, hvb_error *err) {
-  if (!arguments && len) {
-    hvb__fail(err, HVB_EINVAL, "repair: arguments are NULL but their length is %zu", len);
-    return NULL;
-  }
   if (tools && !json_object_is_type(tools, json_type_array)) {
     hvb__fail(err, HVB_EINVAL, "repair: tools must be a JSON array (the request's \"tools\"), "
                                "got %s", type_article(tools));
@@ -1177,8 +1173,7 @@ HVB_PUBLIC hvb_repair_result *hvb_repair_tool_call(const char *tool, const char 
       json_object_object_add(index, name, json_object_get(params));
     }
   }
-  hvb_repair_result *r =
-      repair_run(arguments ? arguments : "", len, NULL, index, tool, flags, err);
+  hvb_repair_result *r = repair_run(arguments, len, NULL, index, tool, flags, err);
   json_object_put(index);
   return r;
 }

@@ -2,6 +2,7 @@
  * truncation of a few documents, and the API's contracts. */
 #include "testutil.h"
 #include "internal.h"
+#include "repair-invariant.h"
 
 #include <heavenbase/heavenbase.h>
 #include <glib.h>
@@ -10,48 +11,6 @@
 #include <string.h>
 
 /* ---- helpers ---- */
-
-/* Strict JSON (no comments, no trailing commas, valid UTF-8), one object, nothing after. */
-static bool is_strict_object(const char *text, size_t len) {
-  json_tokener *tok = json_tokener_new_ex(HVB_REPAIR_MAX_DEPTH + 8);
-  json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-  json_object *v = json_tokener_parse_ex(tok, text, (int)len);
-  bool ok = json_tokener_get_error(tok) == json_tokener_success &&
-            json_tokener_get_parse_end(tok) == len && json_object_is_type(v, json_type_object);
-  json_object_put(v);
-  json_tokener_free(tok);
-  return ok;
-}
-
-/* The invariant every result must keep: VALID/REPAIRED hold one strict JSON object, and
- * repairing that again changes nothing; UNFIXABLE hold the original bytes and a reason.
- * NULL when it holds, else what broke (static). */
-static const char *check_invariant(const hvb_repair_result *r, const char *in, size_t len) {
-  size_t n;
-  const char *out = hvb_repair_result_arguments(r, &n);
-  if (hvb_repair_result_outcome(r) == HVB_REPAIR_UNFIXABLE) {
-    if (!hvb_repair_result_reason(r) || !hvb_repair_result_reason_text(r))
-      return "unfixable without a reason";
-    if (n != len || memcmp(out, in, len)) return "unfixable but the arguments are not the input";
-    if (hvb_repair_result_value(r) || hvb_repair_result_call_count(r))
-      return "unfixable with a value or calls";
-    return NULL;
-  }
-  if (hvb_repair_result_reason(r)) return "a reason on a fixed result";
-  if (strlen(out) != n || !is_strict_object(out, n)) return "output is not one strict JSON object";
-  if (hvb_repair_result_call_count(r) < 1 || strcmp(hvb_repair_result_call(r, 0), out))
-    return "call 0 is not the arguments";
-  if (!json_object_is_type(hvb_repair_result_value(r), json_type_object)) return "no value";
-  hvb_repair_result *again = hvb_repair_arguments(out, n, NULL, NULL, NULL, 0, NULL);
-  const char *why = NULL;
-  if (!again || hvb_repair_result_outcome(again) != HVB_REPAIR_VALID ||
-      hvb_repair_result_edit_count(again) != 0)
-    why = "repairing the output again is not VALID";
-  else if (strcmp(hvb_repair_result_arguments(again, NULL), out))
-    why = "repairing the output again changes it";
-  hvb_repair_result_free(again);
-  return why;
-}
 
 static const char *data_dir(void) {
   const char *d = getenv("HB_TEST_DATA");
@@ -136,7 +95,7 @@ static void run_case(json_object *c, GString *fails) {
     g_string_append_printf(why, "failed: %s", err.message);
   } else {
     const char *got = hvb_repair_outcome_name(hvb_repair_result_outcome(r));
-    const char *broken = check_invariant(r, in->str, in->len);
+    const char *broken = repair_invariant(r, in->str, in->len);
     if (broken) g_string_append_printf(why, "%s; ", broken);
     if (strcmp(got, outcome))
       g_string_append_printf(why, "outcome %s, expected %s (reason %s: %s); ", got, outcome,
@@ -233,7 +192,7 @@ START_TEST(every_truncation_is_closed_or_unfixable_never_a_crash) {
       for (unsigned flags = 0; flags <= HVB_REPAIR_SPLIT; flags += HVB_REPAIR_SPLIT) {
         hvb_repair_result *r = hvb_repair_arguments(doc, cut, NULL, NULL, NULL, flags, NULL);
         ck_assert_ptr_nonnull(r);
-        const char *broken = check_invariant(r, doc, cut);
+        const char *broken = repair_invariant(r, doc, cut);
         ck_assert_msg(broken == NULL, "document %zu cut at %zu (\"%.*s\"): %s", d, cut, (int)cut,
                       doc, broken);
         /* A prefix of an object is closed, never unfixable (fences and prose need a few
