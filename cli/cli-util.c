@@ -99,7 +99,9 @@ void hb_print_json(FILE *out, json_object *value, bool raw_strings) {
   fputc('\n', out);
 }
 
-char *hb_read_stdin(void) {
+char *hb_read_stdin(void) { return hb_read_stdin_len(NULL); }
+
+char *hb_read_stdin_len(size_t *len) {
   size_t cap = 4096, n = 0;
   char *buf = malloc(cap);
   if (!buf) return NULL;
@@ -121,5 +123,6 @@ char *hb_read_stdin(void) {
     return NULL;
   }
   buf[n] = '\0';
+  if (len) *len = n;
   return buf;
 }

@@ -13,6 +13,7 @@ enum { HB_EXIT_OK = 0, HB_EXIT_FAIL = 1, HB_EXIT_USAGE = 2 };
 int hb_cmd_chat(int argc, char **argv);
 int hb_cmd_cfg(int argc, char **argv);
 int hb_cmd_spec(int argc, char **argv);
+int hb_cmd_repair(int argc, char **argv);
 
 /* Print the help of `command` (NULL: the overview) to `out`; false for an unknown command. */
 bool hb_help(const char *command, FILE *out);
@@ -47,5 +48,7 @@ void hb_print_json(FILE *out, json_object *value, bool raw_strings);
 
 /* Read all of stdin; new string (free()); NULL on error. */
 char *hb_read_stdin(void);
+/* The same, for input that may hold NUL bytes: its length in *len (may be NULL). */
+char *hb_read_stdin_len(size_t *len);
 
 #endif

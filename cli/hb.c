@@ -49,6 +49,22 @@ static const struct {
      "\n"
      "  Prints the resolved spec with its hash_key and client_key. API keys are never\n"
      "  printed: only whether one is set.\n"},
+    {"repair", hb_cmd_repair, "repair broken tool-call arguments read from stdin",
+     "usage: hb repair [--schema FILE] [--tool-names A,B] [--tool NAME] [--split] [--strict]\n"
+     "                 [--json] < ARGUMENTS\n"
+     "\n"
+     "  Reads one tool call's arguments from stdin and prints them as compact JSON:\n"
+     "  fences, prose, truncation, trailing commas, comments, single quotes, Python\n"
+     "  literals, raw control characters and invalid UTF-8 are repaired. One final\n"
+     "  newline (as echo adds) is not part of the arguments.\n"
+     "  --schema FILE      the tool's parameters JSON schema (required fields are filled\n"
+     "                     from their defaults), or an OpenAI tools array\n"
+     "  --tool-names A,B   the known tools: an unknown --tool is corrected to the closest\n"
+     "  --tool NAME        the tool the model called\n"
+     "  --split            concatenated objects {...}{...} print as one call per line\n"
+     "  --strict           unfixable arguments are an error (HVB_PARSE)\n"
+     "  --json             print {\"outcome\", \"arguments\", \"edits\", \"reason\", \"tool\", ...}\n"
+     "  Exit status 0 when valid or repaired, 1 when unfixable (the reason on stderr).\n"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
