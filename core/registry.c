@@ -253,6 +253,13 @@ char **hvb__registry_dirs(const char *const *api, bool secure) {
   const char *sys = secure ? NULL : hvb__getenv("HB_GATEWAY_SYSTEM_DIR");
   g_ptr_array_add(v, sys && *sys ? g_strdup(sys) : g_build_filename(HVB_LIBDIR, GATEWAYS_SUBDIR,
                                                                     NULL));
+  /* Absolute and tidy ("a/../b/" -> "/cwd/b"): records keep meaning the same file after the
+   * host changes directory, and one directory spelled two ways is scanned once. */
+  for (guint i = 0; i < v->len; i++) {
+    char *tidy = g_canonicalize_filename(v->pdata[i], NULL);
+    g_free(v->pdata[i]);
+    v->pdata[i] = tidy;
+  }
   g_ptr_array_add(v, NULL);
   return (char **)g_ptr_array_free(v, FALSE);
 }
