@@ -184,6 +184,26 @@ START_TEST(an_older_plugin_loads_and_slots_past_its_struct_size_read_as_null) {
 }
 END_TEST
 
+/* A log handler that lists the gateways itself: the registry must not hold its lock while it
+ * logs. */
+static int log_calls;
+static void listing_logger(hvb_log_level level, const char *message, void *user_data) {
+  (void)level, (void)message, (void)user_data;
+  log_calls++;
+  ck_assert_uint_gt(hvb_gateway_count(), 0);
+}
+
+START_TEST(refusals_are_logged_and_the_log_handler_may_use_the_registry) {
+  log_calls = 0;
+  hvb_log_set_handler(listing_logger, HVB_LOG_WARN, NULL);
+  add_path(fixtures);
+  ck_assert_ptr_nonnull(hvb_gateway_lookup("good"));
+  hvb_log_set_handler(NULL, HVB_LOG_WARN, NULL);
+  /* nosym, badmagic, major, minor, tiny, mismatch, initfail, undef: eight warnings. */
+  ck_assert_int_eq(log_calls, 8);
+}
+END_TEST
+
 START_TEST(check_loads_one_file_outside_the_search_path) {
   hvb_error err = HVB_ERROR_INIT;
   char *path = g_strdup_printf("%s/hb-gateway-good.so", fixtures);
@@ -676,6 +696,7 @@ int main(void) {
   tcase_add_test(load, each_fixture_gets_its_state_stage_and_reason);
   tcase_add_test(load, an_older_plugin_loads_and_slots_past_its_struct_size_read_as_null);
   tcase_add_test(load, check_loads_one_file_outside_the_search_path);
+  tcase_add_test(load, refusals_are_logged_and_the_log_handler_may_use_the_registry);
   suite_add_tcase(s, load);
 
   TCase *order = tcase_create("order");
