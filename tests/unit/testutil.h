@@ -12,7 +12,8 @@ const char *tu_tmpdir(void);
 
 /* Isolate the process from the user's setup: HB_CONFIG_DIR, XDG dirs and HB_CACHE_DIR point
  * into a fresh tmpdir, the working directory is a fresh empty tmpdir (so no project layer
- * is found), HB_SYSTEM_CONFIG_DIR is an empty dir, provider key variables are unset.
+ * is found), HB_SYSTEM_CONFIG_DIR is an empty dir, provider key variables and the gateway
+ * servers' variables (PORTKEY_*, BIFROST_BASE_URL, LITELLM_*) are unset.
  * Returns the HB_CONFIG_DIR path. */
 const char *tu_isolate(void);
 
