@@ -37,8 +37,7 @@ static bool bifrost_supports(const hvb_spec *spec, hvb_gateway_op op, hvb_error 
 
 static bool bifrost_prepare(const hvb_spec *spec, hvb_gateway_op op, json_object *canonical,
                             hvb_wire_request *out, hvb_error *err) {
-  return compat_supports(&bifrost, spec, op, err) &&
-         compat_prepare(&bifrost, spec, op, canonical, out, err);
+  return compat_prepare(&bifrost, spec, op, canonical, out, err);
 }
 
 HVB_GATEWAY_DEFINE(bifrost, "1.0.0", "Bifrost gateway server, OpenAI-compatible", "MIT",

@@ -80,6 +80,8 @@ static bool is_gateway_option(const compat_gateway *gw, const char *key) {
 
 bool compat_prepare(const compat_gateway *gw, const hvb_spec *spec, hvb_gateway_op op,
                     json_object *canonical, hvb_wire_request *out, hvb_error *err) {
+  /* Again here, for a caller that did not ask `supports` first. */
+  if (!compat_supports(gw, spec, op, err)) return false;
   if (!json_object_is_type(canonical, json_type_object))
     return hvb_gateway_fail(err, HVB_EINVAL, "gateway '%s': the %s request is not a JSON object",
                             gw->name, hvb_gateway_op_name(op));

@@ -60,7 +60,7 @@ bool compat_supports(const compat_gateway *gw, const hvb_spec *spec, hvb_gateway
                      hvb_error *err);
 
 /* hvb_openai_prepare on a copy of `canonical` (borrowed, left as it is) with the model id
- * shaped and the gateway-only options removed. */
+ * shaped and the gateway-only options removed; refuses what compat_supports refuses. */
 bool compat_prepare(const compat_gateway *gw, const hvb_spec *spec, hvb_gateway_op op,
                     json_object *canonical, hvb_wire_request *out, hvb_error *err);
 

@@ -2,6 +2,7 @@
  * (core/spec.c). Every test runs in tu_isolate(): nothing reads the real home. */
 #include "testutil.h"
 #include "internal.h"
+#include "gateway.h" /* hvb__registry_reset_for_tests */
 
 #include <heavenbase/heavenbase.h>
 #include <glib.h>
@@ -654,7 +655,7 @@ START_TEST(gateway_server_keys_go_where_each_gateway_wants_them) {
 }
 END_TEST
 
-START_TEST(a_mistyped_gateway_entry_is_a_config_error_naming_it) {
+START_TEST(gateway_entries_are_checked_and_drop_ins_change_them) {
   tu_isolate();
   user_set("heavenbase.llm.gateways.portkey.base_url_env", "42");
   hvb_error err = resolve_fails("{\"gateway\": \"portkey\"}");
@@ -662,13 +663,35 @@ START_TEST(a_mistyped_gateway_entry_is_a_config_error_naming_it) {
   ck_assert_msg(strstr(err.message, "catalog gateway 'portkey': 'base_url_env'"), "%s",
                 err.message);
   user_unset("heavenbase.llm.gateways.portkey.base_url_env");
-  /* A drop-in can add a gateway server of its own. */
+  /* A drop-in can change a gateway server's entry (or add one for a third-party plugin). */
   char *path = g_build_filename(getenv("HB_CONFIG_DIR"), "catalog.d", "gw.json", NULL);
-  tu_write_file(path, "{\"gateways\": {\"acme-gw\": {\"base_url\": \"http://gw.test/v1\"}}}");
-  hvb_spec *spec = resolve_ok("{\"gateway\": \"acme-gw\", \"provider\": \"openai\"}");
+  tu_write_file(path, "{\"gateways\": {\"portkey\": {\"base_url\": \"http://gw.test/v1\"}}}");
+  hvb_spec *spec = resolve_ok("{\"gateway\": \"portkey\", \"provider\": \"openai\"}");
+  ck_assert_str_eq(hvb_spec_gateway(spec), "portkey");
   ck_assert_str_eq(hvb_spec_base_url(spec), "http://gw.test/v1");
   hvb_spec_unref(spec);
   g_free(path);
+}
+END_TEST
+
+START_TEST(after_a_fallback_to_openai_the_providers_url_and_key_are_used) {
+  tu_isolate();
+  /* No plugin can be found: the gateway used is the built-in openai one, which talks to the
+   * provider itself, so the gateway server's entry no longer applies. */
+  char *saved = g_strdup(getenv("HB_GATEWAY_PATH"));
+  setenv("HB_GATEWAY_PATH", tu_tmpdir(), 1);
+  hvb__registry_reset_for_tests();
+  setenv("OPENAI_API_KEY", "sk-fallback-0123456789", 1);
+  setenv("LITELLM_API_KEY", "sk-litellm-0123456789", 1);
+  hvb_spec *spec = resolve_ok("{\"gateway\": \"litellm\", \"provider\": \"openai\"}");
+  ck_assert_str_eq(hvb_spec_gateway(spec), "openai");
+  ck_assert_str_eq(hvb_spec_base_url(spec), "https://api.openai.com/v1");
+  ck_assert_str_eq(hvb_spec_api_key(spec), "sk-fallback-0123456789");
+  hvb_spec_unref(spec);
+  if (saved) setenv("HB_GATEWAY_PATH", saved, 1);
+  else unsetenv("HB_GATEWAY_PATH");
+  hvb__registry_reset_for_tests();
+  g_free(saved);
 }
 END_TEST
 
@@ -722,7 +745,8 @@ int main(void) {
   tcase_add_test(tc, specs_are_reference_counted_and_resolve_loads_config_itself);
   tcase_add_test(tc, a_gateway_server_has_its_own_base_url_from_option_env_or_catalog);
   tcase_add_test(tc, gateway_server_keys_go_where_each_gateway_wants_them);
-  tcase_add_test(tc, a_mistyped_gateway_entry_is_a_config_error_naming_it);
+  tcase_add_test(tc, gateway_entries_are_checked_and_drop_ins_change_them);
+  tcase_add_test(tc, after_a_fallback_to_openai_the_providers_url_and_key_are_used);
   tcase_set_timeout(tc, 30); /* localedef may run */
   suite_add_tcase(s, tc);
   return tu_run(s);

@@ -56,6 +56,11 @@ def collect(node):
         p, r = collect(sub)
         props.update(p)
         required |= r
+    # A nullable object is written anyOf [object, null]: its fields are the object's.
+    for sub in node.get('anyOf', []):
+        if 'properties' in resolve(sub):
+            p, _ = collect(sub)
+            props.update(p)
     props.update(node.get('properties', {}))
     required |= set(node.get('required', []))
     return props, required
