@@ -66,6 +66,17 @@ answers() {
     }).on("error", () => process.exit(1)).on("timeout", () => process.exit(1));' "$1" 2>/dev/null
 }
 
+# Does nothing but loopback listen on TCP port $1? (/proc/net/tcp{,6}: local address in hex,
+# state 0A = LISTEN; 127.0.0.1 is 0100007F, ::1 is 0...01000000.) Without /proc we cannot
+# tell, and trust the preload.
+loopback_only() {
+  local hex; hex=$(printf '%04X' "$1")
+  [ -r /proc/net/tcp ] || return 0
+  ! awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p &&
+      $2 != "0100007F" p && $2 != "00000000000000000000000001000000" p { found = 1 }
+    END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
 for port in $ports; do
   # cd first, then start node itself in the background, so that $! is node's PID.
   cd "$dir"
@@ -77,6 +88,10 @@ for port in $ports; do
   while [ $i -lt 80 ]; do
     kill -0 $pid 2>/dev/null || break
     if answers "$port"; then
+      if ! loopback_only "$port"; then
+        kill $pid 2>/dev/null || true
+        die "Portkey listens on more than 127.0.0.1:$port (the preload did not take)"
+      fi
       echo $pid > "$scratch/portkey.pid"
       echo "$port"
       exit 0
