@@ -531,8 +531,9 @@ static bool resolve_gateway(hvb_spec *spec, const hvb_config *cfg, const char *n
     return false;
   }
   if (v && !json_object_get_boolean(v)) {
+    /* The reason last: it may list a long search path and be cut to fit the message. */
     hvb__fail(err, HVB_GATEWAY,
-              "gateway '%s' cannot be used: %s (and heavenbase.llm.gateway_fallback is false)",
+              "gateway '%s' cannot be used (heavenbase.llm.gateway_fallback is false): %s",
               name, why);
     g_free(why);
     return false;

@@ -58,7 +58,7 @@ expect_err_has "hb chat warns about the fallback" "warning: gateway 'nosuchgw' c
 hb cfg set heavenbase.llm.gateway_fallback false
 hb chat -p mock -g nosuchgw "hi"
 expect_status "with gateway_fallback false the chat fails" 1
-expect_err_has "naming the gateway and the reason" "gateway 'nosuchgw' cannot be used: no file"
+expect_err_has "naming the gateway and the reason" "gateway 'nosuchgw' cannot be used (heavenbase.llm.gateway_fallback is false): no file"
 hb chat -p mock "hi"
 expect_out "a gateway that loads is unaffected" "Mock reply to: hi"
 hb cfg unset heavenbase.llm.gateway_fallback

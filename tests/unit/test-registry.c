@@ -27,9 +27,13 @@ static void find_dirs(void) {
     fprintf(stderr, "run through make check (HB_TEST_BUILDDIR, HB_TEST_SRCDIR are unset)\n");
     exit(2);
   }
-  snprintf(fixtures, sizeof fixtures, "%s/tests/gateways/.libs", build);
-  snprintf(dups, sizeof dups, "%s/tests/gateways/dup/.libs", build);
-  snprintf(notelf, sizeof notelf, "%s/tests/gateways/notelf", src);
+  /* The registry makes its directories canonical (make distcheck's srcdir has "../.."). */
+  char *b = g_canonicalize_filename(build, NULL), *sdir = g_canonicalize_filename(src, NULL);
+  snprintf(fixtures, sizeof fixtures, "%s/tests/gateways/.libs", b);
+  snprintf(dups, sizeof dups, "%s/tests/gateways/dup/.libs", b);
+  snprintf(notelf, sizeof notelf, "%s/tests/gateways/notelf", sdir);
+  g_free(b);
+  g_free(sdir);
 }
 
 /* The environment make check gave us, restored before every test (some tests change it, and
@@ -398,9 +402,9 @@ START_TEST(with_fallback_disabled_an_unloadable_gateway_is_an_error) {
   hvb_error err = HVB_ERROR_INIT;
   ck_assert_ptr_null(hvb_spec_resolve(NULL, o, &err));
   ck_assert_int_eq(err.status, HVB_GATEWAY);
-  ck_assert_ptr_nonnull(strstr(err.message, "gateway 'nosuchgw' cannot be used: no file "
+  ck_assert_ptr_nonnull(strstr(err.message, "gateway 'nosuchgw' cannot be used "
+                                            "(heavenbase.llm.gateway_fallback is false): no file "
                                             "hb-gateway-nosuchgw.so in the gateway path"));
-  ck_assert_ptr_nonnull(strstr(err.message, "gateway_fallback is false"));
   ck_assert_ptr_null(hvb_llm_new(o, &err));
   ck_assert_int_eq(err.status, HVB_GATEWAY);
   /* A gateway that loads is unaffected. */
