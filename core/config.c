@@ -2,7 +2,7 @@
  *
  * A loaded hvb_config is immutable: the four layers are merged once, at load time, into one
  * tree. The catalog (bundled catalog + catalog.d drop-ins + the config's presets/models/
- * providers) is built on first use, so `hb cfg` never scans catalog directories; the
+ * providers/gateways) is built on first use, so `hb cfg` never scans catalog directories; the
  * directories themselves are fixed at load time so that the layers and the catalog come from
  * one reading of the environment.
  */
@@ -511,7 +511,8 @@ HVB_PUBLIC json_object *hvb_config_parse_value(const char *text, bool force_stri
 
 /* ---- the catalog ---- */
 
-static const char *const catalog_sections[] = {"presets", "models", "providers", NULL};
+static const char *const catalog_sections[] = {"presets", "models", "providers", "gateways",
+                                               NULL};
 
 static int cmp_names(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);

@@ -2,9 +2,9 @@
  *
  * The catalog schema
  * ------------------
- * The catalog is one JSON object, {"presets": {...}, "models": {...}, "providers": {...}},
- * made from the bundled data/catalog.json, the catalog.d drop-in files and the config's
- * heavenbase.llm.presets/models/providers (core/config.c merges them). Each section maps a
+ * The catalog is one JSON object, {"presets": {...}, "models": {...}, "providers": {...},
+ * "gateways": {...}}, made from the bundled data/catalog.json, the catalog.d drop-in files and the config's
+ * heavenbase.llm.presets/models/providers/gateways (core/config.c merges them). Each section maps a
  * name to an entry object; every field is optional unless marked, and fields this version
  * does not know are ignored (so that a drop-in written for a newer library still loads).
  *
@@ -35,7 +35,20 @@
  *             "embedding_batch_size"  positive integer: inputs per embeddings request
  *             "description"   one line for people (expected)
  *
- * A drop-in file holds any subset of the three sections; its entries merge into the entries
+ *   gateway   (only gateways that are servers of their own: portkey, bifrost, litellm)
+ *             "base_url"      the gateway server's endpoint root, used instead of the
+ *                             provider's: the gateway reaches the provider itself
+ *             "base_url_env"  environment variable that overrides "base_url"
+ *             "api_key_env"   environment variable holding the gateway's own key
+ *             "api_key_header"  header that carries the gateway's key, next to the
+ *                             provider's key as the bearer token (Portkey forwards that one);
+ *                             absent: the gateway's key IS the bearer token and the
+ *                             provider's key is never sent (LiteLLM and Bifrost hold the
+ *                             provider keys themselves, and a key must not reach a server
+ *                             that has no use for it)
+ *             "description"   one line for people
+ *
+ * A drop-in file holds any subset of the four sections; its entries merge into the entries
  * already there (objects key by key, anything else replaces). A drop-in with an entry that
  * breaks this schema is skipped whole, with a warning.
  *
@@ -51,13 +64,21 @@
  *             "openai"; a gateway that cannot be loaded becomes "openai" (the fallback,
  *             logged as a warning and recorded: requested_gateway, gateway_fallback_reason)
  *             unless config gateway_fallback is false, which makes it an HVB_GATEWAY error
- *   base_url  options.base_url, preset.base_url, provider.base_url, "" (trailing '/' cut)
- *   api key   options.api_key, $options.api_key_env, $provider.api_key_env
+ *   base_url  options.base_url, preset.base_url, provider.base_url, "" (trailing '/' cut);
+ *             for a gateway of the "gateways" section (the gateway used, so after a
+ *             fallback the provider's): options.base_url, $gateway.base_url_env,
+ *             gateway.base_url (the provider's and the preset's are the provider's
+ *             endpoint, which the gateway server knows itself)
+ *   api key   options.api_key, $options.api_key_env, $provider.api_key_env; for a gateway
+ *             of the "gateways" section without "api_key_header", $gateway.api_key_env
+ *             replaces $provider.api_key_env
  *   args      merged, lowest first: config default_args, model.default_args,
  *             provider.default_args, provider.model_args[model_id], preset.default_args,
  *             options.args, unknown top-level options
  *   timeouts  options, config timeout/connect_timeout/idle_timeout/max_retries
- *   headers   provider.headers, then options.headers
+ *   headers   provider.headers, then options.headers, then (when the gateway has
+ *             "api_key_header" and its key is set, unless the header is there already)
+ *             api_key_header: $gateway.api_key_env
  * Two choices made here:
  * - hash_key covers the base URL: the same model name on another endpoint (a local server, a
  *   custom deployment) is another model server, whose answers must not share cache entries.
@@ -210,6 +231,9 @@ static const field_rule provider_rules[] = {
   {"base_url", F_STRING}, {"api_key_env", F_NAME}, {"gateway", F_NAME},
   {"headers", F_STRING_MAP}, {"default_args", F_OBJECT}, {"model_args", F_OBJECT_MAP},
   {"embedding_batch_size", F_COUNT}, {"description", F_STRING}, {NULL, 0}};
+static const field_rule gateway_rules[] = {
+  {"base_url", F_STRING}, {"base_url_env", F_NAME}, {"api_key_env", F_NAME},
+  {"api_key_header", F_NAME}, {"description", F_STRING}, {NULL, 0}};
 
 static const struct {
   const char *section, *singular;
@@ -217,7 +241,8 @@ static const struct {
 } sections[] = {
   {"presets", "preset", preset_rules},
   {"models", "model", model_rules},
-  {"providers", "provider", provider_rules}};
+  {"providers", "provider", provider_rules},
+  {"gateways", "gateway", gateway_rules}};
 
 bool hvb__catalog_entry_check(const char *section, const char *name, json_object *entry,
                               hvb_error *err) {
@@ -441,6 +466,22 @@ static void resolve_headers(hvb_spec *spec, json_object *provider, json_object *
   }
 }
 
+/* A gateway server's own key travels in a header of its own (Portkey's x-portkey-api-key),
+ * beside the provider's key. A header given in options wins. */
+static void add_gateway_key_header(hvb_spec *spec, json_object *gateway) {
+  const char *header = member_str(gateway, "api_key_header");
+  const char *env = member_str(gateway, "api_key_env");
+  if (!header || !env) return;
+  json_object_object_foreach(spec->headers, have, v) {
+    (void)v;
+    if (!g_ascii_strcasecmp(have, header)) return;
+  }
+  const char *key = hvb__getenv(env);
+  if (!key || !*key) return;
+  hvb__secret_register(key);
+  json_object_object_add(spec->headers, header, json_object_new_string(key));
+}
+
 static void add_str(json_object *obj, const char *key, const char *value) {
   json_object_object_add(obj, key, value ? json_object_new_string(value) : NULL);
 }
@@ -571,18 +612,29 @@ static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
     name = v ? json_object_get_string(v) : "openai";
   }
   if (!resolve_gateway(spec, cfg, name, err)) return false;
+  /* A gateway that is a server of its own (portkey, bifrost, litellm); NULL for the others. */
+  json_object *gateway;
+  if (!catalog_entry(catalog, "gateways", spec->gateway, &gateway, err)) return false;
 
   /* base URL, without trailing slashes so that gateways can append "/chat/completions" */
   name = member_str(options, "base_url");
-  if (!name) name = member_str(preset, "base_url");
-  if (!name) name = member_str(provider, "base_url");
+  if (gateway) {
+    const char *env = member_str(gateway, "base_url_env");
+    const char *from_env = env && !name ? hvb__getenv(env) : NULL;
+    if (from_env && *from_env) name = from_env;
+    if (!name) name = member_str(gateway, "base_url");
+  } else {
+    if (!name) name = member_str(preset, "base_url");
+    if (!name) name = member_str(provider, "base_url");
+  }
   spec->base_url = g_strdup(name ? name : "");
   for (size_t n = strlen(spec->base_url); n > 0 && spec->base_url[n - 1] == '/'; n--)
     spec->base_url[n - 1] = '\0';
 
   /* API key: given, else from the environment (never in a setuid process) */
   name = member_str(options, "api_key_env");
-  if (!name) name = member_str(provider, "api_key_env");
+  bool gateway_key_is_bearer = gateway && !member_str(gateway, "api_key_header");
+  if (!name) name = member_str(gateway_key_is_bearer ? gateway : provider, "api_key_env");
   spec->api_key_env = g_strdup(name);
   const char *key = member_str(options, "api_key");
   if (!key && spec->api_key_env) key = hvb__getenv(spec->api_key_env);
@@ -594,6 +646,7 @@ static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
   if (!resolve_args(spec, cfg, preset, provider, options, err)) return false;
   if (!resolve_transport(spec, cfg, options, err)) return false;
   resolve_headers(spec, provider, options);
+  add_gateway_key_header(spec, gateway);
   compute_keys(spec);
   hvb__log(HVB_LOG_DEBUG, "spec: preset %s: model %s (id %s) on %s via %s gateway, %s",
            spec->preset, spec->model, spec->model_id, spec->provider, spec->gateway,

@@ -11,7 +11,8 @@
  *   "model"         model name or alias; an unknown name passes through as the identifier
  *   "provider"      provider name (must exist in the catalog)
  *   "gateway"       gateway name ("openai", "mock", ...); see "Gateway fallback" below
- *   "base_url"      overrides the provider's base URL
+ *   "base_url"      overrides the provider's base URL (the gateway server's, for a gateway
+ *                   server: see below)
  *   "api_key"       the key itself (never stored in clear, never printed)
  *   "api_key_env"   name of the environment variable holding the key
  *   "timeout", "connect_timeout", "idle_timeout" (seconds, numbers), "max_retries" (integer);
@@ -24,7 +25,17 @@
  * A JSON null option is the same as an absent one. A request argument set to null at any
  * level removes the value a lower level gave it ("temperature": null).
  *
- * The catalog schema (presets, models, providers) is documented at the top of core/spec.c.
+ * Gateway servers: when the gateway is one of the catalog's "gateways" (bundled: portkey,
+ * bifrost, litellm), the gateway is a server of its own that reaches the provider itself, so
+ * the base URL is the GATEWAY's: the "base_url" option, else the gateway's environment
+ * variable (PORTKEY_BASE_URL, BIFROST_BASE_URL, LITELLM_BASE_URL), else its catalog default.
+ * The key follows the gateway too: portkey forwards the provider's key and gets its own
+ * ($PORTKEY_API_KEY) as the header "x-portkey-api-key" in hvb_spec_headers; litellm sends
+ * $LITELLM_API_KEY instead of the provider's key; bifrost sends none. The "api_key" and
+ * "api_key_env" options always win.
+ *
+ * The catalog schema (presets, models, providers, gateways) is documented at the top of
+ * core/spec.c.
  *
  * Gateway fallback: the gateway is looked up in the registry (<heavenbase/registry.h>) while
  * resolving. When the requested gateway cannot be used (no such plugin file, or the file is

@@ -86,6 +86,20 @@ start_nginx() {
   NGINX_URL="http://127.0.0.1:$port"
 }
 
+# start_portkey: the real Portkey gateway of tests/portkey (installed once into a cache dir);
+# sets PORTKEY_URL. Fails the test, never skips it, when Portkey cannot be had.
+start_portkey() {
+  local port
+  port=$(bash "$HB_TEST_SRCDIR/tests/portkey/start.sh" "$T/portkey" 2>"$T/portkey.err")
+  if [ -z "$port" ] || [ ! -s "$T/portkey/portkey.pid" ]; then
+    echo "not ok - the Portkey gateway could not be installed or started (needs node and npm):"
+    sed 's/^/  /' "$T/portkey.err"
+    exit 1
+  fi
+  pids="$pids $(cat "$T/portkey/portkey.pid")"
+  PORTKEY_URL="http://127.0.0.1:$port"
+}
+
 finish() {
   echo "$passes passed, $fails failed"
   [ "$fails" = 0 ]

@@ -2,6 +2,7 @@
  * (core/spec.c). Every test runs in tu_isolate(): nothing reads the real home. */
 #include "testutil.h"
 #include "internal.h"
+#include "gateway.h" /* hvb__registry_reset_for_tests */
 
 #include <heavenbase/heavenbase.h>
 #include <glib.h>
@@ -563,6 +564,137 @@ START_TEST(a_dropin_provider_and_preset_work_without_a_rebuild) {
 }
 END_TEST
 
+/* ---- gateway servers (the catalog's "gateways") ---- */
+
+START_TEST(a_gateway_server_has_its_own_base_url_from_option_env_or_catalog) {
+  tu_isolate();
+  hvb_spec *spec = resolve_ok("{\"gateway\": \"portkey\", \"provider\": \"openai\"}");
+  ck_assert_str_eq(hvb_spec_gateway(spec), "portkey");
+  ck_assert_str_eq(hvb_spec_provider(spec), "openai");
+  ck_assert_str_eq(hvb_spec_base_url(spec), "https://api.portkey.ai/v1"); /* not OpenAI's */
+  char *catalog_hash = g_strdup(hvb_spec_hash_key(spec));
+  hvb_spec_unref(spec);
+
+  setenv("PORTKEY_BASE_URL", "http://127.0.0.1:8787/v1/", 1);
+  spec = resolve_ok("{\"gateway\": \"portkey\", \"provider\": \"openai\"}");
+  ck_assert_str_eq(hvb_spec_base_url(spec), "http://127.0.0.1:8787/v1");
+  ck_assert_str_ne(hvb_spec_hash_key(spec), catalog_hash); /* another server */
+  hvb_spec_unref(spec);
+  spec = resolve_ok("{\"gateway\": \"portkey\", \"base_url\": \"http://pk.test/v1\"}");
+  ck_assert_str_eq(hvb_spec_base_url(spec), "http://pk.test/v1"); /* the option wins */
+  hvb_spec_unref(spec);
+  setenv("PORTKEY_BASE_URL", "", 1); /* empty reads as unset */
+  spec = resolve_ok("{\"gateway\": \"portkey\"}");
+  ck_assert_str_eq(hvb_spec_base_url(spec), "https://api.portkey.ai/v1");
+  hvb_spec_unref(spec);
+
+  setenv("BIFROST_BASE_URL", "http://127.0.0.1:9/v1", 1);
+  spec = resolve_ok("{\"gateway\": \"bifrost\", \"preset\": \"chat\"}");
+  ck_assert_str_eq(hvb_spec_base_url(spec), "http://127.0.0.1:9/v1");
+  ck_assert_str_eq(hvb_spec_model_id(spec), "deepseek/deepseek-v4-flash"); /* plugin's job */
+  hvb_spec_unref(spec);
+  spec = resolve_ok("{\"gateway\": \"litellm\"}");
+  ck_assert_str_eq(hvb_spec_base_url(spec), "http://localhost:4000/v1");
+  hvb_spec_unref(spec);
+  /* Gateways that are no servers of their own keep the provider's URL. */
+  spec = resolve_ok("{\"gateway\": \"anthropic\", \"provider\": \"anthropic\"}");
+  ck_assert_str_eq(hvb_spec_base_url(spec), "https://api.anthropic.com/v1");
+  hvb_spec_unref(spec);
+  g_free(catalog_hash);
+}
+END_TEST
+
+START_TEST(gateway_server_keys_go_where_each_gateway_wants_them) {
+  tu_isolate();
+  const char *provider_key = "sk-openai-0123456789abcdef";
+  const char *portkey_key = "pk-portkey-0123456789abcdef";
+  const char *litellm_key = "sk-litellm-0123456789abcdef";
+  setenv("OPENAI_API_KEY", provider_key, 1);
+
+  /* portkey: the provider's key is the bearer token, Portkey's own one a header */
+  hvb_spec *spec = resolve_ok("{\"gateway\": \"portkey\", \"provider\": \"openai\"}");
+  ck_assert_str_eq(hvb_spec_api_key(spec), provider_key);
+  ck_assert_ptr_null(json_object_object_get(hvb_spec_headers(spec), "x-portkey-api-key"));
+  hvb_spec_unref(spec);
+  setenv("PORTKEY_API_KEY", portkey_key, 1);
+  spec = resolve_ok("{\"gateway\": \"portkey\", \"provider\": \"openai\"}");
+  ck_assert_str_eq(hvb_spec_api_key(spec), provider_key);
+  ck_assert_str_eq(json_object_get_string(json_object_object_get(hvb_spec_headers(spec),
+                                                                 "x-portkey-api-key")),
+                   portkey_key);
+  json_object *shown = hvb_spec_to_json(spec, false);
+  ck_assert_ptr_null(strstr(json_object_to_json_string(shown), portkey_key));
+  json_object_put(shown);
+  hvb_spec_unref(spec);
+  /* a header given in options wins (compared case-insensitively) */
+  spec = resolve_ok("{\"gateway\": \"portkey\", \"provider\": \"openai\","
+                    " \"headers\": {\"X-Portkey-Api-Key\": \"pk-o\"}}");
+  json_object *headers = hvb_spec_headers(spec);
+  ck_assert_int_eq(json_object_object_length(headers), 1);
+  ck_assert_str_eq(json_object_get_string(json_object_object_get(headers, "X-Portkey-Api-Key")),
+                   "pk-o");
+  hvb_spec_unref(spec);
+
+  /* litellm: its own key replaces the provider's, which never leaves for the proxy */
+  spec = resolve_ok("{\"gateway\": \"litellm\", \"provider\": \"openai\"}");
+  ck_assert(!hvb_spec_has_api_key(spec));
+  ck_assert_str_eq(hvb_spec_api_key_env(spec), "LITELLM_API_KEY");
+  hvb_spec_unref(spec);
+  setenv("LITELLM_API_KEY", litellm_key, 1);
+  spec = resolve_ok("{\"gateway\": \"litellm\", \"provider\": \"openai\"}");
+  ck_assert_str_eq(hvb_spec_api_key(spec), litellm_key);
+  hvb_spec_unref(spec);
+
+  /* bifrost holds the provider keys itself: none is sent unless asked for */
+  spec = resolve_ok("{\"gateway\": \"bifrost\", \"provider\": \"openai\"}");
+  ck_assert(!hvb_spec_has_api_key(spec));
+  hvb_spec_unref(spec);
+  spec = resolve_ok("{\"gateway\": \"bifrost\", \"api_key_env\": \"OPENAI_API_KEY\"}");
+  ck_assert_str_eq(hvb_spec_api_key(spec), provider_key);
+  hvb_spec_unref(spec);
+}
+END_TEST
+
+START_TEST(gateway_entries_are_checked_and_drop_ins_change_them) {
+  tu_isolate();
+  user_set("heavenbase.llm.gateways.portkey.base_url_env", "42");
+  hvb_error err = resolve_fails("{\"gateway\": \"portkey\"}");
+  ck_assert_int_eq(err.status, HVB_CONFIG);
+  ck_assert_msg(strstr(err.message, "catalog gateway 'portkey': 'base_url_env'"), "%s",
+                err.message);
+  user_unset("heavenbase.llm.gateways.portkey.base_url_env");
+  /* A drop-in can change a gateway server's entry (or add one for a third-party plugin). */
+  char *path = g_build_filename(getenv("HB_CONFIG_DIR"), "catalog.d", "gw.json", NULL);
+  tu_write_file(path, "{\"gateways\": {\"portkey\": {\"base_url\": \"http://gw.test/v1\"}}}");
+  hvb_spec *spec = resolve_ok("{\"gateway\": \"portkey\", \"provider\": \"openai\"}");
+  ck_assert_str_eq(hvb_spec_gateway(spec), "portkey");
+  ck_assert_str_eq(hvb_spec_base_url(spec), "http://gw.test/v1");
+  hvb_spec_unref(spec);
+  g_free(path);
+}
+END_TEST
+
+START_TEST(after_a_fallback_to_openai_the_providers_url_and_key_are_used) {
+  tu_isolate();
+  /* No plugin can be found: the gateway used is the built-in openai one, which talks to the
+   * provider itself, so the gateway server's entry no longer applies. */
+  char *saved = g_strdup(getenv("HB_GATEWAY_PATH"));
+  setenv("HB_GATEWAY_PATH", tu_tmpdir(), 1);
+  hvb__registry_reset_for_tests();
+  setenv("OPENAI_API_KEY", "sk-fallback-0123456789", 1);
+  setenv("LITELLM_API_KEY", "sk-litellm-0123456789", 1);
+  hvb_spec *spec = resolve_ok("{\"gateway\": \"litellm\", \"provider\": \"openai\"}");
+  ck_assert_str_eq(hvb_spec_gateway(spec), "openai");
+  ck_assert_str_eq(hvb_spec_base_url(spec), "https://api.openai.com/v1");
+  ck_assert_str_eq(hvb_spec_api_key(spec), "sk-fallback-0123456789");
+  hvb_spec_unref(spec);
+  if (saved) setenv("HB_GATEWAY_PATH", saved, 1);
+  else unsetenv("HB_GATEWAY_PATH");
+  hvb__registry_reset_for_tests();
+  g_free(saved);
+}
+END_TEST
+
 START_TEST(specs_are_reference_counted_and_resolve_loads_config_itself) {
   tu_isolate();
   user_set("heavenbase.llm.default_preset", "\"mock\"");
@@ -611,6 +743,10 @@ int main(void) {
   tcase_add_test(tc, keys_are_the_same_under_a_decimal_comma_locale);
   tcase_add_test(tc, to_json_shows_the_resolved_spec);
   tcase_add_test(tc, specs_are_reference_counted_and_resolve_loads_config_itself);
+  tcase_add_test(tc, a_gateway_server_has_its_own_base_url_from_option_env_or_catalog);
+  tcase_add_test(tc, gateway_server_keys_go_where_each_gateway_wants_them);
+  tcase_add_test(tc, gateway_entries_are_checked_and_drop_ins_change_them);
+  tcase_add_test(tc, after_a_fallback_to_openai_the_providers_url_and_key_are_used);
   tcase_set_timeout(tc, 30); /* localedef may run */
   suite_add_tcase(s, tc);
   return tu_run(s);

@@ -84,7 +84,9 @@ const char *tu_isolate(void) {
   snprintf(buf, sizeof buf, "%s/no-gateways", root);
   setenv("HB_GATEWAY_SYSTEM_DIR", buf, 1);
   static const char *keys[] = {"OPENAI_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY",
-                               "ANTHROPIC_API_KEY", "HB_LOG", NULL};
+                               "ANTHROPIC_API_KEY", "HB_LOG", "PORTKEY_API_KEY",
+                               "PORTKEY_BASE_URL", "BIFROST_BASE_URL", "LITELLM_BASE_URL",
+                               "LITELLM_API_KEY", NULL};
   for (int i = 0; keys[i]; i++) unsetenv(keys[i]);
   return getenv("HB_CONFIG_DIR");
 }
