@@ -27,6 +27,16 @@ static const char *str_member(json_object *obj, const char *key) {
   return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
+/* Length of an array, 0 for anything else (json-c asserts on a non-array). */
+static size_t alen(json_object *v) {
+  return json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+}
+
+/* Number of members of an object, 0 for anything else. */
+static size_t olen(json_object *v) {
+  return json_object_is_type(v, json_type_object) ? (size_t)json_object_object_length(v) : 0;
+}
+
 static bool str_eq(const char *a, const char *b) {
   return a && b && strcmp(a, b) == 0;
 }
@@ -194,7 +204,7 @@ static bool content_blocks(json_object *content, const char *where, bool images,
   if (!json_object_is_type(content, json_type_array))
     return hvb_gateway_fail(err, HVB_EINVAL, "%s: content must be a string or an array of parts",
                             where);
-  for (size_t i = 0; i < json_object_array_length(content); i++) {
+  for (size_t i = 0; i < alen(content); i++) {
     json_object *part = json_object_array_get_idx(content, i);
     const char *type = str_member(part, "type");
     char here[160];
@@ -234,12 +244,12 @@ static bool content_blocks(json_object *content, const char *where, bool images,
  * same role: Anthropic requires user and assistant turns to alternate. An empty turn is
  * dropped (the API refuses empty content). */
 static void push_turn(json_object *msgs, const char *role, json_object *blocks) {
-  size_t n = json_object_array_length(blocks);
+  size_t n = alen(blocks);
   if (n == 0) {
     json_object_put(blocks);
     return;
   }
-  size_t count = json_object_array_length(msgs);
+  size_t count = alen(msgs);
   json_object *last = count ? json_object_array_get_idx(msgs, count - 1) : NULL;
   if (last && str_eq(str_member(last, "role"), role)) {
     json_object *content = member(last, "content");
@@ -318,7 +328,7 @@ static json_object *tool_result_block(json_object *msg, const char *where, hvb_e
       json_object_put(block);
       return NULL;
     }
-    if (json_object_array_length(parts))
+    if (alen(parts))
       json_object_object_add(block, "content", parts);
     else
       json_object_put(parts);
@@ -332,7 +342,7 @@ static bool system_text(json_object *content, const char *where, json_object *sy
                         hvb_error *err) {
   json_object *blocks = json_object_new_array();
   bool ok = content_blocks(content, where, false, blocks, err);
-  for (size_t i = 0; ok && i < json_object_array_length(blocks); i++) {
+  for (size_t i = 0; ok && i < alen(blocks); i++) {
     json_object *b = json_object_array_get_idx(blocks, i);
     const char *text = str_member(b, "text");
     if (!str_eq(str_member(b, "type"), "text") || !text)
@@ -347,12 +357,12 @@ static bool system_text(json_object *content, const char *where, json_object *sy
 /* Single plain text blocks become string content: the common case reads as it does in
  * Anthropic's own examples. */
 static void collapse_text_turns(json_object *msgs) {
-  for (size_t i = 0; i < json_object_array_length(msgs); i++) {
+  for (size_t i = 0; i < alen(msgs); i++) {
     json_object *msg = json_object_array_get_idx(msgs, i);
     json_object *content = member(msg, "content");
-    if (json_object_array_length(content) != 1) continue;
+    if (alen(content) != 1) continue;
     json_object *b = json_object_array_get_idx(content, 0);
-    if (json_object_object_length(b) != 2 || !str_eq(str_member(b, "type"), "text")) continue;
+    if (olen(b) != 2 || !str_eq(str_member(b, "type"), "text")) continue;
     json_object_object_add(msg, "content", json_object_get(member(b, "text")));
   }
 }
@@ -368,7 +378,7 @@ static bool translate_messages(json_object *messages, json_object *body, json_ob
   bool ok = system_text(member(body, "system"), "system", system, err);
   json_object_object_del(body, "system");
 
-  for (size_t i = 0; ok && i < json_object_array_length(messages); i++) {
+  for (size_t i = 0; ok && i < alen(messages); i++) {
     json_object *msg = json_object_array_get_idx(messages, i);
     const char *role = str_member(msg, "role");
     json_object *content = member(msg, "content");
@@ -386,7 +396,7 @@ static bool translate_messages(json_object *messages, json_object *body, json_ob
       json_object *blocks = json_object_new_array();
       ok = content_blocks(content, where, false, blocks, err);
       json_object *calls = member(msg, "tool_calls");
-      for (size_t j = 0; ok && j < json_object_array_length(calls); j++) {
+      for (size_t j = 0; ok && j < alen(calls); j++) {
         char here[128];
         snprintf(here, sizeof here, "%s.tool_calls[%zu]", where, j);
         json_object *b = tool_use_block(json_object_array_get_idx(calls, j), here, err);
@@ -419,14 +429,14 @@ static bool translate_messages(json_object *messages, json_object *body, json_ob
                             where, role);
     }
   }
-  if (ok && json_object_array_length(msgs) == 0)
+  if (ok && alen(msgs) == 0)
     ok = hvb_gateway_fail(err, HVB_EINVAL,
                           "the request has no user or assistant message with content "
                           "(Anthropic needs at least one)");
   if (ok) {
     collapse_text_turns(msgs);
     json_object_object_add(body, "messages", json_object_get(msgs));
-    size_t n = json_object_array_length(system);
+    size_t n = alen(system);
     if (n) {
       struct printbuf *pb = printbuf_new();
       for (size_t i = 0; pb && i < n; i++) {
@@ -453,7 +463,7 @@ static bool translate_tools(json_object *tools, json_object *body, hvb_error *er
   if (!json_object_is_type(tools, json_type_array))
     return hvb_gateway_fail(err, HVB_EINVAL, "'tools' must be an array");
   json_object *out = json_object_new_array();
-  for (size_t i = 0; i < json_object_array_length(tools); i++) {
+  for (size_t i = 0; i < alen(tools); i++) {
     json_object *tool = json_object_array_get_idx(tools, i);
     json_object *fn = member(tool, "function");
     if (!fn && str_member(tool, "name")) { /* already Anthropic's shape */
@@ -639,7 +649,7 @@ static bool stop_sequences(json_object *canonical, json_object *body, hvb_error 
       if (*json_object_get_string(v)) json_object_array_add(out, json_object_get(v));
       continue;
     }
-    for (size_t i = 0; json_object_is_type(v, json_type_array) && i < json_object_array_length(v);
+    for (size_t i = 0; json_object_is_type(v, json_type_array) && i < alen(v);
          i++) {
       json_object *s = json_object_array_get_idx(v, i);
       if (!json_object_is_type(s, json_type_string)) {
@@ -654,7 +664,7 @@ static bool stop_sequences(json_object *canonical, json_object *body, hvb_error 
                               keys[k]);
     }
   }
-  if (json_object_array_length(out))
+  if (alen(out))
     json_object_object_add(body, "stop_sequences", out);
   else
     json_object_put(out);
@@ -692,8 +702,8 @@ static void user_metadata(json_object *canonical, json_object *body, json_object
   const char *user = str_member(canonical, "user");
   json_object *meta = member(canonical, "metadata");
   if (!user) user = str_member(meta, "user_id");
-  if (meta && (json_object_object_length(meta) > (str_member(meta, "user_id") ? 1 : 0) ||
-               !json_object_is_type(meta, json_type_object)))
+  if (meta && (!json_object_is_type(meta, json_type_object) ||
+               olen(meta) > (str_member(meta, "user_id") ? 1u : 0u)))
     note_dropped(dropped, "metadata"); /* OpenAI's metadata tags have no Anthropic place */
   if (!user || !*user) return;
   json_object *m = json_object_new_object();
@@ -735,7 +745,7 @@ json_object *anthropic_request(json_object *canonical, json_object *dropped, hvb
   ok = ok && sampling(canonical, &t, body, dropped, err) && stop_sequences(canonical, body, err);
 
   json_object *tools = member(canonical, "tools");
-  bool has_tools = json_object_is_type(tools, json_type_array) && json_object_array_length(tools);
+  bool has_tools = json_object_is_type(tools, json_type_array) && alen(tools);
   if (ok && has_tools)
     ok = translate_tools(tools, body, err) &&
          translate_tool_choice(member(canonical, "tool_choice"),
@@ -852,7 +862,7 @@ json_object *anthropic_response(json_object *body, hvb_error *err) {
     return NULL;
   }
   json_object *calls = json_object_new_array();
-  for (size_t i = 0; i < json_object_array_length(content); i++) {
+  for (size_t i = 0; i < alen(content); i++) {
     json_object *b = json_object_array_get_idx(content, i);
     const char *type = str_member(b, "type");
     if (str_eq(type, "text")) {
@@ -874,7 +884,7 @@ json_object *anthropic_response(json_object *body, hvb_error *err) {
     }
     /* redacted_thinking, server tool blocks and results: nothing a chat result shows. */
   }
-  bool has_calls = json_object_array_length(calls) > 0;
+  bool has_calls = alen(calls) > 0;
   json_object *message = json_object_new_object();
   add_str(message, "role", "assistant");
   json_object_object_add(message, "content",
@@ -1069,7 +1079,7 @@ static bool on_block_start(anthropic_stream *st, json_object *ev, json_object *c
     /* The input arrives through input_json_delta; a server that sends it whole here
      * (non-empty) gets it as the first fragment. */
     json_object *input = member(cb, "input");
-    const char *args = json_object_object_length(input) > 0 ? compact(input) : "";
+    const char *args = olen(input) > 0 ? compact(input) : "";
     emit_tool(st, chunks, b, id, name, args, strlen(args));
   }
   return true;
