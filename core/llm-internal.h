@@ -6,7 +6,7 @@
  *   through it, the tool loop reads its tool calls, the async engine feeds it from the
  *   transport as the stream iterator does;
  * - the result constructor and the chat.completion -> chunk conversion;
- * - the mock gateway's deterministic embeddings.
+ * - the single-JSON call (embeddings, images) through the LLM's gateway.
  *
  * Nothing here is thread-safe on its own: an accumulator belongs to one call.
  */
@@ -17,7 +17,9 @@
 #include <stddef.h>
 #include <json-c/json.h>
 #include <heavenbase/error.h>
+#include <heavenbase/gateway.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/registry.h>
 
 /* ---- canonical request (core/llm.c) ---- */
 
@@ -85,12 +87,19 @@ void hvb__usage_merge(json_object *dst, json_object *src);
  * gives the same result as a stream of the same reply. */
 json_object *hvb__completion_to_chunk(json_object *completion);
 
-/* ---- mock gateway (core/gateway-mock.c) ---- */
+/* ---- gateways (core/llm.c) ---- */
 
-/* Deterministic embedding of `text` (NULL counts as "") into out[0..dim): SHA-256 in counter
- * mode (block i = SHA-256(text bytes || i as 4 bytes big-endian), each 4-byte big-endian word
- * u mapped to u / 2^31 - 1), then scaled to unit length. Identical on every run and
- * platform; different texts give different vectors. dim 0 writes nothing. */
-void hvb__mock_embed(const char *text, size_t dim, float *out);
+/* The registry record of the LLM's gateway (lives as long as the process); NULL for NULL. */
+const hvb_gateway_record *hvb__llm_gateway(const hvb_llm *llm);
+
+/* One operation whose request and response are single JSON values (embeddings, images):
+ * checks the operation (hvb_llm_supports), then asks an offline gateway's execute, or
+ * prepares the HTTP request, runs it with the spec's timeouts and retries, and parses the
+ * body through the gateway. `canonical` is borrowed. Returns the canonical response (new
+ * reference), or NULL with err set: the check's HVB_UNSUPPORTED, the transport's errors,
+ * HVB_PARSE for a body that is not JSON or lacks a field (named, with the URL),
+ * HVB_PROVIDER for an error payload. */
+json_object *hvb__llm_call_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
+                                hvb_error *err);
 
 #endif

@@ -9,5 +9,7 @@
 #include <heavenbase/config.h>
 #include <heavenbase/spec.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/gateway.h>
+#include <heavenbase/registry.h>
 
 #endif
