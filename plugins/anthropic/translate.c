@@ -75,10 +75,9 @@ static const char *compact(json_object *v) {
 static bool provider_error(json_object *error, const char *where, hvb_error *err) {
   const char *type = str_member(error, "type");
   const char *msg = str_member(error, "message");
-  hvb_gateway_fail(err, HVB_PROVIDER, "the provider reported an error in %s: %s (%s)", where,
-                   msg ? msg : "no message given", type ? type : "no type given");
-  if (err && type) snprintf(err->type, sizeof err->type, "%s", type);
-  return false;
+  return hvb_gateway_fail_http(err, HVB_PROVIDER, 0, type,
+                               "the provider reported an error in %s: %s (%s)", where,
+                               msg ? msg : "no message given", type ? type : "no type given");
 }
 
 /* ============================================================================================

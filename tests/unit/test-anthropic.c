@@ -23,21 +23,6 @@
 
 static char data_dir[4096];
 
-/* TEMPORARY, until the registry work (hvb-registry) brings hvb_gateway_fail into the core: a
- * weak stand-in, overridden by the core's definition once it exists. */
-bool hvb_gateway_fail(hvb_error *err, hvb_status status, const char *fmt, ...)
-    __attribute__((weak, format(printf, 3, 4)));
-bool hvb_gateway_fail(hvb_error *err, hvb_status status, const char *fmt, ...) {
-  if (!err) return false;
-  hvb_error_clear(err);
-  err->status = status;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
-  va_end(ap);
-  return false;
-}
-
 /* ---- helpers ---- */
 
 static char *data_path(const char *name) {
