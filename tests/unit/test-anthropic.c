@@ -13,15 +13,21 @@
 #include "llm-internal.h"
 #include "sse.h"
 #include "translate.h"
+#include "upstream/upstream.h"
 
 #include <heavenbase/heavenbase.h>
+#include <dlfcn.h>
 #include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define KEY "sk-ant-test-0123456789abcdef"
+#define MESSAGES_PATH "/v1/messages"
+
 static char data_dir[4096];
+static char plugin_dir[4096]; /* where the built hb-gateway-anthropic.so is */
 
 /* ---- helpers ---- */
 
@@ -990,6 +996,268 @@ START_TEST(usage_without_message_delta_comes_at_message_stop) {
 }
 END_TEST
 
+
+/* ============================================================================================
+ * The built plugin, and the library end to end against the fake upstream
+ * ========================================================================================== */
+
+START_TEST(plugin_descriptor_offers_chat_and_refuses_embeddings_and_images) {
+  char *path = g_build_filename(plugin_dir, "hb-gateway-anthropic.so", NULL);
+  /* The plugin's hvb_* references resolve against this program (linked -export-dynamic). */
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  ck_assert_msg(h != NULL, "dlopen %s: %s", path, dlerror());
+  hvb_gateway_query_fn query = (hvb_gateway_query_fn)(uintptr_t)dlsym(h, HVB_GATEWAY_QUERY_SYMBOL);
+  ck_assert_ptr_nonnull(query);
+  const hvb_gateway_descriptor *d = query();
+  ck_assert_uint_eq(d->magic, HVB_GATEWAY_MAGIC);
+  ck_assert_str_eq(d->name, "anthropic");
+  ck_assert_uint_eq(d->caps, HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM);
+  ck_assert(d->supports(NULL, HVB_GATEWAY_OP_CHAT, NULL));
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert(!d->supports(NULL, HVB_GATEWAY_OP_EMBED, &err));
+  ck_assert_int_eq(err.status, HVB_UNSUPPORTED);
+  ck_assert_str_eq(err.message, "gateway 'anthropic' does not support embeddings (use an "
+                                "embedding provider such as openai or voyage)");
+  hvb_error err2 = HVB_ERROR_INIT;
+  ck_assert(!d->supports(NULL, HVB_GATEWAY_OP_IMAGE, &err2));
+  ck_assert_int_eq(err2.status, HVB_UNSUPPORTED);
+  ck_assert_ptr_nonnull(strstr(err2.message, "does not support image generation"));
+  json_object *body = parse("{\"data\":[]}");
+  hvb_error err3 = HVB_ERROR_INIT;
+  ck_assert_ptr_null(d->parse(NULL, HVB_GATEWAY_OP_EMBED, body, &err3));
+  ck_assert_int_eq(err3.status, HVB_UNSUPPORTED);
+  json_object_put(body);
+  ck_assert(d->prepare && d->stream_begin && d->stream_end && d->parse_event);
+  g_free(path);
+  /* Never dlclose: the registry may hold the same file (plugins are never unloaded). */
+}
+END_TEST
+
+static up_server *srv;
+
+static void up_setup(void) {
+  tu_isolate();
+  srv = up_start();
+}
+
+static void up_teardown(void) {
+  up_stop(srv);
+  srv = NULL;
+}
+
+/* An LLM on the anthropic gateway for the fake server; `extra` (JSON text or NULL) is merged
+ * into the options. The gateway must really be anthropic, not the openai fallback. */
+static hvb_llm *anthropic_llm(const char *extra) {
+  char *base = g_strconcat(up_base_url(srv), "/v1", NULL);
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "provider", json_object_new_string("anthropic"));
+  json_object_object_add(o, "gateway", json_object_new_string("anthropic"));
+  json_object_object_add(o, "base_url", json_object_new_string(base));
+  json_object_object_add(o, "api_key", json_object_new_string(KEY));
+  json_object_object_add(o, "model", json_object_new_string("claude-sonnet-4-5"));
+  json_object_object_add(o, "max_retries", json_object_new_int(0));
+  if (extra) {
+    json_object *e = parse(extra);
+    json_object_object_foreach(e, k, v) json_object_object_add(o, k, json_object_get(v));
+    json_object_put(e);
+  }
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_llm *llm = hvb_llm_new(o, &err);
+  ck_assert_msg(llm != NULL, "%s", err.message);
+  ck_assert_str_eq(hvb_spec_gateway(hvb_llm_spec(llm)), "anthropic");
+  json_object_put(o);
+  g_free(base);
+  return llm;
+}
+
+static void push_reply(const char *name) {
+  json_object *g = fixture_json(name);
+  up_push_body(srv, MESSAGES_PATH, 200, NULL,
+               json_object_to_json_string_ext(json_object_object_get(g, "anthropic"),
+                                              JSON_C_TO_STRING_PLAIN));
+  json_object_put(g);
+}
+
+static void push_sse(const char *name, int pieces) {
+  char *text = fixture(name);
+  up_push_sse(srv, MESSAGES_PATH, text, pieces);
+  free(text);
+}
+
+static json_object *sent_body(int i) {
+  up_request *r = up_request_get(srv, i);
+  ck_assert_ptr_nonnull(r);
+  ck_assert_str_eq(r->method, "POST");
+  ck_assert_str_eq(r->path, MESSAGES_PATH);
+  json_object *b = parse(r->body);
+  up_request_free(r);
+  return b;
+}
+
+static char *sent_header(int i, const char *name) {
+  up_request *r = up_request_get(srv, i);
+  ck_assert_ptr_nonnull(r);
+  char *v = up_request_header(r, name);
+  up_request_free(r);
+  return v;
+}
+
+static void assert_header(int i, const char *name, const char *want) {
+  char *v = sent_header(i, name);
+  if (want)
+    ck_assert_msg(v && strcmp(v, want) == 0, "header %s: got %s, want %s", name, v ? v : "(none)",
+                  want);
+  else
+    ck_assert_msg(v == NULL, "header %s should be absent, got %s", name, v);
+  free(v);
+}
+
+START_TEST(chat_sends_a_messages_request_and_reads_the_reply) {
+  push_reply("replies/text.json");
+  hvb_llm *llm = anthropic_llm("{\"temperature\":0.3,\"max_tokens\":100}");
+  json_object *msgs = parse("[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\","
+                            "\"content\":\"Hello?\"}]");
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_result *r = hvb_llm_chat_messages(llm, msgs, NULL, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  ck_assert_str_eq(hvb_result_text(r), "Hello!");
+  ck_assert_str_eq(hvb_result_finish_reason(r), "stop");
+  ck_assert_str_eq(json_object_to_json_string_ext(hvb_result_usage(r), JSON_C_TO_STRING_PLAIN),
+                   "{\"prompt_tokens\":25,\"completion_tokens\":15,\"total_tokens\":40}");
+
+  assert_header(0, "x-api-key", KEY);
+  assert_header(0, "anthropic-version", ANTHROPIC_API_VERSION);
+  assert_header(0, "accept", "application/json");
+  assert_header(0, "content-type", "application/json");
+  assert_header(0, "authorization", NULL);
+  json_object *body = sent_body(0);
+  assert_valid_request(body, "the request sent");
+  ck_assert_str_eq(str_at(body, "model"), "claude-sonnet-4-5");
+  ck_assert_str_eq(str_at(body, "system"), "Be brief.");
+  ck_assert_int_eq(body_int(body, "max_tokens"), 100);
+  ck_assert_str_eq(json_object_to_json_string_ext(json_object_object_get(body, "messages"),
+                                                  JSON_C_TO_STRING_PLAIN),
+                   "[{\"role\":\"user\",\"content\":\"Hello?\"}]");
+  json_object_put(body);
+  json_object_put(msgs);
+  hvb_result_free(r);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(a_stream_through_the_library_equals_the_chat_of_the_same_reply) {
+  push_sse("stream-tools.sse", 9);
+  push_reply("replies/tools.json");
+  hvb_llm *llm = anthropic_llm(NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_stream *st = hvb_llm_stream(llm, "Weather?", NULL, NULL, &err);
+  ck_assert_msg(st != NULL, "%s", err.message);
+  GString *text = g_string_new(NULL);
+  int usage_deltas = 0;
+  json_object *d = NULL;
+  for (;;) {
+    ck_assert_msg(hvb_stream_next(st, &d, &err), "%s", err.message);
+    if (!d) break;
+    const char *t = hvb__json_str(d, "text");
+    if (t) g_string_append(text, t);
+    if (json_object_object_get(d, "usage")) usage_deltas++;
+  }
+  hvb_result *streamed = hvb_stream_result(st, &err);
+  ck_assert_msg(streamed != NULL, "%s", err.message);
+  ck_assert_str_eq(text->str, "I'll check both cities.");
+  ck_assert_int_eq(usage_deltas, 1);
+
+  hvb_result *chatted = hvb_llm_chat(llm, "Weather?", NULL, &err);
+  ck_assert_msg(chatted != NULL, "%s", err.message);
+  char *x = project(streamed), *y = project(chatted);
+  ck_assert_str_eq(x, y);
+  ck_assert_str_eq(hvb_result_finish_reason(streamed), "tool_calls");
+  ck_assert_str_eq(hvb_result_finish_reason(chatted), "tool_calls");
+  ck_assert_int_eq((int)json_object_array_length(hvb_result_tool_calls(streamed)), 2);
+
+  assert_header(0, "accept", "text/event-stream");
+  json_object *body = sent_body(0);
+  ck_assert(json_object_get_boolean(json_object_object_get(body, "stream")));
+  ck_assert_ptr_null(json_object_object_get(body, "stream_options"));
+  assert_valid_request(body, "the stream request sent");
+  json_object_put(body);
+  g_free(x);
+  g_free(y);
+  g_string_free(text, TRUE);
+  hvb_result_free(streamed);
+  hvb_result_free(chatted);
+  hvb_stream_free(st);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(provider_errors_keep_type_and_message_and_never_the_key) {
+  /* an error body with status 200 */
+  up_push_body(srv, MESSAGES_PATH, 200, NULL,
+               "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":"
+               "\"Overloaded\"}}");
+  /* an HTTP 400 (read by the transport, whose error-body reader knows Anthropic's shape) */
+  up_push_body(srv, MESSAGES_PATH, 400, NULL,
+               "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":"
+               "\"max_tokens: Field required\"}}");
+  /* an error event inside a stream */
+  push_sse("stream-error.sse", 3);
+  hvb_llm *llm = anthropic_llm(NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, &err));
+  ck_assert_int_eq(err.status, HVB_PROVIDER);
+  ck_assert_str_eq(err.type, "overloaded_error");
+  ck_assert_ptr_nonnull(strstr(err.message, "Overloaded"));
+
+  hvb_error err2 = HVB_ERROR_INIT;
+  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, &err2));
+  ck_assert_int_eq(err2.status, HVB_HTTP);
+  ck_assert_int_eq(err2.http_status, 400);
+  ck_assert_str_eq(err2.type, "invalid_request_error");
+  ck_assert_ptr_nonnull(strstr(err2.message, "max_tokens: Field required"));
+
+  json_object *opts = parse("{\"stream\":true}");
+  hvb_error err3 = HVB_ERROR_INIT;
+  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", opts, &err3));
+  ck_assert_int_eq(err3.status, HVB_PROVIDER);
+  ck_assert_str_eq(err3.type, "overloaded_error");
+  json_object_put(opts);
+  const hvb_error *all[] = {&err, &err2, &err3};
+  for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+    ck_assert_ptr_null(strstr(all[i]->message, KEY));
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(embeddings_and_images_are_refused_before_any_request) {
+  hvb_llm *llm = anthropic_llm(NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert(hvb_llm_supports(llm, HVB_GATEWAY_OP_CHAT, &err));
+  ck_assert(!hvb_llm_supports(llm, HVB_GATEWAY_OP_EMBED, &err));
+  ck_assert_int_eq(err.status, HVB_UNSUPPORTED);
+  ck_assert_ptr_nonnull(strstr(err.message, "gateway 'anthropic' does not support embeddings"));
+  hvb_error err2 = HVB_ERROR_INIT;
+  ck_assert(!hvb_llm_supports(llm, HVB_GATEWAY_OP_IMAGE, &err2));
+  ck_assert_int_eq(err2.status, HVB_UNSUPPORTED);
+  ck_assert_int_eq(up_request_count(srv), 0);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(untranslatable_requests_fail_before_sending) {
+  hvb_llm *llm = anthropic_llm(NULL);
+  json_object *msgs = parse("[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\","
+                            "\"input_audio\":{\"data\":\"AAAA\",\"format\":\"wav\"}}]}]");
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_ptr_null(hvb_llm_chat_messages(llm, msgs, NULL, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_ptr_nonnull(strstr(err.message, "input_audio"));
+  ck_assert_int_eq(up_request_count(srv), 0);
+  json_object_put(msgs);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 /* ============================================================================================ */
 
 static void find_data_dir(const char *argv0) {
@@ -1007,9 +1275,30 @@ static void find_data_dir(const char *argv0) {
   g_free(dir);
 }
 
+/* The plugin in the build tree: $HB_TEST_BUILDDIR when make check runs us, else found from
+ * the program's own place (tests/unit/). The library finds it through HB_GATEWAY_PATH, which
+ * make check sets; by hand, we set it. */
+static void find_plugin_dir(const char *argv0) {
+  const char *env = getenv("HB_TEST_BUILDDIR");
+  char *root = env && *env ? g_strdup(env) : NULL;
+  if (!root) {
+    char *dir = g_path_get_dirname(argv0);
+    char *cand = g_build_filename(dir, "..", "..", NULL);
+    root = g_canonicalize_filename(cand, NULL);
+    g_free(cand);
+    g_free(dir);
+  }
+  char *p = g_build_filename(root, "plugins", "anthropic", ".libs", NULL);
+  snprintf(plugin_dir, sizeof plugin_dir, "%s", p);
+  if (!getenv("HB_GATEWAY_PATH")) setenv("HB_GATEWAY_PATH", p, 1);
+  g_free(p);
+  g_free(root);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   find_data_dir(argv[0]);
+  find_plugin_dir(argv[0]);
   Suite *s = suite_create("anthropic");
 
   TCase *req = tcase_create("request");
@@ -1042,5 +1331,19 @@ int main(int argc, char **argv) {
   tcase_add_test(str, stream_error_event_fails_after_the_text_before_it);
   tcase_add_test(str, usage_without_message_delta_comes_at_message_stop);
   suite_add_tcase(s, str);
+
+  TCase *plug = tcase_create("plugin");
+  tcase_add_test(plug, plugin_descriptor_offers_chat_and_refuses_embeddings_and_images);
+  suite_add_tcase(s, plug);
+
+  TCase *up = tcase_create("upstream");
+  tcase_set_timeout(up, 60);
+  tcase_add_checked_fixture(up, up_setup, up_teardown);
+  tcase_add_test(up, chat_sends_a_messages_request_and_reads_the_reply);
+  tcase_add_test(up, a_stream_through_the_library_equals_the_chat_of_the_same_reply);
+  tcase_add_test(up, provider_errors_keep_type_and_message_and_never_the_key);
+  tcase_add_test(up, embeddings_and_images_are_refused_before_any_request);
+  tcase_add_test(up, untranslatable_requests_fail_before_sending);
+  suite_add_tcase(s, up);
   return tu_run(s);
 }
