@@ -61,7 +61,8 @@ static bool add_headers(const hvb_spec *spec, bool stream, hvb_wire_request *out
     return false;
   if (json_object_is_type(extra, json_type_object)) {
     json_object_object_foreach(extra, name, val) {
-      const char *value = json_object_is_type(val, json_type_null) ? "" : json_object_get_string(val);
+      const char *value =
+          json_object_is_type(val, json_type_null) ? "" : json_object_get_string(val);
       if (!hvb_wire_request_add_header(out, name, value, err)) return false;
     }
   }

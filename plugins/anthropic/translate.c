@@ -62,6 +62,16 @@ static bool int_value(json_object *v, int64_t *out) {
   return false;
 }
 
+/* A new object with the members of `obj` (values shared, not copied): something to extend
+ * without touching the borrowed canonical request. */
+static json_object *shallow_copy(json_object *obj) {
+  json_object *out = json_object_new_object();
+  if (json_object_is_type(obj, json_type_object)) {
+    json_object_object_foreach(obj, k, v) json_object_object_add(out, k, json_object_get(v));
+  }
+  return out;
+}
+
 static void add_str(json_object *obj, const char *key, const char *value) {
   json_object_object_add(obj, key, json_object_new_string(value));
 }
@@ -478,21 +488,17 @@ static bool translate_tools(json_object *tools, json_object *body, hvb_error *er
                               "to Anthropic",
                               i);
     }
-    json_object *t = json_object_new_object();
-    add_str(t, "name", name);
-    const char *desc = str_member(fn, "description");
-    if (desc && *desc) add_str(t, "description", desc);
     json_object *params = member(fn, "parameters");
-    json_object *schema = json_object_new_object();
-    if (json_object_is_type(params, json_type_object)) {
-      json_object_object_foreach(params, k, v) json_object_object_add(schema, k, json_object_get(v));
-    } else if (params) {
-      json_object_put(schema);
-      json_object_put(t);
+    if (params && !json_object_is_type(params, json_type_object)) {
       json_object_put(out);
       return hvb_gateway_fail(err, HVB_EINVAL, "tools[%zu] (%s): parameters must be an object",
                               i, name);
     }
+    json_object *t = json_object_new_object();
+    add_str(t, "name", name);
+    const char *desc = str_member(fn, "description");
+    if (desc && *desc) add_str(t, "description", desc);
+    json_object *schema = shallow_copy(params);
     /* Anthropic requires an object schema; OpenAI lets a tool without arguments omit it. */
     if (!member(schema, "type")) add_str(schema, "type", "object");
     if (!member(schema, "properties") && str_eq(str_member(schema, "type"), "object"))
@@ -529,8 +535,7 @@ static bool translate_tool_choice(json_object *choice, json_object *parallel, js
       add_str(out, "name", fname);
     } else if (str_eq(type, "auto") || str_eq(type, "any") || str_eq(type, "none") ||
                (str_eq(type, "tool") && str_member(choice, "name"))) {
-      out = json_object_new_object(); /* Anthropic's own: copied, it may gain a flag below */
-      json_object_object_foreach(choice, k, v) json_object_object_add(out, k, json_object_get(v));
+      out = shallow_copy(choice); /* Anthropic's own; a copy, since it may gain a flag below */
     } else {
       return hvb_gateway_fail(err, HVB_EINVAL,
                               "tool_choice object must be {\"type\":\"function\",\"function\":"

@@ -284,9 +284,11 @@ static bool sv_check(validator *v, json_object *schema, json_object *val, const 
   if (json_object_is_type(val, json_type_array)) {
     size_t n = json_object_array_length(val);
     json_object *lim;
-    if ((lim = json_object_object_get(schema, "minItems")) && (int64_t)n < json_object_get_int64(lim))
+    if ((lim = json_object_object_get(schema, "minItems")) &&
+        (int64_t)n < json_object_get_int64(lim))
       return sv_fail(v, path, "has fewer than %lld items", (long long)json_object_get_int64(lim));
-    if ((lim = json_object_object_get(schema, "maxItems")) && (int64_t)n > json_object_get_int64(lim))
+    if ((lim = json_object_object_get(schema, "maxItems")) &&
+        (int64_t)n > json_object_get_int64(lim))
       return sv_fail(v, path, "has more than %lld items", (long long)json_object_get_int64(lim));
     json_object *items = json_object_object_get(schema, "items");
     for (size_t i = 0; items && i < n; i++) {
@@ -406,7 +408,8 @@ START_TEST(schema_validator_rejects_what_the_api_rejects) {
 END_TEST
 
 START_TEST(max_tokens_defaults_and_comes_from_either_name) {
-  json_object *b = request_ok("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+  json_object *b =
+      request_ok("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
   ck_assert_int_eq(json_object_get_int(json_object_object_get(b, "max_tokens")),
                    ANTHROPIC_DEFAULT_MAX_TOKENS);
   json_object_put(b);
@@ -447,7 +450,8 @@ START_TEST(tool_choice_variants) {
   assert_tool_choice("\"none\"", "", "{\"type\":\"none\"}");
   assert_tool_choice("{\"type\":\"function\",\"function\":{\"name\":\"f\"}}", "",
                      "{\"name\":\"f\",\"type\":\"tool\"}");
-  assert_tool_choice("{\"type\":\"tool\",\"name\":\"f\"}", "", "{\"name\":\"f\",\"type\":\"tool\"}");
+  assert_tool_choice("{\"type\":\"tool\",\"name\":\"f\"}", "",
+                     "{\"name\":\"f\",\"type\":\"tool\"}");
   assert_tool_choice(NULL, "", "(none)");
   assert_tool_choice(NULL, ",\"parallel_tool_calls\":false",
                      "{\"disable_parallel_tool_use\":true,\"type\":\"auto\"}");
@@ -697,9 +701,14 @@ END_TEST
 
 START_TEST(stop_reasons_map_to_finish_reasons) {
   static const char *const map[][2] = {
-      {"end_turn", "stop"},      {"stop_sequence", "stop"},         {"pause_turn", "stop"},
-      {"max_tokens", "length"},  {"model_context_window_exceeded", "length"},
-      {"tool_use", "tool_calls"}, {"refusal", "content_filter"},     {"something_new", "something_new"},
+      {"end_turn", "stop"},
+      {"stop_sequence", "stop"},
+      {"pause_turn", "stop"},
+      {"max_tokens", "length"},
+      {"model_context_window_exceeded", "length"},
+      {"tool_use", "tool_calls"},
+      {"refusal", "content_filter"},
+      {"something_new", "something_new"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(map); i++) {
     ck_assert_str_eq(anthropic_finish_reason(map[i][0]), map[i][1]);
@@ -842,7 +851,8 @@ static hvb_result *reply_result(const char *name) {
 }
 
 static char *project(const hvb_result *r) {
-  json_object *v = hvb_result_project(r, "text,think,message,messages,tool_calls,usage", NULL, NULL);
+  json_object *v =
+      hvb_result_project(r, "text,think,message,messages,tool_calls,usage", NULL, NULL);
   char *s = canon(v);
   json_object_put(v);
   return s;
