@@ -72,6 +72,26 @@ static json_object *shallow_copy(json_object *obj) {
   return out;
 }
 
+/* Parse `len` bytes as exactly one JSON value (trailing whitespace allowed, anything else is
+ * not: json_tokener_parse would ignore it). New reference, NULL when not. */
+static json_object *parse_whole(const char *text, size_t len) {
+  if (len > INT32_MAX) return NULL;
+  json_tokener *tok = json_tokener_new();
+  if (!tok) return NULL;
+  json_object *v = json_tokener_parse_ex(tok, text, (int)len);
+  bool ok = json_tokener_get_error(tok) == json_tokener_success;
+  size_t used = json_tokener_get_parse_end(tok);
+  json_tokener_free(tok);
+  while (used < len && (text[used] == ' ' || text[used] == '\t' || text[used] == '\r' ||
+                        text[used] == '\n'))
+    used++;
+  if (!v || !ok || used != len) {
+    json_object_put(v);
+    return NULL;
+  }
+  return v;
+}
+
 static void add_str(json_object *obj, const char *key, const char *value) {
   json_object_object_add(obj, key, json_object_new_string(value));
 }
@@ -294,7 +314,7 @@ static json_object *tool_use_block(json_object *call, const char *where, hvb_err
                            strlen(json_object_get_string(args)))) {
     input = json_object_new_object();
   } else if (json_object_is_type(args, json_type_string)) {
-    input = json_tokener_parse(json_object_get_string(args));
+    input = parse_whole(json_object_get_string(args), (size_t)json_object_get_string_len(args));
     if (input && !json_object_is_type(input, json_type_object)) {
       json_object_put(input);
       input = NULL;
@@ -345,22 +365,44 @@ static json_object *tool_result_block(json_object *msg, const char *where, hvb_e
   return block;
 }
 
-/* The text of a system message (string or text parts) appended to `system` (an array of
- * strings, joined later). */
-static bool system_text(json_object *content, const char *where, json_object *system,
-                        hvb_error *err) {
+/* The text blocks of a system message (string or text parts) appended to `system`. */
+static bool system_blocks(json_object *content, const char *where, json_object *system,
+                          hvb_error *err) {
   json_object *blocks = json_object_new_array();
   bool ok = content_blocks(content, where, false, blocks, err);
   for (size_t i = 0; ok && i < alen(blocks); i++) {
     json_object *b = json_object_array_get_idx(blocks, i);
-    const char *text = str_member(b, "text");
-    if (!str_eq(str_member(b, "type"), "text") || !text)
+    if (!str_eq(str_member(b, "type"), "text"))
       ok = hvb_gateway_fail(err, HVB_EINVAL, "%s: a system message may only hold text", where);
     else
-      json_object_array_add(system, json_object_new_string(text));
+      json_object_array_add(system, json_object_get(b));
   }
   json_object_put(blocks);
   return ok;
+}
+
+/* The system prompt from its text blocks: one string, the texts joined with "\n\n", unless a
+ * block asks for prompt caching (cache_control), which only the block form can carry. New
+ * reference, NULL when there is no system text. */
+static json_object *system_value(json_object *system, hvb_error *err) {
+  size_t n = alen(system);
+  for (size_t i = 0; i < n; i++)
+    if (member(json_object_array_get_idx(system, i), "cache_control"))
+      return json_object_get(system);
+  if (n == 0) return NULL;
+  struct printbuf *pb = printbuf_new();
+  if (!pb) {
+    hvb_gateway_fail(err, HVB_ENOMEM, "out of memory joining the system messages");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    json_object *text = member(json_object_array_get_idx(system, i), "text");
+    if (i) printbuf_memappend(pb, "\n\n", 2);
+    printbuf_memappend(pb, json_object_get_string(text), json_object_get_string_len(text));
+  }
+  json_object *v = json_object_new_string_len(pb->buf, printbuf_length(pb));
+  printbuf_free(pb);
+  return v;
 }
 
 /* Single plain text blocks become string content: the common case reads as it does in
@@ -376,16 +418,15 @@ static void collapse_text_turns(json_object *msgs) {
   }
 }
 
-/* messages -> body.messages and body.system. */
-static bool translate_messages(json_object *messages, json_object *body, json_object *dropped,
-                               hvb_error *err) {
+/* messages (and a top-level "system" argument, Anthropic's own, which comes before the
+ * hoisted system messages) -> body.messages and body.system. */
+static bool translate_messages(json_object *messages, json_object *system_arg, json_object *body,
+                               json_object *dropped, hvb_error *err) {
   if (!json_object_is_type(messages, json_type_array))
     return hvb_gateway_fail(err, HVB_EINVAL, "the request has no 'messages' array");
   json_object *system = json_object_new_array();
   json_object *msgs = json_object_new_array();
-  /* A top-level "system" argument (Anthropic's own) comes before hoisted system messages. */
-  bool ok = system_text(member(body, "system"), "system", system, err);
-  json_object_object_del(body, "system");
+  bool ok = system_blocks(system_arg, "system", system, err);
 
   for (size_t i = 0; ok && i < alen(messages); i++) {
     json_object *msg = json_object_array_get_idx(messages, i);
@@ -396,7 +437,7 @@ static bool translate_messages(json_object *messages, json_object *body, json_ob
     if (!role) {
       ok = hvb_gateway_fail(err, HVB_EINVAL, "%s: a message needs a string 'role'", where);
     } else if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
-      ok = system_text(content, where, system, err);
+      ok = system_blocks(content, where, system, err);
     } else if (strcmp(role, "user") == 0) {
       json_object *blocks = json_object_new_array();
       ok = content_blocks(content, where, true, blocks, err);
@@ -445,22 +486,11 @@ static bool translate_messages(json_object *messages, json_object *body, json_ob
   if (ok) {
     collapse_text_turns(msgs);
     json_object_object_add(body, "messages", json_object_get(msgs));
-    size_t n = alen(system);
-    if (n) {
-      struct printbuf *pb = printbuf_new();
-      for (size_t i = 0; pb && i < n; i++) {
-        json_object *s = json_object_array_get_idx(system, i);
-        if (i) printbuf_memappend(pb, "\n\n", 2);
-        printbuf_memappend(pb, json_object_get_string(s), json_object_get_string_len(s));
-      }
-      if (pb) {
-        json_object_object_add(body, "system",
-                               json_object_new_string_len(pb->buf, printbuf_length(pb)));
-        printbuf_free(pb);
-      } else {
-        ok = hvb_gateway_fail(err, HVB_ENOMEM, "out of memory joining the system messages");
-      }
-    }
+    json_object *sys = system_value(system, err);
+    if (sys)
+      json_object_object_add(body, "system", sys);
+    else if (alen(system))
+      ok = false;
   }
   json_object_put(msgs);
   json_object_put(system);
@@ -734,9 +764,8 @@ json_object *anthropic_request(json_object *canonical, json_object *dropped, hvb
   if (ok) {
     if (t.on && t.budget > 0 && max_tokens <= t.budget) max_tokens += t.budget;
     json_object_object_add(body, "max_tokens", json_object_new_int64(max_tokens));
-    json_object *sys = member(canonical, "system");
-    if (sys) json_object_object_add(body, "system", json_object_get(sys));
-    ok = translate_messages(member(canonical, "messages"), body, dropped, err);
+    ok = translate_messages(member(canonical, "messages"), member(canonical, "system"), body,
+                            dropped, err);
   }
   if (ok && t.native) {
     json_object_object_add(body, "thinking", json_object_get(t.native));
@@ -1125,18 +1154,8 @@ static bool on_block_delta(anthropic_stream *st, json_object *ev, json_object *c
 bool anthropic_stream_event(anthropic_stream *st, const char *event, const char *data,
                             size_t len, json_object *chunks, bool *done, hvb_error *err) {
   if (!st) return hvb_gateway_fail(err, HVB_ENOMEM, "no stream state (out of memory)");
-  if (len > INT32_MAX) return hvb_gateway_fail(err, HVB_TOO_LARGE, "stream event too large");
-  json_tokener *tok = json_tokener_new();
-  if (!tok) return hvb_gateway_fail(err, HVB_ENOMEM, "out of memory parsing a stream event");
-  json_object *ev = json_tokener_parse_ex(tok, data, (int)len);
-  enum json_tokener_error jerr = json_tokener_get_error(tok);
-  size_t used = json_tokener_get_parse_end(tok);
-  json_tokener_free(tok);
-  while (used < len && (data[used] == ' ' || data[used] == '\t' || data[used] == '\r' ||
-                        data[used] == '\n'))
-    used++;
-  if (!ev || jerr != json_tokener_success || used != len ||
-      !json_object_is_type(ev, json_type_object)) {
+  json_object *ev = parse_whole(data, len);
+  if (!json_object_is_type(ev, json_type_object)) {
     json_object_put(ev);
     return hvb_gateway_fail(err, HVB_PARSE, "stream event '%s' is not a JSON object",
                             *event ? event : "(unnamed)");

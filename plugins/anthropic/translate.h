@@ -8,8 +8,10 @@
  *
  * Request rules (canonical chat-completions body -> Messages body):
  *   model, messages      required; "system" and "developer" messages are hoisted, wherever
- *                        they stand, into the top-level "system" string, joined with "\n\n"
- *                        (Anthropic has one system prompt, not system turns)
+ *                        they stand, into the top-level "system" (Anthropic has one system
+ *                        prompt, not system turns), after a "system" argument if any: one
+ *                        string, the texts joined with "\n\n", or text blocks when a part
+ *                        carries cache_control (prompt caching needs the block form)
  *   consecutive turns    of the same role are merged into one message (Anthropic requires
  *                        user/assistant alternation); "tool" messages become tool_result
  *                        blocks of a user turn, so consecutive results share one user message
@@ -18,6 +20,7 @@
  *                        base64 source, http(s) URL -> url source); Anthropic's own block
  *                        types (image, document, thinking, redacted_thinking, search_result)
  *                        pass through; anything else (input_audio, file...) is HVB_EINVAL
+ *                        (an image_url's "detail" has no Anthropic counterpart: left out)
  *   tool_calls           -> tool_use blocks; arguments must be a JSON object text ("" means
  *                        {}): anything else is HVB_EINVAL naming the call id, because sending
  *                        {} instead would make the model believe it called the tool without
@@ -97,7 +100,9 @@ void anthropic_stream_free(anthropic_stream *st); /* NULL is a no-op */
  * message_stop. The event's kind comes from the data's "type" (the event: field when the
  * data has none). Chunks: message_start -> role; text / thinking / tool_use block starts and
  * text_delta / thinking_delta / input_json_delta -> content / reasoning_content / tool_calls
- * fragments (the tool's index is its ordinal among the message's tool_use blocks);
+ * fragments (the tool's index is its ordinal among the message's tool_use blocks; argument
+ * fragments lose the whitespace outside strings, so that the gathered arguments equal the
+ * compact JSON a non-streamed reply gives);
  * message_delta -> finish_reason and the usage of the whole message, once (input tokens from
  * message_start unless message_delta reports them, output tokens from message_delta); ping,
  * content_block_stop, signature and citation deltas and unknown event types give nothing.
