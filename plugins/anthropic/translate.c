@@ -596,6 +596,9 @@ typedef struct thinking {
 } thinking;
 
 #define THINKING_MIN_BUDGET 1024
+/* Token counts above this are mistakes (no model comes near), and it keeps max_tokens +
+ * budget far from overflowing. */
+#define TOKENS_MAX INT32_MAX
 
 static bool effort_budget(const char *effort, int64_t *budget) {
   static const struct {
@@ -617,8 +620,9 @@ static bool thinking_from(json_object *v, const char *name, thinking *t, hvb_err
     t->on = json_object_get_boolean(v);
     t->budget = t->on ? 4096 : 0;
   } else if (int_value(v, &n)) {
-    if (n < 0)
-      return hvb_gateway_fail(err, HVB_EINVAL, "%s must not be negative", name);
+    if (n < 0 || n > TOKENS_MAX)
+      return hvb_gateway_fail(err, HVB_EINVAL, "%s must be a token budget from 0 to %d", name,
+                              TOKENS_MAX);
     t->on = n > 0;
     t->budget = n > 0 && n < THINKING_MIN_BUDGET ? THINKING_MIN_BUDGET : n;
   } else if (json_object_is_type(v, json_type_string)) {
@@ -630,7 +634,8 @@ static bool thinking_from(json_object *v, const char *name, thinking *t, hvb_err
     t->budget = n;
   } else if (json_object_is_type(v, json_type_object)) {
     const char *type = str_member(v, "type");
-    if (str_eq(type, "enabled") && int_value(member(v, "budget_tokens"), &n)) {
+    if (str_eq(type, "enabled") && int_value(member(v, "budget_tokens"), &n) && n > 0 &&
+        n <= TOKENS_MAX) {
       t->on = true;
       t->budget = n;
     } else if (str_eq(type, "adaptive")) {
@@ -666,8 +671,9 @@ static bool max_tokens_of(json_object *canonical, int64_t *out, hvb_error *err) 
   for (size_t i = 0; i < 2; i++) {
     json_object *v = member(canonical, keys[i]);
     if (!v) continue;
-    if (!int_value(v, out) || *out <= 0)
-      return hvb_gateway_fail(err, HVB_EINVAL, "%s must be a positive integer", keys[i]);
+    if (!int_value(v, out) || *out <= 0 || *out > TOKENS_MAX)
+      return hvb_gateway_fail(err, HVB_EINVAL, "%s must be a positive integer up to %d", keys[i],
+                              TOKENS_MAX);
     return true;
   }
   *out = ANTHROPIC_DEFAULT_MAX_TOKENS;
@@ -709,6 +715,7 @@ static bool stop_sequences(json_object *canonical, json_object *body, hvb_error 
 static bool sampling(json_object *canonical, const thinking *t, json_object *body,
                      json_object *dropped, hvb_error *err) {
   static const char *const keys[] = {"temperature", "top_p", "top_k"};
+  int64_t k = 0;
   for (size_t i = 0; i < 3; i++) {
     json_object *v = member(canonical, keys[i]);
     if (!v) continue;
@@ -724,8 +731,10 @@ static bool sampling(json_object *canonical, const thinking *t, json_object *bod
     }
     if (i == 0 && d > 1.0)
       json_object_object_add(body, keys[i], json_object_new_double(1.0));
+    else if (i == 2 && !int_value(v, &k))
+      return hvb_gateway_fail(err, HVB_EINVAL, "top_k must be an integer");
     else if (i == 2)
-      json_object_object_add(body, keys[i], json_object_new_int64((int64_t)d));
+      json_object_object_add(body, keys[i], json_object_new_int64(k));
     else
       json_object_object_add(body, keys[i], json_object_get(v));
   }

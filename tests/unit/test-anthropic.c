@@ -425,6 +425,13 @@ START_TEST(max_tokens_defaults_and_comes_from_either_name) {
                 "\"content\":\"x\"}]}",
                 HVB_EINVAL, "max_tokens");
   request_fails("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", HVB_EINVAL, "'model'");
+  /* absurd counts are mistakes, and would overflow max_tokens + budget */
+  request_fails("{\"model\":\"m\",\"max_tokens\":3000000000,\"messages\":[{\"role\":\"user\","
+                "\"content\":\"x\"}]}",
+                HVB_EINVAL, "max_tokens must be a positive integer up to 2147483647");
+  request_fails("{\"model\":\"m\",\"think\":9000000000000000000,\"messages\":[{\"role\":"
+                "\"user\",\"content\":\"x\"}]}",
+                HVB_EINVAL, "think must be a token budget");
 }
 END_TEST
 
@@ -563,6 +570,9 @@ START_TEST(sampling_arguments_are_fitted_to_anthropic_ranges) {
   request_fails("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
                 "\"stop\":[1]}",
                 HVB_EINVAL, "stop[0]");
+  request_fails("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                "\"top_k\":2.5}",
+                HVB_EINVAL, "top_k must be an integer");
 }
 END_TEST
 
