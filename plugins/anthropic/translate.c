@@ -92,6 +92,15 @@ static json_object *parse_whole(const char *text, size_t len) {
   return v;
 }
 
+/* Add `arr` (taken) as obj[key] when it has elements; an empty one is dropped (the API refuses
+ * empty block lists and stop lists). */
+static void add_nonempty(json_object *obj, const char *key, json_object *arr) {
+  if (alen(arr))
+    json_object_object_add(obj, key, arr);
+  else
+    json_object_put(arr);
+}
+
 static void add_str(json_object *obj, const char *key, const char *value) {
   json_object_object_add(obj, key, json_object_new_string(value));
 }
@@ -357,10 +366,7 @@ static json_object *tool_result_block(json_object *msg, const char *where, hvb_e
       json_object_put(block);
       return NULL;
     }
-    if (alen(parts))
-      json_object_object_add(block, "content", parts);
-    else
-      json_object_put(parts);
+    add_nonempty(block, "content", parts);
   }
   return block;
 }
@@ -704,10 +710,7 @@ static bool stop_sequences(json_object *canonical, json_object *body, hvb_error 
                               keys[k]);
     }
   }
-  if (alen(out))
-    json_object_object_add(body, "stop_sequences", out);
-  else
-    json_object_put(out);
+  add_nonempty(body, "stop_sequences", out);
   return true;
 }
 

@@ -833,16 +833,22 @@ static hvb_result *gather(json_object *chunks) {
   return r;
 }
 
-static hvb_result *stream_result(const char *name) {
+/* A whole SSE fixture decoded (see decode). */
+static json_object *decode_fixture(const char *name, bool *done, hvb_error *err) {
   char *text = fixture(name);
+  json_object *chunks = decode(text, strlen(text), 0, done, err);
+  free(text);
+  return chunks;
+}
+
+static hvb_result *stream_result(const char *name) {
   bool done = false;
   hvb_error err = HVB_ERROR_INIT;
-  json_object *chunks = decode(text, strlen(text), 0, &done, &err);
+  json_object *chunks = decode_fixture(name, &done, &err);
   ck_assert_msg(err.status == HVB_OK, "%s: %s", name, err.message);
   ck_assert_msg(done, "%s: no message_stop seen", name);
   hvb_result *r = gather(chunks);
   json_object_put(chunks);
-  free(text);
   return r;
 }
 
@@ -887,11 +893,9 @@ START_TEST(a_gathered_stream_equals_the_reply_it_streams) {
 END_TEST
 
 START_TEST(stream_tool_calls_are_indexed_by_ordinal_and_usage_comes_once) {
-  char *text = fixture("stream-tools.sse");
   bool done = false;
   hvb_error err = HVB_ERROR_INIT;
-  json_object *chunks = decode(text, strlen(text), 0, &done, &err);
-  free(text);
+  json_object *chunks = decode_fixture("stream-tools.sse", &done, &err);
   GString *frags = g_string_new(NULL);
   int usage_chunks = 0;
   for (size_t i = 0; i < json_object_array_length(chunks); i++) {
@@ -981,11 +985,9 @@ START_TEST(stream_errors_and_odd_events) {
 END_TEST
 
 START_TEST(stream_error_event_fails_after_the_text_before_it) {
-  char *text = fixture("stream-error.sse");
   bool done = false;
   hvb_error err = HVB_ERROR_INIT;
-  json_object *chunks = decode(text, strlen(text), 0, &done, &err);
-  free(text);
+  json_object *chunks = decode_fixture("stream-error.sse", &done, &err);
   ck_assert(!done);
   ck_assert_int_eq(err.status, HVB_PROVIDER);
   ck_assert_str_eq(err.type, "overloaded_error");
@@ -1280,20 +1282,6 @@ END_TEST
 
 /* ============================================================================================ */
 
-static void find_data_dir(const char *argv0) {
-  const char *env = getenv("HB_TEST_DATA");
-  if (env && *env) {
-    snprintf(data_dir, sizeof data_dir, "%s", env);
-    return;
-  }
-  char *dir = g_path_get_dirname(argv0);
-  char *cand = g_build_filename(dir, "..", "data", NULL);
-  char *abs = g_canonicalize_filename(cand, NULL);
-  snprintf(data_dir, sizeof data_dir, "%s", abs);
-  g_free(abs);
-  g_free(cand);
-  g_free(dir);
-}
 
 /* The plugin in the build tree: $HB_TEST_BUILDDIR when make check runs us, else found from
  * the program's own place (tests/unit/). The library finds it through HB_GATEWAY_PATH, which
@@ -1317,7 +1305,7 @@ static void find_plugin_dir(const char *argv0) {
 
 int main(int argc, char **argv) {
   (void)argc;
-  find_data_dir(argv[0]);
+  snprintf(data_dir, sizeof data_dir, "%s", tu_data_dir(argv[0]));
   find_plugin_dir(argv[0]);
   Suite *s = suite_create("anthropic");
 
