@@ -78,6 +78,8 @@ static bool anthropic_prepare(const hvb_spec *spec, hvb_gateway_op op, json_obje
                             "provider '%s' has no base_url for gateway '" GATEWAY_NAME
                             "'; pass base_url (Anthropic's is https://api.anthropic.com/v1)",
                             hvb_spec_provider(spec));
+  /* The arguments left out (n, presence_penalty...) would be worth a debug line, but ABI 1.0
+   * gives plugins no logger: translate.c can list them (its `dropped`) once one exists. */
   json_object *body = anthropic_request(canonical, NULL, err);
   if (!body) return false;
   json_object *sv = json_object_object_get(body, "stream");
