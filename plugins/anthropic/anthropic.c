@@ -1,4 +1,133 @@
-/* plugins/anthropic/anthropic.c: the anthropic gateway (placeholder until implemented; loads but offers nothing). */
-#include <heavenbase/gateway.h>
+/* plugins/anthropic/anthropic.c: the `anthropic` gateway, Anthropic's native Messages API.
+ *
+ * POST {base_url}/messages with x-api-key (when a key is set), anthropic-version and the
+ * spec's extra headers (a header of the same name from the configuration replaces ours). The
+ * translation both ways is in translate.c (rules in translate.h). Chat and streaming only:
+ * Anthropic has no embeddings and no image generation, and saying so beats a 404.
+ */
+#include "translate.h"
 
-HVB_GATEWAY_DEFINE(anthropic, "0.0.0", "placeholder", "MIT", 0)
+#include <heavenbase/gateway.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define GATEWAY_NAME "anthropic"
+
+static bool unsupported(hvb_gateway_op op, hvb_error *err) {
+  switch (op) {
+  case HVB_GATEWAY_OP_CHAT:
+    return true;
+  case HVB_GATEWAY_OP_EMBED:
+    return hvb_gateway_fail(err, HVB_UNSUPPORTED,
+                            "gateway '" GATEWAY_NAME "' does not support embeddings (use an "
+                            "embedding provider such as openai or voyage)");
+  case HVB_GATEWAY_OP_IMAGE:
+    return hvb_gateway_fail(err, HVB_UNSUPPORTED,
+                            "gateway '" GATEWAY_NAME "' does not support image generation (use "
+                            "an image provider such as openai)");
+  }
+  return hvb_gateway_fail(err, HVB_UNSUPPORTED,
+                          "gateway '" GATEWAY_NAME "' does not support operation %d", (int)op);
+}
+
+static bool anthropic_supports(const hvb_spec *spec, hvb_gateway_op op, hvb_error *err) {
+  (void)spec;
+  return unsupported(op, err);
+}
+
+static bool has_header(json_object *headers, const char *name) {
+  if (!json_object_is_type(headers, json_type_object)) return false;
+  json_object_object_foreach(headers, key, val) {
+    (void)val;
+    if (strcasecmp(key, name) == 0) return true;
+  }
+  return false;
+}
+
+static bool add_headers(const hvb_spec *spec, bool stream, hvb_wire_request *out,
+                        hvb_error *err) {
+  json_object *extra = hvb_spec_headers(spec);
+  const char *key = hvb_spec_api_key(spec);
+  if (key && *key && !has_header(extra, "x-api-key") &&
+      !hvb_wire_request_add_header(out, "x-api-key", key, err))
+    return false;
+  if (!has_header(extra, "anthropic-version") &&
+      !hvb_wire_request_add_header(out, "anthropic-version", ANTHROPIC_API_VERSION, err))
+    return false;
+  if (!has_header(extra, "accept") &&
+      !hvb_wire_request_add_header(out, "accept",
+                                   stream ? "text/event-stream" : "application/json", err))
+    return false;
+  if (json_object_is_type(extra, json_type_object)) {
+    json_object_object_foreach(extra, name, val) {
+      const char *value =
+          json_object_is_type(val, json_type_null) ? "" : json_object_get_string(val);
+      if (!hvb_wire_request_add_header(out, name, value, err)) return false;
+    }
+  }
+  return true;
+}
+
+static bool anthropic_prepare(const hvb_spec *spec, hvb_gateway_op op, json_object *canonical,
+                              hvb_wire_request *out, hvb_error *err) {
+  if (op != HVB_GATEWAY_OP_CHAT) return unsupported(op, err);
+  const char *base = hvb_spec_base_url(spec);
+  if (!base || !*base)
+    return hvb_gateway_fail(err, HVB_CONFIG,
+                            "provider '%s' has no base_url for gateway '" GATEWAY_NAME
+                            "'; pass base_url (Anthropic's is https://api.anthropic.com/v1)",
+                            hvb_spec_provider(spec));
+  /* The arguments left out (n, presence_penalty...) would be worth a debug line, but ABI 1.0
+   * gives plugins no logger: translate.c can list them (its `dropped`) once one exists. */
+  json_object *body = anthropic_request(canonical, NULL, err);
+  if (!body) return false;
+  json_object *sv = json_object_object_get(body, "stream");
+  bool stream = json_object_is_type(sv, json_type_boolean) && json_object_get_boolean(sv);
+
+  size_t n = strlen(base) + sizeof "/messages";
+  char *url = malloc(n);
+  bool ok = url != NULL;
+  if (!ok) hvb_gateway_fail(err, HVB_ENOMEM, "out of memory building the request URL");
+  if (ok) {
+    memcpy(url, base, strlen(base));
+    memcpy(url + strlen(base), "/messages", sizeof "/messages");
+    ok = hvb_wire_request_set_url(out, url, err) && add_headers(spec, stream, out, err) &&
+         hvb_wire_request_set_json(out, body, err);
+  }
+  free(url);
+  json_object_put(body);
+  return ok;
+}
+
+static json_object *anthropic_parse(const hvb_spec *spec, hvb_gateway_op op, json_object *body,
+                                    hvb_error *err) {
+  (void)spec;
+  if (op != HVB_GATEWAY_OP_CHAT) {
+    unsupported(op, err);
+    return NULL;
+  }
+  return anthropic_response(body, err);
+}
+
+static void *anthropic_stream_begin(const hvb_spec *spec) {
+  (void)spec;
+  return anthropic_stream_new();
+}
+
+static void anthropic_stream_end(void *state) {
+  anthropic_stream_free(state);
+}
+
+static bool anthropic_parse_event(void *state, const hvb_sse_event *ev, json_object *chunks,
+                                  bool *done, hvb_error *err) {
+  return anthropic_stream_event(state, ev->event ? ev->event : "", ev->data, ev->data_len,
+                                chunks, done, err);
+}
+
+HVB_GATEWAY_DEFINE(anthropic, "1.0.0",
+                   "Anthropic Messages API (native: system, tool_use/tool_result, thinking)",
+                   "MIT", HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM,
+                   .supports = anthropic_supports, .prepare = anthropic_prepare,
+                   .parse = anthropic_parse, .stream_begin = anthropic_stream_begin,
+                   .stream_end = anthropic_stream_end, .parse_event = anthropic_parse_event)

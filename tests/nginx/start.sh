@@ -23,6 +23,9 @@ body 10030 > "$prefix/static/bench10k/v1/chat/completions"
 chmod -R a+rX "$prefix/static"
 
 for port in $ports; do
+  # A port something else already answers on (another test run's nginx) is not ours to use:
+  # the check below would take that server for ours.
+  if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then continue; fi
   sed -e "s/@PORT@/$port/g" "$here/nginx.conf.in" > "$prefix/nginx.conf"
   "$NGINX" -p "$prefix" -c "$prefix/nginx.conf" -g 'daemon off;' >"$prefix/logs/stdout" 2>&1 &
   pid=$!
@@ -30,7 +33,7 @@ for port in $ports; do
   i=0
   while [ $i -lt 50 ]; do
     if ! kill -0 $pid 2>/dev/null; then break; fi
-    if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+    if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && kill -0 $pid 2>/dev/null; then
       echo $pid > "$prefix/nginx.pid"
       echo "$port"
       exit 0

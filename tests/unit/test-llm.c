@@ -1376,25 +1376,10 @@ END_TEST
 
 /* ============================================================================================ */
 
-static void find_data_dir(const char *argv0) {
-  const char *env = getenv("HB_TEST_DATA");
-  if (env && *env) {
-    snprintf(data_dir, sizeof data_dir, "%s", env);
-    return;
-  }
-  /* Run by hand from the build tree: the program sits in tests/unit/. */
-  char *dir = g_path_get_dirname(argv0);
-  char *cand = g_build_filename(dir, "..", "data", NULL);
-  char *abs = g_canonicalize_filename(cand, NULL);
-  snprintf(data_dir, sizeof data_dir, "%s", abs);
-  g_free(abs);
-  g_free(cand);
-  g_free(dir);
-}
 
 int main(int argc, char **argv) {
   (void)argc;
-  find_data_dir(argv[0]);
+  snprintf(data_dir, sizeof data_dir, "%s", tu_data_dir(argv[0]));
   Suite *s = suite_create("llm");
 
   TCase *pure = tcase_create("pure");

@@ -154,3 +154,18 @@ int tu_run(Suite *s) {
   srunner_free(sr);
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+const char *tu_data_dir(const char *argv0) {
+  static char dir[4096];
+  const char *env = getenv("HB_TEST_DATA");
+  if (env && *env) {
+    snprintf(dir, sizeof dir, "%s", env);
+    return dir;
+  }
+  char cand[4096];
+  const char *slash = strrchr(argv0, '/');
+  int n = slash ? (int)(slash - argv0) : 1;
+  snprintf(cand, sizeof cand, "%.*s/../data", n > 3000 ? 3000 : n, slash ? argv0 : ".");
+  if (!realpath(cand, dir)) snprintf(dir, sizeof dir, "%s", cand);
+  return dir;
+}

@@ -31,6 +31,11 @@ char *tu_read_file(const char *path, size_t *len);
  * neither works. Undo with setlocale(LC_ALL, "C"). */
 void tu_use_comma_locale(void);
 
+/* The fixture directory tests/data: $HB_TEST_DATA (make check sets it), else found from the
+ * program's own place (tests/unit/ of the build tree) when it is run by hand. The string
+ * lives until exit. */
+const char *tu_data_dir(const char *argv0);
+
 /* Run a suite with the usual runner; returns the process exit status. */
 int tu_run(Suite *s);
 
