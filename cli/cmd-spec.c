@@ -31,9 +31,9 @@ int hb_cmd_spec(int argc, char **argv) {
   } else {
     json_object_object_foreach(obj, key, val) {
       if (json_object_is_type(val, json_type_string))
-        printf("%-16s %s\n", key, json_object_get_string(val));
+        printf("%-24s %s\n", key, json_object_get_string(val));
       else
-        printf("%-16s %s\n", key,
+        printf("%-24s %s\n", key,
                json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
                                                        JSON_C_TO_STRING_NOSLASHESCAPE));
     }

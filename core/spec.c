@@ -60,7 +60,8 @@
  *   provider  options.provider, preset.provider, model.default_provider, config
  *             default_provider, "openai"
  *   model_id  model.ids[provider], the model name
- *   gateway   options.gateway, preset.gateway, provider.gateway, config default_gateway,
+ *   gateway   options.gateway, provider.gateway when options name the provider,
+ *             preset.gateway, provider.gateway, config default_gateway,
  *             "openai"; a gateway that cannot be loaded becomes "openai" (the fallback,
  *             logged as a warning and recorded: requested_gateway, gateway_fallback_reason)
  *             unless config gateway_fallback is false, which makes it an HVB_GATEWAY error
@@ -605,6 +606,10 @@ static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
 
   /* gateway */
   name = member_str(options, "gateway");
+  /* A provider chosen by the caller brings its own protocol: the preset's gateway was chosen
+   * for the preset's provider (`--provider anthropic` under the default preset must speak
+   * the Messages API, not send OpenAI requests to Anthropic). */
+  if (!name && member_str(options, "provider")) name = member_str(provider, "gateway");
   if (!name) name = member_str(preset, "gateway");
   if (!name) name = member_str(provider, "gateway");
   if (!name) {

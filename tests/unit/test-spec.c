@@ -710,6 +710,22 @@ START_TEST(specs_are_reference_counted_and_resolve_loads_config_itself) {
 }
 END_TEST
 
+START_TEST(a_provider_named_by_the_caller_brings_its_own_gateway) {
+  tu_isolate();
+  /* The default preset uses the openai gateway for openrouter; anthropic speaks its own. */
+  hvb_spec *spec = resolve_ok("{\"provider\": \"anthropic\", \"model\": \"claude-sonnet-4.5\"}");
+  ck_assert_str_eq(hvb_spec_requested_gateway(spec), "anthropic");
+  hvb_spec_unref(spec);
+  /* An explicit gateway still wins, and a preset's own provider keeps the preset's gateway. */
+  spec = resolve_ok("{\"provider\": \"anthropic\", \"gateway\": \"openai\"}");
+  ck_assert_str_eq(hvb_spec_requested_gateway(spec), "openai");
+  hvb_spec_unref(spec);
+  spec = resolve_ok("{\"preset\": \"chat\"}");
+  ck_assert_str_eq(hvb_spec_requested_gateway(spec), "openai");
+  hvb_spec_unref(spec);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("spec");
   TCase *tc = tcase_create("presets");
@@ -747,6 +763,7 @@ int main(void) {
   tcase_add_test(tc, gateway_server_keys_go_where_each_gateway_wants_them);
   tcase_add_test(tc, gateway_entries_are_checked_and_drop_ins_change_them);
   tcase_add_test(tc, after_a_fallback_to_openai_the_providers_url_and_key_are_used);
+  tcase_add_test(tc, a_provider_named_by_the_caller_brings_its_own_gateway);
   tcase_set_timeout(tc, 30); /* localedef may run */
   suite_add_tcase(s, tc);
   return tu_run(s);
