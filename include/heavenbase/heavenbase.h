@@ -9,5 +9,6 @@
 #include <heavenbase/config.h>
 #include <heavenbase/spec.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/cache.h>
 
 #endif
