@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <glib.h>
 #include <json-c/json.h>
 #include <heavenbase/error.h>
 #include <heavenbase/llm.h>
@@ -84,6 +85,16 @@ void hvb__usage_merge(json_object *dst, json_object *src);
  * given its "index") become the delta; finish_reason and usage are carried over. Feeding it
  * gives the same result as a stream of the same reply. */
 json_object *hvb__completion_to_chunk(json_object *completion);
+
+/* ---- chat results in the response cache (core/llm-cache.c) ---- */
+
+/* The cache value of a complete result (see core/llm-cache.c for the format). New GBytes. */
+GBytes *hvb__chat_cache_encode(const hvb_result *r);
+
+/* The canonical chunks that replay a cached value through an accumulator (new array), and
+ * in *raw the stored raw payload (new reference) or NULL. NULL, with a warning in the log,
+ * for a value this version cannot read (the caller treats it as a miss). */
+json_object *hvb__chat_cache_decode(GBytes *value, json_object **raw);
 
 /* ---- mock gateway (core/gateway-mock.c) ---- */
 

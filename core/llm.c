@@ -6,6 +6,7 @@
  * caller as they come; chat runs the same machinery to the end and returns the result.
  */
 #include "internal.h"
+#include "cache-internal.h"
 #include "gateway.h"
 #include "llm-internal.h"
 #include "sse.h"
@@ -66,6 +67,8 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_boolean)) goto bad_type;
         stream = stream || json_object_get_boolean(val);
+      } else if (strcmp(key, "cache") == 0) {
+        continue; /* the response cache's setting (core/cache.c), not a request argument */
       } else if (strcmp(key, "args") == 0) {
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_object)) goto bad_type;
@@ -392,6 +395,7 @@ struct hvb_result {
   json_object *messages;
   json_object *deltas;
   json_object *raw;
+  bool cached; /* replayed from the response cache */
 };
 
 /* The accumulated tool calls as OpenAI message tool_calls (new reference), NULL when none. */
@@ -483,6 +487,9 @@ HVB_PUBLIC json_object *hvb_result_deltas(const hvb_result *r) {
 HVB_PUBLIC json_object *hvb_result_raw(const hvb_result *r) {
   return r ? r->raw : NULL;
 }
+HVB_PUBLIC bool hvb_result_cached(const hvb_result *r) {
+  return r && r->cached;
+}
 
 static const char *const include_fields[] = {
     "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw", NULL};
@@ -560,6 +567,7 @@ struct hvb_llm {
   hvb_spec *spec;
   const hvb_gateway *gw;
   hvb_client *client; /* NULL for an offline gateway */
+  hvb_cache *cache;   /* the response cache's settings for this LLM (store opened lazily) */
 };
 
 static char *builtin_names(void) {
@@ -569,10 +577,32 @@ static char *builtin_names(void) {
   return g_string_free(s, FALSE);
 }
 
+/* The LLM's cache handle: heavenbase.llm.cache merged with the "cache" option. */
+static hvb_cache *llm_cache_new(const hvb_config *cfg, json_object *options, hvb_error *err) {
+  json_object *base = hvb__cache_settings_from_config(cfg);
+  json_object *over = json_object_is_type(options, json_type_object)
+                          ? json_object_object_get(options, "cache")
+                          : NULL;
+  json_object *merged = hvb__cache_settings_merge(base, over, "option 'cache'", err);
+  json_object_put(base);
+  if (!merged) return NULL;
+  hvb_cache *c = hvb__cache_new(merged, over ? "option 'cache'" : "heavenbase.llm.cache", err);
+  json_object_put(merged);
+  return c;
+}
+
 HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *options,
                                             hvb_error *err) {
+  /* Load the configuration once for the spec and the cache settings. */
+  hvb_config *own = NULL;
+  if (!cfg && !(cfg = own = hvb_config_load(err))) return NULL;
   hvb_spec *spec = hvb_spec_resolve(cfg, options, err);
-  if (!spec) return NULL;
+  hvb_cache *cache = spec ? llm_cache_new(cfg, options, err) : NULL;
+  hvb_config_free(own);
+  if (!cache) {
+    hvb_spec_unref(spec);
+    return NULL;
+  }
   const char *name = hvb_spec_gateway(spec);
   const hvb_gateway *gw = hvb__gateway_lookup(name);
   if (!gw) {
@@ -581,6 +611,7 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
               name ? name : "", names);
     g_free(names);
     hvb_spec_unref(spec);
+    hvb__cache_unref(cache);
     return NULL;
   }
   /* The spec may have read the key from the environment: make sure no message shows it. */
@@ -588,6 +619,7 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
   hvb_llm *llm = g_new0(hvb_llm, 1);
   llm->spec = spec;
   llm->gw = gw;
+  llm->cache = cache;
   if (!gw->execute_chat) llm->client = hvb__client_get(hvb_spec_client_key(spec));
   return llm;
 }
@@ -611,6 +643,7 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_preset(const char *preset, hvb_error *err) {
 HVB_PUBLIC void hvb_llm_free(hvb_llm *llm) {
   if (!llm) return;
   hvb__client_unref(llm->client);
+  hvb__cache_unref(llm->cache);
   hvb_spec_unref(llm->spec);
   g_free(llm);
 }
@@ -647,6 +680,12 @@ struct hvb_stream {
   bool finished; /* the caller was told the end */
   bool failed;
   hvb_error error;
+  /* The response cache: the call's handle while it may read or write, its key, whether
+   * this call leads the key (single flight), and whether the answer was replayed. */
+  hvb_cache *cache;
+  char *cache_key;
+  bool cache_leader;
+  bool cached;
 };
 
 static void queue_clear(hvb_stream *s) {
@@ -726,10 +765,62 @@ static void on_reset(void *user_data) {
   s->done_marker = false;
 }
 
-/* Record the call's failure (copied); hvb_stream_next reports it once the queue is empty. */
+/* ---- the response cache around a call (values: core/llm-cache.c; store: core/cache.c) ---- */
+
+/* Before a call: decide whether it may use the cache and look its answer up. A hit is fed
+ * through the accumulator as the live chunks were, and the call is then complete: true.
+ * A miss makes this call the key's leader (or lets it run alone): false. Never fails; a bad
+ * "cache" call option was refused before (call_cache_handle). */
+static bool cache_begin(hvb_stream *s, hvb_cache *c) {
+  /* The tool loop will pass true for a chat that runs executable tools. */
+  if (!c || !hvb__cache_policy_allows(HVB_NS_TEXT, s->request, false)) {
+    hvb__cache_unref(c);
+    return false;
+  }
+  s->cache = c;
+  s->cache_key = hvb__cache_key(HVB_NS_TEXT, hvb_spec_hash_key(s->spec), s->request);
+  long wait_ms = hvb_spec_timeout_ms(s->spec);
+  GBytes *value = NULL;
+  hvb_flight f = hvb__cache_fetch(c, HVB_NS_TEXT, s->cache_key, wait_ms > 0 ? wait_ms : -1,
+                                  &value);
+  s->cache_leader = f == HVB_FLIGHT_LEADER;
+  if (f != HVB_FLIGHT_HIT) return false;
+  json_object *raw = NULL;
+  json_object *chunks = hvb__chat_cache_decode(value, &raw);
+  g_bytes_unref(value);
+  if (!chunks) return false;
+  for (size_t i = 0; i < json_object_array_length(chunks); i++)
+    feed_chunk(s, json_object_array_get_idx(chunks, i));
+  json_object_put(chunks);
+  if (raw) hvb__accum_raw_set(s->acc, raw);
+  hvb__log(HVB_LOG_DEBUG, "cache hit (text %.12s)", s->cache_key);
+  s->cached = s->ended = true;
+  return true;
+}
+
+/* The call is over: store a complete live answer, give up the key, drop the handle. */
+static void cache_end(hvb_stream *s, bool complete) {
+  if (!s->cache) return;
+  if (complete && !s->cached) {
+    hvb_result *r = hvb__accum_result(s->acc, NULL);
+    GBytes *value = hvb__chat_cache_encode(r);
+    hvb__cache_put(s->cache, HVB_NS_TEXT, s->cache_key, g_bytes_get_data(value, NULL),
+                   g_bytes_get_size(value));
+    g_bytes_unref(value);
+    hvb_result_free(r);
+  }
+  if (s->cache_leader) hvb__cache_release(s->cache, s->cache_key);
+  s->cache_leader = false;
+  g_clear_pointer(&s->cache, hvb__cache_unref);
+  g_clear_pointer(&s->cache_key, g_free);
+}
+
+/* Record the call's failure (copied); hvb_stream_next reports it once the queue is empty.
+ * A failed call stores nothing. */
 static void fail_call(hvb_stream *s, const hvb_error *e) {
   s->failed = true;
   s->error = *e;
+  cache_end(s, false);
 }
 
 /* The 2xx response is complete: fold a buffered body in, or check the stream's end. */
@@ -769,9 +860,10 @@ static void advance(hvb_stream *s) {
   hvb_error e = HVB_ERROR_INIT;
   hvb_step st = hvb__transfer_step(s->transfer, 1000, &e);
   if (st == HVB_STEP_RUNNING) return;
-  if (st == HVB_STEP_DONE && finish_transfer(s, &e))
+  if (st == HVB_STEP_DONE && finish_transfer(s, &e)) {
     s->ended = true;
-  else
+    cache_end(s, true);
+  } else
     fail_call(s, &e);
   /* Give the connection back to the pool now rather than when the caller frees the stream. */
   g_clear_pointer(&s->transfer, hvb__transfer_free);
@@ -779,6 +871,7 @@ static void advance(hvb_stream *s) {
 
 HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
   if (!s) return;
+  cache_end(s, false); /* an aborted stream stores nothing */
   hvb__transfer_free(s->transfer);
   if (s->decoder && s->gw->stream_end) s->gw->stream_end(s->gw_state);
   hvb__sse_free(s->decoder);
@@ -803,9 +896,14 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
     hvb__fail(err, HVB_EINVAL, "llm is NULL");
     return NULL;
   }
+  hvb_cache *cache = NULL;
+  if (!hvb__cache_for_call(llm->cache, call_options, HVB_NS_TEXT, &cache, err)) return NULL;
   json_object *req =
       hvb__request_build(llm->spec, prompt, messages, call_options, force_stream, err);
-  if (!req) return NULL;
+  if (!req) {
+    hvb__cache_unref(cache);
+    return NULL;
+  }
 
   hvb_stream *s = g_new0(hvb_stream, 1);
   s->spec = hvb_spec_ref(llm->spec);
@@ -816,6 +914,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   s->acc = hvb__accum_new();
   s->chunks = json_object_new_array();
   g_queue_init(&s->pending);
+  if (cache_begin(s, cache)) return s;
 
   if (s->gw->execute_chat) {
     if (!s->gw->execute_chat(s->spec, req, s->chunks, err)) {
@@ -825,6 +924,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
     }
     feed_chunks(s);
     s->ended = true;
+    cache_end(s, true);
     return s;
   }
 
@@ -860,7 +960,9 @@ static hvb_result *call_gather(hvb_stream *s, hvb_error *err) {
     if (err) *err = s->error;
     return NULL;
   }
-  return hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
+  hvb_result *r = hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
+  r->cached = s->cached;
+  return r;
 }
 
 static hvb_result *chat(hvb_llm *llm, const char *prompt, json_object *messages,
@@ -938,5 +1040,7 @@ HVB_PUBLIC hvb_result *hvb_stream_result(hvb_stream *s, hvb_error *err) {
               "the stream has not ended (call hvb_stream_next until it gives NULL)");
     return NULL;
   }
-  return hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
+  hvb_result *r = hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
+  r->cached = s->cached;
+  return r;
 }
