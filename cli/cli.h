@@ -13,6 +13,8 @@ enum { HB_EXIT_OK = 0, HB_EXIT_FAIL = 1, HB_EXIT_USAGE = 2 };
 int hb_cmd_chat(int argc, char **argv);
 int hb_cmd_cfg(int argc, char **argv);
 int hb_cmd_spec(int argc, char **argv);
+int hb_cmd_cache(int argc, char **argv);
+int hb_cmd_embed(int argc, char **argv);
 
 /* Print the help of `command` (NULL: the overview) to `out`; false for an unknown command. */
 bool hb_help(const char *command, FILE *out);
