@@ -86,6 +86,34 @@ void hvb__usage_merge(json_object *dst, json_object *src);
  * gives the same result as a stream of the same reply. */
 json_object *hvb__completion_to_chunk(json_object *completion);
 
+/* ---- what the embeddings pipeline (core/embed.c) needs of an LLM ---- */
+
+/* Batching limits resolved when the LLM is made; 0 means "not set". */
+typedef struct hvb_embed_limits {
+  int batch_size;   /* option embedding_batch_size, else heavenbase.llm.embedding_batch_size */
+  int max_workers;  /* option embedding_max_workers, else heavenbase.llm.embedding_max_workers */
+  int provider_cap; /* the provider's catalog "embedding_batch_size" */
+} hvb_embed_limits;
+
+/* Fill *out from the configuration (HVB_CONFIG naming a bad key), the options (checked by
+ * the spec already) and the catalog entry of the spec's provider. */
+bool hvb__embed_limits_init(const hvb_config *cfg, const hvb_spec *spec, json_object *options,
+                            hvb_embed_limits *out, hvb_error *err);
+
+struct hvb_gateway;
+struct hvb_client;
+struct hvb_cache;
+/* An LLM's parts, borrowed from it. */
+typedef struct hvb_llm_view {
+  const hvb_spec *spec;
+  const struct hvb_gateway *gw;
+  struct hvb_client *client; /* NULL for an offline gateway */
+  struct hvb_cache *cache;
+  const hvb_embed_limits *embed;
+} hvb_llm_view;
+
+hvb_llm_view hvb__llm_view(const hvb_llm *llm);
+
 /* ---- chat results in the response cache (core/llm-cache.c) ---- */
 
 /* The cache value of a complete result (see core/llm-cache.c for the format). New GBytes. */

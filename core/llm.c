@@ -495,7 +495,8 @@ static const char *const include_fields[] = {
     "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw", NULL};
 
 /* The value of one include field (new reference; NULL for a JSON null). */
-static json_object *field_value(const hvb_result *r, const char *field) {
+static json_object *field_value(const void *obj, const char *field) {
+  const hvb_result *r = obj;
   if (strcmp(field, "text") == 0) return json_object_new_string(r->text);
   if (strcmp(field, "think") == 0) return json_object_new_string(r->think);
   if (strcmp(field, "content") == 0) {
@@ -520,43 +521,7 @@ HVB_PUBLIC json_object *hvb_result_project(const hvb_result *r, const char *incl
     hvb__fail(err, HVB_EINVAL, "result is NULL");
     return NULL;
   }
-  if (!include || !*include) include = "text";
-  char **parts = g_strsplit(include, ",", -1);
-  GPtrArray *fields = g_ptr_array_new();
-  char *valid = g_strjoinv(", ", (char **)include_fields);
-  for (char **p = parts; *p; p++) {
-    char *f = g_strstrip(*p);
-    if (!*f) continue;
-    if (!g_strv_contains(include_fields, f)) {
-      hvb__fail(err, HVB_EINVAL, "unknown include field '%s' (valid fields: %s)", f, valid);
-      goto fail;
-    }
-    bool seen = false;
-    for (guint i = 0; i < fields->len && !seen; i++) seen = strcmp(fields->pdata[i], f) == 0;
-    if (!seen) g_ptr_array_add(fields, f);
-  }
-  if (fields->len == 0) {
-    hvb__fail(err, HVB_EINVAL, "include lists no field (valid fields: %s)", valid);
-    goto fail;
-  }
-  json_object *out;
-  if (fields->len == 1) {
-    out = field_value(r, fields->pdata[0]);
-  } else {
-    out = json_object_new_object();
-    for (guint i = 0; i < fields->len; i++)
-      json_object_object_add(out, fields->pdata[i], field_value(r, fields->pdata[i]));
-  }
-  g_ptr_array_free(fields, TRUE);
-  g_strfreev(parts);
-  g_free(valid);
-  if (ok) *ok = true;
-  return out;
-fail:
-  g_ptr_array_free(fields, TRUE);
-  g_strfreev(parts);
-  g_free(valid);
-  return NULL;
+  return hvb__project(include, include_fields, "text", field_value, r, ok, err);
 }
 
 /* ============================================================================================
@@ -568,7 +533,12 @@ struct hvb_llm {
   const hvb_gateway *gw;
   hvb_client *client; /* NULL for an offline gateway */
   hvb_cache *cache;   /* the response cache's settings for this LLM (store opened lazily) */
+  hvb_embed_limits embed;
 };
+
+hvb_llm_view hvb__llm_view(const hvb_llm *llm) {
+  return (hvb_llm_view){llm->spec, llm->gw, llm->client, llm->cache, &llm->embed};
+}
 
 static char *builtin_names(void) {
   GString *s = g_string_new(NULL);
@@ -593,11 +563,14 @@ static hvb_cache *llm_cache_new(const hvb_config *cfg, json_object *options, hvb
 
 HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *options,
                                             hvb_error *err) {
-  /* Load the configuration once for the spec and the cache settings. */
+  /* Load the configuration once for the spec, the cache settings and the embedding limits. */
   hvb_config *own = NULL;
   if (!cfg && !(cfg = own = hvb_config_load(err))) return NULL;
   hvb_spec *spec = hvb_spec_resolve(cfg, options, err);
   hvb_cache *cache = spec ? llm_cache_new(cfg, options, err) : NULL;
+  hvb_embed_limits limits = {0};
+  if (cache && !hvb__embed_limits_init(cfg, spec, options, &limits, err))
+    g_clear_pointer(&cache, hvb__cache_unref);
   hvb_config_free(own);
   if (!cache) {
     hvb_spec_unref(spec);
@@ -620,6 +593,7 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
   llm->spec = spec;
   llm->gw = gw;
   llm->cache = cache;
+  llm->embed = limits;
   if (!gw->execute_chat) llm->client = hvb__client_get(hvb_spec_client_key(spec));
   return llm;
 }

@@ -10,5 +10,6 @@
 #include <heavenbase/spec.h>
 #include <heavenbase/llm.h>
 #include <heavenbase/cache.h>
+#include <heavenbase/embed.h>
 
 #endif
