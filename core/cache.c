@@ -35,8 +35,6 @@
 /* After a failed open, try again no sooner than this (no warning storm per call). */
 #define REOPEN_DELAY_MS 30000
 #define DEFAULT_MAX_BYTES (1LL << 30)
-/* Entries deleted per round while evicting down to max_bytes. */
-#define EVICT_BATCH 64
 
 static const char *const ns_names[HVB_NS_COUNT] = {"text", "embedding", "image"};
 
@@ -75,7 +73,7 @@ typedef struct store {
 
   GMutex lock; /* the connection and everything below it */
   sqlite3 *db; /* NULL while unusable */
-  sqlite3_stmt *st_get, *st_hit, *st_put, *st_total, *st_evict;
+  sqlite3_stmt *st_get, *st_hit, *st_put, *st_total, *st_lru, *st_evict;
   int64_t failed_at; /* monotonic ms of the last failed open, 0 when none */
   ino_t damaged_ino;  /* a statement found this file damaged: replace it at the next open */
 
@@ -126,7 +124,8 @@ static bool rc_is_bad_file(int rc) {
 }
 
 static void close_db(store *st) {
-  sqlite3_stmt **stmts[] = {&st->st_get, &st->st_hit, &st->st_put, &st->st_total, &st->st_evict};
+  sqlite3_stmt **stmts[] = {&st->st_get, &st->st_hit, &st->st_put, &st->st_total, &st->st_lru,
+                            &st->st_evict};
   for (size_t i = 0; i < G_N_ELEMENTS(stmts); i++) {
     sqlite3_finalize(*stmts[i]);
     *stmts[i] = NULL;
@@ -232,8 +231,8 @@ static int try_open(store *st, char **why) {
                     " SET value = excluded.value, size = excluded.size,"
                     " created = excluded.created, last_used = excluded.last_used, hits = 0"},
       {&st->st_total, "SELECT COALESCE(SUM(bytes), 0) FROM totals"},
-      {&st->st_evict, "DELETE FROM entries WHERE rowid IN"
-                      " (SELECT rowid FROM entries ORDER BY last_used, rowid LIMIT ?1)"},
+      {&st->st_lru, "SELECT rowid, size FROM entries ORDER BY last_used, rowid"},
+      {&st->st_evict, "DELETE FROM entries WHERE rowid = ?1"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(stmts); i++)
     if ((rc = prepare(st->db, stmts[i].sql, stmts[i].stmt, why)) != SQLITE_OK) goto fail;
@@ -688,32 +687,46 @@ GBytes *hvb__cache_get(hvb_cache *c, hvb_cache_ns ns, const char *key) {
   return v;
 }
 
-/* Delete least recently used entries while the stored bytes exceed max_bytes. Called with
- * st->lock held. */
+/* Delete the least recently used entries until the stored bytes are within max_bytes: as
+ * few as needed, in one immediate transaction. Called with st->lock held. */
 static bool evict(store *st, int64_t max_bytes, int64_t *removed) {
   if (max_bytes <= 0) return true;
-  for (;;) {
-    sqlite3_stmt *q = st->st_total;
-    int rc = sqlite3_step(q);
-    int64_t total = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW) {
-      store_trouble(st, rc, "the size check");
-      return false;
-    }
-    if (total <= max_bytes) return true;
-    q = st->st_evict;
-    sqlite3_bind_int(q, 1, EVICT_BATCH);
-    rc = sqlite3_step(q);
-    int n = sqlite3_changes(st->db);
-    sqlite3_reset(q);
-    if (rc != SQLITE_DONE) {
-      store_trouble(st, rc, "eviction");
-      return false;
-    }
-    if (removed) *removed += n;
-    if (n == 0) return true;
+  sqlite3_stmt *q = st->st_total;
+  int rc = sqlite3_step(q);
+  int64_t excess = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) - max_bytes : 0;
+  sqlite3_reset(q);
+  if (rc != SQLITE_ROW) {
+    store_trouble(st, rc, "the size check");
+    return false;
   }
+  if (excess <= 0) return true;
+  GArray *victims = g_array_new(FALSE, FALSE, sizeof(sqlite3_int64));
+  q = st->st_lru;
+  while (excess > 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    sqlite3_int64 rowid = sqlite3_column_int64(q, 0);
+    g_array_append_val(victims, rowid);
+    excess -= sqlite3_column_int64(q, 1);
+  }
+  sqlite3_reset(q);
+  rc = exec(st->db, "BEGIN IMMEDIATE", NULL);
+  for (guint i = 0; i < victims->len && rc == SQLITE_OK; i++) {
+    q = st->st_evict;
+    sqlite3_bind_int64(q, 1, g_array_index(victims, sqlite3_int64, i));
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_DONE) {
+      if (removed) *removed += sqlite3_changes(st->db);
+      rc = SQLITE_OK;
+    }
+    sqlite3_reset(q);
+  }
+  if (rc == SQLITE_OK) rc = exec(st->db, "COMMIT", NULL);
+  g_array_free(victims, TRUE);
+  if (rc != SQLITE_OK) {
+    if (st->db && !sqlite3_get_autocommit(st->db)) exec(st->db, "ROLLBACK", NULL);
+    store_trouble(st, rc, "eviction");
+    return false;
+  }
+  return true;
 }
 
 void hvb__cache_put(hvb_cache *c, hvb_cache_ns ns, const char *key, const void *data,
