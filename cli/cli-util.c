@@ -12,6 +12,13 @@ int hb_fail(const char *what, const hvb_error *err) {
   return HB_EXIT_FAIL;
 }
 
+void hb_warn_fallback(const hvb_spec *spec) {
+  if (!hvb_spec_gateway_fallback(spec)) return;
+  fprintf(stderr, "hb: warning: gateway '%s' cannot be used (%s); using '%s' instead\n",
+          hvb_spec_requested_gateway(spec), hvb_spec_gateway_fallback_reason(spec),
+          hvb_spec_gateway(spec));
+}
+
 int hb_usage(const char *command, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -13,6 +13,7 @@ enum { HB_EXIT_OK = 0, HB_EXIT_FAIL = 1, HB_EXIT_USAGE = 2 };
 int hb_cmd_chat(int argc, char **argv);
 int hb_cmd_cfg(int argc, char **argv);
 int hb_cmd_spec(int argc, char **argv);
+int hb_cmd_gateways(int argc, char **argv);
 int hb_cmd_cache(int argc, char **argv);
 int hb_cmd_embed(int argc, char **argv);
 
@@ -21,6 +22,9 @@ bool hb_help(const char *command, FILE *out);
 
 /* "hb: <what>: <message>" on stderr; returns HB_EXIT_FAIL. */
 int hb_fail(const char *what, const hvb_error *err);
+/* When the spec fell back from the requested gateway, say so on stderr (the library only logs
+ * it, and its default log is silent unless HB_LOG is set). */
+void hb_warn_fallback(const hvb_spec *spec);
 /* "hb: <message>" plus a hint to run `hb help <command>`; returns HB_EXIT_USAGE. */
 int hb_usage(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -210,6 +210,7 @@ int hb_cmd_chat(int argc, char **argv) {
     rc = hb_fail("chat", &err);
     goto out;
   }
+  hb_warn_fallback(hvb_llm_spec(llm));
   if (stream == 0) json_object_object_add(call, "stream", json_object_new_boolean(false));
   if (stream == 1)
     rc = run_stream(llm, prompt, call, include, json);

@@ -1,4 +1,4 @@
-/* cli/hb.c: the hb command-line tool: dispatch, help and version. */
+/* cli/hb.c: the hb command-line tool: global options, dispatch, help and version. */
 #include "cli.h"
 
 #include <string.h>
@@ -19,7 +19,8 @@ static const struct {
      "  -p, --preset NAME  preset (default: heavenbase.llm.default_preset, 'chat')\n"
      "  -m, --model NAME   model or alias (unknown names pass through as the model id)\n"
      "  --provider NAME    provider from the catalog\n"
-     "  -g, --gateway NAME gateway (openai, mock, ...)\n"
+     "  -g, --gateway NAME gateway (openai, mock, ...; see hb gateways list); one that\n"
+     "                     cannot be loaded falls back to openai, with a warning\n"
      "  --base-url URL     the provider endpoint, e.g. http://127.0.0.1:8000/v1\n"
      "  --api-key-env VAR  read the API key from environment variable VAR\n"
      "  --stream           stream the reply: the text prints as it arrives, other\n"
@@ -72,7 +73,22 @@ static const struct {
      "               [--api-key-env VAR] [-o KEY=VALUE]... [--json]\n"
      "\n"
      "  Prints the resolved spec with its hash_key and client_key. API keys are never\n"
-     "  printed: only whether one is set.\n"},
+     "  printed: only whether one is set. After a gateway fallback it also shows\n"
+     "  requested_gateway and gateway_fallback_reason.\n"},
+    {"gateways", hb_cmd_gateways, "list gateway plugins, and why a file was refused",
+     "usage: hb gateways list [--all] [--json]\n"
+     "       hb gateways info NAME [--json]\n"
+     "       hb gateways check PATH [--json]\n"
+     "\n"
+     "  list   usable gateways: name, version, capabilities, path (or 'built in');\n"
+     "         --all adds every refused file with its state (incompatible, broken,\n"
+     "         duplicate), the stage it failed at and the reason, and the search path\n"
+     "  info   one gateway in detail (exit 1 when it is not usable)\n"
+     "  check  load one hb-gateway-NAME.so file and report; exit 1 when not loadable\n"
+     "\n"
+     "  Search order: hb --gateway-path DIR (repeatable), $HB_GATEWAY_PATH (colon-\n"
+     "  separated), ~/.local/share/heavenbase/gateways-1, then the system directory\n"
+     "  (pkg-config --variable=gatewaydir heavenbase). The first file of a name wins.\n"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -87,16 +103,44 @@ bool hb_help(const char *command, FILE *out) {
     }
     return false;
   }
-  fputs("usage: hb [--version] [help [COMMAND]] COMMAND [ARGS]\n\ncommands:\n", out);
+  fputs("usage: hb [--version] [--gateway-path DIR]... [help [COMMAND]] COMMAND [ARGS]\n"
+        "\n  --gateway-path DIR  search DIR for gateway plugins first (before COMMAND)\n"
+        "\ncommands:\n",
+        out);
   for (size_t i = 0; i < N_COMMANDS; i++)
-    fprintf(out, "  %-6s %s\n", commands[i].name, commands[i].summary);
-  fputs("\nenvironment: HB_CONFIG_DIR, HB_CACHE_DIR, HB_LOG (error|warn|info|debug), provider\n"
-        "keys such as OPENAI_API_KEY and OPENROUTER_API_KEY. See hb(1).\n",
+    fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fputs("\nenvironment: HB_CONFIG_DIR, HB_CACHE_DIR, HB_GATEWAY_PATH, HB_LOG (error|warn|info|\n"
+        "debug), provider keys such as OPENAI_API_KEY and OPENROUTER_API_KEY. See hb(1).\n",
         out);
   return true;
 }
 
+/* Global options, before the command: --gateway-path DIR (repeatable). Removes them from
+ * argv; returns false after a usage error (reported). */
+static bool global_options(int *argc, char **argv) {
+  int i = 1;
+  while (i < *argc && hb_opt_is(argv[i], "gateway-path", NULL)) {
+    const char *dir = hb_opt_value(NULL, *argc, argv, &i);
+    if (!dir) return false;
+    hvb_error err = HVB_ERROR_INIT;
+    if (!hvb_gateway_path_add(dir, &err)) {
+      hb_usage(NULL, "--gateway-path: %s", err.message);
+      return false;
+    }
+    i++;
+  }
+  /* Shift the command and its arguments down over the global options. */
+  int shift = i - 1;
+  if (shift) {
+    for (int k = i; k < *argc; k++) argv[k - shift] = argv[k];
+    *argc -= shift;
+    argv[*argc] = NULL;
+  }
+  return true;
+}
+
 int main(int argc, char **argv) {
+  if (!global_options(&argc, argv)) return HB_EXIT_USAGE;
   if (argc < 2) {
     hb_help(NULL, stderr);
     return HB_EXIT_USAGE;

@@ -8,16 +8,14 @@
  *   embedding_max_workers at once. The async engine will replace this part; planning and the
  *   batch itself stay.
  *
- * Until the gateway ABI gives gateways an EMBED operation, run_batch builds the openai
- * gateway's HTTP request for /embeddings itself (embed_prepare/embed_parse below), and the
- * offline mock gateway answers with hvb__mock_embed.
+ * A batch goes through the LLM's gateway as the EMBED operation (hvb__llm_call_json: the
+ * gateway's prepare and parse, or an offline gateway's execute), so every gateway that can
+ * embed is served, and one that cannot is refused by hvb_llm_supports before any work.
  */
 #include "internal.h"
 #include "cache-internal.h"
 #include "config-internal.h"
-#include "gateway.h"
 #include "llm-internal.h"
-#include "transport.h"
 
 #include <heavenbase/embed.h>
 #include <glib.h>
@@ -25,10 +23,6 @@
 
 #define DEFAULT_BATCH_SIZE 128
 #define DEFAULT_MAX_WORKERS 4
-#define MOCK_DEFAULT_DIM 16
-/* An embeddings body is large (2048 inputs x 3072 numbers is over 100 MB of JSON) but not
- * unbounded. */
-#define MAX_EMBED_BODY (512u << 20)
 #define PROBE_TEXT "dimension probe"
 
 struct hvb_embeddings {
@@ -173,21 +167,7 @@ static void batch_out_clear(batch_out *o, size_t n) {
   memset(o, 0, sizeof *o);
 }
 
-/* The openai gateway's request for /embeddings: its chat request (URL, key, headers, body)
- * with the path changed. Replaced by the gateway's EMBED prepare once the ABI has one. */
-static bool embed_prepare(const hvb_spec *spec, const hvb_gateway *gw, json_object *body,
-                          hvb_wire_request *wire, hvb_error *err) {
-  if (!gw->prepare_chat(spec, body, wire, err)) return false;
-  if (!g_str_has_suffix(wire->url, "/chat/completions"))
-    return hvb__fail(err, HVB_UNSUPPORTED, "gateway '%s' has no embeddings route", gw->name);
-  wire->url[strlen(wire->url) - strlen("/chat/completions")] = '\0';
-  char *url = g_strconcat(wire->url, "/embeddings", NULL);
-  g_free(wire->url);
-  wire->url = url;
-  return true;
-}
-
-/* An OpenAI embeddings response (borrowed) -> n vectors in input order. */
+/* A canonical embeddings response (borrowed) -> n vectors in input order. */
 static bool embed_parse(json_object *body, size_t n, batch_out *out, hvb_error *err) {
   json_object *e = json_object_object_get(body, "error");
   if (e && !json_object_is_type(e, json_type_null)) {
@@ -230,81 +210,20 @@ static bool embed_parse(json_object *body, size_t n, batch_out *out, hvb_error *
   return true;
 }
 
-/* The offline mock's answer: deterministic vectors (see embed.h). */
-static void mock_batch(const hvb_spec *spec, json_object *body, const char *const *texts,
-                       size_t n, batch_out *out) {
-  json_object *d = json_object_object_get(body, "embed_dim");
-  if (!json_object_is_type(d, json_type_int)) d = json_object_object_get(body, "dimensions");
-  if (!json_object_is_type(d, json_type_int))
-    d = json_object_object_get(hvb_spec_model_info(spec), "dimension");
-  int64_t dim = json_object_is_type(d, json_type_int) ? json_object_get_int64(d) : 0;
-  out->dim = dim > 0 && dim <= 65536 ? (size_t)dim : MOCK_DEFAULT_DIM;
-  out->vecs = g_new0(float *, n);
-  int64_t words = 0;
-  for (size_t i = 0; i < n; i++) {
-    out->vecs[i] = g_new(float, out->dim);
-    hvb__mock_embed(texts[i], out->dim, out->vecs[i]);
-    char **w = g_strsplit_set(texts[i], " \t\r\n", -1);
-    for (char **p = w; *p; p++) words += **p != '\0';
-    g_strfreev(w);
-  }
-  out->usage = json_object_new_object();
-  json_object_object_add(out->usage, "prompt_tokens", json_object_new_int64(words));
-  json_object_object_add(out->usage, "total_tokens", json_object_new_int64(words));
-}
-
-static hvb_sink_rc collect(void *ud, const char *data, size_t len, hvb_error *err) {
-  GString *buf = ud;
-  if (buf->len + len > MAX_EMBED_BODY)
-    return hvb__fail(err, HVB_TOO_LARGE, "embeddings response exceeds %u bytes", MAX_EMBED_BODY),
-           HVB_SINK_ABORT;
-  g_string_append_len(buf, data, (gssize)len);
-  return HVB_SINK_PROGRESS;
-}
-
-static void collect_reset(void *ud) {
-  g_string_truncate(ud, 0);
-}
-
 /* Embed `texts` (n) in one request built on `tmpl`. */
-static bool run_batch(const hvb_llm_view *v, json_object *tmpl, const char *const *texts,
-                      size_t n, batch_out *out, hvb_error *err) {
+static bool run_batch(hvb_llm *llm, json_object *tmpl, const char *const *texts, size_t n,
+                      batch_out *out, hvb_error *err) {
   json_object *body = hvb__json_copy(tmpl);
   json_object *input = json_object_new_array_ext((int)n);
   for (size_t i = 0; i < n; i++) json_object_array_add(input, json_object_new_string(texts[i]));
   json_object_object_add(body, "input", input);
-  if (v->gw->execute_chat) { /* offline */
-    mock_batch(v->spec, body, texts, n, out);
-    json_object_put(body);
-    return true;
-  }
-  shape_for_provider(hvb_spec_provider(v->spec), body);
-  hvb_wire_request wire = {0};
-  bool ok = embed_prepare(v->spec, v->gw, body, &wire, err);
+  shape_for_provider(hvb_spec_provider(hvb_llm_spec(llm)), body);
+  hvb__log(HVB_LOG_DEBUG, "embeddings: one request of %zu inputs", n);
+  json_object *resp = hvb__llm_call_json(llm, HVB_GATEWAY_OP_EMBED, body, err);
   json_object_put(body);
-  if (!ok) return false;
-  hvb_http_request hr = {
-      .method = "POST",
-      .url = wire.url,
-      .headers = (const char *const *)wire.headers,
-      .body = wire.body,
-      .body_len = wire.body_len,
-      .connect_timeout_ms = hvb_spec_connect_timeout_ms(v->spec),
-      .timeout_ms = hvb_spec_timeout_ms(v->spec),
-      .idle_timeout_ms = hvb_spec_idle_timeout_ms(v->spec),
-      .max_retries = hvb_spec_max_retries(v->spec),
-  };
-  hvb__log(HVB_LOG_DEBUG, "POST %s (embeddings, %zu inputs)", wire.url, n);
-  GString *buf = g_string_new(NULL);
-  ok = hvb__http_perform(v->client, &hr, collect, collect_reset, buf, err);
-  json_object *resp = ok ? hvb__json_parse(buf->str, (long)buf->len, "embeddings response", err)
-                         : NULL;
-  ok = resp && embed_parse(resp, n, out, err);
-  if (resp && !ok) hvb__error_prefix(err, "response from %s", wire.url);
+  bool ok = resp && embed_parse(resp, n, out, err);
   if (ok) out->raw = json_object_get(resp);
   json_object_put(resp);
-  g_string_free(buf, TRUE);
-  hvb__wire_request_clear(&wire);
   if (!ok) batch_out_clear(out, n);
   return ok;
 }
@@ -314,7 +233,7 @@ static bool run_batch(const hvb_llm_view *v, json_object *tmpl, const char *cons
  * ========================================================================================== */
 
 typedef struct call {
-  hvb_llm_view v;
+  hvb_llm *llm;
   json_object *tmpl;
   hvb_cache *cache;   /* NULL: no cache for this call */
   GPtrArray *uniq;    /* distinct texts (borrowed from the caller) */
@@ -389,7 +308,7 @@ static bool run_planned(call *c, size_t b, hvb_error *err) {
   const char **texts = g_new(const char *, n);
   for (size_t i = 0; i < n; i++) texts[i] = c->uniq->pdata[c->todo[first + i]];
   batch_out out = {0};
-  bool ok = run_batch(&c->v, c->tmpl, texts, n, &out, err);
+  bool ok = run_batch(c->llm, c->tmpl, texts, n, &out, err);
   g_free(texts);
   if (!ok) return false;
   for (size_t i = 0; i < n && c->cache; i++) {
@@ -556,14 +475,6 @@ static bool call_count(json_object *opts, const char *name, int fallback, int *o
   return ok;
 }
 
-/* The gateways that can embed today: the openai gateway over HTTP and the offline mock. The
- * gateway ABI's supports(EMBED) replaces this check. */
-static bool can_embed(const hvb_llm_view *v, hvb_error *err) {
-  if (v->gw->execute_chat || strcmp(v->gw->name, "openai") == 0) return true;
-  return hvb__fail(err, HVB_UNSUPPORTED, "gateway '%s' has no embeddings (provider '%s')",
-                   v->gw->name, hvb_spec_provider(v->spec));
-}
-
 HVB_PUBLIC hvb_embeddings *hvb_llm_embed_progress(hvb_llm *llm, const char *const *texts,
                                                   size_t n, json_object *call_options,
                                                   hvb_embed_progress_fn progress, void *user_data,
@@ -580,29 +491,31 @@ HVB_PUBLIC hvb_embeddings *hvb_llm_embed_progress(hvb_llm *llm, const char *cons
   }
   gint64 t0 = g_get_monotonic_time();
   call c = {0};
-  c.v = hvb__llm_view(llm);
+  c.llm = llm;
+  const hvb_spec *spec = hvb_llm_spec(llm);
+  const hvb_embed_limits *limits = hvb__llm_embed_limits(llm);
   c.progress = progress;
   c.progress_ud = user_data;
   g_mutex_init(&c.lock);
   g_cond_init(&c.changed);
   c.uniq = g_ptr_array_new();
 
-  int want = c.v.embed->batch_size ? c.v.embed->batch_size
-             : c.v.embed->provider_cap ? c.v.embed->provider_cap
-                                       : DEFAULT_BATCH_SIZE;
+  int want = limits->batch_size     ? limits->batch_size
+             : limits->provider_cap ? limits->provider_cap
+                                    : DEFAULT_BATCH_SIZE;
   int batch = 0, workers = 0;
   hvb_embeddings *e = NULL;
   GArray *todo = g_array_new(FALSE, FALSE, sizeof(size_t));
   GArray *busy = g_array_new(FALSE, FALSE, sizeof(size_t));
   size_t *map = g_new(size_t, n);
-  if (!can_embed(&c.v, err) || !call_count(call_options, "embedding_batch_size", want, &batch, err) ||
+  if (!hvb_llm_supports(llm, HVB_GATEWAY_OP_EMBED, err) ||
+      !call_count(call_options, "embedding_batch_size", want, &batch, err) ||
       !call_count(call_options, "embedding_max_workers",
-                  c.v.embed->max_workers ? c.v.embed->max_workers : DEFAULT_MAX_WORKERS, &workers,
-                  err) ||
-      !hvb__cache_for_call(c.v.cache, call_options, HVB_NS_EMBEDDING, &c.cache, err) ||
-      !(c.tmpl = request_template(c.v.spec, call_options, err)))
+                  limits->max_workers ? limits->max_workers : DEFAULT_MAX_WORKERS, &workers, err) ||
+      !hvb__cache_for_call(hvb__llm_cache(llm), call_options, HVB_NS_EMBEDDING, &c.cache, err) ||
+      !(c.tmpl = request_template(spec, call_options, err)))
     goto out;
-  if (c.v.embed->provider_cap && batch > c.v.embed->provider_cap) batch = c.v.embed->provider_cap;
+  if (limits->provider_cap && batch > limits->provider_cap) batch = limits->provider_cap;
 
   /* Distinct texts, in order of first appearance. */
   GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
@@ -628,14 +541,14 @@ HVB_PUBLIC hvb_embeddings *hvb_llm_embed_progress(hvb_llm *llm, const char *cons
     json_object *one = hvb__json_copy(c.tmpl);
     for (size_t u = 0; u < nu; u++) {
       json_object_object_add(one, "input", json_object_new_string(c.uniq->pdata[u]));
-      c.keys[u] = hvb__cache_key(HVB_NS_EMBEDDING, hvb_spec_hash_key(c.v.spec), one);
+      c.keys[u] = hvb__cache_key(HVB_NS_EMBEDDING, hvb_spec_hash_key(spec), one);
     }
     json_object_put(one);
   }
 
   /* Round one: hits, and the misses this call leads; round two: what others had in flight,
    * once they are done (hits now, or ours to send when they failed). */
-  long wait_ms = hvb_spec_timeout_ms(c.v.spec) > 0 ? hvb_spec_timeout_ms(c.v.spec) : -1;
+  long wait_ms = hvb_spec_timeout_ms(spec) > 0 ? hvb_spec_timeout_ms(spec) : -1;
   lookup(&c, all, nu, wait_ms, todo, busy);
   g_free(all);
   report(&c);

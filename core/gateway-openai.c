@@ -1,22 +1,23 @@
-/* core/gateway-openai.c: the built-in `openai` gateway (OpenAI chat completions over HTTP).
+/* core/gateway-openai.c: the built-in `openai` gateway (OpenAI-compatible HTTP: chat
+ * completions, embeddings, image generation) and the hvb_openai_* translation exported to
+ * plugins.
  *
  * The canonical form is the OpenAI wire form, so the translation is thin: the request body is
- * the canonical request (plus stream_options when streaming), a response body is already a
- * chat.completion and a stream event is already a chat.completion.chunk. What this file adds
- * is the URL, the headers, and turning error payloads into errors. The functions are shared
- * with OpenAI-compatible gateways (portkey, bifrost, litellm) through gateway.h.
+ * the canonical request (plus stream_options when streaming a chat), a response body is
+ * already canonical and a stream event is already a chat.completion.chunk. What this file
+ * adds is the URL, the headers, the check that a response has the shape of its operation
+ * (naming the missing field), and turning error payloads into errors. OpenAI-compatible
+ * plugins (portkey, bifrost, litellm) reuse the functions through <heavenbase/gateway.h>.
  */
 #include "internal.h"
 #include "gateway.h"
 
-#include <glib.h>
-#include <string.h>
+#include <heavenbase/version.h>
 
-/* Header values come from configuration and the environment: a line break would let them
- * inject headers of their own, so it is refused. */
-static bool header_safe(const char *s) {
-  return strpbrk(s, "\r\n") == NULL;
-}
+#include <glib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 static bool has_header(json_object *headers, const char *name) {
   if (!headers) return false;
@@ -31,7 +32,7 @@ static bool has_header(json_object *headers, const char *name) {
  * (so the last chunk reports usage) and without stream_options otherwise (OpenAI rejects
  * them on a non-streamed request). A shallow copy: the canonical request is borrowed and
  * must stay as the caller built it (the cache keys on it). New reference. */
-static json_object *wire_body(json_object *canonical, bool stream) {
+static json_object *chat_body(json_object *canonical, bool stream) {
   json_object *body = json_object_new_object();
   json_object_object_foreach(canonical, key, val) {
     if (strcmp(key, "stream_options") == 0) continue;
@@ -48,60 +49,83 @@ static json_object *wire_body(json_object *canonical, bool stream) {
   return body;
 }
 
-bool hvb__openai_prepare_chat(const hvb_spec *spec, json_object *canonical, hvb_wire_request *out,
-                              hvb_error *err) {
+static const char *op_path(hvb_gateway_op op) {
+  switch (op) {
+  case HVB_GATEWAY_OP_CHAT: return "/chat/completions";
+  case HVB_GATEWAY_OP_EMBED: return "/embeddings";
+  case HVB_GATEWAY_OP_IMAGE: return "/images/generations";
+  }
+  return NULL;
+}
+
+/* Headers: defaults first; a header of the same name from the configuration replaces ours
+ * (Azure uses "api-key", some proxies their own Accept), since curl would send both. */
+static bool add_headers(const hvb_spec *spec, bool stream, hvb_wire_request *out,
+                        hvb_error *err) {
+  json_object *extra = hvb_spec_headers(spec);
+  if (!json_object_is_type(extra, json_type_object)) extra = NULL;
+  const char *provider = hvb_spec_provider(spec);
+  const char *key = hvb_spec_api_key(spec);
+  if (key && *key && strpbrk(key, "\r\n"))
+    return hvb__fail(err, HVB_CONFIG, "the API key of provider '%s' contains a line break",
+                     provider);
+  if (!has_header(extra, "Content-Type") &&
+      !hvb_wire_request_add_header(out, "Content-Type", "application/json", err))
+    return false;
+  if (!has_header(extra, "Accept") &&
+      !hvb_wire_request_add_header(out, "Accept",
+                                   stream ? "text/event-stream" : "application/json", err))
+    return false;
+  if (key && *key && !has_header(extra, "Authorization")) {
+    char *bearer = g_strconcat("Bearer ", key, NULL);
+    bool ok = hvb_wire_request_add_header(out, "Authorization", bearer, err);
+    g_free(bearer);
+    if (!ok) return false;
+  }
+  if (extra) {
+    json_object_object_foreach(extra, name, val) {
+      const char *value =
+          json_object_is_type(val, json_type_null) ? "" : json_object_get_string(val);
+      if (!hvb_wire_request_add_header(out, name, value, err)) {
+        hvb__error_prefix(err, "provider '%s'", provider);
+        if (err) err->status = HVB_CONFIG; /* the configuration is what is wrong */
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+HVB_PUBLIC bool hvb_openai_prepare(const hvb_spec *spec, hvb_gateway_op op,
+                                   json_object *canonical, hvb_wire_request *out,
+                                   hvb_error *err) {
+  const char *path = op_path(op);
+  if (!path) return hvb__fail(err, HVB_EINVAL, "unknown gateway operation %d", (int)op);
+  if (!spec || !out) return hvb__fail(err, HVB_EINVAL, "spec and wire request must not be NULL");
   const char *base = hvb_spec_base_url(spec);
   if (!base || !*base)
     return hvb__fail(err, HVB_CONFIG, "provider '%s' has no base_url; pass base_url",
                      hvb_spec_provider(spec));
   if (!json_object_is_type(canonical, json_type_object))
-    return hvb__fail(err, HVB_EINVAL, "the canonical request is not a JSON object");
+    return hvb__fail(err, HVB_EINVAL, "the canonical %s request is not a JSON object",
+                     hvb__gateway_op_phrase(op));
 
-  json_object *extra = hvb_spec_headers(spec);
-  if (!json_object_is_type(extra, json_type_object)) extra = NULL;
-  const char *key = hvb_spec_api_key(spec);
-  if (key && *key && !header_safe(key))
-    return hvb__fail(err, HVB_CONFIG, "the API key of provider '%s' contains a line break",
-                     hvb_spec_provider(spec));
-
-  json_object *sv = json_object_object_get(canonical, "stream");
-  bool stream = json_object_is_type(sv, json_type_boolean) && json_object_get_boolean(sv);
-
-  GPtrArray *headers = g_ptr_array_new_with_free_func(g_free);
-  /* Defaults first; a header of the same name from the configuration replaces ours (Azure
-   * uses "api-key", some proxies their own Accept), since curl would send both. */
-  if (!has_header(extra, "Content-Type"))
-    g_ptr_array_add(headers, g_strdup("Content-Type: application/json"));
-  if (!has_header(extra, "Accept"))
-    g_ptr_array_add(headers,
-                    g_strdup(stream ? "Accept: text/event-stream" : "Accept: application/json"));
-  if (key && *key && !has_header(extra, "Authorization"))
-    g_ptr_array_add(headers, g_strdup_printf("Authorization: Bearer %s", key));
-  if (extra) {
-    json_object_object_foreach(extra, name, val) {
-      const char *value =
-          json_object_is_type(val, json_type_null) ? "" : json_object_get_string(val);
-      if (!header_safe(name) || !header_safe(value) || strchr(name, ':') || !*name) {
-        g_ptr_array_free(headers, TRUE);
-        return hvb__fail(err, HVB_CONFIG, "header '%s' of provider '%s' is not a valid header",
-                         name, hvb_spec_provider(spec));
-      }
-      g_ptr_array_add(headers, g_strdup_printf("%s: %s", name, value));
-    }
+  bool stream = false;
+  if (op == HVB_GATEWAY_OP_CHAT) {
+    json_object *sv = json_object_object_get(canonical, "stream");
+    stream = json_object_is_type(sv, json_type_boolean) && json_object_get_boolean(sv);
   }
-  g_ptr_array_add(headers, NULL);
-
-  json_object *body = wire_body(canonical, stream);
-  size_t len = 0;
-  const char *text = json_object_to_json_string_length(
-      body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-
-  out->url = g_strconcat(base, "/chat/completions", NULL);
-  out->headers = (char **)g_ptr_array_free(headers, FALSE);
-  out->body = g_strndup(text, len);
-  out->body_len = len;
+  if (!add_headers(spec, stream, out, err)) return false;
+  char *url = g_strconcat(base, path, NULL);
+  bool ok = hvb_wire_request_set_url(out, url, err);
+  g_free(url);
+  if (!ok) return false;
+  /* Embeddings and images go as given: the canonical form is OpenAI's. */
+  json_object *body = op == HVB_GATEWAY_OP_CHAT ? chat_body(canonical, stream)
+                                                : json_object_get(canonical);
+  ok = hvb_wire_request_set_json(out, body, err);
   json_object_put(body);
-  return true;
+  return ok;
 }
 
 /* Fill err from an OpenAI error value ({"message", "type", "code"} or a bare string):
@@ -129,32 +153,86 @@ static json_object *error_member(json_object *obj) {
   return json_object_is_type(e, json_type_null) ? NULL : e;
 }
 
-json_object *hvb__openai_parse_chat(const hvb_spec *spec, json_object *body, hvb_error *err) {
+static json_object *fail_parse(hvb_error *err, const char *fmt, ...) HVB_PRINTF(2, 3);
+static json_object *fail_parse(hvb_error *err, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  hvb__fail(err, HVB_PARSE, "%s", msg);
+  return NULL;
+}
+
+/* choices[0].message must be an object. */
+static json_object *check_chat(json_object *body, hvb_error *err) {
+  json_object *choices = json_object_object_get(body, "choices");
+  if (!json_object_is_type(choices, json_type_array) || json_object_array_length(choices) == 0)
+    return fail_parse(err, "the response has no 'choices' (a non-empty array is needed)");
+  json_object *msg = hvb__json_path(json_object_array_get_idx(choices, 0), "message");
+  if (!json_object_is_type(msg, json_type_object))
+    return fail_parse(err, "the response has no 'choices[0].message' object");
+  return body;
+}
+
+/* data must be an array of {"embedding": [numbers]}. */
+static json_object *check_embed(json_object *body, hvb_error *err) {
+  json_object *data = json_object_object_get(body, "data");
+  if (!json_object_is_type(data, json_type_array))
+    return fail_parse(err, "the response has no 'data' array of embeddings");
+  for (size_t i = 0; i < json_object_array_length(data); i++) {
+    json_object *vec = hvb__json_path(json_object_array_get_idx(data, i), "embedding");
+    if (!json_object_is_type(vec, json_type_array))
+      return fail_parse(err, "the response has no 'data[%zu].embedding' array", i);
+    for (size_t j = 0; j < json_object_array_length(vec); j++) {
+      json_object *x = json_object_array_get_idx(vec, j);
+      if (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int))
+        return fail_parse(err, "'data[%zu].embedding[%zu]' is not a number", i, j);
+    }
+  }
+  return body;
+}
+
+/* data must be a non-empty array of {"b64_json"} or {"url"} strings. */
+static json_object *check_image(json_object *body, hvb_error *err) {
+  json_object *data = json_object_object_get(body, "data");
+  if (!json_object_is_type(data, json_type_array) || json_object_array_length(data) == 0)
+    return fail_parse(err, "the response has no 'data' (a non-empty array of images is needed)");
+  for (size_t i = 0; i < json_object_array_length(data); i++) {
+    json_object *img = json_object_array_get_idx(data, i);
+    if (!hvb__json_str(img, "b64_json") && !hvb__json_str(img, "url"))
+      return fail_parse(err, "the response has neither 'data[%zu].b64_json' nor 'data[%zu].url'",
+                        i, i);
+  }
+  return body;
+}
+
+HVB_PUBLIC json_object *hvb_openai_parse(const hvb_spec *spec, hvb_gateway_op op,
+                                         json_object *body, hvb_error *err) {
   (void)spec;
   json_object *e = error_member(body);
   if (e) {
     provider_error(e, "the response", err);
     return NULL;
   }
-  if (!json_object_is_type(body, json_type_object)) {
-    hvb__fail(err, HVB_PARSE, "the response is not a JSON object");
+  if (!json_object_is_type(body, json_type_object))
+    return fail_parse(err, "the response is not a JSON object");
+  json_object *ok;
+  switch (op) {
+  case HVB_GATEWAY_OP_CHAT: ok = check_chat(body, err); break;
+  case HVB_GATEWAY_OP_EMBED: ok = check_embed(body, err); break;
+  case HVB_GATEWAY_OP_IMAGE: ok = check_image(body, err); break;
+  default:
+    hvb__fail(err, HVB_EINVAL, "unknown gateway operation %d", (int)op);
     return NULL;
   }
-  json_object *choices = json_object_object_get(body, "choices");
-  if (!json_object_is_type(choices, json_type_array) || json_object_array_length(choices) == 0) {
-    hvb__fail(err, HVB_PARSE, "the response has no 'choices' (a non-empty array is needed)");
-    return NULL;
-  }
-  json_object *msg = hvb__json_path(json_object_array_get_idx(choices, 0), "message");
-  if (!json_object_is_type(msg, json_type_object)) {
-    hvb__fail(err, HVB_PARSE, "the response has no 'choices[0].message' object");
-    return NULL;
-  }
-  return json_object_get(body);
+  return ok ? json_object_get(body) : NULL;
 }
 
-bool hvb__openai_parse_event(void *state, const hvb_sse_event *ev, json_object *chunks, bool *done,
-                             hvb_error *err) {
+HVB_PUBLIC bool hvb_openai_parse_event(void *state, const hvb_sse_event *ev, json_object *chunks,
+                                       bool *done, hvb_error *err) {
+  if (!ev || !chunks || !done)
+    return hvb__fail(err, HVB_EINVAL, "event, chunks and done must not be NULL");
   (void)state;
   const char *data = ev->data;
   size_t len = ev->data_len;
@@ -182,15 +260,19 @@ bool hvb__openai_parse_event(void *state, const hvb_sse_event *ev, json_object *
   return true;
 }
 
-const hvb_gateway hvb__gateway_openai = {
+const hvb_gateway_descriptor hvb__gateway_openai = {
+    .magic = HVB_GATEWAY_MAGIC,
+    .abi_major = HVB_GATEWAY_ABI_MAJOR,
+    .abi_minor = HVB_GATEWAY_ABI_MINOR,
+    .struct_size = (uint32_t)sizeof(hvb_gateway_descriptor),
     .name = "openai",
-    .version = "1",
-    .description = "OpenAI chat completions over HTTP (and OpenAI-compatible providers)",
-    .caps = HVB_GW_CAP_CHAT | HVB_GW_CAP_STREAM,
-    .prepare_chat = hvb__openai_prepare_chat,
-    .parse_chat = hvb__openai_parse_chat,
-    .stream_begin = NULL,
-    .stream_end = NULL,
-    .parse_event = hvb__openai_parse_event,
-    .execute_chat = NULL,
+    .version = HVB_VERSION_STRING,
+    .description = "OpenAI-compatible HTTP: chat completions, embeddings, image generation "
+                   "(built in; the fallback)",
+    .license = "MIT",
+    .caps = HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EMBED |
+            HVB_GATEWAY_CAP_IMAGE,
+    .prepare = hvb_openai_prepare,
+    .parse = hvb_openai_parse,
+    .parse_event = hvb_openai_parse_event,
 };

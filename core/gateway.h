@@ -1,16 +1,14 @@
-/* core/gateway.h: the gateway operations as the core sees them.
+/* core/gateway.h: gateways as the core sees them.
  *
- * A gateway translates between the canonical form and one wire protocol:
- * - canonical request: an OpenAI chat-completions request body (json-c object) with "model"
- *   already set to the provider's model id, "messages", the resolved request arguments and
- *   "stream";
- * - canonical response: an OpenAI chat.completion object (non-streamed) or a sequence of
- *   OpenAI chat.completion.chunk objects (streamed). Chunks may carry "usage" and, in
- *   choices[0].delta, "content", "reasoning_content" or "reasoning", "tool_calls", and
- *   choices[0].finish_reason.
- * The built-in gateways are `openai` (the default and the fallback) and `mock` (offline).
- * The gateway-plugin work turns this table into the public, versioned <heavenbase/gateway.h>
- * ABI; until then it is internal and may change.
+ * A gateway is an hvb_gateway_descriptor (<heavenbase/gateway.h>): the built-in `openai`
+ * one lives in core/gateway-openai.c, the others come from hb-gateway-<name>.so files that
+ * core/registry.c loads. The pipeline never reads a descriptor directly: it reads the
+ * registry record's `ops`, a full-size copy of the descriptor in which every field the
+ * plugin's struct_size does not cover is NULL/0. That is how an older plugin (smaller
+ * struct_size) keeps working: slots it does not have read as absent.
+ *
+ * The wire request is opaque to plugins (setters in gateway.h); the pipeline reads it
+ * through the accessors below.
  */
 #ifndef HVB_GATEWAY_INTERNAL_H
 #define HVB_GATEWAY_INTERNAL_H
@@ -19,76 +17,72 @@
 #include <stddef.h>
 #include <json-c/json.h>
 #include <heavenbase/error.h>
+#include <heavenbase/gateway.h>
+#include <heavenbase/registry.h>
 #include <heavenbase/spec.h>
-#include "sse.h"
 
-/* An HTTP request built by a gateway. All members are owned (g_free / g_strfreev). */
-typedef struct hvb_wire_request {
-  char *url;
-  char **headers; /* NULL-terminated "Name: value" lines */
-  char *body;
-  size_t body_len;
-} hvb_wire_request;
+/* ---- wire requests (core/gateway.c) ---- */
 
-/* Free the members and zero the struct. */
-void hvb__wire_request_clear(hvb_wire_request *wr);
+/* A new, empty wire request (URL "", no header, no body). Never NULL. */
+hvb_wire_request *hvb__wire_request_new(void);
+void hvb__wire_request_free(hvb_wire_request *wr); /* NULL is a no-op */
 
-enum {
-  HVB_GW_CAP_CHAT = 1u << 0,
-  HVB_GW_CAP_STREAM = 1u << 1,
-  HVB_GW_CAP_EMBED = 1u << 2,
-  HVB_GW_CAP_IMAGE = 1u << 3,
-  HVB_GW_CAP_OFFLINE = 1u << 4
+/* The header lines ("Name: value"), NULL-terminated, borrowed until the next change. */
+const char *const *hvb__wire_request_headers(const hvb_wire_request *wr);
+/* The body (NULL when none was set) and its length. Borrowed. */
+const char *hvb__wire_request_body(const hvb_wire_request *wr, size_t *len);
+
+/* ---- registry records (core/registry.c) ---- */
+
+/* One candidate file, or the built-in gateway. Immutable once published in the registry
+ * (records are never freed while the process runs: the plugin code they point into is never
+ * unloaded either), so they may be read without the registry's lock. */
+struct hvb_gateway_record {
+  char *name;
+  char *path; /* NULL for the built-in gateway */
+  hvb_gateway_state state;
+  hvb_gateway_stage stage;
+  char *reason; /* "" when loaded or built in */
+  uint16_t abi_major, abi_minor; /* as the file declared them (0 before the magic stage) */
+  uint32_t struct_size;
+  /* The descriptor's fields the library may read: a zeroed full-size struct into which the
+   * fields inside the plugin's struct_size were copied. Strings point into the plugin. */
+  hvb_gateway_descriptor ops;
+  bool usable; /* state builtin or loaded */
+  bool owned;  /* made by hvb_gateway_check: the caller frees it */
 };
 
-typedef struct hvb_gateway {
-  const char *name;
-  const char *version;
-  const char *description;
-  unsigned caps;
+/* The usable gateway called `name` (the built-in one or a loaded plugin), scanning the
+ * gateway directories on first need. NULL when there is none, with *why (may be NULL) set to
+ * a new string (g_free) saying why: no such file in the search path (listing the directories),
+ * or the refused file's state, stage and reason. Thread-safe. */
+const hvb_gateway_record *hvb__registry_find(const char *name, char **why);
 
-  /* Canonical request (borrowed) -> wire request (filled; cleared by the caller). */
-  bool (*prepare_chat)(const hvb_spec *spec, json_object *canonical, hvb_wire_request *out,
-                       hvb_error *err);
+/* The decision behind "environment variables are ignored in setuid/setgid processes": true
+ * when the real and effective ids differ. Pure, so that tests can exercise it. */
+bool hvb__registry_setid(unsigned long ruid, unsigned long euid, unsigned long rgid,
+                         unsigned long egid);
 
-  /* Parsed wire response body (borrowed) -> canonical chat.completion (new reference).
-   * HVB_PROVIDER when the body is an error object; HVB_PARSE when it lacks what a reply
-   * needs (named). */
-  json_object *(*parse_chat)(const hvb_spec *spec, json_object *body, hvb_error *err);
+/* The directories searched, in order, as new strings in a NULL-terminated vector (g_strfreev):
+ * `api_dirs` (may be NULL), then, unless `secure`, $HB_GATEWAY_PATH (colon-separated; empty
+ * items skipped) and ${XDG_DATA_HOME:-$HOME/.local/share}/heavenbase/gateways-1, then the
+ * system directory ($HB_GATEWAY_SYSTEM_DIR when set and not `secure`, for test isolation;
+ * else HVB_LIBDIR/heavenbase/gateways-1). Duplicates are kept: a file is recorded once by
+ * path anyway. */
+char **hvb__registry_dirs(const char *const *api_dirs, bool secure);
 
-  /* Streaming: per-stream state (may be NULL when the gateway needs none). */
-  void *(*stream_begin)(const hvb_spec *spec);
-  void (*stream_end)(void *state);
+/* Forget every record and API path (unit tests only: never while an LLM uses a record, and
+ * plugins stay mapped, so this leaks their handles by design). */
+void hvb__registry_reset_for_tests(void);
 
-  /* One SSE event -> zero or more canonical chunks appended to `chunks` (a JSON array).
-   * Sets *done at the protocol's end marker ([DONE] for OpenAI). HVB_PROVIDER for an error
-   * event, HVB_PARSE for data that is not JSON. */
-  bool (*parse_event)(void *state, const hvb_sse_event *ev, json_object *chunks, bool *done,
-                      hvb_error *err);
+/* ---- the built-in gateway and the openai translation (core/gateway-openai.c) ---- */
 
-  /* Offline gateways only (NULL otherwise): answer without HTTP by appending canonical
-   * chunks to `chunks` (the same sequence a stream would give). */
-  bool (*execute_chat)(const hvb_spec *spec, json_object *canonical, json_object *chunks,
-                       hvb_error *err);
-} hvb_gateway;
+extern const hvb_gateway_descriptor hvb__gateway_openai;
 
-/* A built-in gateway by name, NULL when unknown. */
-const hvb_gateway *hvb__gateway_lookup(const char *name);
+/* "chat", "embeddings", "image generation": the operation as messages name it. */
+const char *hvb__gateway_op_phrase(hvb_gateway_op op);
 
-/* All built-in gateways, NULL-terminated. */
-const hvb_gateway *const *hvb__gateway_all(void);
-
-extern const hvb_gateway hvb__gateway_openai;
-extern const hvb_gateway hvb__gateway_mock;
-
-/* The openai translation, for gateways that speak OpenAI-compatible HTTP with their own
- * headers: url = base_url + "/chat/completions", "Authorization: Bearer <key>" when a key is
- * set, Content-Type/Accept, the spec's extra headers, and stream_options.include_usage when
- * streaming. */
-bool hvb__openai_prepare_chat(const hvb_spec *spec, json_object *canonical,
-                              hvb_wire_request *out, hvb_error *err);
-json_object *hvb__openai_parse_chat(const hvb_spec *spec, json_object *body, hvb_error *err);
-bool hvb__openai_parse_event(void *state, const hvb_sse_event *ev, json_object *chunks,
-                             bool *done, hvb_error *err);
+/* The HVB_GATEWAY_CAP_* bit an operation needs (0 for an unknown op). */
+uint32_t hvb__gateway_op_cap(hvb_gateway_op op);
 
 #endif

@@ -6,7 +6,7 @@
  *   through it, the tool loop reads its tool calls, the async engine feeds it from the
  *   transport as the stream iterator does;
  * - the result constructor and the chat.completion -> chunk conversion;
- * - the mock gateway's deterministic embeddings.
+ * - the single-JSON call (embeddings, images) through the LLM's gateway.
  *
  * Nothing here is thread-safe on its own: an accumulator belongs to one call.
  */
@@ -18,7 +18,9 @@
 #include <glib.h>
 #include <json-c/json.h>
 #include <heavenbase/error.h>
+#include <heavenbase/gateway.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/registry.h>
 
 /* ---- canonical request (core/llm.c) ---- */
 
@@ -100,19 +102,10 @@ typedef struct hvb_embed_limits {
 bool hvb__embed_limits_init(const hvb_config *cfg, const hvb_spec *spec, json_object *options,
                             hvb_embed_limits *out, hvb_error *err);
 
-struct hvb_gateway;
-struct hvb_client;
 struct hvb_cache;
-/* An LLM's parts, borrowed from it. */
-typedef struct hvb_llm_view {
-  const hvb_spec *spec;
-  const struct hvb_gateway *gw;
-  struct hvb_client *client; /* NULL for an offline gateway */
-  struct hvb_cache *cache;
-  const hvb_embed_limits *embed;
-} hvb_llm_view;
-
-hvb_llm_view hvb__llm_view(const hvb_llm *llm);
+/* The LLM's response cache handle and embedding limits, borrowed from it. */
+struct hvb_cache *hvb__llm_cache(const hvb_llm *llm);
+const hvb_embed_limits *hvb__llm_embed_limits(const hvb_llm *llm);
 
 /* ---- chat results in the response cache (core/llm-cache.c) ---- */
 
@@ -124,12 +117,19 @@ GBytes *hvb__chat_cache_encode(const hvb_result *r);
  * for a value this version cannot read (the caller treats it as a miss). */
 json_object *hvb__chat_cache_decode(GBytes *value, json_object **raw);
 
-/* ---- mock gateway (core/gateway-mock.c) ---- */
+/* ---- gateways (core/llm.c) ---- */
 
-/* Deterministic embedding of `text` (NULL counts as "") into out[0..dim): SHA-256 in counter
- * mode (block i = SHA-256(text bytes || i as 4 bytes big-endian), each 4-byte big-endian word
- * u mapped to u / 2^31 - 1), then scaled to unit length. Identical on every run and
- * platform; different texts give different vectors. dim 0 writes nothing. */
-void hvb__mock_embed(const char *text, size_t dim, float *out);
+/* The registry record of the LLM's gateway (lives as long as the process); NULL for NULL. */
+const hvb_gateway_record *hvb__llm_gateway(const hvb_llm *llm);
+
+/* One operation whose request and response are single JSON values (embeddings, images):
+ * checks the operation (hvb_llm_supports), then asks an offline gateway's execute, or
+ * prepares the HTTP request, runs it with the spec's timeouts and retries, and parses the
+ * body through the gateway. `canonical` is borrowed. Returns the canonical response (new
+ * reference), or NULL with err set: the check's HVB_UNSUPPORTED, the transport's errors,
+ * HVB_PARSE for a body that is not JSON or lacks a field (named, with the URL),
+ * HVB_PROVIDER for an error payload. */
+json_object *hvb__llm_call_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
+                                hvb_error *err);
 
 #endif

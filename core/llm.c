@@ -530,21 +530,23 @@ HVB_PUBLIC json_object *hvb_result_project(const hvb_result *r, const char *incl
 
 struct hvb_llm {
   hvb_spec *spec;
-  const hvb_gateway *gw;
-  hvb_client *client; /* NULL for an offline gateway */
-  hvb_cache *cache;   /* the response cache's settings for this LLM (store opened lazily) */
+  const hvb_gateway_record *gw; /* the registry's: lives as long as the process */
+  hvb_client *client;           /* NULL for an offline gateway */
+  hvb_cache *cache;             /* the response cache's settings (store opened lazily) */
   hvb_embed_limits embed;
 };
 
-hvb_llm_view hvb__llm_view(const hvb_llm *llm) {
-  return (hvb_llm_view){llm->spec, llm->gw, llm->client, llm->cache, &llm->embed};
+hvb_cache *hvb__llm_cache(const hvb_llm *llm) {
+  return llm->cache;
 }
 
-static char *builtin_names(void) {
-  GString *s = g_string_new(NULL);
-  for (const hvb_gateway *const *g = hvb__gateway_all(); *g; g++)
-    g_string_append_printf(s, "%s%s", s->len ? ", " : "", (*g)->name);
-  return g_string_free(s, FALSE);
+const hvb_embed_limits *hvb__llm_embed_limits(const hvb_llm *llm) {
+  return &llm->embed;
+}
+
+/* An offline gateway answers through execute, without HTTP. */
+static bool is_offline(const hvb_gateway_record *gw) {
+  return (gw->ops.caps & HVB_GATEWAY_CAP_OFFLINE) && gw->ops.execute;
 }
 
 /* The LLM's cache handle: heavenbase.llm.cache merged with the "cache" option. */
@@ -576,13 +578,14 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
     hvb_spec_unref(spec);
     return NULL;
   }
-  const char *name = hvb_spec_gateway(spec);
-  const hvb_gateway *gw = hvb__gateway_lookup(name);
+  /* Resolution chose a usable gateway (or fell back); the lookup only fails if the registry
+   * was reset in between, which only tests do. */
+  char *why = NULL;
+  const hvb_gateway_record *gw = hvb__registry_find(hvb_spec_gateway(spec), &why);
   if (!gw) {
-    char *names = builtin_names();
-    hvb__fail(err, HVB_GATEWAY, "gateway '%s' is not available (built-in gateways: %s)",
-              name ? name : "", names);
-    g_free(names);
+    hvb__fail(err, HVB_GATEWAY, "gateway '%s' is not available: %s", hvb_spec_gateway(spec),
+              why);
+    g_free(why);
     hvb_spec_unref(spec);
     hvb__cache_unref(cache);
     return NULL;
@@ -594,8 +597,35 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
   llm->gw = gw;
   llm->cache = cache;
   llm->embed = limits;
-  if (!gw->execute_chat) llm->client = hvb__client_get(hvb_spec_client_key(spec));
+  if (!is_offline(gw)) llm->client = hvb__client_get(hvb_spec_client_key(spec));
   return llm;
+}
+
+HVB_PUBLIC bool hvb_llm_supports(const hvb_llm *llm, hvb_gateway_op op, hvb_error *err) {
+  if (!llm) return hvb__fail(err, HVB_EINVAL, "llm is NULL");
+  uint32_t cap = hvb__gateway_op_cap(op);
+  if (!cap) return hvb__fail(err, HVB_EINVAL, "unknown gateway operation %d", (int)op);
+  const hvb_gateway_record *gw = llm->gw;
+  if (!(gw->ops.caps & cap))
+    return hvb__fail(err, HVB_UNSUPPORTED, "gateway '%s' does not support %s", gw->name,
+                     hvb__gateway_op_phrase(op));
+  if (gw->ops.supports) {
+    hvb_error e = HVB_ERROR_INIT;
+    if (!gw->ops.supports(llm->spec, op, &e)) {
+      /* A plugin that forgot the message or the status still gets a useful error. */
+      if (!e.message[0])
+        hvb__fail(&e, HVB_UNSUPPORTED, "gateway '%s' does not support %s for provider '%s'",
+                  gw->name, hvb__gateway_op_phrase(op), hvb_spec_provider(llm->spec));
+      if (e.status == HVB_OK) e.status = HVB_UNSUPPORTED;
+      if (err) *err = e;
+      return false;
+    }
+  }
+  return true;
+}
+
+const hvb_gateway_record *hvb__llm_gateway(const hvb_llm *llm) {
+  return llm ? llm->gw : NULL;
 }
 
 HVB_PUBLIC hvb_llm *hvb_llm_new(json_object *options, hvb_error *err) {
@@ -632,14 +662,15 @@ HVB_PUBLIC const hvb_spec *hvb_llm_spec(const hvb_llm *llm) {
 
 struct hvb_stream {
   hvb_spec *spec; /* reference: a stream may outlive its LLM */
-  const hvb_gateway *gw;
+  const hvb_gateway_record *gw;
   json_object *request;
   bool gather;  /* chat: keep no queue, never commit */
   bool sse;     /* an event stream was asked for */
   bool as_json; /* ...but this attempt's response is a JSON body (an error, or a provider
                    that ignores "stream") */
   bool sniffed; /* as_json was decided for this attempt */
-  hvb_wire_request wire;
+  hvb_wire_request *wire;
+  const char *url; /* borrowed from wire, for messages */
   hvb_transfer *transfer;
   hvb_sse *decoder;
   void *gw_state;
@@ -693,8 +724,8 @@ static bool on_event(void *user_data, const hvb_sse_event *ev, hvb_error *err) {
   json_object *payload = json_tokener_parse(ev->data);
   if (payload) hvb__accum_raw_append(s->acc, payload);
   bool done = false;
-  if (!s->gw->parse_event(s->gw_state, ev, s->chunks, &done, err)) {
-    hvb__error_prefix(err, "stream from %s", s->wire.url);
+  if (!s->gw->ops.parse_event(s->gw_state, ev, s->chunks, &done, err)) {
+    hvb__error_prefix(err, "stream from %s", s->url);
     return false;
   }
   feed_chunks(s);
@@ -716,7 +747,7 @@ static hvb_sink_rc on_body(void *user_data, const char *data, size_t len, hvb_er
     return n > 0 ? HVB_SINK_PROGRESS : HVB_SINK_CONTINUE;
   }
   if (s->body->len + len > HVB_MAX_BODY) {
-    hvb__fail(err, HVB_TOO_LARGE, "response from %s exceeds %u bytes", s->wire.url, HVB_MAX_BODY);
+    hvb__fail(err, HVB_TOO_LARGE, "response from %s exceeds %u bytes", s->url, HVB_MAX_BODY);
     return HVB_SINK_ABORT;
   }
   g_string_append_len(s->body, data, (gssize)len);
@@ -734,8 +765,8 @@ static void on_reset(void *user_data) {
   s->sniffed = s->as_json = false;
   if (json_object_array_length(s->chunks))
     json_object_array_del_idx(s->chunks, 0, json_object_array_length(s->chunks));
-  if (s->gw->stream_end) s->gw->stream_end(s->gw_state);
-  s->gw_state = s->gw->stream_begin ? s->gw->stream_begin(s->spec) : NULL;
+  if (s->gw->ops.stream_end) s->gw->ops.stream_end(s->gw_state);
+  s->gw_state = s->gw->ops.stream_begin ? s->gw->ops.stream_begin(s->spec) : NULL;
   s->done_marker = false;
 }
 
@@ -800,25 +831,29 @@ static void fail_call(hvb_stream *s, const hvb_error *e) {
 /* The 2xx response is complete: fold a buffered body in, or check the stream's end. */
 static bool finish_transfer(hvb_stream *s, hvb_error *err) {
   hvb__log(HVB_LOG_DEBUG, "HTTP %ld from %s after %d attempt(s)", hvb__transfer_status(s->transfer),
-           s->wire.url, hvb__transfer_attempts(s->transfer));
+           s->url, hvb__transfer_attempts(s->transfer));
   if (s->sse && !s->as_json) {
     if (!s->done_marker && !hvb__accum_finish_reason(s->acc))
       return hvb__fail(err, HVB_TRUNCATED,
                        "stream from %s was truncated: it ended without [DONE] or a finish reason",
-                       s->wire.url);
+                       s->url);
     return true;
   }
   hvb_error perr = HVB_ERROR_INIT;
   json_object *body = hvb__json_parse(s->body->str, (long)s->body->len, "response", &perr);
   if (!body) {
     const char *why = strstr(perr.message, "not valid JSON (");
-    return hvb__fail(err, HVB_PARSE, "response from %s is not valid JSON (%s", s->wire.url,
+    return hvb__fail(err, HVB_PARSE, "response from %s is not valid JSON (%s", s->url,
                      why ? why + strlen("not valid JSON (") : "empty or null)");
   }
-  json_object *completion = s->gw->parse_chat(s->spec, body, err);
+  if (!s->gw->ops.parse) {
+    json_object_put(body);
+    return hvb__fail(err, HVB_GATEWAY, "gateway '%s' has no parse operation", s->gw->name);
+  }
+  json_object *completion = s->gw->ops.parse(s->spec, HVB_GATEWAY_OP_CHAT, body, err);
   if (!completion) {
     json_object_put(body);
-    hvb__error_prefix(err, "response from %s", s->wire.url);
+    hvb__error_prefix(err, "response from %s", s->url);
     return false;
   }
   json_object *chunk = hvb__completion_to_chunk(completion);
@@ -847,9 +882,9 @@ HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
   if (!s) return;
   cache_end(s, false); /* an aborted stream stores nothing */
   hvb__transfer_free(s->transfer);
-  if (s->decoder && s->gw->stream_end) s->gw->stream_end(s->gw_state);
+  if (s->decoder && s->gw->ops.stream_end) s->gw->ops.stream_end(s->gw_state);
   hvb__sse_free(s->decoder);
-  hvb__wire_request_clear(&s->wire);
+  hvb__wire_request_free(s->wire);
   queue_clear(s);
   json_object_put(s->current);
   json_object_put(s->chunks);
@@ -866,10 +901,13 @@ HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
 static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *messages,
                               json_object *call_options, bool force_stream, bool gather,
                               hvb_error *err) {
-  if (!llm) {
-    hvb__fail(err, HVB_EINVAL, "llm is NULL");
-    return NULL;
-  }
+  /* The operation is checked before anything else, so that an unsupported call fails the
+   * same way whatever its arguments. */
+  if (!hvb_llm_supports(llm, HVB_GATEWAY_OP_CHAT, err)) return NULL;
+  const hvb_gateway_record *gw = llm->gw;
+  /* A gateway without streaming answers a stream request with one body: the caller still
+   * gets deltas, all at once. */
+  bool can_stream = (gw->ops.caps & HVB_GATEWAY_CAP_STREAM) && gw->ops.parse_event;
   hvb_cache *cache = NULL;
   if (!hvb__cache_for_call(llm->cache, call_options, HVB_NS_TEXT, &cache, err)) return NULL;
   json_object *req =
@@ -878,10 +916,12 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
     hvb__cache_unref(cache);
     return NULL;
   }
+  if (!can_stream && !is_offline(gw))
+    json_object_object_add(req, "stream", json_object_new_boolean(0));
 
   hvb_stream *s = g_new0(hvb_stream, 1);
   s->spec = hvb_spec_ref(llm->spec);
-  s->gw = llm->gw;
+  s->gw = gw;
   s->request = req;
   s->gather = gather;
   s->sse = json_object_get_boolean(json_object_object_get(req, "stream"));
@@ -890,9 +930,9 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   g_queue_init(&s->pending);
   if (cache_begin(s, cache)) return s;
 
-  if (s->gw->execute_chat) {
-    if (!s->gw->execute_chat(s->spec, req, s->chunks, err)) {
-      hvb__error_prefix(err, "gateway '%s'", s->gw->name);
+  if (is_offline(gw)) {
+    if (!gw->ops.execute(s->spec, HVB_GATEWAY_OP_CHAT, req, s->chunks, err)) {
+      hvb__error_prefix(err, "gateway '%s'", gw->name);
       hvb_stream_free(s);
       return NULL;
     }
@@ -902,27 +942,38 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
     return s;
   }
 
-  if (!s->gw->prepare_chat(s->spec, req, &s->wire, err)) {
+  if (!gw->ops.prepare) {
+    hvb__fail(err, HVB_GATEWAY, "gateway '%s' has neither prepare nor an offline execute",
+              gw->name);
     hvb_stream_free(s);
     return NULL;
   }
+  s->wire = hvb__wire_request_new();
+  if (!gw->ops.prepare(s->spec, HVB_GATEWAY_OP_CHAT, req, s->wire, err)) {
+    hvb_stream_free(s);
+    return NULL;
+  }
+  s->url = hvb_wire_request_url(s->wire);
   s->body = g_string_new(NULL);
   if (s->sse) {
     s->decoder = hvb__sse_new(0, 0, on_event, s);
-    s->gw_state = s->gw->stream_begin ? s->gw->stream_begin(s->spec) : NULL;
+    s->gw_state = gw->ops.stream_begin ? gw->ops.stream_begin(s->spec) : NULL;
   }
+  size_t body_len = 0;
+  const char *body = hvb__wire_request_body(s->wire, &body_len);
   hvb_http_request hr = {
       .method = "POST",
-      .url = s->wire.url,
-      .headers = (const char *const *)s->wire.headers,
-      .body = s->wire.body,
-      .body_len = s->wire.body_len,
+      .url = s->url,
+      .headers = hvb__wire_request_headers(s->wire),
+      .body = body,
+      .body_len = body_len,
       .connect_timeout_ms = hvb_spec_connect_timeout_ms(s->spec),
       .timeout_ms = hvb_spec_timeout_ms(s->spec),
       .idle_timeout_ms = hvb_spec_idle_timeout_ms(s->spec),
       .max_retries = hvb_spec_max_retries(s->spec),
   };
-  hvb__log(HVB_LOG_DEBUG, "POST %s (%s)", s->wire.url, s->sse ? "stream" : "chat");
+  hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", s->url, s->sse ? "stream" : "chat",
+           gw->name);
   s->transfer = hvb__transfer_new(llm->client, &hr, on_body, on_reset, s);
   return s;
 }
@@ -1017,4 +1068,79 @@ HVB_PUBLIC hvb_result *hvb_stream_result(hvb_stream *s, hvb_error *err) {
   hvb_result *r = hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
   r->cached = s->cached;
   return r;
+}
+
+/* ============================================================================================
+ * One JSON request, one JSON response: embeddings and images (and any op without a stream)
+ * ========================================================================================== */
+
+static hvb_sink_rc gather_body(void *user_data, const char *data, size_t len, hvb_error *err) {
+  GString *body = user_data;
+  if (body->len + len > HVB_MAX_BODY) {
+    hvb__fail(err, HVB_TOO_LARGE, "response exceeds %u bytes", HVB_MAX_BODY);
+    return HVB_SINK_ABORT;
+  }
+  g_string_append_len(body, data, (gssize)len);
+  return HVB_SINK_PROGRESS;
+}
+
+static void gather_reset(void *user_data) {
+  g_string_truncate(user_data, 0);
+}
+
+json_object *hvb__llm_call_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
+                                hvb_error *err) {
+  if (!hvb_llm_supports(llm, op, err)) return NULL;
+  const hvb_gateway_record *gw = llm->gw;
+  if (is_offline(gw)) {
+    json_object *out = json_object_new_array();
+    json_object *res = NULL;
+    if (gw->ops.execute(llm->spec, op, canonical, out, err)) {
+      res = json_object_get(json_object_array_get_idx(out, 0));
+      if (!res)
+        hvb__fail(err, HVB_GATEWAY, "gateway '%s' gave no %s response", gw->name,
+                  hvb__gateway_op_phrase(op));
+    } else {
+      hvb__error_prefix(err, "gateway '%s'", gw->name);
+    }
+    json_object_put(out);
+    return res;
+  }
+  if (!gw->ops.prepare || !gw->ops.parse) {
+    hvb__fail(err, HVB_GATEWAY, "gateway '%s' lacks the prepare or parse operation", gw->name);
+    return NULL;
+  }
+  hvb_wire_request *wire = hvb__wire_request_new();
+  json_object *res = NULL;
+  GString *body = g_string_new(NULL);
+  if (!gw->ops.prepare(llm->spec, op, canonical, wire, err)) goto out;
+  const char *url = hvb_wire_request_url(wire);
+  size_t len = 0;
+  const char *data = hvb__wire_request_body(wire, &len);
+  hvb_http_request hr = {
+      .method = "POST",
+      .url = url,
+      .headers = hvb__wire_request_headers(wire),
+      .body = data,
+      .body_len = len,
+      .connect_timeout_ms = hvb_spec_connect_timeout_ms(llm->spec),
+      .timeout_ms = hvb_spec_timeout_ms(llm->spec),
+      .idle_timeout_ms = hvb_spec_idle_timeout_ms(llm->spec),
+      .max_retries = hvb_spec_max_retries(llm->spec),
+  };
+  hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", url, hvb__gateway_op_phrase(op),
+           gw->name);
+  if (!hvb__http_perform(llm->client, &hr, gather_body, gather_reset, body, err)) goto out;
+  json_object *parsed = hvb__json_parse(body->str, (long)body->len, "response", err);
+  if (!parsed) {
+    hvb__error_prefix(err, "response from %s", url);
+    goto out;
+  }
+  res = gw->ops.parse(llm->spec, op, parsed, err);
+  json_object_put(parsed);
+  if (!res) hvb__error_prefix(err, "response from %s", url);
+out:
+  g_string_free(body, TRUE);
+  hvb__wire_request_free(wire);
+  return res;
 }

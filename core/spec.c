@@ -48,7 +48,9 @@
  *             default_provider, "openai"
  *   model_id  model.ids[provider], the model name
  *   gateway   options.gateway, preset.gateway, provider.gateway, config default_gateway,
- *             "openai"
+ *             "openai"; a gateway that cannot be loaded becomes "openai" (the fallback,
+ *             logged as a warning and recorded: requested_gateway, gateway_fallback_reason)
+ *             unless config gateway_fallback is false, which makes it an HVB_GATEWAY error
  *   base_url  options.base_url, preset.base_url, provider.base_url, "" (trailing '/' cut)
  *   api key   options.api_key, $options.api_key_env, $provider.api_key_env
  *   args      merged, lowest first: config default_args, model.default_args,
@@ -64,6 +66,7 @@
  */
 #include "internal.h"
 #include "config-internal.h"
+#include "gateway.h"
 
 #include <glib.h>
 #include <math.h>
@@ -75,6 +78,8 @@
 struct hvb_spec {
   gint refcount;
   char *preset, *model, *model_id, *provider, *gateway, *base_url;
+  char *requested_gateway;       /* what resolution asked for */
+  char *gateway_fallback_reason; /* NULL unless `gateway` is the fallback for it */
   char *api_key, *api_key_env;
   char *hash_key, *client_key;
   json_object *args, *headers, *model_info;
@@ -95,6 +100,7 @@ typedef enum field_kind {
   F_SECONDS,    /* number of seconds, 0 .. MAX_SECONDS */
   F_RETRIES,    /* integer 0 .. MAX_RETRIES */
   F_KIND,       /* "chat", "embedding" or "image" */
+  F_BOOL,       /* true or false */
   F_SWITCH      /* true, false or an object of settings (the response cache) */
 } field_kind;
 
@@ -121,6 +127,7 @@ static const char *kind_text(field_kind kind) {
   case F_RETRIES: return "an integer from 0 to 100";
   case F_SWITCH: return "true, false or an object";
   case F_KIND: return "\"chat\", \"embedding\" or \"image\"";
+  case F_BOOL: return "true or false";
   }
   return "valid";
 }
@@ -169,6 +176,8 @@ static bool value_fits(json_object *v, field_kind kind) {
     const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
     return !strcmp(s, "chat") || !strcmp(s, "embedding") || !strcmp(s, "image");
   }
+  case F_BOOL:
+    return json_object_is_type(v, json_type_boolean);
   case F_SWITCH:
     return json_object_is_type(v, json_type_boolean) || json_object_is_type(v, json_type_object);
   }
@@ -472,6 +481,37 @@ static void compute_keys(hvb_spec *spec) {
   json_object_put(c);
 }
 
+/* The gateway `name` when it can be used, else the built-in fallback (never silently: a
+ * warning, and the spec keeps the requested name and the reason), or an HVB_GATEWAY error
+ * when heavenbase.llm.gateway_fallback is false. */
+static bool resolve_gateway(hvb_spec *spec, const hvb_config *cfg, const char *name,
+                            hvb_error *err) {
+  spec->requested_gateway = g_strdup(name);
+  char *why = NULL;
+  if (hvb__registry_find(name, &why)) {
+    spec->gateway = g_strdup(name);
+    return true;
+  }
+  json_object *v = NULL;
+  if (!config_value(cfg, "gateway_fallback", F_BOOL, &v, err)) {
+    g_free(why);
+    return false;
+  }
+  if (v && !json_object_get_boolean(v)) {
+    hvb__fail(err, HVB_GATEWAY,
+              "gateway '%s' cannot be used: %s (and heavenbase.llm.gateway_fallback is false)",
+              name, why);
+    g_free(why);
+    return false;
+  }
+  const char *fallback = hvb__gateway_openai.name;
+  hvb__log(HVB_LOG_WARN, "gateway '%s' cannot be used (%s); falling back to '%s'", name, why,
+           fallback);
+  spec->gateway = g_strdup(fallback);
+  spec->gateway_fallback_reason = why;
+  return true;
+}
+
 static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
                     hvb_error *err) {
   if (!check_options(options, err)) return false;
@@ -537,7 +577,7 @@ static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
     if (!config_value(cfg, "default_gateway", F_NAME, &v, err)) return false;
     name = v ? json_object_get_string(v) : "openai";
   }
-  spec->gateway = g_strdup(name);
+  if (!resolve_gateway(spec, cfg, name, err)) return false;
 
   /* base URL, without trailing slashes so that gateways can append "/chat/completions" */
   name = member_str(options, "base_url");
@@ -599,6 +639,8 @@ HVB_PUBLIC void hvb_spec_unref(hvb_spec *spec) {
   g_free(spec->model_id);
   g_free(spec->provider);
   g_free(spec->gateway);
+  g_free(spec->requested_gateway);
+  g_free(spec->gateway_fallback_reason);
   g_free(spec->base_url);
   if (spec->api_key) {
     /* Do not leave the key in freed heap memory for a later dump to find. */
@@ -625,6 +667,9 @@ SPEC_GETTER(const char *, model, spec->model, NULL)
 SPEC_GETTER(const char *, model_id, spec->model_id, NULL)
 SPEC_GETTER(const char *, provider, spec->provider, NULL)
 SPEC_GETTER(const char *, gateway, spec->gateway, NULL)
+SPEC_GETTER(const char *, requested_gateway, spec->requested_gateway, NULL)
+SPEC_GETTER(bool, gateway_fallback, spec->gateway_fallback_reason != NULL, false)
+SPEC_GETTER(const char *, gateway_fallback_reason, spec->gateway_fallback_reason, NULL)
 SPEC_GETTER(const char *, base_url, spec->base_url, NULL)
 SPEC_GETTER(bool, has_api_key, spec->api_key != NULL, false)
 SPEC_GETTER(const char *, api_key_env, spec->api_key_env, NULL)
@@ -661,6 +706,10 @@ HVB_PUBLIC json_object *hvb_spec_to_json(const hvb_spec *spec, bool include_secr
   add_str(o, "model_id", spec->model_id);
   add_str(o, "provider", spec->provider);
   add_str(o, "gateway", spec->gateway);
+  if (spec->gateway_fallback_reason) {
+    add_str(o, "requested_gateway", spec->requested_gateway);
+    add_str(o, "gateway_fallback_reason", spec->gateway_fallback_reason);
+  }
   add_str(o, "base_url", spec->base_url);
   add_str(o, "api_key_env", spec->api_key_env);
   if (spec->api_key) add_str(o, "api_key", include_secrets ? spec->api_key : "<set>");

@@ -23,12 +23,8 @@
 #include <stddef.h>
 #include <heavenbase/error.h>
 
-typedef struct hvb_sse_event {
-  const char *event; /* "" when the event had no event: field ("message" by the spec) */
-  const char *data;  /* NUL-terminated, data_len bytes before the NUL */
-  size_t data_len;
-  const char *id;    /* last event id seen, "" when none */
-} hvb_sse_event;
+/* hvb_sse_event (event, data, data_len, id) is public: gateways' parse_event receives it. */
+#include <heavenbase/gateway.h>
 
 /* Return false to stop decoding (hvb__sse_feed then returns -1 with err as the callback set
  * it). Pointers in `ev` are valid only during the call. */

@@ -102,9 +102,18 @@ typedef struct hvb_sse_event {
 /* ---- errors from plugins ---- */
 
 /* Fill err (may be NULL) with status and a formatted message (redacted like the library's
- * own); returns false. */
+ * own: registered API keys and bearer tokens become "[REDACTED]"; line breaks become spaces;
+ * truncated to fit err->message); returns false, so that an operation can
+ * `return hvb_gateway_fail(err, HVB_PARSE, "no 'content' in ...")`. Thread-safe. */
 bool hvb_gateway_fail(hvb_error *err, hvb_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* As hvb_gateway_fail, also setting err->http_status (0: none) and err->type (the provider's
+ * error type, e.g. "rate_limit_error"; NULL: none). For error payloads that carry an HTTP
+ * status or a type, such as an error event inside a stream. (Added in ABI 1.0 before its
+ * first release, so no minor bump.) */
+bool hvb_gateway_fail_http(hvb_error *err, hvb_status status, int http_status, const char *type,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* ---- the descriptor ---- */
 

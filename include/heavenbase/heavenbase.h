@@ -9,6 +9,8 @@
 #include <heavenbase/config.h>
 #include <heavenbase/spec.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/gateway.h>
+#include <heavenbase/registry.h>
 #include <heavenbase/cache.h>
 #include <heavenbase/embed.h>
 

@@ -26,14 +26,17 @@
  * Messages are OpenAI chat-completions messages: [{"role": "user", "content": "hi"}, ...]; a
  * message list must be a non-empty array of objects, each with a string "role".
  *
- * The offline `mock` gateway (preset "mock") answers deterministically, without network:
+ * The offline `mock` gateway (preset "mock"; the plugin hb-gateway-mock.so, whose rules,
+ * scripted replies included, are documented in plugins/mock/mock.c and docs/gateway-abi.md)
+ * answers deterministically, without network:
  * the reply is "Mock reply to: " followed by the text of the last user message (its string
  * content, or its text parts joined with " "), or "(no user message)". It streams one delta
  * per word (each word with the whitespace after it), then finish_reason "stop", then usage
  * {"prompt_tokens": words in all request messages, "completion_tokens": words in the reply,
  * "total_tokens": their sum}, words being whitespace-separated.
  *
- * Errors: HVB_EINVAL for bad messages or options (the field is named); HVB_HTTP with
+ * Errors: HVB_UNSUPPORTED when the gateway cannot chat (checked first, see hvb_llm_supports);
+ * HVB_EINVAL for bad messages or options (the field is named); HVB_HTTP with
  * err->http_status, err->type and the provider's message; HVB_TRANSPORT when the connection
  * fails after the retries; HVB_TIMEOUT (connect, total or idle timeout, named);
  * HVB_TRUNCATED when a stream ends without [DONE] or a finish reason; HVB_PROVIDER for an
@@ -54,6 +57,7 @@
 #include <json-c/json.h>
 #include <heavenbase/error.h>
 #include <heavenbase/config.h>
+#include <heavenbase/gateway.h>
 #include <heavenbase/spec.h>
 
 #ifdef __cplusplus
@@ -79,6 +83,13 @@ void hvb_llm_free(hvb_llm *llm); /* NULL is a no-op */
 
 /* The resolved spec, borrowed from the LLM (hvb_spec_ref it to keep it longer). */
 const hvb_spec *hvb_llm_spec(const hvb_llm *llm);
+
+/* Can this LLM's gateway do `op`? Checks the gateway's capabilities, then its own `supports`
+ * operation (which refuses known-unsupported combinations, such as a provider without
+ * embeddings). true, or false with HVB_UNSUPPORTED naming the gateway and the operation
+ * ("gateway 'anthropic' does not support embeddings"); HVB_EINVAL for a NULL llm or an
+ * unknown op. Every call runs this check first; callers may run it up front. Thread-safe. */
+bool hvb_llm_supports(const hvb_llm *llm, hvb_gateway_op op, hvb_error *err);
 
 /* Chat with one user prompt. Returns a new result (free with hvb_result_free). */
 hvb_result *hvb_llm_chat(hvb_llm *llm, const char *prompt, json_object *call_options,

@@ -10,7 +10,7 @@
  *   "preset"        preset name (default: heavenbase.llm.default_preset, bundled "chat")
  *   "model"         model name or alias; an unknown name passes through as the identifier
  *   "provider"      provider name (must exist in the catalog)
- *   "gateway"       gateway name ("openai", "mock", ...)
+ *   "gateway"       gateway name ("openai", "mock", ...); see "Gateway fallback" below
  *   "base_url"      overrides the provider's base URL
  *   "api_key"       the key itself (never stored in clear, never printed)
  *   "api_key_env"   name of the environment variable holding the key
@@ -28,6 +28,16 @@
  * level removes the value a lower level gave it ("temperature": null).
  *
  * The catalog schema (presets, models, providers) is documented at the top of core/spec.c.
+ *
+ * Gateway fallback: the gateway is looked up in the registry (<heavenbase/registry.h>) while
+ * resolving. When the requested gateway cannot be used (no such plugin file, or the file is
+ * broken, incompatible or a duplicate), the spec uses the built-in "openai" gateway instead,
+ * logs a warning, and records the requested name and the reason (hvb_spec_requested_gateway,
+ * hvb_spec_gateway_fallback_reason, and "requested_gateway"/"gateway_fallback_reason" in
+ * hvb_spec_to_json). With the config key heavenbase.llm.gateway_fallback set to false,
+ * resolution fails instead with HVB_GATEWAY naming the gateway and the reason. What a loaded
+ * gateway does not support (an operation, a provider) is never a fallback: calls fail with
+ * HVB_UNSUPPORTED (see hvb_llm_supports).
  *
  * hash_key:   SHA-256 (hex) over the canonical JSON of model, model id, provider, gateway,
  *             base URL (another endpoint is another model server) and the resolved request
@@ -68,7 +78,14 @@ const char *hvb_spec_preset(const hvb_spec *spec);   /* "chat" */
 const char *hvb_spec_model(const hvb_spec *spec);    /* canonical model name, alias resolved */
 const char *hvb_spec_model_id(const hvb_spec *spec); /* what the provider calls it */
 const char *hvb_spec_provider(const hvb_spec *spec);
-const char *hvb_spec_gateway(const hvb_spec *spec);
+const char *hvb_spec_gateway(const hvb_spec *spec);   /* the gateway in use */
+/* The gateway resolution asked for: equal to hvb_spec_gateway unless it fell back. */
+const char *hvb_spec_requested_gateway(const hvb_spec *spec);
+/* True when the requested gateway could not be used and "openai" stands in for it. */
+bool hvb_spec_gateway_fallback(const hvb_spec *spec);
+/* Why it fell back ("no file hb-gateway-x.so in the gateway path (...)", or the refused
+ * file's state and reason); NULL when it did not. */
+const char *hvb_spec_gateway_fallback_reason(const hvb_spec *spec);
 const char *hvb_spec_base_url(const hvb_spec *spec); /* no trailing slash; "" when none */
 bool hvb_spec_has_api_key(const hvb_spec *spec);
 const char *hvb_spec_api_key_env(const hvb_spec *spec); /* variable consulted, or NULL */
@@ -92,7 +109,8 @@ long hvb_spec_idle_timeout_ms(const hvb_spec *spec);
 int hvb_spec_max_retries(const hvb_spec *spec);
 
 /* The spec as a new JSON object (caller owns the reference): preset, model, model_id,
- * provider, gateway, base_url, api_key_env (null when none), api_key, args, headers,
+ * provider, gateway (after a fallback also requested_gateway and gateway_fallback_reason),
+ * base_url, api_key_env (null when none), api_key, args, headers,
  * timeout, connect_timeout, idle_timeout (seconds), max_retries, hash_key, client_key.
  * The API key appears only when `include_secrets` is true; otherwise "api_key" is "<set>" or
  * absent, and the values of headers whose name contains "auth", "key" or "token" (any case)

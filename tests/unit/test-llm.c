@@ -76,7 +76,7 @@ static bool replay(const char *name, hvb_accum *acc, bool *done, hvb_error *err)
     g_strfreev(lines);
     if (has_data) {
       hvb_sse_event ev = {"", data->str, data->len, ""};
-      ok = hvb__openai_parse_event(NULL, &ev, chunks, done, err);
+      ok = hvb_openai_parse_event(NULL, &ev, chunks, done, err);
       for (size_t i = 0; i < json_object_array_length(chunks); i++)
         json_object_put(hvb__accum_feed(acc, json_object_array_get_idx(chunks, i)));
       if (json_object_array_length(chunks))
@@ -248,20 +248,20 @@ START_TEST(done_marker_ends_and_bad_event_data_is_a_parse_error) {
   bool done = false;
   hvb_error err = HVB_ERROR_INIT;
   hvb_sse_event ev = {"", "[DONE]", 6, ""};
-  ck_assert(hvb__openai_parse_event(NULL, &ev, chunks, &done, &err));
+  ck_assert(hvb_openai_parse_event(NULL, &ev, chunks, &done, &err));
   ck_assert(done);
   ck_assert_int_eq((int)json_object_array_length(chunks), 0);
   hvb_sse_event bad = {"", "{\"choices\": [", 13, ""};
-  ck_assert(!hvb__openai_parse_event(NULL, &bad, chunks, &done, &err));
+  ck_assert(!hvb_openai_parse_event(NULL, &bad, chunks, &done, &err));
   ck_assert_int_eq(err.status, HVB_PARSE);
   ck_assert_ptr_nonnull(strstr(err.message, "stream event"));
   hvb_sse_event named = {"error", "{\"message\":\"overloaded\",\"type\":\"busy\"}", 38, ""};
-  ck_assert(!hvb__openai_parse_event(NULL, &named, chunks, &done, &err));
+  ck_assert(!hvb_openai_parse_event(NULL, &named, chunks, &done, &err));
   ck_assert_int_eq(err.status, HVB_PROVIDER);
   ck_assert_str_eq(err.type, "busy");
   ck_assert_ptr_nonnull(strstr(err.message, "overloaded"));
   hvb_sse_event num = {"", "42", 2, ""};
-  ck_assert(!hvb__openai_parse_event(NULL, &num, chunks, &done, &err));
+  ck_assert(!hvb_openai_parse_event(NULL, &num, chunks, &done, &err));
   ck_assert_int_eq(err.status, HVB_PARSE);
   json_object_put(chunks);
 }
@@ -306,7 +306,7 @@ END_TEST
 static hvb_result *completion_result(const char *name) {
   json_object *body = fixture_json(name);
   hvb_error err = HVB_ERROR_INIT;
-  json_object *completion = hvb__openai_parse_chat(NULL, body, &err);
+  json_object *completion = hvb_openai_parse(NULL, HVB_GATEWAY_OP_CHAT, body, &err);
   ck_assert_msg(completion != NULL, "%s", err.message);
   json_object *chunk = hvb__completion_to_chunk(completion);
   hvb_accum *acc = hvb__accum_new();
@@ -342,17 +342,17 @@ END_TEST
 START_TEST(parse_chat_names_the_missing_field_and_reports_error_bodies) {
   hvb_error err = HVB_ERROR_INIT;
   json_object *b = parse("{\"choices\":[{\"index\":0}]}");
-  ck_assert_ptr_null(hvb__openai_parse_chat(NULL, b, &err));
+  ck_assert_ptr_null(hvb_openai_parse(NULL, HVB_GATEWAY_OP_CHAT, b, &err));
   ck_assert_int_eq(err.status, HVB_PARSE);
   ck_assert_ptr_nonnull(strstr(err.message, "choices[0].message"));
   json_object_put(b);
   b = parse("{\"object\":\"list\"}");
-  ck_assert_ptr_null(hvb__openai_parse_chat(NULL, b, &err));
+  ck_assert_ptr_null(hvb_openai_parse(NULL, HVB_GATEWAY_OP_CHAT, b, &err));
   ck_assert_int_eq(err.status, HVB_PARSE);
   ck_assert_ptr_nonnull(strstr(err.message, "choices"));
   json_object_put(b);
   b = parse("{\"error\":{\"message\":\"model overloaded\",\"type\":\"overloaded_error\"}}");
-  ck_assert_ptr_null(hvb__openai_parse_chat(NULL, b, &err));
+  ck_assert_ptr_null(hvb_openai_parse(NULL, HVB_GATEWAY_OP_CHAT, b, &err));
   ck_assert_int_eq(err.status, HVB_PROVIDER);
   ck_assert_str_eq(err.type, "overloaded_error");
   ck_assert_ptr_nonnull(strstr(err.message, "model overloaded"));
@@ -427,14 +427,44 @@ START_TEST(projection_of_several_fields_is_an_object_and_unknown_fields_are_name
 }
 END_TEST
 
+/* The mock plugin's execute, as the registry loaded it (from $HB_GATEWAY_PATH). */
+static const hvb_gateway_record *mock_gateway(void) {
+  char *why = NULL;
+  const hvb_gateway_record *gw = hvb__registry_find("mock", &why);
+  ck_assert_msg(gw != NULL, "the mock plugin is not loadable: %s", why);
+  ck_assert_ptr_nonnull(gw->ops.execute);
+  return gw;
+}
+
 static json_object *mock_chunks(const char *messages_json) {
   json_object *req = json_object_new_object();
   json_object_object_add(req, "messages", parse(messages_json));
   json_object *chunks = json_object_new_array();
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_msg(hvb__gateway_mock.execute_chat(NULL, req, chunks, &err), "%s", err.message);
+  ck_assert_msg(mock_gateway()->ops.execute(NULL, HVB_GATEWAY_OP_CHAT, req, chunks, &err), "%s",
+                err.message);
   json_object_put(req);
   return chunks;
+}
+
+/* The mock's embedding of `text` in `dim` dimensions, into out[0..dim). Asserts the size. */
+static void mock_embed(const char *text, size_t dim, float *out) {
+  json_object *req = json_object_new_object();
+  json_object_object_add(req, "input", json_object_new_string(text));
+  json_object_object_add(req, "embed_dim", json_object_new_int64((int64_t)dim));
+  json_object *res = json_object_new_array();
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_msg(mock_gateway()->ops.execute(NULL, HVB_GATEWAY_OP_EMBED, req, res, &err), "%s",
+                err.message);
+  json_object *vec = hvb__json_path(
+      json_object_array_get_idx(json_object_object_get(json_object_array_get_idx(res, 0), "data"),
+                                0),
+      "embedding");
+  ck_assert_int_eq((int)json_object_array_length(vec), (int)dim);
+  for (size_t i = 0; i < dim; i++)
+    out[i] = (float)json_object_get_double(json_object_array_get_idx(vec, i));
+  json_object_put(res);
+  json_object_put(req);
 }
 
 START_TEST(mock_reply_is_word_chunks_that_concatenate_to_the_reply) {
@@ -477,9 +507,9 @@ END_TEST
 START_TEST(mock_embeddings_are_deterministic_unit_vectors) {
   float a[40], b[40], c[41];
   for (size_t i = 0; i < G_N_ELEMENTS(c); i++) c[i] = 123.0f;
-  hvb__mock_embed("hello world", 37, a);
-  hvb__mock_embed("hello world", 37, b);
-  hvb__mock_embed("hello world!", 40, c);
+  mock_embed("hello world", 37, a);
+  mock_embed("hello world", 37, b);
+  mock_embed("hello world!", 40, c);
   ck_assert_int_eq(memcmp(a, b, 37 * sizeof(float)), 0);
   double na = 0, nc = 0, dot = 0;
   for (int i = 0; i < 37; i++) na += (double)a[i] * a[i];
@@ -492,30 +522,28 @@ START_TEST(mock_embeddings_are_deterministic_unit_vectors) {
   /* Fixed values pin the algorithm across runs and platforms: block 0 of "" is
    * SHA-256 of four zero bytes, df3f6198 04a92fdb ..., each word u giving u / 2^31 - 1. */
   float e[1];
-  hvb__mock_embed("", 1, e);
+  mock_embed("", 1, e);
   ck_assert(e[0] == 1.0f);
   float e2[2];
-  hvb__mock_embed(NULL, 2, e2);
+  mock_embed("", 2, e2);
   double w0 = 0xdf3f6198u / 2147483648.0 - 1.0, w1 = 0x04a92fdbu / 2147483648.0 - 1.0;
   double norm = sqrt(w0 * w0 + w1 * w1);
   ck_assert(fabs(e2[0] - w0 / norm) < 1e-6);
   ck_assert(fabs(e2[1] - w1 / norm) < 1e-6);
-  hvb__mock_embed("x", 0, NULL); /* dim 0 writes nothing */
 }
 END_TEST
 
-START_TEST(gateway_table_lists_the_builtins) {
-  ck_assert_ptr_eq(hvb__gateway_lookup("openai"), &hvb__gateway_openai);
-  ck_assert_ptr_eq(hvb__gateway_lookup("mock"), &hvb__gateway_mock);
-  ck_assert_ptr_null(hvb__gateway_lookup("nope"));
-  ck_assert_ptr_null(hvb__gateway_lookup(NULL));
-  int n = 0;
-  for (const hvb_gateway *const *g = hvb__gateway_all(); *g; g++) n++;
-  ck_assert_int_eq(n, 2);
-  hvb_wire_request wr = {g_strdup("u"), g_strsplit("a: b", "\n", -1), g_strdup("{}"), 2};
-  hvb__wire_request_clear(&wr);
-  ck_assert_ptr_null(wr.url);
-  ck_assert_ptr_null(wr.headers);
+START_TEST(registry_has_the_builtin_openai_and_the_mock_plugin) {
+  char *why = NULL;
+  const hvb_gateway_record *openai = hvb__registry_find("openai", &why);
+  ck_assert_ptr_nonnull(openai);
+  ck_assert_int_eq(openai->state, HVB_GATEWAY_STATE_BUILTIN);
+  ck_assert_ptr_eq(openai->ops.prepare, hvb_openai_prepare);
+  ck_assert_int_eq(mock_gateway()->state, HVB_GATEWAY_STATE_LOADED);
+  ck_assert_ptr_null(hvb__registry_find("nope", &why));
+  ck_assert_ptr_nonnull(strstr(why, "no file hb-gateway-nope.so in the gateway path"));
+  g_free(why);
+  ck_assert_ptr_null(hvb__registry_find(NULL, NULL));
 }
 END_TEST
 
@@ -704,16 +732,22 @@ START_TEST(request_merges_spec_args_call_args_and_top_level_keys) {
 }
 END_TEST
 
-START_TEST(unknown_gateway_is_named_with_the_builtins) {
+START_TEST(unknown_gateway_falls_back_to_openai_and_says_why) {
   tu_isolate();
   hvb_error err = HVB_ERROR_INIT;
   json_object *o = parse("{\"preset\":\"mock\",\"gateway\":\"nosuchgw\"}");
   hvb_llm *llm = hvb_llm_new(o, &err);
   json_object_put(o);
-  ck_assert_ptr_null(llm);
-  ck_assert_int_eq(err.status, HVB_GATEWAY);
-  ck_assert_ptr_nonnull(strstr(err.message, "'nosuchgw'"));
-  ck_assert_ptr_nonnull(strstr(err.message, "openai, mock"));
+  ck_assert_msg(llm != NULL, "%s", err.message);
+  const hvb_spec *spec = hvb_llm_spec(llm);
+  ck_assert_str_eq(hvb_spec_gateway(spec), "openai");
+  ck_assert_str_eq(hvb_spec_requested_gateway(spec), "nosuchgw");
+  ck_assert(hvb_spec_gateway_fallback(spec));
+  ck_assert_ptr_nonnull(strstr(hvb_spec_gateway_fallback_reason(spec), "hb-gateway-nosuchgw.so"));
+  /* The mock provider has no base URL: openai cannot reach it, and says so. */
+  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, &err));
+  ck_assert_int_eq(err.status, HVB_CONFIG);
+  hvb_llm_free(llm);
 }
 END_TEST
 
@@ -1206,7 +1240,7 @@ int main(int argc, char **argv) {
   tcase_add_test(pure, projection_of_several_fields_is_an_object_and_unknown_fields_are_named);
   tcase_add_test(pure, mock_reply_is_word_chunks_that_concatenate_to_the_reply);
   tcase_add_test(pure, mock_embeddings_are_deterministic_unit_vectors);
-  tcase_add_test(pure, gateway_table_lists_the_builtins);
+  tcase_add_test(pure, registry_has_the_builtin_openai_and_the_mock_plugin);
   suite_add_tcase(s, pure);
 
   TCase *mock = tcase_create("mock");
@@ -1217,7 +1251,7 @@ int main(int argc, char **argv) {
   tcase_add_test(mock, messages_are_validated_with_index_and_field);
   tcase_add_test(mock, call_options_of_the_wrong_type_are_named);
   tcase_add_test(mock, request_merges_spec_args_call_args_and_top_level_keys);
-  tcase_add_test(mock, unknown_gateway_is_named_with_the_builtins);
+  tcase_add_test(mock, unknown_gateway_falls_back_to_openai_and_says_why);
   suite_add_tcase(s, mock);
 
   TCase *up = tcase_create("upstream");

@@ -79,8 +79,12 @@ const char *tu_isolate(void) {
   snprintf(buf, sizeof buf, "%s/work", root);
   mkdirs(buf);
   ck_assert_int_eq(chdir(buf), 0);
+  /* HB_GATEWAY_PATH stays: make check points it at the build tree's plugins. Installed
+   * plugins never take part. */
+  snprintf(buf, sizeof buf, "%s/no-gateways", root);
+  setenv("HB_GATEWAY_SYSTEM_DIR", buf, 1);
   static const char *keys[] = {"OPENAI_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY",
-                               "ANTHROPIC_API_KEY", "HB_LOG", "HB_GATEWAY_PATH", NULL};
+                               "ANTHROPIC_API_KEY", "HB_LOG", NULL};
   for (int i = 0; keys[i]; i++) unsetenv(keys[i]);
   return getenv("HB_CONFIG_DIR");
 }

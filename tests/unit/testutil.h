@@ -12,7 +12,9 @@ const char *tu_tmpdir(void);
 
 /* Isolate the process from the user's setup: HB_CONFIG_DIR, XDG dirs and HB_CACHE_DIR point
  * into a fresh tmpdir, the working directory is a fresh empty tmpdir (so no project layer
- * is found), HB_SYSTEM_CONFIG_DIR is an empty dir, provider key variables are unset.
+ * is found), HB_SYSTEM_CONFIG_DIR is an empty dir, provider key variables are unset, the
+ * system gateway directory (HB_GATEWAY_SYSTEM_DIR) is an empty dir; HB_GATEWAY_PATH is kept
+ * (make check points it at the build tree's plugins).
  * Returns the HB_CONFIG_DIR path. */
 const char *tu_isolate(void);
 

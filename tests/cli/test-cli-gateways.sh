@@ -1,0 +1,90 @@
+#!/bin/bash
+# hb gateways, --gateway-path, the fallback as the user sees it, the plugins' exports, and a
+# provider added as a catalog drop-in file (no rebuild).
+. "$(dirname "$0")/lib.sh"
+
+FIX="$HB_TEST_BUILDDIR/tests/gateways/.libs"
+NOTELF="$HB_TEST_SRCDIR/tests/gateways/notelf"
+
+hb gateways list
+expect_out_has "the built-in gateway is listed as built in" "built in"
+expect_out_has "the mock plugin is listed with its capabilities" "chat,stream,embed,image,offline"
+expect_out_has "with its path" "plugins/mock/.libs/hb-gateway-mock.so"
+
+hb --gateway-path "$FIX" --gateway-path="$NOTELF" gateways list
+expect_out_has "--gateway-path adds the fixtures' good plugin" "hb-gateway-good.so"
+if grep -q "nosym" "$T/out"; then not_ok "refused files are only listed with --all"; else ok "refused files are only listed with --all"; fi
+
+hb --gateway-path "$FIX" --gateway-path "$NOTELF" gateways list --all
+expect_out_has "--all shows a broken file with its stage and reason" "symbol: no symbol hvb_gateway_query"
+expect_out_has "and an incompatible one" "abi: ABI major 2, library supports 1"
+expect_out_has "and the file that is not ELF" "invalid ELF header"
+expect_out_has "and the search path" "search path:"
+
+hb --gateway-path "$FIX" gateways list --all --json
+expect_out_has "--json gives each record's state" '"state":"incompatible"'
+expect_out_has "and stage" '"stage":"init"'
+
+hb --gateway-path "$FIX" gateways info good
+expect_out_has "info shows the version" "1.2.3"
+expect_out_has "and the description" "a well-formed test gateway"
+hb --gateway-path "$FIX" gateways info initfail
+expect_status "info of a refused gateway exits 1" 1
+expect_out_has "and says why" "initfail: no licence file (fixture)"
+hb gateways info nosuchgw
+expect_status "info of an unknown gateway exits 1" 1
+expect_err_has "naming the file it looked for" "hb-gateway-nosuchgw.so"
+
+hb gateways check "$FIX/hb-gateway-good.so"
+expect_status "check of a good file exits 0" 0
+expect_out_has "and says it loaded" "loaded: gateway 'good' 1.2.3 (ABI 1.0)"
+hb gateways check "$FIX/hb-gateway-minor.so"
+expect_status "check of an incompatible file exits 1" 1
+expect_out_has "with state, stage and reason" "incompatible at stage abi: minor 1 newer than the library's 0"
+hb gateways check "$NOTELF/hb-gateway-notelf.so"
+expect_status "check of a file that is not ELF exits 1" 1
+hb gateways
+expect_status "hb gateways without a subcommand is a usage error" 2
+hb --gateway-path
+expect_status "--gateway-path without a directory is a usage error" 2
+
+# The fallback is visible: hb spec shows it, hb chat warns.
+hb spec -p mock -g nosuchgw --json
+expect_out_has "hb spec shows the gateway in use" '"gateway":"openai"'
+expect_out_has "and the one requested" '"requested_gateway":"nosuchgw"'
+expect_out_has "and why it fell back" '"gateway_fallback_reason":"no file hb-gateway-nosuchgw.so'
+hb chat -p mock -g nosuchgw "hi"
+expect_err_has "hb chat warns about the fallback" "warning: gateway 'nosuchgw' cannot be used"
+hb cfg set heavenbase.llm.gateway_fallback false
+hb chat -p mock -g nosuchgw "hi"
+expect_status "with gateway_fallback false the chat fails" 1
+expect_err_has "naming the gateway and the reason" "gateway 'nosuchgw' cannot be used: no file"
+hb chat -p mock "hi"
+expect_out "a gateway that loads is unaffected" "Mock reply to: hi"
+hb cfg unset heavenbase.llm.gateway_fallback
+
+# Each plugin exports hvb_gateway_query and nothing else.
+for so in "$HB_TEST_BUILDDIR"/plugins/*/.libs/hb-gateway-*.so; do
+  syms=$(nm -D --defined-only "$so" | awk '{print $3}' | sort -u | tr '\n' ' ')
+  if [ "$syms" = "hvb_gateway_query " ]; then ok "$(basename "$so") exports only hvb_gateway_query"
+  else rc=0; not_ok "$(basename "$so") exports only hvb_gateway_query (it exports: $syms)"; fi
+done
+
+# A provider added as a catalog drop-in file works without a rebuild.
+start_upstream '{"routes": {"/acme/v1/chat/completions": [{"repeat": true, "body":
+  "{\"id\":\"a1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello from Acme\"},\"finish_reason\":\"stop\"}]}"}]}}'
+mkdir -p "$HB_CONFIG_DIR/catalog.d"
+cat > "$HB_CONFIG_DIR/catalog.d/acme.json" <<JSON
+{"providers": {"acme": {"base_url": "$UP_URL/acme/v1", "api_key_env": "ACME_API_KEY",
+  "headers": {"X-Acme-Team": "blue"}, "description": "Acme, from a drop-in file"}}}
+JSON
+export ACME_API_KEY="sk-acme-0123456789abcdef"
+hb chat --provider acme -m acme-large "hi"
+expect_out "hb chat --provider uses the drop-in provider" "Hello from Acme"
+grep -q '"model":"acme-large"' "$UP_LOG" && ok "the request went to the drop-in's base URL" ||
+  not_ok "the request went to the drop-in's base URL"
+grep -q '"x-acme-team":"blue"' "$UP_LOG" && ok "with the drop-in's headers" || not_ok "with the drop-in's headers"
+grep -q "Bearer $ACME_API_KEY" "$UP_LOG" && ok "and the key from its api_key_env" ||
+  not_ok "and the key from its api_key_env"
+
+finish
