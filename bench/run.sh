@@ -10,3 +10,6 @@ echo "upstream: nginx on 127.0.0.1:$port ($(nproc) cores)"
 echo
 echo "== non-streamed chat: libheavenbase vs a plain libcurl keep-alive POST loop =="
 "$build/libtool" --mode=execute "$build/bench/bench-chat" "http://127.0.0.1:$port" "${HB_BENCH_CALLS:-20000}"
+echo
+echo "== response cache: a hit beside a miss through the same upstream =="
+"$build/libtool" --mode=execute "$build/bench/bench-cache" "http://127.0.0.1:$port" "${HB_BENCH_CACHE_CALLS:-5000}"

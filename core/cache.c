@@ -32,6 +32,9 @@
 #define DB_NAME "cache.sqlite"
 #define SCHEMA_VERSION 1
 #define BUSY_TIMEOUT_MS 10000
+/* Hit counts and LRU times are written at most this often (and before every write, statistic
+ * and close): a hit is then a read, which neither waits for nor blocks other writers. */
+#define HIT_FLUSH_MS 1000
 /* After a failed open, try again no sooner than this (no warning storm per call). */
 #define REOPEN_DELAY_MS 30000
 #define DEFAULT_MAX_BYTES (1LL << 30)
@@ -76,6 +79,8 @@ typedef struct store {
   sqlite3_stmt *st_get, *st_hit, *st_put, *st_total, *st_lru, *st_evict;
   int64_t failed_at; /* monotonic ms of the last failed open, 0 when none */
   ino_t damaged_ino;  /* a statement found this file damaged: replace it at the next open */
+  GHashTable *hits;   /* "<ns>:<key>" -> pending_hit*: hits not yet written */
+  int64_t hits_flushed; /* monotonic ms of the last write of hits */
 
   GMutex flight_lock;
   GCond flight_cond;
@@ -224,8 +229,8 @@ static int try_open(store *st, char **why) {
     const char *sql;
   } stmts[] = {
       {&st->st_get, "SELECT value, created FROM entries WHERE namespace = ?1 AND key = ?2"},
-      {&st->st_hit, "UPDATE entries SET hits = hits + 1, last_used = ?1"
-                    " WHERE namespace = ?2 AND key = ?3"},
+      {&st->st_hit, "UPDATE entries SET hits = hits + ?1, last_used = MAX(last_used, ?2)"
+                    " WHERE namespace = ?3 AND key = ?4"},
       {&st->st_put, "INSERT INTO entries (namespace, key, value, size, created, last_used, hits)"
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0) ON CONFLICT (namespace, key) DO UPDATE"
                     " SET value = excluded.value, size = excluded.size,"
@@ -338,6 +343,8 @@ static void store_trouble(store *st, int rc, const char *what) {
   }
 }
 
+static void flush_hits(store *st);
+
 static store *store_get(const char *dir) {
   char *path = g_build_filename(dir, DB_NAME, NULL);
   g_mutex_lock(&stores_lock);
@@ -368,6 +375,10 @@ static void store_unref(store *st) {
   if (last) g_hash_table_remove(stores, st->path);
   g_mutex_unlock(&stores_lock);
   if (!last) return;
+  g_mutex_lock(&st->lock);
+  flush_hits(st);
+  g_mutex_unlock(&st->lock);
+  if (st->hits) g_hash_table_destroy(st->hits);
   close_db(st);
   g_hash_table_destroy(st->flights);
   g_cond_clear(&st->flight_cond);
@@ -643,6 +654,55 @@ static void bind_text(sqlite3_stmt *q, int i, const char *s) {
   sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
 }
 
+typedef struct pending_hit {
+  int64_t count, last_used;
+} pending_hit;
+
+/* Write the pending hit counts and LRU times in one transaction. Called with st->lock held.
+ * Bookkeeping only: on failure they are dropped (logged at debug level), never a miss. */
+static void flush_hits(store *st) {
+  st->hits_flushed = g_get_monotonic_time() / 1000;
+  if (!st->db || !st->hits || g_hash_table_size(st->hits) == 0) return;
+  int rc = exec(st->db, "BEGIN IMMEDIATE", NULL);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, st->hits);
+  while (rc == SQLITE_OK && g_hash_table_iter_next(&it, &k, &v)) {
+    const char *name = k;
+    const pending_hit *h = v;
+    sqlite3_stmt *q = st->st_hit;
+    sqlite3_bind_int64(q, 1, h->count);
+    sqlite3_bind_int64(q, 2, h->last_used);
+    bind_text(q, 3, hvb__cache_ns_name((hvb_cache_ns)(name[0] - '0')));
+    bind_text(q, 4, name + 2);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  }
+  if (rc == SQLITE_OK) rc = exec(st->db, "COMMIT", NULL);
+  if (rc != SQLITE_OK) {
+    if (!sqlite3_get_autocommit(st->db)) exec(st->db, "ROLLBACK", NULL);
+    hvb__log(HVB_LOG_DEBUG, "cache: hit counts not recorded: %s", sqlite3_errstr(rc));
+  }
+  g_hash_table_remove_all(st->hits);
+}
+
+static void note_hit(store *st, hvb_cache_ns ns, const char *key, int64_t now) {
+  if (!st->hits) st->hits = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  char *name = g_strdup_printf("%d:%s", (int)ns, key);
+  pending_hit *h = g_hash_table_lookup(st->hits, name);
+  if (!h) {
+    h = g_new0(pending_hit, 1);
+    g_hash_table_insert(st->hits, name, h);
+  } else {
+    g_free(name);
+  }
+  h->count++;
+  h->last_used = MAX(h->last_used, now);
+  if (g_get_monotonic_time() / 1000 - st->hits_flushed >= HIT_FLUSH_MS) flush_hits(st);
+}
+
 /* Called with st->lock held and the database open. */
 static GBytes *store_read(store *st, hvb_cache_ns ns, const char *key, int64_t ttl_ms) {
   sqlite3_stmt *q = st->st_get;
@@ -664,16 +724,7 @@ static GBytes *store_read(store *st, hvb_cache_ns ns, const char *key, int64_t t
     g_clear_pointer(&value, g_bytes_unref);
     return NULL;
   }
-  if (!value) return NULL;
-  /* The hit count and LRU time are bookkeeping: a busy database is no reason to miss. */
-  q = st->st_hit;
-  sqlite3_bind_int64(q, 1, now);
-  bind_text(q, 2, hvb__cache_ns_name(ns));
-  bind_text(q, 3, key);
-  rc = sqlite3_step(q);
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
-  if (rc != SQLITE_DONE) hvb__log(HVB_LOG_DEBUG, "cache: hit not recorded: %s", sqlite3_errstr(rc));
+  if (value) note_hit(st, ns, key, now);
   return value;
 }
 
@@ -736,6 +787,7 @@ void hvb__cache_put(hvb_cache *c, hvb_cache_ns ns, const char *key, const void *
   if (!st) return;
   g_mutex_lock(&st->lock);
   for (int attempt = 0; attempt < 2 && (st->db || store_open(st)); attempt++) {
+    flush_hits(st); /* LRU times first: eviction below reads them */
     sqlite3_stmt *q = st->st_put;
     bind_text(q, 1, hvb__cache_ns_name(ns));
     bind_text(q, 2, key);
@@ -849,7 +901,10 @@ static store *locked_store(hvb_cache *c, hvb_error *err) {
   store *st = handle_store(c);
   if (st) {
     g_mutex_lock(&st->lock);
-    if (st->db || store_open(st)) return st;
+    if (st->db || store_open(st)) {
+      flush_hits(st); /* statistics, clear and prune see every hit of this process */
+      return st;
+    }
     g_mutex_unlock(&st->lock);
   }
   hvb__fail(err, HVB_IO, "cannot open the cache database in %s", c->dir);
