@@ -39,9 +39,9 @@
  *            and the library reads float arrays).
  *   cohere   "input_type" ("search_document", "search_query", "classification",
  *            "clustering") is sent; "encoding_format" is "float".
- * The offline `mock` gateway answers without network: the deterministic vectors of
- * llm-internal's mock embedding (SHA-256 based, unit length), of size "embed_dim" (a request
- * argument) or the model's catalog dimension, else 16.
+ * Each batch is the gateway's EMBED operation (<heavenbase/gateway.h>): gateways that cannot
+ * embed are refused up front (hvb_llm_supports). The offline `mock` gateway answers with
+ * deterministic unit vectors sized by the "embed_dim" argument (see its plugin).
  *
  * Errors: HVB_EINVAL (no texts, a NULL text, bad options, named); HVB_UNSUPPORTED when the
  * gateway cannot embed (named); the HTTP, transport and parse errors of llm.h; HVB_PARSE when
