@@ -53,17 +53,8 @@ static json_object *delta_to_chunk(json_object *d) {
     json_object_object_add(delta, "reasoning_content", json_object_get(v));
   if ((v = json_object_object_get(d, "tool_calls")))
     json_object_object_add(delta, "tool_calls", json_object_get(v));
-  json_object *choice = json_object_new_object();
-  json_object_object_add(choice, "index", json_object_new_int(0));
-  json_object_object_add(choice, "delta", delta);
-  json_object_object_add(choice, "finish_reason",
-                         json_object_get(json_object_object_get(d, "finish_reason")));
-  json_object *choices = json_object_new_array();
-  json_object_array_add(choices, choice);
-  json_object *chunk = json_object_new_object();
-  json_object_object_add(chunk, "choices", choices);
-  if ((v = json_object_object_get(d, "usage"))) json_object_object_add(chunk, "usage", json_object_get(v));
-  return chunk;
+  return hvb__chunk_new(delta, json_object_object_get(d, "finish_reason"),
+                        json_object_object_get(d, "usage"));
 }
 
 json_object *hvb__chat_cache_decode(GBytes *value, json_object **raw) {

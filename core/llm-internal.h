@@ -88,6 +88,10 @@ void hvb__usage_merge(json_object *dst, json_object *src);
  * gives the same result as a stream of the same reply. */
 json_object *hvb__completion_to_chunk(json_object *completion);
 
+/* A canonical chunk with one choice: `delta` (taken), `finish_reason` and `usage` (borrowed,
+ * copied; NULL: none). New reference. */
+json_object *hvb__chunk_new(json_object *delta, json_object *finish_reason, json_object *usage);
+
 /* ---- what the embeddings pipeline (core/embed.c) needs of an LLM ---- */
 
 /* Batching limits resolved when the LLM is made; 0 means "not set". */

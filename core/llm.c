@@ -366,18 +366,21 @@ json_object *hvb__completion_to_chunk(json_object *completion) {
     }
     json_object_object_add(delta, "tool_calls", frags);
   }
-  json_object *out_choice = json_object_new_object();
-  json_object_object_add(out_choice, "index", json_object_new_int(0));
-  json_object_object_add(out_choice, "delta", delta);
-  json_object_object_add(out_choice, "finish_reason",
-                         hvb__json_copy(json_object_object_get(choice, "finish_reason")));
-  json_object *chunk = json_object_new_object();
-  json_object *choices = json_object_new_array();
-  json_object_array_add(choices, out_choice);
-  json_object_object_add(chunk, "choices", choices);
   json_object *usage = json_object_object_get(completion, "usage");
-  if (json_object_is_type(usage, json_type_object))
-    json_object_object_add(chunk, "usage", hvb__json_copy(usage));
+  return hvb__chunk_new(delta, json_object_object_get(choice, "finish_reason"),
+                        json_object_is_type(usage, json_type_object) ? usage : NULL);
+}
+
+json_object *hvb__chunk_new(json_object *delta, json_object *finish_reason, json_object *usage) {
+  json_object *choice = json_object_new_object();
+  json_object_object_add(choice, "index", json_object_new_int(0));
+  json_object_object_add(choice, "delta", delta);
+  json_object_object_add(choice, "finish_reason", hvb__json_copy(finish_reason));
+  json_object *choices = json_object_new_array();
+  json_object_array_add(choices, choice);
+  json_object *chunk = json_object_new_object();
+  json_object_object_add(chunk, "choices", choices);
+  if (usage) json_object_object_add(chunk, "usage", hvb__json_copy(usage));
   return chunk;
 }
 

@@ -22,12 +22,6 @@
 #define KEY "sk-test-cache-0123456789abcdef"
 #define CHAT_PATH "/v1/chat/completions"
 
-static json_object *parse(const char *text) {
-  json_object *o = json_tokener_parse(text);
-  ck_assert_msg(o != NULL, "test JSON does not parse: %s", text);
-  return o;
-}
-
 /* ---- a clock the tests move by hand ---- */
 
 static int64_t fake_now = 1700000000000;
@@ -74,7 +68,7 @@ static char *db_path(void) {
 
 /* A handle from settings JSON text (NULL: defaults). */
 static hvb_cache *handle(const char *settings) {
-  json_object *s = settings ? parse(settings) : json_object_new_object();
+  json_object *s = settings ? tu_parse(settings) : json_object_new_object();
   hvb_error err = HVB_ERROR_INIT;
   hvb_cache *c = hvb__cache_new(s, "test", &err);
   ck_assert_msg(c != NULL, "%s", err.message);
@@ -134,7 +128,7 @@ START_TEST(policy_caches_only_deterministic_text_and_seeded_images) {
       {"{\"temperature\": \"0\"}", false, false},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-    json_object *r = parse(cases[i].req);
+    json_object *r = tu_parse(cases[i].req);
     ck_assert_msg(hvb__cache_policy_allows(HVB_NS_TEXT, r, false) == cases[i].text, "text %s",
                   cases[i].req);
     ck_assert_msg(hvb__cache_policy_allows(HVB_NS_IMAGE, r, false) == cases[i].image,
@@ -142,19 +136,19 @@ START_TEST(policy_caches_only_deterministic_text_and_seeded_images) {
     ck_assert(hvb__cache_policy_allows(HVB_NS_EMBEDDING, r, false));
     json_object_put(r);
   }
-  json_object *r = parse("{\"temperature\": 0}");
+  json_object *r = tu_parse("{\"temperature\": 0}");
   ck_assert_msg(!hvb__cache_policy_allows(HVB_NS_TEXT, r, true), "a tool-running chat bypasses");
   json_object_put(r);
 }
 END_TEST
 
 START_TEST(key_ignores_transport_fields_but_not_the_request) {
-  json_object *a = parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+  json_object *a = tu_parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
                          "\"temperature\":0,\"stream\":false}");
-  json_object *b = parse("{\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+  json_object *b = tu_parse("{\"stream\":true,\"stream_options\":{\"include_usage\":true},"
                          "\"timeout\":5,\"temperature\":0,\"model\":\"m\","
                          "\"messages\":[{\"content\":\"x\",\"role\":\"user\"}]}");
-  json_object *c = parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+  json_object *c = tu_parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
                          "\"temperature\":0,\"n\":2}");
   char *ka = hvb__cache_key(HVB_NS_TEXT, "h1", a), *kb = hvb__cache_key(HVB_NS_TEXT, "h1", b);
   char *kc = hvb__cache_key(HVB_NS_TEXT, "h1", c), *kd = hvb__cache_key(HVB_NS_TEXT, "h2", a);
@@ -291,7 +285,7 @@ START_TEST(bad_settings_are_named) {
        "'namespaces.text.ttl_seconds' must be a number of seconds"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-    json_object *s = parse(cases[i].settings);
+    json_object *s = tu_parse(cases[i].settings);
     hvb_error err = HVB_ERROR_INIT;
     ck_assert_ptr_null(hvb__cache_new(s, "option 'cache'", &err));
     ck_assert_int_eq(err.status, HVB_EINVAL);
@@ -363,7 +357,7 @@ START_TEST(public_api_opens_reports_and_names_the_file) {
   json_object_put(st);
   hvb_cache_close(c);
 
-  json_object *s = parse("{\"path\": \"~/elsewhere\"}");
+  json_object *s = tu_parse("{\"path\": \"~/elsewhere\"}");
   setenv("HOME", tu_tmpdir(), 1);
   c = hvb_cache_open(NULL, s, &err);
   ck_assert_msg(c != NULL, "%s", err.message);
@@ -404,29 +398,13 @@ static void push_chat_forever(int delay_ms) {
   up_push(srv, CHAT_PATH, &r);
 }
 
-/* An openai LLM for the fake server with `extra` (JSON text, may be NULL) merged in. */
 static hvb_llm *up_llm(const char *extra) {
-  char *opts = g_strdup_printf("{\"provider\": \"openai\", \"model\": \"gpt-4o-mini\", "
-                               "\"base_url\": \"%s/v1\", \"api_key\": \"%s\", \"timeout\": 20, "
-                               "\"max_retries\": 0}",
-                               up_base_url(srv), KEY);
-  json_object *o = parse(opts);
-  g_free(opts);
-  if (extra) {
-    json_object *e = parse(extra);
-    hvb__json_merge(o, e);
-    json_object_put(e);
-  }
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = hvb_llm_new(o, &err);
-  ck_assert_msg(llm != NULL, "%s", err.message);
-  json_object_put(o);
-  return llm;
+  return tu_upstream_llm(srv, "gpt-4o-mini", KEY, extra);
 }
 
 /* Chat `prompt` with call options `opts` (JSON text or NULL); the result must be there. */
 static hvb_result *chat_ok(hvb_llm *llm, const char *prompt, const char *opts) {
-  json_object *o = opts ? parse(opts) : NULL;
+  json_object *o = opts ? tu_parse(opts) : NULL;
   hvb_error err = HVB_ERROR_INIT;
   hvb_result *r = hvb_llm_chat(llm, prompt, o, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
@@ -553,7 +531,7 @@ START_TEST(errors_truncated_and_aborted_streams_are_never_stored) {
   /* A truncated stream (no [DONE], no finish reason). */
   up_push_sse(srv, CHAT_PATH, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"part\"}}]}\n\n",
               1);
-  json_object *stream = parse("{\"stream\": true}");
+  json_object *stream = tu_parse("{\"stream\": true}");
   ck_assert_ptr_null(hvb_llm_chat(llm, "hi", stream, &err));
   ck_assert_int_eq(err.status, HVB_TRUNCATED);
   json_object_put(stream);
@@ -673,7 +651,7 @@ START_TEST(concurrent_identical_calls_make_one_request) {
 END_TEST
 
 START_TEST(mock_chats_are_cached_too_and_stats_count_the_hit) {
-  json_object *o = parse("{\"preset\": \"mock\", \"temperature\": 0}");
+  json_object *o = tu_parse("{\"preset\": \"mock\", \"temperature\": 0}");
   hvb_error err = HVB_ERROR_INIT;
   hvb_llm *llm = hvb_llm_new(o, &err);
   ck_assert_msg(llm != NULL, "%s", err.message);
@@ -688,7 +666,7 @@ START_TEST(mock_chats_are_cached_too_and_stats_count_the_hit) {
   ck_assert_int_eq(stat_of(c, "text", "hits"), 1);
   hvb_cache_close(c);
   /* A bad per-call setting is the caller's error. */
-  json_object *bad = parse("{\"cache\": 1}");
+  json_object *bad = tu_parse("{\"cache\": 1}");
   ck_assert_ptr_null(hvb_llm_chat(llm, "x", bad, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
   ck_assert_ptr_nonnull(strstr(err.message, "call option 'cache'"));

@@ -19,12 +19,6 @@
 
 static up_server *srv;
 
-static json_object *parse(const char *text) {
-  json_object *o = json_tokener_parse(text);
-  ck_assert_msg(o != NULL, "test JSON does not parse: %s", text);
-  return o;
-}
-
 static void setup(void) {
   tu_isolate();
   srv = up_start();
@@ -41,29 +35,13 @@ static void serve_embeddings(int delay_ms) {
   up_push(srv, EMBED_PATH, &r);
 }
 
-/* An LLM on the fake server: `extra` (JSON text, may be NULL) merged into the options. */
 static hvb_llm *up_llm(const char *extra) {
-  char *opts = g_strdup_printf("{\"provider\": \"openai\", \"model\": \"embed-test\", "
-                               "\"base_url\": \"%s/v1\", \"api_key\": \"%s\", \"timeout\": 20, "
-                               "\"max_retries\": 0}",
-                               up_base_url(srv), KEY);
-  json_object *o = parse(opts);
-  g_free(opts);
-  if (extra) {
-    json_object *e = parse(extra);
-    hvb__json_merge(o, e);
-    json_object_put(e);
-  }
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = hvb_llm_new(o, &err);
-  ck_assert_msg(llm != NULL, "%s", err.message);
-  json_object_put(o);
-  return llm;
+  return tu_upstream_llm(srv, "embed-test", KEY, extra);
 }
 
 static hvb_embeddings *embed_ok(hvb_llm *llm, const char *const *texts, size_t n,
                                 const char *opts) {
-  json_object *o = opts ? parse(opts) : NULL;
+  json_object *o = opts ? tu_parse(opts) : NULL;
   hvb_error err = HVB_ERROR_INIT;
   hvb_embeddings *e = hvb_llm_embed(llm, texts, n, o, &err);
   ck_assert_msg(e != NULL, "%s", err.message);
@@ -90,19 +68,11 @@ static void assert_vector_of(const hvb_embeddings *e, size_t i, const char *text
 static char *sent_inputs(int i) {
   up_request *rq = up_request_get(srv, i);
   ck_assert_ptr_nonnull(rq);
-  json_object *b = parse(rq->body);
+  json_object *b = tu_parse(rq->body);
   char *s = hvb__json_canonical(json_object_object_get(b, "input"));
   json_object_put(b);
   up_request_free(rq);
   return s;
-}
-
-static json_object *sent_body(int i) {
-  up_request *rq = up_request_get(srv, i);
-  ck_assert_ptr_nonnull(rq);
-  json_object *b = parse(rq->body);
-  up_request_free(rq);
-  return b;
 }
 
 START_TEST(mixed_batch_returns_vectors_in_order_and_sends_only_misses) {
@@ -145,7 +115,7 @@ START_TEST(thousand_inputs_with_a_cap_of_250_make_four_requests_in_order) {
   hvb_embeddings *e = embed_ok(llm, texts, N, "{\"embedding_batch_size\": 250}");
   ck_assert_int_eq(up_request_count(srv), 4);
   for (int r = 0; r < 4; r++) {
-    json_object *b = sent_body(r);
+    json_object *b = tu_sent_body(srv, r);
     ck_assert_uint_eq(json_object_array_length(json_object_object_get(b, "input")), 250);
     json_object_put(b);
   }
@@ -192,7 +162,7 @@ START_TEST(provider_cap_lowers_the_batch_size_and_workers_keep_the_order) {
   ck_assert_int_eq(up_request_count(srv), 4); /* 96 + 96 + 96 + 12 */
   int sizes = 0;
   for (int r = 0; r < 4; r++) {
-    json_object *b = sent_body(r);
+    json_object *b = tu_sent_body(srv, r);
     size_t n = json_object_array_length(json_object_object_get(b, "input"));
     ck_assert_uint_le(n, 96);
     sizes += (int)n;
@@ -214,7 +184,7 @@ START_TEST(request_shapes_follow_the_provider) {
   /* openai: no input_type; the LLM's chat arguments stay out of embeddings. */
   hvb_llm *llm = up_llm("{\"temperature\": 0, \"dimensions\": 8}");
   hvb_embeddings_free(embed_ok(llm, one, 1, "{\"input_type\": \"query\", \"cache\": false}"));
-  json_object *b = sent_body(0);
+  json_object *b = tu_sent_body(srv, 0);
   ck_assert_str_eq(hvb__json_str(b, "model"), "embed-test");
   ck_assert(!json_object_object_get_ex(b, "input_type", NULL));
   ck_assert(!json_object_object_get_ex(b, "temperature", NULL));
@@ -226,7 +196,7 @@ START_TEST(request_shapes_follow_the_provider) {
   llm = up_llm("{\"provider\": \"voyage\", \"dimensions\": 8}");
   hvb_embeddings_free(embed_ok(llm, one, 1,
                                "{\"input_type\": \"query\", \"encoding_format\": \"float\"}"));
-  b = sent_body(1);
+  b = tu_sent_body(srv, 1);
   ck_assert_str_eq(hvb__json_str(b, "input_type"), "query");
   ck_assert_int_eq(json_object_get_int(json_object_object_get(b, "output_dimension")), 8);
   ck_assert(!json_object_object_get_ex(b, "dimensions", NULL));
@@ -255,7 +225,7 @@ START_TEST(a_failed_batch_fails_the_call_and_stores_nothing) {
   ck_assert_ptr_nonnull(strstr(err.message, "texts[1]"));
   ck_assert_ptr_null(hvb_llm_embed(llm, texts, 0, NULL, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
-  json_object *bad = parse("{\"embedding_batch_size\": 0}");
+  json_object *bad = tu_parse("{\"embedding_batch_size\": 0}");
   ck_assert_ptr_null(hvb_llm_embed(llm, texts, 2, bad, &err));
   ck_assert_ptr_nonnull(strstr(err.message, "embedding_batch_size"));
   json_object_put(bad);
@@ -340,7 +310,7 @@ START_TEST(a_gateway_without_embeddings_refuses_before_any_work) {
   char *fixtures = g_build_filename(getenv("HB_TEST_BUILDDIR"), "tests", "gateways", ".libs", NULL);
   hvb_error err = HVB_ERROR_INIT;
   ck_assert_msg(hvb_gateway_path_add(fixtures, &err), "%s", err.message);
-  json_object *o = parse("{\"gateway\": \"good\", \"provider\": \"openrouter\", \"model\": \"m\"}");
+  json_object *o = tu_parse("{\"gateway\": \"good\", \"provider\": \"openrouter\", \"model\": \"m\"}");
   hvb_llm *llm = hvb_llm_new(o, &err);
   ck_assert_msg(llm != NULL, "%s", err.message);
   const char *texts[] = {"x"};
@@ -354,7 +324,7 @@ START_TEST(a_gateway_without_embeddings_refuses_before_any_work) {
 END_TEST
 
 START_TEST(mock_embeddings_are_deterministic_and_sized_by_embed_dim) {
-  json_object *o = parse("{\"preset\": \"mock\", \"embed_dim\": 5}");
+  json_object *o = tu_parse("{\"preset\": \"mock\", \"embed_dim\": 5}");
   hvb_error err = HVB_ERROR_INIT;
   hvb_llm *llm = hvb_llm_new(o, &err);
   ck_assert_msg(llm != NULL, "%s", err.message);
