@@ -38,6 +38,8 @@
 /* After a failed open, try again no sooner than this (no warning storm per call). */
 #define REOPEN_DELAY_MS 30000
 #define DEFAULT_MAX_BYTES (1LL << 30)
+/* Opening retries BUSY this many times, waiting 10, 20, 30... ms (about 2 s in all). */
+#define OPEN_BUSY_RETRIES 20
 
 static const char *const ns_names[HVB_NS_COUNT] = {"text", "embedding", "image"};
 
@@ -79,6 +81,7 @@ typedef struct store {
   sqlite3_stmt *st_get, *st_hit, *st_put, *st_total, *st_lru, *st_evict;
   int64_t failed_at; /* monotonic ms of the last failed open, 0 when none */
   ino_t damaged_ino;  /* a statement found this file damaged: replace it at the next open */
+  pid_t pid;          /* the process that opened db */
   GHashTable *hits;   /* "<ns>:<key>" -> pending_hit*: hits not yet written */
   int64_t hits_flushed; /* monotonic ms of the last write of hits */
 
@@ -129,6 +132,7 @@ static bool rc_is_bad_file(int rc) {
 }
 
 static void close_db(store *st) {
+  if (st->db && st->pid != getpid()) st->db = NULL; /* never close a parent's connection */
   sqlite3_stmt **stmts[] = {&st->st_get, &st->st_hit, &st->st_put, &st->st_total, &st->st_lru,
                             &st->st_evict};
   for (size_t i = 0; i < G_N_ELEMENTS(stmts); i++) {
@@ -151,6 +155,23 @@ static int exec(sqlite3 *db, const char *sql, char **why) {
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out, char **why) {
   int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
   if (rc != SQLITE_OK && why && !*why) *why = g_strdup(sqlite3_errmsg(db));
+  return rc;
+}
+
+static int journal_mode(sqlite3 *db, char **mode, char **why) {
+  sqlite3_stmt *q = NULL;
+  int rc = prepare(db, "PRAGMA journal_mode", &q, why);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+      *mode = g_strdup((const char *)sqlite3_column_text(q, 0));
+      rc = SQLITE_OK;
+    } else if (why && !*why) {
+      *why = g_strdup(sqlite3_errmsg(db));
+    }
+  }
+  sqlite3_finalize(q);
+  if (rc == SQLITE_OK && !*mode) *mode = g_strdup("");
   return rc;
 }
 
@@ -202,8 +223,15 @@ static int try_open(store *st, char **why) {
   }
   sqlite3_extended_result_codes(st->db, 1);
   sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-  /* journal_mode reads the header first: a file that is not a database fails right here. */
-  if ((rc = exec(st->db, "PRAGMA journal_mode=WAL", why)) != SQLITE_OK) goto fail;
+  /* Reading journal_mode reads the header: a file that is not a database fails right here.
+   * Switching to WAL needs an exclusive lock, which two processes opening a new file at
+   * once contend for (SQLite may answer BUSY without waiting): switch only when needed, the
+   * caller retries BUSY. WAL mode then persists in the file. */
+  char *mode = NULL;
+  if ((rc = journal_mode(st->db, &mode, why)) != SQLITE_OK) goto fail;
+  bool wal = g_ascii_strcasecmp(mode, "wal") == 0;
+  g_free(mode);
+  if (!wal && (rc = exec(st->db, "PRAGMA journal_mode=WAL", why)) != SQLITE_OK) goto fail;
   if ((rc = exec(st->db, "PRAGMA synchronous=NORMAL", why)) != SQLITE_OK) goto fail;
   int version = 0;
   if ((rc = user_version(st->db, &version, why)) != SQLITE_OK) goto fail;
@@ -287,11 +315,29 @@ static bool file_is_bad(store *st, int rc) {
 /* Open the store's database, replacing a bad file. Called with st->lock held. Warnings go
  * to the log; false when the cache stays unusable for now. */
 static bool store_open(store *st) {
+  if (st->db && st->pid != getpid()) {
+    /* A child of fork(): the parent's connection is not ours to use, nor to close (closing
+     * may checkpoint and remove the WAL under the parent). Abandon it, with the parent's
+     * claims and pending hits, and open our own. */
+    st->db = NULL;
+    st->st_get = st->st_hit = st->st_put = st->st_total = st->st_lru = st->st_evict = NULL;
+    if (st->hits) g_hash_table_remove_all(st->hits);
+    g_mutex_lock(&st->flight_lock);
+    g_hash_table_remove_all(st->flights);
+    g_mutex_unlock(&st->flight_lock);
+  }
   if (st->db) return true;
   int64_t mono = g_get_monotonic_time() / 1000;
   if (st->failed_at && mono - st->failed_at < REOPEN_DELAY_MS) return false;
   char *why = NULL;
+  st->pid = getpid();
   int rc = st->damaged_ino ? SQLITE_CORRUPT : try_open(st, &why);
+  /* BUSY while opening: another process is creating or switching the file right now. */
+  for (int attempt = 1; (rc & 0xff) == SQLITE_BUSY && attempt <= OPEN_BUSY_RETRIES; attempt++) {
+    g_clear_pointer(&why, g_free);
+    g_usleep((gulong)(10000 * attempt));
+    rc = try_open(st, &why);
+  }
   if (file_is_bad(st, rc)) {
     /* Another process may be replacing the same file: take turns through a lock file, and
      * look again once it is ours (the other one may have replaced it already). */
@@ -376,6 +422,7 @@ static void store_unref(store *st) {
   g_mutex_unlock(&stores_lock);
   if (!last) return;
   g_mutex_lock(&st->lock);
+  if (st->db && st->pid != getpid()) st->db = NULL; /* the parent's (see store_open) */
   flush_hits(st);
   g_mutex_unlock(&st->lock);
   if (st->hits) g_hash_table_destroy(st->hits);

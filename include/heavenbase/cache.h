@@ -51,7 +51,8 @@
  * use it on their own (llm.h, embed.h).
  *
  * Thread safety: an hvb_cache may be used by several threads at once; handles on the same
- * database in one process share one connection, under a lock.
+ * database in one process share one connection, under a lock. A child process made by fork()
+ * opens its own connection on first use (the parent's is left alone).
  */
 #ifndef HEAVENBASE_CACHE_H
 #define HEAVENBASE_CACHE_H

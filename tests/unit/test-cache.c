@@ -764,6 +764,30 @@ START_TEST(two_processes_of_four_threads_lose_nothing) {
 }
 END_TEST
 
+START_TEST(a_forked_child_opens_its_own_connection) {
+  hvb_cache *c = handle(NULL);
+  put_str(c, HVB_NS_TEXT, "parent", "1");
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    put_str(c, HVB_NS_TEXT, "child", "2");
+    char *got = get_str(c, HVB_NS_TEXT, "parent");
+    int rc = strcmp(got, "1") == 0 && warnings->len == 0 ? 0 : 1;
+    g_free(got);
+    hvb__cache_unref(c);
+    _exit(rc);
+  }
+  int status = 0;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child failed");
+  assert_get(c, HVB_NS_TEXT, "child", "2");
+  put_str(c, HVB_NS_TEXT, "after", "3");
+  assert_get(c, HVB_NS_TEXT, "after", "3");
+  ck_assert_str_eq(warnings->str, "");
+  hvb__cache_unref(c);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cache");
 
@@ -801,6 +825,7 @@ int main(void) {
   tcase_set_timeout(conc, 300);
   tcase_add_checked_fixture(conc, setup, teardown);
   tcase_add_test(conc, two_processes_of_four_threads_lose_nothing);
+  tcase_add_test(conc, a_forked_child_opens_its_own_connection);
   suite_add_tcase(s, conc);
   return tu_run(s);
 }
