@@ -4,21 +4,17 @@
 
 #include <string.h>
 
-static const struct {
-  uint32_t bit;
-  const char *name;
-} cap_names[] = {{HVB_GATEWAY_CAP_CHAT, "chat"},   {HVB_GATEWAY_CAP_STREAM, "stream"},
-                 {HVB_GATEWAY_CAP_EMBED, "embed"}, {HVB_GATEWAY_CAP_IMAGE, "image"},
-                 {HVB_GATEWAY_CAP_OFFLINE, "offline"}};
-
-/* "chat,stream,..." into buf; "-" when none. */
-static const char *caps_text(uint32_t caps, char *buf, size_t size) {
+/* "chat,stream,..." (the names hvb_gateway_record_to_json gives) into buf; "-" when none. */
+static const char *caps_text(const hvb_gateway_record *r, char *buf, size_t size) {
+  json_object *o = hvb_gateway_record_to_json(r);
+  json_object *caps = json_object_object_get(o, "caps");
   buf[0] = '\0';
-  for (size_t i = 0; i < sizeof cap_names / sizeof cap_names[0]; i++) {
-    if (!(caps & cap_names[i].bit)) continue;
+  for (size_t i = 0; i < json_object_array_length(caps); i++) {
     if (buf[0]) strncat(buf, ",", size - strlen(buf) - 1);
-    strncat(buf, cap_names[i].name, size - strlen(buf) - 1);
+    strncat(buf, json_object_get_string(json_object_array_get_idx(caps, i)),
+            size - strlen(buf) - 1);
   }
+  json_object_put(o);
   if (!buf[0]) snprintf(buf, size, "-");
   return buf;
 }
@@ -39,10 +35,10 @@ static void print_row(const hvb_gateway_record *r, bool all) {
   if (all)
     printf("%-12s %-12s %-9s %-32s %s\n", hvb_gateway_record_name(r),
            hvb_gateway_state_name(hvb_gateway_record_state(r)), version ? version : "-",
-           caps_text(hvb_gateway_record_caps(r), caps, sizeof caps), where(r));
+           caps_text(r, caps, sizeof caps), where(r));
   else
     printf("%-12s %-9s %-32s %s\n", hvb_gateway_record_name(r), version ? version : "-",
-           caps_text(hvb_gateway_record_caps(r), caps, sizeof caps), where(r));
+           caps_text(r, caps, sizeof caps), where(r));
   if (!usable(r)) {
     const char *stage = hvb_gateway_stage_name(hvb_gateway_record_stage(r));
     printf("%-12s %s%s%s\n", "", stage, *stage ? ": " : "", hvb_gateway_record_reason(r));
@@ -95,7 +91,7 @@ static void print_details(const hvb_gateway_record *r) {
     printf("%-13s %u.%u\n", "abi", hvb_gateway_record_abi_major(r),
            hvb_gateway_record_abi_minor(r));
   if (usable(r))
-    printf("%-13s %s\n", "capabilities", caps_text(hvb_gateway_record_caps(r), caps, sizeof caps));
+    printf("%-13s %s\n", "capabilities", caps_text(r, caps, sizeof caps));
 }
 
 static void show(const hvb_gateway_record *r, bool json) {

@@ -898,6 +898,24 @@ HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
   g_free(s);
 }
 
+/* The transport's view of a prepared request, with the spec's timeouts and retries. Borrows
+ * from `wire`, which must outlive the transfer. */
+static hvb_http_request http_request(const hvb_spec *spec, const hvb_wire_request *wire) {
+  size_t len = 0;
+  const char *body = hvb__wire_request_body(wire, &len);
+  return (hvb_http_request){
+      .method = "POST",
+      .url = hvb_wire_request_url(wire),
+      .headers = hvb__wire_request_headers(wire),
+      .body = body,
+      .body_len = len,
+      .connect_timeout_ms = hvb_spec_connect_timeout_ms(spec),
+      .timeout_ms = hvb_spec_timeout_ms(spec),
+      .idle_timeout_ms = hvb_spec_idle_timeout_ms(spec),
+      .max_retries = hvb_spec_max_retries(spec),
+  };
+}
+
 /* Start a call: build the request and either answer offline or start the transfer.
  * `force_stream` asks for an event stream whatever the options say. New stream, or NULL with
  * err set (bad input, or an offline gateway that failed). */
@@ -962,19 +980,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
     s->decoder = hvb__sse_new(0, 0, on_event, s);
     s->gw_state = gw->ops.stream_begin ? gw->ops.stream_begin(s->spec) : NULL;
   }
-  size_t body_len = 0;
-  const char *body = hvb__wire_request_body(s->wire, &body_len);
-  hvb_http_request hr = {
-      .method = "POST",
-      .url = s->url,
-      .headers = hvb__wire_request_headers(s->wire),
-      .body = body,
-      .body_len = body_len,
-      .connect_timeout_ms = hvb_spec_connect_timeout_ms(s->spec),
-      .timeout_ms = hvb_spec_timeout_ms(s->spec),
-      .idle_timeout_ms = hvb_spec_idle_timeout_ms(s->spec),
-      .max_retries = hvb_spec_max_retries(s->spec),
-  };
+  hvb_http_request hr = http_request(s->spec, s->wire);
   hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", s->url, s->sse ? "stream" : "chat",
            gw->name);
   s->transfer = hvb__transfer_new(llm->client, &hr, on_body, on_reset, s);
@@ -1118,19 +1124,7 @@ json_object *hvb__llm_call_json(hvb_llm *llm, hvb_gateway_op op, json_object *ca
   GString *body = g_string_new(NULL);
   if (!gw->ops.prepare(llm->spec, op, canonical, wire, err)) goto out;
   const char *url = hvb_wire_request_url(wire);
-  size_t len = 0;
-  const char *data = hvb__wire_request_body(wire, &len);
-  hvb_http_request hr = {
-      .method = "POST",
-      .url = url,
-      .headers = hvb__wire_request_headers(wire),
-      .body = data,
-      .body_len = len,
-      .connect_timeout_ms = hvb_spec_connect_timeout_ms(llm->spec),
-      .timeout_ms = hvb_spec_timeout_ms(llm->spec),
-      .idle_timeout_ms = hvb_spec_idle_timeout_ms(llm->spec),
-      .max_retries = hvb_spec_max_retries(llm->spec),
-  };
+  hvb_http_request hr = http_request(llm->spec, wire);
   hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", url, hvb__gateway_op_phrase(op),
            gw->name);
   if (!hvb__http_perform(llm->client, &hr, gather_body, gather_reset, body, err)) goto out;

@@ -41,6 +41,7 @@ static GPtrArray *api_dirs;  /* char*, in the order added */
 static GHashTable *seen;     /* path -> record: each file is examined once */
 static GHashTable *started;  /* descriptor pointers whose init succeeded (survives reset) */
 static bool scanned;
+static guint logged;         /* records[0..logged) have been logged */
 
 /* ---- records ---- */
 
@@ -124,9 +125,8 @@ static void promote_self_once(void) {
   done = true;
   Dl_info info;
   if (dladdr((void *)&hvb_gateway_fail, &info) && info.dli_fname) {
-    void *self = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
-    hvb__log(HVB_LOG_DEBUG, "gateway registry: %s made global: %s", info.dli_fname,
-             self ? "yes" : "no (linked statically or not reopenable)");
+    /* Not logged: this runs under the registry lock (see unlock_and_log). */
+    (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
   }
 }
 
@@ -271,6 +271,7 @@ static void ensure_init_locked(void) {
   api_dirs = g_ptr_array_new_with_free_func(g_free);
   seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   g_ptr_array_add(records, builtin_record());
+  logged = records->len; /* the built-in gateway is not news */
 }
 
 /* The first record of `name` that is not a duplicate (the one that won), any state. */
@@ -298,10 +299,7 @@ static int compare_names(gconstpointer a, gconstpointer b) {
 
 static void scan_dir_locked(const char *dir) {
   GDir *d = g_dir_open(dir, 0, NULL);
-  if (!d) {
-    hvb__log(HVB_LOG_DEBUG, "gateway directory %s: not readable or missing, skipped", dir);
-    return;
-  }
+  if (!d) return; /* missing directories are normal (no user plugins); not logged under lock */
   GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
   const char *base;
   while ((base = g_dir_read_name(d))) {
@@ -330,7 +328,6 @@ static void scan_dir_locked(const char *dir) {
              hvb_gateway_state_name(first->state));
     else
       load_file(r);
-    log_record(r);
     g_ptr_array_add(records, r);
     g_hash_table_insert(seen, path, r);
     g_free(name);
@@ -360,6 +357,19 @@ static void ensure_scanned_locked(void) {
   if (!scanned) scan_locked();
 }
 
+/* Release the lock, then log the records published since the last time. Logging happens
+ * outside the lock because the log handler is the application's code, which may well list
+ * the gateways itself. */
+static void unlock_and_log(void) {
+  GPtrArray *fresh = g_ptr_array_new();
+  for (guint i = logged; records && i < records->len; i++)
+    g_ptr_array_add(fresh, records->pdata[i]);
+  if (records) logged = records->len;
+  g_mutex_unlock(&lock);
+  for (guint i = 0; i < fresh->len; i++) log_record(fresh->pdata[i]);
+  g_ptr_array_free(fresh, TRUE);
+}
+
 const hvb_gateway_record *hvb__registry_find(const char *name, char **why) {
   if (why) *why = NULL;
   if (!name || !*name) {
@@ -372,7 +382,7 @@ const hvb_gateway_record *hvb__registry_find(const char *name, char **why) {
   if (strcmp(name, hvb__gateway_openai.name) != 0) ensure_scanned_locked();
   hvb_gateway_record *r = winner_locked(name);
   if (r && r->usable) {
-    g_mutex_unlock(&lock);
+    unlock_and_log();
     return r;
   }
   if (why && r) {
@@ -389,7 +399,7 @@ const hvb_gateway_record *hvb__registry_find(const char *name, char **why) {
     g_free(list);
     g_strfreev(dirs);
   }
-  g_mutex_unlock(&lock);
+  unlock_and_log();
   return NULL;
 }
 
@@ -405,6 +415,7 @@ void hvb__registry_reset_for_tests(void) {
   api_dirs = NULL;
   seen = NULL;
   scanned = false;
+  logged = 0;
   g_mutex_unlock(&lock);
 }
 
@@ -446,7 +457,7 @@ HVB_PUBLIC bool hvb_gateway_path_add(const char *dir, hvb_error *err) {
     /* After the first scan: look again, everywhere; files already examined are skipped. */
     if (scanned) scan_locked();
   }
-  g_mutex_unlock(&lock);
+  unlock_and_log();
   return true;
 }
 
@@ -467,7 +478,7 @@ HVB_PUBLIC size_t hvb_gateway_count(void) {
   g_mutex_lock(&lock);
   ensure_scanned_locked();
   size_t n = records->len;
-  g_mutex_unlock(&lock);
+  unlock_and_log();
   return n;
 }
 
@@ -475,7 +486,7 @@ HVB_PUBLIC const hvb_gateway_record *hvb_gateway_at(size_t index) {
   g_mutex_lock(&lock);
   ensure_scanned_locked();
   const hvb_gateway_record *r = index < records->len ? records->pdata[index] : NULL;
-  g_mutex_unlock(&lock);
+  unlock_and_log();
   return r;
 }
 
@@ -504,7 +515,8 @@ HVB_PUBLIC hvb_gateway_record *hvb_gateway_check(const char *path, hvb_error *er
     g_mutex_lock(&lock);
     ensure_init_locked();
     load_file(r);
-    g_mutex_unlock(&lock);
+    unlock_and_log();
+    log_record(r);
   }
   g_free(base);
   g_free(name);

@@ -29,6 +29,12 @@
  *                         "seed"?, "image"? reference images); response: {"data": [{"b64_json"
  *                         or "url", "revised_prompt"?}], "usage"?}.
  *
+ * Linking: the hvb_* functions declared here (and the hvb_spec_* getters) are provided by the
+ * libheavenbase already loaded in the host process. Compile with `pkg-config --cflags
+ * heavenbase` and do not link libheavenbase; link whatever else the plugin needs (json-c,
+ * GLib...). Build with -fvisibility=hidden so that hvb_gateway_query is the only export.
+ * docs/gateway-abi.md is the full guide (discovery, states, versioning, a worked example).
+ *
  * Rules for plugins: never print, never exit, never abort; report failures through the
  * hvb_error given (hvb_gateway_fail), naming what was wrong and never including a secret. All
  * operations may be called from several threads at once: keep no mutable global state (the
@@ -73,7 +79,11 @@ const char *hvb_gateway_op_name(hvb_gateway_op op);
 #define HVB_GATEWAY_CAP_IMAGE (1u << 3)
 #define HVB_GATEWAY_CAP_OFFLINE (1u << 4) /* answers through execute, without HTTP */
 
-/* ---- the HTTP request a gateway builds (owned by the library; plugins use the setters) ---- */
+/* ---- the HTTP request a gateway builds (owned by the library; plugins use the setters) ----
+ * The method is always POST. The library sends the headers in the order added, plus
+ * "Content-Type: application/json" when a body has no Content-Type, and what HTTP itself
+ * needs (Host, Content-Length; "Expect:" suppressed). One wire request belongs to one call:
+ * no locking is needed. */
 
 typedef struct hvb_wire_request hvb_wire_request;
 

@@ -1,7 +1,8 @@
 /* tests/gateways/older.c: a plugin from an older minor whose descriptor ends before
  * `execute`. It must load, and the library must never read the slot past its struct_size:
- * the slot holds a poisoned pointer that would crash if called. It offers images only, so that
- * a chat through it fails the operation check. */
+ * the slot holds a function that fails with a message saying so, and the test checks that the
+ * library's copy of the slot is NULL. It offers images only, so that a chat through it fails
+ * the operation check. */
 #include "fixture.h"
 #include <stddef.h>
 

@@ -548,6 +548,179 @@ START_TEST(registry_has_the_builtin_openai_and_the_mock_plugin) {
 END_TEST
 
 /* ============================================================================================
+ * abi: what plugins call (wire requests, errors, the openai translation)
+ * ========================================================================================== */
+
+static hvb_spec *abi_spec(void) {
+  tu_isolate();
+  json_object *o = parse("{\"provider\": \"openai\", \"model\": \"m-1\", \"base_url\":"
+                         " \"https://llm.test/v1/\", \"api_key\": \"" KEY "\", \"headers\":"
+                         " {\"X-Team\": \"blue\", \"accept\": \"application/x-ndjson\"}}");
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_spec *spec = hvb_spec_resolve(NULL, o, &err);
+  json_object_put(o);
+  ck_assert_msg(spec != NULL, "%s", err.message);
+  return spec;
+}
+
+static char *joined_headers(const hvb_wire_request *wr) {
+  char *s = g_strjoinv("|", (char **)hvb__wire_request_headers(wr));
+  return s;
+}
+
+START_TEST(wire_request_setters_copy_and_refuse_line_breaks) {
+  hvb_wire_request *wr = hvb__wire_request_new();
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_str_eq(hvb_wire_request_url(wr), "");
+  ck_assert_ptr_null(hvb__wire_request_headers(wr)[0]);
+  char url[] = "https://a.test/v1";
+  ck_assert(hvb_wire_request_set_url(wr, url, &err));
+  url[0] = 'X'; /* copied */
+  ck_assert_str_eq(hvb_wire_request_url(wr), "https://a.test/v1");
+  ck_assert(!hvb_wire_request_set_url(wr, "https://a.test/\r\nX-Evil: 1", &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_str_eq(hvb_wire_request_url(wr), "https://a.test/v1");
+  ck_assert(hvb_wire_request_add_header(wr, "X-One", "1", &err));
+  ck_assert(!hvb_wire_request_add_header(wr, "X-Two", "2\r\nX-Evil: 1", &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_str_eq(err.message, "the value of header 'X-Two' contains a line break");
+  ck_assert(!hvb_wire_request_add_header(wr, "X-Bad:", "1", &err));
+  ck_assert_ptr_nonnull(strstr(err.message, "'X-Bad:' is not a valid header name"));
+  ck_assert(!hvb_wire_request_add_header(wr, "", "1", &err));
+  json_object *body = parse("{\"a\": \"b/c\"}");
+  ck_assert(hvb_wire_request_set_json(wr, body, &err));
+  json_object_put(body);
+  size_t len = 0;
+  ck_assert_str_eq(hvb__wire_request_body(wr, &len), "{\"a\":\"b/c\"}");
+  ck_assert_uint_eq(len, 11);
+  char *h = joined_headers(wr);
+  ck_assert_str_eq(h, "X-One: 1|Content-Type: application/json");
+  g_free(h);
+  ck_assert(hvb_wire_request_set_body(wr, "x\0y", 3, &err)); /* raw bytes, NUL included */
+  ck_assert_int_eq(memcmp(hvb__wire_request_body(wr, &len), "x\0y", 3), 0);
+  ck_assert_uint_eq(len, 3);
+  hvb__wire_request_free(wr);
+  hvb__wire_request_free(NULL);
+}
+END_TEST
+
+START_TEST(gateway_fail_formats_redacts_and_names_ops) {
+  hvb_spec *spec = abi_spec(); /* registers KEY as a secret */
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert(!hvb_gateway_fail(&err, HVB_PARSE, "bad %s\nwith key %s", "thing", KEY));
+  ck_assert_int_eq(err.status, HVB_PARSE);
+  ck_assert_ptr_null(strstr(err.message, KEY));
+  ck_assert_ptr_nonnull(strstr(err.message, "bad thing with key [REDACTED]"));
+  ck_assert(!hvb_gateway_fail_http(&err, HVB_HTTP, 429, "rate_limit", "slow down"));
+  ck_assert_int_eq(err.http_status, 429);
+  ck_assert_str_eq(err.type, "rate_limit");
+  ck_assert(!hvb_gateway_fail(NULL, HVB_PARSE, "ignored"));
+  ck_assert_str_eq(hvb_gateway_op_name(HVB_GATEWAY_OP_CHAT), "chat");
+  ck_assert_str_eq(hvb_gateway_op_name(HVB_GATEWAY_OP_EMBED), "embed");
+  ck_assert_str_eq(hvb_gateway_op_name(HVB_GATEWAY_OP_IMAGE), "image");
+  hvb_spec_unref(spec);
+}
+END_TEST
+
+START_TEST(openai_prepare_builds_url_headers_and_body_for_each_op) {
+  hvb_spec *spec = abi_spec();
+  hvb_error err = HVB_ERROR_INIT;
+  static const struct {
+    hvb_gateway_op op;
+    const char *request, *url, *headers, *body;
+  } cases[] = {
+    {HVB_GATEWAY_OP_CHAT, "{\"model\":\"m-1\",\"messages\":[],\"stream\":true}",
+     "https://llm.test/v1/chat/completions",
+     "Content-Type: application/json|Authorization: Bearer [key]|X-Team: blue|"
+     "accept: application/x-ndjson",
+     "{\"model\":\"m-1\",\"messages\":[],\"stream\":true,\"stream_options\":"
+     "{\"include_usage\":true}}"},
+    {HVB_GATEWAY_OP_CHAT,
+     "{\"model\":\"m-1\",\"stream\":false,\"stream_options\":{\"include_usage\":true}}",
+     "https://llm.test/v1/chat/completions", NULL, "{\"model\":\"m-1\",\"stream\":false}"},
+    {HVB_GATEWAY_OP_EMBED, "{\"model\":\"e-1\",\"input\":[\"a\"],\"dimensions\":8}",
+     "https://llm.test/v1/embeddings", NULL,
+     "{\"model\":\"e-1\",\"input\":[\"a\"],\"dimensions\":8}"},
+    {HVB_GATEWAY_OP_IMAGE, "{\"model\":\"i-1\",\"prompt\":\"fox\",\"n\":1}",
+     "https://llm.test/v1/images/generations", NULL,
+     "{\"model\":\"i-1\",\"prompt\":\"fox\",\"n\":1}"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    hvb_wire_request *wr = hvb__wire_request_new();
+    json_object *req = parse(cases[i].request);
+    char *before = g_strdup(js(req));
+    ck_assert_msg(hvb_openai_prepare(spec, cases[i].op, req, wr, &err), "%s", err.message);
+    ck_assert_str_eq(hvb_wire_request_url(wr), cases[i].url);
+    ck_assert_str_eq(hvb__wire_request_body(wr, NULL), cases[i].body);
+    if (cases[i].headers) {
+      char *h = joined_headers(wr);
+      char *want = g_strdup(cases[i].headers);
+      char *at = strstr(want, "[key]");
+      char *expected = g_strdup_printf("%.*s%s%s", (int)(at - want), want, KEY, at + 5);
+      ck_assert_str_eq(h, expected);
+      g_free(expected);
+      g_free(want);
+      g_free(h);
+    }
+    /* The canonical request is the caller's: untouched (the cache keys on it). */
+    ck_assert_str_eq(js(req), before);
+    g_free(before);
+    json_object_put(req);
+    hvb__wire_request_free(wr);
+  }
+  hvb_wire_request *wr = hvb__wire_request_new();
+  json_object *arr = parse("[]");
+  ck_assert(!hvb_openai_prepare(spec, HVB_GATEWAY_OP_EMBED, arr, wr, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_ptr_nonnull(strstr(err.message, "canonical embeddings request"));
+  ck_assert(!hvb_openai_prepare(spec, (hvb_gateway_op)9, arr, wr, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  json_object_put(arr);
+  hvb__wire_request_free(wr);
+  hvb_spec_unref(spec);
+}
+END_TEST
+
+START_TEST(openai_parse_checks_embedding_and_image_shapes) {
+  static const struct {
+    hvb_gateway_op op;
+    const char *body;
+    hvb_status status;
+    const char *message;
+  } cases[] = {
+    {HVB_GATEWAY_OP_EMBED, "{\"data\":[{\"index\":0,\"embedding\":[0.5,-1]}]}", HVB_OK, NULL},
+    {HVB_GATEWAY_OP_EMBED, "{\"object\":\"list\"}", HVB_PARSE, "no 'data' array"},
+    {HVB_GATEWAY_OP_EMBED, "{\"data\":[{\"embedding\":[1]},{\"index\":1}]}", HVB_PARSE,
+     "no 'data[1].embedding' array"},
+    {HVB_GATEWAY_OP_EMBED, "{\"data\":[{\"embedding\":[1,\"x\"]}]}", HVB_PARSE,
+     "'data[0].embedding[1]' is not a number"},
+    {HVB_GATEWAY_OP_IMAGE, "{\"data\":[{\"url\":\"https://img.test/1.png\"}]}", HVB_OK, NULL},
+    {HVB_GATEWAY_OP_IMAGE, "{\"data\":[]}", HVB_PARSE, "no 'data'"},
+    {HVB_GATEWAY_OP_IMAGE, "{\"data\":[{\"b64_json\":\"AA==\"},{\"revised_prompt\":\"x\"}]}",
+     HVB_PARSE, "neither 'data[1].b64_json' nor 'data[1].url'"},
+    {HVB_GATEWAY_OP_IMAGE, "{\"error\":{\"message\":\"content policy\",\"type\":\"policy\"}}",
+     HVB_PROVIDER, "content policy"},
+    {HVB_GATEWAY_OP_EMBED, "{\"error\":\"quota exceeded\"}", HVB_PROVIDER, "quota exceeded"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    hvb_error err = HVB_ERROR_INIT;
+    json_object *body = parse(cases[i].body);
+    json_object *res = hvb_openai_parse(NULL, cases[i].op, body, &err);
+    if (cases[i].status == HVB_OK) {
+      ck_assert_msg(res == body, "%s: %s", cases[i].body, err.message);
+      json_object_put(res);
+    } else {
+      ck_assert_ptr_null(res);
+      ck_assert_int_eq(err.status, cases[i].status);
+      ck_assert_msg(strstr(err.message, cases[i].message) != NULL, "%s: %s", cases[i].body,
+                    err.message);
+    }
+    json_object_put(body);
+  }
+}
+END_TEST
+
+/* ============================================================================================
  * mock: the public API, offline
  * ========================================================================================== */
 
@@ -1242,6 +1415,13 @@ int main(int argc, char **argv) {
   tcase_add_test(pure, mock_embeddings_are_deterministic_unit_vectors);
   tcase_add_test(pure, registry_has_the_builtin_openai_and_the_mock_plugin);
   suite_add_tcase(s, pure);
+
+  TCase *abi = tcase_create("abi");
+  tcase_add_test(abi, wire_request_setters_copy_and_refuse_line_breaks);
+  tcase_add_test(abi, gateway_fail_formats_redacts_and_names_ops);
+  tcase_add_test(abi, openai_prepare_builds_url_headers_and_body_for_each_op);
+  tcase_add_test(abi, openai_parse_checks_embedding_and_image_shapes);
+  suite_add_tcase(s, abi);
 
   TCase *mock = tcase_create("mock");
   tcase_set_timeout(mock, 30);

@@ -184,6 +184,26 @@ START_TEST(an_older_plugin_loads_and_slots_past_its_struct_size_read_as_null) {
 }
 END_TEST
 
+/* A log handler that lists the gateways itself: the registry must not hold its lock while it
+ * logs. */
+static int log_calls;
+static void listing_logger(hvb_log_level level, const char *message, void *user_data) {
+  (void)level, (void)message, (void)user_data;
+  log_calls++;
+  ck_assert_uint_gt(hvb_gateway_count(), 0);
+}
+
+START_TEST(refusals_are_logged_and_the_log_handler_may_use_the_registry) {
+  log_calls = 0;
+  hvb_log_set_handler(listing_logger, HVB_LOG_WARN, NULL);
+  add_path(fixtures);
+  ck_assert_ptr_nonnull(hvb_gateway_lookup("good"));
+  hvb_log_set_handler(NULL, HVB_LOG_WARN, NULL);
+  /* nosym, badmagic, major, minor, tiny, mismatch, initfail, undef: eight warnings. */
+  ck_assert_int_eq(log_calls, 8);
+}
+END_TEST
+
 START_TEST(check_loads_one_file_outside_the_search_path) {
   hvb_error err = HVB_ERROR_INIT;
   char *path = g_strdup_printf("%s/hb-gateway-good.so", fixtures);
@@ -213,6 +233,33 @@ START_TEST(check_loads_one_file_outside_the_search_path) {
   /* Records owned by the registry are never freed by the caller's mistake. */
   hvb_gateway_record_free((hvb_gateway_record *)hvb_gateway_lookup("openai"));
   ck_assert_ptr_nonnull(hvb_gateway_lookup("openai"));
+}
+END_TEST
+
+static gpointer lookup_good(gpointer data) {
+  (void)data;
+  return (gpointer)hvb_gateway_lookup("good");
+}
+
+START_TEST(concurrent_first_lookups_scan_once) {
+  add_path(fixtures);
+  GThread *threads[4];
+  for (size_t i = 0; i < G_N_ELEMENTS(threads); i++)
+    threads[i] = g_thread_new("lookup", lookup_good, NULL);
+  gpointer got[G_N_ELEMENTS(threads)];
+  for (size_t i = 0; i < G_N_ELEMENTS(threads); i++) got[i] = g_thread_join(threads[i]);
+  ck_assert_ptr_nonnull(got[0]);
+  for (size_t i = 1; i < G_N_ELEMENTS(threads); i++) ck_assert_ptr_eq(got[i], got[0]);
+  /* One record per file, and no name loaded twice. */
+  size_t n = hvb_gateway_count();
+  for (size_t i = 0; i < n; i++) {
+    const hvb_gateway_record *a = hvb_gateway_at(i);
+    ck_assert_int_ne(hvb_gateway_record_state(a), HVB_GATEWAY_STATE_DUPLICATE);
+    for (size_t k = i + 1; k < n; k++) {
+      const hvb_gateway_record *b = hvb_gateway_at(k);
+      ck_assert(g_strcmp0(hvb_gateway_record_path(a), hvb_gateway_record_path(b)) != 0);
+    }
+  }
 }
 END_TEST
 
@@ -676,6 +723,8 @@ int main(void) {
   tcase_add_test(load, each_fixture_gets_its_state_stage_and_reason);
   tcase_add_test(load, an_older_plugin_loads_and_slots_past_its_struct_size_read_as_null);
   tcase_add_test(load, check_loads_one_file_outside_the_search_path);
+  tcase_add_test(load, refusals_are_logged_and_the_log_handler_may_use_the_registry);
+  tcase_add_test(load, concurrent_first_lookups_scan_once);
   suite_add_tcase(s, load);
 
   TCase *order = tcase_create("order");
