@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -158,30 +159,15 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out, char **why)
   return rc;
 }
 
-static int journal_mode(sqlite3 *db, char **mode, char **why) {
+/* The value of a one-row PRAGMA (`sql`) as text (g_free; "" for NULL). */
+static int pragma_text(sqlite3 *db, const char *sql, char **out, char **why) {
   sqlite3_stmt *q = NULL;
-  int rc = prepare(db, "PRAGMA journal_mode", &q, why);
+  int rc = prepare(db, sql, &q, why);
   if (rc == SQLITE_OK) {
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-      *mode = g_strdup((const char *)sqlite3_column_text(q, 0));
-      rc = SQLITE_OK;
-    } else if (why && !*why) {
-      *why = g_strdup(sqlite3_errmsg(db));
-    }
-  }
-  sqlite3_finalize(q);
-  if (rc == SQLITE_OK && !*mode) *mode = g_strdup("");
-  return rc;
-}
-
-static int user_version(sqlite3 *db, int *version, char **why) {
-  sqlite3_stmt *q = NULL;
-  int rc = prepare(db, "PRAGMA user_version", &q, why);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-      *version = sqlite3_column_int(q, 0);
+      const unsigned char *t = sqlite3_column_text(q, 0);
+      *out = g_strdup(t ? (const char *)t : "");
       rc = SQLITE_OK;
     } else if (why && !*why) {
       *why = g_strdup(sqlite3_errmsg(db));
@@ -228,13 +214,15 @@ static int try_open(store *st, char **why) {
    * once contend for (SQLite may answer BUSY without waiting): switch only when needed, the
    * caller retries BUSY. WAL mode then persists in the file. */
   char *mode = NULL;
-  if ((rc = journal_mode(st->db, &mode, why)) != SQLITE_OK) goto fail;
+  if ((rc = pragma_text(st->db, "PRAGMA journal_mode", &mode, why)) != SQLITE_OK) goto fail;
   bool wal = g_ascii_strcasecmp(mode, "wal") == 0;
   g_free(mode);
   if (!wal && (rc = exec(st->db, "PRAGMA journal_mode=WAL", why)) != SQLITE_OK) goto fail;
   if ((rc = exec(st->db, "PRAGMA synchronous=NORMAL", why)) != SQLITE_OK) goto fail;
-  int version = 0;
-  if ((rc = user_version(st->db, &version, why)) != SQLITE_OK) goto fail;
+  char *text = NULL;
+  if ((rc = pragma_text(st->db, "PRAGMA user_version", &text, why)) != SQLITE_OK) goto fail;
+  int version = atoi(text);
+  g_free(text);
   if (version == 0) {
     /* Two processes may create the schema at once: IF NOT EXISTS inside an immediate
      * transaction makes the second one a no-op. */
