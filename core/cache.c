@@ -94,6 +94,22 @@ typedef struct store {
 static GMutex stores_lock;
 static GHashTable *stores; /* path -> store* */
 
+/* Connections a forked child inherited and must neither use nor close: kept (never freed)
+ * so that they stay reachable rather than lost. */
+static GPtrArray *inherited;
+
+/* In a child of fork(), forget the parent's connection (see store_open). Called with
+ * st->lock held. */
+static void abandon_parents_db(store *st) {
+  if (!st->db || st->pid == getpid()) return;
+  g_mutex_lock(&stores_lock);
+  if (!inherited) inherited = g_ptr_array_new();
+  g_ptr_array_add(inherited, st->db);
+  g_mutex_unlock(&stores_lock);
+  st->db = NULL;
+  st->st_get = st->st_hit = st->st_put = st->st_total = st->st_lru = st->st_evict = NULL;
+}
+
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS entries ("
     " namespace TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, size INTEGER NOT NULL,"
@@ -133,7 +149,7 @@ static bool rc_is_bad_file(int rc) {
 }
 
 static void close_db(store *st) {
-  if (st->db && st->pid != getpid()) st->db = NULL; /* never close a parent's connection */
+  abandon_parents_db(st); /* never close a parent's connection */
   sqlite3_stmt **stmts[] = {&st->st_get, &st->st_hit, &st->st_put, &st->st_total, &st->st_lru,
                             &st->st_evict};
   for (size_t i = 0; i < G_N_ELEMENTS(stmts); i++) {
@@ -307,8 +323,7 @@ static bool store_open(store *st) {
     /* A child of fork(): the parent's connection is not ours to use, nor to close (closing
      * may checkpoint and remove the WAL under the parent). Abandon it, with the parent's
      * claims and pending hits, and open our own. */
-    st->db = NULL;
-    st->st_get = st->st_hit = st->st_put = st->st_total = st->st_lru = st->st_evict = NULL;
+    abandon_parents_db(st);
     if (st->hits) g_hash_table_remove_all(st->hits);
     g_mutex_lock(&st->flight_lock);
     g_hash_table_remove_all(st->flights);
@@ -410,7 +425,7 @@ static void store_unref(store *st) {
   g_mutex_unlock(&stores_lock);
   if (!last) return;
   g_mutex_lock(&st->lock);
-  if (st->db && st->pid != getpid()) st->db = NULL; /* the parent's (see store_open) */
+  abandon_parents_db(st);
   flush_hits(st);
   g_mutex_unlock(&st->lock);
   if (st->hits) g_hash_table_destroy(st->hits);
