@@ -297,8 +297,13 @@ static bool accept_vector(call *c, size_t u, float *vec, size_t dim, hvb_error *
   return true;
 }
 
+/* Tell the progress callback; reads c->done under the lock, calls outside it. */
 static void report(call *c) {
-  if (c->progress) c->progress(c->done, c->uniq->len, c->progress_ud);
+  if (!c->progress) return;
+  g_mutex_lock(&c->lock);
+  size_t done = c->done;
+  g_mutex_unlock(&c->lock);
+  c->progress(done, c->uniq->len, c->progress_ud);
 }
 
 /* Batch `b` of the current plan: run it, then take its vectors, store and release them. */

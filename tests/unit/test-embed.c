@@ -341,6 +341,42 @@ START_TEST(mock_embeddings_are_deterministic_and_sized_by_embed_dim) {
 }
 END_TEST
 
+typedef struct progress_log {
+  size_t calls, last_done, total;
+  bool monotonic;
+} progress_log;
+
+static void on_progress(size_t done, size_t total, void *ud) {
+  progress_log *p = ud;
+  p->monotonic = p->monotonic && done >= p->last_done && done <= total;
+  p->calls++;
+  p->last_done = done;
+  p->total = total;
+}
+
+START_TEST(progress_reports_distinct_texts_done_up_to_the_total) {
+  serve_embeddings(0);
+  hvb_llm *llm = up_llm("{\"embedding_batch_size\": 10, \"embedding_max_workers\": 2}");
+  enum { N = 95 };
+  char *store[N];
+  const char *texts[N];
+  for (int i = 0; i < N; i++) texts[i] = store[i] = g_strdup_printf("p%d", i % 50);
+  progress_log p = {0, 0, 0, true};
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_embeddings *e = hvb_llm_embed_progress(llm, texts, N, NULL, on_progress, &p, &err);
+  ck_assert_msg(e != NULL, "%s", err.message);
+  ck_assert(p.monotonic);
+  ck_assert_uint_ge(p.calls, 2);
+  ck_assert_uint_eq(p.total, 50);
+  ck_assert_uint_eq(p.last_done, 50);
+  ck_assert_int_eq(up_request_count(srv), 5);
+  for (int i = 0; i < N; i++) assert_vector_of(e, (size_t)i, texts[i]);
+  hvb_embeddings_free(e);
+  for (int i = 0; i < N; i++) g_free(store[i]);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("embed");
   TCase *tc = tcase_create("upstream");
@@ -357,6 +393,7 @@ int main(void) {
   tcase_add_test(tc, concurrent_identical_embeds_send_each_text_once);
   tcase_add_test(tc, a_gateway_without_embeddings_refuses_before_any_work);
   tcase_add_test(tc, mock_embeddings_are_deterministic_and_sized_by_embed_dim);
+  tcase_add_test(tc, progress_reports_distinct_texts_done_up_to_the_total);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
