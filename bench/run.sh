@@ -13,3 +13,6 @@ echo "== non-streamed chat: libheavenbase vs a plain libcurl keep-alive POST loo
 echo
 echo "== tool-call argument repair: throughput over tests/data/repair (no server) =="
 "$build/libtool" --mode=execute "$build/bench/bench-repair" "$src/tests/data/repair/cases.jsonl" "${HB_BENCH_REPAIR_SECONDS:-1}"
+echo
+echo "== response cache: a hit beside a miss through the same upstream =="
+"$build/libtool" --mode=execute "$build/bench/bench-cache" "http://127.0.0.1:$port" "${HB_BENCH_CACHE_CALLS:-5000}"

@@ -44,6 +44,30 @@ static const struct {
      "  --global  the user file ($HB_CONFIG_DIR or ~/.config/heavenbase/config.json), default\n"
      "  --local   the project file (.heavenbase/config.json, nearest parent or here)\n"
      "  A key that is not set is exit status 1.\n"},
+    {"embed", hb_cmd_embed, "embed texts (arguments, or one per line of a file) as vectors",
+     "usage: hb embed [TEXT...|-i FILE] [-p PRESET] [-m MODEL] [--provider P] [-g GATEWAY]\n"
+     "                [--base-url URL] [--api-key-env VAR] [-o KEY=VALUE]... [--json]\n"
+     "\n"
+     "  TEXT...            texts to embed; with none and no -i, stdin is read as FILE\n"
+     "  -i, --input FILE   one text per line ('-' for stdin); empty lines are skipped\n"
+     "  -p, --preset NAME  preset (default: 'embed')\n"
+     "  --json             one JSON object per line: {\"index\", \"embedding\"}, and a last\n"
+     "                     line {\"count\", \"dim\", \"cached\", \"requests\", \"usage\",\n"
+     "                     \"elapsed\"}; without it, one JSON array of numbers per line\n"
+     "  -o KEY=VALUE       an option or request argument: embedding_batch_size=N,\n"
+     "                     embedding_max_workers=N, dimensions=N, input_type=query, cache=false\n"
+     "  Vectors print in input order. Repeated texts are sent once; cached ones not at all.\n"
+     "  With many inputs and a terminal on stderr, a progress bar shows the batches.\n"},
+    {"cache", hb_cmd_cache, "show, clear or prune the response cache",
+     "usage: hb cache stats [--json]\n"
+     "       hb cache clear [--namespace NS]\n"
+     "       hb cache prune\n"
+     "\n"
+     "  stats   entries, bytes and hits per namespace (text, embedding, image), and the\n"
+     "          database file ($HB_CACHE_DIR/llm-cache or ~/.cache/heavenbase/llm-cache)\n"
+     "  clear   remove every entry, or those of one namespace, and reset the hit counts\n"
+     "  prune   remove the entries past their namespace's ttl_seconds, and the least\n"
+     "          recently used ones beyond heavenbase.llm.cache.max_bytes\n"},
     {"spec", hb_cmd_spec, "show how a preset/model/provider/gateway resolves",
      "usage: hb spec [-p PRESET] [-m MODEL] [--provider P] [-g GATEWAY] [--base-url URL]\n"
      "               [--api-key-env VAR] [-o KEY=VALUE]... [--json]\n"
@@ -101,8 +125,8 @@ bool hb_help(const char *command, FILE *out) {
         out);
   for (size_t i = 0; i < N_COMMANDS; i++)
     fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-  fputs("\nenvironment: HB_CONFIG_DIR, HB_GATEWAY_PATH, HB_LOG (error|warn|info|debug),\n"
-        "provider keys such as OPENAI_API_KEY and OPENROUTER_API_KEY. See hb(1).\n",
+  fputs("\nenvironment: HB_CONFIG_DIR, HB_CACHE_DIR, HB_GATEWAY_PATH, HB_LOG (error|warn|info|\n"
+        "debug), provider keys such as OPENAI_API_KEY and OPENROUTER_API_KEY. See hb(1).\n",
         out);
   return true;
 }

@@ -19,6 +19,10 @@ json_object *hvb__config_catalog(const hvb_config *cfg);
  * another user. */
 const char *hvb__getenv(const char *name);
 
+/* The home directory: $HOME, else the password database's; NULL when there is none. New
+ * string (g_free). */
+char *hvb__home_dir(void);
+
 /* "a string", "an object", "a number", "null"...: the type of `v` for error messages. */
 const char *hvb__json_type_phrase(json_object *v);
 

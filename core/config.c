@@ -45,7 +45,7 @@ const char *hvb__getenv(const char *name) {
   return v && *v ? v : NULL;
 }
 
-static char *home_dir(void) {
+char *hvb__home_dir(void) {
   const char *home = hvb__getenv("HOME");
   if (home) return g_strdup(home);
   struct passwd pw, *found = NULL;
@@ -63,7 +63,7 @@ static char *user_dir(void) {
   /* The XDG spec says a relative XDG_CONFIG_HOME is invalid and must be ignored. */
   const char *xdg = hvb__getenv("XDG_CONFIG_HOME");
   if (xdg && g_path_is_absolute(xdg)) return g_build_filename(xdg, "heavenbase", NULL);
-  char *home = home_dir();
+  char *home = hvb__home_dir();
   if (!home) return NULL;
   char *path = g_build_filename(home, ".config", "heavenbase", NULL);
   g_free(home);

@@ -90,6 +90,15 @@ const char *hvb__json_str(json_object *obj, const char *key);
 /* "a, b, c": the keys of `obj`, sorted; new string (g_free). */
 char *hvb__json_keys_list(json_object *obj);
 
+/* Project `obj` by a comma-separated `include` list of field names (spaces around names
+ * ignored, repeats dropped; NULL or "" means `dflt`): `value(obj, field)` gives each field's
+ * value (a new reference, NULL for JSON null). One field gives its value, several an object
+ * keyed by field. *ok (may be NULL) tells success; on failure NULL with HVB_EINVAL naming the
+ * unknown field and listing `valid` (NULL-terminated). */
+json_object *hvb__project(const char *include, const char *const *valid, const char *dflt,
+                          json_object *(*value)(const void *obj, const char *field),
+                          const void *obj, bool *ok, hvb_error *err);
+
 /* ---- hashing (core/hash.c) ---- */
 
 /* SHA-256 of hvb__json_canonical(obj), 64 lowercase hex digits, new string (g_free). */

@@ -291,3 +291,40 @@ char *hvb__json_keys_list(json_object *obj) {
   g_free(keys);
   return s;
 }
+
+json_object *hvb__project(const char *include, const char *const *valid, const char *dflt,
+                          json_object *(*value)(const void *obj, const char *field),
+                          const void *obj, bool *ok, hvb_error *err) {
+  if (ok) *ok = false;
+  if (!include || !*include) include = dflt;
+  char **parts = g_strsplit(include, ",", -1);
+  GPtrArray *fields = g_ptr_array_new();
+  char *names = g_strjoinv(", ", (char **)valid);
+  json_object *out = NULL;
+  bool good = true;
+  for (char **p = parts; *p && good; p++) {
+    char *f = g_strstrip(*p);
+    if (!*f) continue;
+    if (!g_strv_contains(valid, f)) {
+      good = hvb__fail(err, HVB_EINVAL, "unknown include field '%s' (valid fields: %s)", f, names);
+      break;
+    }
+    bool seen = false;
+    for (guint i = 0; i < fields->len && !seen; i++) seen = strcmp(fields->pdata[i], f) == 0;
+    if (!seen) g_ptr_array_add(fields, f);
+  }
+  if (good && fields->len == 0)
+    good = hvb__fail(err, HVB_EINVAL, "include lists no field (valid fields: %s)", names);
+  if (good && fields->len == 1) {
+    out = value(obj, fields->pdata[0]);
+  } else if (good) {
+    out = json_object_new_object();
+    for (guint i = 0; i < fields->len; i++)
+      json_object_object_add(out, fields->pdata[i], value(obj, fields->pdata[i]));
+  }
+  g_ptr_array_free(fields, TRUE);
+  g_strfreev(parts);
+  g_free(names);
+  if (ok) *ok = good;
+  return out;
+}

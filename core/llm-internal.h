@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <glib.h>
 #include <json-c/json.h>
 #include <heavenbase/error.h>
 #include <heavenbase/gateway.h>
@@ -86,6 +87,39 @@ void hvb__usage_merge(json_object *dst, json_object *src);
  * given its "index") become the delta; finish_reason and usage are carried over. Feeding it
  * gives the same result as a stream of the same reply. */
 json_object *hvb__completion_to_chunk(json_object *completion);
+
+/* A canonical chunk with one choice: `delta` (taken), `finish_reason` and `usage` (borrowed,
+ * copied; NULL: none). New reference. */
+json_object *hvb__chunk_new(json_object *delta, json_object *finish_reason, json_object *usage);
+
+/* ---- what the embeddings pipeline (core/embed.c) needs of an LLM ---- */
+
+/* Batching limits resolved when the LLM is made; 0 means "not set". */
+typedef struct hvb_embed_limits {
+  int batch_size;   /* option embedding_batch_size, else heavenbase.llm.embedding_batch_size */
+  int max_workers;  /* option embedding_max_workers, else heavenbase.llm.embedding_max_workers */
+  int provider_cap; /* the provider's catalog "embedding_batch_size" */
+} hvb_embed_limits;
+
+/* Fill *out from the configuration (HVB_CONFIG naming a bad key), the options (checked by
+ * the spec already) and the catalog entry of the spec's provider. */
+bool hvb__embed_limits_init(const hvb_config *cfg, const hvb_spec *spec, json_object *options,
+                            hvb_embed_limits *out, hvb_error *err);
+
+struct hvb_cache;
+/* The LLM's response cache handle and embedding limits, borrowed from it. */
+struct hvb_cache *hvb__llm_cache(const hvb_llm *llm);
+const hvb_embed_limits *hvb__llm_embed_limits(const hvb_llm *llm);
+
+/* ---- chat results in the response cache (core/llm-cache.c) ---- */
+
+/* The cache value of a complete result (see core/llm-cache.c for the format). New GBytes. */
+GBytes *hvb__chat_cache_encode(const hvb_result *r);
+
+/* The canonical chunks that replay a cached value through an accumulator (new array), and
+ * in *raw the stored raw payload (new reference) or NULL. NULL, with a warning in the log,
+ * for a value this version cannot read (the caller treats it as a miss). */
+json_object *hvb__chat_cache_decode(GBytes *value, json_object **raw);
 
 /* ---- gateways (core/llm.c) ---- */
 

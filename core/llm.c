@@ -6,6 +6,7 @@
  * caller as they come; chat runs the same machinery to the end and returns the result.
  */
 #include "internal.h"
+#include "cache-internal.h"
 #include "gateway.h"
 #include "llm-internal.h"
 #include "sse.h"
@@ -66,6 +67,8 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_boolean)) goto bad_type;
         stream = stream || json_object_get_boolean(val);
+      } else if (strcmp(key, "cache") == 0) {
+        continue; /* the response cache's setting (core/cache.c), not a request argument */
       } else if (strcmp(key, "args") == 0) {
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_object)) goto bad_type;
@@ -363,18 +366,21 @@ json_object *hvb__completion_to_chunk(json_object *completion) {
     }
     json_object_object_add(delta, "tool_calls", frags);
   }
-  json_object *out_choice = json_object_new_object();
-  json_object_object_add(out_choice, "index", json_object_new_int(0));
-  json_object_object_add(out_choice, "delta", delta);
-  json_object_object_add(out_choice, "finish_reason",
-                         hvb__json_copy(json_object_object_get(choice, "finish_reason")));
-  json_object *chunk = json_object_new_object();
-  json_object *choices = json_object_new_array();
-  json_object_array_add(choices, out_choice);
-  json_object_object_add(chunk, "choices", choices);
   json_object *usage = json_object_object_get(completion, "usage");
-  if (json_object_is_type(usage, json_type_object))
-    json_object_object_add(chunk, "usage", hvb__json_copy(usage));
+  return hvb__chunk_new(delta, json_object_object_get(choice, "finish_reason"),
+                        json_object_is_type(usage, json_type_object) ? usage : NULL);
+}
+
+json_object *hvb__chunk_new(json_object *delta, json_object *finish_reason, json_object *usage) {
+  json_object *choice = json_object_new_object();
+  json_object_object_add(choice, "index", json_object_new_int(0));
+  json_object_object_add(choice, "delta", delta);
+  json_object_object_add(choice, "finish_reason", hvb__json_copy(finish_reason));
+  json_object *choices = json_object_new_array();
+  json_object_array_add(choices, choice);
+  json_object *chunk = json_object_new_object();
+  json_object_object_add(chunk, "choices", choices);
+  if (usage) json_object_object_add(chunk, "usage", hvb__json_copy(usage));
   return chunk;
 }
 
@@ -392,6 +398,7 @@ struct hvb_result {
   json_object *messages;
   json_object *deltas;
   json_object *raw;
+  bool cached; /* replayed from the response cache */
 };
 
 /* The accumulated tool calls as OpenAI message tool_calls (new reference), NULL when none. */
@@ -483,12 +490,16 @@ HVB_PUBLIC json_object *hvb_result_deltas(const hvb_result *r) {
 HVB_PUBLIC json_object *hvb_result_raw(const hvb_result *r) {
   return r ? r->raw : NULL;
 }
+HVB_PUBLIC bool hvb_result_cached(const hvb_result *r) {
+  return r && r->cached;
+}
 
 static const char *const include_fields[] = {
     "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw", NULL};
 
 /* The value of one include field (new reference; NULL for a JSON null). */
-static json_object *field_value(const hvb_result *r, const char *field) {
+static json_object *field_value(const void *obj, const char *field) {
+  const hvb_result *r = obj;
   if (strcmp(field, "text") == 0) return json_object_new_string(r->text);
   if (strcmp(field, "think") == 0) return json_object_new_string(r->think);
   if (strcmp(field, "content") == 0) {
@@ -513,43 +524,7 @@ HVB_PUBLIC json_object *hvb_result_project(const hvb_result *r, const char *incl
     hvb__fail(err, HVB_EINVAL, "result is NULL");
     return NULL;
   }
-  if (!include || !*include) include = "text";
-  char **parts = g_strsplit(include, ",", -1);
-  GPtrArray *fields = g_ptr_array_new();
-  char *valid = g_strjoinv(", ", (char **)include_fields);
-  for (char **p = parts; *p; p++) {
-    char *f = g_strstrip(*p);
-    if (!*f) continue;
-    if (!g_strv_contains(include_fields, f)) {
-      hvb__fail(err, HVB_EINVAL, "unknown include field '%s' (valid fields: %s)", f, valid);
-      goto fail;
-    }
-    bool seen = false;
-    for (guint i = 0; i < fields->len && !seen; i++) seen = strcmp(fields->pdata[i], f) == 0;
-    if (!seen) g_ptr_array_add(fields, f);
-  }
-  if (fields->len == 0) {
-    hvb__fail(err, HVB_EINVAL, "include lists no field (valid fields: %s)", valid);
-    goto fail;
-  }
-  json_object *out;
-  if (fields->len == 1) {
-    out = field_value(r, fields->pdata[0]);
-  } else {
-    out = json_object_new_object();
-    for (guint i = 0; i < fields->len; i++)
-      json_object_object_add(out, fields->pdata[i], field_value(r, fields->pdata[i]));
-  }
-  g_ptr_array_free(fields, TRUE);
-  g_strfreev(parts);
-  g_free(valid);
-  if (ok) *ok = true;
-  return out;
-fail:
-  g_ptr_array_free(fields, TRUE);
-  g_strfreev(parts);
-  g_free(valid);
-  return NULL;
+  return hvb__project(include, include_fields, "text", field_value, r, ok, err);
 }
 
 /* ============================================================================================
@@ -560,17 +535,52 @@ struct hvb_llm {
   hvb_spec *spec;
   const hvb_gateway_record *gw; /* the registry's: lives as long as the process */
   hvb_client *client;           /* NULL for an offline gateway */
+  hvb_cache *cache;             /* the response cache's settings (store opened lazily) */
+  hvb_embed_limits embed;
 };
+
+hvb_cache *hvb__llm_cache(const hvb_llm *llm) {
+  return llm->cache;
+}
+
+const hvb_embed_limits *hvb__llm_embed_limits(const hvb_llm *llm) {
+  return &llm->embed;
+}
 
 /* An offline gateway answers through execute, without HTTP. */
 static bool is_offline(const hvb_gateway_record *gw) {
   return (gw->ops.caps & HVB_GATEWAY_CAP_OFFLINE) && gw->ops.execute;
 }
 
+/* The LLM's cache handle: heavenbase.llm.cache merged with the "cache" option. */
+static hvb_cache *llm_cache_new(const hvb_config *cfg, json_object *options, hvb_error *err) {
+  json_object *base = hvb__cache_settings_from_config(cfg);
+  json_object *over = json_object_is_type(options, json_type_object)
+                          ? json_object_object_get(options, "cache")
+                          : NULL;
+  json_object *merged = hvb__cache_settings_merge(base, over, "option 'cache'", err);
+  json_object_put(base);
+  if (!merged) return NULL;
+  hvb_cache *c = hvb__cache_new(merged, over ? "option 'cache'" : "heavenbase.llm.cache", err);
+  json_object_put(merged);
+  return c;
+}
+
 HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *options,
                                             hvb_error *err) {
+  /* Load the configuration once for the spec, the cache settings and the embedding limits. */
+  hvb_config *own = NULL;
+  if (!cfg && !(cfg = own = hvb_config_load(err))) return NULL;
   hvb_spec *spec = hvb_spec_resolve(cfg, options, err);
-  if (!spec) return NULL;
+  hvb_cache *cache = spec ? llm_cache_new(cfg, options, err) : NULL;
+  hvb_embed_limits limits = {0};
+  if (cache && !hvb__embed_limits_init(cfg, spec, options, &limits, err))
+    g_clear_pointer(&cache, hvb__cache_unref);
+  hvb_config_free(own);
+  if (!cache) {
+    hvb_spec_unref(spec);
+    return NULL;
+  }
   /* Resolution chose a usable gateway (or fell back); the lookup only fails if the registry
    * was reset in between, which only tests do. */
   char *why = NULL;
@@ -580,6 +590,7 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
               why);
     g_free(why);
     hvb_spec_unref(spec);
+    hvb__cache_unref(cache);
     return NULL;
   }
   /* The spec may have read the key from the environment: make sure no message shows it. */
@@ -587,6 +598,8 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
   hvb_llm *llm = g_new0(hvb_llm, 1);
   llm->spec = spec;
   llm->gw = gw;
+  llm->cache = cache;
+  llm->embed = limits;
   if (!is_offline(gw)) llm->client = hvb__client_get(hvb_spec_client_key(spec));
   return llm;
 }
@@ -637,6 +650,7 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_preset(const char *preset, hvb_error *err) {
 HVB_PUBLIC void hvb_llm_free(hvb_llm *llm) {
   if (!llm) return;
   hvb__client_unref(llm->client);
+  hvb__cache_unref(llm->cache);
   hvb_spec_unref(llm->spec);
   g_free(llm);
 }
@@ -674,6 +688,12 @@ struct hvb_stream {
   bool finished; /* the caller was told the end */
   bool failed;
   hvb_error error;
+  /* The response cache: the call's handle while it may read or write, its key, whether
+   * this call leads the key (single flight), and whether the answer was replayed. */
+  hvb_cache *cache;
+  char *cache_key;
+  bool cache_leader;
+  bool cached;
 };
 
 static void queue_clear(hvb_stream *s) {
@@ -753,10 +773,62 @@ static void on_reset(void *user_data) {
   s->done_marker = false;
 }
 
-/* Record the call's failure (copied); hvb_stream_next reports it once the queue is empty. */
+/* ---- the response cache around a call (values: core/llm-cache.c; store: core/cache.c) ---- */
+
+/* Before a call: decide whether it may use the cache and look its answer up. A hit is fed
+ * through the accumulator as the live chunks were, and the call is then complete: true.
+ * A miss makes this call the key's leader (or lets it run alone): false. Never fails; a bad
+ * "cache" call option was refused before (call_cache_handle). */
+static bool cache_begin(hvb_stream *s, hvb_cache *c) {
+  /* The tool loop will pass true for a chat that runs executable tools. */
+  if (!c || !hvb__cache_policy_allows(HVB_NS_TEXT, s->request, false)) {
+    hvb__cache_unref(c);
+    return false;
+  }
+  s->cache = c;
+  s->cache_key = hvb__cache_key(HVB_NS_TEXT, hvb_spec_hash_key(s->spec), s->request);
+  long wait_ms = hvb_spec_timeout_ms(s->spec);
+  GBytes *value = NULL;
+  hvb_flight f = hvb__cache_fetch(c, HVB_NS_TEXT, s->cache_key, wait_ms > 0 ? wait_ms : -1,
+                                  &value);
+  s->cache_leader = f == HVB_FLIGHT_LEADER;
+  if (f != HVB_FLIGHT_HIT) return false;
+  json_object *raw = NULL;
+  json_object *chunks = hvb__chat_cache_decode(value, &raw);
+  g_bytes_unref(value);
+  if (!chunks) return false;
+  for (size_t i = 0; i < json_object_array_length(chunks); i++)
+    feed_chunk(s, json_object_array_get_idx(chunks, i));
+  json_object_put(chunks);
+  if (raw) hvb__accum_raw_set(s->acc, raw);
+  hvb__log(HVB_LOG_DEBUG, "cache hit (text %.12s)", s->cache_key);
+  s->cached = s->ended = true;
+  return true;
+}
+
+/* The call is over: store a complete live answer, give up the key, drop the handle. */
+static void cache_end(hvb_stream *s, bool complete) {
+  if (!s->cache) return;
+  if (complete && !s->cached) {
+    hvb_result *r = hvb__accum_result(s->acc, NULL);
+    GBytes *value = hvb__chat_cache_encode(r);
+    hvb__cache_put(s->cache, HVB_NS_TEXT, s->cache_key, g_bytes_get_data(value, NULL),
+                   g_bytes_get_size(value));
+    g_bytes_unref(value);
+    hvb_result_free(r);
+  }
+  if (s->cache_leader) hvb__cache_release(s->cache, s->cache_key);
+  s->cache_leader = false;
+  g_clear_pointer(&s->cache, hvb__cache_unref);
+  g_clear_pointer(&s->cache_key, g_free);
+}
+
+/* Record the call's failure (copied); hvb_stream_next reports it once the queue is empty.
+ * A failed call stores nothing. */
 static void fail_call(hvb_stream *s, const hvb_error *e) {
   s->failed = true;
   s->error = *e;
+  cache_end(s, false);
 }
 
 /* The 2xx response is complete: fold a buffered body in, or check the stream's end. */
@@ -800,9 +872,10 @@ static void advance(hvb_stream *s) {
   hvb_error e = HVB_ERROR_INIT;
   hvb_step st = hvb__transfer_step(s->transfer, 1000, &e);
   if (st == HVB_STEP_RUNNING) return;
-  if (st == HVB_STEP_DONE && finish_transfer(s, &e))
+  if (st == HVB_STEP_DONE && finish_transfer(s, &e)) {
     s->ended = true;
-  else
+    cache_end(s, true);
+  } else
     fail_call(s, &e);
   /* Give the connection back to the pool now rather than when the caller frees the stream. */
   g_clear_pointer(&s->transfer, hvb__transfer_free);
@@ -810,6 +883,7 @@ static void advance(hvb_stream *s) {
 
 HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
   if (!s) return;
+  cache_end(s, false); /* an aborted stream stores nothing */
   hvb__transfer_free(s->transfer);
   if (s->decoder && s->gw->ops.stream_end) s->gw->ops.stream_end(s->gw_state);
   hvb__sse_free(s->decoder);
@@ -855,9 +929,14 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   /* A gateway without streaming answers a stream request with one body: the caller still
    * gets deltas, all at once. */
   bool can_stream = (gw->ops.caps & HVB_GATEWAY_CAP_STREAM) && gw->ops.parse_event;
+  hvb_cache *cache = NULL;
+  if (!hvb__cache_for_call(llm->cache, call_options, HVB_NS_TEXT, &cache, err)) return NULL;
   json_object *req =
       hvb__request_build(llm->spec, prompt, messages, call_options, force_stream, err);
-  if (!req) return NULL;
+  if (!req) {
+    hvb__cache_unref(cache);
+    return NULL;
+  }
   if (!can_stream && !is_offline(gw))
     json_object_object_add(req, "stream", json_object_new_boolean(0));
 
@@ -870,6 +949,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   s->acc = hvb__accum_new();
   s->chunks = json_object_new_array();
   g_queue_init(&s->pending);
+  if (cache_begin(s, cache)) return s;
 
   if (is_offline(gw)) {
     if (!gw->ops.execute(s->spec, HVB_GATEWAY_OP_CHAT, req, s->chunks, err)) {
@@ -879,6 +959,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
     }
     feed_chunks(s);
     s->ended = true;
+    cache_end(s, true);
     return s;
   }
 
@@ -913,7 +994,9 @@ static hvb_result *call_gather(hvb_stream *s, hvb_error *err) {
     if (err) *err = s->error;
     return NULL;
   }
-  return hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
+  hvb_result *r = hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
+  r->cached = s->cached;
+  return r;
 }
 
 static hvb_result *chat(hvb_llm *llm, const char *prompt, json_object *messages,
@@ -991,7 +1074,9 @@ HVB_PUBLIC hvb_result *hvb_stream_result(hvb_stream *s, hvb_error *err) {
               "the stream has not ended (call hvb_stream_next until it gives NULL)");
     return NULL;
   }
-  return hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
+  hvb_result *r = hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
+  r->cached = s->cached;
+  return r;
 }
 
 /* ============================================================================================

@@ -122,7 +122,8 @@ typedef enum field_kind {
   F_SECONDS,    /* number of seconds, 0 .. MAX_SECONDS */
   F_RETRIES,    /* integer 0 .. MAX_RETRIES */
   F_KIND,       /* "chat", "embedding" or "image" */
-  F_BOOL
+  F_BOOL,       /* true or false */
+  F_SWITCH      /* true, false or an object of settings (the response cache) */
 } field_kind;
 
 /* Bounds that keep the millisecond arithmetic far from overflow and catch typos (a timeout
@@ -146,6 +147,7 @@ static const char *kind_text(field_kind kind) {
   case F_COUNT: return "a positive integer";
   case F_SECONDS: return "a number of seconds from 0 to 10000000";
   case F_RETRIES: return "an integer from 0 to 100";
+  case F_SWITCH: return "true, false or an object";
   case F_KIND: return "\"chat\", \"embedding\" or \"image\"";
   case F_BOOL: return "true or false";
   }
@@ -198,6 +200,8 @@ static bool value_fits(json_object *v, field_kind kind) {
   }
   case F_BOOL:
     return json_object_is_type(v, json_type_boolean);
+  case F_SWITCH:
+    return json_object_is_type(v, json_type_boolean) || json_object_is_type(v, json_type_object);
   }
   return false;
 }
@@ -296,7 +300,11 @@ static const field_rule option_rules[] = {
   {"preset", F_NAME}, {"model", F_NAME}, {"provider", F_NAME}, {"gateway", F_NAME},
   {"base_url", F_STRING}, {"api_key", F_STRING}, {"api_key_env", F_NAME},
   {"timeout", F_SECONDS}, {"connect_timeout", F_SECONDS}, {"idle_timeout", F_SECONDS},
-  {"max_retries", F_RETRIES}, {"headers", F_STRING_MAP}, {"args", F_OBJECT}, {NULL, 0}};
+  {"max_retries", F_RETRIES}, {"headers", F_STRING_MAP}, {"args", F_OBJECT},
+  /* Settings of the LLM object, read by core/llm.c and core/embed.c: never request
+   * arguments, never part of hash_key. */
+  {"cache", F_SWITCH}, {"embedding_batch_size", F_COUNT}, {"embedding_max_workers", F_COUNT},
+  {NULL, 0}};
 
 static bool is_known_option(const char *key) {
   for (const field_rule *r = option_rules; r->name; r++)

@@ -12,5 +12,7 @@
 #include <heavenbase/gateway.h>
 #include <heavenbase/registry.h>
 #include <heavenbase/repair.h>
+#include <heavenbase/cache.h>
+#include <heavenbase/embed.h>
 
 #endif

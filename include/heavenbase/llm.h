@@ -12,6 +12,15 @@
  *   "stream"     true: ask the provider for a server-sent event stream (chat gathers it)
  *   "args"       request arguments for this call; any other unknown key is one too
  *                ("temperature": 0.2, "max_tokens": 100, "tools": [...], ...)
+ *   "cache"      the response cache for this call: false, true, or a cache settings object
+ *                merged over the LLM's (see cache.h; the constructor option "cache" is the
+ *                same for every call of the LLM)
+ *
+ * The response cache (cache.h) answers a repeated deterministic chat (temperature 0, or a
+ * fixed seed without temperature; top_p and top_k at their defaults) without a request: the
+ * result is the stored one (hvb_result_cached says so) and a stream replays the stored deltas.
+ * Plain and streamed calls share entries. Errors, aborted and truncated streams are never
+ * stored, and the cache never makes a call fail.
  * Call arguments override the constructor's (see spec.h for the full precedence).
  *
  * Messages are OpenAI chat-completions messages: [{"role": "user", "content": "hi"}, ...]; a
@@ -135,6 +144,9 @@ json_object *hvb_result_deltas(const hvb_result *r);
 /* The provider's raw payload: the response body object, or for a stream the array of event
  * payloads; NULL when none (offline gateways may give none). */
 json_object *hvb_result_raw(const hvb_result *r);
+
+/* Was the result replayed from the response cache (no request was made)? */
+bool hvb_result_cached(const hvb_result *r);
 
 /* Project the result by a comma-separated `include` list of: text, think, content (thinking
  * wrapped as "<think>\n...\n</think>\n" before the answer), message, messages, delta,

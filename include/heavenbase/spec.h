@@ -20,6 +20,9 @@
  *   "headers"       object of extra HTTP headers; they replace provider headers of the same
  *                   name (compared case-insensitively)
  *   "args"          object of request arguments (temperature, max_tokens, ...)
+ *   "cache"         the response cache for this LLM: true, false or a settings object
+ *                   (cache.h)
+ *   "embedding_batch_size", "embedding_max_workers"  positive integers (embed.h)
  *   any other key   a request argument too ("temperature": 0 == "args": {"temperature": 0});
  *                   it wins over the same key inside "args"
  * A JSON null option is the same as an absent one. A request argument set to null at any

@@ -1,5 +1,9 @@
 /* tests/unit/testutil.c */
 #include "testutil.h"
+#include "internal.h"
+#include "upstream/upstream.h"
+
+#include <heavenbase/heavenbase.h>
 
 #include <errno.h>
 #include <ftw.h>
@@ -168,4 +172,40 @@ const char *tu_data_dir(const char *argv0) {
   snprintf(cand, sizeof cand, "%.*s/../data", n > 3000 ? 3000 : n, slash ? argv0 : ".");
   if (!realpath(cand, dir)) snprintf(dir, sizeof dir, "%s", cand);
   return dir;
+}
+
+json_object *tu_parse(const char *text) {
+  json_object *o = json_tokener_parse(text);
+  ck_assert_msg(o != NULL, "test JSON does not parse: %s", text);
+  return o;
+}
+
+hvb_llm *tu_upstream_llm(up_server *srv, const char *model, const char *key, const char *extra) {
+  char base[256];
+  snprintf(base, sizeof base, "%s/v1", up_base_url(srv));
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "provider", json_object_new_string("openai"));
+  json_object_object_add(o, "model", json_object_new_string(model));
+  json_object_object_add(o, "base_url", json_object_new_string(base));
+  json_object_object_add(o, "api_key", json_object_new_string(key));
+  json_object_object_add(o, "timeout", json_object_new_int(20));
+  json_object_object_add(o, "max_retries", json_object_new_int(0));
+  if (extra) {
+    json_object *e = tu_parse(extra);
+    hvb__json_merge(o, e);
+    json_object_put(e);
+  }
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_llm *llm = hvb_llm_new(o, &err);
+  ck_assert_msg(llm != NULL, "%s", err.message);
+  json_object_put(o);
+  return llm;
+}
+
+json_object *tu_sent_body(up_server *srv, int i) {
+  up_request *rq = up_request_get(srv, i);
+  ck_assert_msg(rq != NULL, "the fake upstream has no request %d", i);
+  json_object *b = tu_parse(rq->body);
+  up_request_free(rq);
+  return b;
 }

@@ -3,6 +3,7 @@
 #define HVB_TESTUTIL_H
 
 #include <check.h>
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,6 +36,21 @@ void tu_use_comma_locale(void);
  * program's own place (tests/unit/ of the build tree) when it is run by hand. The string
  * lives until exit. */
 const char *tu_data_dir(const char *argv0);
+
+/* ---- JSON and the fake upstream ---- */
+
+/* JSON text that must parse (the test fails otherwise); new reference. */
+json_object *tu_parse(const char *text);
+
+/* An LLM of provider "openai" on the fake server `srv` (base URL "<server>/v1") with model
+ * `model`, API key `key`, a 20 s timeout and no retries; `extra` (JSON text, may be NULL) is
+ * merged over those options. The test fails when it cannot be made. */
+struct up_server;
+struct hvb_llm *tu_upstream_llm(struct up_server *srv, const char *model, const char *key,
+                                const char *extra);
+
+/* The body of the i-th request `srv` received, parsed (new reference). */
+json_object *tu_sent_body(struct up_server *srv, int i);
 
 /* Run a suite with the usual runner; returns the process exit status. */
 int tu_run(Suite *s);

@@ -39,6 +39,7 @@ typedef struct resp {
   int close_after;
   int stall_ms;
   bool repeat;
+  int embed_dim;
 } resp;
 
 typedef struct conn {
@@ -85,6 +86,7 @@ static resp *resp_copy(const up_response *r) {
   c->close_after = r->close_after;
   c->stall_ms = r->stall_ms;
   c->repeat = r->repeat;
+  c->embed_dim = r->embed_dim;
   return c;
 }
 
@@ -94,7 +96,7 @@ static resp *resp_dup(const resp *r) {
   for (int i = 0; i < r->nchunks; i++)
     cs[i] = (up_chunk){r->chunks[i].data, r->chunks[i].len, r->chunks[i].delay_ms};
   up_response pub = {r->status, r->headers, r->content_type, cs, r->nchunks, r->chunked,
-                     r->close_after, r->stall_ms, r->repeat};
+                     r->close_after, r->stall_ms, r->repeat, r->embed_dim};
   resp *c = resp_copy(&pub);
   g_free(cs);
   return c;
@@ -353,6 +355,50 @@ static const char *reason(int status) {
   }
 }
 
+/* An embeddings response computed from the request (see up_response.embed_dim): the body
+ * of `r` is replaced by it, or by a 400 error when the request has no "input". */
+static void embed_answer(resp *r, const up_request *req) {
+  json_object *body = json_tokener_parse(req->body), *input = NULL;
+  json_object *out = json_object_new_object();
+  if (!json_object_object_get_ex(body, "input", &input) ||
+      !(json_object_is_type(input, json_type_string) || json_object_is_type(input, json_type_array))) {
+    r->status = 400;
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "message", json_object_new_string("'input' is required"));
+    json_object_object_add(out, "error", e);
+  } else {
+    bool one = json_object_is_type(input, json_type_string);
+    size_t n = one ? 1 : json_object_array_length(input);
+    json_object *data = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+      const char *t = json_object_get_string(one ? input : json_object_array_get_idx(input, i));
+      size_t len = strlen(t ? t : "");
+      json_object *vec = json_object_new_array();
+      for (int j = 0; j < r->embed_dim; j++)
+        json_object_array_add(vec, json_object_new_int((size_t)j < len ? (unsigned char)t[j] : 0));
+      json_object *item = json_object_new_object();
+      json_object_object_add(item, "object", json_object_new_string("embedding"));
+      json_object_object_add(item, "index", json_object_new_int((int)i));
+      json_object_object_add(item, "embedding", vec);
+      json_object_array_add(data, item);
+    }
+    json_object_object_add(out, "object", json_object_new_string("list"));
+    json_object_object_add(out, "data", data);
+    json_object *usage = json_object_new_object();
+    json_object_object_add(usage, "prompt_tokens", json_object_new_int((int)n));
+    json_object_object_add(usage, "total_tokens", json_object_new_int((int)n));
+    json_object_object_add(out, "usage", usage);
+  }
+  for (int i = 0; i < r->nchunks; i++) g_free(r->chunks[i].data);
+  size_t len = 0;
+  const char *text = json_object_to_json_string_length(out, JSON_C_TO_STRING_PLAIN, &len);
+  r->chunks = g_renew(chunk, r->chunks, 2);
+  r->chunks[0] = (chunk){g_strndup(text, len), len, r->nchunks > 0 ? r->chunks[0].delay_ms : 0};
+  r->nchunks = 1;
+  json_object_put(out);
+  json_object_put(body);
+}
+
 /* Send `r`; false when the connection must be closed afterwards (or already broke). */
 static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
   size_t total = 0;
@@ -421,6 +467,7 @@ static gpointer conn_main(gpointer p) {
     record(s, req);
     resp *r = take_response(s, req->path);
     if (!r) r = not_found(req->path);
+    if (r->embed_dim > 0) embed_answer(r, req);
     open = serve(s, c->fd, r, !wants_close(req));
     resp_free(r);
     up_request_free(req);
@@ -608,6 +655,7 @@ static bool load_response(up_server *s, const char *path, json_object *jr) {
       .close_after = jint(jr, "close_after"),
       .stall_ms = jint(jr, "stall_ms"),
       .repeat = json_object_object_get_ex(jr, "repeat", &jb) && json_object_get_boolean(jb),
+      .embed_dim = jint(jr, "embed_dim"),
   };
   up_push(s, path, &r);
   g_free(cs);

@@ -40,6 +40,12 @@ typedef struct up_response {
   int stall_ms;            /* >0: after the chunks, keep the connection open and silent this
                               long before finishing (for idle-timeout tests) */
   bool repeat;             /* serve this response for every later request to the path */
+  int embed_dim;           /* >0: ignore chunks and answer an OpenAI embeddings request
+                              {"input": string or [strings]} with {"data": [{"index": i,
+                              "embedding": [...]}], "usage"}: vector j of text t holds the
+                              bytes of t as numbers (t[0], t[1], ...) padded with zeros to
+                              embed_dim values, so a test can tell which text a vector is for;
+                              usage counts one token per input */
 } up_response;
 
 /* Start a server. Never NULL (aborts the test process on socket failure). */
@@ -64,7 +70,7 @@ void up_push_sse(up_server *s, const char *path, const char *sse_text, int nchun
 /* Load a JSON script: {"routes": {"/path": [response, ...]}} where a response is
  * {"status": 200, "headers": {"Name": "value"}, "content_type": "...", "body": "..." or
  *  "chunks": [{"data": "...", "delay_ms": 0}], "chunked": false, "close_after": 0,
- *  "stall_ms": 0, "repeat": false}. Returns false (with a message on stderr) on bad input. */
+ *  "stall_ms": 0, "repeat": false, "embed_dim": 0}. Returns false (with a message on stderr) on bad input. */
 bool up_load_script(up_server *s, const char *json_text);
 
 /* What was received. */
