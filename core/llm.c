@@ -287,16 +287,18 @@ json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
   json_object *choice = first_choice(chunk);
   json_object *delta = json_object_object_get(choice, "delta");
 
+  /* The public delta shares the chunk's string objects (a reference each, no copy). */
   const char *text = nonempty_str(delta, "content");
   if (text) {
     g_string_append(acc->text, text);
-    json_object_object_add(pub, "text", json_object_new_string(text));
+    json_object_object_add(pub, "text", json_object_get(json_object_object_get(delta, "content")));
   }
-  const char *think = nonempty_str(delta, "reasoning_content");
-  if (!think) think = nonempty_str(delta, "reasoning");
+  const char *think_key = "reasoning_content";
+  const char *think = nonempty_str(delta, think_key);
+  if (!think) think = nonempty_str(delta, think_key = "reasoning");
   if (think) {
     g_string_append(acc->think, think);
-    json_object_object_add(pub, "think", json_object_new_string(think));
+    json_object_object_add(pub, "think", json_object_get(json_object_object_get(delta, think_key)));
   }
   json_object *calls = json_object_object_get(delta, "tool_calls");
   if (json_object_is_type(calls, json_type_array) && json_object_array_length(calls) > 0) {
@@ -345,7 +347,10 @@ json_object *hvb__completion_to_chunk(json_object *completion) {
   json_object *delta = json_object_new_object();
   json_object_object_add(delta, "role", json_object_new_string("assistant"));
   json_object *content = json_object_object_get(message, "content");
-  if (content && !json_object_is_type(content, json_type_null)) {
+  if (json_object_is_type(content, json_type_string)) {
+    /* Shared, not copied: replies can be large, and parsed values are never edited. */
+    json_object_object_add(delta, "content", json_object_get(content));
+  } else if (content && !json_object_is_type(content, json_type_null)) {
     char *text = content_string(content);
     json_object_object_add(delta, "content", json_object_new_string(text));
     g_free(text);
@@ -439,12 +444,20 @@ hvb_result *hvb__accum_result(const hvb_accum *acc, json_object *request_message
     json_object_object_add(r->message, "tool_calls", json_object_get(r->tool_calls));
 
   r->usage = hvb__json_copy(acc->usage);
-  r->messages = json_object_is_type(request_messages, json_type_array)
-                    ? hvb__json_copy(request_messages)
-                    : json_object_new_array();
-  /* A copy, so a caller who extends the conversation does not edit the message too. */
-  json_object_array_add(r->messages, hvb__json_copy(r->message));
-  r->deltas = hvb__json_copy(acc->deltas);
+  /* New arrays whose elements are shared references: the result's values are read-only
+   * (getters borrow), so sharing them costs nothing and copying a long conversation or a
+   * large reply on every call would. */
+  r->messages = json_object_new_array();
+  for (size_t i = 0; json_object_is_type(request_messages, json_type_array) &&
+                     i < json_object_array_length(request_messages);
+       i++)
+    json_object_array_add(r->messages,
+                          json_object_get(json_object_array_get_idx(request_messages, i)));
+  json_object_array_add(r->messages, json_object_get(r->message));
+  size_t nd = json_object_array_length(acc->deltas);
+  r->deltas = json_object_new_array_ext((int)(nd ? nd : 1));
+  for (size_t i = 0; i < nd; i++)
+    json_object_array_add(r->deltas, json_object_get(json_object_array_get_idx(acc->deltas, i)));
   r->raw = json_object_get(acc->raw);
   return r;
 }
