@@ -40,12 +40,6 @@ static json_object *fixture_json(const char *name) {
   return obj;
 }
 
-static json_object *parse(const char *text) {
-  json_object *obj = json_tokener_parse(text);
-  ck_assert_msg(obj != NULL, "test JSON does not parse: %s", text);
-  return obj;
-}
-
 static const char *js(json_object *obj) {
   return json_object_to_json_string_ext(obj,
                                         JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -96,7 +90,7 @@ static hvb_result *replay_result(const char *name) {
   hvb_error err = HVB_ERROR_INIT;
   ck_assert_msg(replay(name, acc, &done, &err), "%s: %s", name, err.message);
   ck_assert(done);
-  json_object *msgs = parse("[{\"role\":\"user\",\"content\":\"hi\"}]");
+  json_object *msgs = tu_parse("[{\"role\":\"user\",\"content\":\"hi\"}]");
   hvb_result *r = hvb__accum_result(acc, msgs);
   json_object_put(msgs);
   hvb__accum_free(acc);
@@ -213,7 +207,7 @@ START_TEST(tool_call_fragments_without_index_or_repeating_their_id_merge) {
       "\"h\",\"arguments\":\"{\\\"y\\\":2}\"}}]},\"finish_reason\":\"tool_calls\"}]}",
   };
   for (size_t i = 0; i < G_N_ELEMENTS(chunks); i++) {
-    json_object *c = parse(chunks[i]);
+    json_object *c = tu_parse(chunks[i]);
     json_object_put(hvb__accum_feed(acc, c));
     json_object_put(c);
   }
@@ -268,9 +262,9 @@ START_TEST(done_marker_ends_and_bad_event_data_is_a_parse_error) {
 END_TEST
 
 START_TEST(usage_merge_sums_numbers_keeps_first_labels_and_merges_nested) {
-  json_object *dst = parse("{\"prompt_tokens\":3,\"cost\":0.5,\"model\":\"a\",\"cached\":null,"
+  json_object *dst = tu_parse("{\"prompt_tokens\":3,\"cost\":0.5,\"model\":\"a\",\"cached\":null,"
                            "\"details\":{\"reasoning_tokens\":1}}");
-  json_object *src = parse("{\"prompt_tokens\":4,\"completion_tokens\":2,\"cost\":0.25,"
+  json_object *src = tu_parse("{\"prompt_tokens\":4,\"completion_tokens\":2,\"cost\":0.25,"
                            "\"model\":\"b\",\"cached\":7,\"details\":{\"reasoning_tokens\":2,"
                            "\"audio_tokens\":0}}");
   hvb__usage_merge(dst, src);
@@ -288,8 +282,8 @@ END_TEST
 START_TEST(usage_split_across_chunks_is_summed) {
   hvb_accum *acc = hvb__accum_new();
   json_object *a =
-      parse("{\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1}}");
-  json_object *b = parse("{\"choices\":[],\"usage\":{\"completion_tokens\":5}}");
+      tu_parse("{\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1}}");
+  json_object *b = tu_parse("{\"choices\":[],\"usage\":{\"completion_tokens\":5}}");
   json_object_put(hvb__accum_feed(acc, a));
   json_object_put(hvb__accum_feed(acc, b));
   hvb_result *r = hvb__accum_result(acc, NULL);
@@ -312,7 +306,7 @@ static hvb_result *completion_result(const char *name) {
   hvb_accum *acc = hvb__accum_new();
   json_object_put(hvb__accum_feed(acc, chunk));
   hvb__accum_raw_set(acc, body);
-  json_object *msgs = parse("[{\"role\":\"user\",\"content\":\"hi\"}]");
+  json_object *msgs = tu_parse("[{\"role\":\"user\",\"content\":\"hi\"}]");
   hvb_result *r = hvb__accum_result(acc, msgs);
   json_object_put(msgs);
   json_object_put(chunk);
@@ -341,17 +335,17 @@ END_TEST
 
 START_TEST(parse_chat_names_the_missing_field_and_reports_error_bodies) {
   hvb_error err = HVB_ERROR_INIT;
-  json_object *b = parse("{\"choices\":[{\"index\":0}]}");
+  json_object *b = tu_parse("{\"choices\":[{\"index\":0}]}");
   ck_assert_ptr_null(hvb_openai_parse(NULL, HVB_GATEWAY_OP_CHAT, b, &err));
   ck_assert_int_eq(err.status, HVB_PARSE);
   ck_assert_ptr_nonnull(strstr(err.message, "choices[0].message"));
   json_object_put(b);
-  b = parse("{\"object\":\"list\"}");
+  b = tu_parse("{\"object\":\"list\"}");
   ck_assert_ptr_null(hvb_openai_parse(NULL, HVB_GATEWAY_OP_CHAT, b, &err));
   ck_assert_int_eq(err.status, HVB_PARSE);
   ck_assert_ptr_nonnull(strstr(err.message, "choices"));
   json_object_put(b);
-  b = parse("{\"error\":{\"message\":\"model overloaded\",\"type\":\"overloaded_error\"}}");
+  b = tu_parse("{\"error\":{\"message\":\"model overloaded\",\"type\":\"overloaded_error\"}}");
   ck_assert_ptr_null(hvb_openai_parse(NULL, HVB_GATEWAY_OP_CHAT, b, &err));
   ck_assert_int_eq(err.status, HVB_PROVIDER);
   ck_assert_str_eq(err.type, "overloaded_error");
@@ -438,7 +432,7 @@ static const hvb_gateway_record *mock_gateway(void) {
 
 static json_object *mock_chunks(const char *messages_json) {
   json_object *req = json_object_new_object();
-  json_object_object_add(req, "messages", parse(messages_json));
+  json_object_object_add(req, "messages", tu_parse(messages_json));
   json_object *chunks = json_object_new_array();
   hvb_error err = HVB_ERROR_INIT;
   ck_assert_msg(mock_gateway()->ops.execute(NULL, HVB_GATEWAY_OP_CHAT, req, chunks, &err), "%s",
@@ -553,7 +547,7 @@ END_TEST
 
 static hvb_spec *abi_spec(void) {
   tu_isolate();
-  json_object *o = parse("{\"provider\": \"openai\", \"model\": \"m-1\", \"base_url\":"
+  json_object *o = tu_parse("{\"provider\": \"openai\", \"model\": \"m-1\", \"base_url\":"
                          " \"https://llm.test/v1/\", \"api_key\": \"" KEY "\", \"headers\":"
                          " {\"X-Team\": \"blue\", \"accept\": \"application/x-ndjson\"}}");
   hvb_error err = HVB_ERROR_INIT;
@@ -587,7 +581,7 @@ START_TEST(wire_request_setters_copy_and_refuse_line_breaks) {
   ck_assert(!hvb_wire_request_add_header(wr, "X-Bad:", "1", &err));
   ck_assert_ptr_nonnull(strstr(err.message, "'X-Bad:' is not a valid header name"));
   ck_assert(!hvb_wire_request_add_header(wr, "", "1", &err));
-  json_object *body = parse("{\"a\": \"b/c\"}");
+  json_object *body = tu_parse("{\"a\": \"b/c\"}");
   ck_assert(hvb_wire_request_set_json(wr, body, &err));
   json_object_put(body);
   size_t len = 0;
@@ -647,7 +641,7 @@ START_TEST(openai_prepare_builds_url_headers_and_body_for_each_op) {
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     hvb_wire_request *wr = hvb__wire_request_new();
-    json_object *req = parse(cases[i].request);
+    json_object *req = tu_parse(cases[i].request);
     char *before = g_strdup(js(req));
     ck_assert_msg(hvb_openai_prepare(spec, cases[i].op, req, wr, &err), "%s", err.message);
     ck_assert_str_eq(hvb_wire_request_url(wr), cases[i].url);
@@ -669,7 +663,7 @@ START_TEST(openai_prepare_builds_url_headers_and_body_for_each_op) {
     hvb__wire_request_free(wr);
   }
   hvb_wire_request *wr = hvb__wire_request_new();
-  json_object *arr = parse("[]");
+  json_object *arr = tu_parse("[]");
   ck_assert(!hvb_openai_prepare(spec, HVB_GATEWAY_OP_EMBED, arr, wr, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
   ck_assert_ptr_nonnull(strstr(err.message, "canonical embeddings request"));
@@ -704,7 +698,7 @@ START_TEST(openai_parse_checks_embedding_and_image_shapes) {
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     hvb_error err = HVB_ERROR_INIT;
-    json_object *body = parse(cases[i].body);
+    json_object *body = tu_parse(cases[i].body);
     json_object *res = hvb_openai_parse(NULL, cases[i].op, body, &err);
     if (cases[i].status == HVB_OK) {
       ck_assert_msg(res == body, "%s: %s", cases[i].body, err.message);
@@ -801,7 +795,7 @@ START_TEST(mock_system_prompt_lands_in_messages) {
   tu_isolate();
   hvb_llm *llm = mock_llm();
   hvb_error err = HVB_ERROR_INIT;
-  json_object *opts = parse("{\"system\":\"You are terse.\",\"temperature\":0}");
+  json_object *opts = tu_parse("{\"system\":\"You are terse.\",\"temperature\":0}");
   hvb_result *r = hvb_llm_chat(llm, "Hi there", opts, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   char *s = project(r, "messages");
@@ -833,7 +827,7 @@ START_TEST(messages_are_validated_with_index_and_field) {
       {"[{\"role\":7,\"content\":\"a\"}]", "messages[0].role must be a string"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-    json_object *m = parse(cases[i].messages);
+    json_object *m = tu_parse(cases[i].messages);
     hvb_error_clear(&err);
     ck_assert_ptr_null(hvb_llm_chat_messages(llm, m, NULL, &err));
     ck_assert_int_eq(err.status, HVB_EINVAL);
@@ -843,7 +837,7 @@ START_TEST(messages_are_validated_with_index_and_field) {
     ck_assert_int_eq(err.status, HVB_EINVAL);
     json_object_put(m);
   }
-  json_object *ok = parse("[{\"role\":\"user\",\"content\":\"x\"}]");
+  json_object *ok = tu_parse("[{\"role\":\"user\",\"content\":\"x\"}]");
   ck_assert_ptr_null(hvb_llm_stream(llm, "x", ok, NULL, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
   ck_assert_ptr_null(hvb_llm_chat_messages(llm, NULL, NULL, &err));
@@ -866,7 +860,7 @@ START_TEST(call_options_of_the_wrong_type_are_named) {
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     hvb_error err = HVB_ERROR_INIT;
-    json_object *o = parse(cases[i][0]);
+    json_object *o = tu_parse(cases[i][0]);
     ck_assert_ptr_null(hvb_llm_chat(llm, "x", o, &err));
     ck_assert_int_eq(err.status, HVB_EINVAL);
     ck_assert_msg(strstr(err.message, cases[i][1]), "got '%s'", err.message);
@@ -879,11 +873,11 @@ END_TEST
 START_TEST(request_merges_spec_args_call_args_and_top_level_keys) {
   tu_isolate();
   hvb_error err = HVB_ERROR_INIT;
-  json_object *o = parse("{\"preset\":\"mock\",\"temperature\":0.5,\"max_tokens\":10}");
+  json_object *o = tu_parse("{\"preset\":\"mock\",\"temperature\":0.5,\"max_tokens\":10}");
   hvb_llm *llm = hvb_llm_new(o, &err);
   ck_assert_msg(llm != NULL, "%s", err.message);
   json_object_put(o);
-  json_object *call = parse("{\"args\":{\"max_tokens\":20,\"top_p\":0.9,\"stream\":\"no\"},"
+  json_object *call = tu_parse("{\"args\":{\"max_tokens\":20,\"top_p\":0.9,\"stream\":\"no\"},"
                             "\"top_p\":0.8,\"model\":\"evil\",\"system\":\"S\"}");
   json_object *req = hvb__request_build(hvb_llm_spec(llm), "P", NULL, call, false, &err);
   ck_assert_msg(req != NULL, "%s", err.message);
@@ -908,7 +902,7 @@ END_TEST
 START_TEST(unknown_gateway_falls_back_to_openai_and_says_why) {
   tu_isolate();
   hvb_error err = HVB_ERROR_INIT;
-  json_object *o = parse("{\"preset\":\"mock\",\"gateway\":\"nosuchgw\"}");
+  json_object *o = tu_parse("{\"preset\":\"mock\",\"gateway\":\"nosuchgw\"}");
   hvb_llm *llm = hvb_llm_new(o, &err);
   json_object_put(o);
   ck_assert_msg(llm != NULL, "%s", err.message);
@@ -940,36 +934,21 @@ static void up_teardown(void) {
   srv = NULL;
 }
 
-/* An openai LLM for the fake server; `extra` (JSON text or NULL) is merged into the options. */
+/* An openai LLM for the fake server, with two retries (the retry tests rely on them); `extra`
+ * (JSON text or NULL) is merged into the options. */
 static hvb_llm *up_llm(const char *extra) {
-  char *base = g_strconcat(up_base_url(srv), "/v1", NULL);
-  json_object *o = json_object_new_object();
-  json_object_object_add(o, "provider", json_object_new_string("openai"));
-  json_object_object_add(o, "base_url", json_object_new_string(base));
-  json_object_object_add(o, "api_key", json_object_new_string(KEY));
-  json_object_object_add(o, "model", json_object_new_string("gpt-4o-mini"));
-  json_object_object_add(o, "timeout", json_object_new_int(20));
-  json_object_object_add(o, "max_retries", json_object_new_int(2));
+  json_object *o = tu_parse("{\"max_retries\": 2}");
   if (extra) {
-    json_object *e = parse(extra);
+    json_object *e = tu_parse(extra);
     hvb__json_merge(o, e);
     json_object_put(e);
   }
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = hvb_llm_new(o, &err);
-  ck_assert_msg(llm != NULL, "%s", err.message);
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, json_object_to_json_string(o));
   json_object_put(o);
-  g_free(base);
   return llm;
 }
 
-static json_object *sent_body(int i) {
-  up_request *rq = up_request_get(srv, i);
-  ck_assert_ptr_nonnull(rq);
-  json_object *b = parse(rq->body);
-  up_request_free(rq);
-  return b;
-}
+static json_object *sent_body(int i) { return tu_sent_body(srv, i); }
 
 static char *sent_header(int i, const char *name) {
   up_request *rq = up_request_get(srv, i);
@@ -1044,7 +1023,7 @@ static void push_pieces(const up_chunk *chunks, int n, int close_after) {
 
 /* hvb_llm_chat of "Hi" with {"stream": true}: the gathered result, or NULL with err set. */
 static hvb_result *stream_chat(hvb_llm *llm, hvb_error *err) {
-  json_object *opts = parse("{\"stream\":true}");
+  json_object *opts = tu_parse("{\"stream\":true}");
   hvb_result *r = hvb_llm_chat(llm, "Hi", opts, err);
   json_object_put(opts);
   return r;
@@ -1361,7 +1340,7 @@ END_TEST
 
 START_TEST(missing_base_url_is_a_config_error) {
   hvb_error err = HVB_ERROR_INIT;
-  json_object *o = parse("{\"provider\":\"openai\",\"base_url\":\"\",\"api_key\":\"" KEY "\","
+  json_object *o = tu_parse("{\"provider\":\"openai\",\"base_url\":\"\",\"api_key\":\"" KEY "\","
                          "\"model\":\"gpt-4o-mini\"}");
   hvb_llm *llm = hvb_llm_new(o, &err);
   json_object_put(o);
