@@ -5,9 +5,12 @@
  *
  * For each body size (routes /bench1k and /bench10k of tests/nginx), the two loops run in
  * alternating rounds so that drift of the machine affects both alike; the ratio is the
- * library's time over libcurl's (1.00 = no overhead). */
+ * library's time over libcurl's (1.00 = no overhead); "ratio+p" is over libcurl plus a json-c
+ * parse of each reply, the least any client reading the reply does. */
 #include <curl/curl.h>
 #include <heavenbase/heavenbase.h>
+#include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +46,9 @@ static size_t collect(char *ptr, size_t size, size_t n, void *ud) {
 static const char *body = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
                           "\"content\":\"hi\"}],\"stream\":false}";
 
-static double curl_loop(CURL *h, int calls, buffer *b) {
+/* With `parse`, each reply is also parsed with json-c, as any client that reads the reply must:
+ * this second baseline separates the library's own overhead from the cost of JSON parsing. */
+static double curl_loop(CURL *h, int calls, buffer *b, bool parse) {
   double t0 = now();
   for (int i = 0; i < calls; i++) {
     b->len = 0;
@@ -54,6 +59,14 @@ static double curl_loop(CURL *h, int calls, buffer *b) {
       fprintf(stderr, "bench: libcurl call failed: %s (HTTP %ld)\n", curl_easy_strerror(rc),
               status);
       exit(1);
+    }
+    if (parse) {
+      json_object *reply = json_tokener_parse(b->data);
+      if (!reply) {
+        fprintf(stderr, "bench: the reply is not JSON\n");
+        exit(1);
+      }
+      json_object_put(reply);
     }
   }
   return now() - t0;
@@ -85,8 +98,8 @@ int main(int argc, char **argv) {
   int per_round = calls / ROUNDS;
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
-  printf("%-6s %8s %14s %14s %12s %12s %7s\n", "body", "calls", "libcurl req/s",
-         "library req/s", "libcurl us", "library us", "ratio");
+  printf("%-6s %8s %12s %12s %12s %8s %8s\n", "body", "calls", "libcurl us",
+         "+parse us", "library us", "ratio", "ratio+p");
   const char *sizes[] = {"1k", "10k"};
   for (int s = 0; s < 2; s++) {
     char url[512], lib_base[512];
@@ -118,16 +131,17 @@ int main(int argc, char **argv) {
     }
 
     size_t text_len = 0;
-    curl_loop(h, per_round / 4 + 1, &b); /* warm up both: connections, caches, allocator */
+    curl_loop(h, per_round / 4 + 1, &b, false); /* warm up: connections, caches, allocator */
     lib_loop(llm, per_round / 4 + 1, &text_len);
-    double t_curl = 0, t_lib = 0;
+    double t_curl = 0, t_parse = 0, t_lib = 0;
     for (int r = 0; r < ROUNDS; r++) {
-      t_curl += curl_loop(h, per_round, &b);
+      t_curl += curl_loop(h, per_round, &b, false);
+      t_parse += curl_loop(h, per_round, &b, true);
       t_lib += lib_loop(llm, per_round, &text_len);
     }
     int n = per_round * ROUNDS;
-    printf("%-6s %8d %14.0f %14.0f %12.1f %12.1f %7.3f\n", sizes[s], n, n / t_curl, n / t_lib,
-           t_curl / n * 1e6, t_lib / n * 1e6, t_lib / t_curl);
+    printf("%-6s %8d %12.1f %12.1f %12.1f %8.3f %8.3f\n", sizes[s], n, t_curl / n * 1e6,
+           t_parse / n * 1e6, t_lib / n * 1e6, t_lib / t_curl, t_lib / t_parse);
     if (text_len == 0 || b.len == 0) {
       fprintf(stderr, "bench: empty replies: the upstream is not serving the bench routes\n");
       return 1;

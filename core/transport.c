@@ -624,6 +624,18 @@ static hvb_step finished(hvb_transfer *t, hvb_error *err) {
   return HVB_STEP_FAILED;
 }
 
+/* Finish the attempt when libcurl reports our transfer done; true when it did. */
+static bool collect_done(hvb_transfer *t) {
+  int queued;
+  CURLMsg *msg;
+  while ((msg = curl_multi_info_read(t->multi, &queued)))
+    if (msg->msg == CURLMSG_DONE && msg->easy_handle == t->easy) {
+      finish_attempt(t, msg->data.result);
+      return true;
+    }
+  return false;
+}
+
 hvb_step hvb__transfer_step(hvb_transfer *t, int wait_ms, hvb_error *err) {
   if (wait_ms < 0) wait_ms = 0;
   if (t->st == ST_WAITING) {
@@ -641,22 +653,21 @@ hvb_step hvb__transfer_step(hvb_transfer *t, int wait_ms, hvb_error *err) {
     gint64 left_ms = (idle_deadline(t) - now_us() + 999) / 1000;
     timeout = (int)CLAMP(left_ms, 0, timeout);
   }
+  /* Work first, wait only when nothing is ready: a reply that already arrived is read without
+   * a poll round trip, which is most of a keep-alive call's latency on loopback. */
   int running = 0;
-  CURLMcode mc = curl_multi_poll(t->multi, NULL, 0, timeout, NULL);
-  if (mc == CURLM_OK) mc = curl_multi_perform(t->multi, &running);
+  CURLMcode mc = curl_multi_perform(t->multi, &running);
+  if (mc == CURLM_OK && !collect_done(t) && running) {
+    mc = curl_multi_poll(t->multi, NULL, 0, timeout, NULL);
+    if (mc == CURLM_OK) mc = curl_multi_perform(t->multi, &running);
+    if (mc == CURLM_OK) collect_done(t);
+  }
   if (mc != CURLM_OK) {
     hvb__fail(&t->err, HVB_TRANSPORT, "%s %s: libcurl multi error: %s", t->method,
               t->shown_url, curl_multi_strerror(mc));
     fail_now(t);
     return finished(t, err);
   }
-  int queued;
-  CURLMsg *msg;
-  while ((msg = curl_multi_info_read(t->multi, &queued)))
-    if (msg->msg == CURLMSG_DONE && msg->easy_handle == t->easy) {
-      finish_attempt(t, msg->data.result);
-      break;
-    }
   if (t->st == ST_RUNNING && t->idle_timeout_ms > 0 && now_us() >= idle_deadline(t))
     idle_timeout(t);
   return t->st == ST_RUNNING || t->st == ST_WAITING ? HVB_STEP_RUNNING : finished(t, err);
