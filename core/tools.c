@@ -334,7 +334,10 @@ static char *run_call(const hvb_tools *ts, json_object *call, int step, bool *ok
     g_free(msg);
     return s;
   }
-  json_object *parsed = json_tokener_parse(args && *args ? args : "{}");
+  /* Strict: json-c's default parser would accept the very breakage repair reports. */
+  hvb_error perr = HVB_ERROR_INIT;
+  json_object *parsed =
+      hvb__json_parse_ex(args && *args ? args : "{}", -1, "arguments", HVB_JSON_STRICT, &perr);
   if (!json_object_is_type(parsed, json_type_object)) {
     json_object_put(parsed);
     char *msg = g_strdup_printf("the arguments of call '%s' to tool '%s' are not a JSON "
@@ -369,7 +372,8 @@ static char *run_call(const hvb_tools *ts, json_object *call, int step, bool *ok
 static bool is_schema_tool(const hvb_tools *ts, json_object *request_tools, const char *name) {
   const tool_entry *t = tools_find(ts, name);
   if (t) return t->fn == NULL;
-  for (size_t i = 0; name && i < json_object_array_length(request_tools); i++) {
+  if (!name || !json_object_is_type(request_tools, json_type_array)) return false;
+  for (size_t i = 0; i < json_object_array_length(request_tools); i++) {
     json_object *def = json_object_array_get_idx(request_tools, i);
     json_object *fn = json_object_object_get(def, "function");
     const char *n = hvb__json_str(fn ? fn : def, "name");
@@ -397,7 +401,7 @@ static json_object *loop_options(json_object *call_options, const hvb_tools *ts,
   json_object *opts = call_options ? hvb__json_copy(call_options) : json_object_new_object();
   json_object *all = given ? hvb__json_copy(given) : json_object_new_array();
   json_object *mine = hvb_tools_json(ts);
-  for (size_t i = 0; i < json_object_array_length(mine); i++)
+  for (size_t i = 0; mine && i < json_object_array_length(mine); i++)
     json_object_array_add(all, hvb__json_copy(json_object_array_get_idx(mine, i)));
   if (json_object_array_length(all) > 0) {
     json_object_object_add(opts, "tools", all);
@@ -439,10 +443,10 @@ HVB_PUBLIC hvb_result *hvb_llm_chat_tools(hvb_llm *llm, const char *prompt, json
       break;
     }
     json_object *d = hvb_result_deltas(r);
-    for (size_t i = 0; i < json_object_array_length(d); i++)
+    for (size_t i = 0; d && i < json_object_array_length(d); i++)
       json_object_array_add(deltas, json_object_get(json_object_array_get_idx(d, i)));
     json_object *rep = hvb_result_repairs(r);
-    for (size_t i = 0; i < json_object_array_length(rep); i++) {
+    for (size_t i = 0; rep && i < json_object_array_length(rep); i++) {
       json_object *rec = json_object_array_get_idx(rep, i);
       json_object_object_add(rec, "step", json_object_new_int(step));
       json_object_array_add(repairs, json_object_get(rec));
@@ -453,7 +457,7 @@ HVB_PUBLIC hvb_result *hvb_llm_chat_tools(hvb_llm *llm, const char *prompt, json
     }
 
     json_object *calls = hvb_result_tool_calls(r);
-    size_t ncalls = json_object_array_length(calls);
+    size_t ncalls = calls ? json_object_array_length(calls) : 0;
     if (!runs || ncalls == 0) break;
     bool schema = false;
     for (size_t i = 0; i < ncalls && !schema; i++) {
