@@ -508,13 +508,14 @@ static void up_teardown(void) {
   srv = NULL;
 }
 
-static char *fixture(const char *name) {
+static char *data_file(const char *rel) {
   char path[4200];
-  snprintf(path, sizeof path, "%s/llm/%s", data_dir, name);
+  snprintf(path, sizeof path, "%s/%s", data_dir, rel);
   char *text = tu_read_file(path, NULL);
   ck_assert_msg(text != NULL, "cannot read fixture %s", path);
   return text;
 }
+
 
 /* The same reply as stream-tools-parallel.sse, as one chat.completion body. */
 static const char parallel_body[] =
@@ -529,7 +530,7 @@ static const char parallel_body[] =
     "\"usage\":{\"prompt_tokens\":50,\"completion_tokens\":30,\"total_tokens\":80}}";
 
 START_TEST(openai_streamed_parallel_calls_gather_to_the_non_streamed_message) {
-  char *sse = fixture("stream-tools-parallel.sse");
+  char *sse = data_file("llm/stream-tools-parallel.sse");
   up_push_body(srv, CHAT_PATH, 200, NULL, parallel_body);
   up_push_sse(srv, CHAT_PATH, sse, 1);
   up_push_sse(srv, CHAT_PATH, sse, (int)strlen(sse)); /* one byte per chunk */
@@ -638,6 +639,34 @@ START_TEST(streamed_loop_split_at_every_byte_boundary_equals_the_plain_loop) {
 }
 END_TEST
 
+
+START_TEST(anthropic_input_json_deltas_split_per_byte_gather_to_the_reply) {
+  char *sse = data_file("anthropic/stream-tools.sse");
+  char *reply = data_file("anthropic/replies/tools.json");
+  json_object *g = tu_parse(reply); /* {"anthropic": <the Messages reply>, ...} */
+  up_push_body(srv, "/v1/messages", 200, NULL, js(json_object_object_get(g, "anthropic")));
+  json_object_put(g);
+  up_push_sse(srv, "/v1/messages", sse, (int)strlen(sse)); /* one byte per chunk */
+  free(sse);
+  free(reply);
+  hvb_llm *llm = tu_upstream_llm(srv, "claude-sonnet-4-5", KEY,
+                                 "{\"provider\": \"anthropic\", \"gateway\": \"anthropic\"}");
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_result *plain = hvb_llm_chat(llm, "Weather?", NULL, &err);
+  ck_assert_msg(plain != NULL, "%s", err.message);
+  json_object *stream_opt = tu_parse("{\"stream\": true}");
+  hvb_result *streamed = hvb_llm_chat(llm, "Weather?", stream_opt, &err);
+  json_object_put(stream_opt);
+  ck_assert_msg(streamed != NULL, "%s", err.message);
+  ck_assert_str_eq(js(hvb_result_message(plain)), js(hvb_result_message(streamed)));
+  ck_assert_int_eq((int)json_object_array_length(hvb_result_tool_calls(streamed)), 2);
+  ck_assert_str_eq(hvb_result_finish_reason(streamed), hvb_result_finish_reason(plain));
+  hvb_result_free(plain);
+  hvb_result_free(streamed);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   (void)argc;
   snprintf(data_dir, sizeof data_dir, "%s", tu_data_dir(argv[0]));
@@ -662,6 +691,7 @@ int main(int argc, char **argv) {
   tcase_add_checked_fixture(up, up_setup, up_teardown);
   tcase_add_test(up, openai_streamed_parallel_calls_gather_to_the_non_streamed_message);
   tcase_add_test(up, streamed_loop_split_at_every_byte_boundary_equals_the_plain_loop);
+  tcase_add_test(up, anthropic_input_json_deltas_split_per_byte_gather_to_the_reply);
   suite_add_tcase(s, up);
   return tu_run(s);
 }
