@@ -109,6 +109,15 @@ static int run_stream(hvb_llm *llm, const char *prompt, json_object *call, const
     if (p.in_think) print_piece(&p, "\n</think>\n");
     if (p.printed && !p.ends_newline) fputc('\n', stdout);
     char *rest = remaining_fields(include);
+    if (!rest && !p.printed) {
+      /* Only tool calls came back (hb chat --tools): they are the answer. */
+      hvb_result *r = hvb_stream_result(st, &err);
+      if (!r)
+        rc = hb_fail("chat", &err);
+      else if (hvb_result_tool_calls(r))
+        hb_print_json(stdout, hvb_result_tool_calls(r), false);
+      hvb_result_free(r);
+    }
     if (rest) {
       hvb_result *r = hvb_stream_result(st, &err);
       bool ok = r != NULL;
@@ -136,6 +145,9 @@ static int run_chat(hvb_llm *llm, const char *prompt, json_object *call, const c
   int rc = HB_EXIT_OK;
   if (!ok)
     rc = hb_fail("chat", &err);
+  else if (!strcmp(include, "text") && !*hvb_result_text(r) && hvb_result_tool_calls(r))
+    /* Only tool calls came back (hb chat --tools): they are the answer, as a JSON array. */
+    hb_print_json(stdout, hvb_result_tool_calls(r), false);
   else if (!v)
     puts(json ? "null" : "");
   else
@@ -177,6 +189,16 @@ int hb_cmd_chat(int argc, char **argv) {
         stream = 0;
       } else if (!strcmp(a, "--json")) {
         json = true;
+      } else if (hb_opt_is(a, "tools", NULL)) {
+        const char *path = hb_opt_value("chat", argc, argv, &i);
+        if (!path) goto out;
+        json_object *tools = json_object_from_file(path);
+        if (!json_object_is_type(tools, json_type_array)) {
+          json_object_put(tools);
+          hb_usage("chat", "--tools %s: expected a JSON array of OpenAI tool definitions", path);
+          goto out;
+        }
+        json_object_object_add(call, "tools", tools);
       } else {
         hb_usage("chat", "unknown option '%s'", a);
         goto out;

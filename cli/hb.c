@@ -12,7 +12,7 @@ static const struct {
     {"chat", hb_cmd_chat, "chat with a model (prompt as argument or '-' for stdin)",
      "usage: hb chat [PROMPT|-] [-s SYSTEM] [-p PRESET] [-m MODEL] [--provider P]\n"
      "               [-g GATEWAY] [--base-url URL] [--api-key-env VAR] [--stream|--no-stream]\n"
-     "               [--include FIELDS] [--json] [-o KEY=VALUE]...\n"
+     "               [--include FIELDS] [--json] [--tools FILE] [-o KEY=VALUE]...\n"
      "\n"
      "  PROMPT             the user message; '-' or none reads it from stdin\n"
      "  -s, --system TEXT  a system prompt\n"
@@ -29,6 +29,8 @@ static const struct {
      "  --include FIELDS   comma-separated: text (default), think, content, message,\n"
      "                     messages, delta, tool_calls, usage, raw\n"
      "  --json             print JSON (with --stream: one JSON delta per line)\n"
+     "  --tools FILE       send the OpenAI tools array in FILE; when the model answers\n"
+     "                     with tool calls and no text, they print as a JSON array\n"
      "  -o KEY=VALUE       a request argument or option; VALUE is JSON when it parses\n"
      "                     as JSON, else a string (-o temperature=0 -o max_tokens=64)\n"},
     {"cfg", hb_cmd_cfg, "show and edit the layered configuration",

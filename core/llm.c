@@ -9,6 +9,7 @@
 #include "cache-internal.h"
 #include "gateway.h"
 #include "llm-internal.h"
+#include "tools-internal.h"
 #include "sse.h"
 #include "transport.h"
 
@@ -67,8 +68,11 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_boolean)) goto bad_type;
         stream = stream || json_object_get_boolean(val);
-      } else if (strcmp(key, "cache") == 0) {
-        continue; /* the response cache's setting (core/cache.c), not a request argument */
+      } else if (strcmp(key, "cache") == 0 || strcmp(key, "max_steps") == 0 ||
+                 strcmp(key, "repair_tool_calls") == 0) {
+        /* Settings of the pipeline (the response cache, the tool loop, tool-call repair),
+         * not request arguments. */
+        continue;
       } else if (strcmp(key, "args") == 0) {
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_object)) goto bad_type;
@@ -404,6 +408,10 @@ struct hvb_result {
   json_object *deltas;
   json_object *raw;
   bool cached; /* replayed from the response cache */
+  /* Set by tool-call repair and the tool loop (core/tools.c), after hvb__accum_result. */
+  json_object *repairs; /* array, NULL until repair ran */
+  int steps;
+  bool max_steps_reached;
 };
 
 /* The accumulated tool calls as OpenAI message tool_calls (new reference), NULL when none. */
@@ -473,6 +481,7 @@ HVB_PUBLIC void hvb_result_free(hvb_result *r) {
   json_object_put(r->messages);
   json_object_put(r->deltas);
   json_object_put(r->raw);
+  json_object_put(r->repairs);
   g_free(r);
 }
 
@@ -505,6 +514,40 @@ HVB_PUBLIC json_object *hvb_result_raw(const hvb_result *r) {
 }
 HVB_PUBLIC bool hvb_result_cached(const hvb_result *r) {
   return r && r->cached;
+}
+
+HVB_PUBLIC json_object *hvb_result_repairs(const hvb_result *r) {
+  return r ? r->repairs : NULL;
+}
+HVB_PUBLIC int hvb_result_steps(const hvb_result *r) {
+  return r ? r->steps : 0;
+}
+HVB_PUBLIC bool hvb_result_max_steps_reached(const hvb_result *r) {
+  return r && r->max_steps_reached;
+}
+
+void hvb__result_replace_tool_calls(hvb_result *r, json_object *calls) {
+  json_object_put(r->tool_calls);
+  r->tool_calls = calls;
+  json_object_object_add(r->message, "tool_calls", json_object_get(calls));
+  /* The conversation holds a copy of the message (see hvb__accum_result): refresh it. */
+  size_t n = json_object_array_length(r->messages);
+  if (n) json_object_array_put_idx(r->messages, n - 1, hvb__json_copy(r->message));
+}
+
+void hvb__result_set_repairs(hvb_result *r, json_object *repairs) {
+  json_object_put(r->repairs);
+  r->repairs = repairs;
+}
+
+void hvb__result_set_loop(hvb_result *r, json_object *deltas, json_object *usage, int steps,
+                          bool max_steps_reached) {
+  json_object_put(r->deltas);
+  r->deltas = deltas;
+  json_object_put(r->usage);
+  r->usage = usage;
+  r->steps = steps;
+  r->max_steps_reached = max_steps_reached;
 }
 
 static const char *const include_fields[] = {
@@ -545,6 +588,8 @@ HVB_PUBLIC json_object *hvb_result_project(const hvb_result *r, const char *incl
  * ========================================================================================== */
 
 struct hvb_llm {
+  hvb_repair_config repair; /* heavenbase.llm.tool_call_repair + option "tool_call_repair" */
+  int max_steps;            /* heavenbase.llm.max_steps + option "max_steps" */
   hvb_spec *spec;
   const hvb_gateway_record *gw; /* the registry's: lives as long as the process */
   hvb_client *client;           /* NULL for an offline gateway */
@@ -587,7 +632,10 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
   hvb_spec *spec = hvb_spec_resolve(cfg, options, err);
   hvb_cache *cache = spec ? llm_cache_new(cfg, options, err) : NULL;
   hvb_embed_limits limits = {0};
-  if (cache && !hvb__embed_limits_init(cfg, spec, options, &limits, err))
+  hvb_repair_config repair = HVB_REPAIR_CONFIG_INIT;
+  int max_steps = HVB_TOOLS_DEFAULT_MAX_STEPS;
+  if (cache && (!hvb__embed_limits_init(cfg, spec, options, &limits, err) ||
+                !hvb__tools_settings(cfg, options, &repair, &max_steps, err)))
     g_clear_pointer(&cache, hvb__cache_unref);
   hvb_config_free(own);
   if (!cache) {
@@ -609,6 +657,8 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
   /* The spec may have read the key from the environment: make sure no message shows it. */
   hvb__secret_register(hvb_spec_api_key(spec));
   hvb_llm *llm = g_new0(hvb_llm, 1);
+  llm->repair = repair;
+  llm->max_steps = max_steps;
   llm->spec = spec;
   llm->gw = gw;
   llm->cache = cache;
@@ -642,6 +692,23 @@ HVB_PUBLIC bool hvb_llm_supports(const hvb_llm *llm, hvb_gateway_op op, hvb_erro
 
 const hvb_gateway_record *hvb__llm_gateway(const hvb_llm *llm) {
   return llm ? llm->gw : NULL;
+}
+
+int hvb__llm_max_steps(const hvb_llm *llm) {
+  return llm->max_steps;
+}
+
+bool hvb__llm_call_repair(const hvb_llm *llm, json_object *call_options, hvb_repair_config *out,
+                          hvb_error *err) {
+  *out = llm->repair;
+  json_object *v = NULL;
+  if (!json_object_is_type(call_options, json_type_object) ||
+      !json_object_object_get_ex(call_options, "repair_tool_calls", &v) || !v)
+    return true;
+  if (!json_object_is_type(v, json_type_boolean))
+    return hvb__fail(err, HVB_EINVAL, "call option 'repair_tool_calls' must be a boolean");
+  out->enabled = json_object_get_boolean(v);
+  return true;
 }
 
 HVB_PUBLIC hvb_llm *hvb_llm_new(json_object *options, hvb_error *err) {
@@ -707,6 +774,7 @@ struct hvb_stream {
   char *cache_key;
   bool cache_leader;
   bool cached;
+  hvb_repair_config repair; /* tool-call repair for this call's result */
 };
 
 static void queue_clear(hvb_stream *s) {
@@ -792,9 +860,9 @@ static void on_reset(void *user_data) {
  * through the accumulator as the live chunks were, and the call is then complete: true.
  * A miss makes this call the key's leader (or lets it run alone): false. Never fails; a bad
  * "cache" call option was refused before (call_cache_handle). */
-static bool cache_begin(hvb_stream *s, hvb_cache *c) {
-  /* The tool loop will pass true for a chat that runs executable tools. */
-  if (!c || !hvb__cache_policy_allows(HVB_NS_TEXT, s->request, false)) {
+static bool cache_begin(hvb_stream *s, hvb_cache *c, bool runs_tools) {
+  /* A chat that runs executable tools bypasses the cache: the answer depends on the tools. */
+  if (!c || !hvb__cache_policy_allows(HVB_NS_TEXT, s->request, runs_tools)) {
     hvb__cache_unref(c);
     return false;
   }
@@ -934,7 +1002,7 @@ static hvb_http_request http_request(const hvb_spec *spec, const hvb_wire_reques
  * err set (bad input, or an offline gateway that failed). */
 static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *messages,
                               json_object *call_options, bool force_stream, bool gather,
-                              hvb_error *err) {
+                              bool runs_tools, hvb_error *err) {
   /* The operation is checked before anything else, so that an unsupported call fails the
    * same way whatever its arguments. */
   if (!hvb_llm_supports(llm, HVB_GATEWAY_OP_CHAT, err)) return NULL;
@@ -942,6 +1010,8 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   /* A gateway without streaming answers a stream request with one body: the caller still
    * gets deltas, all at once. */
   bool can_stream = (gw->ops.caps & HVB_GATEWAY_CAP_STREAM) && gw->ops.parse_event;
+  hvb_repair_config repair;
+  if (!hvb__llm_call_repair(llm, call_options, &repair, err)) return NULL;
   hvb_cache *cache = NULL;
   if (!hvb__cache_for_call(llm->cache, call_options, HVB_NS_TEXT, &cache, err)) return NULL;
   json_object *req =
@@ -958,11 +1028,12 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   s->gw = gw;
   s->request = req;
   s->gather = gather;
+  s->repair = repair;
   s->sse = json_object_get_boolean(json_object_object_get(req, "stream"));
   s->acc = hvb__accum_new();
   s->chunks = json_object_new_array();
   g_queue_init(&s->pending);
-  if (cache_begin(s, cache)) return s;
+  if (cache_begin(s, cache, runs_tools)) return s;
 
   if (is_offline(gw)) {
     if (!gw->ops.execute(s->spec, HVB_GATEWAY_OP_CHAT, req, s->chunks, err)) {
@@ -1000,6 +1071,19 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   return s;
 }
 
+/* The result of a call that ended: what the accumulator gathered, its tool calls repaired
+ * (core/tools.c). NULL with HVB_PARSE when strict repair finds an unfixable call. */
+static hvb_result *stream_result(hvb_stream *s, hvb_error *err) {
+  hvb_result *r = hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
+  r->cached = s->cached;
+  r->steps = 1;
+  if (!hvb__result_repair(r, json_object_object_get(s->request, "tools"), &s->repair, 1, err)) {
+    hvb_result_free(r);
+    return NULL;
+  }
+  return r;
+}
+
 /* Run a call to its end and build the result. Consumes nothing; NULL with err on failure. */
 static hvb_result *call_gather(hvb_stream *s, hvb_error *err) {
   while (!s->ended && !s->failed) advance(s);
@@ -1007,14 +1091,12 @@ static hvb_result *call_gather(hvb_stream *s, hvb_error *err) {
     if (err) *err = s->error;
     return NULL;
   }
-  hvb_result *r = hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
-  r->cached = s->cached;
-  return r;
+  return stream_result(s, err);
 }
 
-static hvb_result *chat(hvb_llm *llm, const char *prompt, json_object *messages,
-                        json_object *call_options, hvb_error *err) {
-  hvb_stream *s = call_start(llm, prompt, messages, call_options, false, true, err);
+hvb_result *hvb__llm_chat_ex(hvb_llm *llm, const char *prompt, json_object *messages,
+                             json_object *call_options, bool runs_tools, hvb_error *err) {
+  hvb_stream *s = call_start(llm, prompt, messages, call_options, false, true, runs_tools, err);
   if (!s) return NULL;
   hvb_result *r = call_gather(s, err);
   hvb_stream_free(s);
@@ -1027,7 +1109,7 @@ HVB_PUBLIC hvb_result *hvb_llm_chat(hvb_llm *llm, const char *prompt, json_objec
     hvb__fail(err, HVB_EINVAL, "prompt is NULL");
     return NULL;
   }
-  return chat(llm, prompt, NULL, call_options, err);
+  return hvb__llm_chat_ex(llm, prompt, NULL, call_options, false, err);
 }
 
 HVB_PUBLIC hvb_result *hvb_llm_chat_messages(hvb_llm *llm, json_object *messages,
@@ -1036,7 +1118,7 @@ HVB_PUBLIC hvb_result *hvb_llm_chat_messages(hvb_llm *llm, json_object *messages
     hvb__fail(err, HVB_EINVAL, "messages is NULL");
     return NULL;
   }
-  return chat(llm, NULL, messages, call_options, err);
+  return hvb__llm_chat_ex(llm, NULL, messages, call_options, false, err);
 }
 
 HVB_PUBLIC hvb_stream *hvb_llm_stream(hvb_llm *llm, const char *prompt, json_object *messages,
@@ -1045,7 +1127,7 @@ HVB_PUBLIC hvb_stream *hvb_llm_stream(hvb_llm *llm, const char *prompt, json_obj
     hvb__fail(err, HVB_EINVAL, "give exactly one of prompt and messages");
     return NULL;
   }
-  return call_start(llm, prompt, messages, call_options, true, false, err);
+  return call_start(llm, prompt, messages, call_options, true, false, false, err);
 }
 
 HVB_PUBLIC bool hvb_stream_next(hvb_stream *s, json_object **delta, hvb_error *err) {
@@ -1087,9 +1169,7 @@ HVB_PUBLIC hvb_result *hvb_stream_result(hvb_stream *s, hvb_error *err) {
               "the stream has not ended (call hvb_stream_next until it gives NULL)");
     return NULL;
   }
-  hvb_result *r = hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
-  r->cached = s->cached;
-  return r;
+  return stream_result(s, err);
 }
 
 /* ============================================================================================

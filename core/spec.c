@@ -304,6 +304,7 @@ static const field_rule option_rules[] = {
   /* Settings of the LLM object, read by core/llm.c and core/embed.c: never request
    * arguments, never part of hash_key. */
   {"cache", F_SWITCH}, {"embedding_batch_size", F_COUNT}, {"embedding_max_workers", F_COUNT},
+  {"tool_call_repair", F_SWITCH}, {"max_steps", F_COUNT},
   {NULL, 0}};
 
 static bool is_known_option(const char *key) {

@@ -15,6 +15,12 @@
  *   "cache"      the response cache for this call: false, true, or a cache settings object
  *                merged over the LLM's (see cache.h; the constructor option "cache" is the
  *                same for every call of the LLM)
+ *   "repair_tool_calls"  false: leave this call's tool calls as the model wrote them (default:
+ *                the LLM's tool_call_repair setting; see tools.h)
+ *   "max_steps"  the step limit of a tool loop (tools.h); ignored by a plain chat
+ *
+ * Tool calls of every result (chat, stream, cached) are repaired before the result is
+ * returned, as tools.h describes; hvb_result_repairs (tools.h) lists what was changed.
  *
  * The response cache (cache.h) answers a repeated deterministic chat (temperature 0, or a
  * fixed seed without temperature; top_p and top_k at their defaults) without a request: the
