@@ -310,7 +310,7 @@ START_TEST(concurrent_identical_embeds_send_each_text_once) {
     g_free(in);
   }
   for (int i = 1; i <= 3; i++) {
-    char needle[8];
+    char needle[24];
     snprintf(needle, sizeof needle, "\"s%d\"", i);
     const char *at = strstr(all->str, needle);
     ck_assert_msg(at && !strstr(at + 1, needle), "s%d sent once: %s", i, all->str);
