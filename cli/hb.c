@@ -12,10 +12,12 @@ static const struct {
     {"chat", hb_cmd_chat, "chat with a model (prompt as argument or '-' for stdin)",
      "usage: hb chat [PROMPT|-] [-s SYSTEM] [-p PRESET] [-m MODEL] [--provider P]\n"
      "               [-g GATEWAY] [--base-url URL] [--api-key-env VAR] [--stream|--no-stream]\n"
-     "               [--include FIELDS] [--json] [-o KEY=VALUE]...\n"
+     "               [--include FIELDS] [--json] [-o KEY=VALUE]... [--image PATH_OR_URL]...\n"
      "\n"
      "  PROMPT             the user message; '-' or none reads it from stdin\n"
      "  -s, --system TEXT  a system prompt\n"
+     "  --image SOURCE     attach an image to the prompt (a file, an http(s) URL, a data\n"
+     "                     URL); repeatable\n"
      "  -p, --preset NAME  preset (default: heavenbase.llm.default_preset, 'chat')\n"
      "  -m, --model NAME   model or alias (unknown names pass through as the model id)\n"
      "  --provider NAME    provider from the catalog\n"
@@ -31,6 +33,22 @@ static const struct {
      "  --json             print JSON (with --stream: one JSON delta per line)\n"
      "  -o KEY=VALUE       a request argument or option; VALUE is JSON when it parses\n"
      "                     as JSON, else a string (-o temperature=0 -o max_tokens=64)\n"},
+    {"imagen", hb_cmd_imagen, "generate images from a prompt and save them",
+     "usage: hb imagen PROMPT [-o FILE] [--size WxH] [-n N] [--seed S] [--image REF]...\n"
+     "                 [-p PRESET] [-m MODEL] [--provider P] [-g GATEWAY] [--base-url URL]\n"
+     "                 [--api-key-env VAR] [--arg KEY=VALUE]...\n"
+     "\n"
+     "  PROMPT             what to draw\n"
+     "  -o, --output FILE  where to save; with -n > 1, FILE-1.EXT, FILE-2.EXT...\n"
+     "                     (default: imagen-1.png, ...)\n"
+     "  --size WxH         e.g. 1024x1024\n"
+     "  -n N               how many images (default 1)\n"
+     "  --seed S           a seed (a seeded request is answered from the cache next time)\n"
+     "  --image REF        a reference image (file, URL, data URL); repeatable\n"
+     "  -p, --preset NAME  preset (default: 'imagen')\n"
+     "  --arg KEY=VALUE    a request argument or option (quality=high); VALUE is JSON when\n"
+     "                     it parses as JSON\n"
+     "  Prints one line per image: the saved path, its probed size and format.\n"},
     {"cfg", hb_cmd_cfg, "show and edit the layered configuration",
      "usage: hb cfg show [KEY]\n"
      "       hb cfg get KEY\n"

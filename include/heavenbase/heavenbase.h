@@ -14,5 +14,6 @@
 #include <heavenbase/repair.h>
 #include <heavenbase/cache.h>
 #include <heavenbase/embed.h>
+#include <heavenbase/image.h>
 
 #endif
