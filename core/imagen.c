@@ -53,27 +53,8 @@ static bool includes(const char *include, const char *field) {
 
 static json_object *build_request(const hvb_spec *spec, const char *prompt, hvb_image *const *refs,
                                   size_t nrefs, json_object *opts, hvb_error *err) {
-  json_object *req = json_object_new_object();
-  json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
-  json_object_object_add(req, "prompt", json_object_new_string(prompt));
-  json_object_object_foreach(hvb_spec_args(spec), key, val) {
-    if (!g_strv_contains(chat_only_args, key)) json_object_object_add(req, key, hvb__json_copy(val));
-  }
-  json_object *top = json_object_new_object();
-  if (opts) {
-    json_object_object_foreach(opts, k, v) {
-      if (g_strv_contains(pipeline_options, k)) continue;
-      if (strcmp(k, "args") != 0) {
-        json_object_object_add(top, k, hvb__json_copy(v));
-      } else if (json_object_is_type(v, json_type_object)) {
-        hvb__json_merge(req, v);
-      } else if (v) {
-        hvb__fail(err, HVB_EINVAL, "option 'args' must be a JSON object");
-        goto fail;
-      }
-    }
-  }
-  hvb__json_merge(req, top);
+  json_object *req = hvb__request_template(spec, opts, chat_only_args, pipeline_options, err);
+  if (!req) return NULL;
   json_object *size = json_object_object_get(req, "size");
   if (size && !json_object_is_type(size, json_type_string)) {
     hvb__fail(err, HVB_EINVAL, "option 'size' must be a string such as \"1024x1024\"");
@@ -85,14 +66,6 @@ static json_object *build_request(const hvb_spec *spec, const char *prompt, hvb_
     hvb__fail(err, HVB_EINVAL, "option 'n' must be an integer from 1 to 100");
     goto fail;
   }
-  /* An argument set to null is unset. */
-  GPtrArray *nulls = g_ptr_array_new_with_free_func(g_free);
-  json_object_object_foreach(req, nk, nv) {
-    if (json_object_is_type(nv, json_type_null)) g_ptr_array_add(nulls, g_strdup(nk));
-  }
-  for (guint i = 0; i < nulls->len; i++) json_object_object_del(req, nulls->pdata[i]);
-  g_ptr_array_free(nulls, TRUE);
-  json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
   json_object_object_add(req, "prompt", json_object_new_string(prompt));
   if (rejects_response_format(hvb_spec_model_id(spec)))
     json_object_object_del(req, "response_format");
@@ -112,10 +85,8 @@ static json_object *build_request(const hvb_spec *spec, const char *prompt, hvb_
       json_object_put(part);
     }
   }
-  json_object_put(top);
   return req;
 fail:
-  json_object_put(top);
   json_object_put(req);
   return NULL;
 }
