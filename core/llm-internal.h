@@ -121,6 +121,36 @@ GBytes *hvb__chat_cache_encode(const hvb_result *r);
  * for a value this version cannot read (the caller treats it as a miss). */
 json_object *hvb__chat_cache_decode(GBytes *value, json_object **raw);
 
+/* ---- calls driven by the async engine (core/engine.c; implemented in core/llm.c) ----
+ *
+ * A call is a stream object (hvb_stream) whose transfer the engine runs in its own multi
+ * handle. All of these except hvb__call_begin run on the engine thread. */
+
+struct hvb_transfer;
+
+/* Start a call as hvb_llm_stream does (exactly one of prompt and messages), but with its
+ * transfer detached (not started: see hvb__transfer_attach) and without ever waiting on the
+ * response cache. `deltas`: queue public deltas (an async stream), else gather only. An
+ * offline gateway or a cache hit leaves the call already over. NULL with err set. */
+hvb_stream *hvb__call_begin(hvb_llm *llm, const char *prompt, json_object *messages,
+                            json_object *call_options, bool deltas, hvb_error *err);
+
+/* The call's transfer, NULL once the call is over (or when it never needed one). */
+struct hvb_transfer *hvb__stream_transfer(hvb_stream *s);
+
+/* The transfer stopped (`st` is HVB_STEP_DONE or HVB_STEP_FAILED with `failure`): fold the
+ * response in, or record the failure; the transfer is freed. HVB_STEP_RUNNING: no-op. */
+void hvb__stream_settle(hvb_stream *s, int st, const hvb_error *failure);
+
+/* Whether the call ended or failed. */
+bool hvb__stream_over(const hvb_stream *s);
+
+/* The next queued public delta (new reference; commits the transfer), NULL when none. */
+json_object *hvb__stream_pop_delta(hvb_stream *s);
+
+/* The result of a call that is over (new), or NULL with its error. */
+hvb_result *hvb__stream_outcome(hvb_stream *s, hvb_error *err);
+
 /* ---- gateways (core/llm.c) ---- */
 
 /* The registry record of the LLM's gateway (lives as long as the process); NULL for NULL. */

@@ -775,6 +775,7 @@ struct hvb_stream {
   bool cache_leader;
   bool cached;
   hvb_repair_config repair; /* tool-call repair for this call's result */
+  bool async; /* driven by the engine: never block on the cache, transfer made detached */
 };
 
 static void queue_clear(hvb_stream *s) {
@@ -868,7 +869,9 @@ static bool cache_begin(hvb_stream *s, hvb_cache *c, bool runs_tools) {
   }
   s->cache = c;
   s->cache_key = hvb__cache_key(HVB_NS_TEXT, hvb_spec_hash_key(s->spec), s->request);
-  long wait_ms = hvb_spec_timeout_ms(s->spec);
+  /* An async call must not block its caller, or the engine thread, on another call of the
+   * same key: it runs without the cache's coordination instead (it may still store). */
+  long wait_ms = s->async ? 0 : hvb_spec_timeout_ms(s->spec);
   GBytes *value = NULL;
   hvb_flight f = hvb__cache_fetch(c, HVB_NS_TEXT, s->cache_key, wait_ms > 0 ? wait_ms : -1,
                                   &value);
@@ -952,7 +955,13 @@ static bool finish_transfer(hvb_stream *s, hvb_error *err) {
 static void advance(hvb_stream *s) {
   hvb_error e = HVB_ERROR_INIT;
   hvb_step st = hvb__transfer_step(s->transfer, 1000, &e);
+  hvb__stream_settle(s, st, &e);
+}
+
+void hvb__stream_settle(hvb_stream *s, int st, const hvb_error *failure) {
   if (st == HVB_STEP_RUNNING) return;
+  hvb_error e = HVB_ERROR_INIT;
+  if (failure) e = *failure;
   if (st == HVB_STEP_DONE && finish_transfer(s, &e)) {
     s->ended = true;
     cache_end(s, true);
@@ -1002,7 +1011,7 @@ static hvb_http_request http_request(const hvb_spec *spec, const hvb_wire_reques
  * err set (bad input, or an offline gateway that failed). */
 static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *messages,
                               json_object *call_options, bool force_stream, bool gather,
-                              bool runs_tools, hvb_error *err) {
+                              bool runs_tools, bool async, hvb_error *err) {
   /* The operation is checked before anything else, so that an unsupported call fails the
    * same way whatever its arguments. */
   if (!hvb_llm_supports(llm, HVB_GATEWAY_OP_CHAT, err)) return NULL;
@@ -1028,6 +1037,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   s->gw = gw;
   s->request = req;
   s->gather = gather;
+  s->async = async;
   s->repair = repair;
   s->sse = json_object_get_boolean(json_object_object_get(req, "stream"));
   s->acc = hvb__accum_new();
@@ -1067,7 +1077,8 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   hvb_http_request hr = http_request(s->spec, s->wire);
   hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", s->url, s->sse ? "stream" : "chat",
            gw->name);
-  s->transfer = hvb__transfer_new(llm->client, &hr, on_body, on_reset, s);
+  s->transfer = async ? hvb__transfer_new_detached(llm->client, &hr, on_body, on_reset, s)
+                      : hvb__transfer_new(llm->client, &hr, on_body, on_reset, s);
   return s;
 }
 
@@ -1096,7 +1107,8 @@ static hvb_result *call_gather(hvb_stream *s, hvb_error *err) {
 
 hvb_result *hvb__llm_chat_ex(hvb_llm *llm, const char *prompt, json_object *messages,
                              json_object *call_options, bool runs_tools, hvb_error *err) {
-  hvb_stream *s = call_start(llm, prompt, messages, call_options, false, true, runs_tools, err);
+  hvb_stream *s =
+      call_start(llm, prompt, messages, call_options, false, true, runs_tools, false, err);
   if (!s) return NULL;
   hvb_result *r = call_gather(s, err);
   hvb_stream_free(s);
@@ -1127,7 +1139,7 @@ HVB_PUBLIC hvb_stream *hvb_llm_stream(hvb_llm *llm, const char *prompt, json_obj
     hvb__fail(err, HVB_EINVAL, "give exactly one of prompt and messages");
     return NULL;
   }
-  return call_start(llm, prompt, messages, call_options, true, false, false, err);
+  return call_start(llm, prompt, messages, call_options, true, false, false, false, err);
 }
 
 HVB_PUBLIC bool hvb_stream_next(hvb_stream *s, json_object **delta, hvb_error *err) {
@@ -1167,6 +1179,41 @@ HVB_PUBLIC hvb_result *hvb_stream_result(hvb_stream *s, hvb_error *err) {
   if (!s->finished) {
     hvb__fail(err, HVB_EINVAL,
               "the stream has not ended (call hvb_stream_next until it gives NULL)");
+    return NULL;
+  }
+  return stream_result(s, err);
+}
+
+/* ---- what the async engine (core/engine.c) needs of a call ---- */
+
+hvb_stream *hvb__call_begin(hvb_llm *llm, const char *prompt, json_object *messages,
+                            json_object *call_options, bool deltas, hvb_error *err) {
+  if (!prompt == !messages) {
+    hvb__fail(err, HVB_EINVAL, "give exactly one of prompt and messages");
+    return NULL;
+  }
+  return call_start(llm, prompt, messages, call_options, deltas, !deltas, false, true, err);
+}
+
+hvb_transfer *hvb__stream_transfer(hvb_stream *s) {
+  return s->transfer;
+}
+
+bool hvb__stream_over(const hvb_stream *s) {
+  return s->ended || s->failed;
+}
+
+json_object *hvb__stream_pop_delta(hvb_stream *s) {
+  if (g_queue_is_empty(&s->pending)) return NULL;
+  /* A delta reached the caller: the transfer may no longer be retried. */
+  if (!s->committed && s->transfer) hvb__transfer_commit(s->transfer);
+  s->committed = true;
+  return g_queue_pop_head(&s->pending);
+}
+
+hvb_result *hvb__stream_outcome(hvb_stream *s, hvb_error *err) {
+  if (s->failed) {
+    if (err) *err = s->error;
     return NULL;
   }
   return stream_result(s, err);

@@ -15,5 +15,6 @@
 #include <heavenbase/cache.h>
 #include <heavenbase/embed.h>
 #include <heavenbase/tools.h>
+#include <heavenbase/async.h>
 
 #endif

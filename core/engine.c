@@ -1,0 +1,376 @@
+/* core/engine.c: the async engine (see include/heavenbase/async.h).
+ *
+ * One I/O thread owns one libcurl multi handle and runs every async transfer in it with
+ * curl_multi_poll; other threads hand it work through two lists under `lock` (calls to start,
+ * calls to cancel) and wake it with curl_multi_wakeup. A call is the same stream object as a
+ * synchronous call (core/llm.c), its transfer attached to the engine's multi instead of its
+ * own (core/transport.c): the retry, backoff and timeout code is shared, not duplicated.
+ *
+ * Callbacks run at safe points of the loop only, never inside libcurl's callbacks: deltas are
+ * queued by the stream's body sink during curl_multi_perform and handed out afterwards, so a
+ * callback may remove any transfer from the multi handle (cancel, free) without confusing
+ * libcurl. Cancellation requested on the engine thread is therefore deferred to the next turn
+ * of the loop; requested elsewhere, the requester waits for it.
+ *
+ * Lifetime: the thread is started by the first submission and exits when no call is left;
+ * whoever starts the next one joins it, and a destructor joins the last one at exit, so no
+ * thread or multi handle outlives the calls (valgrind stays clean).
+ */
+#include "internal.h"
+#include "llm-internal.h"
+#include "transport.h"
+
+#include <heavenbase/async.h>
+
+#include <curl/curl.h>
+#include <glib.h>
+
+#define MAX_POLL_MS 1000 /* a bound on how long the loop sleeps without a timer */
+
+struct hvb_call {
+  gint refs; /* the caller's handle + the engine's while the call is not over */
+  hvb_stream *s; /* engine thread only once submitted; NULL once over */
+  hvb_call_done_fn on_done;
+  hvb_call_delta_fn on_delta;
+  void *user_data;
+  GList link; /* in the engine's active list (engine thread only) */
+  bool attached; /* engine thread only */
+  /* guarded by lock */
+  bool cancel_req; /* no more deltas; complete with HVB_CANCELLED at the next turn */
+  bool over;       /* outcome set (on_done may still be running) */
+  bool done;       /* on_done returned: waiters may go */
+  hvb_result *result;
+  hvb_error error;
+};
+
+static GMutex lock;
+static GCond changed; /* a call became done; the thread exited */
+static GThread *thread;       /* the running engine, NULL when none */
+static GThread *zombie;       /* an engine thread that exited and is not joined yet */
+static CURLM *multi;          /* the running engine's; wakeups use it under lock */
+static GPtrArray *incoming;   /* hvb_call* submitted (engine reference), not yet attached */
+static GPtrArray *cancels;    /* hvb_call* to cancel (extra reference each) */
+static int live;              /* calls submitted and not yet done */
+static GQueue active = G_QUEUE_INIT; /* engine thread only: attached calls not over */
+
+static bool on_engine_thread(void) {
+  /* `thread` is only compared, never dereferenced, so reading it unlocked is harmless; it is
+   * equal to g_thread_self() only on the engine thread itself. */
+  g_mutex_lock(&lock);
+  bool yes = thread && thread == g_thread_self();
+  g_mutex_unlock(&lock);
+  return yes;
+}
+
+static void call_unref(hvb_call *c) {
+  if (!g_atomic_int_dec_and_test(&c->refs)) return;
+  hvb_result_free(c->result);
+  g_free(c);
+}
+
+/* ---- the engine thread ------------------------------------------------------------------ */
+
+/* Deliver queued deltas unless the call is being cancelled. */
+static void deliver_deltas(hvb_call *c) {
+  json_object *d;
+  while (c->s && (d = hvb__stream_pop_delta(c->s))) {
+    g_mutex_lock(&lock);
+    bool cancelled = c->cancel_req;
+    g_mutex_unlock(&lock);
+    if (!cancelled && c->on_delta) c->on_delta(c, d, c->user_data);
+    json_object_put(d);
+  }
+}
+
+/* The call is over: build its outcome, release the stream (and so the connection), run
+ * on_done, drop the engine's reference. `cancel`: the outcome is HVB_CANCELLED. */
+static void complete(hvb_call *c, bool cancel) {
+  if (c->attached) g_queue_unlink(&active, &c->link);
+  c->attached = false;
+  hvb_error e = HVB_ERROR_INIT;
+  hvb_result *r = NULL;
+  if (!cancel) {
+    deliver_deltas(c);
+    g_mutex_lock(&lock);
+    cancel = c->cancel_req; /* a delta callback may have cancelled it */
+    g_mutex_unlock(&lock);
+  }
+  if (cancel)
+    hvb__fail(&e, HVB_CANCELLED, "the call was cancelled");
+  else
+    r = hvb__stream_outcome(c->s, &e);
+  g_clear_pointer(&c->s, hvb_stream_free);
+  g_mutex_lock(&lock);
+  c->result = r;
+  c->error = e;
+  c->over = true;
+  g_mutex_unlock(&lock);
+  if (c->on_done) c->on_done(c, c->user_data);
+  g_mutex_lock(&lock);
+  c->done = true;
+  live--;
+  g_cond_broadcast(&changed);
+  g_mutex_unlock(&lock);
+  call_unref(c);
+}
+
+/* Put a submitted call's transfer into the multi handle, or complete a call that needs none
+ * (offline gateway, cache hit) or could not start. */
+static void attach(hvb_call *c) {
+  hvb_transfer *t = hvb__stream_transfer(c->s);
+  if (!t || hvb__stream_over(c->s)) {
+    complete(c, false);
+    return;
+  }
+  hvb_error e = HVB_ERROR_INIT;
+  if (!hvb__transfer_attach(t, multi, c, &e)) {
+    hvb__stream_settle(c->s, HVB_STEP_FAILED, &e);
+    complete(c, false);
+    return;
+  }
+  c->attached = true;
+  g_queue_push_tail_link(&active, &c->link);
+}
+
+/* A transfer stopped or moved on: settle the stream and complete the call when it is over. */
+static void settle(hvb_call *c, hvb_step st, const hvb_error *e) {
+  if (st == HVB_STEP_RUNNING) return;
+  hvb__stream_settle(c->s, st, e);
+  complete(c, false);
+}
+
+static void take(GPtrArray **list, GPtrArray **out) {
+  *out = *list;
+  *list = g_ptr_array_new();
+}
+
+static gpointer engine_main(gpointer unused) {
+  (void)unused;
+  g_mutex_lock(&lock);
+  CURLM *m = multi;
+  g_mutex_unlock(&lock);
+  for (;;) {
+    GPtrArray *in, *cx;
+    g_mutex_lock(&lock);
+    if (live == 0 && incoming->len == 0 && cancels->len == 0) {
+      /* Nothing left: exit; the next submission starts a new engine. */
+      multi = NULL;
+      zombie = thread;
+      thread = NULL;
+      g_cond_broadcast(&changed);
+      g_mutex_unlock(&lock);
+      break;
+    }
+    take(&incoming, &in);
+    take(&cancels, &cx);
+    g_mutex_unlock(&lock);
+
+    for (guint i = 0; i < in->len; i++) attach(in->pdata[i]);
+    for (guint i = 0; i < cx->len; i++) {
+      hvb_call *c = cx->pdata[i];
+      if (c->s) complete(c, true); /* not over yet: it still holds the engine's reference */
+      call_unref(c);
+    }
+    g_ptr_array_free(in, TRUE);
+    g_ptr_array_free(cx, TRUE);
+
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(m, &running);
+    int queued;
+    CURLMsg *msg;
+    while (mc == CURLM_OK && (msg = curl_multi_info_read(m, &queued))) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      hvb_call *c = hvb__transfer_owner_of(msg->easy_handle);
+      CURLcode rc = msg->data.result;
+      hvb_error e = HVB_ERROR_INIT;
+      /* msg is invalid once the handle leaves the multi: everything was read above. */
+      settle(c, hvb__transfer_done(hvb__stream_transfer(c->s), rc, &e), &e);
+    }
+
+    /* Deltas, retries whose backoff passed, idle timeouts; and when to look again. */
+    gint64 now = g_get_monotonic_time(), wake = now + (gint64)MAX_POLL_MS * 1000;
+    for (GList *l = active.head, *next; l; l = next) {
+      next = l->next; /* completing unlinks l; callbacks never unlink other calls */
+      hvb_call *c = l->data;
+      if (c->on_delta) deliver_deltas(c);
+      if (!c->s) continue;
+      hvb_error e = HVB_ERROR_INIT;
+      long long due = 0;
+      hvb_step st = hvb__transfer_tick(hvb__stream_transfer(c->s), now, &due, &e);
+      if (st != HVB_STEP_RUNNING) settle(c, st, &e);
+      else if (due > 0 && due < wake) wake = due;
+    }
+    if (mc != CURLM_OK) {
+      /* The multi handle is broken (out of memory): fail what runs rather than spin. */
+      hvb__log(HVB_LOG_WARN, "async engine: libcurl multi error: %s", curl_multi_strerror(mc));
+      while (active.head) {
+        hvb_call *c = active.head->data;
+        hvb_error e = HVB_ERROR_INIT;
+        hvb__fail(&e, HVB_TRANSPORT, "async engine: libcurl multi error: %s",
+                  curl_multi_strerror(mc));
+        settle(c, HVB_STEP_FAILED, &e);
+      }
+      continue;
+    }
+    g_mutex_lock(&lock);
+    bool more = incoming->len > 0 || cancels->len > 0;
+    g_mutex_unlock(&lock);
+    if (more) continue;
+    gint64 left_ms = (wake - g_get_monotonic_time() + 999) / 1000;
+    curl_multi_poll(m, NULL, 0, (int)CLAMP(left_ms, 0, MAX_POLL_MS), NULL);
+  }
+  curl_multi_cleanup(m);
+  return NULL;
+}
+
+/* Join an engine thread that exited. Called with `lock` held; the exiting thread no longer
+ * takes the lock after it set `zombie`, so this cannot deadlock. */
+static void reap_locked(void) {
+  if (!zombie) return;
+  GThread *z = zombie;
+  zombie = NULL;
+  g_thread_join(z);
+}
+
+/* Hand a call (the engine's reference) to the engine, starting it if needed. */
+static void submit(hvb_call *c) {
+  g_mutex_lock(&lock);
+  if (!incoming) {
+    incoming = g_ptr_array_new();
+    cancels = g_ptr_array_new();
+  }
+  live++;
+  g_ptr_array_add(incoming, c);
+  if (!thread) {
+    reap_locked();
+    multi = curl_multi_init();
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HVB_ASYNC_MAX_HOST_CONNECTIONS);
+    thread = g_thread_new("hvb-engine", engine_main, NULL);
+  } else {
+    curl_multi_wakeup(multi);
+  }
+  g_mutex_unlock(&lock);
+}
+
+__attribute__((destructor)) static void engine_exit(void) {
+  /* Calls still running at exit are abandoned (the process is going); a finished engine is
+   * joined so that no thread is left. */
+  g_mutex_lock(&lock);
+  bool idle = !thread;
+  if (idle) reap_locked();
+  if (idle && incoming) {
+    g_ptr_array_free(incoming, TRUE);
+    g_ptr_array_free(cancels, TRUE);
+    incoming = cancels = NULL;
+  }
+  g_mutex_unlock(&lock);
+}
+
+/* ---- public API --------------------------------------------------------------------------- */
+
+HVB_PUBLIC hvb_call *hvb_llm_chat_async(hvb_llm *llm, const char *prompt, json_object *messages,
+                                        json_object *call_options, hvb_call_done_fn on_done,
+                                        hvb_call_delta_fn on_delta, void *user_data,
+                                        hvb_error *err) {
+  if (!llm) {
+    hvb__fail(err, HVB_EINVAL, "llm is NULL");
+    return NULL;
+  }
+  hvb_stream *s = hvb__call_begin(llm, prompt, messages, call_options, on_delta != NULL, err);
+  if (!s) return NULL;
+  hvb_call *c = g_new0(hvb_call, 1);
+  c->refs = 2; /* the caller's and the engine's */
+  c->s = s;
+  c->on_done = on_done;
+  c->on_delta = on_delta;
+  c->user_data = user_data;
+  c->link.data = c;
+  submit(c);
+  return c;
+}
+
+HVB_PUBLIC bool hvb_call_wait(hvb_call *c, long timeout_ms) {
+  if (!c) return false;
+  if (on_engine_thread()) return hvb_call_is_over(c);
+  gint64 end = timeout_ms < 0 ? G_MAXINT64 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  g_mutex_lock(&lock);
+  while (!c->done) {
+    if (timeout_ms < 0) g_cond_wait(&changed, &lock);
+    else if (!g_cond_wait_until(&changed, &lock, end)) break;
+  }
+  bool done = c->done;
+  g_mutex_unlock(&lock);
+  return done;
+}
+
+HVB_PUBLIC void hvb_call_cancel(hvb_call *c) {
+  if (!c) return;
+  bool self = on_engine_thread();
+  g_mutex_lock(&lock);
+  if (c->over || c->cancel_req) {
+    g_mutex_unlock(&lock);
+    if (!self) hvb_call_wait(c, -1); /* a cancel in progress: its on_done runs before we go */
+    return;
+  }
+  c->cancel_req = true;
+  g_atomic_int_inc(&c->refs);
+  g_ptr_array_add(cancels, c);
+  if (multi) curl_multi_wakeup(multi);
+  if (!self)
+    while (!c->done) g_cond_wait(&changed, &lock);
+  g_mutex_unlock(&lock);
+}
+
+HVB_PUBLIC bool hvb_call_is_over(const hvb_call *c) {
+  if (!c) return false;
+  g_mutex_lock(&lock);
+  bool over = c->over;
+  g_mutex_unlock(&lock);
+  return over;
+}
+
+HVB_PUBLIC hvb_status hvb_call_status(const hvb_call *c) {
+  if (!c) return HVB_EINVAL;
+  g_mutex_lock(&lock);
+  hvb_status st = c->over ? c->error.status : HVB_OK;
+  g_mutex_unlock(&lock);
+  return st;
+}
+
+HVB_PUBLIC const hvb_error *hvb_call_error(const hvb_call *c) {
+  if (!c) return NULL;
+  g_mutex_lock(&lock);
+  const hvb_error *e = c->over && c->error.status != HVB_OK ? &c->error : NULL;
+  g_mutex_unlock(&lock);
+  return e;
+}
+
+HVB_PUBLIC hvb_result *hvb_call_result(const hvb_call *c) {
+  if (!c) return NULL;
+  g_mutex_lock(&lock);
+  hvb_result *r = c->over ? c->result : NULL;
+  g_mutex_unlock(&lock);
+  return r;
+}
+
+HVB_PUBLIC hvb_result *hvb_call_take_result(hvb_call *c) {
+  if (!c) return NULL;
+  g_mutex_lock(&lock);
+  hvb_result *r = NULL;
+  if (c->over) {
+    r = c->result;
+    c->result = NULL;
+  }
+  g_mutex_unlock(&lock);
+  return r;
+}
+
+HVB_PUBLIC void *hvb_call_user_data(const hvb_call *c) {
+  return c ? c->user_data : NULL;
+}
+
+HVB_PUBLIC void hvb_call_free(hvb_call *c) {
+  if (!c) return;
+  hvb_call_cancel(c);
+  call_unref(c);
+}

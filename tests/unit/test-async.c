@@ -1,0 +1,450 @@
+/* tests/unit/test-async.c: the async engine (core/engine.c, include/heavenbase/async.h).
+ *
+ * "mock": async calls over the offline gateway (no network, still through the engine thread).
+ * "upstream": against the fake provider: 1,000 concurrent chats each with its own (echoed)
+ * reply, streams, cancellation before, during and after a slow stream, a callback that
+ * starts another call, wait with a timeout, retries. */
+#include "testutil.h"
+#include "upstream/upstream.h"
+
+#include <heavenbase/heavenbase.h>
+#include <glib.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY "sk-test-async-0123456789abcdef"
+#define CHAT_PATH "/v1/chat/completions"
+
+static up_server *srv;
+
+static void up_setup(void) {
+  tu_isolate();
+  srv = up_start();
+}
+
+static void up_teardown(void) {
+  up_stop(srv);
+  srv = NULL;
+}
+
+/* What the callbacks saw of one call. */
+typedef struct seen {
+  gint done;     /* on_done calls */
+  gint deltas;   /* on_delta calls */
+  gint deltas_after_done;
+  hvb_status status;
+  GString *text; /* the deltas' text, joined */
+  char reply[256];
+  bool on_engine; /* on_done ran outside the thread that started the call */
+  GThread *starter;
+} seen;
+
+static void seen_init(seen *s) {
+  memset(s, 0, sizeof *s);
+  s->text = g_string_new(NULL);
+  s->starter = g_thread_self();
+}
+
+static void seen_clear(seen *s) {
+  g_string_free(s->text, TRUE);
+}
+
+static void on_done(hvb_call *call, void *ud) {
+  seen *s = ud;
+  s->status = hvb_call_status(call);
+  hvb_result *r = hvb_call_result(call);
+  if (r) g_strlcpy(s->reply, hvb_result_text(r), sizeof s->reply);
+  s->on_engine = g_thread_self() != s->starter;
+  g_atomic_int_inc(&s->done);
+}
+
+static void on_delta(hvb_call *call, json_object *delta, void *ud) {
+  (void)call;
+  seen *s = ud;
+  if (g_atomic_int_get(&s->done)) g_atomic_int_inc(&s->deltas_after_done);
+  const char *t = json_object_get_string(json_object_object_get(delta, "text"));
+  if (t) g_string_append(s->text, t);
+  g_atomic_int_inc(&s->deltas);
+}
+
+static hvb_llm *mock_llm(void) {
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_llm *llm = hvb_llm_new_preset("mock", &err);
+  ck_assert_msg(llm != NULL, "%s", err.message);
+  return llm;
+}
+
+static void push_echo(void) {
+  up_response r = {.echo = true, .repeat = true};
+  up_push(srv, CHAT_PATH, &r);
+}
+
+/* A stream of `n` SSE events, each after `delay_ms`: words "w0 ", "w1 "..., then stop. */
+static void push_slow_stream(int n, int delay_ms) {
+  up_chunk *cs = g_new0(up_chunk, n + 1);
+  char **texts = g_new0(char *, n + 2);
+  for (int i = 0; i < n; i++) {
+    texts[i] = g_strdup_printf("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"w%d "
+                               "\"},\"finish_reason\":null}]}\n\n", i);
+    cs[i] = (up_chunk){texts[i], 0, delay_ms};
+  }
+  texts[n] = g_strdup("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}"
+                      "\n\ndata: [DONE]\n\n");
+  cs[n] = (up_chunk){texts[n], 0, 0};
+  up_response r = {.content_type = "text/event-stream", .chunks = cs, .nchunks = n + 1,
+                   .chunked = true};
+  up_push(srv, CHAT_PATH, &r);
+  g_strfreev(texts);
+  g_free(cs);
+}
+
+static void wait_for(gint *counter, int n, int timeout_ms) {
+  for (int i = 0; i < timeout_ms && g_atomic_int_get(counter) < n; i++) g_usleep(1000);
+  ck_assert_int_ge(g_atomic_int_get(counter), n);
+}
+
+/* ---- mock ---- */
+
+START_TEST(mock_chat_completes_on_the_engine_thread) {
+  tu_isolate();
+  hvb_llm *llm = mock_llm();
+  seen s;
+  seen_init(&s);
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_call *c = hvb_llm_chat_async(llm, "hello there", NULL, NULL, on_done, NULL, &s, &err);
+  ck_assert_msg(c != NULL, "%s", err.message);
+  hvb_llm_free(llm); /* a call outlives its LLM */
+  ck_assert(hvb_call_wait(c, -1));
+  ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
+  ck_assert(s.on_engine);
+  ck_assert_int_eq(s.status, HVB_OK);
+  ck_assert_str_eq(s.reply, "Mock reply to: hello there");
+  ck_assert(hvb_call_is_over(c));
+  ck_assert_ptr_null(hvb_call_error(c));
+  hvb_result *r = hvb_call_take_result(c);
+  ck_assert_str_eq(hvb_result_text(r), "Mock reply to: hello there");
+  ck_assert_ptr_null(hvb_call_result(c));
+  hvb_result_free(r);
+  hvb_call_free(c);
+  seen_clear(&s);
+}
+END_TEST
+
+START_TEST(mock_stream_delivers_every_delta_before_done) {
+  tu_isolate();
+  hvb_llm *llm = mock_llm();
+  seen s;
+  seen_init(&s);
+  hvb_call *c = hvb_llm_chat_async(llm, "one two three", NULL, NULL, on_done, on_delta, &s, NULL);
+  ck_assert_ptr_nonnull(c);
+  ck_assert(hvb_call_wait(c, -1));
+  ck_assert_int_gt(s.deltas, 1);
+  ck_assert_int_eq(s.deltas_after_done, 0);
+  ck_assert_str_eq(s.text->str, "Mock reply to: one two three");
+  ck_assert_str_eq(s.reply, "Mock reply to: one two three");
+  hvb_call_free(c);
+  hvb_llm_free(llm);
+  seen_clear(&s);
+}
+END_TEST
+
+START_TEST(bad_arguments_fail_at_once) {
+  tu_isolate();
+  hvb_llm *llm = mock_llm();
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_ptr_null(hvb_llm_chat_async(NULL, "x", NULL, NULL, NULL, NULL, NULL, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  hvb_error_clear(&err);
+  ck_assert_ptr_null(hvb_llm_chat_async(llm, NULL, NULL, NULL, NULL, NULL, NULL, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  json_object *bad = tu_parse("{\"system\": 3}");
+  hvb_error_clear(&err);
+  ck_assert_ptr_null(hvb_llm_chat_async(llm, "x", NULL, bad, NULL, NULL, NULL, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_ptr_nonnull(strstr(err.message, "system"));
+  json_object_put(bad);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+static void free_in_done(hvb_call *call, void *ud) {
+  g_atomic_int_inc((gint *)ud);
+  hvb_call_free(call); /* fire and forget */
+}
+
+START_TEST(calls_freed_in_their_callback_and_cancelled_ones_count_once) {
+  tu_isolate();
+  hvb_llm *llm = mock_llm();
+  gint done = 0;
+  for (int i = 0; i < 50; i++)
+    ck_assert_ptr_nonnull(
+        hvb_llm_chat_async(llm, "fire", NULL, NULL, free_in_done, NULL, &done, NULL));
+  wait_for(&done, 50, 10000);
+  /* Cancelled right away: the offline answer is never seen, on_done says cancelled once. */
+  seen s;
+  seen_init(&s);
+  hvb_call *c = hvb_llm_chat_async(llm, "late", NULL, NULL, on_done, on_delta, &s, NULL);
+  hvb_call_cancel(c);
+  ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
+  ck_assert_int_eq(s.status, HVB_CANCELLED);
+  ck_assert_int_eq(hvb_call_status(c), HVB_CANCELLED);
+  ck_assert_int_eq(hvb_call_error(c)->status, HVB_CANCELLED);
+  hvb_call_cancel(c); /* again: nothing */
+  hvb_call_free(c);
+  ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
+  seen_clear(&s);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+/* ---- upstream ---- */
+
+#define MANY 1000
+
+typedef struct many {
+  seen s[MANY];
+} many;
+
+START_TEST(a_thousand_concurrent_chats_each_get_their_own_reply) {
+  push_echo();
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  many *m = g_new0(many, 1);
+  hvb_call **calls = g_new0(hvb_call *, MANY);
+  for (int i = 0; i < MANY; i++) {
+    seen_init(&m->s[i]);
+    char prompt[32];
+    snprintf(prompt, sizeof prompt, "prompt %d", i);
+    hvb_error err = HVB_ERROR_INIT;
+    /* Every fourth one streams: both paths share the engine. */
+    calls[i] = hvb_llm_chat_async(llm, prompt, NULL, NULL, on_done, i % 4 ? NULL : on_delta,
+                                  &m->s[i], &err);
+    ck_assert_msg(calls[i] != NULL, "%s", err.message);
+  }
+  for (int i = 0; i < MANY; i++) {
+    ck_assert(hvb_call_wait(calls[i], 60000));
+    char want[64];
+    snprintf(want, sizeof want, "echo: prompt %d", i);
+    ck_assert_int_eq(m->s[i].done, 1);
+    ck_assert_msg(m->s[i].status == HVB_OK, "call %d: %s", i,
+                  hvb_call_error(calls[i]) ? hvb_call_error(calls[i])->message : "?");
+    ck_assert_str_eq(m->s[i].reply, want);
+    if (i % 4 == 0) ck_assert_str_eq(m->s[i].text->str, want);
+    hvb_call_free(calls[i]);
+    seen_clear(&m->s[i]);
+  }
+  ck_assert_int_eq(up_request_count(srv), MANY);
+  /* Keep-alive: connections were reused, far fewer than calls. */
+  ck_assert_int_le(up_connection_count(srv), HVB_ASYNC_MAX_HOST_CONNECTIONS);
+  g_free(calls);
+  g_free(m);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(cancel_during_a_slow_stream_stops_deltas_and_reports_once) {
+  push_slow_stream(10, 150);
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  seen s;
+  seen_init(&s);
+  hvb_call *c = hvb_llm_chat_async(llm, "slow", NULL, NULL, on_done, on_delta, &s, NULL);
+  ck_assert_ptr_nonnull(c);
+  wait_for(&s.deltas, 1, 10000);
+  hvb_call_cancel(c);
+  ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
+  ck_assert_int_eq(s.status, HVB_CANCELLED);
+  int deltas = g_atomic_int_get(&s.deltas);
+  ck_assert_int_lt(deltas, 10);
+  g_usleep(400 * 1000);
+  ck_assert_int_eq(g_atomic_int_get(&s.deltas), deltas); /* none after cancel returned */
+  ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
+  hvb_call_free(c);
+  seen_clear(&s);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(cancel_before_and_after_a_stream) {
+  push_slow_stream(3, 100);
+  push_slow_stream(3, 0);
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  seen a, b;
+  seen_init(&a);
+  seen_init(&b);
+  hvb_call *c = hvb_llm_chat_async(llm, "before", NULL, NULL, on_done, on_delta, &a, NULL);
+  hvb_call_cancel(c);
+  ck_assert_int_eq(a.done, 1);
+  ck_assert_int_eq(a.status, HVB_CANCELLED);
+  ck_assert_int_eq(a.deltas, 0);
+  hvb_call_free(c);
+  c = hvb_llm_chat_async(llm, "after", NULL, NULL, on_done, on_delta, &b, NULL);
+  ck_assert(hvb_call_wait(c, 20000));
+  hvb_call_cancel(c); /* over: no effect */
+  ck_assert_int_eq(b.done, 1);
+  ck_assert_int_eq(b.status, HVB_OK);
+  ck_assert_int_eq(hvb_call_status(c), HVB_OK);
+  ck_assert_str_eq(b.text->str, "w0 w1 w2 ");
+  hvb_call_free(c);
+  seen_clear(&a);
+  seen_clear(&b);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+static void cancel_in_delta(hvb_call *call, json_object *delta, void *ud) {
+  on_delta(call, delta, ud);
+  hvb_call_cancel(call); /* on the engine thread: deferred; no further deltas */
+  hvb_call_cancel(call);
+}
+
+START_TEST(cancel_from_its_own_delta_callback) {
+  push_slow_stream(5, 100);
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  seen s;
+  seen_init(&s);
+  hvb_call *c = hvb_llm_chat_async(llm, "x", NULL, NULL, on_done, cancel_in_delta, &s, NULL);
+  ck_assert(hvb_call_wait(c, 20000));
+  ck_assert_int_eq(s.deltas, 1);
+  ck_assert_int_eq(s.done, 1);
+  ck_assert_int_eq(s.status, HVB_CANCELLED);
+  hvb_call_free(c);
+  seen_clear(&s);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+typedef struct chain {
+  hvb_llm *llm;
+  seen first, second;
+  hvb_call *next;
+  gint started;
+} chain;
+
+static void start_next(hvb_call *call, void *ud) {
+  chain *ch = (chain *)((char *)ud - offsetof(chain, first));
+  on_done(call, ud);
+  ck_assert(hvb_call_wait(call, 60000)); /* over already; on the engine thread never blocks */
+  ch->next = hvb_llm_chat_async(ch->llm, "second", NULL, NULL, on_done, NULL, &ch->second, NULL);
+  g_atomic_int_inc(&ch->started);
+}
+
+START_TEST(a_callback_starts_another_call) {
+  push_echo();
+  chain *ch = g_new0(chain, 1);
+  ch->llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  seen_init(&ch->first);
+  seen_init(&ch->second);
+  hvb_call *c = hvb_llm_chat_async(ch->llm, "first", NULL, NULL, start_next, NULL, &ch->first,
+                                   NULL);
+  ck_assert(hvb_call_wait(c, 20000));
+  wait_for(&ch->started, 1, 5000);
+  ck_assert_ptr_nonnull(ch->next);
+  ck_assert(hvb_call_wait(ch->next, 20000));
+  ck_assert_str_eq(ch->first.reply, "echo: first");
+  ck_assert_str_eq(ch->second.reply, "echo: second");
+  ck_assert_int_eq(ch->second.done, 1);
+  hvb_call_free(c);
+  hvb_call_free(ch->next);
+  seen_clear(&ch->first);
+  seen_clear(&ch->second);
+  hvb_llm_free(ch->llm);
+  g_free(ch);
+}
+END_TEST
+
+START_TEST(wait_with_a_timeout) {
+  up_chunk slow = {"{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+                   "\"late\"},\"finish_reason\":\"stop\"}]}", 0, 600};
+  up_response r = {.chunks = &slow, .nchunks = 1};
+  up_push(srv, CHAT_PATH, &r);
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  seen s;
+  seen_init(&s);
+  hvb_call *c = hvb_llm_chat_async(llm, "x", NULL, NULL, on_done, NULL, &s, NULL);
+  gint64 t0 = g_get_monotonic_time();
+  ck_assert(!hvb_call_wait(c, 50));
+  ck_assert(!hvb_call_is_over(c));
+  ck_assert_int_lt(g_get_monotonic_time() - t0, 500 * 1000);
+  ck_assert(hvb_call_wait(c, 20000));
+  ck_assert_str_eq(s.reply, "late");
+  hvb_call_free(c);
+  seen_clear(&s);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(retries_and_http_errors_are_those_of_sync_calls) {
+  up_push_body(srv, CHAT_PATH, 500, NULL, "{\"error\":{\"message\":\"boom\"}}");
+  push_echo();
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, "{\"max_retries\": 1}");
+  seen s;
+  seen_init(&s);
+  hvb_call *c = hvb_llm_chat_async(llm, "again", NULL, NULL, on_done, NULL, &s, NULL);
+  ck_assert(hvb_call_wait(c, 20000));
+  ck_assert_int_eq(s.status, HVB_OK);
+  ck_assert_str_eq(s.reply, "echo: again");
+  ck_assert_int_eq(up_request_count(srv), 2);
+  hvb_call_free(c);
+  hvb_llm_free(llm);
+  seen_clear(&s);
+}
+END_TEST
+
+START_TEST(an_http_error_is_the_outcome) {
+  up_push_body(srv, CHAT_PATH, 401, NULL, "{\"error\":{\"message\":\"bad key\"}}");
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  seen s;
+  seen_init(&s);
+  hvb_call *c = hvb_llm_chat_async(llm, "x", NULL, NULL, on_done, NULL, &s, NULL);
+  ck_assert(hvb_call_wait(c, 20000));
+  ck_assert_int_eq(s.status, HVB_HTTP);
+  ck_assert_int_eq(hvb_call_error(c)->http_status, 401);
+  ck_assert_ptr_nonnull(strstr(hvb_call_error(c)->message, "bad key"));
+  ck_assert_ptr_null(hvb_call_result(c));
+  hvb_call_free(c);
+  hvb_llm_free(llm);
+  seen_clear(&s);
+}
+END_TEST
+
+START_TEST(free_of_a_running_call_cancels_it) {
+  push_slow_stream(10, 200);
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  seen s;
+  seen_init(&s);
+  hvb_call *c = hvb_llm_chat_async(llm, "x", NULL, NULL, on_done, on_delta, &s, NULL);
+  wait_for(&s.deltas, 1, 10000);
+  hvb_call_free(c);
+  ck_assert_int_eq(s.done, 1);
+  ck_assert_int_eq(s.status, HVB_CANCELLED);
+  hvb_llm_free(llm);
+  seen_clear(&s);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("async");
+  TCase *mock = tcase_create("mock");
+  tcase_set_timeout(mock, 60);
+  tcase_add_test(mock, mock_chat_completes_on_the_engine_thread);
+  tcase_add_test(mock, mock_stream_delivers_every_delta_before_done);
+  tcase_add_test(mock, bad_arguments_fail_at_once);
+  tcase_add_test(mock, calls_freed_in_their_callback_and_cancelled_ones_count_once);
+  suite_add_tcase(s, mock);
+
+  TCase *up = tcase_create("upstream");
+  tcase_set_timeout(up, 300);
+  tcase_add_checked_fixture(up, up_setup, up_teardown);
+  tcase_add_test(up, a_thousand_concurrent_chats_each_get_their_own_reply);
+  tcase_add_test(up, cancel_during_a_slow_stream_stops_deltas_and_reports_once);
+  tcase_add_test(up, cancel_before_and_after_a_stream);
+  tcase_add_test(up, cancel_from_its_own_delta_callback);
+  tcase_add_test(up, a_callback_starts_another_call);
+  tcase_add_test(up, wait_with_a_timeout);
+  tcase_add_test(up, retries_and_http_errors_are_those_of_sync_calls);
+  tcase_add_test(up, an_http_error_is_the_outcome);
+  tcase_add_test(up, free_of_a_running_call_cancels_it);
+  suite_add_tcase(s, up);
+  return tu_run(s);
+}
