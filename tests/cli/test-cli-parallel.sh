@@ -37,4 +37,11 @@ hb chat -p mock -i "$T/missing.txt"
 expect_status "a missing prompts file fails" 1
 expect_err_has "naming the file" "missing.txt"
 
+# The README's example: 1,000 async chats against a loopback upstream, waited for.
+start_upstream '{"routes": {"/v1/chat/completions": [{"repeat": true, "echo": true}]}}'
+${HB_TEST_WRAPPER:-} "$HB_TEST_BUILDDIR/examples/async-chat" "$UP_URL/v1" 1000 >"$T/out" 2>"$T/err"
+rc=$?
+expect_out "examples/async-chat runs 1,000 chats to completion" "first reply: echo: question 0
+1000 succeeded, 0 failed"
+
 finish
