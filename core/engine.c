@@ -27,6 +27,40 @@
 
 #define MAX_POLL_MS 1000 /* a bound on how long the loop sleeps without a timer */
 
+/* GLib's GMutex and GCond are futexes that ThreadSanitizer cannot see, so under TSan every
+ * hand-over through the engine's lock would be reported as a race. There the lock is a
+ * pthread one, which TSan understands; everywhere else it is GLib's (the core's style). */
+#if defined(__SANITIZE_THREAD__)
+#include <pthread.h>
+#include <time.h>
+typedef pthread_mutex_t elock;
+typedef pthread_cond_t econd;
+#define ELOCK_INIT PTHREAD_MUTEX_INITIALIZER
+#define ECOND_INIT PTHREAD_COND_INITIALIZER
+#define e_lock(l) pthread_mutex_lock(l)
+#define e_unlock(l) pthread_mutex_unlock(l)
+#define e_wait(c, l) pthread_cond_wait(c, l)
+#define e_broadcast(c) pthread_cond_broadcast(c)
+/* `end` is a g_get_monotonic_time() deadline; the pthread cond uses the realtime clock. */
+static bool e_wait_until(econd *c, elock *l, gint64 end) {
+  gint64 left = end - g_get_monotonic_time();
+  if (left <= 0) return false;
+  gint64 when = g_get_real_time() + left;
+  struct timespec ts = {(time_t)(when / G_USEC_PER_SEC), (long)(when % G_USEC_PER_SEC) * 1000};
+  return pthread_cond_timedwait(c, l, &ts) == 0;
+}
+#else
+typedef GMutex elock;
+typedef GCond econd;
+#define ELOCK_INIT {0}
+#define ECOND_INIT {0}
+#define e_lock(l) g_mutex_lock(l)
+#define e_unlock(l) g_mutex_unlock(l)
+#define e_wait(c, l) g_cond_wait(c, l)
+#define e_broadcast(c) g_cond_broadcast(c)
+#define e_wait_until(c, l, end) g_cond_wait_until(c, l, end)
+#endif
+
 struct hvb_call {
   gint refs; /* the caller's handle + the engine's while the call is not over */
   hvb_stream *s; /* engine thread only once submitted; NULL once over */
@@ -43,8 +77,8 @@ struct hvb_call {
   hvb_error error;
 };
 
-static GMutex lock;
-static GCond changed; /* a call became done; the thread exited */
+static elock lock = ELOCK_INIT;
+static econd changed = ECOND_INIT; /* a call became done; the thread exited */
 static GThread *thread;       /* the running engine, NULL when none */
 static GThread *zombie;       /* an engine thread that exited and is not joined yet */
 static CURLM *multi;          /* the running engine's; wakeups use it under lock */
@@ -56,9 +90,9 @@ static GQueue active = G_QUEUE_INIT; /* engine thread only: attached calls not o
 static bool on_engine_thread(void) {
   /* `thread` is only compared, never dereferenced, so reading it unlocked is harmless; it is
    * equal to g_thread_self() only on the engine thread itself. */
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   bool yes = thread && thread == g_thread_self();
-  g_mutex_unlock(&lock);
+  e_unlock(&lock);
   return yes;
 }
 
@@ -74,9 +108,9 @@ static void call_unref(hvb_call *c) {
 static void deliver_deltas(hvb_call *c) {
   json_object *d;
   while (c->s && (d = hvb__stream_pop_delta(c->s))) {
-    g_mutex_lock(&lock);
+    e_lock(&lock);
     bool cancelled = c->cancel_req;
-    g_mutex_unlock(&lock);
+    e_unlock(&lock);
     if (!cancelled && c->on_delta) c->on_delta(c, d, c->user_data);
     json_object_put(d);
   }
@@ -91,26 +125,26 @@ static void complete(hvb_call *c, bool cancel) {
   hvb_result *r = NULL;
   if (!cancel) {
     deliver_deltas(c);
-    g_mutex_lock(&lock);
+    e_lock(&lock);
     cancel = c->cancel_req; /* a delta callback may have cancelled it */
-    g_mutex_unlock(&lock);
+    e_unlock(&lock);
   }
   if (cancel)
     hvb__fail(&e, HVB_CANCELLED, "the call was cancelled");
   else
     r = hvb__stream_outcome(c->s, &e);
   g_clear_pointer(&c->s, hvb_stream_free);
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   c->result = r;
   c->error = e;
   c->over = true;
-  g_mutex_unlock(&lock);
+  e_unlock(&lock);
   if (c->on_done) c->on_done(c, c->user_data);
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   c->done = true;
   live--;
-  g_cond_broadcast(&changed);
-  g_mutex_unlock(&lock);
+  e_broadcast(&changed);
+  e_unlock(&lock);
   call_unref(c);
 }
 
@@ -146,24 +180,24 @@ static void take(GPtrArray **list, GPtrArray **out) {
 
 static gpointer engine_main(gpointer unused) {
   (void)unused;
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   CURLM *m = multi;
-  g_mutex_unlock(&lock);
+  e_unlock(&lock);
   for (;;) {
     GPtrArray *in, *cx;
-    g_mutex_lock(&lock);
+    e_lock(&lock);
     if (live == 0 && incoming->len == 0 && cancels->len == 0) {
       /* Nothing left: exit; the next submission starts a new engine. */
       multi = NULL;
       zombie = thread;
       thread = NULL;
-      g_cond_broadcast(&changed);
-      g_mutex_unlock(&lock);
+      e_broadcast(&changed);
+      e_unlock(&lock);
       break;
     }
     take(&incoming, &in);
     take(&cancels, &cx);
-    g_mutex_unlock(&lock);
+    e_unlock(&lock);
 
     for (guint i = 0; i < in->len; i++) attach(in->pdata[i]);
     for (guint i = 0; i < cx->len; i++) {
@@ -212,9 +246,10 @@ static gpointer engine_main(gpointer unused) {
       }
       continue;
     }
-    g_mutex_lock(&lock);
-    bool more = incoming->len > 0 || cancels->len > 0;
-    g_mutex_unlock(&lock);
+    e_lock(&lock);
+    /* live == 0: go round at once to exit rather than sleep with nothing to do. */
+    bool more = incoming->len > 0 || cancels->len > 0 || live == 0;
+    e_unlock(&lock);
     if (more) continue;
     gint64 left_ms = (wake - g_get_monotonic_time() + 999) / 1000;
     curl_multi_poll(m, NULL, 0, (int)CLAMP(left_ms, 0, MAX_POLL_MS), NULL);
@@ -234,7 +269,7 @@ static void reap_locked(void) {
 
 /* Hand a call (the engine's reference) to the engine, starting it if needed. */
 static void submit(hvb_call *c) {
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   if (!incoming) {
     incoming = g_ptr_array_new();
     cancels = g_ptr_array_new();
@@ -249,13 +284,16 @@ static void submit(hvb_call *c) {
   } else {
     curl_multi_wakeup(multi);
   }
-  g_mutex_unlock(&lock);
+  e_unlock(&lock);
 }
 
 __attribute__((destructor)) static void engine_exit(void) {
   /* Calls still running at exit are abandoned (the process is going); a finished engine is
    * joined so that no thread is left. */
-  g_mutex_lock(&lock);
+  e_lock(&lock);
+  /* An engine with no call left is about to exit: let it, and join it. */
+  while (thread && live == 0 && incoming && incoming->len == 0 && cancels->len == 0)
+    e_wait(&changed, &lock);
   bool idle = !thread;
   if (idle) reap_locked();
   if (idle && incoming) {
@@ -263,7 +301,7 @@ __attribute__((destructor)) static void engine_exit(void) {
     g_ptr_array_free(cancels, TRUE);
     incoming = cancels = NULL;
   }
-  g_mutex_unlock(&lock);
+  e_unlock(&lock);
 }
 
 /* ---- public API --------------------------------------------------------------------------- */
@@ -293,22 +331,22 @@ HVB_PUBLIC bool hvb_call_wait(hvb_call *c, long timeout_ms) {
   if (!c) return false;
   if (on_engine_thread()) return hvb_call_is_over(c);
   gint64 end = timeout_ms < 0 ? G_MAXINT64 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   while (!c->done) {
-    if (timeout_ms < 0) g_cond_wait(&changed, &lock);
-    else if (!g_cond_wait_until(&changed, &lock, end)) break;
+    if (timeout_ms < 0) e_wait(&changed, &lock);
+    else if (!e_wait_until(&changed, &lock, end)) break;
   }
   bool done = c->done;
-  g_mutex_unlock(&lock);
+  e_unlock(&lock);
   return done;
 }
 
 HVB_PUBLIC void hvb_call_cancel(hvb_call *c) {
   if (!c) return;
   bool self = on_engine_thread();
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   if (c->over || c->cancel_req) {
-    g_mutex_unlock(&lock);
+    e_unlock(&lock);
     if (!self) hvb_call_wait(c, -1); /* a cancel in progress: its on_done runs before we go */
     return;
   }
@@ -317,51 +355,51 @@ HVB_PUBLIC void hvb_call_cancel(hvb_call *c) {
   g_ptr_array_add(cancels, c);
   if (multi) curl_multi_wakeup(multi);
   if (!self)
-    while (!c->done) g_cond_wait(&changed, &lock);
-  g_mutex_unlock(&lock);
+    while (!c->done) e_wait(&changed, &lock);
+  e_unlock(&lock);
 }
 
 HVB_PUBLIC bool hvb_call_is_over(const hvb_call *c) {
   if (!c) return false;
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   bool over = c->over;
-  g_mutex_unlock(&lock);
+  e_unlock(&lock);
   return over;
 }
 
 HVB_PUBLIC hvb_status hvb_call_status(const hvb_call *c) {
   if (!c) return HVB_EINVAL;
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   hvb_status st = c->over ? c->error.status : HVB_OK;
-  g_mutex_unlock(&lock);
+  e_unlock(&lock);
   return st;
 }
 
 HVB_PUBLIC const hvb_error *hvb_call_error(const hvb_call *c) {
   if (!c) return NULL;
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   const hvb_error *e = c->over && c->error.status != HVB_OK ? &c->error : NULL;
-  g_mutex_unlock(&lock);
+  e_unlock(&lock);
   return e;
 }
 
 HVB_PUBLIC hvb_result *hvb_call_result(const hvb_call *c) {
   if (!c) return NULL;
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   hvb_result *r = c->over ? c->result : NULL;
-  g_mutex_unlock(&lock);
+  e_unlock(&lock);
   return r;
 }
 
 HVB_PUBLIC hvb_result *hvb_call_take_result(hvb_call *c) {
   if (!c) return NULL;
-  g_mutex_lock(&lock);
+  e_lock(&lock);
   hvb_result *r = NULL;
   if (c->over) {
     r = c->result;
     c->result = NULL;
   }
-  g_mutex_unlock(&lock);
+  e_unlock(&lock);
   return r;
 }
 
