@@ -4,9 +4,11 @@
  * - planning (embed_call): distinct texts, cache lookups with single flight, batches of the
  *   misses;
  * - one batch (run_batch): canonical request -> provider shape -> wire request -> vectors;
- * - running the batches (run_batches): worker threads, each with its own transfer, at most
- *   embedding_max_workers at once. The async engine will replace this part; planning and the
- *   batch itself stay.
+ * - running the batches (run_batches): concurrent transfers on the async engine
+ *   (core/engine.c), at most embedding_max_workers at once, no thread per batch; the calling
+ *   thread waits and reports progress. One batch, one worker, or a call made on the engine
+ *   thread itself (from an async callback, where waiting for the engine would deadlock) run
+ *   the batches one after another on the calling thread.
  *
  * A batch goes through the LLM's gateway as the EMBED operation (hvb__llm_call_json: the
  * gateway's prepare and parse, or an offline gateway's execute), so every gateway that can
@@ -210,15 +212,22 @@ static bool embed_parse(json_object *body, size_t n, batch_out *out, hvb_error *
   return true;
 }
 
-/* Embed `texts` (n) in one request built on `tmpl`. */
-static bool run_batch(hvb_llm *llm, json_object *tmpl, const char *const *texts, size_t n,
-                      batch_out *out, hvb_error *err) {
+/* The canonical request embedding `texts` (n), built on `tmpl`. New reference. */
+static json_object *batch_body(hvb_llm *llm, json_object *tmpl, const char *const *texts,
+                               size_t n) {
   json_object *body = hvb__json_copy(tmpl);
   json_object *input = json_object_new_array_ext((int)n);
   for (size_t i = 0; i < n; i++) json_object_array_add(input, json_object_new_string(texts[i]));
   json_object_object_add(body, "input", input);
   shape_for_provider(hvb_spec_provider(hvb_llm_spec(llm)), body);
   hvb__log(HVB_LOG_DEBUG, "embeddings: one request of %zu inputs", n);
+  return body;
+}
+
+/* Embed `texts` (n) in one request built on `tmpl`. */
+static bool run_batch(hvb_llm *llm, json_object *tmpl, const char *const *texts, size_t n,
+                      batch_out *out, hvb_error *err) {
+  json_object *body = batch_body(llm, tmpl, texts, n);
   json_object *resp = hvb__llm_call_json(llm, HVB_GATEWAY_OP_EMBED, body, err);
   json_object_put(body);
   bool ok = resp && embed_parse(resp, n, out, err);
@@ -252,7 +261,7 @@ typedef struct call {
   GCond changed;
   const size_t *todo; /* distinct indices to embed */
   size_t ntodo, batch_size, nbatches, next_batch, finished_batches;
-  int running_threads;
+  int in_flight; /* batches on the engine */
   bool failed;
   hvb_error error;
 } call;
@@ -306,16 +315,21 @@ static void report(call *c) {
   c->progress(done, c->uniq->len, c->progress_ud);
 }
 
-/* Batch `b` of the current plan: run it, then take its vectors, store and release them. */
-static bool run_planned(call *c, size_t b, hvb_error *err) {
+/* The texts of batch `b` of the current plan (new array of borrowed strings), and their
+ * number in *n. */
+static const char **planned_texts(call *c, size_t b, size_t *n) {
   size_t first = b * c->batch_size;
-  size_t n = MIN(c->batch_size, c->ntodo - first);
-  const char **texts = g_new(const char *, n);
-  for (size_t i = 0; i < n; i++) texts[i] = c->uniq->pdata[c->todo[first + i]];
-  batch_out out = {0};
-  bool ok = run_batch(c->llm, c->tmpl, texts, n, &out, err);
-  g_free(texts);
-  if (!ok) return false;
+  *n = MIN(c->batch_size, c->ntodo - first);
+  const char **texts = g_new(const char *, *n);
+  for (size_t i = 0; i < *n; i++) texts[i] = c->uniq->pdata[c->todo[first + i]];
+  return texts;
+}
+
+/* Batch `b` answered: store its vectors in the cache and take them. Consumes `out`. */
+static bool take_batch(call *c, size_t b, size_t n, batch_out *out_p, hvb_error *err) {
+  size_t first = b * c->batch_size;
+  batch_out out = *out_p;
+  bool ok = true;
   for (size_t i = 0; i < n && c->cache; i++) {
     size_t u = c->todo[first + i];
     GBytes *bytes = vector_bytes(out.vecs[i], out.dim);
@@ -342,26 +356,71 @@ static bool run_planned(call *c, size_t b, hvb_error *err) {
   return ok;
 }
 
-static gpointer worker_main(gpointer p) {
-  call *c = p;
-  g_mutex_lock(&c->lock);
-  while (!c->failed && c->next_batch < c->nbatches) {
-    size_t b = c->next_batch++;
-    g_mutex_unlock(&c->lock);
-    hvb_error e = HVB_ERROR_INIT;
-    bool ok = run_planned(c, b, &e);
-    g_mutex_lock(&c->lock);
-    if (!ok && !c->failed) {
-      c->failed = true;
-      c->error = e;
-    }
-    c->finished_batches++;
-    g_cond_broadcast(&c->changed);
+/* Batch `b` of the current plan on the calling thread: run it, take its vectors. */
+static bool run_planned(call *c, size_t b, hvb_error *err) {
+  size_t n;
+  const char **texts = planned_texts(c, b, &n);
+  batch_out out = {0};
+  bool ok = run_batch(c->llm, c->tmpl, texts, n, &out, err);
+  g_free(texts);
+  return ok && take_batch(c, b, n, &out, err);
+}
+
+/* ---- batches on the engine ---- */
+
+typedef struct engine_batch {
+  call *c;
+  size_t b, n;
+} engine_batch;
+
+static void start_next_locked(call *c);
+
+/* Engine thread: one batch answered (or failed); start the next one. */
+static void batch_done(void *ud, json_object *resp, const hvb_error *failure) {
+  engine_batch *eb = ud;
+  call *c = eb->c;
+  hvb_error e = HVB_ERROR_INIT;
+  batch_out out = {0};
+  bool ok = false;
+  if (!resp) {
+    e = *failure;
+  } else if (embed_parse(resp, eb->n, &out, &e)) {
+    out.raw = json_object_get(resp);
+    ok = take_batch(c, eb->b, eb->n, &out, &e);
+  } else {
+    batch_out_clear(&out, eb->n);
   }
-  c->running_threads--;
+  g_mutex_lock(&c->lock);
+  if (!ok && !c->failed) {
+    c->failed = true;
+    c->error = e;
+  }
+  c->finished_batches++;
+  c->in_flight--;
+  start_next_locked(c);
   g_cond_broadcast(&c->changed);
   g_mutex_unlock(&c->lock);
-  return NULL;
+  g_free(eb);
+}
+
+/* Start the next planned batch on the engine unless the call failed or none is left. */
+static void start_next_locked(call *c) {
+  if (c->failed || c->next_batch >= c->nbatches) return;
+  engine_batch *eb = g_new0(engine_batch, 1);
+  eb->c = c;
+  eb->b = c->next_batch++;
+  const char **texts = planned_texts(c, eb->b, &eb->n);
+  json_object *body = batch_body(c->llm, c->tmpl, texts, eb->n);
+  g_free(texts);
+  hvb_error e = HVB_ERROR_INIT;
+  if (hvb__engine_json(c->llm, HVB_GATEWAY_OP_EMBED, body, batch_done, eb, &e)) {
+    c->in_flight++;
+  } else {
+    c->failed = true;
+    c->error = e;
+    g_free(eb);
+  }
+  json_object_put(body);
 }
 
 /* Embed the distinct texts `todo` (n indices) in batches of batch_size, at most `workers`
@@ -375,20 +434,18 @@ static bool run_batches(call *c, const size_t *todo, size_t n, size_t batch_size
   c->nbatches = (n + batch_size - 1) / batch_size;
   c->next_batch = c->finished_batches = 0;
   c->failed = false;
-  int threads = (int)MIN((size_t)workers, c->nbatches);
-  if (threads <= 1) {
+  int parallel = (int)MIN((size_t)workers, c->nbatches);
+  if (parallel <= 1 || hvb__engine_is_current()) {
     for (size_t b = 0; b < c->nbatches; b++) {
       if (!run_planned(c, b, err)) return false;
       report(c);
     }
     return true;
   }
-  GThread **th = g_new(GThread *, threads);
-  c->running_threads = threads;
-  for (int i = 0; i < threads; i++) th[i] = g_thread_new("hvb-embed", worker_main, c);
   g_mutex_lock(&c->lock);
+  for (int i = 0; i < parallel; i++) start_next_locked(c);
   size_t reported = 0;
-  while (c->running_threads > 0) {
+  while (c->in_flight > 0) {
     if (c->finished_batches != reported && c->progress) {
       reported = c->finished_batches;
       g_mutex_unlock(&c->lock);
@@ -399,8 +456,6 @@ static bool run_batches(call *c, const size_t *todo, size_t n, size_t batch_size
     g_cond_wait(&c->changed, &c->lock);
   }
   g_mutex_unlock(&c->lock);
-  for (int i = 0; i < threads; i++) g_thread_join(th[i]);
-  g_free(th);
   if (c->failed) {
     if (err) *err = c->error;
     return false;

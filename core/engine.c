@@ -64,6 +64,8 @@ typedef GCond econd;
 struct hvb_call {
   gint refs; /* the caller's handle + the engine's while the call is not over */
   hvb_stream *s; /* engine thread only once submitted; NULL once over */
+  hvb_json_job *job;          /* instead of s: an internal JSON operation (embeddings...) */
+  hvb_json_done_fn json_done; /* ...and its completion */
   hvb_call_done_fn on_done;
   hvb_call_delta_fn on_delta;
   void *user_data;
@@ -96,6 +98,10 @@ static bool on_engine_thread(void) {
   return yes;
 }
 
+bool hvb__engine_is_current(void) {
+  return on_engine_thread();
+}
+
 static void call_unref(hvb_call *c) {
   if (!g_atomic_int_dec_and_test(&c->refs)) return;
   hvb_result_free(c->result);
@@ -103,6 +109,39 @@ static void call_unref(hvb_call *c) {
 }
 
 /* ---- the engine thread ------------------------------------------------------------------ */
+
+/* A call is a chat (stream) or an internal JSON job: the same transfer underneath. */
+static bool has_work(const hvb_call *c) {
+  return c->s || c->job;
+}
+
+static hvb_transfer *call_transfer(hvb_call *c) {
+  return c->job ? hvb__json_transfer(c->job) : hvb__stream_transfer(c->s);
+}
+
+static bool call_over(hvb_call *c) {
+  return c->job ? hvb__json_over(c->job) : hvb__stream_over(c->s);
+}
+
+static void call_settle(hvb_call *c, hvb_step st, const hvb_error *e) {
+  if (c->job) hvb__json_settle(c->job, st, e);
+  else hvb__stream_settle(c->s, st, e);
+}
+
+/* An internal job is over: hand its response to its owner (no user handle, no cancel). */
+static void complete_job(hvb_call *c) {
+  hvb_error e = HVB_ERROR_INIT;
+  json_object *resp = hvb__json_outcome(c->job, &e);
+  g_clear_pointer(&c->job, hvb__json_free);
+  c->json_done(c->user_data, resp, &e);
+  json_object_put(resp);
+  e_lock(&lock);
+  c->over = c->done = true;
+  live--;
+  e_broadcast(&changed);
+  e_unlock(&lock);
+  call_unref(c);
+}
 
 /* Deliver queued deltas unless the call is being cancelled. */
 static void deliver_deltas(hvb_call *c) {
@@ -121,6 +160,10 @@ static void deliver_deltas(hvb_call *c) {
 static void complete(hvb_call *c, bool cancel) {
   if (c->attached) g_queue_unlink(&active, &c->link);
   c->attached = false;
+  if (c->job) {
+    complete_job(c);
+    return;
+  }
   hvb_error e = HVB_ERROR_INIT;
   hvb_result *r = NULL;
   if (!cancel) {
@@ -151,14 +194,14 @@ static void complete(hvb_call *c, bool cancel) {
 /* Put a submitted call's transfer into the multi handle, or complete a call that needs none
  * (offline gateway, cache hit) or could not start. */
 static void attach(hvb_call *c) {
-  hvb_transfer *t = hvb__stream_transfer(c->s);
-  if (!t || hvb__stream_over(c->s)) {
+  hvb_transfer *t = call_transfer(c);
+  if (!t || call_over(c)) {
     complete(c, false);
     return;
   }
   hvb_error e = HVB_ERROR_INIT;
   if (!hvb__transfer_attach(t, multi, c, &e)) {
-    hvb__stream_settle(c->s, HVB_STEP_FAILED, &e);
+    call_settle(c, HVB_STEP_FAILED, &e);
     complete(c, false);
     return;
   }
@@ -169,7 +212,7 @@ static void attach(hvb_call *c) {
 /* A transfer stopped or moved on: settle the stream and complete the call when it is over. */
 static void settle(hvb_call *c, hvb_step st, const hvb_error *e) {
   if (st == HVB_STEP_RUNNING) return;
-  hvb__stream_settle(c->s, st, e);
+  call_settle(c, st, e);
   complete(c, false);
 }
 
@@ -202,7 +245,7 @@ static gpointer engine_main(gpointer unused) {
     for (guint i = 0; i < in->len; i++) attach(in->pdata[i]);
     for (guint i = 0; i < cx->len; i++) {
       hvb_call *c = cx->pdata[i];
-      if (c->s) complete(c, true); /* not over yet: it still holds the engine's reference */
+      if (has_work(c)) complete(c, true); /* not over: it still holds the engine's reference */
       call_unref(c);
     }
     g_ptr_array_free(in, TRUE);
@@ -218,7 +261,7 @@ static gpointer engine_main(gpointer unused) {
       CURLcode rc = msg->data.result;
       hvb_error e = HVB_ERROR_INIT;
       /* msg is invalid once the handle leaves the multi: everything was read above. */
-      settle(c, hvb__transfer_done(hvb__stream_transfer(c->s), rc, &e), &e);
+      settle(c, hvb__transfer_done(call_transfer(c), rc, &e), &e);
     }
 
     /* Deltas, retries whose backoff passed, idle timeouts; and when to look again. */
@@ -227,10 +270,10 @@ static gpointer engine_main(gpointer unused) {
       next = l->next; /* completing unlinks l; callbacks never unlink other calls */
       hvb_call *c = l->data;
       if (c->on_delta) deliver_deltas(c);
-      if (!c->s) continue;
+      if (!has_work(c)) continue;
       hvb_error e = HVB_ERROR_INIT;
       long long due = 0;
-      hvb_step st = hvb__transfer_tick(hvb__stream_transfer(c->s), now, &due, &e);
+      hvb_step st = hvb__transfer_tick(call_transfer(c), now, &due, &e);
       if (st != HVB_STEP_RUNNING) settle(c, st, &e);
       else if (due > 0 && due < wake) wake = due;
     }
@@ -325,6 +368,20 @@ HVB_PUBLIC hvb_call *hvb_llm_chat_async(hvb_llm *llm, const char *prompt, json_o
   c->link.data = c;
   submit(c);
   return c;
+}
+
+bool hvb__engine_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
+                      hvb_json_done_fn done, void *user_data, hvb_error *err) {
+  hvb_json_job *j = hvb__json_begin(llm, op, canonical, true, err);
+  if (!j) return false;
+  hvb_call *c = g_new0(hvb_call, 1);
+  c->refs = 1; /* the engine's only: nobody holds a handle */
+  c->job = j;
+  c->json_done = done;
+  c->user_data = user_data;
+  c->link.data = c;
+  submit(c);
+  return true;
 }
 
 HVB_PUBLIC bool hvb_call_wait(hvb_call *c, long timeout_ms) {

@@ -151,6 +151,32 @@ json_object *hvb__stream_pop_delta(hvb_stream *s);
 /* The result of a call that is over (new), or NULL with its error. */
 hvb_result *hvb__stream_outcome(hvb_stream *s, hvb_error *err);
 
+/* One operation whose request and response are single JSON values (embeddings, images), in
+ * pieces so that the engine can run it: hvb__json_begin checks the operation and prepares the
+ * request (an offline gateway answers at once: the job is then over), with its transfer
+ * detached when `detached` (see hvb__transfer_attach), else started; hvb__json_settle takes
+ * the transfer's end (hvb_step and its error) and parses the body through the gateway;
+ * hvb__json_outcome gives the canonical response (new reference) or NULL with the errors of
+ * hvb__llm_call_json. NULL from hvb__json_begin: err set, nothing to free. */
+typedef struct hvb_json_job hvb_json_job;
+hvb_json_job *hvb__json_begin(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
+                              bool detached, hvb_error *err);
+struct hvb_transfer *hvb__json_transfer(hvb_json_job *j); /* NULL once over */
+bool hvb__json_over(const hvb_json_job *j);
+void hvb__json_settle(hvb_json_job *j, int st, const hvb_error *failure);
+json_object *hvb__json_outcome(hvb_json_job *j, hvb_error *err);
+void hvb__json_free(hvb_json_job *j); /* NULL is a no-op */
+
+/* Run a JSON operation on the async engine (core/engine.c): `done` runs once, on the engine
+ * thread, with the canonical response (borrowed for the call; NULL on failure, with `err`).
+ * False with err set when it could not start (then `done` never runs). */
+typedef void (*hvb_json_done_fn)(void *user_data, json_object *response, const hvb_error *err);
+bool hvb__engine_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
+                      hvb_json_done_fn done, void *user_data, hvb_error *err);
+
+/* Whether the calling thread is the engine's (a callback): it must not wait for the engine. */
+bool hvb__engine_is_current(void);
+
 /* ---- gateways (core/llm.c) ---- */
 
 /* The registry record of the LLM's gateway (lives as long as the process); NULL for NULL. */

@@ -424,6 +424,47 @@ START_TEST(free_of_a_running_call_cancels_it) {
 }
 END_TEST
 
+/* Sync embeddings run their batches as concurrent transfers on the engine: 6 batches of a
+ * 300 ms reply with 3 workers take about 2 rounds, not 6; the vectors keep their order. */
+START_TEST(embedding_batches_run_concurrently_on_the_engine) {
+  up_chunk ch = {"", 0, 300};
+  up_response r = {.chunks = &ch, .nchunks = 1, .repeat = true, .embed_dim = 8};
+  up_push(srv, "/v1/embeddings", &r);
+  hvb_llm *llm = tu_upstream_llm(srv, "embed-test", KEY,
+                                 "{\"embedding_batch_size\": 2, \"embedding_max_workers\": 3,"
+                                 " \"cache\": false}");
+  const char *texts[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"};
+  hvb_error err = HVB_ERROR_INIT;
+  gint64 t0 = g_get_monotonic_time();
+  hvb_embeddings *e = hvb_llm_embed(llm, texts, 12, NULL, &err);
+  gint64 took_ms = (g_get_monotonic_time() - t0) / 1000;
+  ck_assert_msg(e != NULL, "%s", err.message);
+  ck_assert_uint_eq(hvb_embeddings_requests(e), 6);
+  for (size_t i = 0; i < 12; i++) ck_assert_float_eq(hvb_embeddings_vector(e, i)[0], texts[i][0]);
+  ck_assert_msg(took_ms < 1500, "6 batches with 3 workers took %lld ms", (long long)took_ms);
+  ck_assert_int_eq(up_request_count(srv), 6);
+  hvb_embeddings_free(e);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(a_failing_embedding_batch_fails_the_call) {
+  up_push_body(srv, "/v1/embeddings", 400, NULL, "{\"error\":{\"message\":\"too long\"}}");
+  up_chunk ch = {"", 0, 100};
+  up_response r = {.chunks = &ch, .nchunks = 1, .repeat = true, .embed_dim = 8};
+  up_push(srv, "/v1/embeddings", &r);
+  hvb_llm *llm = tu_upstream_llm(srv, "embed-test", KEY,
+                                 "{\"embedding_batch_size\": 1, \"embedding_max_workers\": 4,"
+                                 " \"cache\": false}");
+  const char *texts[] = {"a", "b", "c", "d", "e", "f"};
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_ptr_null(hvb_llm_embed(llm, texts, 6, NULL, &err));
+  ck_assert_int_eq(err.status, HVB_HTTP);
+  ck_assert_ptr_nonnull(strstr(err.message, "too long"));
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("async");
   TCase *mock = tcase_create("mock");
@@ -446,6 +487,8 @@ int main(void) {
   tcase_add_test(up, retries_and_http_errors_are_those_of_sync_calls);
   tcase_add_test(up, an_http_error_is_the_outcome);
   tcase_add_test(up, free_of_a_running_call_cancels_it);
+  tcase_add_test(up, embedding_batches_run_concurrently_on_the_engine);
+  tcase_add_test(up, a_failing_embedding_batch_fails_the_call);
   suite_add_tcase(s, up);
   return tu_run(s);
 }
