@@ -21,6 +21,7 @@
 #include "transport.h"
 
 #include <heavenbase/async.h>
+#include <heavenbase/embed.h>
 
 #include <curl/curl.h>
 #include <glib.h>
@@ -66,6 +67,12 @@ struct hvb_call {
   hvb_stream *s; /* engine thread only once submitted; NULL once over */
   hvb_json_job *job;          /* instead of s: an internal JSON operation (embeddings...) */
   hvb_json_done_fn json_done; /* ...and its completion */
+  /* An external call: another module (embed.c) produces the outcome and hands it over with
+   * hvb__call_external_finish; the engine only runs on_done and cancellation. */
+  bool ext;
+  void *ext_result; /* the outcome once over (hvb_embeddings*), owned */
+  void (*ext_free)(void *);
+  hvb_error ext_err;
   hvb_call_done_fn on_done;
   hvb_call_delta_fn on_delta;
   void *user_data;
@@ -104,6 +111,7 @@ bool hvb__engine_is_current(void) {
 
 static void call_unref(hvb_call *c) {
   if (!g_atomic_int_dec_and_test(&c->refs)) return;
+  if (c->ext_result) c->ext_free(c->ext_result);
   hvb_result_free(c->result);
   g_free(c);
 }
@@ -112,7 +120,7 @@ static void call_unref(hvb_call *c) {
 
 /* A call is a chat (stream) or an internal JSON job: the same transfer underneath. */
 static bool has_work(const hvb_call *c) {
-  return c->s || c->job;
+  return c->s || c->job || (c->ext && !c->over);
 }
 
 static hvb_transfer *call_transfer(hvb_call *c) {
@@ -172,10 +180,14 @@ static void complete(hvb_call *c, bool cancel) {
     cancel = c->cancel_req; /* a delta callback may have cancelled it */
     e_unlock(&lock);
   }
-  if (cancel)
+  if (cancel) {
     hvb__fail(&e, HVB_CANCELLED, "the call was cancelled");
-  else
+    if (c->ext_result) g_clear_pointer(&c->ext_result, c->ext_free);
+  } else if (c->ext) {
+    e = c->ext_err; /* the result, if any, stays in ext_result */
+  } else {
     r = hvb__stream_outcome(c->s, &e);
+  }
   g_clear_pointer(&c->s, hvb_stream_free);
   e_lock(&lock);
   c->result = r;
@@ -194,6 +206,12 @@ static void complete(hvb_call *c, bool cancel) {
 /* Put a submitted call's transfer into the multi handle, or complete a call that needs none
  * (offline gateway, cache hit) or could not start. */
 static void attach(hvb_call *c) {
+  if (c->ext) {
+    /* An external outcome handed over from another thread (hvb__call_external_finish). */
+    if (!c->over) complete(c, false);
+    call_unref(c); /* the hand-over's reference */
+    return;
+  }
   hvb_transfer *t = call_transfer(c);
   if (!t || call_over(c)) {
     complete(c, false);
@@ -310,14 +328,18 @@ static void reap_locked(void) {
   g_thread_join(z);
 }
 
-/* Hand a call (the engine's reference) to the engine, starting it if needed. */
-static void submit(hvb_call *c) {
-  e_lock(&lock);
+static void lists_init_locked(void) {
   if (!incoming) {
     incoming = g_ptr_array_new();
     cancels = g_ptr_array_new();
   }
-  live++;
+}
+
+/* Hand a call to the engine, starting it if needed. `count`: a new call (live++). */
+static void submit_ex(hvb_call *c, bool count) {
+  e_lock(&lock);
+  lists_init_locked();
+  if (count) live++;
   g_ptr_array_add(incoming, c);
   if (!thread) {
     reap_locked();
@@ -328,6 +350,55 @@ static void submit(hvb_call *c) {
     curl_multi_wakeup(multi);
   }
   e_unlock(&lock);
+}
+
+static void submit(hvb_call *c) {
+  submit_ex(c, true);
+}
+
+hvb_call *hvb__call_external_new(hvb_call_done_fn on_done, void *user_data) {
+  hvb_call *c = g_new0(hvb_call, 1);
+  c->refs = 3; /* the caller's handle, the engine's, the producer's */
+  c->ext = true;
+  c->on_done = on_done;
+  c->user_data = user_data;
+  c->link.data = c;
+  e_lock(&lock);
+  lists_init_locked();
+  live++; /* keeps the engine up until the outcome is in */
+  e_unlock(&lock);
+  return c;
+}
+
+void hvb__call_external_finish(hvb_call *c, void *result, void (*free_fn)(void *),
+                               const hvb_error *err) {
+  e_lock(&lock);
+  bool over = c->over;
+  e_unlock(&lock);
+  if (over) { /* cancelled meanwhile: nobody wants it */
+    if (result) free_fn(result);
+    return;
+  }
+  c->ext_result = result;
+  c->ext_free = free_fn;
+  if (err) c->ext_err = *err;
+  if (on_engine_thread()) {
+    complete(c, false);
+  } else {
+    g_atomic_int_inc(&c->refs); /* the hand-over's, dropped by attach */
+    submit_ex(c, false);
+  }
+}
+
+bool hvb__call_external_cancelled(hvb_call *c) {
+  e_lock(&lock);
+  bool cancelled = c->over || c->cancel_req;
+  e_unlock(&lock);
+  return cancelled;
+}
+
+void hvb__call_unref(hvb_call *c) {
+  call_unref(c);
 }
 
 __attribute__((destructor)) static void engine_exit(void) {
@@ -458,6 +529,26 @@ HVB_PUBLIC hvb_result *hvb_call_take_result(hvb_call *c) {
   }
   e_unlock(&lock);
   return r;
+}
+
+HVB_PUBLIC hvb_embeddings *hvb_call_embeddings(const hvb_call *c) {
+  if (!c || !c->ext) return NULL;
+  e_lock(&lock);
+  hvb_embeddings *e = c->over ? c->ext_result : NULL;
+  e_unlock(&lock);
+  return e;
+}
+
+HVB_PUBLIC hvb_embeddings *hvb_call_take_embeddings(hvb_call *c) {
+  if (!c || !c->ext) return NULL;
+  e_lock(&lock);
+  hvb_embeddings *e = NULL;
+  if (c->over) {
+    e = c->ext_result;
+    c->ext_result = NULL;
+  }
+  e_unlock(&lock);
+  return e;
 }
 
 HVB_PUBLIC void *hvb_call_user_data(const hvb_call *c) {

@@ -20,6 +20,7 @@
 #include <heavenbase/error.h>
 #include <heavenbase/gateway.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/async.h>
 #include <heavenbase/registry.h>
 
 /* ---- canonical request (core/llm.c) ---- */
@@ -173,6 +174,17 @@ void hvb__json_free(hvb_json_job *j); /* NULL is a no-op */
 typedef void (*hvb_json_done_fn)(void *user_data, json_object *response, const hvb_error *err);
 bool hvb__engine_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
                       hvb_json_done_fn done, void *user_data, hvb_error *err);
+
+/* External calls (core/engine.c): a public hvb_call whose outcome another module produces
+ * (async embeddings). _new: a call with three references (the caller's handle, the engine's,
+ * the producer's: drop it with hvb__call_unref once done with the call). _finish (any
+ * thread, once): the outcome, `result` owned (freed with free_fn) or NULL with err; on_done
+ * runs on the engine thread (at once when called there). _cancelled: stop producing. */
+hvb_call *hvb__call_external_new(hvb_call_done_fn on_done, void *user_data);
+void hvb__call_external_finish(hvb_call *c, void *result, void (*free_fn)(void *),
+                               const hvb_error *err);
+bool hvb__call_external_cancelled(hvb_call *c);
+void hvb__call_unref(hvb_call *c);
 
 /* Whether the calling thread is the engine's (a callback): it must not wait for the engine. */
 bool hvb__engine_is_current(void);

@@ -52,6 +52,7 @@
 #include <json-c/json.h>
 #include <heavenbase/error.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/embed.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -98,7 +99,7 @@ hvb_status hvb_call_status(const hvb_call *call);
 /* The failure (borrowed, lives as long as the call), NULL while running or after success. */
 const hvb_error *hvb_call_error(const hvb_call *call);
 
-/* The result (borrowed, lives as long as the call), NULL unless the call succeeded. */
+/* The chat result (borrowed, lives as long as the call), NULL unless a chat succeeded. */
 hvb_result *hvb_call_result(const hvb_call *call);
 
 /* The result, now owned by the caller (free with hvb_result_free); afterwards
@@ -107,6 +108,26 @@ hvb_result *hvb_call_take_result(hvb_call *call);
 
 /* Release the caller's handle; a call that is not over is cancelled first. NULL: no-op. */
 void hvb_call_free(hvb_call *call);
+
+/* ---- async embeddings ----
+ *
+ * The pipeline of hvb_llm_embed (embed.h: repeated texts sent once, cache, batches of
+ * embedding_batch_size, at most embedding_max_workers batches in flight), with the batches as
+ * concurrent transfers on the engine and on_done (above) when every batch is in. `texts` are
+ * copied. Differences: a text another call is embedding right now is sent again rather than
+ * waited for; cancel stops starting batches, but batches already in flight run to their end
+ * (their vectors are cached) while on_done reports HVB_CANCELLED at once; the LLM must stay
+ * alive until on_done has run. NULL with err set for bad arguments or options, or when the
+ * gateway cannot embed (HVB_UNSUPPORTED); a failed batch is the call's outcome. */
+hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts, size_t n,
+                              json_object *call_options, hvb_call_done_fn on_done,
+                              void *user_data, hvb_error *err);
+
+/* The embeddings of an async embed call that succeeded (borrowed, lives as long as the call),
+ * else NULL (also for a chat call). */
+hvb_embeddings *hvb_call_embeddings(const hvb_call *call);
+/* The same, now owned by the caller (free with hvb_embeddings_free). */
+hvb_embeddings *hvb_call_take_embeddings(hvb_call *call);
 
 /* The user_data given when the call was started. */
 void *hvb_call_user_data(const hvb_call *call);

@@ -465,6 +465,91 @@ START_TEST(a_failing_embedding_batch_fails_the_call) {
 }
 END_TEST
 
+static void embed_done(hvb_call *call, void *ud) {
+  seen *s = ud;
+  s->status = hvb_call_status(call);
+  s->on_engine = g_thread_self() != s->starter;
+  g_atomic_int_inc(&s->done);
+}
+
+START_TEST(async_embeddings_run_their_batches_on_the_engine) {
+  up_chunk ch = {"", 0, 200};
+  up_response r = {.chunks = &ch, .nchunks = 1, .repeat = true, .embed_dim = 8};
+  up_push(srv, "/v1/embeddings", &r);
+  hvb_llm *llm = tu_upstream_llm(srv, "embed-test", KEY,
+                                 "{\"embedding_batch_size\": 2, \"embedding_max_workers\": 3}");
+  char *texts[9];
+  for (int i = 0; i < 9; i++) texts[i] = g_strdup_printf("t%d", i % 7); /* 2 repeats */
+  seen s;
+  seen_init(&s);
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_call *c = hvb_llm_embed_async(llm, (const char *const *)texts, 9, NULL, embed_done, &s,
+                                    &err);
+  ck_assert_msg(c != NULL, "%s", err.message);
+  for (int i = 0; i < 9; i++) g_free(texts[i]); /* copied */
+  ck_assert(hvb_call_wait(c, 20000));
+  ck_assert_int_eq(s.done, 1);
+  ck_assert(s.on_engine);
+  ck_assert_int_eq(s.status, HVB_OK);
+  hvb_embeddings *e = hvb_call_embeddings(c);
+  ck_assert_ptr_nonnull(e);
+  ck_assert_ptr_null(hvb_call_result(c));
+  ck_assert_uint_eq(hvb_embeddings_count(e), 9);
+  ck_assert_uint_eq(hvb_embeddings_requests(e), 4); /* 7 distinct texts in batches of 2 */
+  for (int i = 0; i < 9; i++) {
+    ck_assert_float_eq(hvb_embeddings_vector(e, (size_t)i)[0], 't');
+    ck_assert_float_eq(hvb_embeddings_vector(e, (size_t)i)[1], '0' + i % 7);
+  }
+  hvb_call_free(c);
+
+  /* Again: all cached, no request, still completed through the engine. */
+  const char *again[] = {"t1", "t2"};
+  seen s2;
+  seen_init(&s2);
+  c = hvb_llm_embed_async(llm, again, 2, NULL, embed_done, &s2, &err);
+  ck_assert(hvb_call_wait(c, 20000));
+  ck_assert_int_eq(s2.status, HVB_OK);
+  e = hvb_call_take_embeddings(c);
+  ck_assert_uint_eq(hvb_embeddings_cached(e), 2);
+  ck_assert_uint_eq(hvb_embeddings_requests(e), 0);
+  hvb_embeddings_free(e);
+  hvb_call_free(c);
+  ck_assert_int_eq(up_request_count(srv), 4);
+  hvb_llm_free(llm);
+  seen_clear(&s);
+  seen_clear(&s2);
+}
+END_TEST
+
+START_TEST(async_embeddings_cancel_and_failure) {
+  up_chunk ch = {"", 0, 300};
+  up_response r = {.chunks = &ch, .nchunks = 1, .repeat = true, .embed_dim = 8};
+  up_push(srv, "/v1/embeddings", &r);
+  hvb_llm *llm = tu_upstream_llm(srv, "embed-test", KEY,
+                                 "{\"embedding_batch_size\": 1, \"embedding_max_workers\": 2,"
+                                 " \"cache\": false}");
+  const char *texts[] = {"a", "b", "c", "d", "e", "f"};
+  seen s;
+  seen_init(&s);
+  hvb_call *c = hvb_llm_embed_async(llm, texts, 6, NULL, embed_done, &s, NULL);
+  ck_assert_ptr_nonnull(c);
+  hvb_call_cancel(c);
+  ck_assert_int_eq(s.done, 1);
+  ck_assert_int_eq(s.status, HVB_CANCELLED);
+  ck_assert_ptr_null(hvb_call_embeddings(c));
+  hvb_call_free(c);
+  g_usleep(800 * 1000); /* the batches in flight end; no new one starts */
+  ck_assert_int_le(up_request_count(srv), 3);
+  ck_assert_int_eq(s.done, 1);
+  seen_clear(&s);
+
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_ptr_null(hvb_llm_embed_async(llm, texts, 0, NULL, embed_done, &s, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("async");
   TCase *mock = tcase_create("mock");
@@ -489,6 +574,8 @@ int main(void) {
   tcase_add_test(up, free_of_a_running_call_cancels_it);
   tcase_add_test(up, embedding_batches_run_concurrently_on_the_engine);
   tcase_add_test(up, a_failing_embedding_batch_fails_the_call);
+  tcase_add_test(up, async_embeddings_run_their_batches_on_the_engine);
+  tcase_add_test(up, async_embeddings_cancel_and_failure);
   suite_add_tcase(s, up);
   return tu_run(s);
 }
