@@ -406,11 +406,13 @@ static void batch_done(void *ud, json_object *resp, const hvb_error *failure) {
   c->finished_batches++;
   c->in_flight--;
   start_next_locked(c);
-  bool last = c->in_flight == 0;
+  /* Decided under the lock: once it is released, a sync caller may return and free `c`. An
+   * async call's plan has no waiter: the last batch finishes it. */
+  bool finish = c->in_flight == 0 && c->owner;
   g_cond_broadcast(&c->changed);
   g_mutex_unlock(&c->lock);
   g_free(eb);
-  if (last && c->owner) async_finish(c); /* nobody waits on an async call's plan: finish it */
+  if (finish) async_finish(c);
 }
 
 /* Start the next planned batch on the engine unless the call failed or none is left. */
