@@ -369,24 +369,11 @@ int hb_cmd_chat(int argc, char **argv) {
     hb_usage("chat", "give prompts with -i FILE or one prompt, not both");
     goto out;
   }
-  if (input || parallel) {
-    if (!input) {
-      hb_usage("chat", "--parallel needs -i FILE (one prompt per line)");
-      goto out;
-    }
-    hvb_error perr = HVB_ERROR_INIT;
-    hvb_llm *pllm = hvb_llm_new(lo.options, &perr);
-    if (!pllm) {
-      rc = hb_fail("chat", &perr);
-      goto out;
-    }
-    hb_warn_fallback(hvb_llm_spec(pllm));
-    if (stream == 0) json_object_object_add(call, "stream", json_object_new_boolean(false));
-    rc = run_parallel(pllm, input, parallel ? parallel : 1, call, include, json);
-    hvb_llm_free(pllm);
+  if (parallel && !input) {
+    hb_usage("chat", "--parallel needs -i FILE (one prompt per line)");
     goto out;
   }
-  if (!prompt || !strcmp(prompt, "-")) {
+  if (!input && (!prompt || !strcmp(prompt, "-"))) {
     if (!(stdin_text = hb_read_stdin())) {
       fprintf(stderr, "hb: chat: cannot read the prompt from stdin\n");
       rc = HB_EXIT_FAIL;
@@ -396,7 +383,7 @@ int hb_cmd_chat(int argc, char **argv) {
     while (n && (stdin_text[n - 1] == '\n' || stdin_text[n - 1] == '\r')) stdin_text[--n] = '\0';
     prompt = stdin_text;
   }
-  if (!*prompt) {
+  if (!input && !*prompt) {
     hb_usage("chat", "the prompt is empty");
     goto out;
   }
@@ -409,7 +396,9 @@ int hb_cmd_chat(int argc, char **argv) {
   }
   hb_warn_fallback(hvb_llm_spec(llm));
   if (stream == 0) json_object_object_add(call, "stream", json_object_new_boolean(false));
-  if (stream == 1)
+  if (input)
+    rc = run_parallel(llm, input, parallel ? parallel : 1, call, include, json);
+  else if (stream == 1)
     rc = run_stream(llm, prompt, call, include, json);
   else
     rc = run_chat(llm, prompt, call, include, json);

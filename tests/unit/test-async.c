@@ -424,15 +424,23 @@ START_TEST(free_of_a_running_call_cancels_it) {
 }
 END_TEST
 
+/* Serve embeddings that spell their text (up_response.embed_dim) after `delay_ms`; an LLM
+ * with the given batch size, workers and cache setting. */
+static hvb_llm *embed_llm(int delay_ms, int batch, int workers, bool cache) {
+  up_chunk ch = {"", 0, delay_ms};
+  up_response r = {.chunks = &ch, .nchunks = 1, .repeat = true, .embed_dim = 8};
+  up_push(srv, "/v1/embeddings", &r);
+  char extra[160];
+  snprintf(extra, sizeof extra,
+           "{\"embedding_batch_size\": %d, \"embedding_max_workers\": %d, \"cache\": %s}",
+           batch, workers, cache ? "true" : "false");
+  return tu_upstream_llm(srv, "embed-test", KEY, extra);
+}
+
 /* Sync embeddings run their batches as concurrent transfers on the engine: 6 batches of a
  * 300 ms reply with 3 workers take about 2 rounds, not 6; the vectors keep their order. */
 START_TEST(embedding_batches_run_concurrently_on_the_engine) {
-  up_chunk ch = {"", 0, 300};
-  up_response r = {.chunks = &ch, .nchunks = 1, .repeat = true, .embed_dim = 8};
-  up_push(srv, "/v1/embeddings", &r);
-  hvb_llm *llm = tu_upstream_llm(srv, "embed-test", KEY,
-                                 "{\"embedding_batch_size\": 2, \"embedding_max_workers\": 3,"
-                                 " \"cache\": false}");
+  hvb_llm *llm = embed_llm(300, 2, 3, false);
   const char *texts[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"};
   hvb_error err = HVB_ERROR_INIT;
   gint64 t0 = g_get_monotonic_time();
@@ -450,12 +458,7 @@ END_TEST
 
 START_TEST(a_failing_embedding_batch_fails_the_call) {
   up_push_body(srv, "/v1/embeddings", 400, NULL, "{\"error\":{\"message\":\"too long\"}}");
-  up_chunk ch = {"", 0, 100};
-  up_response r = {.chunks = &ch, .nchunks = 1, .repeat = true, .embed_dim = 8};
-  up_push(srv, "/v1/embeddings", &r);
-  hvb_llm *llm = tu_upstream_llm(srv, "embed-test", KEY,
-                                 "{\"embedding_batch_size\": 1, \"embedding_max_workers\": 4,"
-                                 " \"cache\": false}");
+  hvb_llm *llm = embed_llm(100, 1, 4, false);
   const char *texts[] = {"a", "b", "c", "d", "e", "f"};
   hvb_error err = HVB_ERROR_INIT;
   ck_assert_ptr_null(hvb_llm_embed(llm, texts, 6, NULL, &err));
@@ -473,11 +476,7 @@ static void embed_done(hvb_call *call, void *ud) {
 }
 
 START_TEST(async_embeddings_run_their_batches_on_the_engine) {
-  up_chunk ch = {"", 0, 200};
-  up_response r = {.chunks = &ch, .nchunks = 1, .repeat = true, .embed_dim = 8};
-  up_push(srv, "/v1/embeddings", &r);
-  hvb_llm *llm = tu_upstream_llm(srv, "embed-test", KEY,
-                                 "{\"embedding_batch_size\": 2, \"embedding_max_workers\": 3}");
+  hvb_llm *llm = embed_llm(200, 2, 3, true);
   char *texts[9];
   for (int i = 0; i < 9; i++) texts[i] = g_strdup_printf("t%d", i % 7); /* 2 repeats */
   seen s;
@@ -522,12 +521,7 @@ START_TEST(async_embeddings_run_their_batches_on_the_engine) {
 END_TEST
 
 START_TEST(async_embeddings_cancel_and_failure) {
-  up_chunk ch = {"", 0, 300};
-  up_response r = {.chunks = &ch, .nchunks = 1, .repeat = true, .embed_dim = 8};
-  up_push(srv, "/v1/embeddings", &r);
-  hvb_llm *llm = tu_upstream_llm(srv, "embed-test", KEY,
-                                 "{\"embedding_batch_size\": 1, \"embedding_max_workers\": 2,"
-                                 " \"cache\": false}");
+  hvb_llm *llm = embed_llm(300, 1, 2, false);
   const char *texts[] = {"a", "b", "c", "d", "e", "f"};
   seen s;
   seen_init(&s);
