@@ -8,6 +8,7 @@
 #include "upstream/upstream.h"
 
 #include <heavenbase/heavenbase.h>
+#include <heavenbase/glib.h>
 #include <glib.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -544,6 +545,93 @@ START_TEST(async_embeddings_cancel_and_failure) {
 }
 END_TEST
 
+/* ---- GLib main loop integration ---- */
+
+typedef struct loop_state {
+  GMainLoop *loop;
+  GMainContext *ctx;
+  int done, ok, cancelled, wrong_thread;
+  int expected;
+  GThread *loop_thread;
+} loop_state;
+
+static void glib_done(hvb_call *call, void *ud) {
+  loop_state *st = ud;
+  if (g_thread_self() != st->loop_thread || !g_main_context_is_owner(st->ctx)) st->wrong_thread++;
+  hvb_status s = hvb_call_status(call);
+  if (s == HVB_OK) {
+    ck_assert(g_str_has_prefix(hvb_result_text(hvb_call_result(call)), "echo: loop "));
+    st->ok++;
+  } else if (s == HVB_CANCELLED) {
+    st->cancelled++;
+  }
+  if (++st->done == st->expected) g_main_loop_quit(st->loop);
+}
+
+START_TEST(glib_completions_run_in_the_main_context_and_cancel_through_gcancellable) {
+  push_echo();
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  loop_state st = {0};
+  st.ctx = g_main_context_new();
+  st.loop = g_main_loop_new(st.ctx, FALSE);
+  st.loop_thread = g_thread_self();
+  st.expected = 21;
+  g_main_context_push_thread_default(st.ctx);
+  for (int i = 0; i < 20; i++) {
+    char prompt[32];
+    snprintf(prompt, sizeof prompt, "loop %d", i);
+    hvb_error err = HVB_ERROR_INIT;
+    ck_assert_msg(hvb_glib_chat_async(llm, prompt, NULL, NULL, st.ctx, NULL, glib_done, &st, &err),
+                  "%s", err.message);
+  }
+  GCancellable *cancel = g_cancellable_new();
+  g_cancellable_cancel(cancel); /* already cancelled: the call reports HVB_CANCELLED */
+  ck_assert(hvb_glib_chat_async(llm, "never", NULL, NULL, st.ctx, cancel, glib_done, &st, NULL));
+  g_object_unref(cancel);
+  g_main_loop_run(st.loop);
+  ck_assert_int_eq(st.done, 21);
+  ck_assert_int_eq(st.wrong_thread, 0);
+  /* The pre-cancelled call is cancelled right after it started: it may have won the race
+   * (glib_cancel_during_a_slow_stream pins cancellation down); each reports once. */
+  ck_assert_int_ge(st.ok, 20);
+  ck_assert_int_eq(st.ok + st.cancelled, 21);
+  g_main_context_pop_thread_default(st.ctx);
+  g_main_loop_unref(st.loop);
+  g_main_context_unref(st.ctx);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+static gboolean cancel_later(gpointer cancellable) {
+  g_cancellable_cancel(cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+START_TEST(glib_cancel_during_a_slow_stream) {
+  push_slow_stream(10, 150);
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  loop_state st = {0};
+  st.ctx = g_main_context_new();
+  st.loop = g_main_loop_new(st.ctx, FALSE);
+  st.loop_thread = g_thread_self();
+  st.expected = 1;
+  GCancellable *cancel = g_cancellable_new();
+  ck_assert(hvb_glib_chat_async(llm, "slow", NULL, NULL, st.ctx, cancel, glib_done, &st, NULL));
+  GSource *t = g_timeout_source_new(100);
+  g_source_set_callback(t, cancel_later, cancel, NULL);
+  g_source_attach(t, st.ctx);
+  g_source_unref(t);
+  g_main_loop_run(st.loop);
+  ck_assert_int_eq(st.done, 1);
+  ck_assert_int_eq(st.cancelled, 1);
+  ck_assert_int_eq(st.wrong_thread, 0);
+  g_object_unref(cancel);
+  g_main_loop_unref(st.loop);
+  g_main_context_unref(st.ctx);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("async");
   TCase *mock = tcase_create("mock");
@@ -570,6 +658,8 @@ int main(void) {
   tcase_add_test(up, a_failing_embedding_batch_fails_the_call);
   tcase_add_test(up, async_embeddings_run_their_batches_on_the_engine);
   tcase_add_test(up, async_embeddings_cancel_and_failure);
+  tcase_add_test(up, glib_completions_run_in_the_main_context_and_cancel_through_gcancellable);
+  tcase_add_test(up, glib_cancel_during_a_slow_stream);
   suite_add_tcase(s, up);
   return tu_run(s);
 }
