@@ -1,7 +1,7 @@
 /* core/glib-async.c: async calls whose completion is dispatched into a GMainContext
  * (include/heavenbase/glib.h).
  *
- * The engine's on_done only queues the dispatch (g_main_context_invoke) and returns; the
+ * The engine's on_done only queues the dispatch (an idle source) and returns; the
  * user's function runs in the context's thread, then the call is freed. Setting up the
  * cancellable and the engine's completion race (the call may finish before the setup is
  * done), so the dispatch is queued by whichever of the two comes second.
@@ -32,8 +32,16 @@ static gboolean dispatch(gpointer p) {
   return G_SOURCE_REMOVE;
 }
 
+/* Always through an idle source: g_main_context_invoke would run `dispatch` right here when
+ * this thread can acquire the context (the engine thread can acquire the global default one
+ * while its owner is not iterating it), and the promise is the context's thread. */
 static void arrive(gjob *j) {
-  if (g_atomic_int_dec_and_test(&j->pending)) g_main_context_invoke(j->context, dispatch, j);
+  if (!g_atomic_int_dec_and_test(&j->pending)) return;
+  GSource *src = g_idle_source_new();
+  g_source_set_priority(src, G_PRIORITY_DEFAULT);
+  g_source_set_callback(src, dispatch, j, NULL);
+  g_source_attach(src, j->context);
+  g_source_unref(src);
 }
 
 static void on_done(hvb_call *call, void *user_data) {

@@ -9,9 +9,9 @@
  *     hvb_glib_chat_async(llm, "Hello", NULL, NULL, NULL, cancellable, done, label, &err);
  *
  * The call runs on the library's engine (async.h); its completion is dispatched in
- * `context` (NULL: the global default context) by g_main_context_invoke, so `done` runs in
- * the thread that iterates that context, never on the engine thread: GTK and other
- * single-threaded code may be used from it directly.
+ * `context` (NULL: the global default context) as an idle source (G_PRIORITY_DEFAULT), so
+ * `done` runs in the thread that iterates that context, never on the engine thread and never
+ * inside hvb_glib_chat_async: GTK and other single-threaded code may be used from it.
  */
 #ifndef HEAVENBASE_GLIB_H
 #define HEAVENBASE_GLIB_H

@@ -553,6 +553,7 @@ typedef struct loop_state {
   int done, ok, cancelled, wrong_thread;
   int expected;
   GThread *loop_thread;
+  const char *prefix; /* every reply starts with it */
 } loop_state;
 
 static void glib_done(hvb_call *call, void *ud) {
@@ -560,7 +561,7 @@ static void glib_done(hvb_call *call, void *ud) {
   if (g_thread_self() != st->loop_thread || !g_main_context_is_owner(st->ctx)) st->wrong_thread++;
   hvb_status s = hvb_call_status(call);
   if (s == HVB_OK) {
-    ck_assert(g_str_has_prefix(hvb_result_text(hvb_call_result(call)), "echo: loop "));
+    ck_assert(g_str_has_prefix(hvb_result_text(hvb_call_result(call)), st->prefix));
     st->ok++;
   } else if (s == HVB_CANCELLED) {
     st->cancelled++;
@@ -576,6 +577,7 @@ START_TEST(glib_completions_run_in_the_main_context_and_cancel_through_gcancella
   st.loop = g_main_loop_new(st.ctx, FALSE);
   st.loop_thread = g_thread_self();
   st.expected = 21;
+  st.prefix = "echo: loop ";
   g_main_context_push_thread_default(st.ctx);
   for (int i = 0; i < 20; i++) {
     char prompt[32];
@@ -615,6 +617,7 @@ START_TEST(glib_cancel_during_a_slow_stream) {
   st.loop = g_main_loop_new(st.ctx, FALSE);
   st.loop_thread = g_thread_self();
   st.expected = 1;
+  st.prefix = "";
   GCancellable *cancel = g_cancellable_new();
   ck_assert(hvb_glib_chat_async(llm, "slow", NULL, NULL, st.ctx, cancel, glib_done, &st, NULL));
   GSource *t = g_timeout_source_new(100);
@@ -632,6 +635,28 @@ START_TEST(glib_cancel_during_a_slow_stream) {
 }
 END_TEST
 
+/* NULL: the global default context. The engine thread could acquire it while the main
+ * thread does not iterate it; the completion must still wait for the main thread. */
+START_TEST(glib_default_context_completion_waits_for_its_thread) {
+  tu_isolate();
+  hvb_llm *llm = mock_llm();
+  loop_state st = {0};
+  st.ctx = g_main_context_default();
+  st.loop = g_main_loop_new(NULL, FALSE);
+  st.loop_thread = g_thread_self();
+  st.expected = 1;
+  st.prefix = "Mock reply to: x";
+  ck_assert(hvb_glib_chat_async(llm, "x", NULL, NULL, NULL, NULL, glib_done, &st, NULL));
+  g_usleep(300 * 1000); /* the engine is long done; nothing may have run yet */
+  ck_assert_int_eq(st.done, 0);
+  g_main_loop_run(st.loop);
+  ck_assert_int_eq(st.done, 1);
+  ck_assert_int_eq(st.wrong_thread, 0);
+  g_main_loop_unref(st.loop);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("async");
   TCase *mock = tcase_create("mock");
@@ -640,6 +665,7 @@ int main(void) {
   tcase_add_test(mock, mock_stream_delivers_every_delta_before_done);
   tcase_add_test(mock, bad_arguments_fail_at_once);
   tcase_add_test(mock, calls_freed_in_their_callback_and_cancelled_ones_count_once);
+  tcase_add_test(mock, glib_default_context_completion_waits_for_its_thread);
   suite_add_tcase(s, mock);
 
   TCase *up = tcase_create("upstream");
