@@ -393,6 +393,29 @@ START_TEST(retries_and_http_errors_are_those_of_sync_calls) {
 }
 END_TEST
 
+/* The idle timer is the transport's, ticked by the engine: a stalled stream fails on time. */
+START_TEST(idle_timeout_holds_for_async_streams) {
+  up_chunk ch = {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n", 0, 0};
+  up_response r = {.content_type = "text/event-stream", .chunks = &ch, .nchunks = 1,
+                   .chunked = true, .stall_ms = 3000};
+  up_push(srv, CHAT_PATH, &r);
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, "{\"idle_timeout\": 0.3}");
+  seen s;
+  seen_init(&s);
+  gint64 t0 = g_get_monotonic_time();
+  hvb_call *c = hvb_llm_chat_async(llm, "x", NULL, NULL, on_done, on_delta, &s, NULL);
+  ck_assert(hvb_call_wait(c, 20000));
+  gint64 took_ms = (g_get_monotonic_time() - t0) / 1000;
+  ck_assert_int_eq(s.status, HVB_TIMEOUT);
+  ck_assert_ptr_nonnull(strstr(hvb_call_error(c)->message, "idle"));
+  ck_assert_int_eq(s.deltas, 1);
+  ck_assert_int_lt(took_ms, 2500);
+  hvb_call_free(c);
+  hvb_llm_free(llm);
+  seen_clear(&s);
+}
+END_TEST
+
 START_TEST(an_http_error_is_the_outcome) {
   up_push_body(srv, CHAT_PATH, 401, NULL, "{\"error\":{\"message\":\"bad key\"}}");
   hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
@@ -679,6 +702,7 @@ int main(void) {
   tcase_add_test(up, wait_with_a_timeout);
   tcase_add_test(up, retries_and_http_errors_are_those_of_sync_calls);
   tcase_add_test(up, an_http_error_is_the_outcome);
+  tcase_add_test(up, idle_timeout_holds_for_async_streams);
   tcase_add_test(up, free_of_a_running_call_cancels_it);
   tcase_add_test(up, embedding_batches_run_concurrently_on_the_engine);
   tcase_add_test(up, a_failing_embedding_batch_fails_the_call);
