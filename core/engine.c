@@ -28,40 +28,6 @@
 
 #define MAX_POLL_MS 1000 /* a bound on how long the loop sleeps without a timer */
 
-/* GLib's GMutex and GCond are futexes that ThreadSanitizer cannot see, so under TSan every
- * hand-over through the engine's lock would be reported as a race. There the lock is a
- * pthread one, which TSan understands; everywhere else it is GLib's (the core's style). */
-#if defined(__SANITIZE_THREAD__)
-#include <pthread.h>
-#include <time.h>
-typedef pthread_mutex_t elock;
-typedef pthread_cond_t econd;
-#define ELOCK_INIT PTHREAD_MUTEX_INITIALIZER
-#define ECOND_INIT PTHREAD_COND_INITIALIZER
-#define e_lock(l) pthread_mutex_lock(l)
-#define e_unlock(l) pthread_mutex_unlock(l)
-#define e_wait(c, l) pthread_cond_wait(c, l)
-#define e_broadcast(c) pthread_cond_broadcast(c)
-/* `end` is a g_get_monotonic_time() deadline; the pthread cond uses the realtime clock. */
-static bool e_wait_until(econd *c, elock *l, gint64 end) {
-  gint64 left = end - g_get_monotonic_time();
-  if (left <= 0) return false;
-  gint64 when = g_get_real_time() + left;
-  struct timespec ts = {(time_t)(when / G_USEC_PER_SEC), (long)(when % G_USEC_PER_SEC) * 1000};
-  return pthread_cond_timedwait(c, l, &ts) == 0;
-}
-#else
-typedef GMutex elock;
-typedef GCond econd;
-#define ELOCK_INIT {0}
-#define ECOND_INIT {0}
-#define e_lock(l) g_mutex_lock(l)
-#define e_unlock(l) g_mutex_unlock(l)
-#define e_wait(c, l) g_cond_wait(c, l)
-#define e_broadcast(c) g_cond_broadcast(c)
-#define e_wait_until(c, l, end) g_cond_wait_until(c, l, end)
-#endif
-
 struct hvb_call {
   gint refs; /* the caller's handle + the engine's while the call is not over */
   hvb_stream *s; /* engine thread only once submitted; NULL once over */
@@ -86,8 +52,8 @@ struct hvb_call {
   hvb_error error;
 };
 
-static elock lock = ELOCK_INIT;
-static econd changed = ECOND_INIT; /* a call became done; the thread exited */
+static GMutex lock;
+static GCond changed; /* a call became done; the thread exited */
 static GThread *thread;       /* the running engine, NULL when none */
 static GThread *zombie;       /* an engine thread that exited and is not joined yet */
 static CURLM *multi;          /* the running engine's; wakeups use it under lock */
@@ -99,9 +65,9 @@ static GQueue active = G_QUEUE_INIT; /* engine thread only: attached calls not o
 static bool on_engine_thread(void) {
   /* `thread` is only compared, never dereferenced, so reading it unlocked is harmless; it is
    * equal to g_thread_self() only on the engine thread itself. */
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   bool yes = thread && thread == g_thread_self();
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   return yes;
 }
 
@@ -143,11 +109,11 @@ static void complete_job(hvb_call *c) {
   g_clear_pointer(&c->job, hvb__json_free);
   c->json_done(c->user_data, resp, &e);
   json_object_put(resp);
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   c->over = c->done = true;
   live--;
-  e_broadcast(&changed);
-  e_unlock(&lock);
+  g_cond_broadcast(&changed);
+  g_mutex_unlock(&lock);
   call_unref(c);
 }
 
@@ -155,9 +121,9 @@ static void complete_job(hvb_call *c) {
 static void deliver_deltas(hvb_call *c) {
   json_object *d;
   while (c->s && (d = hvb__stream_pop_delta(c->s))) {
-    e_lock(&lock);
+    g_mutex_lock(&lock);
     bool cancelled = c->cancel_req;
-    e_unlock(&lock);
+    g_mutex_unlock(&lock);
     if (!cancelled && c->on_delta) c->on_delta(c, d, c->user_data);
     json_object_put(d);
   }
@@ -176,9 +142,9 @@ static void complete(hvb_call *c, bool cancel) {
   hvb_result *r = NULL;
   if (!cancel) {
     deliver_deltas(c);
-    e_lock(&lock);
+    g_mutex_lock(&lock);
     cancel = c->cancel_req; /* a delta callback may have cancelled it */
-    e_unlock(&lock);
+    g_mutex_unlock(&lock);
   }
   if (cancel) {
     hvb__fail(&e, HVB_CANCELLED, "the call was cancelled");
@@ -189,17 +155,17 @@ static void complete(hvb_call *c, bool cancel) {
     r = hvb__stream_outcome(c->s, &e);
   }
   g_clear_pointer(&c->s, hvb_stream_free);
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   c->result = r;
   c->error = e;
   c->over = true;
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   if (c->on_done) c->on_done(c, c->user_data);
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   c->done = true;
   live--;
-  e_broadcast(&changed);
-  e_unlock(&lock);
+  g_cond_broadcast(&changed);
+  g_mutex_unlock(&lock);
   call_unref(c);
 }
 
@@ -241,24 +207,24 @@ static void take(GPtrArray **list, GPtrArray **out) {
 
 static gpointer engine_main(gpointer unused) {
   (void)unused;
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   CURLM *m = multi;
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   for (;;) {
     GPtrArray *in, *cx;
-    e_lock(&lock);
+    g_mutex_lock(&lock);
     if (live == 0 && incoming->len == 0 && cancels->len == 0) {
       /* Nothing left: exit; the next submission starts a new engine. */
       multi = NULL;
       zombie = thread;
       thread = NULL;
-      e_broadcast(&changed);
-      e_unlock(&lock);
+      g_cond_broadcast(&changed);
+      g_mutex_unlock(&lock);
       break;
     }
     take(&incoming, &in);
     take(&cancels, &cx);
-    e_unlock(&lock);
+    g_mutex_unlock(&lock);
 
     for (guint i = 0; i < in->len; i++) attach(in->pdata[i]);
     for (guint i = 0; i < cx->len; i++) {
@@ -307,10 +273,10 @@ static gpointer engine_main(gpointer unused) {
       }
       continue;
     }
-    e_lock(&lock);
+    g_mutex_lock(&lock);
     /* live == 0: go round at once to exit rather than sleep with nothing to do. */
     bool more = incoming->len > 0 || cancels->len > 0 || live == 0;
-    e_unlock(&lock);
+    g_mutex_unlock(&lock);
     if (more) continue;
     gint64 left_ms = (wake - g_get_monotonic_time() + 999) / 1000;
     curl_multi_poll(m, NULL, 0, (int)CLAMP(left_ms, 0, MAX_POLL_MS), NULL);
@@ -337,7 +303,7 @@ static void lists_init_locked(void) {
 
 /* Hand a call to the engine, starting it if needed. `count`: a new call (live++). */
 static void submit_ex(hvb_call *c, bool count) {
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   lists_init_locked();
   if (count) live++;
   g_ptr_array_add(incoming, c);
@@ -349,7 +315,7 @@ static void submit_ex(hvb_call *c, bool count) {
   } else {
     curl_multi_wakeup(multi);
   }
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
 }
 
 static void submit(hvb_call *c) {
@@ -363,18 +329,18 @@ hvb_call *hvb__call_external_new(hvb_call_done_fn on_done, void *user_data) {
   c->on_done = on_done;
   c->user_data = user_data;
   c->link.data = c;
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   lists_init_locked();
   live++; /* keeps the engine up until the outcome is in */
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   return c;
 }
 
 void hvb__call_external_finish(hvb_call *c, void *result, void (*free_fn)(void *),
                                const hvb_error *err) {
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   bool over = c->over;
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   if (over) { /* cancelled meanwhile: nobody wants it */
     if (result) free_fn(result);
     return;
@@ -391,9 +357,9 @@ void hvb__call_external_finish(hvb_call *c, void *result, void (*free_fn)(void *
 }
 
 bool hvb__call_external_cancelled(hvb_call *c) {
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   bool cancelled = c->over || c->cancel_req;
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   return cancelled;
 }
 
@@ -404,10 +370,10 @@ void hvb__call_unref(hvb_call *c) {
 __attribute__((destructor)) static void engine_exit(void) {
   /* Calls still running at exit are abandoned (the process is going); a finished engine is
    * joined so that no thread is left. */
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   /* An engine with no call left is about to exit: let it, and join it. */
   while (thread && live == 0 && incoming && incoming->len == 0 && cancels->len == 0)
-    e_wait(&changed, &lock);
+    g_cond_wait(&changed, &lock);
   bool idle = !thread;
   if (idle) reap_locked();
   if (idle && incoming) {
@@ -415,7 +381,7 @@ __attribute__((destructor)) static void engine_exit(void) {
     g_ptr_array_free(cancels, TRUE);
     incoming = cancels = NULL;
   }
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
 }
 
 /* ---- public API --------------------------------------------------------------------------- */
@@ -459,22 +425,22 @@ HVB_PUBLIC bool hvb_call_wait(hvb_call *c, long timeout_ms) {
   if (!c) return false;
   if (on_engine_thread()) return hvb_call_is_over(c);
   gint64 end = timeout_ms < 0 ? G_MAXINT64 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   while (!c->done) {
-    if (timeout_ms < 0) e_wait(&changed, &lock);
-    else if (!e_wait_until(&changed, &lock, end)) break;
+    if (timeout_ms < 0) g_cond_wait(&changed, &lock);
+    else if (!g_cond_wait_until(&changed, &lock, end)) break;
   }
   bool done = c->done;
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   return done;
 }
 
 HVB_PUBLIC void hvb_call_cancel(hvb_call *c) {
   if (!c) return;
   bool self = on_engine_thread();
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   if (c->over || c->cancel_req) {
-    e_unlock(&lock);
+    g_mutex_unlock(&lock);
     if (!self) hvb_call_wait(c, -1); /* a cancel in progress: its on_done runs before we go */
     return;
   }
@@ -483,71 +449,71 @@ HVB_PUBLIC void hvb_call_cancel(hvb_call *c) {
   g_ptr_array_add(cancels, c);
   if (multi) curl_multi_wakeup(multi);
   if (!self)
-    while (!c->done) e_wait(&changed, &lock);
-  e_unlock(&lock);
+    while (!c->done) g_cond_wait(&changed, &lock);
+  g_mutex_unlock(&lock);
 }
 
 HVB_PUBLIC bool hvb_call_is_over(const hvb_call *c) {
   if (!c) return false;
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   bool over = c->over;
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   return over;
 }
 
 HVB_PUBLIC hvb_status hvb_call_status(const hvb_call *c) {
   if (!c) return HVB_EINVAL;
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   hvb_status st = c->over ? c->error.status : HVB_OK;
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   return st;
 }
 
 HVB_PUBLIC const hvb_error *hvb_call_error(const hvb_call *c) {
   if (!c) return NULL;
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   const hvb_error *e = c->over && c->error.status != HVB_OK ? &c->error : NULL;
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   return e;
 }
 
 HVB_PUBLIC hvb_result *hvb_call_result(const hvb_call *c) {
   if (!c) return NULL;
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   hvb_result *r = c->over ? c->result : NULL;
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   return r;
 }
 
 HVB_PUBLIC hvb_result *hvb_call_take_result(hvb_call *c) {
   if (!c) return NULL;
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   hvb_result *r = NULL;
   if (c->over) {
     r = c->result;
     c->result = NULL;
   }
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   return r;
 }
 
 HVB_PUBLIC hvb_embeddings *hvb_call_embeddings(const hvb_call *c) {
   if (!c || !c->ext) return NULL;
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   hvb_embeddings *e = c->over ? c->ext_result : NULL;
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   return e;
 }
 
 HVB_PUBLIC hvb_embeddings *hvb_call_take_embeddings(hvb_call *c) {
   if (!c || !c->ext) return NULL;
-  e_lock(&lock);
+  g_mutex_lock(&lock);
   hvb_embeddings *e = NULL;
   if (c->over) {
     e = c->ext_result;
     c->ext_result = NULL;
   }
-  e_unlock(&lock);
+  g_mutex_unlock(&lock);
   return e;
 }
 
