@@ -592,15 +592,27 @@ static void glib_done(hvb_call *call, void *ud) {
   if (++st->done == st->expected) g_main_loop_quit(st->loop);
 }
 
+/* A loop on a new context (NULL: the global default one) expecting `expected` completions
+ * whose replies start with `prefix`; loop_end releases it. */
+static void loop_begin(loop_state *st, bool own_context, int expected, const char *prefix) {
+  memset(st, 0, sizeof *st);
+  st->ctx = own_context ? g_main_context_new() : g_main_context_ref(g_main_context_default());
+  st->loop = g_main_loop_new(st->ctx, FALSE);
+  st->loop_thread = g_thread_self();
+  st->expected = expected;
+  st->prefix = prefix;
+}
+
+static void loop_end(loop_state *st) {
+  g_main_loop_unref(st->loop);
+  g_main_context_unref(st->ctx);
+}
+
 START_TEST(glib_completions_run_in_the_main_context_and_cancel_through_gcancellable) {
   push_echo();
   hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
-  loop_state st = {0};
-  st.ctx = g_main_context_new();
-  st.loop = g_main_loop_new(st.ctx, FALSE);
-  st.loop_thread = g_thread_self();
-  st.expected = 21;
-  st.prefix = "echo: loop ";
+  loop_state st;
+  loop_begin(&st, true, 21, "echo: loop ");
   g_main_context_push_thread_default(st.ctx);
   for (int i = 0; i < 20; i++) {
     char prompt[32];
@@ -621,8 +633,7 @@ START_TEST(glib_completions_run_in_the_main_context_and_cancel_through_gcancella
   ck_assert_int_ge(st.ok, 20);
   ck_assert_int_eq(st.ok + st.cancelled, 21);
   g_main_context_pop_thread_default(st.ctx);
-  g_main_loop_unref(st.loop);
-  g_main_context_unref(st.ctx);
+  loop_end(&st);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -635,12 +646,8 @@ static gboolean cancel_later(gpointer cancellable) {
 START_TEST(glib_cancel_during_a_slow_stream) {
   push_slow_stream(10, 150);
   hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
-  loop_state st = {0};
-  st.ctx = g_main_context_new();
-  st.loop = g_main_loop_new(st.ctx, FALSE);
-  st.loop_thread = g_thread_self();
-  st.expected = 1;
-  st.prefix = "";
+  loop_state st;
+  loop_begin(&st, true, 1, "");
   GCancellable *cancel = g_cancellable_new();
   ck_assert(hvb_glib_chat_async(llm, "slow", NULL, NULL, st.ctx, cancel, glib_done, &st, NULL));
   GSource *t = g_timeout_source_new(100);
@@ -652,8 +659,7 @@ START_TEST(glib_cancel_during_a_slow_stream) {
   ck_assert_int_eq(st.cancelled, 1);
   ck_assert_int_eq(st.wrong_thread, 0);
   g_object_unref(cancel);
-  g_main_loop_unref(st.loop);
-  g_main_context_unref(st.ctx);
+  loop_end(&st);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -663,19 +669,15 @@ END_TEST
 START_TEST(glib_default_context_completion_waits_for_its_thread) {
   tu_isolate();
   hvb_llm *llm = mock_llm();
-  loop_state st = {0};
-  st.ctx = g_main_context_default();
-  st.loop = g_main_loop_new(NULL, FALSE);
-  st.loop_thread = g_thread_self();
-  st.expected = 1;
-  st.prefix = "Mock reply to: x";
+  loop_state st;
+  loop_begin(&st, false, 1, "Mock reply to: x");
   ck_assert(hvb_glib_chat_async(llm, "x", NULL, NULL, NULL, NULL, glib_done, &st, NULL));
   g_usleep(300 * 1000); /* the engine is long done; nothing may have run yet */
   ck_assert_int_eq(st.done, 0);
   g_main_loop_run(st.loop);
   ck_assert_int_eq(st.done, 1);
   ck_assert_int_eq(st.wrong_thread, 0);
-  g_main_loop_unref(st.loop);
+  loop_end(&st);
   hvb_llm_free(llm);
 }
 END_TEST
