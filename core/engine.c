@@ -61,18 +61,26 @@ static GPtrArray *incoming;   /* hvb_call* submitted (engine reference), not yet
 static GPtrArray *cancels;    /* hvb_call* to cancel (extra reference each) */
 static int live;              /* calls submitted and not yet done */
 static GQueue active = G_QUEUE_INIT; /* engine thread only: attached calls not over */
+/* Caller-driven mode (hvb_engine_drive_begin): no engine thread; `driver` runs the turns. */
+static bool driven;
+static GThread *driver;
+static _Thread_local bool in_turn; /* this thread is inside an engine turn (callbacks run) */
 
+/* Inside a turn of the engine: a callback, on the engine thread or the driver's. */
 static bool on_engine_thread(void) {
-  /* `thread` is only compared, never dereferenced, so reading it unlocked is harmless; it is
-   * equal to g_thread_self() only on the engine thread itself. */
+  return in_turn;
+}
+
+/* The driving thread outside a turn: waiting must drive the engine, not block on it. */
+static bool must_drive(void) {
   g_mutex_lock(&lock);
-  bool yes = thread && thread == g_thread_self();
+  bool yes = driven && driver == g_thread_self() && !in_turn;
   g_mutex_unlock(&lock);
   return yes;
 }
 
 bool hvb__engine_is_current(void) {
-  return on_engine_thread();
+  return on_engine_thread() || must_drive();
 }
 
 static void call_unref(hvb_call *c) {
@@ -205,13 +213,81 @@ static void take(GPtrArray **list, GPtrArray **out) {
   *list = g_ptr_array_new();
 }
 
+/* One turn of the engine: start submitted calls, process cancellations, let libcurl work,
+ * finish transfers, hand out deltas, run timers, then sleep in curl_multi_poll until network
+ * activity, a wakeup, the earliest timer or `max_wait_ms`. Callbacks run inside, with
+ * in_turn set. */
+static void engine_turn(CURLM *m, int max_wait_ms) {
+  GPtrArray *in, *cx;
+  g_mutex_lock(&lock);
+  take(&incoming, &in);
+  take(&cancels, &cx);
+  g_mutex_unlock(&lock);
+  in_turn = true;
+
+  for (guint i = 0; i < in->len; i++) attach(in->pdata[i]);
+  for (guint i = 0; i < cx->len; i++) {
+    hvb_call *c = cx->pdata[i];
+    if (has_work(c)) complete(c, true); /* not over: it still holds the engine's reference */
+    call_unref(c);
+  }
+  g_ptr_array_free(in, TRUE);
+  g_ptr_array_free(cx, TRUE);
+
+  int running = 0;
+  CURLMcode mc = curl_multi_perform(m, &running);
+  int queued;
+  CURLMsg *msg;
+  while (mc == CURLM_OK && (msg = curl_multi_info_read(m, &queued))) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    hvb_call *c = hvb__transfer_owner_of(msg->easy_handle);
+    CURLcode rc = msg->data.result;
+    hvb_error e = HVB_ERROR_INIT;
+    /* msg is invalid once the handle leaves the multi: everything was read above. */
+    settle(c, hvb__transfer_done(call_transfer(c), rc, &e), &e);
+  }
+
+  /* Deltas, retries whose backoff passed, idle timeouts; and when to look again. */
+  gint64 now = g_get_monotonic_time(), wake = now + (gint64)MAX_POLL_MS * 1000;
+  for (GList *l = active.head, *next; l; l = next) {
+    next = l->next; /* completing unlinks l; callbacks never unlink other calls */
+    hvb_call *c = l->data;
+    if (c->on_delta) deliver_deltas(c);
+    if (!has_work(c)) continue;
+    hvb_error e = HVB_ERROR_INIT;
+    long long due = 0;
+    hvb_step st = hvb__transfer_tick(call_transfer(c), now, &due, &e);
+    if (st != HVB_STEP_RUNNING) settle(c, st, &e);
+    else if (due > 0 && due < wake) wake = due;
+  }
+  if (mc != CURLM_OK) {
+    /* The multi handle is broken (out of memory): fail what runs rather than spin. */
+    hvb__log(HVB_LOG_WARN, "async engine: libcurl multi error: %s", curl_multi_strerror(mc));
+    while (active.head) {
+      hvb_call *c = active.head->data;
+      hvb_error e = HVB_ERROR_INIT;
+      hvb__fail(&e, HVB_TRANSPORT, "async engine: libcurl multi error: %s",
+                curl_multi_strerror(mc));
+      settle(c, HVB_STEP_FAILED, &e);
+    }
+  }
+  in_turn = false;
+  if (mc != CURLM_OK) return;
+  g_mutex_lock(&lock);
+  /* live == 0: return at once (the thread exits) rather than sleep with nothing to do. */
+  bool more = incoming->len > 0 || cancels->len > 0 || live == 0;
+  g_mutex_unlock(&lock);
+  if (more) return;
+  gint64 left_ms = (wake - g_get_monotonic_time() + 999) / 1000;
+  curl_multi_poll(m, NULL, 0, (int)CLAMP(left_ms, 0, max_wait_ms), NULL);
+}
+
 static gpointer engine_main(gpointer unused) {
   (void)unused;
   g_mutex_lock(&lock);
   CURLM *m = multi;
   g_mutex_unlock(&lock);
   for (;;) {
-    GPtrArray *in, *cx;
     g_mutex_lock(&lock);
     if (live == 0 && incoming->len == 0 && cancels->len == 0) {
       /* Nothing left: exit; the next submission starts a new engine. */
@@ -222,64 +298,8 @@ static gpointer engine_main(gpointer unused) {
       g_mutex_unlock(&lock);
       break;
     }
-    take(&incoming, &in);
-    take(&cancels, &cx);
     g_mutex_unlock(&lock);
-
-    for (guint i = 0; i < in->len; i++) attach(in->pdata[i]);
-    for (guint i = 0; i < cx->len; i++) {
-      hvb_call *c = cx->pdata[i];
-      if (has_work(c)) complete(c, true); /* not over: it still holds the engine's reference */
-      call_unref(c);
-    }
-    g_ptr_array_free(in, TRUE);
-    g_ptr_array_free(cx, TRUE);
-
-    int running = 0;
-    CURLMcode mc = curl_multi_perform(m, &running);
-    int queued;
-    CURLMsg *msg;
-    while (mc == CURLM_OK && (msg = curl_multi_info_read(m, &queued))) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      hvb_call *c = hvb__transfer_owner_of(msg->easy_handle);
-      CURLcode rc = msg->data.result;
-      hvb_error e = HVB_ERROR_INIT;
-      /* msg is invalid once the handle leaves the multi: everything was read above. */
-      settle(c, hvb__transfer_done(call_transfer(c), rc, &e), &e);
-    }
-
-    /* Deltas, retries whose backoff passed, idle timeouts; and when to look again. */
-    gint64 now = g_get_monotonic_time(), wake = now + (gint64)MAX_POLL_MS * 1000;
-    for (GList *l = active.head, *next; l; l = next) {
-      next = l->next; /* completing unlinks l; callbacks never unlink other calls */
-      hvb_call *c = l->data;
-      if (c->on_delta) deliver_deltas(c);
-      if (!has_work(c)) continue;
-      hvb_error e = HVB_ERROR_INIT;
-      long long due = 0;
-      hvb_step st = hvb__transfer_tick(call_transfer(c), now, &due, &e);
-      if (st != HVB_STEP_RUNNING) settle(c, st, &e);
-      else if (due > 0 && due < wake) wake = due;
-    }
-    if (mc != CURLM_OK) {
-      /* The multi handle is broken (out of memory): fail what runs rather than spin. */
-      hvb__log(HVB_LOG_WARN, "async engine: libcurl multi error: %s", curl_multi_strerror(mc));
-      while (active.head) {
-        hvb_call *c = active.head->data;
-        hvb_error e = HVB_ERROR_INIT;
-        hvb__fail(&e, HVB_TRANSPORT, "async engine: libcurl multi error: %s",
-                  curl_multi_strerror(mc));
-        settle(c, HVB_STEP_FAILED, &e);
-      }
-      continue;
-    }
-    g_mutex_lock(&lock);
-    /* live == 0: go round at once to exit rather than sleep with nothing to do. */
-    bool more = incoming->len > 0 || cancels->len > 0 || live == 0;
-    g_mutex_unlock(&lock);
-    if (more) continue;
-    gint64 left_ms = (wake - g_get_monotonic_time() + 999) / 1000;
-    curl_multi_poll(m, NULL, 0, (int)CLAMP(left_ms, 0, MAX_POLL_MS), NULL);
+    engine_turn(m, MAX_POLL_MS);
   }
   curl_multi_cleanup(m);
   return NULL;
@@ -307,7 +327,9 @@ static void submit_ex(hvb_call *c, bool count) {
   lists_init_locked();
   if (count) live++;
   g_ptr_array_add(incoming, c);
-  if (!thread) {
+  if (driven) {
+    curl_multi_wakeup(multi); /* the driver may be inside hvb_engine_step's poll */
+  } else if (!thread) {
     reap_locked();
     multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HVB_ASYNC_MAX_HOST_CONNECTIONS);
@@ -370,6 +392,7 @@ void hvb__call_unref(hvb_call *c) {
 __attribute__((destructor)) static void engine_exit(void) {
   /* Calls still running at exit are abandoned (the process is going); a finished engine is
    * joined so that no thread is left. */
+  hvb_engine_drive_end();
   g_mutex_lock(&lock);
   /* An engine with no call left is about to exit: let it, and join it. */
   while (thread && live == 0 && incoming && incoming->len == 0 && cancels->len == 0)
@@ -425,6 +448,16 @@ HVB_PUBLIC bool hvb_call_wait(hvb_call *c, long timeout_ms) {
   if (!c) return false;
   if (on_engine_thread()) return hvb_call_is_over(c);
   gint64 end = timeout_ms < 0 ? G_MAXINT64 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  if (must_drive()) {
+    for (;;) {
+      g_mutex_lock(&lock);
+      bool done = c->done;
+      g_mutex_unlock(&lock);
+      gint64 left_ms = (end - g_get_monotonic_time()) / 1000;
+      if (done || left_ms <= 0) return done;
+      hvb_engine_step((int)MIN(left_ms, MAX_POLL_MS));
+    }
+  }
   g_mutex_lock(&lock);
   while (!c->done) {
     if (timeout_ms < 0) g_cond_wait(&changed, &lock);
@@ -448,9 +481,75 @@ HVB_PUBLIC void hvb_call_cancel(hvb_call *c) {
   g_atomic_int_inc(&c->refs);
   g_ptr_array_add(cancels, c);
   if (multi) curl_multi_wakeup(multi);
-  if (!self)
+  bool drive = !self && driven && driver == g_thread_self();
+  if (!self && !drive)
     while (!c->done) g_cond_wait(&changed, &lock);
   g_mutex_unlock(&lock);
+  if (drive) hvb_call_wait(c, -1); /* runs the turn that completes the cancellation */
+}
+
+/* ---- caller-driven mode ---- */
+
+HVB_PUBLIC bool hvb_engine_drive_begin(hvb_error *err) {
+  g_mutex_lock(&lock);
+  lists_init_locked();
+  /* An engine thread with nothing left is about to exit: let it. */
+  while (thread && live == 0 && incoming->len == 0 && cancels->len == 0)
+    g_cond_wait(&changed, &lock);
+  reap_locked();
+  bool ok = !thread && (!driven || driver == g_thread_self());
+  if (ok && !driven) {
+    driven = true;
+    driver = g_thread_self();
+    multi = curl_multi_init();
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HVB_ASYNC_MAX_HOST_CONNECTIONS);
+  }
+  g_mutex_unlock(&lock);
+  if (!ok)
+    hvb__fail(err, HVB_EINVAL, "%s", thread ? "async calls are running on the engine thread: "
+                                              "drive the engine before starting any"
+                                            : "another thread already drives the engine");
+  return ok;
+}
+
+HVB_PUBLIC int hvb_engine_step(int timeout_ms) {
+  g_mutex_lock(&lock);
+  bool ok = driven && driver == g_thread_self() && !in_turn;
+  CURLM *m = multi;
+  g_mutex_unlock(&lock);
+  if (!ok) return -1;
+  engine_turn(m, MAX(timeout_ms, 0));
+  g_mutex_lock(&lock);
+  int n = live;
+  g_mutex_unlock(&lock);
+  return n;
+}
+
+/* Drop the references of queued cancellations (of calls that were over already). */
+static void engine_turn_drain(void) {
+  g_mutex_lock(&lock);
+  GPtrArray *cx = NULL;
+  if (cancels) take(&cancels, &cx);
+  g_mutex_unlock(&lock);
+  for (guint i = 0; cx && i < cx->len; i++) call_unref(cx->pdata[i]);
+  if (cx) g_ptr_array_free(cx, TRUE);
+}
+
+HVB_PUBLIC bool hvb_engine_drive_end(void) {
+  g_mutex_lock(&lock);
+  bool ok = driven && driver == g_thread_self() && live == 0 && !in_turn;
+  CURLM *m = NULL;
+  if (ok) {
+    m = multi;
+    multi = NULL;
+    driven = false;
+    driver = NULL;
+  }
+  g_mutex_unlock(&lock);
+  /* Cancellations of calls that were over may still be queued: drop their references. */
+  if (ok) engine_turn_drain();
+  if (m) curl_multi_cleanup(m);
+  return ok;
 }
 
 HVB_PUBLIC bool hvb_call_is_over(const hvb_call *c) {

@@ -109,6 +109,31 @@ hvb_result *hvb_call_take_result(hvb_call *call);
 /* Release the caller's handle; a call that is not over is cancelled first. NULL: no-op. */
 void hvb_call_free(hvb_call *call);
 
+/* ---- running the engine from your own loop ----
+ *
+ * Instead of the library's engine thread, one thread of yours may run the engine: after
+ * hvb_engine_drive_begin, calls started from any thread wait for that thread's
+ * hvb_engine_step, and every callback runs inside hvb_engine_step, on that thread (so a
+ * single-threaded program needs no locking at all). hvb_call_wait and hvb_call_cancel called
+ * on the driving thread drive the engine themselves until the call is over. Everything above
+ * holds otherwise (callbacks run "on the engine thread" = inside hvb_engine_step). */
+
+/* Make the calling thread the engine's driver. Call it before starting async calls (while
+ * the engine thread has calls in flight it fails with HVB_EINVAL) or again from the driving
+ * thread (no-op). HVB_EINVAL also when another thread drives. */
+bool hvb_engine_drive_begin(hvb_error *err);
+
+/* One turn of the engine, on the driving thread: start submitted calls, let libcurl work,
+ * run callbacks, then wait up to `timeout_ms` for network activity, a new call or a timer.
+ * Returns the number of calls not over yet (0: nothing to drive), or -1 when the calling
+ * thread is not the driver or is inside a callback. */
+int hvb_engine_step(int timeout_ms);
+
+/* Give the engine back to the library's thread (the next call starts it). Only on the
+ * driving thread, outside callbacks, once no call is running: false otherwise. Also run at
+ * exit. */
+bool hvb_engine_drive_end(void);
+
 /* ---- async embeddings ----
  *
  * The pipeline of hvb_llm_embed (embed.h: repeated texts sent once, cache, batches of

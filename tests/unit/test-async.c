@@ -568,6 +568,69 @@ START_TEST(async_embeddings_cancel_and_failure) {
 }
 END_TEST
 
+/* ---- a caller-driven engine ---- */
+
+START_TEST(a_caller_driven_engine_runs_callbacks_in_the_driving_thread) {
+  push_echo();
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_msg(hvb_engine_drive_begin(&err), "%s", err.message);
+  ck_assert(hvb_engine_drive_begin(&err)); /* again from the driver: fine */
+  enum { N = 50 };
+  seen s[N];
+  hvb_call *calls[N];
+  for (int i = 0; i < N; i++) {
+    seen_init(&s[i]);
+    char prompt[32];
+    snprintf(prompt, sizeof prompt, "driven %d", i);
+    calls[i] = hvb_llm_chat_async(llm, prompt, NULL, NULL, on_done, i % 2 ? on_delta : NULL,
+                                  &s[i], NULL);
+    ck_assert_ptr_nonnull(calls[i]);
+  }
+  g_usleep(100 * 1000);
+  ck_assert_int_eq(s[0].done, 0); /* nothing runs until the driver steps */
+  int turns = 0;
+  while (hvb_engine_step(100) > 0) turns++;
+  ck_assert_int_gt(turns, 0);
+  for (int i = 0; i < N; i++) {
+    char want[64];
+    snprintf(want, sizeof want, "echo: driven %d", i);
+    ck_assert_int_eq(s[i].done, 1);
+    ck_assert(!s[i].on_engine); /* ran in this thread, inside hvb_engine_step */
+    ck_assert_str_eq(s[i].reply, want);
+    hvb_call_free(calls[i]);
+    seen_clear(&s[i]);
+  }
+  /* wait and cancel on the driving thread drive the engine themselves */
+  seen w;
+  seen_init(&w);
+  hvb_call *c = hvb_llm_chat_async(llm, "waited", NULL, NULL, on_done, NULL, &w, NULL);
+  ck_assert(hvb_call_wait(c, 10000));
+  ck_assert_str_eq(w.reply, "echo: waited");
+  hvb_call_free(c);
+  c = hvb_llm_chat_async(llm, "cancelled", NULL, NULL, on_done, NULL, &w, NULL);
+  hvb_call_cancel(c);
+  ck_assert_int_eq(w.done, 2);
+  ck_assert_int_eq(w.status, HVB_CANCELLED);
+  hvb_call_free(c);
+  seen_clear(&w);
+  ck_assert_int_eq(hvb_engine_step(0), 0);
+  ck_assert(hvb_engine_drive_end());
+  ck_assert(!hvb_engine_drive_end());
+  ck_assert_int_eq(hvb_engine_step(0), -1);
+  /* Back to the library's thread. */
+  seen t;
+  seen_init(&t);
+  c = hvb_llm_chat_async(llm, "threaded", NULL, NULL, on_done, NULL, &t, NULL);
+  ck_assert(hvb_call_wait(c, 10000));
+  ck_assert(t.on_engine);
+  ck_assert_str_eq(t.reply, "echo: threaded");
+  hvb_call_free(c);
+  seen_clear(&t);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 /* ---- GLib main loop integration ---- */
 
 typedef struct loop_state {
@@ -705,6 +768,7 @@ int main(void) {
   tcase_add_test(up, retries_and_http_errors_are_those_of_sync_calls);
   tcase_add_test(up, an_http_error_is_the_outcome);
   tcase_add_test(up, idle_timeout_holds_for_async_streams);
+  tcase_add_test(up, a_caller_driven_engine_runs_callbacks_in_the_driving_thread);
   tcase_add_test(up, free_of_a_running_call_cancels_it);
   tcase_add_test(up, embedding_batches_run_concurrently_on_the_engine);
   tcase_add_test(up, a_failing_embedding_batch_fails_the_call);
