@@ -323,6 +323,15 @@ int hb_cmd_chat(int argc, char **argv) {
         const char *v = hb_opt_value("chat", argc, argv, &i);
         if (!v) goto out;
         json_object_object_add(call, "system", json_object_new_string(v));
+      } else if (hb_opt_is(a, "image", NULL)) {
+        const char *v = hb_opt_value("chat", argc, argv, &i);
+        if (!v) goto out;
+        json_object *list = json_object_object_get(call, "images");
+        if (!list) {
+          list = json_object_new_array();
+          json_object_object_add(call, "images", list);
+        }
+        json_object_array_add(list, json_object_new_string(v));
       } else if (hb_opt_is(a, "include", NULL)) {
         if (!(include = hb_opt_value("chat", argc, argv, &i))) goto out;
       } else if (!strcmp(a, "--stream")) {

@@ -91,10 +91,9 @@ static const char *const chat_only_args[] = {
 static const char *const pipeline_options[] = {"cache", "embedding_batch_size",
                                                "embedding_max_workers", "input", NULL};
 
-/* {"model": id, <spec args without chat-only ones>, <call args>} without "input": the part
- * of every batch's request that does not depend on the texts. New reference, or NULL with
- * HVB_EINVAL for bad call options. */
-static json_object *request_template(const hvb_spec *spec, json_object *opts, hvb_error *err) {
+json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
+                                   const char *const *drop_args, const char *const *skip_options,
+                                   hvb_error *err) {
   if (opts && !json_object_is_type(opts, json_type_object)) {
     hvb__fail(err, HVB_EINVAL, "call options must be a JSON object");
     return NULL;
@@ -102,12 +101,12 @@ static json_object *request_template(const hvb_spec *spec, json_object *opts, hv
   json_object *req = json_object_new_object();
   json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
   json_object_object_foreach(hvb_spec_args(spec), key, val) {
-    if (!g_strv_contains(chat_only_args, key)) json_object_object_add(req, key, hvb__json_copy(val));
+    if (!g_strv_contains(drop_args, key)) json_object_object_add(req, key, hvb__json_copy(val));
   }
   json_object *top = json_object_new_object();
   if (opts) {
     json_object_object_foreach(opts, k, v) {
-      if (g_strv_contains(pipeline_options, k)) continue;
+      if (g_strv_contains(skip_options, k)) continue;
       if (strcmp(k, "args") != 0) {
         json_object_object_add(top, k, hvb__json_copy(v));
       } else if (json_object_is_type(v, json_type_object)) {
@@ -130,7 +129,13 @@ static json_object *request_template(const hvb_spec *spec, json_object *opts, hv
   for (guint i = 0; i < nulls->len; i++) json_object_object_del(req, nulls->pdata[i]);
   g_ptr_array_free(nulls, TRUE);
   json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
-  json_object_object_del(req, "input");
+  return req;
+}
+
+/* The part of every batch's request that does not depend on the texts. */
+static json_object *request_template(const hvb_spec *spec, json_object *opts, hvb_error *err) {
+  json_object *req = hvb__request_template(spec, opts, chat_only_args, pipeline_options, err);
+  if (req) json_object_object_del(req, "input");
   return req;
 }
 

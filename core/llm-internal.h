@@ -40,6 +40,14 @@ bool hvb__messages_validate(json_object *messages, hvb_error *err);
 json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_object *messages,
                                 json_object *call_options, bool force_stream, hvb_error *err);
 
+/* The request of a one-JSON operation (embeddings, images; core/embed.c): {"model": id,
+ * <spec args except `drop_args`>, <call options except `skip_options`, "args" merged first,
+ * other keys over it>}, arguments set to null removed. NULL-terminated lists. New reference,
+ * or NULL with HVB_EINVAL for options that are not an object or a bad "args". */
+json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
+                                   const char *const *drop_args, const char *const *skip_options,
+                                   hvb_error *err);
+
 /* ---- accumulator (core/llm.c) ---- */
 
 typedef struct hvb_accum hvb_accum;

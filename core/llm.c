@@ -8,6 +8,7 @@
 #include "internal.h"
 #include "cache-internal.h"
 #include "gateway.h"
+#include "image-internal.h"
 #include "llm-internal.h"
 #include "tools-internal.h"
 #include "sse.h"
@@ -55,6 +56,7 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
     return NULL;
   }
   const char *system = NULL;
+  json_object *images = NULL; /* borrowed: the "images" call option (core/image.c) */
   bool stream = force_stream;
   json_object *args = json_object_new_object();
   json_object *top = json_object_new_object(); /* unknown keys: they win over "args" */
@@ -73,6 +75,8 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
         /* Settings of the pipeline (the response cache, the tool loop, tool-call repair),
          * not request arguments. */
         continue;
+      } else if (strcmp(key, "images") == 0) {
+        images = val; /* image_url parts for the last user message, not an argument */
       } else if (strcmp(key, "args") == 0) {
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_object)) goto bad_type;
@@ -105,6 +109,11 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
       json_object_array_add(msgs, hvb__json_copy(json_object_array_get_idx(messages, i)));
   } else {
     json_object_array_add(msgs, message_new("user", prompt ? prompt : ""));
+  }
+  if (!hvb__images_attach(msgs, images, err)) {
+    json_object_put(msgs);
+    json_object_put(args);
+    return NULL;
   }
 
   /* model and messages first for readable logs and bodies; the spec's arguments, then the

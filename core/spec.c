@@ -581,6 +581,17 @@ static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
   /* model: an alias resolves to its model; an unknown name is the provider's id as is */
   name = member_str(options, "model");
   if (!name) name = member_str(preset, "model");
+  if (!name && strcmp(spec->preset, "custom") == 0) {
+    /* Name everything the caller still owes, not only the first thing missing. */
+    const char *url = member_str(options, "base_url");
+    bool no_url = !url || !*url;
+    return hvb__fail(err, HVB_EINVAL,
+                     "preset 'custom' (any OpenAI-compatible server) needs %s: give the %s",
+                     no_url ? "'base_url' and 'model'" : "'model'",
+                     no_url ? "'base_url' option (e.g. http://127.0.0.1:8000/v1) and the "
+                              "'model' option"
+                            : "'model' option (the model id the server knows)");
+  }
   if (!name)
     return hvb__fail(err, HVB_EINVAL, "preset '%s' names no model: give the 'model' option",
                      spec->preset);
@@ -644,6 +655,12 @@ static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
   spec->base_url = g_strdup(name ? name : "");
   for (size_t n = strlen(spec->base_url); n > 0 && spec->base_url[n - 1] == '/'; n--)
     spec->base_url[n - 1] = '\0';
+  /* The custom provider has no endpoint of its own: without one every call would fail later
+   * with a less helpful message. */
+  if (!gateway && !*spec->base_url && strcmp(spec->provider, "custom") == 0)
+    return hvb__fail(err, HVB_EINVAL,
+                     "provider 'custom' (any OpenAI-compatible server) needs 'base_url': give the "
+                     "'base_url' option (e.g. http://127.0.0.1:8000/v1)");
 
   /* API key: given, else from the environment (never in a setuid process) */
   name = member_str(options, "api_key_env");

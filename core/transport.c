@@ -120,6 +120,10 @@ void hvb__client_unref(hvb_client *client) {
   if (last) client_free(client);
 }
 
+void *hvb__client_share(hvb_client *client) {
+  return client ? client->share : NULL;
+}
+
 /* An idle handle from `pool`, or NULL when it is empty. */
 static void *pool_take(hvb_client *c, GPtrArray *pool) {
   void *h = NULL;

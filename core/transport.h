@@ -37,6 +37,11 @@ typedef struct hvb_transfer hvb_transfer;
 hvb_client *hvb__client_get(const char *client_key);
 void hvb__client_unref(hvb_client *client); /* NULL is a no-op */
 
+/* The client's CURLSH (as void *: this header does not include curl), borrowed for as long
+ * as a reference to the client is held; NULL when libcurl could not make one. For client
+ * exports (core/export.c), whose easy handles join the client's connection pool. */
+void *hvb__client_share(hvb_client *client);
+
 typedef struct hvb_http_request {
   const char *method;         /* NULL: "POST" when body != NULL, else "GET" */
   const char *url;

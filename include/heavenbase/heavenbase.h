@@ -15,6 +15,7 @@
 #include <heavenbase/cache.h>
 #include <heavenbase/embed.h>
 #include <heavenbase/tools.h>
+#include <heavenbase/image.h>
 #include <heavenbase/async.h>
 
 #endif

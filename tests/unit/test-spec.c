@@ -161,7 +161,16 @@ START_TEST(custom_preset_takes_model_and_base_url_from_options) {
   tu_isolate();
   hvb_error err = resolve_fails("{\"preset\": \"custom\"}");
   ck_assert_int_eq(err.status, HVB_EINVAL);
-  ck_assert_str_eq(err.message, "preset 'custom' names no model: give the 'model' option");
+  ck_assert_str_eq(err.message, "preset 'custom' (any OpenAI-compatible server) needs 'base_url' "
+                                "and 'model': give the 'base_url' option (e.g. "
+                                "http://127.0.0.1:8000/v1) and the 'model' option");
+  err = resolve_fails("{\"preset\": \"custom\", \"base_url\": \"http://gpu-box:9000/v1\"}");
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_ptr_nonnull(strstr(err.message, "needs 'model'"));
+  err = resolve_fails("{\"preset\": \"custom\", \"model\": \"llama-3-8b\"}");
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_ptr_nonnull(strstr(err.message, "provider 'custom' (any OpenAI-compatible server) "
+                                            "needs 'base_url'"));
   hvb_spec *spec = resolve_ok("{\"preset\": \"custom\", \"model\": \"llama-3-8b\","
                               " \"base_url\": \"http://gpu-box:9000/v1/\"}");
   ck_assert_str_eq(hvb_spec_provider(spec), "custom");

@@ -61,6 +61,10 @@ static bool log_request(FILE *f, const up_request *r) {
   return ok;
 }
 
+static void log_hook(const up_request *r, void *user_data) {
+  log_request(user_data, r);
+}
+
 static bool write_port_file(const char *path, int port) {
   char *tmp = g_strdup_printf("%s.tmp", path);
   char *text = g_strdup_printf("%d\n", port);
@@ -116,15 +120,10 @@ int main(int argc, char **argv) {
     rc = 1;
     goto out;
   }
-  int logged = 0;
-  while (!stop) {
-    /* Bounded waits: the signal flag is looked at every 100 ms. */
-    up_wait_requests(s, logged + 1, 100);
-    for (up_request *r; (r = up_request_get(s, logged)); logged++) {
-      if (log) log_request(log, r);
-      up_request_free(r);
-    }
-  }
+  /* Logged as each request arrives, before its response: a client that got its answer
+   * finds its request in the log. */
+  if (log) up_set_request_hook(s, log_hook, log);
+  while (!stop) g_usleep(100 * 1000); /* the signal flag is looked at every 100 ms */
 out:
   up_stop(s);
   if (log) fclose(log);

@@ -63,6 +63,8 @@ struct up_server {
   GPtrArray *requests; /* up_request* */
   GPtrArray *conns;    /* conn* */
   int nconnections;
+  up_request_hook hook; /* called as each request is recorded, before its response */
+  void *hook_data;
 };
 
 /* ---- responses ------------------------------------------------------------------------ */
@@ -326,8 +328,17 @@ void up_request_free(up_request *r) {
   free(r);
 }
 
+void up_set_request_hook(up_server *s, up_request_hook fn, void *user_data) {
+  g_mutex_lock(&s->lock);
+  s->hook = fn;
+  s->hook_data = user_data;
+  g_mutex_unlock(&s->lock);
+}
+
 static void record(up_server *s, const up_request *r) {
   g_mutex_lock(&s->lock);
+  /* Under the lock, so hooks see requests one at a time and in order. */
+  if (s->hook) s->hook(r, s->hook_data);
   g_ptr_array_add(s->requests, request_copy(r));
   g_cond_broadcast(&s->changed);
   g_mutex_unlock(&s->lock);

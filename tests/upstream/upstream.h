@@ -98,6 +98,12 @@ void up_request_free(up_request *r);
  * NULL when absent. */
 char *up_request_header(const up_request *r, const char *name);
 
+/* Call `fn` for each request as it is recorded, in the connection's thread and BEFORE the
+ * response is sent, so that whoever got the response can rely on the hook having run (the
+ * standalone server logs requests this way). `r` is valid during the call only. */
+typedef void (*up_request_hook)(const up_request *r, void *user_data);
+void up_set_request_hook(up_server *s, up_request_hook fn, void *user_data);
+
 /* Block until at least `n` requests were received or `timeout_ms` passed; true when reached. */
 bool up_wait_requests(const up_server *s, int n, int timeout_ms);
 

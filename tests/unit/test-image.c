@@ -1,0 +1,617 @@
+/* tests/unit/test-image.c: the image type, images in chat and image generation.
+ *
+ * Fixtures are made here, byte by byte: the smallest headers of each format that a real
+ * decoder accepts far enough to know the size, and broken variants of each. */
+#include "testutil.h"
+#include "internal.h"
+#include "upstream/upstream.h"
+
+#include <heavenbase/heavenbase.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEY "sk-test-image-0123456789abcdef"
+#define IMAGES_PATH "/v1/images/generations"
+/* A real 1x1 RGBA PNG (the same one nginx serves). */
+#define PNG_1X1_B64 \
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+
+static up_server *srv;
+
+static void setup(void) {
+  tu_isolate();
+  srv = up_start();
+}
+
+static void teardown(void) {
+  up_stop(srv);
+  srv = NULL;
+}
+
+/* ---- fixtures ---- */
+
+static void put_be32(GByteArray *b, guint32 v) {
+  guint8 x[4] = {v >> 24, v >> 16, v >> 8, v};
+  g_byte_array_append(b, x, 4);
+}
+static void put_le16(GByteArray *b, unsigned v) {
+  guint8 x[2] = {v & 0xff, v >> 8};
+  g_byte_array_append(b, x, 2);
+}
+static void put_le32(GByteArray *b, guint32 v) {
+  guint8 x[4] = {v, v >> 8, v >> 16, v >> 24};
+  g_byte_array_append(b, x, 4);
+}
+static void put(GByteArray *b, const char *s, size_t n) {
+  g_byte_array_append(b, (const guint8 *)s, (guint)n);
+}
+
+/* PNG header and chunks (CRCs are not checked by the probe; zeros stand in). */
+static GByteArray *png(guint32 w, guint32 h) {
+  GByteArray *b = g_byte_array_new();
+  put(b, "\x89PNG\r\n\x1a\n", 8);
+  put_be32(b, 13);
+  put(b, "IHDR", 4);
+  put_be32(b, w);
+  put_be32(b, h);
+  put(b, "\x08\x02\x00\x00\x00", 5);
+  put_be32(b, 0);
+  put_be32(b, 0);
+  put(b, "IEND", 4);
+  put_be32(b, 0);
+  return b;
+}
+
+static GByteArray *jpeg(unsigned w, unsigned h) {
+  GByteArray *b = g_byte_array_new();
+  put(b, "\xFF\xD8", 2);
+  /* APP0 JFIF, 16 bytes of segment */
+  put(b, "\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", 18);
+  /* SOF0: length 17, precision 8, height, width, 3 components */
+  put(b, "\xFF\xC0\x00\x11\x08", 5);
+  guint8 hw[4] = {h >> 8, h & 0xff, w >> 8, w & 0xff};
+  g_byte_array_append(b, hw, 4);
+  put(b, "\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01", 10);
+  put(b, "\xFF\xD9", 2);
+  return b;
+}
+
+/* kind: 0 VP8, 1 VP8L, 2 VP8X */
+static GByteArray *webp(int kind, unsigned w, unsigned h) {
+  GByteArray *b = g_byte_array_new();
+  put(b, "RIFF", 4);
+  put_le32(b, 0); /* patched below */
+  put(b, "WEBP", 4);
+  if (kind == 0) {
+    put(b, "VP8 ", 4);
+    put_le32(b, 10);
+    put(b, "\x00\x00\x00\x9d\x01\x2a", 6);
+    put_le16(b, w);
+    put_le16(b, h);
+  } else if (kind == 1) {
+    put(b, "VP8L", 4);
+    put_le32(b, 5);
+    put(b, "\x2f", 1);
+    put_le32(b, (guint32)((w - 1) | ((h - 1) << 14)));
+  } else {
+    put(b, "VP8X", 4);
+    put_le32(b, 10);
+    put(b, "\x00\x00\x00\x00", 4);
+    guint8 x[6] = {(w - 1) & 0xff, (w - 1) >> 8, (w - 1) >> 16,
+                   (h - 1) & 0xff, (h - 1) >> 8, (h - 1) >> 16};
+    g_byte_array_append(b, x, 6);
+  }
+  guint32 size = b->len - 8;
+  b->data[4] = size & 0xff;
+  b->data[5] = (size >> 8) & 0xff;
+  b->data[6] = (size >> 16) & 0xff;
+  b->data[7] = size >> 24;
+  return b;
+}
+
+static GByteArray *gif(unsigned w, unsigned h) {
+  GByteArray *b = g_byte_array_new();
+  put(b, "GIF89a", 6);
+  put_le16(b, w);
+  put_le16(b, h);
+  put(b, "\x00\x00\x00", 3);
+  put(b, "\x3b", 1);
+  return b;
+}
+
+static hvb_image *from_bytes(GByteArray *b, const char *fmt, hvb_error *err) {
+  hvb_image *img = hvb_image_new_bytes(b->data, b->len, fmt, err);
+  g_byte_array_free(b, TRUE);
+  return img;
+}
+
+static void assert_probe(hvb_image *img, const char *fmt, int w, int h) {
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_image_info info;
+  ck_assert_msg(hvb_image_probe(img, &info, &err), "%s", err.message);
+  ck_assert_str_eq(info.format, fmt);
+  ck_assert_int_eq(info.width, w);
+  ck_assert_int_eq(info.height, h);
+}
+
+static void assert_fails(hvb_image *img, const hvb_error *err, hvb_status st, const char *needle) {
+  ck_assert_ptr_null(img);
+  ck_assert_msg(err->status == st, "status %s: %s", hvb_status_name(err->status), err->message);
+  ck_assert_msg(strstr(err->message, needle), "'%s' not in '%s'", needle, err->message);
+}
+
+/* ---- the type ---- */
+
+START_TEST(each_format_is_probed_from_its_header) {
+  hvb_error err = HVB_ERROR_INIT;
+  struct {
+    GByteArray *b;
+    const char *fmt;
+    int w, h;
+  } cases[] = {
+      {png(640, 480), "png", 640, 480},     {jpeg(300, 200), "jpeg", 300, 200},
+      {webp(0, 100, 50), "webp", 100, 50},  {webp(1, 4000, 3), "webp", 4000, 3},
+      {webp(2, 70000, 9), "webp", 70000, 9}, {gif(17, 33), "gif", 17, 33},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    hvb_image *img = from_bytes(cases[i].b, NULL, &err);
+    ck_assert_msg(img != NULL, "case %zu: %s", i, err.message);
+    assert_probe(img, cases[i].fmt, cases[i].w, cases[i].h);
+    hvb_image_free(img);
+  }
+}
+END_TEST
+
+START_TEST(broken_data_fails_naming_why) {
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_image *img = hvb_image_new_bytes("hello world, not an image", 25, NULL, &err);
+  assert_fails(img, &err, HVB_PARSE, "not an image");
+
+  GByteArray *b = png(2, 2);
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(hvb_image_new_bytes(b->data, 20, NULL, &err), &err, HVB_TRUNCATED, "truncated PNG");
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(hvb_image_new_bytes(b->data, b->len - 12, NULL, &err), &err, HVB_TRUNCATED,
+               "truncated png");
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(hvb_image_new_bytes(b->data, 5, NULL, &err), &err, HVB_TRUNCATED, "truncated");
+  g_byte_array_free(b, TRUE);
+
+  b = jpeg(5, 5);
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(hvb_image_new_bytes(b->data, 24, NULL, &err), &err, HVB_TRUNCATED, "JPEG");
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(hvb_image_new_bytes(b->data, b->len - 2, NULL, &err), &err, HVB_TRUNCATED, "jpeg");
+  g_byte_array_free(b, TRUE);
+
+  b = webp(2, 5, 5);
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(hvb_image_new_bytes(b->data, 20, NULL, &err), &err, HVB_TRUNCATED, "WebP");
+  b->data[12] = 'X';
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(hvb_image_new_bytes(b->data, b->len, NULL, &err), &err, HVB_PARSE, "WebP");
+  g_byte_array_free(b, TRUE);
+
+  b = gif(5, 5);
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(hvb_image_new_bytes(b->data, b->len - 1, NULL, &err), &err, HVB_TRUNCATED, "gif");
+  g_byte_array_free(b, TRUE);
+
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(hvb_image_new_base64("iVBO@@@@", NULL, &err), &err, HVB_PARSE,
+               "invalid base64: unexpected character at offset 4");
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(from_bytes(png(3, 3), "gif", &err), &err, HVB_EINVAL, "the bytes are a png image");
+}
+END_TEST
+
+START_TEST(conversions_round_trip) {
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_image *img = hvb_image_new_base64(PNG_1X1_B64, "image/png", &err);
+  ck_assert_msg(img != NULL, "%s", err.message);
+  assert_probe(img, "png", 1, 1);
+  char *b64 = hvb_image_base64(img, &err);
+  ck_assert_str_eq(b64, PNG_1X1_B64);
+  char *url = hvb_image_data_url(img, &err);
+  ck_assert_str_eq(url, "data:image/png;base64," PNG_1X1_B64);
+  json_object *part = hvb_image_content_part(img, &err);
+  ck_assert_str_eq(json_object_to_json_string_ext(part, JSON_C_TO_STRING_PLAIN |
+                                                            JSON_C_TO_STRING_NOSLASHESCAPE),
+                   "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64," PNG_1X1_B64
+                   "\"}}");
+  json_object_put(part);
+
+  /* save (atomic), then read back through every kind of source */
+  const char *tmp = tu_tmpdir();
+  char *path = g_build_filename(tmp, "one.png", NULL);
+  ck_assert_msg(hvb_image_save(img, path, &err), "%s", err.message);
+  const char *sources[] = {path, url, PNG_1X1_B64};
+  for (size_t i = 0; i < G_N_ELEMENTS(sources); i++) {
+    hvb_image *again = hvb_image_new(sources[i], &err);
+    ck_assert_msg(again != NULL, "source %zu: %s", i, err.message);
+    char *b = hvb_image_base64(again, &err);
+    ck_assert_str_eq(b, PNG_1X1_B64);
+    free(b);
+    hvb_image_free(again);
+  }
+  /* no temporary file is left beside it */
+  GDir *dir = g_dir_open(tmp, 0, NULL);
+  int files = 0;
+  for (const char *n; (n = g_dir_read_name(dir));) files += g_str_has_prefix(n, "one.png");
+  g_dir_close(dir);
+  ck_assert_int_eq(files, 1);
+
+  err = (hvb_error)HVB_ERROR_INIT;
+  ck_assert(!hvb_image_save(img, "/nonexistent-dir/x.png", &err));
+  ck_assert_int_eq(err.status, HVB_IO);
+  ck_assert_ptr_nonnull(strstr(err.message, "/nonexistent-dir/x.png"));
+  free(b64);
+  free(url);
+  g_free(path);
+  hvb_image_free(img);
+}
+END_TEST
+
+START_TEST(sources_and_items_are_told_apart) {
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_image *img = hvb_image_new("missing-photo.jpg", &err);
+  assert_fails(img, &err, HVB_IO, "cannot read image file 'missing-photo.jpg'");
+
+  char *path = g_build_filename(tu_tmpdir(), "noperm.png", NULL);
+  tu_write_file(path, "x");
+  chmod(path, 0);
+  if (access(path, R_OK) != 0) { /* root reads anything */
+    err = (hvb_error)HVB_ERROR_INIT;
+    assert_fails(hvb_image_new(path, &err), &err, HVB_IO, path);
+  }
+  g_free(path);
+
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(hvb_image_new("data:text/plain,hello", &err), &err, HVB_PARSE, "base64");
+
+  img = hvb_image_new("https://example.invalid/a.png", &err);
+  ck_assert_ptr_nonnull(img);
+  ck_assert_str_eq(hvb_image_url(img), "https://example.invalid/a.png");
+  json_object *part = hvb_image_content_part(img, &err); /* no fetch: the URL as is */
+  ck_assert_str_eq(hvb__json_str(json_object_object_get(part, "image_url"), "url"),
+                   "https://example.invalid/a.png");
+  json_object_put(part);
+  hvb_image_free(img);
+
+  const char *items[] = {
+      "{\"b64_json\": \"" PNG_1X1_B64 "\", \"revised_prompt\": \"a red dot\"}",
+      "{\"inline_data\": {\"mime_type\": \"image/png\", \"data\": \"" PNG_1X1_B64 "\"}}",
+      "{\"inlineData\": {\"mimeType\": \"image/png\", \"data\": \"" PNG_1X1_B64 "\"}}",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(items); i++) {
+    json_object *o = tu_parse(items[i]);
+    img = hvb_image_new_item(o, &err);
+    ck_assert_msg(img != NULL, "item %zu: %s", i, err.message);
+    assert_probe(img, "png", 1, 1);
+    if (i == 0) ck_assert_str_eq(hvb_image_revised_prompt(img), "a red dot");
+    hvb_image_free(img);
+    json_object_put(o);
+  }
+  json_object *o = tu_parse("{\"nothing\": 1}");
+  err = (hvb_error)HVB_ERROR_INIT;
+  assert_fails(hvb_image_new_item(o, &err), &err, HVB_EINVAL, "nothing");
+  json_object_put(o);
+}
+END_TEST
+
+/* ---- the lazy fetch ---- */
+
+static void serve_png(const char *path, int delay_ms) {
+  gsize n = 0;
+  guchar *bytes = g_base64_decode(PNG_1X1_B64, &n);
+  up_chunk ch = {(const char *)bytes, n, delay_ms};
+  up_response r = {.status = 200, .content_type = "image/png", .chunks = &ch, .nchunks = 1};
+  up_push(srv, path, &r);
+  g_free(bytes);
+}
+
+START_TEST(a_url_is_fetched_once_and_only_when_needed) {
+  serve_png("/img/a.png", 0);
+  char *url = g_strconcat(up_base_url(srv), "/img/a.png", NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_image *img = hvb_image_new(url, &err);
+  ck_assert_ptr_nonnull(img);
+  ck_assert_int_eq(up_request_count(srv), 0);
+  assert_probe(img, "png", 1, 1);
+  size_t len = 0;
+  ck_assert_ptr_nonnull(hvb_image_bytes(img, &len, &err));
+  char *b64 = hvb_image_base64(img, &err);
+  ck_assert_str_eq(b64, PNG_1X1_B64);
+  free(b64);
+  ck_assert_int_eq(up_request_count(srv), 1);
+  hvb_image_free(img);
+  g_free(url);
+}
+END_TEST
+
+START_TEST(a_missing_or_slow_url_fails_naming_it) {
+  char *url = g_strconcat(up_base_url(srv), "/img/missing.png", NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_image *img = hvb_image_new_url(url, &err);
+  size_t len;
+  ck_assert_ptr_null(hvb_image_bytes(img, &len, &err));
+  ck_assert_int_eq(err.status, HVB_HTTP);
+  ck_assert_int_eq(err.http_status, 404);
+  ck_assert_msg(strstr(err.message, url), "%s", err.message);
+  hvb_image_free(img);
+  g_free(url);
+
+  serve_png("/img/slow.png", 3000);
+  url = g_strconcat(up_base_url(srv), "/img/slow.png", NULL);
+  img = hvb_image_new_url(url, &err);
+  hvb_image_set_fetch_limits(img, 300, 0);
+  err = (hvb_error)HVB_ERROR_INIT;
+  gint64 t0 = g_get_monotonic_time();
+  ck_assert(!hvb_image_save(img, "/tmp/never-written.png", &err));
+  ck_assert_int_eq(err.status, HVB_TIMEOUT);
+  ck_assert_msg(strstr(err.message, "slow.png"), "%s", err.message);
+  ck_assert_int_lt(g_get_monotonic_time() - t0, 2500000);
+  hvb_image_free(img);
+  g_free(url);
+
+  /* the configured timeout applies when none is set on the image */
+  serve_png("/img/slow2.png", 3000);
+  char *cfg = g_build_filename(g_getenv("HB_CONFIG_DIR"), "config.json", NULL);
+  tu_write_file(cfg, "{\"heavenbase\": {\"llm\": {\"image_url_timeout\": 0.3}}}");
+  url = g_strconcat(up_base_url(srv), "/img/slow2.png", NULL);
+  img = hvb_image_new_url(url, &err);
+  err = (hvb_error)HVB_ERROR_INIT;
+  ck_assert(!hvb_image_bytes(img, &len, &err));
+  ck_assert_int_eq(err.status, HVB_TIMEOUT);
+  hvb_image_free(img);
+  g_free(url);
+  g_free(cfg);
+
+  /* a body that is not an image */
+  up_push_body(srv, "/img/text", 200, "text/plain", "hello, I am text");
+  url = g_strconcat(up_base_url(srv), "/img/text", NULL);
+  img = hvb_image_new_url(url, &err);
+  err = (hvb_error)HVB_ERROR_INIT;
+  ck_assert(!hvb_image_bytes(img, &len, &err));
+  ck_assert_int_eq(err.status, HVB_PARSE);
+  ck_assert_msg(strstr(err.message, "not an image") && strstr(err.message, url), "%s", err.message);
+  hvb_image_free(img);
+  g_free(url);
+}
+END_TEST
+
+/* ---- images in chat ---- */
+
+static const char *chat_body =
+    "{\"choices\": [{\"index\": 0, \"message\": {\"role\": \"assistant\", \"content\": \"a dot\"},"
+    " \"finish_reason\": \"stop\"}]}";
+
+START_TEST(images_join_the_last_user_message) {
+  up_push_body(srv, "/v1/chat/completions", 200, NULL, chat_body);
+  up_push_body(srv, "/v1/chat/completions", 200, NULL, chat_body);
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  char *path = g_build_filename(tu_tmpdir(), "dot.png", NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_image *img = hvb_image_new_base64(PNG_1X1_B64, NULL, &err);
+  ck_assert(hvb_image_save(img, path, &err));
+  json_object *opts = json_object_new_object();
+  json_object *list = json_object_new_array();
+  json_object_array_add(list, json_object_new_string(path));
+  json_object_array_add(list, json_object_new_string("https://example.invalid/cat.jpg"));
+  json_object_object_add(opts, "images", list);
+  hvb_result *r = hvb_llm_chat(llm, "what is this?", opts, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  hvb_result_free(r);
+  json_object *sent = tu_sent_body(srv, 0);
+  ck_assert_ptr_null(json_object_object_get(sent, "images"));
+  json_object *content = hvb__json_path(json_object_array_get_idx(
+                                            json_object_object_get(sent, "messages"), 0),
+                                        "content");
+  ck_assert_int_eq(json_object_array_length(content), 3);
+  ck_assert_str_eq(hvb__json_str(json_object_array_get_idx(content, 0), "text"), "what is this?");
+  ck_assert_str_eq(hvb__json_str(json_object_array_get_idx(content, 1), "type"), "image_url");
+  ck_assert_str_eq(hvb__json_str(hvb__json_path(json_object_array_get_idx(content, 1), "image_url"),
+                                 "url"),
+                   "data:image/png;base64," PNG_1X1_B64);
+  ck_assert_str_eq(hvb__json_str(hvb__json_path(json_object_array_get_idx(content, 2), "image_url"),
+                                 "url"),
+                   "https://example.invalid/cat.jpg");
+  json_object_put(sent);
+
+  /* the C API */
+  r = hvb_llm_chat_images(llm, "and this?", &img, 1, NULL, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  hvb_result_free(r);
+  sent = tu_sent_body(srv, 1);
+  content = hvb__json_path(json_object_array_get_idx(json_object_object_get(sent, "messages"), 0),
+                           "content");
+  ck_assert_int_eq(json_object_array_length(content), 2);
+  json_object_put(sent);
+
+  /* a bad element is named */
+  json_object_array_put_idx(list, 0, json_object_new_string("nope-missing.png"));
+  err = (hvb_error)HVB_ERROR_INIT;
+  ck_assert_ptr_null(hvb_llm_chat(llm, "x", opts, &err));
+  ck_assert_msg(strstr(err.message, "call option 'images'[0]"), "%s", err.message);
+  ck_assert_int_eq(up_request_count(srv), 2);
+
+  json_object_put(opts);
+  hvb_image_free(img);
+  g_free(path);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+/* ---- image generation ---- */
+
+static hvb_images *imagen_ok(hvb_llm *llm, const char *prompt, const char *opts) {
+  json_object *o = opts ? tu_parse(opts) : NULL;
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_images *r = hvb_llm_imagen(llm, prompt, NULL, 0, o, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  json_object_put(o);
+  return r;
+}
+
+START_TEST(imagen_takes_b64_and_url_answers) {
+  up_push_body(srv, IMAGES_PATH, 200, NULL,
+               "{\"created\": 1, \"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\","
+               " \"revised_prompt\": \"a mug, revised\"}], \"usage\": {\"total_tokens\": 4}}");
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-image-1", KEY, NULL);
+  hvb_images *r = imagen_ok(llm, "a mug", "{\"size\": \"1024x1024\", \"n\": 1}");
+  ck_assert_uint_eq(hvb_images_count(r), 1);
+  assert_probe(hvb_images_get(r, 0), "png", 1, 1);
+  ck_assert_str_eq(hvb_image_revised_prompt(hvb_images_get(r, 0)), "a mug, revised");
+  ck_assert_ptr_null(hvb_images_raw(r));
+  ck_assert_ptr_nonnull(hvb_images_usage(r));
+  hvb_images_free(r);
+  json_object *sent = tu_sent_body(srv, 0);
+  ck_assert_str_eq(hvb__json_str(sent, "prompt"), "a mug");
+  ck_assert_str_eq(hvb__json_str(sent, "size"), "1024x1024");
+  ck_assert_ptr_null(json_object_object_get(sent, "response_format"));
+  json_object_put(sent);
+  hvb_llm_free(llm);
+
+  /* a URL answer: fetched lazily; other models are asked for b64_json */
+  serve_png("/files/out.png", 0);
+  char *body = g_strdup_printf("{\"data\": [{\"url\": \"%s/files/out.png\"}]}", up_base_url(srv));
+  up_push_body(srv, IMAGES_PATH, 200, NULL, body);
+  g_free(body);
+  llm = tu_upstream_llm(srv, "dall-e-3", KEY, NULL);
+  r = imagen_ok(llm, "a mug", "{\"include\": \"raw\"}");
+  ck_assert_int_eq(up_request_count(srv), 2);
+  ck_assert_ptr_nonnull(hvb_image_url(hvb_images_get(r, 0)));
+  ck_assert_ptr_nonnull(hvb_images_raw(r));
+  assert_probe(hvb_images_get(r, 0), "png", 1, 1);
+  ck_assert_int_eq(up_request_count(srv), 3);
+  hvb_images_free(r);
+  sent = tu_sent_body(srv, 1);
+  ck_assert_str_eq(hvb__json_str(sent, "response_format"), "b64_json");
+  json_object_put(sent);
+  hvb_llm_free(llm);
+
+  /* gpt-5 image models never get response_format, even when asked */
+  up_push_body(srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  llm = tu_upstream_llm(srv, "gpt-5-image-mini", KEY, NULL);
+  r = imagen_ok(llm, "a mug", "{\"response_format\": \"url\"}");
+  hvb_images_free(r);
+  sent = tu_sent_body(srv, 3);
+  ck_assert_ptr_null(json_object_object_get(sent, "response_format"));
+  json_object_put(sent);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(reference_images_go_in_the_request) {
+  up_push_body(srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-image-1", KEY, NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_image *ref = hvb_image_new_base64(PNG_1X1_B64, NULL, &err);
+  hvb_images *r = hvb_llm_imagen(llm, "like this", &ref, 1, NULL, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  json_object *sent = tu_sent_body(srv, 0);
+  json_object *arr = json_object_object_get(sent, "image");
+  ck_assert_int_eq(json_object_array_length(arr), 1);
+  ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(arr, 0)),
+                   "data:image/png;base64," PNG_1X1_B64);
+  json_object_put(sent);
+  hvb_images_free(r);
+  hvb_image_free(ref);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(seeded_imagen_is_cached_and_unseeded_is_not) {
+  up_response resp = {.status = 200};
+  up_chunk ch = {"{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}", 0, 0};
+  resp.chunks = &ch;
+  resp.nchunks = 1;
+  resp.repeat = true;
+  up_push(srv, IMAGES_PATH, &resp);
+  hvb_llm *llm = tu_upstream_llm(srv, "gpt-image-1", KEY, NULL);
+  hvb_images *a = imagen_ok(llm, "a mug", "{\"seed\": 7}");
+  hvb_images *b = imagen_ok(llm, "a mug", "{\"seed\": 7}");
+  ck_assert(!hvb_images_cached(a));
+  ck_assert(hvb_images_cached(b));
+  assert_probe(hvb_images_get(b, 0), "png", 1, 1);
+  ck_assert_int_eq(up_request_count(srv), 1);
+  hvb_images_free(a);
+  hvb_images_free(b);
+  a = imagen_ok(llm, "a mug", NULL);
+  b = imagen_ok(llm, "a mug", NULL);
+  ck_assert(!hvb_images_cached(b));
+  ck_assert_int_eq(up_request_count(srv), 3);
+  hvb_images_free(a);
+  hvb_images_free(b);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(mock_imagen_is_deterministic_png) {
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_llm *llm = hvb_llm_new_preset("mock", &err);
+  ck_assert_msg(llm != NULL, "%s", err.message);
+  hvb_images *a = imagen_ok(llm, "a mug", "{\"n\": 2, \"cache\": false}");
+  hvb_images *b = imagen_ok(llm, "a mug", "{\"n\": 2, \"cache\": false}");
+  ck_assert_uint_eq(hvb_images_count(a), 2);
+  for (size_t i = 0; i < 2; i++) {
+    assert_probe(hvb_images_get(a, i), "png", 8, 8);
+    char *x = hvb_image_base64(hvb_images_get(a, i), &err);
+    char *y = hvb_image_base64(hvb_images_get(b, i), &err);
+    ck_assert_str_eq(x, y);
+    free(x);
+    free(y);
+  }
+  hvb_images_free(a);
+  hvb_images_free(b);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+static void expect_imagen_refused(const char *options, const char *needle) {
+  json_object *o = tu_parse(options);
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_llm *llm = hvb_llm_new(o, &err);
+  ck_assert_msg(llm != NULL, "%s", err.message);
+  ck_assert_ptr_null(hvb_llm_imagen(llm, "a mug", NULL, 0, NULL, &err));
+  ck_assert_int_eq(err.status, HVB_UNSUPPORTED);
+  ck_assert_msg(strstr(err.message, needle), "%s", err.message);
+  hvb_llm_free(llm);
+  json_object_put(o);
+}
+
+START_TEST(bifrost_and_anthropic_refuse_imagen) {
+  expect_imagen_refused("{\"gateway\": \"bifrost\", \"provider\": \"openai\", \"model\": \"gpt-image-1\","
+                        " \"base_url\": \"http://127.0.0.1:9/v1\"}",
+                        "gateway 'bifrost' does not support image generation");
+  expect_imagen_refused("{\"provider\": \"anthropic\", \"model\": \"claude-sonnet-4-5\","
+                        " \"api_key\": \"sk-ant-test-0123456789\"}",
+                        "does not support image generation");
+  ck_assert_int_eq(up_request_count(srv), 0);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("image");
+  TCase *tc = tcase_create("image");
+  tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, each_format_is_probed_from_its_header);
+  tcase_add_test(tc, broken_data_fails_naming_why);
+  tcase_add_test(tc, conversions_round_trip);
+  tcase_add_test(tc, sources_and_items_are_told_apart);
+  tcase_add_test(tc, a_url_is_fetched_once_and_only_when_needed);
+  tcase_add_test(tc, a_missing_or_slow_url_fails_naming_it);
+  tcase_add_test(tc, images_join_the_last_user_message);
+  tcase_add_test(tc, imagen_takes_b64_and_url_answers);
+  tcase_add_test(tc, reference_images_go_in_the_request);
+  tcase_add_test(tc, seeded_imagen_is_cached_and_unseeded_is_not);
+  tcase_add_test(tc, mock_imagen_is_deterministic_png);
+  tcase_add_test(tc, bifrost_and_anthropic_refuse_imagen);
+  suite_add_tcase(s, tc);
+  return tu_run(s);
+}
