@@ -16,3 +16,23 @@ echo "== tool-call argument repair: throughput over tests/data/repair (no server
 echo
 echo "== response cache: a hit beside a miss through the same upstream =="
 "$build/libtool" --mode=execute "$build/bench/bench-cache" "http://127.0.0.1:$port" "${HB_BENCH_CACHE_CALLS:-5000}"
+echo
+echo "== async engine: C calls in flight vs wrk with C connections (same URL, 1 KB replies) =="
+# wrk sends a GET; nginx serves the same canned body for it (error_page maps POST's 405 onto
+# the file, a GET gets the file directly), so both sides receive the same bytes.
+for c in ${HB_BENCH_ASYNC_C:-64 256}; do
+  secs=${HB_BENCH_ASYNC_SECONDS:-5}
+  if command -v wrk >/dev/null; then
+    wrk_rate=$(wrk -t1 -c"$c" -d"${secs}s" "http://127.0.0.1:$port/bench1k/v1/chat/completions" |
+               awk '/Requests\/sec/ {print $2}')
+    printf 'wrk     C=%-4d %10.0f requests/s\n' "$c" "$wrk_rate"
+  else
+    wrk_rate=""
+    echo "wrk     not installed (apt-get install wrk): no baseline"
+  fi
+  line=$("$build/libtool" --mode=execute "$build/bench/bench-async" "http://127.0.0.1:$port" "$c" "$secs")
+  echo "$line"
+  rate=$(echo "$line" | awk '{print $3}')
+  [ -n "$wrk_rate" ] && awk -v a="$rate" -v b="$wrk_rate" -v c="$c" \
+    'BEGIN { printf "ratio   C=%-4d engine/wrk = %.2f\n", c, a / b }'
+done

@@ -1,8 +1,10 @@
 /* cli/cmd-chat.c: hb chat. */
 #include "cli.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Fields printed as text while a stream runs; the others are printed once it ended. */
 static bool is_stream_text_field(const char *f) {
@@ -157,6 +159,144 @@ static int run_chat(hvb_llm *llm, const char *prompt, json_object *call, const c
   return rc;
 }
 
+/* ---- hb chat --parallel N -i FILE: one chat per line through the async engine ---- */
+
+typedef struct par_state {
+  pthread_mutex_t lock;
+  pthread_cond_t changed;
+  int in_flight, finished;
+} par_state;
+
+static void parallel_done(hvb_call *call, void *ud) {
+  (void)call;
+  par_state *p = ud;
+  pthread_mutex_lock(&p->lock);
+  p->in_flight--;
+  p->finished++;
+  pthread_cond_signal(&p->changed);
+  pthread_mutex_unlock(&p->lock);
+}
+
+static void progress(bool show, int finished, int total) {
+  if (!show) return;
+  int width = 30, filled = total ? finished * width / total : width;
+  fprintf(stderr, "\r[%.*s%*s] %d/%d", filled, "##############################", width - filled,
+          "", finished, total);
+  if (finished == total) fputc('\n', stderr);
+  fflush(stderr);
+}
+
+/* Print one outcome as one line: text mode keeps each reply on its line (newlines inside become
+ * spaces; --json keeps them exact); a failure is an empty line (text) or {"error": ...}. */
+static bool print_outcome(hvb_call *c, int line, const char *include, bool json) {
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_result *r = hvb_call_result(c);
+  if (!r) {
+    const hvb_error *e = hvb_call_error(c);
+    fprintf(stderr, "hb: chat: line %d: %s\n", line, e ? e->message : "failed");
+    if (json) {
+      json_object *o = json_object_new_object(), *eo = json_object_new_object();
+      json_object_object_add(eo, "status",
+                             json_object_new_string(hvb_status_name(e ? e->status : HVB_OK)));
+      json_object_object_add(eo, "message", json_object_new_string(e ? e->message : ""));
+      json_object_object_add(o, "error", eo);
+      puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+      json_object_put(o);
+    } else {
+      putchar('\n');
+    }
+    return false;
+  }
+  bool ok = false;
+  json_object *v = hvb_result_project(r, include, &ok, &err);
+  if (!ok) {
+    putchar('\n');
+    return hb_fail("chat", &err) == HB_EXIT_OK;
+  }
+  if (json) {
+    puts(v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+                                                   JSON_C_TO_STRING_NOSLASHESCAPE)
+           : "null");
+  } else {
+    const char *t = json_object_is_type(v, json_type_string)
+                        ? json_object_get_string(v)
+                        : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+    for (const char *q = t ? t : ""; *q; q++) putchar(*q == '\n' || *q == '\r' ? ' ' : *q);
+    putchar('\n');
+  }
+  json_object_put(v);
+  return true;
+}
+
+static int run_parallel(hvb_llm *llm, const char *path, int n, json_object *call,
+                        const char *include, bool json) {
+  FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+  if (!in) {
+    fprintf(stderr, "hb: chat: cannot read prompts from %s\n", path);
+    return HB_EXIT_FAIL;
+  }
+  /* One prompt per line; empty lines are skipped (they would be empty prompts). */
+  char **prompts = NULL, *line = NULL;
+  int count = 0;
+  size_t cap = 0;
+  ssize_t len;
+  while ((len = getline(&line, &cap, in)) >= 0) {
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+    if (!len) continue;
+    prompts = realloc(prompts, sizeof *prompts * (size_t)(count + 1));
+    prompts[count++] = strdup(line);
+  }
+  free(line);
+  if (in != stdin) fclose(in);
+
+  par_state p = {.in_flight = 0};
+  pthread_mutex_init(&p.lock, NULL);
+  pthread_cond_init(&p.changed, NULL);
+  hvb_call **calls = calloc((size_t)count + 1, sizeof *calls);
+  bool show = isatty(STDERR_FILENO), all_ok = true;
+  int rc = HB_EXIT_OK;
+  for (int i = 0; i < count; i++) {
+    pthread_mutex_lock(&p.lock);
+    while (p.in_flight >= n) {
+      pthread_cond_wait(&p.changed, &p.lock);
+      progress(show, p.finished, count);
+    }
+    p.in_flight++;
+    pthread_mutex_unlock(&p.lock);
+    hvb_error err = HVB_ERROR_INIT;
+    calls[i] = hvb_llm_chat_async(llm, prompts[i], NULL, call, parallel_done, NULL, &p, &err);
+    if (!calls[i]) {
+      /* Bad options fail every line alike: stop before starting more. */
+      pthread_mutex_lock(&p.lock);
+      p.in_flight--;
+      pthread_mutex_unlock(&p.lock);
+      rc = hb_fail("chat", &err);
+      count = i;
+      break;
+    }
+  }
+  pthread_mutex_lock(&p.lock);
+  while (p.finished < count) {
+    pthread_cond_wait(&p.changed, &p.lock);
+    progress(show, p.finished, count);
+  }
+  pthread_mutex_unlock(&p.lock);
+  for (int i = 0; i < count; i++) {
+    hvb_call_wait(calls[i], -1); /* on_done has returned: nothing touches `p` any more */
+    if (!print_outcome(calls[i], i + 1, include, json)) all_ok = false;
+    hvb_call_free(calls[i]);
+  }
+  fflush(stdout);
+  for (int i = 0; prompts && prompts[i] && i < count; i++) free(prompts[i]);
+  free(prompts);
+  free(calls);
+  pthread_cond_destroy(&p.changed);
+  pthread_mutex_destroy(&p.lock);
+  if (rc == HB_EXIT_OK && !all_ok) rc = HB_EXIT_FAIL;
+  return rc;
+}
+
 int hb_cmd_chat(int argc, char **argv) {
   hb_llm_opts lo;
   hb_llm_opts_init(&lo);
@@ -165,6 +305,8 @@ int hb_cmd_chat(int argc, char **argv) {
   int stream = -1; /* -1: as configured */
   bool json = false, rest_positional = false;
   char *stdin_text = NULL;
+  const char *input = NULL; /* -i FILE: one prompt per line */
+  int parallel = 0;
   int rc = HB_EXIT_USAGE;
 
   for (int i = 1; i < argc; i++) {
@@ -198,6 +340,18 @@ int hb_cmd_chat(int argc, char **argv) {
         stream = 0;
       } else if (!strcmp(a, "--json")) {
         json = true;
+      } else if (hb_opt_is(a, "input", "i")) {
+        if (!(input = hb_opt_value("chat", argc, argv, &i))) goto out;
+      } else if (hb_opt_is(a, "parallel", NULL)) {
+        const char *v = hb_opt_value("chat", argc, argv, &i);
+        if (!v) goto out;
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (*end || n < 1 || n > 100000) {
+          hb_usage("chat", "--parallel %s: expected a number of calls from 1 to 100000", v);
+          goto out;
+        }
+        parallel = (int)n;
       } else if (hb_opt_is(a, "tools", NULL)) {
         const char *path = hb_opt_value("chat", argc, argv, &i);
         if (!path) goto out;
@@ -220,7 +374,15 @@ int hb_cmd_chat(int argc, char **argv) {
     }
     prompt = a;
   }
-  if (!prompt || !strcmp(prompt, "-")) {
+  if (input && prompt) {
+    hb_usage("chat", "give prompts with -i FILE or one prompt, not both");
+    goto out;
+  }
+  if (parallel && !input) {
+    hb_usage("chat", "--parallel needs -i FILE (one prompt per line)");
+    goto out;
+  }
+  if (!input && (!prompt || !strcmp(prompt, "-"))) {
     if (!(stdin_text = hb_read_stdin())) {
       fprintf(stderr, "hb: chat: cannot read the prompt from stdin\n");
       rc = HB_EXIT_FAIL;
@@ -230,7 +392,7 @@ int hb_cmd_chat(int argc, char **argv) {
     while (n && (stdin_text[n - 1] == '\n' || stdin_text[n - 1] == '\r')) stdin_text[--n] = '\0';
     prompt = stdin_text;
   }
-  if (!*prompt) {
+  if (!input && !*prompt) {
     hb_usage("chat", "the prompt is empty");
     goto out;
   }
@@ -243,7 +405,9 @@ int hb_cmd_chat(int argc, char **argv) {
   }
   hb_warn_fallback(hvb_llm_spec(llm));
   if (stream == 0) json_object_object_add(call, "stream", json_object_new_boolean(false));
-  if (stream == 1)
+  if (input)
+    rc = run_parallel(llm, input, parallel ? parallel : 1, call, include, json);
+  else if (stream == 1)
     rc = run_stream(llm, prompt, call, include, json);
   else
     rc = run_chat(llm, prompt, call, include, json);

@@ -14,6 +14,7 @@ static const struct {
      "               [-g GATEWAY] [--base-url URL] [--api-key-env VAR] [--stream|--no-stream]\n"
      "               [--include FIELDS] [--json] [--tools FILE] [-o KEY=VALUE]...\n"
      "               [--image PATH_OR_URL]...\n"
+     "       hb chat -i FILE [--parallel N] [options above]\n"
      "\n"
      "  PROMPT             the user message; '-' or none reads it from stdin\n"
      "  -s, --system TEXT  a system prompt\n"
@@ -35,7 +36,13 @@ static const struct {
      "  --tools FILE       send the OpenAI tools array in FILE; when the model answers\n"
      "                     with tool calls and no text, they print as a JSON array\n"
      "  -o KEY=VALUE       a request argument or option; VALUE is JSON when it parses\n"
-     "                     as JSON, else a string (-o temperature=0 -o max_tokens=64)\n"},
+     "                     as JSON, else a string (-o temperature=0 -o max_tokens=64)\n"
+     "  -i, --input FILE   one chat per line of FILE ('-': stdin; empty lines skipped),\n"
+     "                     run on the async engine; replies print in input order, one\n"
+     "                     per line (newlines inside become spaces; --json: one JSON\n"
+     "                     value per line, {\"error\": ...} for a failed line)\n"
+     "  --parallel N       with -i: at most N chats in flight (default 1); a progress\n"
+     "                     bar goes to stderr when it is a terminal\n"},
     {"imagen", hb_cmd_imagen, "generate images from a prompt and save them",
      "usage: hb imagen PROMPT [-o FILE] [--size WxH] [-n N] [--seed S] [--image REF]...\n"
      "                 [-p PRESET] [-m MODEL] [--provider P] [-g GATEWAY] [--base-url URL]\n"

@@ -4,9 +4,11 @@
  * - planning (embed_call): distinct texts, cache lookups with single flight, batches of the
  *   misses;
  * - one batch (run_batch): canonical request -> provider shape -> wire request -> vectors;
- * - running the batches (run_batches): worker threads, each with its own transfer, at most
- *   embedding_max_workers at once. The async engine will replace this part; planning and the
- *   batch itself stay.
+ * - running the batches (run_batches): concurrent transfers on the async engine
+ *   (core/engine.c), at most embedding_max_workers at once, no thread per batch; the calling
+ *   thread waits and reports progress. One batch, one worker, or a call made on the engine
+ *   thread itself (from an async callback, where waiting for the engine would deadlock) run
+ *   the batches one after another on the calling thread.
  *
  * A batch goes through the LLM's gateway as the EMBED operation (hvb__llm_call_json: the
  * gateway's prepare and parse, or an offline gateway's execute), so every gateway that can
@@ -215,15 +217,22 @@ static bool embed_parse(json_object *body, size_t n, batch_out *out, hvb_error *
   return true;
 }
 
-/* Embed `texts` (n) in one request built on `tmpl`. */
-static bool run_batch(hvb_llm *llm, json_object *tmpl, const char *const *texts, size_t n,
-                      batch_out *out, hvb_error *err) {
+/* The canonical request embedding `texts` (n), built on `tmpl`. New reference. */
+static json_object *batch_body(hvb_llm *llm, json_object *tmpl, const char *const *texts,
+                               size_t n) {
   json_object *body = hvb__json_copy(tmpl);
   json_object *input = json_object_new_array_ext((int)n);
   for (size_t i = 0; i < n; i++) json_object_array_add(input, json_object_new_string(texts[i]));
   json_object_object_add(body, "input", input);
   shape_for_provider(hvb_spec_provider(hvb_llm_spec(llm)), body);
   hvb__log(HVB_LOG_DEBUG, "embeddings: one request of %zu inputs", n);
+  return body;
+}
+
+/* Embed `texts` (n) in one request built on `tmpl`. */
+static bool run_batch(hvb_llm *llm, json_object *tmpl, const char *const *texts, size_t n,
+                      batch_out *out, hvb_error *err) {
+  json_object *body = batch_body(llm, tmpl, texts, n);
   json_object *resp = hvb__llm_call_json(llm, HVB_GATEWAY_OP_EMBED, body, err);
   json_object_put(body);
   bool ok = resp && embed_parse(resp, n, out, err);
@@ -257,9 +266,16 @@ typedef struct call {
   GCond changed;
   const size_t *todo; /* distinct indices to embed */
   size_t ntodo, batch_size, nbatches, next_batch, finished_batches;
-  int running_threads;
+  int in_flight; /* batches on the engine */
   bool failed;
   hvb_error error;
+
+  /* The whole call: input map, timing; for an async call its handle and its plan. */
+  size_t n;
+  size_t *map;    /* input index -> distinct index */
+  gint64 t0;
+  hvb_call *owner; /* async: the public call (the producer's reference), else NULL */
+  GArray *plan;    /* async: the distinct indices to embed (c->todo points into it) */
 } call;
 
 /* The little-endian float32 bytes of a vector, for the cache. */
@@ -311,16 +327,21 @@ static void report(call *c) {
   c->progress(done, c->uniq->len, c->progress_ud);
 }
 
-/* Batch `b` of the current plan: run it, then take its vectors, store and release them. */
-static bool run_planned(call *c, size_t b, hvb_error *err) {
+/* The texts of batch `b` of the current plan (new array of borrowed strings), and their
+ * number in *n. */
+static const char **planned_texts(call *c, size_t b, size_t *n) {
   size_t first = b * c->batch_size;
-  size_t n = MIN(c->batch_size, c->ntodo - first);
-  const char **texts = g_new(const char *, n);
-  for (size_t i = 0; i < n; i++) texts[i] = c->uniq->pdata[c->todo[first + i]];
-  batch_out out = {0};
-  bool ok = run_batch(c->llm, c->tmpl, texts, n, &out, err);
-  g_free(texts);
-  if (!ok) return false;
+  *n = MIN(c->batch_size, c->ntodo - first);
+  const char **texts = g_new(const char *, *n);
+  for (size_t i = 0; i < *n; i++) texts[i] = c->uniq->pdata[c->todo[first + i]];
+  return texts;
+}
+
+/* Batch `b` answered: store its vectors in the cache and take them. Consumes `out`. */
+static bool take_batch(call *c, size_t b, size_t n, batch_out *out_p, hvb_error *err) {
+  size_t first = b * c->batch_size;
+  batch_out out = *out_p;
+  bool ok = true;
   for (size_t i = 0; i < n && c->cache; i++) {
     size_t u = c->todo[first + i];
     GBytes *bytes = vector_bytes(out.vecs[i], out.dim);
@@ -347,26 +368,80 @@ static bool run_planned(call *c, size_t b, hvb_error *err) {
   return ok;
 }
 
-static gpointer worker_main(gpointer p) {
-  call *c = p;
-  g_mutex_lock(&c->lock);
-  while (!c->failed && c->next_batch < c->nbatches) {
-    size_t b = c->next_batch++;
-    g_mutex_unlock(&c->lock);
-    hvb_error e = HVB_ERROR_INIT;
-    bool ok = run_planned(c, b, &e);
-    g_mutex_lock(&c->lock);
-    if (!ok && !c->failed) {
-      c->failed = true;
-      c->error = e;
-    }
-    c->finished_batches++;
-    g_cond_broadcast(&c->changed);
+/* Batch `b` of the current plan on the calling thread: run it, take its vectors. */
+static bool run_planned(call *c, size_t b, hvb_error *err) {
+  size_t n;
+  const char **texts = planned_texts(c, b, &n);
+  batch_out out = {0};
+  bool ok = run_batch(c->llm, c->tmpl, texts, n, &out, err);
+  g_free(texts);
+  return ok && take_batch(c, b, n, &out, err);
+}
+
+/* ---- batches on the engine ---- */
+
+typedef struct engine_batch {
+  call *c;
+  size_t b, n;
+} engine_batch;
+
+static void start_next_locked(call *c);
+static void async_finish(call *c);
+
+/* Engine thread: one batch answered (or failed); start the next one. */
+static void batch_done(void *ud, json_object *resp, const hvb_error *failure) {
+  engine_batch *eb = ud;
+  call *c = eb->c;
+  hvb_error e = HVB_ERROR_INIT;
+  batch_out out = {0};
+  bool ok = false;
+  if (!resp) {
+    e = *failure;
+  } else if (embed_parse(resp, eb->n, &out, &e)) {
+    out.raw = json_object_get(resp);
+    ok = take_batch(c, eb->b, eb->n, &out, &e);
+  } else {
+    batch_out_clear(&out, eb->n);
   }
-  c->running_threads--;
+  g_mutex_lock(&c->lock);
+  if (!ok && !c->failed) {
+    c->failed = true;
+    c->error = e;
+  }
+  c->finished_batches++;
+  c->in_flight--;
+  start_next_locked(c);
+  /* Decided under the lock: once it is released, a sync caller may return and free `c`. An
+   * async call's plan has no waiter: the last batch finishes it. */
+  bool finish = c->in_flight == 0 && c->owner;
   g_cond_broadcast(&c->changed);
   g_mutex_unlock(&c->lock);
-  return NULL;
+  g_free(eb);
+  if (finish) async_finish(c);
+}
+
+/* Start the next planned batch on the engine unless the call failed or none is left. */
+static void start_next_locked(call *c) {
+  if (c->owner && !c->failed && hvb__call_external_cancelled(c->owner)) {
+    c->failed = true;
+    hvb__fail(&c->error, HVB_CANCELLED, "the call was cancelled");
+  }
+  if (c->failed || c->next_batch >= c->nbatches) return;
+  engine_batch *eb = g_new0(engine_batch, 1);
+  eb->c = c;
+  eb->b = c->next_batch++;
+  const char **texts = planned_texts(c, eb->b, &eb->n);
+  json_object *body = batch_body(c->llm, c->tmpl, texts, eb->n);
+  g_free(texts);
+  hvb_error e = HVB_ERROR_INIT;
+  if (hvb__engine_json(c->llm, HVB_GATEWAY_OP_EMBED, body, batch_done, eb, &e)) {
+    c->in_flight++;
+  } else {
+    c->failed = true;
+    c->error = e;
+    g_free(eb);
+  }
+  json_object_put(body);
 }
 
 /* Embed the distinct texts `todo` (n indices) in batches of batch_size, at most `workers`
@@ -380,20 +455,18 @@ static bool run_batches(call *c, const size_t *todo, size_t n, size_t batch_size
   c->nbatches = (n + batch_size - 1) / batch_size;
   c->next_batch = c->finished_batches = 0;
   c->failed = false;
-  int threads = (int)MIN((size_t)workers, c->nbatches);
-  if (threads <= 1) {
+  int parallel = (int)MIN((size_t)workers, c->nbatches);
+  if (parallel <= 1 || hvb__engine_is_current()) {
     for (size_t b = 0; b < c->nbatches; b++) {
       if (!run_planned(c, b, err)) return false;
       report(c);
     }
     return true;
   }
-  GThread **th = g_new(GThread *, threads);
-  c->running_threads = threads;
-  for (int i = 0; i < threads; i++) th[i] = g_thread_new("hvb-embed", worker_main, c);
   g_mutex_lock(&c->lock);
+  for (int i = 0; i < parallel; i++) start_next_locked(c);
   size_t reported = 0;
-  while (c->running_threads > 0) {
+  while (c->in_flight > 0) {
     if (c->finished_batches != reported && c->progress) {
       reported = c->finished_batches;
       g_mutex_unlock(&c->lock);
@@ -404,8 +477,6 @@ static bool run_batches(call *c, const size_t *todo, size_t n, size_t batch_size
     g_cond_wait(&c->changed, &c->lock);
   }
   g_mutex_unlock(&c->lock);
-  for (int i = 0; i < threads; i++) g_thread_join(th[i]);
-  g_free(th);
   if (c->failed) {
     if (err) *err = c->error;
     return false;
@@ -465,6 +536,8 @@ static void call_clear(call *c) {
   g_free(c->claimed);
   g_free(c->hit);
   g_ptr_array_free(c->uniq, TRUE);
+  g_free(c->map);
+  if (c->plan) g_array_free(c->plan, TRUE);
   json_object_put(c->tmpl);
   json_object_put(c->usage);
   json_object_put(c->raw);
@@ -485,111 +558,174 @@ static bool call_count(json_object *opts, const char *name, int fallback, int *o
   return ok;
 }
 
-HVB_PUBLIC hvb_embeddings *hvb_llm_embed_progress(hvb_llm *llm, const char *const *texts,
-                                                  size_t n, json_object *call_options,
-                                                  hvb_embed_progress_fn progress, void *user_data,
-                                                  hvb_error *err) {
-  if (!llm || !texts || n == 0) {
-    hvb__fail(err, HVB_EINVAL, "%s", !llm ? "llm is NULL" : "no texts to embed (give n >= 1)");
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++) {
-    if (!texts[i]) {
-      hvb__fail(err, HVB_EINVAL, "texts[%zu] is NULL", i);
-      return NULL;
-    }
-  }
-  gint64 t0 = g_get_monotonic_time();
-  call c = {0};
-  c.llm = llm;
+/* Plan a call: check the arguments and options, find the distinct texts (copied), make their
+ * cache keys and look them up (`wait_ms` as hvb__cache_fetch; with `busy` given, texts another
+ * call has in flight go there). Fills *batch, *workers and *todo. False with err set. */
+static bool plan(call *c, const char *const *texts, size_t n, json_object *call_options,
+                 long wait_ms, int *batch, int *workers, GArray *todo, GArray *busy,
+                 hvb_error *err) {
+  hvb_llm *llm = c->llm;
+  if (!llm || !texts || n == 0)
+    return hvb__fail(err, HVB_EINVAL, "%s", !llm ? "llm is NULL" : "no texts to embed (give n >= 1)");
+  for (size_t i = 0; i < n; i++)
+    if (!texts[i]) return hvb__fail(err, HVB_EINVAL, "texts[%zu] is NULL", i);
   const hvb_spec *spec = hvb_llm_spec(llm);
   const hvb_embed_limits *limits = hvb__llm_embed_limits(llm);
-  c.progress = progress;
-  c.progress_ud = user_data;
-  g_mutex_init(&c.lock);
-  g_cond_init(&c.changed);
-  c.uniq = g_ptr_array_new();
-
   int want = limits->batch_size     ? limits->batch_size
              : limits->provider_cap ? limits->provider_cap
                                     : DEFAULT_BATCH_SIZE;
-  int batch = 0, workers = 0;
-  hvb_embeddings *e = NULL;
-  GArray *todo = g_array_new(FALSE, FALSE, sizeof(size_t));
-  GArray *busy = g_array_new(FALSE, FALSE, sizeof(size_t));
-  size_t *map = g_new(size_t, n);
   if (!hvb_llm_supports(llm, HVB_GATEWAY_OP_EMBED, err) ||
-      !call_count(call_options, "embedding_batch_size", want, &batch, err) ||
+      !call_count(call_options, "embedding_batch_size", want, batch, err) ||
       !call_count(call_options, "embedding_max_workers",
-                  limits->max_workers ? limits->max_workers : DEFAULT_MAX_WORKERS, &workers, err) ||
-      !hvb__cache_for_call(hvb__llm_cache(llm), call_options, HVB_NS_EMBEDDING, &c.cache, err) ||
-      !(c.tmpl = request_template(spec, call_options, err)))
-    goto out;
-  if (limits->provider_cap && batch > limits->provider_cap) batch = limits->provider_cap;
+                  limits->max_workers ? limits->max_workers : DEFAULT_MAX_WORKERS, workers, err) ||
+      !hvb__cache_for_call(hvb__llm_cache(llm), call_options, HVB_NS_EMBEDDING, &c->cache, err) ||
+      !(c->tmpl = request_template(spec, call_options, err)))
+    return false;
+  if (limits->provider_cap && *batch > limits->provider_cap) *batch = limits->provider_cap;
 
-  /* Distinct texts, in order of first appearance. */
+  /* Distinct texts, in order of first appearance; copied, since an async call outlives the
+   * caller's array. */
+  c->n = n;
+  c->map = g_new(size_t, n);
   GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
   for (size_t i = 0; i < n; i++) {
     gpointer idx;
     if (!g_hash_table_lookup_extended(seen, texts[i], NULL, &idx)) {
-      idx = GSIZE_TO_POINTER(c.uniq->len);
+      idx = GSIZE_TO_POINTER(c->uniq->len);
       g_hash_table_insert(seen, (gpointer)texts[i], idx);
-      g_ptr_array_add(c.uniq, (gpointer)texts[i]);
+      g_ptr_array_add(c->uniq, g_strdup(texts[i]));
     }
-    map[i] = GPOINTER_TO_SIZE(idx);
+    c->map[i] = GPOINTER_TO_SIZE(idx);
   }
   g_hash_table_destroy(seen);
-  size_t nu = c.uniq->len;
-  c.vecs = g_new0(float *, nu);
-  c.claimed = g_new0(bool, nu);
-  c.hit = g_new0(bool, nu);
-  size_t *all = g_new(size_t, nu);
-  for (size_t u = 0; u < nu; u++) all[u] = u;
-  if (c.cache) {
+  size_t nu = c->uniq->len;
+  c->vecs = g_new0(float *, nu);
+  c->claimed = g_new0(bool, nu);
+  c->hit = g_new0(bool, nu);
+  if (c->cache) {
     /* One entry per text: the key is the request of a batch of that text alone. */
-    c.keys = g_new0(char *, nu);
-    json_object *one = hvb__json_copy(c.tmpl);
+    c->keys = g_new0(char *, nu);
+    json_object *one = hvb__json_copy(c->tmpl);
     for (size_t u = 0; u < nu; u++) {
-      json_object_object_add(one, "input", json_object_new_string(c.uniq->pdata[u]));
-      c.keys[u] = hvb__cache_key(HVB_NS_EMBEDDING, hvb_spec_hash_key(spec), one);
+      json_object_object_add(one, "input", json_object_new_string(c->uniq->pdata[u]));
+      c->keys[u] = hvb__cache_key(HVB_NS_EMBEDDING, hvb_spec_hash_key(spec), one);
     }
     json_object_put(one);
   }
+  size_t *all = g_new(size_t, nu);
+  for (size_t u = 0; u < nu; u++) all[u] = u;
+  lookup(c, all, nu, wait_ms, todo, busy);
+  g_free(all);
+  return true;
+}
 
+/* The result of a call whose every distinct text has its vector. */
+static hvb_embeddings *assemble(call *c) {
+  hvb_embeddings *e = g_new0(hvb_embeddings, 1);
+  e->count = c->n;
+  e->dim = c->dim;
+  e->data = g_new(float, c->n * c->dim);
+  for (size_t i = 0; i < c->n; i++) {
+    memcpy(e->data + i * c->dim, c->vecs[c->map[i]], c->dim * sizeof(float));
+    e->cached += c->hit[c->map[i]]; /* a repeated text counts once per occurrence */
+  }
+  e->requests = c->requests;
+  e->usage = g_steal_pointer(&c->usage);
+  e->raw = g_steal_pointer(&c->raw);
+  e->elapsed = (double)(g_get_monotonic_time() - c->t0) / 1e6;
+  return e;
+}
+
+static call *call_new(hvb_llm *llm) {
+  call *c = g_new0(call, 1);
+  c->llm = llm;
+  c->t0 = g_get_monotonic_time();
+  g_mutex_init(&c->lock);
+  g_cond_init(&c->changed);
+  c->uniq = g_ptr_array_new_with_free_func(g_free);
+  return c;
+}
+
+static void call_free(call *c) {
+  call_clear(c);
+  g_free(c);
+}
+
+HVB_PUBLIC hvb_embeddings *hvb_llm_embed_progress(hvb_llm *llm, const char *const *texts,
+                                                  size_t n, json_object *call_options,
+                                                  hvb_embed_progress_fn progress, void *user_data,
+                                                  hvb_error *err) {
+  call *c = call_new(llm);
+  c->progress = progress;
+  c->progress_ud = user_data;
+  int batch = 0, workers = 0;
+  hvb_embeddings *e = NULL;
+  GArray *todo = g_array_new(FALSE, FALSE, sizeof(size_t));
+  GArray *busy = g_array_new(FALSE, FALSE, sizeof(size_t));
   /* Round one: hits, and the misses this call leads; round two: what others had in flight,
    * once they are done (hits now, or ours to send when they failed). */
-  long wait_ms = hvb_spec_timeout_ms(spec) > 0 ? hvb_spec_timeout_ms(spec) : -1;
-  lookup(&c, all, nu, wait_ms, todo, busy);
-  g_free(all);
-  report(&c);
-  bool ok = run_batches(&c, (size_t *)(void *)todo->data, todo->len, (size_t)batch, workers, err);
-  release_all(&c);
+  long wait_ms = llm && hvb_spec_timeout_ms(hvb_llm_spec(llm)) > 0
+                     ? hvb_spec_timeout_ms(hvb_llm_spec(llm))
+                     : -1;
+  if (!plan(c, texts, n, call_options, wait_ms, &batch, &workers, todo, busy, err)) goto out;
+  report(c);
+  bool ok = run_batches(c, (size_t *)(void *)todo->data, todo->len, (size_t)batch, workers, err);
+  release_all(c);
   if (ok && busy->len) {
     g_array_set_size(todo, 0);
-    lookup(&c, (size_t *)(void *)busy->data, busy->len, wait_ms, todo, NULL);
-    ok = run_batches(&c, (size_t *)(void *)todo->data, todo->len, (size_t)batch, workers, err);
-    release_all(&c);
+    lookup(c, (size_t *)(void *)busy->data, busy->len, wait_ms, todo, NULL);
+    ok = run_batches(c, (size_t *)(void *)todo->data, todo->len, (size_t)batch, workers, err);
+    release_all(c);
   }
-  if (!ok) goto out;
-
-  e = g_new0(hvb_embeddings, 1);
-  e->count = n;
-  e->dim = c.dim;
-  e->data = g_new(float, n * c.dim);
-  for (size_t i = 0; i < n; i++) {
-    memcpy(e->data + i * c.dim, c.vecs[map[i]], c.dim * sizeof(float));
-    e->cached += c.hit[map[i]]; /* a repeated text counts once per occurrence */
-  }
-  e->requests = c.requests;
-  e->usage = g_steal_pointer(&c.usage);
-  e->raw = g_steal_pointer(&c.raw);
-  e->elapsed = (double)(g_get_monotonic_time() - t0) / 1e6;
+  if (ok) e = assemble(c);
 out:
-  g_free(map);
   g_array_free(todo, TRUE);
   g_array_free(busy, TRUE);
-  call_clear(&c);
+  call_free(c);
   return e;
+}
+
+/* ---- async ---- */
+
+static void embeddings_free(void *p) {
+  hvb_embeddings_free(p);
+}
+
+/* Every batch of an async call is over (or none was needed): hand the outcome to its public
+ * call, release the plan. */
+static void async_finish(call *c) {
+  release_all(c);
+  hvb_call *owner = c->owner;
+  if (c->failed) hvb__call_external_finish(owner, NULL, embeddings_free, &c->error);
+  else hvb__call_external_finish(owner, assemble(c), embeddings_free, NULL);
+  call_free(c);
+  hvb__call_unref(owner);
+}
+
+HVB_PUBLIC hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts, size_t n,
+                                         json_object *call_options, hvb_call_done_fn on_done,
+                                         void *user_data, hvb_error *err) {
+  call *c = call_new(llm);
+  int batch = 0, workers = 0;
+  c->plan = g_array_new(FALSE, FALSE, sizeof(size_t));
+  /* Never wait for another call's texts (that would block the caller or the engine): they
+   * are sent again. */
+  if (!plan(c, texts, n, call_options, 0, &batch, &workers, c->plan, NULL, err)) {
+    call_free(c);
+    return NULL;
+  }
+  hvb_call *handle = hvb__call_external_new(on_done, user_data);
+  c->owner = handle;
+  c->todo = (size_t *)(void *)c->plan->data;
+  c->ntodo = c->plan->len;
+  c->batch_size = (size_t)batch;
+  c->nbatches = (c->ntodo + c->batch_size - 1) / c->batch_size;
+  g_mutex_lock(&c->lock);
+  for (int i = 0; i < workers; i++) start_next_locked(c);
+  bool none = c->in_flight == 0;
+  g_mutex_unlock(&c->lock);
+  if (none) async_finish(c); /* all cached, or the first batches could not start */
+  return handle;
 }
 
 HVB_PUBLIC hvb_embeddings *hvb_llm_embed(hvb_llm *llm, const char *const *texts, size_t n,

@@ -20,6 +20,7 @@
 #include <heavenbase/error.h>
 #include <heavenbase/gateway.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/async.h>
 #include <heavenbase/registry.h>
 
 /* ---- canonical request (core/llm.c) ---- */
@@ -128,6 +129,73 @@ GBytes *hvb__chat_cache_encode(const hvb_result *r);
  * in *raw the stored raw payload (new reference) or NULL. NULL, with a warning in the log,
  * for a value this version cannot read (the caller treats it as a miss). */
 json_object *hvb__chat_cache_decode(GBytes *value, json_object **raw);
+
+/* ---- calls driven by the async engine (core/engine.c; implemented in core/llm.c) ----
+ *
+ * A call is a stream object (hvb_stream) whose transfer the engine runs in its own multi
+ * handle. All of these except hvb__call_begin run on the engine thread. */
+
+struct hvb_transfer;
+
+/* Start a call as hvb_llm_stream does (exactly one of prompt and messages), but with its
+ * transfer detached (not started: see hvb__transfer_attach) and without ever waiting on the
+ * response cache. `deltas`: queue public deltas (an async stream), else gather only. An
+ * offline gateway or a cache hit leaves the call already over. NULL with err set. */
+hvb_stream *hvb__call_begin(hvb_llm *llm, const char *prompt, json_object *messages,
+                            json_object *call_options, bool deltas, hvb_error *err);
+
+/* The call's transfer, NULL once the call is over (or when it never needed one). */
+struct hvb_transfer *hvb__stream_transfer(hvb_stream *s);
+
+/* The transfer stopped (`st` is HVB_STEP_DONE or HVB_STEP_FAILED with `failure`): fold the
+ * response in, or record the failure; the transfer is freed. HVB_STEP_RUNNING: no-op. */
+void hvb__stream_settle(hvb_stream *s, int st, const hvb_error *failure);
+
+/* Whether the call ended or failed. */
+bool hvb__stream_over(const hvb_stream *s);
+
+/* The next queued public delta (new reference; commits the transfer), NULL when none. */
+json_object *hvb__stream_pop_delta(hvb_stream *s);
+
+/* The result of a call that is over (new), or NULL with its error. */
+hvb_result *hvb__stream_outcome(hvb_stream *s, hvb_error *err);
+
+/* One operation whose request and response are single JSON values (embeddings, images), in
+ * pieces so that the engine can run it: hvb__json_begin checks the operation and prepares the
+ * request (an offline gateway answers at once: the job is then over), with its transfer
+ * detached when `detached` (see hvb__transfer_attach), else started; hvb__json_settle takes
+ * the transfer's end (hvb_step and its error) and parses the body through the gateway;
+ * hvb__json_outcome gives the canonical response (new reference) or NULL with the errors of
+ * hvb__llm_call_json. NULL from hvb__json_begin: err set, nothing to free. */
+typedef struct hvb_json_job hvb_json_job;
+hvb_json_job *hvb__json_begin(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
+                              bool detached, hvb_error *err);
+struct hvb_transfer *hvb__json_transfer(hvb_json_job *j); /* NULL once over */
+bool hvb__json_over(const hvb_json_job *j);
+void hvb__json_settle(hvb_json_job *j, int st, const hvb_error *failure);
+json_object *hvb__json_outcome(hvb_json_job *j, hvb_error *err);
+void hvb__json_free(hvb_json_job *j); /* NULL is a no-op */
+
+/* Run a JSON operation on the async engine (core/engine.c): `done` runs once, on the engine
+ * thread, with the canonical response (borrowed for the call; NULL on failure, with `err`).
+ * False with err set when it could not start (then `done` never runs). */
+typedef void (*hvb_json_done_fn)(void *user_data, json_object *response, const hvb_error *err);
+bool hvb__engine_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
+                      hvb_json_done_fn done, void *user_data, hvb_error *err);
+
+/* External calls (core/engine.c): a public hvb_call whose outcome another module produces
+ * (async embeddings). _new: a call with three references (the caller's handle, the engine's,
+ * the producer's: drop it with hvb__call_unref once done with the call). _finish (any
+ * thread, once): the outcome, `result` owned (freed with free_fn) or NULL with err; on_done
+ * runs on the engine thread (at once when called there). _cancelled: stop producing. */
+hvb_call *hvb__call_external_new(hvb_call_done_fn on_done, void *user_data);
+void hvb__call_external_finish(hvb_call *c, void *result, void (*free_fn)(void *),
+                               const hvb_error *err);
+bool hvb__call_external_cancelled(hvb_call *c);
+void hvb__call_unref(hvb_call *c);
+
+/* Whether the calling thread is the engine's (a callback): it must not wait for the engine. */
+bool hvb__engine_is_current(void);
 
 /* ---- gateways (core/llm.c) ---- */
 

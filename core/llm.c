@@ -784,6 +784,7 @@ struct hvb_stream {
   bool cache_leader;
   bool cached;
   hvb_repair_config repair; /* tool-call repair for this call's result */
+  bool async; /* driven by the engine: never block on the cache, transfer made detached */
 };
 
 static void queue_clear(hvb_stream *s) {
@@ -877,7 +878,9 @@ static bool cache_begin(hvb_stream *s, hvb_cache *c, bool runs_tools) {
   }
   s->cache = c;
   s->cache_key = hvb__cache_key(HVB_NS_TEXT, hvb_spec_hash_key(s->spec), s->request);
-  long wait_ms = hvb_spec_timeout_ms(s->spec);
+  /* An async call must not block its caller, or the engine thread, on another call of the
+   * same key: it runs without the cache's coordination instead (it may still store). */
+  long wait_ms = s->async ? 0 : hvb_spec_timeout_ms(s->spec);
   GBytes *value = NULL;
   hvb_flight f = hvb__cache_fetch(c, HVB_NS_TEXT, s->cache_key, wait_ms > 0 ? wait_ms : -1,
                                   &value);
@@ -961,7 +964,13 @@ static bool finish_transfer(hvb_stream *s, hvb_error *err) {
 static void advance(hvb_stream *s) {
   hvb_error e = HVB_ERROR_INIT;
   hvb_step st = hvb__transfer_step(s->transfer, 1000, &e);
+  hvb__stream_settle(s, st, &e);
+}
+
+void hvb__stream_settle(hvb_stream *s, int st, const hvb_error *failure) {
   if (st == HVB_STEP_RUNNING) return;
+  hvb_error e = HVB_ERROR_INIT;
+  if (failure) e = *failure;
   if (st == HVB_STEP_DONE && finish_transfer(s, &e)) {
     s->ended = true;
     cache_end(s, true);
@@ -1011,7 +1020,7 @@ static hvb_http_request http_request(const hvb_spec *spec, const hvb_wire_reques
  * err set (bad input, or an offline gateway that failed). */
 static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *messages,
                               json_object *call_options, bool force_stream, bool gather,
-                              bool runs_tools, hvb_error *err) {
+                              bool runs_tools, bool async, hvb_error *err) {
   /* The operation is checked before anything else, so that an unsupported call fails the
    * same way whatever its arguments. */
   if (!hvb_llm_supports(llm, HVB_GATEWAY_OP_CHAT, err)) return NULL;
@@ -1037,6 +1046,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   s->gw = gw;
   s->request = req;
   s->gather = gather;
+  s->async = async;
   s->repair = repair;
   s->sse = json_object_get_boolean(json_object_object_get(req, "stream"));
   s->acc = hvb__accum_new();
@@ -1076,7 +1086,8 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   hvb_http_request hr = http_request(s->spec, s->wire);
   hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", s->url, s->sse ? "stream" : "chat",
            gw->name);
-  s->transfer = hvb__transfer_new(llm->client, &hr, on_body, on_reset, s);
+  s->transfer = async ? hvb__transfer_new_detached(llm->client, &hr, on_body, on_reset, s)
+                      : hvb__transfer_new(llm->client, &hr, on_body, on_reset, s);
   return s;
 }
 
@@ -1105,7 +1116,8 @@ static hvb_result *call_gather(hvb_stream *s, hvb_error *err) {
 
 hvb_result *hvb__llm_chat_ex(hvb_llm *llm, const char *prompt, json_object *messages,
                              json_object *call_options, bool runs_tools, hvb_error *err) {
-  hvb_stream *s = call_start(llm, prompt, messages, call_options, false, true, runs_tools, err);
+  hvb_stream *s =
+      call_start(llm, prompt, messages, call_options, false, true, runs_tools, false, err);
   if (!s) return NULL;
   hvb_result *r = call_gather(s, err);
   hvb_stream_free(s);
@@ -1136,7 +1148,7 @@ HVB_PUBLIC hvb_stream *hvb_llm_stream(hvb_llm *llm, const char *prompt, json_obj
     hvb__fail(err, HVB_EINVAL, "give exactly one of prompt and messages");
     return NULL;
   }
-  return call_start(llm, prompt, messages, call_options, true, false, false, err);
+  return call_start(llm, prompt, messages, call_options, true, false, false, false, err);
 }
 
 HVB_PUBLIC bool hvb_stream_next(hvb_stream *s, json_object **delta, hvb_error *err) {
@@ -1181,6 +1193,41 @@ HVB_PUBLIC hvb_result *hvb_stream_result(hvb_stream *s, hvb_error *err) {
   return stream_result(s, err);
 }
 
+/* ---- what the async engine (core/engine.c) needs of a call ---- */
+
+hvb_stream *hvb__call_begin(hvb_llm *llm, const char *prompt, json_object *messages,
+                            json_object *call_options, bool deltas, hvb_error *err) {
+  if (!prompt == !messages) {
+    hvb__fail(err, HVB_EINVAL, "give exactly one of prompt and messages");
+    return NULL;
+  }
+  return call_start(llm, prompt, messages, call_options, deltas, !deltas, false, true, err);
+}
+
+hvb_transfer *hvb__stream_transfer(hvb_stream *s) {
+  return s->transfer;
+}
+
+bool hvb__stream_over(const hvb_stream *s) {
+  return s->ended || s->failed;
+}
+
+json_object *hvb__stream_pop_delta(hvb_stream *s) {
+  if (g_queue_is_empty(&s->pending)) return NULL;
+  /* A delta reached the caller: the transfer may no longer be retried. */
+  if (!s->committed && s->transfer) hvb__transfer_commit(s->transfer);
+  s->committed = true;
+  return g_queue_pop_head(&s->pending);
+}
+
+hvb_result *hvb__stream_outcome(hvb_stream *s, hvb_error *err) {
+  if (s->failed) {
+    if (err) *err = s->error;
+    return NULL;
+  }
+  return stream_result(s, err);
+}
+
 /* ============================================================================================
  * One JSON request, one JSON response: embeddings and images (and any op without a stream)
  * ========================================================================================== */
@@ -1199,47 +1246,115 @@ static void gather_reset(void *user_data) {
   g_string_truncate(user_data, 0);
 }
 
-json_object *hvb__llm_call_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
-                                hvb_error *err) {
+/* One JSON operation in flight: either answered at once (offline gateway, or a failure before
+ * anything was sent) or waiting for its transfer. */
+struct hvb_json_job {
+  hvb_spec *spec; /* reference: the job may outlive its LLM */
+  const hvb_gateway_record *gw;
+  hvb_gateway_op op;
+  hvb_wire_request *wire;
+  const char *url; /* borrowed from wire */
+  GString *body;
+  hvb_transfer *transfer;
+  bool over;
+  json_object *response; /* once over: the canonical response, or NULL with error */
+  hvb_error error;
+};
+
+hvb_json_job *hvb__json_begin(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
+                              bool detached, hvb_error *err) {
   if (!hvb_llm_supports(llm, op, err)) return NULL;
   const hvb_gateway_record *gw = llm->gw;
-  if (is_offline(gw)) {
-    json_object *out = json_object_new_array();
-    json_object *res = NULL;
-    if (gw->ops.execute(llm->spec, op, canonical, out, err)) {
-      res = json_object_get(json_object_array_get_idx(out, 0));
-      if (!res)
-        hvb__fail(err, HVB_GATEWAY, "gateway '%s' gave no %s response", gw->name,
-                  hvb__gateway_op_phrase(op));
-    } else {
-      hvb__error_prefix(err, "gateway '%s'", gw->name);
-    }
-    json_object_put(out);
-    return res;
-  }
-  if (!gw->ops.prepare || !gw->ops.parse) {
+  if (!is_offline(gw) && (!gw->ops.prepare || !gw->ops.parse)) {
     hvb__fail(err, HVB_GATEWAY, "gateway '%s' lacks the prepare or parse operation", gw->name);
     return NULL;
   }
-  hvb_wire_request *wire = hvb__wire_request_new();
-  json_object *res = NULL;
-  GString *body = g_string_new(NULL);
-  if (!gw->ops.prepare(llm->spec, op, canonical, wire, err)) goto out;
-  const char *url = hvb_wire_request_url(wire);
-  hvb_http_request hr = http_request(llm->spec, wire);
-  hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", url, hvb__gateway_op_phrase(op),
-           gw->name);
-  if (!hvb__http_perform(llm->client, &hr, gather_body, gather_reset, body, err)) goto out;
-  json_object *parsed = hvb__json_parse(body->str, (long)body->len, "response", err);
-  if (!parsed) {
-    hvb__error_prefix(err, "response from %s", url);
-    goto out;
+  hvb_json_job *j = g_new0(hvb_json_job, 1);
+  j->spec = hvb_spec_ref(llm->spec);
+  j->gw = gw;
+  j->op = op;
+  if (is_offline(gw)) {
+    json_object *out = json_object_new_array();
+    if (gw->ops.execute(llm->spec, op, canonical, out, &j->error)) {
+      j->response = json_object_get(json_object_array_get_idx(out, 0));
+      if (!j->response)
+        hvb__fail(&j->error, HVB_GATEWAY, "gateway '%s' gave no %s response", gw->name,
+                  hvb__gateway_op_phrase(op));
+    } else {
+      hvb__error_prefix(&j->error, "gateway '%s'", gw->name);
+    }
+    json_object_put(out);
+    j->over = true;
+    return j;
   }
-  res = gw->ops.parse(llm->spec, op, parsed, err);
+  j->wire = hvb__wire_request_new();
+  j->body = g_string_new(NULL);
+  if (!gw->ops.prepare(llm->spec, op, canonical, j->wire, &j->error)) {
+    j->over = true;
+    return j;
+  }
+  j->url = hvb_wire_request_url(j->wire);
+  hvb_http_request hr = http_request(llm->spec, j->wire);
+  hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", j->url, hvb__gateway_op_phrase(op),
+           gw->name);
+  j->transfer = detached
+                    ? hvb__transfer_new_detached(llm->client, &hr, gather_body, gather_reset, j->body)
+                    : hvb__transfer_new(llm->client, &hr, gather_body, gather_reset, j->body);
+  return j;
+}
+
+struct hvb_transfer *hvb__json_transfer(hvb_json_job *j) {
+  return j->transfer;
+}
+
+bool hvb__json_over(const hvb_json_job *j) {
+  return j->over;
+}
+
+void hvb__json_settle(hvb_json_job *j, int st, const hvb_error *failure) {
+  if (st == HVB_STEP_RUNNING || j->over) return;
+  j->over = true;
+  g_clear_pointer(&j->transfer, hvb__transfer_free);
+  if (st != HVB_STEP_DONE) {
+    if (failure) j->error = *failure;
+    if (j->error.status == HVB_OK) hvb__fail(&j->error, HVB_TRANSPORT, "%s failed", j->url);
+    return;
+  }
+  json_object *parsed = hvb__json_parse(j->body->str, (long)j->body->len, "response", &j->error);
+  if (!parsed) {
+    hvb__error_prefix(&j->error, "response from %s", j->url);
+    return;
+  }
+  j->response = j->gw->ops.parse(j->spec, j->op, parsed, &j->error);
   json_object_put(parsed);
-  if (!res) hvb__error_prefix(err, "response from %s", url);
-out:
-  g_string_free(body, TRUE);
-  hvb__wire_request_free(wire);
+  if (!j->response) hvb__error_prefix(&j->error, "response from %s", j->url);
+}
+
+json_object *hvb__json_outcome(hvb_json_job *j, hvb_error *err) {
+  if (!j->response && err) *err = j->error;
+  return j->response ? json_object_get(j->response) : NULL;
+}
+
+void hvb__json_free(hvb_json_job *j) {
+  if (!j) return;
+  hvb__transfer_free(j->transfer);
+  hvb__wire_request_free(j->wire);
+  if (j->body) g_string_free(j->body, TRUE);
+  json_object_put(j->response);
+  hvb_spec_unref(j->spec);
+  g_free(j);
+}
+
+json_object *hvb__llm_call_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
+                                hvb_error *err) {
+  hvb_json_job *j = hvb__json_begin(llm, op, canonical, false, err);
+  if (!j) return NULL;
+  while (!j->over) {
+    hvb_error e = HVB_ERROR_INIT;
+    hvb_step st = hvb__transfer_step(j->transfer, 1000, &e);
+    hvb__json_settle(j, st, &e);
+  }
+  json_object *res = hvb__json_outcome(j, err);
+  hvb__json_free(j);
   return res;
 }

@@ -190,6 +190,7 @@ struct hvb_transfer {
 
   CURL *easy;
   CURLM *multi;
+  bool attached; /* multi is the async engine's (not ours to pool); see hvb__transfer_attach */
   bool in_multi;
   char curl_err[CURL_ERROR_SIZE];
 
@@ -416,8 +417,9 @@ static void start_attempt(hvb_transfer *t) {
   t->st = ST_RUNNING;
 }
 
-hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
-                                hvb_body_fn body_fn, hvb_reset_fn reset_fn, void *user_data) {
+hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_request *req,
+                                         hvb_body_fn body_fn, hvb_reset_fn reset_fn,
+                                         void *user_data) {
   global_init();
   hvb_transfer *t = g_new0(hvb_transfer, 1);
   t->client = client;
@@ -460,9 +462,8 @@ hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
     return t;
   }
   t->easy = easy_take(client);
-  t->multi = multi_take(client);
-  if (!t->easy || !t->multi) {
-    hvb__fail(&t->err, HVB_ENOMEM, "%s %s: cannot create libcurl handles", t->method,
+  if (!t->easy) {
+    hvb__fail(&t->err, HVB_ENOMEM, "%s %s: cannot create a libcurl handle", t->method,
               t->shown_url);
     t->st = ST_FAILED;
     return t;
@@ -473,8 +474,44 @@ hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
     t->st = ST_FAILED;
     return t;
   }
+  return t;
+}
+
+hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
+                                hvb_body_fn body_fn, hvb_reset_fn reset_fn, void *user_data) {
+  hvb_transfer *t = hvb__transfer_new_detached(client, req, body_fn, reset_fn, user_data);
+  if (t->st == ST_FAILED) return t;
+  t->multi = multi_take(client);
+  if (!t->multi) {
+    hvb__fail(&t->err, HVB_ENOMEM, "%s %s: cannot create a libcurl multi handle", t->method,
+              t->shown_url);
+    t->st = ST_FAILED;
+    return t;
+  }
   start_attempt(t);
   return t;
+}
+
+bool hvb__transfer_attach(hvb_transfer *t, void *multi, void *owner, hvb_error *err) {
+  if (t->st == ST_FAILED) {
+    if (err) *err = t->err;
+    return false;
+  }
+  t->multi = multi;
+  t->attached = true;
+  curl_easy_setopt(t->easy, CURLOPT_PRIVATE, owner);
+  start_attempt(t);
+  if (t->st == ST_FAILED) {
+    if (err) *err = t->err;
+    return false;
+  }
+  return true;
+}
+
+void *hvb__transfer_owner_of(void *easy) {
+  char *owner = NULL;
+  curl_easy_getinfo((CURL *)easy, CURLINFO_PRIVATE, &owner);
+  return owner;
 }
 
 /* Message and type of an error body: OpenAI {"error": {"message", "type", "code"}},
@@ -640,6 +677,35 @@ static bool collect_done(hvb_transfer *t) {
   return false;
 }
 
+/* The time-driven part of a transfer, shared by the synchronous step and the async engine:
+ * start the next attempt once its backoff has passed, fail an attempt that went idle too long.
+ * *next_us (when not NULL) gets the monotonic time by which this must run again (0: none). */
+static void timers(hvb_transfer *t, gint64 now, gint64 *next_us) {
+  if (next_us) *next_us = 0;
+  if (t->st == ST_WAITING && now >= t->wait_until) start_attempt(t);
+  if (t->st == ST_RUNNING && t->idle_timeout_ms > 0 && now >= idle_deadline(t)) idle_timeout(t);
+  if (!next_us) return;
+  if (t->st == ST_WAITING) *next_us = t->wait_until;
+  else if (t->st == ST_RUNNING && t->idle_timeout_ms > 0) *next_us = idle_deadline(t);
+}
+
+static hvb_step state_step(hvb_transfer *t, hvb_error *err) {
+  return t->st == ST_RUNNING || t->st == ST_WAITING ? HVB_STEP_RUNNING : finished(t, err);
+}
+
+hvb_step hvb__transfer_tick(hvb_transfer *t, long long now_mono_us, long long *next_us,
+                            hvb_error *err) {
+  gint64 next = 0;
+  timers(t, (gint64)now_mono_us, &next);
+  if (next_us) *next_us = next;
+  return state_step(t, err);
+}
+
+hvb_step hvb__transfer_done(hvb_transfer *t, int curl_code, hvb_error *err) {
+  if (t->st == ST_RUNNING) finish_attempt(t, (CURLcode)curl_code);
+  return state_step(t, err);
+}
+
 hvb_step hvb__transfer_step(hvb_transfer *t, int wait_ms, hvb_error *err) {
   if (wait_ms < 0) wait_ms = 0;
   if (t->st == ST_WAITING) {
@@ -648,7 +714,7 @@ hvb_step hvb__transfer_step(hvb_transfer *t, int wait_ms, hvb_error *err) {
       g_usleep((gulong)MIN(left, (gint64)wait_ms * 1000));
       if (t->wait_until > now_us()) return HVB_STEP_RUNNING;
     }
-    start_attempt(t);
+    timers(t, now_us(), NULL);
   }
   if (t->st != ST_RUNNING) return finished(t, err);
 
@@ -672,9 +738,8 @@ hvb_step hvb__transfer_step(hvb_transfer *t, int wait_ms, hvb_error *err) {
     fail_now(t);
     return finished(t, err);
   }
-  if (t->st == ST_RUNNING && t->idle_timeout_ms > 0 && now_us() >= idle_deadline(t))
-    idle_timeout(t);
-  return t->st == ST_RUNNING || t->st == ST_WAITING ? HVB_STEP_RUNNING : finished(t, err);
+  timers(t, now_us(), NULL);
+  return state_step(t, err);
 }
 
 void hvb__transfer_commit(hvb_transfer *t) { t->committed = true; }
@@ -689,7 +754,7 @@ void hvb__transfer_free(hvb_transfer *t) {
   if (!t) return;
   if (t->in_multi) curl_multi_remove_handle(t->multi, t->easy);
   easy_give(t->client, t->easy);
-  multi_give(t->client, t->multi);
+  if (!t->attached) multi_give(t->client, t->multi);
   hvb__client_unref(t->client);
   curl_slist_free_all(t->headers);
   g_string_free(t->error_body, TRUE);

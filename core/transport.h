@@ -83,6 +83,39 @@ typedef enum hvb_step {
 hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
                                 hvb_body_fn body_fn, hvb_reset_fn reset_fn, void *user_data);
 
+/* ---- transfers driven by the async engine (core/engine.c) ----
+ *
+ * The engine owns one multi handle for all its transfers and runs them on its I/O thread; the
+ * retry, backoff and timeout logic is the same code as hvb__transfer_step's:
+ *   hvb__transfer_new_detached  configure, do not start (any thread)
+ *   hvb__transfer_attach        start the first attempt in the engine's multi (engine thread)
+ *   hvb__transfer_done          libcurl reported the attempt done (CURLMSG_DONE's result)
+ *   hvb__transfer_tick          start a retry whose backoff passed, fail an idle attempt
+ * hvb__transfer_step must not be used on an attached transfer. */
+
+/* Like hvb__transfer_new, but no attempt is started: a failure to set up is kept and
+ * reported by hvb__transfer_attach. Never NULL. */
+hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_request *req,
+                                         hvb_body_fn body_fn, hvb_reset_fn reset_fn,
+                                         void *user_data);
+
+/* Start `t` in `multi` (a CURLM*, borrowed: it must outlive the transfer); `owner` is
+ * what hvb__transfer_owner_of gives back for the easy handle of a CURLMsg. False with err
+ * set when the transfer could not be set up or started. */
+bool hvb__transfer_attach(hvb_transfer *t, void *multi, void *owner, hvb_error *err);
+
+/* The `owner` given to hvb__transfer_attach for a CURL* easy handle. */
+void *hvb__transfer_owner_of(void *easy);
+
+/* The attempt finished with CURLcode `curl_code`: retry (HVB_STEP_RUNNING: waiting out a
+ * backoff, see hvb__transfer_tick), DONE, or FAILED with err set. */
+hvb_step hvb__transfer_done(hvb_transfer *t, int curl_code, hvb_error *err);
+
+/* Timers at `now_mono_us` (g_get_monotonic_time): *next_us gets when to tick again (0:
+ * not needed). Returns the state as hvb__transfer_done does. */
+hvb_step hvb__transfer_tick(hvb_transfer *t, long long now_mono_us, long long *next_us,
+                            hvb_error *err);
+
 /* Advance the transfer, waiting up to `wait_ms` for network activity (or for a backoff delay
  * to pass). Returns after any activity, so a caller can look at what the sink produced.
  * Errors: HVB_HTTP (status, provider type and message parsed from an error body: OpenAI

@@ -48,7 +48,10 @@
  * a response lacks a vector for an input or vectors differ in size (named).
  *
  * Thread safety: as for chat, an hvb_llm may embed from several threads at once; a result
- * belongs to one thread at a time. Worker threads are internal and joined before return.
+ * belongs to one thread at a time. The batches run as concurrent transfers on the library's
+ * async engine thread (async.h) while the calling thread waits; called from an async callback
+ * (on the engine thread, which must not wait for itself) they run one after another instead.
+ * hvb_llm_embed_async (async.h) is the non-blocking form.
  */
 #ifndef HEAVENBASE_EMBED_H
 #define HEAVENBASE_EMBED_H

@@ -16,5 +16,6 @@
 #include <heavenbase/embed.h>
 #include <heavenbase/tools.h>
 #include <heavenbase/image.h>
+#include <heavenbase/async.h>
 
 #endif

@@ -54,7 +54,10 @@
  * reached the caller; 400/401/403/404 are never retried.
  *
  * Thread safety: an hvb_llm may be used by several threads at once (each call is independent;
- * connections are shared under a lock). A result or a stream belongs to one thread at a time.
+ * connections are shared under a lock), synchronous and async (async.h) calls alike; the
+ * LLM's settings are read-only after construction and its response cache is locked. A result
+ * or a stream belongs to one thread at a time. hvb_llm_free must wait until no other thread
+ * is inside a call of the LLM (async chats already started may continue; see async.h).
  */
 #ifndef HEAVENBASE_LLM_H
 #define HEAVENBASE_LLM_H

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "tsan-glib.h" /* GMutex/GCond that ThreadSanitizer can see (TSan builds only) */
 
 static char *dirs[64];
 static int ndirs;

@@ -40,6 +40,7 @@ typedef struct resp {
   int stall_ms;
   bool repeat;
   int embed_dim;
+  bool echo;
 } resp;
 
 typedef struct conn {
@@ -89,6 +90,7 @@ static resp *resp_copy(const up_response *r) {
   c->stall_ms = r->stall_ms;
   c->repeat = r->repeat;
   c->embed_dim = r->embed_dim;
+  c->echo = r->echo;
   return c;
 }
 
@@ -98,7 +100,7 @@ static resp *resp_dup(const resp *r) {
   for (int i = 0; i < r->nchunks; i++)
     cs[i] = (up_chunk){r->chunks[i].data, r->chunks[i].len, r->chunks[i].delay_ms};
   up_response pub = {r->status, r->headers, r->content_type, cs, r->nchunks, r->chunked,
-                     r->close_after, r->stall_ms, r->repeat, r->embed_dim};
+                     r->close_after, r->stall_ms, r->repeat, r->embed_dim, r->echo};
   resp *c = resp_copy(&pub);
   g_free(cs);
   return c;
@@ -410,6 +412,72 @@ static void embed_answer(resp *r, const up_request *req) {
   json_object_put(body);
 }
 
+static void set_body(resp *r, char *text) {
+  for (int i = 0; i < r->nchunks; i++) g_free(r->chunks[i].data);
+  size_t len = strlen(text);
+  int delay = r->nchunks > 0 ? r->chunks[0].delay_ms : 0;
+  r->chunks = g_renew(chunk, r->chunks, 2);
+  r->chunks[0] = (chunk){text, len, delay};
+  r->nchunks = 1;
+}
+
+static char *chunk_event(const char *content, const char *finish) {
+  json_object *delta = json_object_new_object();
+  if (content) json_object_object_add(delta, "content", json_object_new_string(content));
+  json_object *choice = json_object_new_object();
+  json_object_object_add(choice, "index", json_object_new_int(0));
+  json_object_object_add(choice, "delta", delta);
+  json_object_object_add(choice, "finish_reason", finish ? json_object_new_string(finish) : NULL);
+  json_object *choices = json_object_new_array();
+  json_object_array_add(choices, choice);
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "object", json_object_new_string("chat.completion.chunk"));
+  json_object_object_add(o, "choices", choices);
+  char *ev = g_strdup_printf("data: %s\n\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+  json_object_put(o);
+  return ev;
+}
+
+/* A chat answer computed from the request (see up_response.echo). */
+static void echo_answer(resp *r, const up_request *req) {
+  json_object *body = json_tokener_parse(req->body), *msgs = NULL, *stream = NULL;
+  const char *text = "";
+  if (json_object_object_get_ex(body, "messages", &msgs) &&
+      json_object_is_type(msgs, json_type_array) && json_object_array_length(msgs) > 0) {
+    json_object *last = json_object_array_get_idx(msgs, json_object_array_length(msgs) - 1);
+    json_object *content = NULL;
+    if (json_object_object_get_ex(last, "content", &content) && json_object_get_string(content))
+      text = json_object_get_string(content);
+  }
+  if (json_object_object_get_ex(body, "stream", &stream) && json_object_get_boolean(stream)) {
+    char *a = chunk_event("echo: ", NULL), *b = chunk_event(text, NULL),
+         *c = chunk_event(NULL, "stop");
+    set_body(r, g_strconcat(a, b, c, "data: [DONE]\n\n", NULL));
+    g_free(a); g_free(b); g_free(c);
+    g_free(r->content_type);
+    r->content_type = g_strdup("text/event-stream");
+    r->chunked = true;
+  } else {
+    json_object *msg = json_object_new_object();
+    json_object_object_add(msg, "role", json_object_new_string("assistant"));
+    char *reply = g_strconcat("echo: ", text, NULL);
+    json_object_object_add(msg, "content", json_object_new_string(reply));
+    g_free(reply);
+    json_object *choice = json_object_new_object();
+    json_object_object_add(choice, "index", json_object_new_int(0));
+    json_object_object_add(choice, "message", msg);
+    json_object_object_add(choice, "finish_reason", json_object_new_string("stop"));
+    json_object *choices = json_object_new_array();
+    json_object_array_add(choices, choice);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "object", json_object_new_string("chat.completion"));
+    json_object_object_add(o, "choices", choices);
+    set_body(r, g_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)));
+    json_object_put(o);
+  }
+  json_object_put(body);
+}
+
 /* Send `r`; false when the connection must be closed afterwards (or already broke). */
 static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
   size_t total = 0;
@@ -479,6 +547,7 @@ static gpointer conn_main(gpointer p) {
     resp *r = take_response(s, req->path);
     if (!r) r = not_found(req->path);
     if (r->embed_dim > 0) embed_answer(r, req);
+    if (r->echo) echo_answer(r, req);
     open = serve(s, c->fd, r, !wants_close(req));
     resp_free(r);
     up_request_free(req);
@@ -667,6 +736,7 @@ static bool load_response(up_server *s, const char *path, json_object *jr) {
       .stall_ms = jint(jr, "stall_ms"),
       .repeat = json_object_object_get_ex(jr, "repeat", &jb) && json_object_get_boolean(jb),
       .embed_dim = jint(jr, "embed_dim"),
+      .echo = json_object_get_boolean(json_object_object_get(jr, "echo")),
   };
   up_push(s, path, &r);
   g_free(cs);

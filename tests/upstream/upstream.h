@@ -46,6 +46,11 @@ typedef struct up_response {
                               bytes of t as numbers (t[0], t[1], ...) padded with zeros to
                               embed_dim values, so a test can tell which text a vector is for;
                               usage counts one token per input */
+  bool echo;               /* ignore chunks and answer a chat request with "echo: " + the
+                              content of its last message: a chat.completion, or with
+                              "stream": true an SSE stream (deltas "echo: " and the text,
+                              finish_reason "stop", [DONE]); lets concurrent calls each
+                              check their own reply */
 } up_response;
 
 /* Start a server. Never NULL (aborts the test process on socket failure). */
@@ -70,7 +75,7 @@ void up_push_sse(up_server *s, const char *path, const char *sse_text, int nchun
 /* Load a JSON script: {"routes": {"/path": [response, ...]}} where a response is
  * {"status": 200, "headers": {"Name": "value"}, "content_type": "...", "body": "..." or
  *  "chunks": [{"data": "...", "delay_ms": 0}], "chunked": false, "close_after": 0,
- *  "stall_ms": 0, "repeat": false, "embed_dim": 0}. Returns false (with a message on stderr) on bad input. */
+ *  "stall_ms": 0, "repeat": false, "embed_dim": 0, "echo": false}. Returns false (with a message on stderr) on bad input. */
 bool up_load_script(up_server *s, const char *json_text);
 
 /* What was received. */

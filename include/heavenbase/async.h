@@ -1,0 +1,164 @@
+/* heavenbase/async.h: calls that run in the background on one event-driven engine.
+ *
+ *     static void done(hvb_call *call, void *user_data) {
+ *       if (hvb_call_status(call) == HVB_OK) puts(hvb_result_text(hvb_call_result(call)));
+ *     }
+ *     ...
+ *     hvb_call *c = hvb_llm_chat_async(llm, "Hello", NULL, NULL, done, NULL, NULL, &err);
+ *     hvb_call_wait(c, -1);
+ *     hvb_call_free(c);
+ *
+ * The engine. libcurl's multi interface drives every async transfer on ONE I/O thread owned
+ * by the library ("hvb-engine"): no thread per call, thousands of calls in flight. The thread
+ * starts when a call is submitted and no engine runs, and stops (its libcurl multi handle
+ * freed) once no call is left running, so a program that waits for its calls leaves no
+ * thread behind. Connections are reused per client_key (the same pools as synchronous calls),
+ * at most HVB_ASYNC_MAX_HOST_CONNECTIONS connections per host: more calls to one host queue
+ * inside libcurl for a free connection. Retries, backoff, connect, total and idle timeouts are
+ * those of synchronous calls (the same code in the transport).
+ *
+ * Callbacks. Both callbacks run on the engine thread, never inside the function that started
+ * the call, and must not block for long (every other call waits meanwhile): hand heavy work to
+ * your own threads. From a callback you may start new async calls, cancel or free any call
+ * (its own included), read results; you must not hvb_call_wait for a call that is not over
+ * (it returns false at once instead of deadlocking) nor run synchronous calls that take long.
+ *   on_delta(call, delta, user_data): an async stream's public delta (the objects
+ *       hvb_stream_next yields; borrowed, valid during the callback), in order.
+ *   on_done(call, user_data): exactly once per call, after its last on_delta, with the
+ *       outcome readable through hvb_call_status / hvb_call_error / hvb_call_result.
+ *
+ * Cancellation. hvb_call_cancel aborts the transfer and frees its resources; on_done then
+ * reports HVB_CANCELLED exactly once, unless the call was already over (then cancel does
+ * nothing: its on_done has run, or is running, with the real outcome). Once cancel returns,
+ * on_delta is never called again for the call. When cancel is called outside the engine
+ * thread, on_done has also run by the time it returns; from a callback (on the engine
+ * thread), on_done(HVB_CANCELLED) runs after that callback returns.
+ *
+ * Ownership. hvb_llm_chat_async returns a handle the caller owns and releases with
+ * hvb_call_free, which may be called at any time, from any thread, even from the call's own
+ * callbacks: freeing a call that is not over cancels it first (with the rules above). The
+ * library keeps its own reference until on_done has returned. The LLM may be freed while its
+ * calls run (they keep what they need). `prompt`, `messages` and `call_options` are copied.
+ *
+ * Threads. Every function here may be called from any thread. One hvb_llm may start sync and
+ * async calls from many threads at once (its configuration is read-only; the connection pool
+ * and the response cache are locked). A hvb_call may be waited on, cancelled and read from
+ * several threads; hvb_call_free must be the last use of the handle.
+ */
+#ifndef HEAVENBASE_ASYNC_H
+#define HEAVENBASE_ASYNC_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+#include <heavenbase/error.h>
+#include <heavenbase/llm.h>
+#include <heavenbase/embed.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Connections the engine opens at most to one host (HTTP/1.1 has one request per connection
+ * at a time; more calls queue for a free connection). */
+#define HVB_ASYNC_MAX_HOST_CONNECTIONS 128
+
+typedef struct hvb_call hvb_call;
+
+typedef void (*hvb_call_done_fn)(hvb_call *call, void *user_data);
+typedef void (*hvb_call_delta_fn)(hvb_call *call, json_object *delta, void *user_data);
+
+/* Start a chat in the background: exactly one of `prompt` and `messages` (as hvb_llm_chat /
+ * hvb_llm_chat_messages; call options as in llm.h). With `on_delta` it is an async stream
+ * (the provider is asked for an event stream and every delta is passed on); without, the
+ * reply is gathered. `on_done` and `on_delta` may be NULL (poll or wait instead).
+ * Returns a new handle (free with hvb_call_free), or NULL with err set for a failure found
+ * before anything was sent: HVB_EINVAL (bad arguments or options), HVB_UNSUPPORTED,
+ * HVB_GATEWAY, or an offline gateway's own failure. Later failures (HTTP, timeout, parse...)
+ * are the call's outcome, reported through on_done. A response-cache hit and an offline
+ * gateway (mock) complete without network, still through the engine thread. An async call
+ * never waits for another call computing the same cacheable answer: it runs on its own. */
+hvb_call *hvb_llm_chat_async(hvb_llm *llm, const char *prompt, json_object *messages,
+                             json_object *call_options, hvb_call_done_fn on_done,
+                             hvb_call_delta_fn on_delta, void *user_data, hvb_error *err);
+
+/* Block until the call is over and on_done has returned, at most `timeout_ms` milliseconds
+ * (< 0: no limit; 0: just look). True when it is over. From a callback on the engine thread
+ * it never blocks (it would wait for itself): it only reports whether the call is over. */
+bool hvb_call_wait(hvb_call *call, long timeout_ms);
+
+/* Cancel (see "Cancellation" above). NULL and calls that are over are a no-op. */
+void hvb_call_cancel(hvb_call *call);
+
+/* Whether the call is over (its outcome is set; on_done may still be running). */
+bool hvb_call_is_over(const hvb_call *call);
+
+/* The outcome: HVB_OK for a result, HVB_CANCELLED, or the failure's status. HVB_OK with a
+ * NULL result while the call is not over: check hvb_call_is_over first. */
+hvb_status hvb_call_status(const hvb_call *call);
+
+/* The failure (borrowed, lives as long as the call), NULL while running or after success. */
+const hvb_error *hvb_call_error(const hvb_call *call);
+
+/* The chat result (borrowed, lives as long as the call), NULL unless a chat succeeded. */
+hvb_result *hvb_call_result(const hvb_call *call);
+
+/* The result, now owned by the caller (free with hvb_result_free); afterwards
+ * hvb_call_result gives NULL. NULL unless the call succeeded. */
+hvb_result *hvb_call_take_result(hvb_call *call);
+
+/* Release the caller's handle; a call that is not over is cancelled first. NULL: no-op. */
+void hvb_call_free(hvb_call *call);
+
+/* ---- running the engine from your own loop ----
+ *
+ * Instead of the library's engine thread, one thread of yours may run the engine: after
+ * hvb_engine_drive_begin, calls started from any thread wait for that thread's
+ * hvb_engine_step, and every callback runs inside hvb_engine_step, on that thread (so a
+ * single-threaded program needs no locking at all). hvb_call_wait and hvb_call_cancel called
+ * on the driving thread drive the engine themselves until the call is over. Everything above
+ * holds otherwise (callbacks run "on the engine thread" = inside hvb_engine_step). */
+
+/* Make the calling thread the engine's driver. Call it before starting async calls (while
+ * the engine thread has calls in flight it fails with HVB_EINVAL) or again from the driving
+ * thread (no-op). HVB_EINVAL also when another thread drives. */
+bool hvb_engine_drive_begin(hvb_error *err);
+
+/* One turn of the engine, on the driving thread: start submitted calls, let libcurl work,
+ * run callbacks, then wait up to `timeout_ms` for network activity, a new call or a timer.
+ * Returns the number of calls not over yet (0: nothing to drive), or -1 when the calling
+ * thread is not the driver or is inside a callback. */
+int hvb_engine_step(int timeout_ms);
+
+/* Give the engine back to the library's thread (the next call starts it). Only on the
+ * driving thread, outside callbacks, once no call is running: false otherwise. Also run at
+ * exit. */
+bool hvb_engine_drive_end(void);
+
+/* ---- async embeddings ----
+ *
+ * The pipeline of hvb_llm_embed (embed.h: repeated texts sent once, cache, batches of
+ * embedding_batch_size, at most embedding_max_workers batches in flight), with the batches as
+ * concurrent transfers on the engine and on_done (above) when every batch is in. `texts` are
+ * copied. Differences: a text another call is embedding right now is sent again rather than
+ * waited for; cancel stops starting batches, but batches already in flight run to their end
+ * (their vectors are cached) while on_done reports HVB_CANCELLED at once; the LLM must stay
+ * alive until on_done has run. NULL with err set for bad arguments or options, or when the
+ * gateway cannot embed (HVB_UNSUPPORTED); a failed batch is the call's outcome. */
+hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts, size_t n,
+                              json_object *call_options, hvb_call_done_fn on_done,
+                              void *user_data, hvb_error *err);
+
+/* The embeddings of an async embed call that succeeded (borrowed, lives as long as the call),
+ * else NULL (also for a chat call). */
+hvb_embeddings *hvb_call_embeddings(const hvb_call *call);
+/* The same, now owned by the caller (free with hvb_embeddings_free). */
+hvb_embeddings *hvb_call_take_embeddings(hvb_call *call);
+
+/* The user_data given when the call was started. */
+void *hvb_call_user_data(const hvb_call *call);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
