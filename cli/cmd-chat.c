@@ -244,11 +244,14 @@ static int run_parallel(hvb_llm *llm, const char *path, int n, json_object *call
   while ((len = getline(&line, &cap, in)) >= 0) {
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
     if (!len) continue;
-    prompts = realloc(prompts, sizeof *prompts * (size_t)(count + 1));
+    char **more = realloc(prompts, sizeof *prompts * (size_t)(count + 1));
+    if (!more) break;
+    prompts = more;
     prompts[count++] = strdup(line);
   }
   free(line);
   if (in != stdin) fclose(in);
+  const int nprompts = count; /* `count` shrinks when starting a call fails */
 
   par_state p = {.in_flight = 0};
   pthread_mutex_init(&p.lock, NULL);
@@ -288,7 +291,7 @@ static int run_parallel(hvb_llm *llm, const char *path, int n, json_object *call
     hvb_call_free(calls[i]);
   }
   fflush(stdout);
-  for (int i = 0; prompts && prompts[i] && i < count; i++) free(prompts[i]);
+  for (int i = 0; i < nprompts; i++) free(prompts[i]);
   free(prompts);
   free(calls);
   pthread_cond_destroy(&p.changed);
