@@ -681,9 +681,8 @@ HVB_PUBLIC bool hvb_llm_supports(const hvb_llm *llm, hvb_gateway_op op, hvb_erro
   uint32_t cap = hvb__gateway_op_cap(op);
   if (!cap) return hvb__fail(err, HVB_EINVAL, "unknown gateway operation %d", (int)op);
   const hvb_gateway_record *gw = llm->gw;
-  if (!(gw->ops.caps & cap))
-    return hvb__fail(err, HVB_UNSUPPORTED, "gateway '%s' does not support %s", gw->name,
-                     hvb__gateway_op_phrase(op));
+  /* The gateway's own answer first: it knows the better message ("use an embedding provider
+   * such as ..."); the capabilities then catch what it did not refuse. */
   if (gw->ops.supports) {
     hvb_error e = HVB_ERROR_INIT;
     if (!gw->ops.supports(llm->spec, op, &e)) {
@@ -696,6 +695,9 @@ HVB_PUBLIC bool hvb_llm_supports(const hvb_llm *llm, hvb_gateway_op op, hvb_erro
       return false;
     }
   }
+  if (!(gw->ops.caps & cap))
+    return hvb__fail(err, HVB_UNSUPPORTED, "gateway '%s' does not support %s", gw->name,
+                     hvb__gateway_op_phrase(op));
   return true;
 }
 

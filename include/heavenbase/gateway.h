@@ -151,7 +151,9 @@ typedef struct hvb_gateway_descriptor {
 
   /* May this gateway do `op` for this spec? Refuse known-unsupported combinations with
    * HVB_UNSUPPORTED naming the operation ("portkey has no embeddings for provider
-   * 'openrouter'"). NULL: the caps decide. */
+   * 'openrouter'"). Asked before the caps are checked, so its message is the one users see;
+   * an operation outside the caps is refused afterwards even when this returns true.
+   * NULL: the caps decide. */
   bool (*supports)(const hvb_spec *spec, hvb_gateway_op op, hvb_error *err);
 
   /* Canonical request -> HTTP request. Required for HTTP gateways. */
