@@ -1055,22 +1055,10 @@ START_TEST(plugin_descriptor_offers_chat_and_refuses_embeddings_and_images) {
 }
 END_TEST
 
-static up_server *srv;
-
-static void up_setup(void) {
-  tu_isolate();
-  srv = up_start();
-}
-
-static void up_teardown(void) {
-  up_stop(srv);
-  srv = NULL;
-}
-
 /* An LLM on the anthropic gateway for the fake server; `extra` (JSON text or NULL) is merged
  * into the options. The gateway must really be anthropic, not the openai fallback. */
 static hvb_llm *anthropic_llm(const char *extra) {
-  char *base = g_strconcat(up_base_url(srv), "/v1", NULL);
+  char *base = g_strconcat(up_base_url(tu_srv), "/v1", NULL);
   json_object *o = json_object_new_object();
   json_object_object_add(o, "provider", json_object_new_string("anthropic"));
   json_object_object_add(o, "gateway", json_object_new_string("anthropic"));
@@ -1094,7 +1082,7 @@ static hvb_llm *anthropic_llm(const char *extra) {
 
 static void push_reply(const char *name) {
   json_object *g = fixture_json(name);
-  up_push_body(srv, MESSAGES_PATH, 200, NULL,
+  up_push_body(tu_srv, MESSAGES_PATH, 200, NULL,
                json_object_to_json_string_ext(json_object_object_get(g, "anthropic"),
                                               JSON_C_TO_STRING_PLAIN));
   json_object_put(g);
@@ -1102,12 +1090,12 @@ static void push_reply(const char *name) {
 
 static void push_sse(const char *name, int pieces) {
   char *text = fixture(name);
-  up_push_sse(srv, MESSAGES_PATH, text, pieces);
+  up_push_sse(tu_srv, MESSAGES_PATH, text, pieces);
   free(text);
 }
 
 static json_object *sent_body(int i) {
-  up_request *r = up_request_get(srv, i);
+  up_request *r = up_request_get(tu_srv, i);
   ck_assert_ptr_nonnull(r);
   ck_assert_str_eq(r->method, "POST");
   ck_assert_str_eq(r->path, MESSAGES_PATH);
@@ -1117,7 +1105,7 @@ static json_object *sent_body(int i) {
 }
 
 static char *sent_header(int i, const char *name) {
-  up_request *r = up_request_get(srv, i);
+  up_request *r = up_request_get(tu_srv, i);
   ck_assert_ptr_nonnull(r);
   char *v = up_request_header(r, name);
   up_request_free(r);
@@ -1215,11 +1203,11 @@ END_TEST
 
 START_TEST(provider_errors_keep_type_and_message_and_never_the_key) {
   /* an error body with status 200 */
-  up_push_body(srv, MESSAGES_PATH, 200, NULL,
+  up_push_body(tu_srv, MESSAGES_PATH, 200, NULL,
                "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":"
                "\"Overloaded\"}}");
   /* an HTTP 400 (read by the transport, whose error-body reader knows Anthropic's shape) */
-  up_push_body(srv, MESSAGES_PATH, 400, NULL,
+  up_push_body(tu_srv, MESSAGES_PATH, 400, NULL,
                "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":"
                "\"max_tokens: Field required\"}}");
   /* an error event inside a stream */
@@ -1261,7 +1249,7 @@ START_TEST(embeddings_and_images_are_refused_before_any_request) {
   hvb_error err2 = HVB_ERROR_INIT;
   ck_assert(!hvb_llm_supports(llm, HVB_GATEWAY_OP_IMAGE, &err2));
   ck_assert_int_eq(err2.status, HVB_UNSUPPORTED);
-  ck_assert_int_eq(up_request_count(srv), 0);
+  ck_assert_int_eq(up_request_count(tu_srv), 0);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -1274,7 +1262,7 @@ START_TEST(untranslatable_requests_fail_before_sending) {
   ck_assert_ptr_null(hvb_llm_chat_messages(llm, msgs, NULL, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
   ck_assert_ptr_nonnull(strstr(err.message, "input_audio"));
-  ck_assert_int_eq(up_request_count(srv), 0);
+  ck_assert_int_eq(up_request_count(tu_srv), 0);
   json_object_put(msgs);
   hvb_llm_free(llm);
 }
@@ -1346,7 +1334,7 @@ int main(int argc, char **argv) {
 
   TCase *up = tcase_create("upstream");
   tcase_set_timeout(up, 60);
-  tcase_add_checked_fixture(up, up_setup, up_teardown);
+  tcase_add_checked_fixture(up, tu_up_setup, tu_up_teardown);
   tcase_add_test(up, chat_sends_a_messages_request_and_reads_the_reply);
   tcase_add_test(up, a_stream_through_the_library_equals_the_chat_of_the_same_reply);
   tcase_add_test(up, provider_errors_keep_type_and_message_and_never_the_key);

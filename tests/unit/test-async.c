@@ -18,18 +18,6 @@
 #define KEY "sk-test-async-0123456789abcdef"
 #define CHAT_PATH "/v1/chat/completions"
 
-static up_server *srv;
-
-static void up_setup(void) {
-  tu_isolate();
-  srv = up_start();
-}
-
-static void up_teardown(void) {
-  up_stop(srv);
-  srv = NULL;
-}
-
 /* What the callbacks saw of one call. */
 typedef struct seen {
   gint done;     /* on_done calls */
@@ -79,7 +67,7 @@ static hvb_llm *mock_llm(void) {
 
 static void push_echo(void) {
   up_response r = {.echo = true, .repeat = true};
-  up_push(srv, CHAT_PATH, &r);
+  up_push(tu_srv, CHAT_PATH, &r);
 }
 
 /* A stream of `n` SSE events, each after `delay_ms`: words "w0 ", "w1 "..., then stop. */
@@ -96,7 +84,7 @@ static void push_slow_stream(int n, int delay_ms) {
   cs[n] = (up_chunk){texts[n], 0, 0};
   up_response r = {.content_type = "text/event-stream", .chunks = cs, .nchunks = n + 1,
                    .chunked = true};
-  up_push(srv, CHAT_PATH, &r);
+  up_push(tu_srv, CHAT_PATH, &r);
   g_strfreev(texts);
   g_free(cs);
 }
@@ -211,7 +199,7 @@ typedef struct many {
 
 START_TEST(a_thousand_concurrent_chats_each_get_their_own_reply) {
   push_echo();
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   many *m = g_new0(many, 1);
   hvb_call **calls = g_new0(hvb_call *, MANY);
   for (int i = 0; i < MANY; i++) {
@@ -236,9 +224,9 @@ START_TEST(a_thousand_concurrent_chats_each_get_their_own_reply) {
     hvb_call_free(calls[i]);
     seen_clear(&m->s[i]);
   }
-  ck_assert_int_eq(up_request_count(srv), MANY);
+  ck_assert_int_eq(up_request_count(tu_srv), MANY);
   /* Keep-alive: connections were reused, far fewer than calls. */
-  ck_assert_int_le(up_connection_count(srv), HVB_ASYNC_MAX_HOST_CONNECTIONS);
+  ck_assert_int_le(up_connection_count(tu_srv), HVB_ASYNC_MAX_HOST_CONNECTIONS);
   g_free(calls);
   g_free(m);
   hvb_llm_free(llm);
@@ -247,7 +235,7 @@ END_TEST
 
 START_TEST(cancel_during_a_slow_stream_stops_deltas_and_reports_once) {
   push_slow_stream(10, 150);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   seen s;
   seen_init(&s);
   hvb_call *c = hvb_llm_chat_async(llm, "slow", NULL, NULL, on_done, on_delta, &s, NULL);
@@ -270,7 +258,7 @@ END_TEST
 START_TEST(cancel_before_and_after_a_stream) {
   push_slow_stream(3, 100);
   push_slow_stream(3, 0);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   seen a, b;
   seen_init(&a);
   seen_init(&b);
@@ -302,7 +290,7 @@ static void cancel_in_delta(hvb_call *call, json_object *delta, void *ud) {
 
 START_TEST(cancel_from_its_own_delta_callback) {
   push_slow_stream(5, 100);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   seen s;
   seen_init(&s);
   hvb_call *c = hvb_llm_chat_async(llm, "x", NULL, NULL, on_done, cancel_in_delta, &s, NULL);
@@ -334,7 +322,7 @@ static void start_next(hvb_call *call, void *ud) {
 START_TEST(a_callback_starts_another_call) {
   push_echo();
   chain *ch = g_new0(chain, 1);
-  ch->llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  ch->llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   seen_init(&ch->first);
   seen_init(&ch->second);
   hvb_call *c = hvb_llm_chat_async(ch->llm, "first", NULL, NULL, start_next, NULL, &ch->first,
@@ -359,8 +347,8 @@ START_TEST(wait_with_a_timeout) {
   up_chunk slow = {"{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
                    "\"late\"},\"finish_reason\":\"stop\"}]}", 0, 600};
   up_response r = {.chunks = &slow, .nchunks = 1};
-  up_push(srv, CHAT_PATH, &r);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  up_push(tu_srv, CHAT_PATH, &r);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   seen s;
   seen_init(&s);
   hvb_call *c = hvb_llm_chat_async(llm, "x", NULL, NULL, on_done, NULL, &s, NULL);
@@ -379,16 +367,16 @@ START_TEST(wait_with_a_timeout) {
 END_TEST
 
 START_TEST(retries_and_http_errors_are_those_of_sync_calls) {
-  up_push_body(srv, CHAT_PATH, 500, NULL, "{\"error\":{\"message\":\"boom\"}}");
+  up_push_body(tu_srv, CHAT_PATH, 500, NULL, "{\"error\":{\"message\":\"boom\"}}");
   push_echo();
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, "{\"max_retries\": 1}");
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, "{\"max_retries\": 1}");
   seen s;
   seen_init(&s);
   hvb_call *c = hvb_llm_chat_async(llm, "again", NULL, NULL, on_done, NULL, &s, NULL);
   ck_assert(hvb_call_wait(c, 20000));
   ck_assert_int_eq(s.status, HVB_OK);
   ck_assert_str_eq(s.reply, "echo: again");
-  ck_assert_int_eq(up_request_count(srv), 2);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
   hvb_call_free(c);
   hvb_llm_free(llm);
   seen_clear(&s);
@@ -400,8 +388,8 @@ START_TEST(idle_timeout_holds_for_async_streams) {
   up_chunk ch = {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n", 0, 0};
   up_response r = {.content_type = "text/event-stream", .chunks = &ch, .nchunks = 1,
                    .chunked = true, .stall_ms = 3000};
-  up_push(srv, CHAT_PATH, &r);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, "{\"idle_timeout\": 0.3}");
+  up_push(tu_srv, CHAT_PATH, &r);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, "{\"idle_timeout\": 0.3}");
   seen s;
   seen_init(&s);
   gint64 t0 = g_get_monotonic_time();
@@ -419,8 +407,8 @@ START_TEST(idle_timeout_holds_for_async_streams) {
 END_TEST
 
 START_TEST(an_http_error_is_the_outcome) {
-  up_push_body(srv, CHAT_PATH, 401, NULL, "{\"error\":{\"message\":\"bad key\"}}");
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  up_push_body(tu_srv, CHAT_PATH, 401, NULL, "{\"error\":{\"message\":\"bad key\"}}");
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   seen s;
   seen_init(&s);
   hvb_call *c = hvb_llm_chat_async(llm, "x", NULL, NULL, on_done, NULL, &s, NULL);
@@ -437,7 +425,7 @@ END_TEST
 
 START_TEST(free_of_a_running_call_cancels_it) {
   push_slow_stream(10, 200);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   seen s;
   seen_init(&s);
   hvb_call *c = hvb_llm_chat_async(llm, "x", NULL, NULL, on_done, on_delta, &s, NULL);
@@ -455,12 +443,12 @@ END_TEST
 static hvb_llm *embed_llm(int delay_ms, int batch, int workers, bool cache) {
   up_chunk ch = {"", 0, delay_ms};
   up_response r = {.chunks = &ch, .nchunks = 1, .repeat = true, .embed_dim = 8};
-  up_push(srv, "/v1/embeddings", &r);
+  up_push(tu_srv, "/v1/embeddings", &r);
   char extra[160];
   snprintf(extra, sizeof extra,
            "{\"embedding_batch_size\": %d, \"embedding_max_workers\": %d, \"cache\": %s}",
            batch, workers, cache ? "true" : "false");
-  return tu_upstream_llm(srv, "embed-test", KEY, extra);
+  return tu_upstream_llm(tu_srv, "embed-test", KEY, extra);
 }
 
 /* Sync embeddings run their batches as concurrent transfers on the engine: 6 batches of a
@@ -476,14 +464,14 @@ START_TEST(embedding_batches_run_concurrently_on_the_engine) {
   ck_assert_uint_eq(hvb_embeddings_requests(e), 6);
   for (size_t i = 0; i < 12; i++) ck_assert_float_eq(hvb_embeddings_vector(e, i)[0], texts[i][0]);
   ck_assert_msg(took_ms < 1500, "6 batches with 3 workers took %lld ms", (long long)took_ms);
-  ck_assert_int_eq(up_request_count(srv), 6);
+  ck_assert_int_eq(up_request_count(tu_srv), 6);
   hvb_embeddings_free(e);
   hvb_llm_free(llm);
 }
 END_TEST
 
 START_TEST(a_failing_embedding_batch_fails_the_call) {
-  up_push_body(srv, "/v1/embeddings", 400, NULL, "{\"error\":{\"message\":\"too long\"}}");
+  up_push_body(tu_srv, "/v1/embeddings", 400, NULL, "{\"error\":{\"message\":\"too long\"}}");
   hvb_llm *llm = embed_llm(100, 1, 4, false);
   const char *texts[] = {"a", "b", "c", "d", "e", "f"};
   hvb_error err = HVB_ERROR_INIT;
@@ -539,7 +527,7 @@ START_TEST(async_embeddings_run_their_batches_on_the_engine) {
   ck_assert_uint_eq(hvb_embeddings_requests(e), 0);
   hvb_embeddings_free(e);
   hvb_call_free(c);
-  ck_assert_int_eq(up_request_count(srv), 4);
+  ck_assert_int_eq(up_request_count(tu_srv), 4);
   hvb_llm_free(llm);
   seen_clear(&s);
   seen_clear(&s2);
@@ -559,7 +547,7 @@ START_TEST(async_embeddings_cancel_and_failure) {
   ck_assert_ptr_null(hvb_call_embeddings(c));
   hvb_call_free(c);
   g_usleep(800 * 1000); /* the batches in flight end; no new one starts */
-  ck_assert_int_le(up_request_count(srv), 3);
+  ck_assert_int_le(up_request_count(tu_srv), 3);
   ck_assert_int_eq(s.done, 1);
   seen_clear(&s);
 
@@ -574,7 +562,7 @@ END_TEST
 
 START_TEST(a_caller_driven_engine_runs_callbacks_in_the_driving_thread) {
   push_echo();
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   hvb_error err = HVB_ERROR_INIT;
   ck_assert_msg(hvb_engine_drive_begin(&err), "%s", err.message);
   ck_assert(hvb_engine_drive_begin(&err)); /* again from the driver: fine */
@@ -675,7 +663,7 @@ static void loop_end(loop_state *st) {
 
 START_TEST(glib_completions_run_in_the_main_context_and_cancel_through_gcancellable) {
   push_echo();
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   loop_state st;
   loop_begin(&st, true, 21, "echo: loop ");
   g_main_context_push_thread_default(st.ctx);
@@ -710,7 +698,7 @@ static gboolean cancel_later(gpointer cancellable) {
 
 START_TEST(glib_cancel_during_a_slow_stream) {
   push_slow_stream(10, 150);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   loop_state st;
   loop_begin(&st, true, 1, "");
   GCancellable *cancel = g_cancellable_new();
@@ -760,7 +748,7 @@ int main(void) {
 
   TCase *up = tcase_create("upstream");
   tcase_set_timeout(up, 300);
-  tcase_add_checked_fixture(up, up_setup, up_teardown);
+  tcase_add_checked_fixture(up, tu_up_setup, tu_up_teardown);
   tcase_add_test(up, a_thousand_concurrent_chats_each_get_their_own_reply);
   tcase_add_test(up, cancel_during_a_slow_stream_stops_deltas_and_reports_once);
   tcase_add_test(up, cancel_before_and_after_a_stream);

@@ -17,26 +17,14 @@
 #define EMBED_PATH "/v1/embeddings"
 #define DIM 8
 
-static up_server *srv;
-
-static void setup(void) {
-  tu_isolate();
-  srv = up_start();
-}
-
-static void teardown(void) {
-  up_stop(srv);
-  srv = NULL;
-}
-
 static void serve_embeddings(int delay_ms) {
   up_chunk ch = {"", 0, delay_ms};
   up_response r = {.status = 200, .chunks = &ch, .nchunks = 1, .repeat = true, .embed_dim = DIM};
-  up_push(srv, EMBED_PATH, &r);
+  up_push(tu_srv, EMBED_PATH, &r);
 }
 
 static hvb_llm *up_llm(const char *extra) {
-  return tu_upstream_llm(srv, "embed-test", KEY, extra);
+  return tu_upstream_llm(tu_srv, "embed-test", KEY, extra);
 }
 
 static hvb_embeddings *embed_ok(hvb_llm *llm, const char *const *texts, size_t n,
@@ -66,7 +54,7 @@ static void assert_vector_of(const hvb_embeddings *e, size_t i, const char *text
 
 /* The "input" array of request i, as canonical JSON text. */
 static char *sent_inputs(int i) {
-  up_request *rq = up_request_get(srv, i);
+  up_request *rq = up_request_get(tu_srv, i);
   ck_assert_ptr_nonnull(rq);
   json_object *b = tu_parse(rq->body);
   char *s = hvb__json_canonical(json_object_object_get(b, "input"));
@@ -89,7 +77,7 @@ START_TEST(mixed_batch_returns_vectors_in_order_and_sends_only_misses) {
   assert_vector_of(e, 2, "c");
   ck_assert_uint_eq(hvb_embeddings_cached(e), 1);
   ck_assert_uint_eq(hvb_embeddings_requests(e), 1);
-  ck_assert_int_eq(up_request_count(srv), 2);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
   char *in = sent_inputs(1);
   ck_assert_str_eq(in, "[\"b\",\"c\"]");
   g_free(in);
@@ -98,7 +86,7 @@ START_TEST(mixed_batch_returns_vectors_in_order_and_sends_only_misses) {
   ck_assert_uint_eq(hvb_embeddings_cached(again), 3);
   ck_assert_ptr_null(hvb_embeddings_usage(again));
   assert_vector_of(again, 0, "b");
-  ck_assert_int_eq(up_request_count(srv), 2);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
   hvb_embeddings_free(e);
   hvb_embeddings_free(again);
   hvb_llm_free(llm);
@@ -113,9 +101,9 @@ START_TEST(thousand_inputs_with_a_cap_of_250_make_four_requests_in_order) {
   const char *texts[N];
   for (int i = 0; i < N; i++) texts[i] = store[i] = g_strdup_printf("t%04d", i);
   hvb_embeddings *e = embed_ok(llm, texts, N, "{\"embedding_batch_size\": 250}");
-  ck_assert_int_eq(up_request_count(srv), 4);
+  ck_assert_int_eq(up_request_count(tu_srv), 4);
   for (int r = 0; r < 4; r++) {
-    json_object *b = tu_sent_body(srv, r);
+    json_object *b = tu_sent_body(tu_srv, r);
     ck_assert_uint_eq(json_object_array_length(json_object_object_get(b, "input")), 250);
     json_object_put(b);
   }
@@ -135,7 +123,7 @@ START_TEST(duplicates_are_sent_once) {
   hvb_llm *llm = up_llm(NULL);
   const char *texts[] = {"x", "y", "x", "x", "y"};
   hvb_embeddings *e = embed_ok(llm, texts, 5, "{\"cache\": false}");
-  ck_assert_int_eq(up_request_count(srv), 1);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
   char *in = sent_inputs(0);
   ck_assert_str_eq(in, "[\"x\",\"y\"]");
   g_free(in);
@@ -143,7 +131,7 @@ START_TEST(duplicates_are_sent_once) {
   ck_assert_uint_eq(hvb_embeddings_cached(e), 0);
   /* With the cache off nothing was stored: the same call is sent again. */
   hvb_embeddings_free(embed_ok(llm, texts, 5, "{\"cache\": false}"));
-  ck_assert_int_eq(up_request_count(srv), 2);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
   hvb_embeddings_free(e);
   hvb_llm_free(llm);
 }
@@ -159,10 +147,10 @@ START_TEST(provider_cap_lowers_the_batch_size_and_workers_keep_the_order) {
   const char *texts[N];
   for (int i = 0; i < N; i++) texts[i] = store[i] = g_strdup_printf("c%03d", i);
   hvb_embeddings *e = embed_ok(llm, texts, N, "{\"input_type\": \"search_document\"}");
-  ck_assert_int_eq(up_request_count(srv), 4); /* 96 + 96 + 96 + 12 */
+  ck_assert_int_eq(up_request_count(tu_srv), 4); /* 96 + 96 + 96 + 12 */
   int sizes = 0;
   for (int r = 0; r < 4; r++) {
-    json_object *b = tu_sent_body(srv, r);
+    json_object *b = tu_sent_body(tu_srv, r);
     size_t n = json_object_array_length(json_object_object_get(b, "input"));
     ck_assert_uint_le(n, 96);
     sizes += (int)n;
@@ -184,7 +172,7 @@ START_TEST(request_shapes_follow_the_provider) {
   /* openai: no input_type; the LLM's chat arguments stay out of embeddings. */
   hvb_llm *llm = up_llm("{\"temperature\": 0, \"dimensions\": 8}");
   hvb_embeddings_free(embed_ok(llm, one, 1, "{\"input_type\": \"query\", \"cache\": false}"));
-  json_object *b = tu_sent_body(srv, 0);
+  json_object *b = tu_sent_body(tu_srv, 0);
   ck_assert_str_eq(hvb__json_str(b, "model"), "embed-test");
   ck_assert(!json_object_object_get_ex(b, "input_type", NULL));
   ck_assert(!json_object_object_get_ex(b, "temperature", NULL));
@@ -196,7 +184,7 @@ START_TEST(request_shapes_follow_the_provider) {
   llm = up_llm("{\"provider\": \"voyage\", \"dimensions\": 8}");
   hvb_embeddings_free(embed_ok(llm, one, 1,
                                "{\"input_type\": \"query\", \"encoding_format\": \"float\"}"));
-  b = tu_sent_body(srv, 1);
+  b = tu_sent_body(tu_srv, 1);
   ck_assert_str_eq(hvb__json_str(b, "input_type"), "query");
   ck_assert_int_eq(json_object_get_int(json_object_object_get(b, "output_dimension")), 8);
   ck_assert(!json_object_object_get_ex(b, "dimensions", NULL));
@@ -207,7 +195,7 @@ START_TEST(request_shapes_follow_the_provider) {
 END_TEST
 
 START_TEST(a_failed_batch_fails_the_call_and_stores_nothing) {
-  up_push_body(srv, EMBED_PATH, 500, NULL, "{\"error\":{\"message\":\"embedder down\"}}");
+  up_push_body(tu_srv, EMBED_PATH, 500, NULL, "{\"error\":{\"message\":\"embedder down\"}}");
   hvb_llm *llm = up_llm(NULL);
   const char *texts[] = {"p", "q"};
   hvb_error err = HVB_ERROR_INIT;
@@ -217,7 +205,7 @@ START_TEST(a_failed_batch_fails_the_call_and_stores_nothing) {
   serve_embeddings(0);
   hvb_embeddings *e = embed_ok(llm, texts, 2, NULL);
   ck_assert_uint_eq(hvb_embeddings_cached(e), 0);
-  ck_assert_int_eq(up_request_count(srv), 2);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
   hvb_embeddings_free(e);
   /* Bad input is named. */
   const char *with_null[] = {"a", NULL};
@@ -241,7 +229,7 @@ START_TEST(dimension_comes_from_the_catalog_or_one_remembered_probe) {
   hvb_llm *unknown = up_llm(NULL);
   ck_assert_uint_eq(hvb_llm_embedding_dim(unknown, &err), DIM);
   ck_assert_uint_eq(hvb_llm_embedding_dim(unknown, &err), DIM);
-  ck_assert_int_eq(up_request_count(srv), 1);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
   hvb_llm_free(known);
   hvb_llm_free(unknown);
 }
@@ -304,7 +292,7 @@ START_TEST(concurrent_identical_embeds_send_each_text_once) {
   /* Each text went upstream once. (The calls claim texts one by one, so two of them may
    * split the three texts between their requests: the count of requests may be 1 or 2.) */
   GString *all = g_string_new(NULL);
-  for (int r = 0; r < up_request_count(srv); r++) {
+  for (int r = 0; r < up_request_count(tu_srv); r++) {
     char *in = sent_inputs(r);
     g_string_append(all, in);
     g_free(in);
@@ -383,7 +371,7 @@ START_TEST(progress_reports_distinct_texts_done_up_to_the_total) {
   ck_assert_uint_ge(p.calls, 2);
   ck_assert_uint_eq(p.total, 50);
   ck_assert_uint_eq(p.last_done, 50);
-  ck_assert_int_eq(up_request_count(srv), 5);
+  ck_assert_int_eq(up_request_count(tu_srv), 5);
   for (int i = 0; i < N; i++) assert_vector_of(e, (size_t)i, texts[i]);
   hvb_embeddings_free(e);
   for (int i = 0; i < N; i++) g_free(store[i]);
@@ -395,7 +383,7 @@ int main(void) {
   Suite *s = suite_create("embed");
   TCase *tc = tcase_create("upstream");
   tcase_set_timeout(tc, 120);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, tu_up_setup, tu_up_teardown);
   tcase_add_test(tc, mixed_batch_returns_vectors_in_order_and_sends_only_misses);
   tcase_add_test(tc, thousand_inputs_with_a_cap_of_250_make_four_requests_in_order);
   tcase_add_test(tc, duplicates_are_sent_once);

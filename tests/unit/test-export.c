@@ -16,18 +16,6 @@
   "{\"id\": \"c1\", \"choices\": [{\"index\": 0, \"message\": {\"role\": \"assistant\","   \
   " \"content\": \"exported hello\"}, \"finish_reason\": \"stop\"}]}"
 
-static up_server *srv;
-
-static void setup(void) {
-  tu_isolate();
-  srv = up_start();
-}
-
-static void teardown(void) {
-  up_stop(srv);
-  srv = NULL;
-}
-
 static size_t gather(char *p, size_t size, size_t n, void *ud) {
   g_string_append_len(ud, p, (gssize)(size * n));
   return size * n;
@@ -75,8 +63,8 @@ START_TEST(an_export_gets_the_same_reply_as_a_library_call_on_the_same_connectio
   up_chunk ch = {CHAT_BODY, 0, 0};
   r.chunks = &ch;
   r.nchunks = 1;
-  up_push(srv, CHAT_PATH, &r);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, "{\"temperature\": 0.3}");
+  up_push(tu_srv, CHAT_PATH, &r);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, "{\"temperature\": 0.3}");
   hvb_error err = HVB_ERROR_INIT;
   hvb_result *res = hvb_llm_chat(llm, "hi", NULL, &err);
   ck_assert_msg(res != NULL, "%s", err.message);
@@ -98,11 +86,11 @@ START_TEST(an_export_gets_the_same_reply_as_a_library_call_on_the_same_connectio
   g_string_free(reply, TRUE);
 
   /* What the export sent: the key, the body we built. */
-  up_request *req = up_request_get(srv, 1);
+  up_request *req = up_request_get(tu_srv, 1);
   char *auth = up_request_header(req, "Authorization");
   ck_assert_str_eq(auth, "Bearer " KEY);
   free(auth);
-  json_object *sent = tu_sent_body(srv, 1);
+  json_object *sent = tu_sent_body(tu_srv, 1);
   ck_assert_str_eq(hvb__json_str(sent, "model"), "gpt-4o-mini");
   json_object_put(sent);
   up_request_free(req);
@@ -111,8 +99,8 @@ START_TEST(an_export_gets_the_same_reply_as_a_library_call_on_the_same_connectio
   hvb_export *y = export_ok(llm, HVB_GATEWAY_OP_CHAT, HVB_EXPORT_OPENAI);
   reply = run_export(y, "again");
   g_string_free(reply, TRUE);
-  ck_assert_int_eq(up_request_count(srv), 3);
-  ck_assert_int_eq(up_connection_count(srv), 1);
+  ck_assert_int_eq(up_request_count(tu_srv), 3);
+  ck_assert_int_eq(up_connection_count(tu_srv), 1);
 
   hvb_export_free(y);
   hvb_export_free(x);
@@ -123,7 +111,7 @@ END_TEST
 
 static hvb_llm *llm_with(const char *options) {
   json_object *o = tu_parse(options);
-  json_object_object_add(o, "base_url", json_object_new_string(up_base_url(srv)));
+  json_object_object_add(o, "base_url", json_object_new_string(up_base_url(tu_srv)));
   hvb_error err = HVB_ERROR_INIT;
   hvb_llm *llm = hvb_llm_new(o, &err);
   ck_assert_msg(llm != NULL, "%s", err.message);
@@ -185,7 +173,7 @@ START_TEST(exports_are_refused_where_they_cannot_work) {
                  "gateway 'mock' answers offline");
   expect_refused("{\"provider\": \"openai\", \"model\": \"m\"}", HVB_GATEWAY_OP_CHAT,
                  HVB_EXPORT_ANTHROPIC, "gateway 'openai' cannot be exported as the Anthropic kind");
-  ck_assert_int_eq(up_request_count(srv), 0);
+  ck_assert_int_eq(up_request_count(tu_srv), 0);
 }
 END_TEST
 
@@ -193,7 +181,7 @@ int main(void) {
   Suite *s = suite_create("export");
   TCase *tc = tcase_create("export");
   tcase_set_timeout(tc, 60);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, tu_up_setup, tu_up_teardown);
   tcase_add_test(tc, an_export_gets_the_same_reply_as_a_library_call_on_the_same_connection);
   tcase_add_test(tc, gateway_servers_shape_their_exports);
   tcase_add_test(tc, exports_are_refused_where_they_cannot_work);

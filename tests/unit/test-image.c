@@ -20,18 +20,6 @@
 #define PNG_1X1_B64 \
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
-static up_server *srv;
-
-static void setup(void) {
-  tu_isolate();
-  srv = up_start();
-}
-
-static void teardown(void) {
-  up_stop(srv);
-  srv = NULL;
-}
-
 /* ---- fixtures ---- */
 
 static void put_be32(GByteArray *b, guint32 v) {
@@ -310,31 +298,31 @@ static void serve_png(const char *path, int delay_ms) {
   guchar *bytes = g_base64_decode(PNG_1X1_B64, &n);
   up_chunk ch = {(const char *)bytes, n, delay_ms};
   up_response r = {.status = 200, .content_type = "image/png", .chunks = &ch, .nchunks = 1};
-  up_push(srv, path, &r);
+  up_push(tu_srv, path, &r);
   g_free(bytes);
 }
 
 START_TEST(a_url_is_fetched_once_and_only_when_needed) {
   serve_png("/img/a.png", 0);
-  char *url = g_strconcat(up_base_url(srv), "/img/a.png", NULL);
+  char *url = g_strconcat(up_base_url(tu_srv), "/img/a.png", NULL);
   hvb_error err = HVB_ERROR_INIT;
   hvb_image *img = hvb_image_new(url, &err);
   ck_assert_ptr_nonnull(img);
-  ck_assert_int_eq(up_request_count(srv), 0);
+  ck_assert_int_eq(up_request_count(tu_srv), 0);
   assert_probe(img, "png", 1, 1);
   size_t len = 0;
   ck_assert_ptr_nonnull(hvb_image_bytes(img, &len, &err));
   char *b64 = hvb_image_base64(img, &err);
   ck_assert_str_eq(b64, PNG_1X1_B64);
   free(b64);
-  ck_assert_int_eq(up_request_count(srv), 1);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
   hvb_image_free(img);
   g_free(url);
 }
 END_TEST
 
 START_TEST(a_missing_or_slow_url_fails_naming_it) {
-  char *url = g_strconcat(up_base_url(srv), "/img/missing.png", NULL);
+  char *url = g_strconcat(up_base_url(tu_srv), "/img/missing.png", NULL);
   hvb_error err = HVB_ERROR_INIT;
   hvb_image *img = hvb_image_new_url(url, &err);
   size_t len;
@@ -346,7 +334,7 @@ START_TEST(a_missing_or_slow_url_fails_naming_it) {
   g_free(url);
 
   serve_png("/img/slow.png", 3000);
-  url = g_strconcat(up_base_url(srv), "/img/slow.png", NULL);
+  url = g_strconcat(up_base_url(tu_srv), "/img/slow.png", NULL);
   img = hvb_image_new_url(url, &err);
   hvb_image_set_fetch_limits(img, 300, 0);
   err = (hvb_error)HVB_ERROR_INIT;
@@ -362,7 +350,7 @@ START_TEST(a_missing_or_slow_url_fails_naming_it) {
   serve_png("/img/slow2.png", 3000);
   char *cfg = g_build_filename(g_getenv("HB_CONFIG_DIR"), "config.json", NULL);
   tu_write_file(cfg, "{\"heavenbase\": {\"llm\": {\"image_url_timeout\": 0.3}}}");
-  url = g_strconcat(up_base_url(srv), "/img/slow2.png", NULL);
+  url = g_strconcat(up_base_url(tu_srv), "/img/slow2.png", NULL);
   img = hvb_image_new_url(url, &err);
   err = (hvb_error)HVB_ERROR_INIT;
   ck_assert(!hvb_image_bytes(img, &len, &err));
@@ -372,8 +360,8 @@ START_TEST(a_missing_or_slow_url_fails_naming_it) {
   g_free(cfg);
 
   /* a body that is not an image */
-  up_push_body(srv, "/img/text", 200, "text/plain", "hello, I am text");
-  url = g_strconcat(up_base_url(srv), "/img/text", NULL);
+  up_push_body(tu_srv, "/img/text", 200, "text/plain", "hello, I am text");
+  url = g_strconcat(up_base_url(tu_srv), "/img/text", NULL);
   img = hvb_image_new_url(url, &err);
   err = (hvb_error)HVB_ERROR_INIT;
   ck_assert(!hvb_image_bytes(img, &len, &err));
@@ -391,9 +379,9 @@ static const char *chat_body =
     " \"finish_reason\": \"stop\"}]}";
 
 START_TEST(images_join_the_last_user_message) {
-  up_push_body(srv, "/v1/chat/completions", 200, NULL, chat_body);
-  up_push_body(srv, "/v1/chat/completions", 200, NULL, chat_body);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  up_push_body(tu_srv, "/v1/chat/completions", 200, NULL, chat_body);
+  up_push_body(tu_srv, "/v1/chat/completions", 200, NULL, chat_body);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   char *path = g_build_filename(tu_tmpdir(), "dot.png", NULL);
   hvb_error err = HVB_ERROR_INIT;
   hvb_image *img = hvb_image_new_base64(PNG_1X1_B64, NULL, &err);
@@ -406,7 +394,7 @@ START_TEST(images_join_the_last_user_message) {
   hvb_result *r = hvb_llm_chat(llm, "what is this?", opts, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   hvb_result_free(r);
-  json_object *sent = tu_sent_body(srv, 0);
+  json_object *sent = tu_sent_body(tu_srv, 0);
   ck_assert_ptr_null(json_object_object_get(sent, "images"));
   json_object *content = hvb__json_path(json_object_array_get_idx(
                                             json_object_object_get(sent, "messages"), 0),
@@ -426,7 +414,7 @@ START_TEST(images_join_the_last_user_message) {
   r = hvb_llm_chat_images(llm, "and this?", &img, 1, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   hvb_result_free(r);
-  sent = tu_sent_body(srv, 1);
+  sent = tu_sent_body(tu_srv, 1);
   content = hvb__json_path(json_object_array_get_idx(json_object_object_get(sent, "messages"), 0),
                            "content");
   ck_assert_int_eq(json_object_array_length(content), 2);
@@ -437,7 +425,7 @@ START_TEST(images_join_the_last_user_message) {
   err = (hvb_error)HVB_ERROR_INIT;
   ck_assert_ptr_null(hvb_llm_chat(llm, "x", opts, &err));
   ck_assert_msg(strstr(err.message, "call option 'images'[0]"), "%s", err.message);
-  ck_assert_int_eq(up_request_count(srv), 2);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
 
   json_object_put(opts);
   hvb_image_free(img);
@@ -458,10 +446,10 @@ static hvb_images *imagen_ok(hvb_llm *llm, const char *prompt, const char *opts)
 }
 
 START_TEST(imagen_takes_b64_and_url_answers) {
-  up_push_body(srv, IMAGES_PATH, 200, NULL,
+  up_push_body(tu_srv, IMAGES_PATH, 200, NULL,
                "{\"created\": 1, \"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\","
                " \"revised_prompt\": \"a mug, revised\"}], \"usage\": {\"total_tokens\": 4}}");
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-image-1", KEY, NULL);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
   hvb_images *r = imagen_ok(llm, "a mug", "{\"size\": \"1024x1024\", \"n\": 1}");
   ck_assert_uint_eq(hvb_images_count(r), 1);
   assert_probe(hvb_images_get(r, 0), "png", 1, 1);
@@ -469,7 +457,7 @@ START_TEST(imagen_takes_b64_and_url_answers) {
   ck_assert_ptr_null(hvb_images_raw(r));
   ck_assert_ptr_nonnull(hvb_images_usage(r));
   hvb_images_free(r);
-  json_object *sent = tu_sent_body(srv, 0);
+  json_object *sent = tu_sent_body(tu_srv, 0);
   ck_assert_str_eq(hvb__json_str(sent, "prompt"), "a mug");
   ck_assert_str_eq(hvb__json_str(sent, "size"), "1024x1024");
   ck_assert_ptr_null(json_object_object_get(sent, "response_format"));
@@ -478,28 +466,28 @@ START_TEST(imagen_takes_b64_and_url_answers) {
 
   /* a URL answer: fetched lazily; other models are asked for b64_json */
   serve_png("/files/out.png", 0);
-  char *body = g_strdup_printf("{\"data\": [{\"url\": \"%s/files/out.png\"}]}", up_base_url(srv));
-  up_push_body(srv, IMAGES_PATH, 200, NULL, body);
+  char *body = g_strdup_printf("{\"data\": [{\"url\": \"%s/files/out.png\"}]}", up_base_url(tu_srv));
+  up_push_body(tu_srv, IMAGES_PATH, 200, NULL, body);
   g_free(body);
-  llm = tu_upstream_llm(srv, "dall-e-3", KEY, NULL);
+  llm = tu_upstream_llm(tu_srv, "dall-e-3", KEY, NULL);
   r = imagen_ok(llm, "a mug", "{\"include\": \"raw\"}");
-  ck_assert_int_eq(up_request_count(srv), 2);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
   ck_assert_ptr_nonnull(hvb_image_url(hvb_images_get(r, 0)));
   ck_assert_ptr_nonnull(hvb_images_raw(r));
   assert_probe(hvb_images_get(r, 0), "png", 1, 1);
-  ck_assert_int_eq(up_request_count(srv), 3);
+  ck_assert_int_eq(up_request_count(tu_srv), 3);
   hvb_images_free(r);
-  sent = tu_sent_body(srv, 1);
+  sent = tu_sent_body(tu_srv, 1);
   ck_assert_str_eq(hvb__json_str(sent, "response_format"), "b64_json");
   json_object_put(sent);
   hvb_llm_free(llm);
 
   /* gpt-5 image models never get response_format, even when asked */
-  up_push_body(srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
-  llm = tu_upstream_llm(srv, "gpt-5-image-mini", KEY, NULL);
+  up_push_body(tu_srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  llm = tu_upstream_llm(tu_srv, "gpt-5-image-mini", KEY, NULL);
   r = imagen_ok(llm, "a mug", "{\"response_format\": \"url\"}");
   hvb_images_free(r);
-  sent = tu_sent_body(srv, 3);
+  sent = tu_sent_body(tu_srv, 3);
   ck_assert_ptr_null(json_object_object_get(sent, "response_format"));
   json_object_put(sent);
   hvb_llm_free(llm);
@@ -507,13 +495,13 @@ START_TEST(imagen_takes_b64_and_url_answers) {
 END_TEST
 
 START_TEST(reference_images_go_in_the_request) {
-  up_push_body(srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-image-1", KEY, NULL);
+  up_push_body(tu_srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
   hvb_error err = HVB_ERROR_INIT;
   hvb_image *ref = hvb_image_new_base64(PNG_1X1_B64, NULL, &err);
   hvb_images *r = hvb_llm_imagen(llm, "like this", &ref, 1, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
-  json_object *sent = tu_sent_body(srv, 0);
+  json_object *sent = tu_sent_body(tu_srv, 0);
   json_object *arr = json_object_object_get(sent, "image");
   ck_assert_int_eq(json_object_array_length(arr), 1);
   ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(arr, 0)),
@@ -531,20 +519,20 @@ START_TEST(seeded_imagen_is_cached_and_unseeded_is_not) {
   resp.chunks = &ch;
   resp.nchunks = 1;
   resp.repeat = true;
-  up_push(srv, IMAGES_PATH, &resp);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-image-1", KEY, NULL);
+  up_push(tu_srv, IMAGES_PATH, &resp);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
   hvb_images *a = imagen_ok(llm, "a mug", "{\"seed\": 7}");
   hvb_images *b = imagen_ok(llm, "a mug", "{\"seed\": 7}");
   ck_assert(!hvb_images_cached(a));
   ck_assert(hvb_images_cached(b));
   assert_probe(hvb_images_get(b, 0), "png", 1, 1);
-  ck_assert_int_eq(up_request_count(srv), 1);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
   hvb_images_free(a);
   hvb_images_free(b);
   a = imagen_ok(llm, "a mug", NULL);
   b = imagen_ok(llm, "a mug", NULL);
   ck_assert(!hvb_images_cached(b));
-  ck_assert_int_eq(up_request_count(srv), 3);
+  ck_assert_int_eq(up_request_count(tu_srv), 3);
   hvb_images_free(a);
   hvb_images_free(b);
   hvb_llm_free(llm);
@@ -591,7 +579,7 @@ START_TEST(bifrost_and_anthropic_refuse_imagen) {
   expect_imagen_refused("{\"provider\": \"anthropic\", \"model\": \"claude-sonnet-4-5\","
                         " \"api_key\": \"sk-ant-test-0123456789\"}",
                         "does not support image generation");
-  ck_assert_int_eq(up_request_count(srv), 0);
+  ck_assert_int_eq(up_request_count(tu_srv), 0);
 }
 END_TEST
 
@@ -599,7 +587,7 @@ int main(void) {
   Suite *s = suite_create("image");
   TCase *tc = tcase_create("image");
   tcase_set_timeout(tc, 60);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, tu_up_setup, tu_up_teardown);
   tcase_add_test(tc, each_format_is_probed_from_its_header);
   tcase_add_test(tc, broken_data_fails_naming_why);
   tcase_add_test(tc, conversions_round_trip);

@@ -922,18 +922,6 @@ END_TEST
  * upstream: the public API against the fake provider
  * ========================================================================================== */
 
-static up_server *srv;
-
-static void up_setup(void) {
-  tu_isolate();
-  srv = up_start();
-}
-
-static void up_teardown(void) {
-  up_stop(srv);
-  srv = NULL;
-}
-
 /* An openai LLM for the fake server, with two retries (the retry tests rely on them); `extra`
  * (JSON text or NULL) is merged into the options. */
 static hvb_llm *up_llm(const char *extra) {
@@ -943,15 +931,15 @@ static hvb_llm *up_llm(const char *extra) {
     hvb__json_merge(o, e);
     json_object_put(e);
   }
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, json_object_to_json_string(o));
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, json_object_to_json_string(o));
   json_object_put(o);
   return llm;
 }
 
-static json_object *sent_body(int i) { return tu_sent_body(srv, i); }
+static json_object *sent_body(int i) { return tu_sent_body(tu_srv, i); }
 
 static char *sent_header(int i, const char *name) {
-  up_request *rq = up_request_get(srv, i);
+  up_request *rq = up_request_get(tu_srv, i);
   ck_assert_ptr_nonnull(rq);
   char *v = up_request_header(rq, name);
   up_request_free(rq);
@@ -966,7 +954,7 @@ static const char *const canned_chat =
     "\"completion_tokens\":6,\"total_tokens\":15}}";
 
 START_TEST(plain_chat_returns_the_text_and_sends_model_messages_and_key) {
-  up_push_body(srv, CHAT_PATH, 200, NULL, canned_chat);
+  up_push_body(tu_srv, CHAT_PATH, 200, NULL, canned_chat);
   hvb_llm *llm = up_llm(NULL);
   hvb_error err = HVB_ERROR_INIT;
   hvb_result *r = hvb_llm_chat(llm, "Hello", NULL, &err);
@@ -976,8 +964,8 @@ START_TEST(plain_chat_returns_the_text_and_sends_model_messages_and_key) {
                    15);
   ck_assert_str_eq(hvb__json_str(hvb_result_raw(r), "id"), "chatcmpl-canned0001");
 
-  ck_assert_int_eq(up_request_count(srv), 1);
-  up_request *rq = up_request_get(srv, 0);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
+  up_request *rq = up_request_get(tu_srv, 0);
   ck_assert_str_eq(rq->method, "POST");
   ck_assert_str_eq(rq->path, CHAT_PATH);
   up_request_free(rq);
@@ -1005,7 +993,7 @@ END_TEST
 /* Queue SSE fixture `name` for the chat path, sent in `pieces` pieces. */
 static void push_fixture(const char *name, int pieces) {
   char *sse = fixture(name);
-  up_push_sse(srv, CHAT_PATH, sse, pieces);
+  up_push_sse(tu_srv, CHAT_PATH, sse, pieces);
   free(sse);
 }
 
@@ -1018,7 +1006,7 @@ static void push_pieces(const up_chunk *chunks, int n, int close_after) {
                       .nchunks = n,
                       .chunked = true,
                       .close_after = close_after};
-  up_push(srv, CHAT_PATH, &resp);
+  up_push(tu_srv, CHAT_PATH, &resp);
 }
 
 /* hvb_llm_chat of "Hi" with {"stream": true}: the gathered result, or NULL with err set. */
@@ -1179,8 +1167,8 @@ START_TEST(keep_alive_comments_do_not_hold_off_the_idle_timeout) {
 END_TEST
 
 START_TEST(a_json_reply_to_a_stream_request_is_read_as_a_body) {
-  up_push_body(srv, CHAT_PATH, 200, "application/json", canned_chat);
-  up_push_body(srv, CHAT_PATH, 200, "application/json",
+  up_push_body(tu_srv, CHAT_PATH, 200, "application/json", canned_chat);
+  up_push_body(tu_srv, CHAT_PATH, 200, "application/json",
                "{\"error\":{\"message\":\"streaming is disabled\",\"type\":\"invalid_request\"}}");
   hvb_llm *llm = up_llm(NULL);
   hvb_stream *st = start_stream(llm);
@@ -1205,7 +1193,7 @@ START_TEST(a_json_reply_to_a_stream_request_is_read_as_a_body) {
 END_TEST
 
 START_TEST(stream_without_done_or_finish_is_truncated) {
-  up_push_sse(srv, CHAT_PATH,
+  up_push_sse(tu_srv, CHAT_PATH,
               "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"partial\"}}]}\n\n", 1);
   hvb_llm *llm = up_llm(NULL);
   hvb_stream *st = start_stream(llm);
@@ -1217,7 +1205,7 @@ START_TEST(stream_without_done_or_finish_is_truncated) {
   ck_assert_ptr_null(d);
   ck_assert_int_eq(err.status, HVB_TRUNCATED);
   ck_assert_ptr_nonnull(strstr(err.message, "truncated"));
-  ck_assert_ptr_nonnull(strstr(err.message, up_base_url(srv)));
+  ck_assert_ptr_nonnull(strstr(err.message, up_base_url(tu_srv)));
   /* The failure sticks, and there is no result. */
   hvb_error_clear(&err);
   ck_assert(!hvb_stream_next(st, &d, &err));
@@ -1236,25 +1224,25 @@ START_TEST(error_event_in_a_stream_is_a_provider_error) {
   ck_assert_int_eq(err.status, HVB_PROVIDER);
   ck_assert_str_eq(err.type, "server_error");
   ck_assert_ptr_nonnull(strstr(err.message, "The server had an error"));
-  ck_assert_int_eq(up_request_count(srv), 1); /* the provider answered: nothing to retry */
+  ck_assert_int_eq(up_request_count(tu_srv), 1); /* the provider answered: nothing to retry */
   hvb_llm_free(llm);
 }
 END_TEST
 
 START_TEST(invalid_json_body_is_a_parse_error_naming_the_url) {
-  up_push_body(srv, CHAT_PATH, 200, NULL, "<html>Bad gateway</html>");
+  up_push_body(tu_srv, CHAT_PATH, 200, NULL, "<html>Bad gateway</html>");
   hvb_llm *llm = up_llm(NULL);
   hvb_error err = HVB_ERROR_INIT;
   ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, &err));
   ck_assert_int_eq(err.status, HVB_PARSE);
   ck_assert_ptr_nonnull(strstr(err.message, "is not valid JSON"));
-  ck_assert_ptr_nonnull(strstr(err.message, up_base_url(srv)));
+  ck_assert_ptr_nonnull(strstr(err.message, up_base_url(tu_srv)));
   hvb_llm_free(llm);
 }
 END_TEST
 
 START_TEST(error_body_with_status_200_is_a_provider_error) {
-  up_push_body(srv, CHAT_PATH, 200, NULL,
+  up_push_body(tu_srv, CHAT_PATH, 200, NULL,
                "{\"error\":{\"message\":\"upstream model unavailable\",\"code\":\"model_down\"}}");
   hvb_llm *llm = up_llm(NULL);
   hvb_error err = HVB_ERROR_INIT;
@@ -1267,7 +1255,7 @@ START_TEST(error_body_with_status_200_is_a_provider_error) {
 END_TEST
 
 START_TEST(status_401_is_an_http_error_without_the_key_and_not_retried) {
-  up_push_body(srv, CHAT_PATH, 401, NULL,
+  up_push_body(tu_srv, CHAT_PATH, 401, NULL,
                "{\"error\":{\"message\":\"Incorrect API key provided: " KEY "\",\"type\":"
                "\"invalid_request_error\",\"code\":\"invalid_api_key\"}}");
   hvb_llm *llm = up_llm(NULL);
@@ -1279,21 +1267,21 @@ START_TEST(status_401_is_an_http_error_without_the_key_and_not_retried) {
   ck_assert_ptr_nonnull(strstr(err.message, "Incorrect API key provided"));
   ck_assert_ptr_null(strstr(err.message, KEY));
   ck_assert_ptr_null(strstr(err.message, "0123456789abcdef"));
-  ck_assert_int_eq(up_request_count(srv), 1);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
   hvb_llm_free(llm);
 }
 END_TEST
 
 START_TEST(status_500_then_200_succeeds_for_chat) {
-  up_push_body(srv, CHAT_PATH, 500, NULL,
+  up_push_body(tu_srv, CHAT_PATH, 500, NULL,
                "{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}");
-  up_push_body(srv, CHAT_PATH, 200, NULL, canned_chat);
+  up_push_body(tu_srv, CHAT_PATH, 200, NULL, canned_chat);
   hvb_llm *llm = up_llm("{\"max_retries\": 2}");
   hvb_error err = HVB_ERROR_INIT;
   hvb_result *r = hvb_llm_chat(llm, "Hi", NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert_str_eq(hvb_result_text(r), "Hello from the canned upstream.");
-  ck_assert_int_eq(up_request_count(srv), 2);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
   hvb_result_free(r);
   hvb_llm_free(llm);
 }
@@ -1311,7 +1299,7 @@ START_TEST(stream_dropped_before_any_delta_is_retried_cleanly) {
   ck_assert_str_eq(hvb_result_text(r), "Hello world");
   ck_assert_int_eq((int)json_object_array_length(hvb_result_deltas(r)), 4);
   ck_assert_int_eq((int)json_object_array_length(hvb_result_raw(r)), 5);
-  ck_assert_int_eq(up_request_count(srv), 2);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
   hvb_result_free(r);
   hvb_llm_free(llm);
 }
@@ -1332,7 +1320,7 @@ START_TEST(stream_dropped_after_a_delta_reached_the_caller_is_an_error_not_a_ret
   ck_assert_str_eq(hvb__json_str(d, "text"), "Hel");
   ck_assert(!hvb_stream_next(st, &d, &err));
   ck_assert(err.status == HVB_TRUNCATED || err.status == HVB_TRANSPORT);
-  ck_assert_int_eq(up_request_count(srv), 1);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
   hvb_stream_free(st);
   hvb_llm_free(llm);
 }
@@ -1348,7 +1336,7 @@ START_TEST(missing_base_url_is_a_config_error) {
   ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, &err));
   ck_assert_int_eq(err.status, HVB_CONFIG);
   ck_assert_ptr_nonnull(strstr(err.message, "has no base_url; pass base_url"));
-  ck_assert_int_eq(up_request_count(srv), 0);
+  ck_assert_int_eq(up_request_count(tu_srv), 0);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -1400,7 +1388,7 @@ int main(int argc, char **argv) {
 
   TCase *up = tcase_create("upstream");
   tcase_set_timeout(up, 60);
-  tcase_add_checked_fixture(up, up_setup, up_teardown);
+  tcase_add_checked_fixture(up, tu_up_setup, tu_up_teardown);
   tcase_add_test(up, plain_chat_returns_the_text_and_sends_model_messages_and_key);
   tcase_add_test(up, stream_asks_for_usage_and_yields_deltas_then_the_result);
   tcase_add_test(up, chat_with_stream_option_gathers_the_same_result);

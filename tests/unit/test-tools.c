@@ -496,18 +496,6 @@ END_TEST
 
 /* ---- upstream: the openai gateway, streamed tool calls ---- */
 
-static up_server *srv;
-
-static void up_setup(void) {
-  tu_isolate();
-  srv = up_start();
-}
-
-static void up_teardown(void) {
-  up_stop(srv);
-  srv = NULL;
-}
-
 static char *data_file(const char *rel) {
   char path[4200];
   snprintf(path, sizeof path, "%s/%s", data_dir, rel);
@@ -531,11 +519,11 @@ static const char parallel_body[] =
 
 START_TEST(openai_streamed_parallel_calls_gather_to_the_non_streamed_message) {
   char *sse = data_file("llm/stream-tools-parallel.sse");
-  up_push_body(srv, CHAT_PATH, 200, NULL, parallel_body);
-  up_push_sse(srv, CHAT_PATH, sse, 1);
-  up_push_sse(srv, CHAT_PATH, sse, (int)strlen(sse)); /* one byte per chunk */
+  up_push_body(tu_srv, CHAT_PATH, 200, NULL, parallel_body);
+  up_push_sse(tu_srv, CHAT_PATH, sse, 1);
+  up_push_sse(tu_srv, CHAT_PATH, sse, (int)strlen(sse)); /* one byte per chunk */
   free(sse);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   hvb_error err = HVB_ERROR_INIT;
   hvb_result *plain = hvb_llm_chat(llm, "hi", NULL, &err);
   ck_assert_msg(plain != NULL, "%s", err.message);
@@ -602,12 +590,12 @@ static char *upstream_loop(hvb_llm *llm, hvb_tools *tools, bool stream, calls_se
 START_TEST(streamed_loop_split_at_every_byte_boundary_equals_the_plain_loop) {
   calls_seen seen = {0};
   hvb_tools *tools = weather_tools(&seen);
-  hvb_llm *llm = tu_upstream_llm(srv, "gpt-4o-mini", KEY, NULL);
-  up_push_body(srv, CHAT_PATH, 200, NULL, step1_body);
-  up_push_body(srv, CHAT_PATH, 200, NULL, step2_body);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
+  up_push_body(tu_srv, CHAT_PATH, 200, NULL, step1_body);
+  up_push_body(tu_srv, CHAT_PATH, 200, NULL, step2_body);
   char *plain = upstream_loop(llm, tools, false, &seen);
   /* What was sent: the tools, tool_choice auto, then the tool message in step 2. */
-  json_object *b0 = tu_sent_body(srv, 0), *b1 = tu_sent_body(srv, 1);
+  json_object *b0 = tu_sent_body(tu_srv, 0), *b1 = tu_sent_body(tu_srv, 1);
   ck_assert_str_eq(json_object_get_string(json_object_object_get(b0, "tool_choice")), "auto");
   ck_assert_ptr_nonnull(strstr(js(json_object_object_get(b0, "tools")), "\"get_weather\""));
   ck_assert_ptr_null(json_object_object_get(b0, "max_steps"));
@@ -621,14 +609,14 @@ START_TEST(streamed_loop_split_at_every_byte_boundary_equals_the_plain_loop) {
   for (size_t cut = 0; cut < n; cut++) {
     /* cut 0: one byte per chunk; else two pieces split at `cut`. */
     if (cut == 0) {
-      up_push_sse(srv, CHAT_PATH, step1_sse, (int)n);
+      up_push_sse(tu_srv, CHAT_PATH, step1_sse, (int)n);
     } else {
       up_chunk pieces[2] = {{step1_sse, cut, 0}, {step1_sse + cut, n - cut, 0}};
       up_response resp = {.content_type = "text/event-stream", .chunks = pieces, .nchunks = 2,
                           .chunked = true};
-      up_push(srv, CHAT_PATH, &resp);
+      up_push(tu_srv, CHAT_PATH, &resp);
     }
-    up_push_sse(srv, CHAT_PATH, step2_sse, cut % 7 + 1);
+    up_push_sse(tu_srv, CHAT_PATH, step2_sse, cut % 7 + 1);
     char *streamed = upstream_loop(llm, tools, true, &seen);
     ck_assert_msg(strcmp(plain, streamed) == 0, "cut %zu:\n%s\n%s", cut, plain, streamed);
     g_free(streamed);
@@ -644,12 +632,12 @@ START_TEST(anthropic_input_json_deltas_split_per_byte_gather_to_the_reply) {
   char *sse = data_file("anthropic/stream-tools.sse");
   char *reply = data_file("anthropic/replies/tools.json");
   json_object *g = tu_parse(reply); /* {"anthropic": <the Messages reply>, ...} */
-  up_push_body(srv, "/v1/messages", 200, NULL, js(json_object_object_get(g, "anthropic")));
+  up_push_body(tu_srv, "/v1/messages", 200, NULL, js(json_object_object_get(g, "anthropic")));
   json_object_put(g);
-  up_push_sse(srv, "/v1/messages", sse, (int)strlen(sse)); /* one byte per chunk */
+  up_push_sse(tu_srv, "/v1/messages", sse, (int)strlen(sse)); /* one byte per chunk */
   free(sse);
   free(reply);
-  hvb_llm *llm = tu_upstream_llm(srv, "claude-sonnet-4-5", KEY,
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "claude-sonnet-4-5", KEY,
                                  "{\"provider\": \"anthropic\", \"gateway\": \"anthropic\"}");
   hvb_error err = HVB_ERROR_INIT;
   hvb_result *plain = hvb_llm_chat(llm, "Weather?", NULL, &err);
@@ -688,7 +676,7 @@ int main(int argc, char **argv) {
 
   TCase *up = tcase_create("upstream");
   tcase_set_timeout(up, 600);
-  tcase_add_checked_fixture(up, up_setup, up_teardown);
+  tcase_add_checked_fixture(up, tu_up_setup, tu_up_teardown);
   tcase_add_test(up, openai_streamed_parallel_calls_gather_to_the_non_streamed_message);
   tcase_add_test(up, streamed_loop_split_at_every_byte_boundary_equals_the_plain_loop);
   tcase_add_test(up, anthropic_input_json_deltas_split_per_byte_gather_to_the_reply);

@@ -210,3 +210,15 @@ json_object *tu_sent_body(up_server *srv, int i) {
   up_request_free(rq);
   return b;
 }
+
+up_server *tu_srv;
+
+void tu_up_setup(void) {
+  tu_isolate();
+  tu_srv = up_start();
+}
+
+void tu_up_teardown(void) {
+  up_stop(tu_srv);
+  tu_srv = NULL;
+}

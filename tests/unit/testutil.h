@@ -39,6 +39,13 @@ const char *tu_data_dir(const char *argv0);
 
 /* ---- JSON and the fake upstream ---- */
 
+/* The fake upstream of suites that use one server per test: tu_up_setup (a checked fixture)
+ * isolates the process and starts it as tu_srv; tu_up_teardown stops it. */
+struct up_server;
+extern struct up_server *tu_srv;
+void tu_up_setup(void);
+void tu_up_teardown(void);
+
 /* JSON text that must parse (the test fails otherwise); new reference. */
 json_object *tu_parse(const char *text);
 
