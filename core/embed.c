@@ -698,7 +698,9 @@ static void async_finish(call *c) {
   hvb_call *owner = c->owner;
   if (c->failed) hvb__call_external_finish(owner, NULL, embeddings_free, &c->error);
   else hvb__call_external_finish(owner, assemble(c), embeddings_free, NULL);
+  hvb_llm *llm = c->llm;
   call_free(c);
+  hvb_llm_free(llm); /* the call's reference */
   hvb__call_unref(owner);
 }
 
@@ -714,8 +716,9 @@ HVB_PUBLIC hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts,
     call_free(c);
     return NULL;
   }
-  hvb_call *handle = hvb__call_external_new(on_done, user_data);
+  hvb_call *handle = hvb__call_external_new(HVB_EXT_EMBEDDINGS, on_done, NULL, user_data);
   c->owner = handle;
+  hvb__llm_ref(llm); /* batches start from the engine thread, after the caller may free it */
   c->todo = (size_t *)(void *)c->plan->data;
   c->ntodo = c->plan->len;
   c->batch_size = (size_t)batch;

@@ -35,10 +35,14 @@ struct hvb_call {
   hvb_json_done_fn json_done; /* ...and its completion */
   /* An external call: another module (embed.c) produces the outcome and hands it over with
    * hvb__call_external_finish; the engine only runs on_done and cancellation. */
-  bool ext;
-  void *ext_result; /* the outcome once over (hvb_embeddings*), owned */
+  hvb_ext_kind ext; /* 0: not external */
+  void *ext_result; /* the outcome once over (of the kind's type), owned */
   void (*ext_free)(void *);
   hvb_error ext_err;
+  void (*ext_cancel)(void *); /* told on the engine thread when the call is cancelled */
+  void *ext_cancel_data;
+  /* A posted function (hvb__engine_post): run once on the engine thread, nothing else. */
+  void (*post_fn)(void *);
   hvb_call_done_fn on_done;
   hvb_call_delta_fn on_delta;
   void *user_data;
@@ -157,6 +161,12 @@ static void complete(hvb_call *c, bool cancel) {
   if (cancel) {
     hvb__fail(&e, HVB_CANCELLED, "the call was cancelled");
     if (c->ext_result) g_clear_pointer(&c->ext_result, c->ext_free);
+    /* The producer stops what it runs for the call (its own calls are cancelled in turn). */
+    if (c->ext_cancel) c->ext_cancel(c->ext_cancel_data);
+  } else if (c->ext == HVB_EXT_RESULT) {
+    e = c->ext_err;
+    r = c->ext_result; /* a chat result: the accessors of chat calls read it */
+    c->ext_result = NULL;
   } else if (c->ext) {
     e = c->ext_err; /* the result, if any, stays in ext_result */
   } else {
@@ -180,6 +190,16 @@ static void complete(hvb_call *c, bool cancel) {
 /* Put a submitted call's transfer into the multi handle, or complete a call that needs none
  * (offline gateway, cache hit) or could not start. */
 static void attach(hvb_call *c) {
+  if (c->post_fn) {
+    c->post_fn(c->user_data);
+    g_mutex_lock(&lock);
+    c->over = c->done = true;
+    live--;
+    g_cond_broadcast(&changed);
+    g_mutex_unlock(&lock);
+    call_unref(c);
+    return;
+  }
   if (c->ext) {
     /* An external outcome handed over from another thread (hvb__call_external_finish). */
     if (!c->over) complete(c, false);
@@ -344,11 +364,13 @@ static void submit(hvb_call *c) {
   submit_ex(c, true);
 }
 
-hvb_call *hvb__call_external_new(hvb_call_done_fn on_done, void *user_data) {
+hvb_call *hvb__call_external_new(hvb_ext_kind kind, hvb_call_done_fn on_done,
+                                 hvb_call_delta_fn on_delta, void *user_data) {
   hvb_call *c = g_new0(hvb_call, 1);
   c->refs = 3; /* the caller's handle, the engine's, the producer's */
-  c->ext = true;
+  c->ext = kind;
   c->on_done = on_done;
+  c->on_delta = on_delta;
   c->user_data = user_data;
   c->link.data = c;
   g_mutex_lock(&lock);
@@ -376,6 +398,27 @@ void hvb__call_external_finish(hvb_call *c, void *result, void (*free_fn)(void *
     g_atomic_int_inc(&c->refs); /* the hand-over's, dropped by attach */
     submit_ex(c, false);
   }
+}
+
+void hvb__call_external_on_cancel(hvb_call *c, void (*fn)(void *), void *data) {
+  c->ext_cancel = fn;
+  c->ext_cancel_data = data;
+}
+
+void hvb__call_external_delta(hvb_call *c, json_object *delta) {
+  g_mutex_lock(&lock);
+  bool cancelled = c->cancel_req || c->over;
+  g_mutex_unlock(&lock);
+  if (!cancelled && c->on_delta) c->on_delta(c, delta, c->user_data);
+}
+
+void hvb__engine_post(void (*fn)(void *), void *data) {
+  hvb_call *c = g_new0(hvb_call, 1);
+  c->refs = 1; /* the engine's */
+  c->post_fn = fn;
+  c->user_data = data;
+  c->link.data = c;
+  submit(c);
 }
 
 bool hvb__call_external_cancelled(hvb_call *c) {
@@ -413,11 +456,20 @@ HVB_PUBLIC hvb_call *hvb_llm_chat_async(hvb_llm *llm, const char *prompt, json_o
                                         json_object *call_options, hvb_call_done_fn on_done,
                                         hvb_call_delta_fn on_delta, void *user_data,
                                         hvb_error *err) {
+  return hvb__chat_async(llm, prompt, messages, call_options, on_done, on_delta, user_data,
+                         false, err);
+}
+
+hvb_call *hvb__chat_async(hvb_llm *llm, const char *prompt, json_object *messages,
+                          json_object *call_options, hvb_call_done_fn on_done,
+                          hvb_call_delta_fn on_delta, void *user_data, bool runs_tools,
+                          hvb_error *err) {
   if (!llm) {
     hvb__fail(err, HVB_EINVAL, "llm is NULL");
     return NULL;
   }
-  hvb_stream *s = hvb__call_begin(llm, prompt, messages, call_options, on_delta != NULL, err);
+  hvb_stream *s =
+      hvb__call_begin(llm, prompt, messages, call_options, on_delta != NULL, runs_tools, err);
   if (!s) return NULL;
   hvb_call *c = g_new0(hvb_call, 1);
   c->refs = 2; /* the caller's and the engine's */
@@ -596,24 +648,30 @@ HVB_PUBLIC hvb_result *hvb_call_take_result(hvb_call *c) {
   return r;
 }
 
-HVB_PUBLIC hvb_embeddings *hvb_call_embeddings(const hvb_call *c) {
-  if (!c || !c->ext) return NULL;
+/* The outcome of an external call of `kind`, borrowed or (take) handed over. */
+static void *ext_outcome(hvb_call *c, hvb_ext_kind kind, bool take) {
+  if (!c || c->ext != kind) return NULL;
   g_mutex_lock(&lock);
-  hvb_embeddings *e = c->over ? c->ext_result : NULL;
+  void *out = c->over ? c->ext_result : NULL;
+  if (take && c->over) c->ext_result = NULL;
   g_mutex_unlock(&lock);
-  return e;
+  return out;
+}
+
+HVB_PUBLIC hvb_embeddings *hvb_call_embeddings(const hvb_call *c) {
+  return ext_outcome((hvb_call *)c, HVB_EXT_EMBEDDINGS, false);
 }
 
 HVB_PUBLIC hvb_embeddings *hvb_call_take_embeddings(hvb_call *c) {
-  if (!c || !c->ext) return NULL;
-  g_mutex_lock(&lock);
-  hvb_embeddings *e = NULL;
-  if (c->over) {
-    e = c->ext_result;
-    c->ext_result = NULL;
-  }
-  g_mutex_unlock(&lock);
-  return e;
+  return ext_outcome(c, HVB_EXT_EMBEDDINGS, true);
+}
+
+HVB_PUBLIC hvb_images *hvb_call_images(const hvb_call *c) {
+  return ext_outcome((hvb_call *)c, HVB_EXT_IMAGES, false);
+}
+
+HVB_PUBLIC hvb_images *hvb_call_take_images(hvb_call *c) {
+  return ext_outcome(c, HVB_EXT_IMAGES, true);
 }
 
 HVB_PUBLIC void *hvb_call_user_data(const hvb_call *c) {

@@ -142,7 +142,8 @@ struct hvb_transfer;
  * response cache. `deltas`: queue public deltas (an async stream), else gather only. An
  * offline gateway or a cache hit leaves the call already over. NULL with err set. */
 hvb_stream *hvb__call_begin(hvb_llm *llm, const char *prompt, json_object *messages,
-                            json_object *call_options, bool deltas, hvb_error *err);
+                            json_object *call_options, bool deltas, bool runs_tools,
+                            hvb_error *err);
 
 /* The call's transfer, NULL once the call is over (or when it never needed one). */
 struct hvb_transfer *hvb__stream_transfer(hvb_stream *s);
@@ -188,14 +189,40 @@ bool hvb__engine_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
  * the producer's: drop it with hvb__call_unref once done with the call). _finish (any
  * thread, once): the outcome, `result` owned (freed with free_fn) or NULL with err; on_done
  * runs on the engine thread (at once when called there). _cancelled: stop producing. */
-hvb_call *hvb__call_external_new(hvb_call_done_fn on_done, void *user_data);
+typedef enum hvb_ext_kind {
+  HVB_EXT_EMBEDDINGS = 1, /* hvb_embeddings*: hvb_call_embeddings */
+  HVB_EXT_IMAGES,         /* hvb_images*: hvb_call_images */
+  HVB_EXT_RESULT,         /* hvb_result*: hvb_call_result, as a chat call */
+} hvb_ext_kind;
+hvb_call *hvb__call_external_new(hvb_ext_kind kind, hvb_call_done_fn on_done,
+                                 hvb_call_delta_fn on_delta, void *user_data);
 void hvb__call_external_finish(hvb_call *c, void *result, void (*free_fn)(void *),
                                const hvb_error *err);
 bool hvb__call_external_cancelled(hvb_call *c);
+/* Set (before the handle is given out) a function told, on the engine thread, when the call
+ * is cancelled: the producer stops its own work there (on_done(HVB_CANCELLED) runs right
+ * after it). */
+void hvb__call_external_on_cancel(hvb_call *c, void (*fn)(void *), void *data);
+/* Pass a delta (borrowed) to the call's on_delta unless it is cancelled; engine thread only. */
+void hvb__call_external_delta(hvb_call *c, json_object *delta);
+
+/* Run fn(data) once on the engine thread, at its next turn (starting the engine if none
+ * runs): work finished on another thread continues where callbacks may run. */
+void hvb__engine_post(void (*fn)(void *), void *data);
 void hvb__call_unref(hvb_call *c);
+
+/* hvb_llm_chat_async with `runs_tools` (the caller runs tools on the answer: no text cache). */
+hvb_call *hvb__chat_async(hvb_llm *llm, const char *prompt, json_object *messages,
+                          json_object *call_options, hvb_call_done_fn on_done,
+                          hvb_call_delta_fn on_delta, void *user_data, bool runs_tools,
+                          hvb_error *err);
 
 /* Whether the calling thread is the engine's (a callback): it must not wait for the engine. */
 bool hvb__engine_is_current(void);
+
+/* A reference to the LLM for an async call that runs several requests (tool loops, images,
+ * embeddings): hvb_llm_free drops one, the last frees it. */
+hvb_llm *hvb__llm_ref(hvb_llm *llm);
 
 /* ---- gateways (core/llm.c) ---- */
 

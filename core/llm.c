@@ -597,6 +597,7 @@ HVB_PUBLIC json_object *hvb_result_project(const hvb_result *r, const char *incl
  * ========================================================================================== */
 
 struct hvb_llm {
+  gint refs; /* the caller's + one per async call that needs the LLM after it started */
   hvb_repair_config repair; /* heavenbase.llm.tool_call_repair + option "tool_call_repair" */
   int max_steps;            /* heavenbase.llm.max_steps + option "max_steps" */
   hvb_spec *spec;
@@ -666,6 +667,7 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
   /* The spec may have read the key from the environment: make sure no message shows it. */
   hvb__secret_register(hvb_spec_api_key(spec));
   hvb_llm *llm = g_new0(hvb_llm, 1);
+  llm->refs = 1;
   llm->repair = repair;
   llm->max_steps = max_steps;
   llm->spec = spec;
@@ -738,8 +740,13 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_preset(const char *preset, hvb_error *err) {
   return llm;
 }
 
+hvb_llm *hvb__llm_ref(hvb_llm *llm) {
+  g_atomic_int_inc(&llm->refs);
+  return llm;
+}
+
 HVB_PUBLIC void hvb_llm_free(hvb_llm *llm) {
-  if (!llm) return;
+  if (!llm || !g_atomic_int_dec_and_test(&llm->refs)) return;
   hvb__client_unref(llm->client);
   hvb__cache_unref(llm->cache);
   hvb_spec_unref(llm->spec);
@@ -1198,12 +1205,13 @@ HVB_PUBLIC hvb_result *hvb_stream_result(hvb_stream *s, hvb_error *err) {
 /* ---- what the async engine (core/engine.c) needs of a call ---- */
 
 hvb_stream *hvb__call_begin(hvb_llm *llm, const char *prompt, json_object *messages,
-                            json_object *call_options, bool deltas, hvb_error *err) {
+                            json_object *call_options, bool deltas, bool runs_tools,
+                            hvb_error *err) {
   if (!prompt == !messages) {
     hvb__fail(err, HVB_EINVAL, "give exactly one of prompt and messages");
     return NULL;
   }
-  return call_start(llm, prompt, messages, call_options, deltas, !deltas, false, true, err);
+  return call_start(llm, prompt, messages, call_options, deltas, !deltas, runs_tools, true, err);
 }
 
 hvb_transfer *hvb__stream_transfer(hvb_stream *s) {

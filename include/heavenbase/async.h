@@ -38,7 +38,7 @@
  * hvb_call_free, which may be called at any time, from any thread, even from the call's own
  * callbacks: freeing a call that is not over cancels it first (with the rules above). The
  * library keeps its own reference until on_done has returned. The LLM may be freed while its
- * calls run (they keep what they need). `prompt`, `messages` and `call_options` are copied.
+ * calls run, whatever their kind (they keep what they need of it). `prompt`, `messages` and `call_options` are copied.
  *
  * Threads. Every function here may be called from any thread. One hvb_llm may start sync and
  * async calls from many threads at once (its configuration is read-only; the connection pool
@@ -53,6 +53,8 @@
 #include <heavenbase/error.h>
 #include <heavenbase/llm.h>
 #include <heavenbase/embed.h>
+#include <heavenbase/image.h>
+#include <heavenbase/tools.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -141,8 +143,7 @@ bool hvb_engine_drive_end(void);
  * concurrent transfers on the engine and on_done (above) when every batch is in. `texts` are
  * copied. Differences: a text another call is embedding right now is sent again rather than
  * waited for; cancel stops starting batches, but batches already in flight run to their end
- * (their vectors are cached) while on_done reports HVB_CANCELLED at once; the LLM must stay
- * alive until on_done has run. NULL with err set for bad arguments or options, or when the
+ * (their vectors are cached) while on_done reports HVB_CANCELLED at once. NULL with err set for bad arguments or options, or when the
  * gateway cannot embed (HVB_UNSUPPORTED); a failed batch is the call's outcome. */
 hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts, size_t n,
                               json_object *call_options, hvb_call_done_fn on_done,
@@ -153,6 +154,27 @@ hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts, size_t n,
 hvb_embeddings *hvb_call_embeddings(const hvb_call *call);
 /* The same, now owned by the caller (free with hvb_embeddings_free). */
 hvb_embeddings *hvb_call_take_embeddings(hvb_call *call);
+
+/* ---- async image generation ----
+ *
+ * hvb_llm_imagen (image.h) in the background: the same checks (HVB_UNSUPPORTED for a gateway
+ * without images, HVB_EINVAL for bad options or reference images, named), the same request
+ * and the same response cache; the request runs as a transfer on the engine and on_done
+ * reports the outcome. `prompt`, `refs` (their bytes) and `options` are copied: they may be
+ * freed once this returns. A cache hit, and an offline gateway, complete without network,
+ * still through the engine thread; an async call never waits for another call computing the
+ * same cacheable images. Images returned as URLs are not stored in the cache by an async
+ * call (storing them would fetch them on the engine thread); they are fetched lazily, as
+ * for hvb_llm_imagen, when you read their bytes. */
+hvb_call *hvb_llm_imagen_async(hvb_llm *llm, const char *prompt, hvb_image *const *refs,
+                               size_t nrefs, json_object *options, hvb_call_done_fn on_done,
+                               void *user_data, hvb_error *err);
+
+/* The images of an async imagen call that succeeded (borrowed, lives as long as the call),
+ * else NULL (also for other calls). */
+hvb_images *hvb_call_images(const hvb_call *call);
+/* The same, now owned by the caller (free with hvb_images_free). */
+hvb_images *hvb_call_take_images(hvb_call *call);
 
 /* The user_data given when the call was started. */
 void *hvb_call_user_data(const hvb_call *call);

@@ -57,7 +57,8 @@
  * connections are shared under a lock), synchronous and async (async.h) calls alike; the
  * LLM's settings are read-only after construction and its response cache is locked. A result
  * or a stream belongs to one thread at a time. hvb_llm_free must wait until no other thread
- * is inside a call of the LLM (async chats already started may continue; see async.h).
+ * is inside a call of the LLM; async calls already started continue (each keeps what it
+ * needs of the LLM, see async.h).
  */
 #ifndef HEAVENBASE_LLM_H
 #define HEAVENBASE_LLM_H
