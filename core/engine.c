@@ -83,6 +83,10 @@ static bool must_drive(void) {
   return yes;
 }
 
+bool hvb__engine_in_turn(void) {
+  return in_turn;
+}
+
 bool hvb__engine_is_current(void) {
   return on_engine_thread() || must_drive();
 }

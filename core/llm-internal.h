@@ -217,6 +217,9 @@ hvb_call *hvb__chat_async(hvb_llm *llm, const char *prompt, json_object *message
                           hvb_call_delta_fn on_delta, void *user_data, bool runs_tools,
                           hvb_error *err);
 
+/* Whether the calling thread is inside a turn of the engine (where callbacks run). */
+bool hvb__engine_in_turn(void);
+
 /* Whether the calling thread is the engine's (a callback): it must not wait for the engine. */
 bool hvb__engine_is_current(void);
 

@@ -155,6 +155,25 @@ hvb_embeddings *hvb_call_embeddings(const hvb_call *call);
 /* The same, now owned by the caller (free with hvb_embeddings_free). */
 hvb_embeddings *hvb_call_take_embeddings(hvb_call *call);
 
+/* ---- async tool loops ----
+ *
+ * hvb_llm_chat_tools (tools.h) in the background: the same loop (repair, tool messages,
+ * max_steps, schema tools returned, the result's messages, deltas, usage, repairs and steps),
+ * each step an async chat on the engine; synchronous tools run on the engine thread, async
+ * tools (hvb_tools_add_async) answer through their hvb_tool_call handle from any thread. With
+ * `on_delta`, every step is streamed and its deltas are passed on, then each step's
+ * {"tool_result": {...}} deltas once all its tools answered. `tools` is copied (its tools'
+ * user_data are not) and `messages`, `call_options` are read before this returns. The
+ * result is read with hvb_call_result / hvb_call_take_result, as for a chat. NULL with err
+ * for what fails before anything was sent (as hvb_llm_chat_async; messages prefixed with
+ * "step 1"); a later failure (of step N: "step N: ...") is the call's outcome. Cancel: the
+ * running step is aborted, on_done reports HVB_CANCELLED once; async tools still running are
+ * told by hvb_tool_call_cancelled and their answers dropped. */
+hvb_call *hvb_llm_chat_tools_async(hvb_llm *llm, const char *prompt, json_object *messages,
+                                   const hvb_tools *tools, json_object *call_options,
+                                   hvb_call_done_fn on_done, hvb_call_delta_fn on_delta,
+                                   void *user_data, hvb_error *err);
+
 /* ---- async image generation ----
  *
  * hvb_llm_imagen (image.h) in the background: the same checks (HVB_UNSUPPORTED for a gateway

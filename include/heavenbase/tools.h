@@ -57,7 +57,8 @@
  *
  * Thread safety: build an hvb_tools in one thread; once built it is only read, and may be
  * used by several calls in several threads at once. Callbacks then run in the calling
- * threads, possibly at the same time: they must be safe for that if the tools are shared.
+ * threads (for an async chat: the engine thread), possibly at the same time: they must be
+ * safe for that if the tools are shared. An async chat copies the set when it starts.
  */
 #ifndef HEAVENBASE_TOOLS_H
 #define HEAVENBASE_TOOLS_H
@@ -77,9 +78,9 @@ typedef struct hvb_tools hvb_tools;
 
 /* An executable tool. `args` is the parsed (and repaired) arguments object, borrowed for the
  * duration of the call. Return a new reference to the result (any JSON value; NULL is not a
- * result), or NULL with `err` set (hvb_error_set or by hand); the error's status name and
- * message are sent to the model as a tool error (hvb_gateway_fail in gateway.h fills an
- * hvb_error). A callback may call the library itself; a nested tool loop counts its own steps. */
+ * result), or NULL with `err` set (hvb_gateway_fail in gateway.h fills an hvb_error, or set
+ * it by hand); the error's status name and message are sent to the model as a tool error.
+ * A callback may call the library itself; a nested tool loop counts its own steps. */
 typedef json_object *(*hvb_tool_fn)(json_object *args, void *user_data, hvb_error *err);
 
 /* A new, empty tool set (free with hvb_tools_free). Never NULL. */
@@ -118,6 +119,52 @@ json_object *hvb_tools_json(const hvb_tools *tools);
 hvb_result *hvb_llm_chat_tools(hvb_llm *llm, const char *prompt, json_object *messages,
                                const hvb_tools *tools, json_object *call_options,
                                hvb_error *err);
+
+/* ---- async tools ----
+ *
+ * An async tool answers later: its callback starts the work and returns; the answer is given,
+ * from any thread, by hvb_tool_call_complete on the handle it received:
+ *
+ *     static void lookup(json_object *args, hvb_tool_call *call, void *ud) {
+ *       start_my_request(json_object_get_string(json_object_object_get(args, "q")), call);
+ *     }   // ...and when the request is done, on any thread:
+ *     hvb_tool_call_complete(call, json_object_new_string("42"), NULL);
+ *
+ * Only the async tool loop (hvb_llm_chat_tools_async in async.h) runs async tools: given to
+ * hvb_llm_chat_tools, a set that holds one fails with HVB_EINVAL naming the tool and saying
+ * to use the async chat (a synchronous loop would have to block on the answer). In the async
+ * loop, the tool calls of one step all start before any answer is used (async tools run
+ * concurrently), the loop waits for every answer, then the tool messages follow in the order
+ * of the calls, exactly as in the synchronous loop. A synchronous tool (hvb_tools_add) in an
+ * async loop runs on the engine thread: it must be quick. An async tool's callback also runs
+ * on the engine thread; it may complete at once (inside the callback) or later. */
+
+typedef struct hvb_tool_call hvb_tool_call;
+
+/* An async tool. `args`: the parsed (and repaired) arguments, borrowed for the duration of
+ * the callback (copy what you keep). `call`: the completion handle, owned by the library
+ * until hvb_tool_call_complete, which must be called exactly once for it (a call never
+ * completed keeps the chat waiting until it is cancelled, and keeps its memory). */
+typedef void (*hvb_tool_async_fn)(json_object *args, hvb_tool_call *call, void *user_data);
+
+/* Add an async tool: as hvb_tools_add (same rules and errors), with an async callback. */
+bool hvb_tools_add_async(hvb_tools *tools, const char *name, const char *description,
+                         json_object *parameters, hvb_tool_async_fn fn, void *user_data,
+                         hvb_error *err);
+
+/* Give the tool call's answer, from any thread, exactly once: `result` (reference taken; any
+ * JSON value) or NULL and `err` (its status name and message go to the model as a tool
+ * error, as for a synchronous tool). The handle is invalid afterwards. When the chat was
+ * cancelled meanwhile, the answer is dropped. NULL call: no-op (result released). */
+void hvb_tool_call_complete(hvb_tool_call *call, json_object *result, const hvb_error *err);
+
+/* The tool's name and the model's id of the call (borrowed, valid until completion). */
+const char *hvb_tool_call_name(const hvb_tool_call *call);
+const char *hvb_tool_call_id(const hvb_tool_call *call);
+
+/* Whether the chat was cancelled: the answer is no longer wanted (complete it anyway, to
+ * release the handle). Any thread. */
+bool hvb_tool_call_cancelled(const hvb_tool_call *call);
 
 /* ---- tool-loop fields of a result (any result: a plain chat made 1 step) ---- */
 
