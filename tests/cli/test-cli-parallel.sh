@@ -41,7 +41,8 @@ expect_err_has "naming the file" "missing.txt"
 start_upstream '{"routes": {"/v1/chat/completions": [{"repeat": true, "echo": true}]}}'
 ${HB_TEST_WRAPPER:-} "$HB_TEST_BUILDDIR/examples/async-chat" "$UP_URL/v1" 1000 >"$T/out" 2>"$T/err"
 rc=$?
-expect_out "examples/async-chat runs 1,000 chats to completion" "first reply: echo: question 0
-1000 succeeded, 0 failed"
+expect_out "examples/async-chat runs 1,000 chats to completion, each with its own reply, on one I/O thread" "threads while 1000 chats are in flight: 2
+first reply: echo: question 0
+1000 succeeded, 0 failed, 0 wrong replies"
 
 finish
