@@ -249,6 +249,9 @@ START_TEST(cancel_during_a_slow_stream_stops_deltas_and_reports_once) {
   g_usleep(400 * 1000);
   ck_assert_int_eq(g_atomic_int_get(&s.deltas), deltas); /* none after cancel returned */
   ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
+  /* The transfer really stopped: the server's next chunk found the connection closed. */
+  for (int i = 0; i < 100 && up_aborted_count(tu_srv) == 0; i++) g_usleep(50 * 1000);
+  ck_assert_int_eq(up_aborted_count(tu_srv), 1);
   hvb_call_free(c);
   seen_clear(&s);
   hvb_llm_free(llm);

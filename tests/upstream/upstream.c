@@ -63,6 +63,7 @@ struct up_server {
   GPtrArray *requests; /* up_request* */
   GPtrArray *conns;    /* conn* */
   int nconnections;
+  int naborted; /* responses cut short because the client went away */
   up_request_hook hook; /* called as each request is recorded, before its response */
   void *hook_data;
 };
@@ -478,6 +479,14 @@ static void echo_answer(resp *r, const up_request *req) {
   json_object_put(body);
 }
 
+/* A send failed: unless the server is stopping, the client went away mid-response. */
+static void note_abort(up_server *s) {
+  if (stopping(s)) return;
+  g_mutex_lock(&s->lock);
+  s->naborted++;
+  g_mutex_unlock(&s->lock);
+}
+
 /* Send `r`; false when the connection must be closed afterwards (or already broke). */
 static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
   size_t total = 0;
@@ -506,9 +515,13 @@ static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
       ok = send_all(s, fd, c->data, c->len);
     }
   }
-  if (!ok || (r->close_after > 0 && r->close_after <= r->nchunks)) return false;
+  if (!ok || (r->close_after > 0 && r->close_after <= r->nchunks)) {
+    if (!ok) note_abort(s);
+    return false;
+  }
   if (r->stall_ms > 0 && !nap(s, r->stall_ms)) return false;
   if (r->chunked) ok = send_all(s, fd, "0\r\n\r\n", 5);
+  if (!ok) note_abort(s);
   return ok && keep_alive;
 }
 
@@ -650,6 +663,14 @@ int up_connection_count(const up_server *s) {
   up_server *m = (up_server *)s;
   g_mutex_lock(&m->lock);
   int n = m->nconnections;
+  g_mutex_unlock(&m->lock);
+  return n;
+}
+
+int up_aborted_count(const up_server *s) {
+  up_server *m = (up_server *)s;
+  g_mutex_lock(&m->lock);
+  int n = m->naborted;
   g_mutex_unlock(&m->lock);
   return n;
 }
