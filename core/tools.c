@@ -693,6 +693,8 @@ static void step_done(hvb_call *inner, void *user_data);
 static void step_delta(hvb_call *inner, json_object *delta, void *user_data) {
   (void)inner;
   aloop *al = user_data;
+  g_mutex_lock(&al->gate); /* step 1 may stream before its starter has set the owner */
+  g_mutex_unlock(&al->gate);
   hvb__call_external_delta(al->owner, delta);
 }
 

@@ -356,6 +356,35 @@ START_TEST(a_tool_that_never_answers_is_freed_by_cancel_then_complete) {
 }
 END_TEST
 
+START_TEST(a_caller_driven_engine_runs_the_loop_and_its_callbacks_on_the_driver) {
+  /* The tool answers from its own thread; the answer must still be used inside the driver's
+   * hvb_engine_step (where on_done runs), not in the tool's thread. */
+  tu_isolate();
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_msg(hvb_engine_drive_begin(&err), "%s", err.message);
+  hvb_llm *llm = mock_llm();
+  hvb_tools *tools = tool_set(weather_async);
+  seen s;
+  seen_init(&s);
+  hvb_call *c = mock_start(
+      llm, tools,
+      "[{\"tool_calls\": [" CALL("d", "get_weather", "{\"city\": \"Lima\"}") "]}, \"Warm.\"]", &s,
+      &err);
+  ck_assert_msg(c != NULL, "%s", err.message);
+  ck_assert_int_eq(g_atomic_int_get(&s.done), 0); /* nothing runs until the driver steps */
+  ck_assert(hvb_call_wait(c, 20000)); /* drives the engine on this thread */
+  join_threads();
+  ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
+  ck_assert(!s.on_other_thread);
+  ck_assert_str_eq(hvb_result_text(hvb_call_result(c)), "Warm.");
+  hvb_call_free(c);
+  ck_assert(hvb_engine_drive_end());
+  hvb_tools_free(tools);
+  hvb_llm_free(llm);
+  g_string_free(s.deltas, TRUE);
+}
+END_TEST
+
 /* ---- upstream ---- */
 
 static const char step1_sse[] =
@@ -500,6 +529,7 @@ int main(void) {
   tcase_add_test(mock, bad_arguments_fail_before_anything_starts);
   tcase_add_test(mock, cancel_while_an_async_tool_runs_reports_cancelled_once_and_drops_the_answer);
   tcase_add_test(mock, a_tool_that_never_answers_is_freed_by_cancel_then_complete);
+  tcase_add_test(mock, a_caller_driven_engine_runs_the_loop_and_its_callbacks_on_the_driver);
   suite_add_tcase(s, mock);
   TCase *up = tcase_create("upstream");
   tcase_set_timeout(up, 60);
