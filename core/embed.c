@@ -434,7 +434,7 @@ static void start_next_locked(call *c) {
   json_object *body = batch_body(c->llm, c->tmpl, texts, eb->n);
   g_free(texts);
   hvb_error e = HVB_ERROR_INIT;
-  if (hvb__engine_json(c->llm, HVB_GATEWAY_OP_EMBED, body, batch_done, eb, &e)) {
+  if (hvb__engine_json(c->llm, HVB_GATEWAY_OP_EMBED, body, batch_done, eb, NULL, &e)) {
     c->in_flight++;
   } else {
     c->failed = true;
