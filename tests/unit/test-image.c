@@ -790,6 +790,40 @@ START_TEST(async_imagen_refuses_bad_options_and_gateways_at_once) {
 }
 END_TEST
 
+static gpointer sync_imagen_thread(gpointer llm) {
+  json_object *o = tu_parse("{\"seed\": 5}");
+  hvb_images *r = hvb_llm_imagen(llm, "one key", NULL, 0, o, NULL);
+  json_object_put(o);
+  return r;
+}
+
+/* A seeded imagen whose key a sync call is computing: the async call does not wait for it
+ * (that would block the caller, or the engine from a callback); it asks the upstream too. */
+START_TEST(async_imagen_never_waits_for_a_call_with_the_same_key) {
+  enum { DELAY_MS = 3000 };
+  up_chunk ch = {"{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}", 0, DELAY_MS};
+  up_response slow = {.status = 200, .chunks = &ch, .nchunks = 1};
+  up_push(tu_srv, IMAGES_PATH, &slow);
+  up_push_body(tu_srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  GThread *t = g_thread_new("sync-leader", sync_imagen_thread, llm);
+  ck_assert(up_wait_requests(tu_srv, 1, 10000)); /* the leader's request is in flight */
+  imagen_seen s;
+  gint64 t0 = g_get_monotonic_time();
+  hvb_call *c = imagen_async_ok(llm, "one key", "{\"seed\": 5}", &s);
+  gint64 took_ms = (g_get_monotonic_time() - t0) / 1000;
+  ck_assert_msg(took_ms < DELAY_MS / 2, "starting the call took %lld ms", (long long)took_ms);
+  expect_async_ok(c, &s, 1);
+  ck_assert(!hvb_images_cached(hvb_call_images(c)));
+  hvb_call_free(c);
+  hvb_images *r = g_thread_join(t);
+  ck_assert_ptr_nonnull(r);
+  hvb_images_free(r);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 START_TEST(cancelling_a_slow_imagen_aborts_its_transfer_and_reports_once) {
   enum { DELAY_MS = 4000 };
   up_chunk ch = {"{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}", 0, DELAY_MS};
@@ -861,6 +895,7 @@ int main(void) {
   tcase_add_test(tc, async_imagen_gives_the_upstream_images_once_on_the_engine_thread);
   tcase_add_test(tc, async_seeded_imagen_shares_the_cache_but_stores_no_urls);
   tcase_add_test(tc, async_imagen_refuses_bad_options_and_gateways_at_once);
+  tcase_add_test(tc, async_imagen_never_waits_for_a_call_with_the_same_key);
   tcase_add_test(tc, cancelling_a_slow_imagen_aborts_its_transfer_and_reports_once);
   suite_add_tcase(s, tc);
   return tu_run(s);
