@@ -824,6 +824,71 @@ START_TEST(async_imagen_never_waits_for_a_call_with_the_same_key) {
 }
 END_TEST
 
+/* Calls started from a callback, on the engine thread. */
+typedef struct imagen_chain {
+  hvb_llm *llm;
+  hvb_call *hit;       /* a seeded repeat: a cache hit */
+  gint hit_done, hit_cached, hit_inside; /* hit_inside: its on_done ran inside its start */
+  gint started;        /* the callback returned from starting `hit` */
+  gint dropped_done;   /* on_done calls of the call freed right after its start */
+  hvb_status first_status, dropped_status;
+  bool dropped_started;
+} imagen_chain;
+
+static void chain_hit_done(hvb_call *call, void *ud) {
+  imagen_chain *ch = ud;
+  if (!g_atomic_int_get(&ch->started)) g_atomic_int_inc(&ch->hit_inside);
+  if (hvb_images_cached(hvb_call_images(call))) g_atomic_int_inc(&ch->hit_cached);
+  g_atomic_int_inc(&ch->hit_done);
+}
+
+static void chain_dropped_done(hvb_call *call, void *ud) {
+  imagen_chain *ch = ud;
+  ch->dropped_status = hvb_call_status(call);
+  g_atomic_int_inc(&ch->dropped_done);
+}
+
+static void chain_first_done(hvb_call *call, void *ud) {
+  imagen_chain *ch = ud; /* no ck_assert here: this runs on the engine thread */
+  ch->first_status = hvb_call_status(call);
+  json_object *o = tu_parse("{\"seed\": 9}");
+  ch->hit = hvb_llm_imagen_async(ch->llm, "chained", NULL, 0, o, chain_hit_done, ch, NULL);
+  g_atomic_int_set(&ch->started, 1);
+  json_object_put(o);
+  /* started and freed at once, in the callback: cancelled at the engine's next turn */
+  hvb_call *dropped =
+      hvb_llm_imagen_async(ch->llm, "dropped", NULL, 0, NULL, chain_dropped_done, ch, NULL);
+  ch->dropped_started = dropped != NULL;
+  hvb_call_free(dropped);
+}
+
+START_TEST(async_imagen_from_a_callback_never_completes_inside_its_start) {
+  push_png_answer_for_every_request();
+  imagen_chain ch = {0};
+  ch.llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  json_object *o = tu_parse("{\"seed\": 9}");
+  hvb_call *first = hvb_llm_imagen_async(ch.llm, "chained", NULL, 0, o, chain_first_done, &ch,
+                                         NULL);
+  json_object_put(o);
+  ck_assert_ptr_nonnull(first);
+  ck_assert(hvb_call_wait(first, 20000));
+  ck_assert_int_eq(ch.first_status, HVB_OK);
+  ck_assert(ch.dropped_started);
+  ck_assert_ptr_nonnull(ch.hit);
+  ck_assert(hvb_call_wait(ch.hit, 20000));
+  ck_assert_int_eq(g_atomic_int_get(&ch.hit_done), 1);
+  ck_assert_int_eq(g_atomic_int_get(&ch.hit_inside), 0);
+  ck_assert_int_eq(g_atomic_int_get(&ch.hit_cached), 1);
+  for (int i = 0; i < 20000 && !g_atomic_int_get(&ch.dropped_done); i++) g_usleep(1000);
+  ck_assert_int_eq(g_atomic_int_get(&ch.dropped_done), 1);
+  ck_assert_int_eq(ch.dropped_status, HVB_CANCELLED);
+  hvb_call_free(ch.hit);
+  hvb_call_free(first);
+  ck_assert_int_le(up_request_count(tu_srv), 2); /* the first; maybe the dropped one */
+  hvb_llm_free(ch.llm);
+}
+END_TEST
+
 START_TEST(cancelling_a_slow_imagen_aborts_its_transfer_and_reports_once) {
   enum { DELAY_MS = 4000 };
   up_chunk ch = {"{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}", 0, DELAY_MS};
@@ -896,6 +961,7 @@ int main(void) {
   tcase_add_test(tc, async_seeded_imagen_shares_the_cache_but_stores_no_urls);
   tcase_add_test(tc, async_imagen_refuses_bad_options_and_gateways_at_once);
   tcase_add_test(tc, async_imagen_never_waits_for_a_call_with_the_same_key);
+  tcase_add_test(tc, async_imagen_from_a_callback_never_completes_inside_its_start);
   tcase_add_test(tc, cancelling_a_slow_imagen_aborts_its_transfer_and_reports_once);
   suite_add_tcase(s, tc);
   return tu_run(s);
