@@ -276,6 +276,7 @@ typedef struct call {
   gint64 t0;
   hvb_call *owner; /* async: the public call (the producer's reference), else NULL */
   GArray *plan;    /* async: the distinct indices to embed (c->todo points into it) */
+  GPtrArray *flying; /* engine_batch* on the engine (guarded by lock): what a cancel aborts */
 } call;
 
 /* The little-endian float32 bytes of a vector, for the cache. */
@@ -383,6 +384,7 @@ static bool run_planned(call *c, size_t b, hvb_error *err) {
 typedef struct engine_batch {
   call *c;
   size_t b, n;
+  hvb_engine_job *job; /* its request on the engine (for hvb__engine_job_cancel) */
 } engine_batch;
 
 static void start_next_locked(call *c);
@@ -410,6 +412,7 @@ static void batch_done(void *ud, json_object *resp, const hvb_error *failure) {
   }
   c->finished_batches++;
   c->in_flight--;
+  g_ptr_array_remove_fast(c->flying, eb);
   start_next_locked(c);
   /* Decided under the lock: once it is released, a sync caller may return and free `c`. An
    * async call's plan has no waiter: the last batch finishes it. */
@@ -434,8 +437,10 @@ static void start_next_locked(call *c) {
   json_object *body = batch_body(c->llm, c->tmpl, texts, eb->n);
   g_free(texts);
   hvb_error e = HVB_ERROR_INIT;
-  if (hvb__engine_json(c->llm, HVB_GATEWAY_OP_EMBED, body, batch_done, eb, &e)) {
+  /* eb->job is set before batch_done can run; batch_done waits for the lock we hold. */
+  if (hvb__engine_json(c->llm, HVB_GATEWAY_OP_EMBED, body, batch_done, eb, &eb->job, &e)) {
     c->in_flight++;
+    g_ptr_array_add(c->flying, eb);
   } else {
     c->failed = true;
     c->error = e;
@@ -542,6 +547,7 @@ static void call_clear(call *c) {
   json_object_put(c->usage);
   json_object_put(c->raw);
   hvb__cache_unref(c->cache);
+  g_ptr_array_free(c->flying, TRUE);
   g_mutex_clear(&c->lock);
   g_cond_clear(&c->changed);
 }
@@ -643,6 +649,7 @@ static call *call_new(hvb_llm *llm) {
   g_mutex_init(&c->lock);
   g_cond_init(&c->changed);
   c->uniq = g_ptr_array_new_with_free_func(g_free);
+  c->flying = g_ptr_array_new();
   return c;
 }
 
@@ -691,17 +698,41 @@ static void embeddings_free(void *p) {
   hvb_embeddings_free(p);
 }
 
-/* Every batch of an async call is over (or none was needed): hand the outcome to its public
- * call, release the plan. */
-static void async_finish(call *c) {
-  release_all(c);
+/* Release an async call's plan and the references it holds (the outcome was handed over,
+ * or the call was cancelled). */
+static void async_release(call *c) {
   hvb_call *owner = c->owner;
-  if (c->failed) hvb__call_external_finish(owner, NULL, embeddings_free, &c->error);
-  else hvb__call_external_finish(owner, assemble(c), embeddings_free, NULL);
   hvb_llm *llm = c->llm;
   call_free(c);
   hvb_llm_free(llm); /* the call's reference */
   hvb__call_unref(owner);
+}
+
+/* Every batch of an async call is over (or none was needed): hand the outcome to its public
+ * call, release the plan. */
+static void async_finish(call *c) {
+  release_all(c);
+  if (c->failed) hvb__call_external_finish(c->owner, NULL, embeddings_free, &c->error);
+  else hvb__call_external_finish(c->owner, assemble(c), embeddings_free, NULL);
+  async_release(c);
+}
+
+/* Engine thread: the call was cancelled with batches in flight (else it would be over):
+ * abort them (their batch_done never runs, their vectors are not cached) and let go. */
+static void async_cancel(void *data) {
+  call *c = data;
+  g_mutex_lock(&c->lock);
+  GPtrArray *flying = c->flying;
+  c->flying = g_ptr_array_new();
+  c->in_flight = 0;
+  g_mutex_unlock(&c->lock);
+  for (guint i = 0; i < flying->len; i++) {
+    engine_batch *eb = flying->pdata[i];
+    hvb__engine_job_cancel(eb->job);
+    g_free(eb);
+  }
+  g_ptr_array_free(flying, TRUE);
+  async_release(c); /* call_clear gives up the texts this call claimed */
 }
 
 HVB_PUBLIC hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts, size_t n,
@@ -723,9 +754,12 @@ HVB_PUBLIC hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts,
   c->ntodo = c->plan->len;
   c->batch_size = (size_t)batch;
   c->nbatches = (c->ntodo + c->batch_size - 1) / c->batch_size;
+  /* Set before the first batch exists (it may finish the call on the engine thread). */
+  hvb__call_external_on_cancel(handle, async_cancel, c);
   g_mutex_lock(&c->lock);
   for (int i = 0; i < workers; i++) start_next_locked(c);
   bool none = c->in_flight == 0;
+  if (none) hvb__call_external_on_cancel(handle, NULL, NULL); /* nothing runs to abort */
   g_mutex_unlock(&c->lock);
   if (none) async_finish(c); /* all cached, or the first batches could not start */
   return handle;

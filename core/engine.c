@@ -118,12 +118,13 @@ static void call_settle(hvb_call *c, hvb_step st, const hvb_error *e) {
   else hvb__stream_settle(c->s, st, e);
 }
 
-/* An internal job is over: hand its response to its owner (no user handle, no cancel). */
+/* An internal job is over: hand its response to its owner (no user handle), unless its
+ * producer cancelled it (json_done cleared by hvb__engine_job_cancel). */
 static void complete_job(hvb_call *c) {
   hvb_error e = HVB_ERROR_INIT;
   json_object *resp = hvb__json_outcome(c->job, &e);
   g_clear_pointer(&c->job, hvb__json_free);
-  c->json_done(c->user_data, resp, &e);
+  if (c->json_done) c->json_done(c->user_data, resp, &e);
   json_object_put(resp);
   g_mutex_lock(&lock);
   c->over = c->done = true;
@@ -487,17 +488,37 @@ hvb_call *hvb__chat_async(hvb_llm *llm, const char *prompt, json_object *message
 }
 
 bool hvb__engine_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
-                      hvb_json_done_fn done, void *user_data, hvb_error *err) {
+                      hvb_json_done_fn done, void *user_data, hvb_engine_job **job,
+                      hvb_error *err) {
   hvb_json_job *j = hvb__json_begin(llm, op, canonical, true, err);
   if (!j) return false;
   hvb_call *c = g_new0(hvb_call, 1);
-  c->refs = 1; /* the engine's only: nobody holds a handle */
+  c->refs = 1; /* the engine's only: the producer's handle is borrowed (valid until done) */
   c->job = j;
   c->json_done = done;
   c->user_data = user_data;
   c->link.data = c;
+  /* Before submitting: once submitted, `done` may run (and free the producer's state that
+   * holds *job) before this function returns. */
+  if (job) *job = (hvb_engine_job *)(void *)c;
   submit(c);
   return true;
+}
+
+void hvb__engine_job_cancel(hvb_engine_job *job) {
+  g_return_if_fail(on_engine_thread());
+  hvb_call *c = (hvb_call *)(void *)job;
+  if (!c || !c->job) return;
+  c->json_done = NULL; /* the producer has let go: nobody is told */
+  hvb_error e = HVB_ERROR_INIT;
+  hvb__fail(&e, HVB_CANCELLED, "the call was cancelled");
+  /* Frees the transfer: curl_multi_remove_handle aborts it, its easy handle goes back to the
+   * pool. A job that already answered (offline gateway) keeps its outcome, unread. */
+  hvb__json_settle(c->job, HVB_STEP_FAILED, &e);
+  /* Attached: finish it now (unlinked from `active`; only safe while no loop walks it, which
+   * is why cancellation is limited to cancel hooks). Still in `incoming`: attach() finds it
+   * over at its turn and completes it the same way. */
+  if (c->attached) complete(c, false);
 }
 
 HVB_PUBLIC bool hvb_call_wait(hvb_call *c, long timeout_ms) {

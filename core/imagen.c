@@ -1,8 +1,10 @@
-/* core/imagen.c: image generation (hvb_llm_imagen, see <heavenbase/image.h>).
+/* core/imagen.c: image generation (hvb_llm_imagen, see <heavenbase/image.h>, and
+ * hvb_llm_imagen_async, see <heavenbase/async.h>).
  *
- * One request on the gateway's IMAGE operation through hvb__llm_call_json (so the check of
- * hvb_llm_supports, offline gateways and every HTTP gateway are served alike), then each
- * item of the response's "data" becomes an hvb_image. The response cache's `image`
+ * One request on the gateway's IMAGE operation through hvb__llm_call_json, or for an async
+ * call as a job on the engine (hvb__engine_json), so the check of hvb_llm_supports, offline
+ * gateways and every HTTP gateway are served alike; then each item of the response's "data"
+ * becomes an hvb_image. Both paths share imagen_begin / imagen_take / imagen_end. The response cache's `image`
  * namespace keeps the response with every image as b64_json (URLs expire), only for a
  * seeded request (the deterministic policy).
  */
@@ -136,8 +138,41 @@ static json_object *cacheable(hvb_images *r, json_object *resp) {
   return out;
 }
 
-HVB_PUBLIC hvb_images *hvb_llm_imagen(hvb_llm *llm, const char *prompt, hvb_image *const *refs,
-                                      size_t nrefs, json_object *options, hvb_error *err) {
+/* One imagen call between its steps, so that hvb_llm_imagen and hvb_llm_imagen_async share
+ * the checks, the request, the cache lookup and store and the reading of the response. */
+typedef struct imagen_call {
+  hvb_llm *llm;        /* async: a reference (hvb__llm_ref); sync: borrowed */
+  json_object *req;    /* the canonical request */
+  hvb_cache *cache;    /* NULL: this call does not use the cache */
+  char *key;           /* its key, when `cache` */
+  bool leader;         /* the key is claimed by this call: release it at the end */
+  bool want_raw;       /* include "raw" */
+  bool async;          /* never wait on the cache; never fetch URL images to store them */
+  hvb_images *r;       /* filled by a cache hit or by imagen_take */
+  hvb_call *owner;     /* async: the public call (the producer's reference) */
+  hvb_engine_job *job; /* async: the request on the engine, until it answers */
+  hvb_error fail;      /* async: why the request could not start */
+} imagen_call;
+
+/* Release what imagen_begin took; the images when ok (caller owns), else NULL. */
+static hvb_images *imagen_end(imagen_call *g, bool ok) {
+  if (g->leader) hvb__cache_release(g->cache, g->key);
+  hvb__cache_unref(g->cache);
+  g_free(g->key);
+  json_object_put(g->req);
+  hvb_images *r = g->r;
+  g_free(g);
+  if (ok) return r;
+  hvb_images_free(r);
+  return NULL;
+}
+
+/* The checks, the request and the cache lookup: a hit leaves the images in g->r (cached).
+ * `async`: a key another call computes is not waited for (that call's images are not shared;
+ * this one runs on its own). NULL with err set for bad arguments or options or an
+ * unsupported operation. */
+static imagen_call *imagen_begin(hvb_llm *llm, const char *prompt, hvb_image *const *refs,
+                                 size_t nrefs, json_object *options, bool async, hvb_error *err) {
   if (!llm || !prompt || (nrefs && !refs)) {
     hvb__fail(err, HVB_EINVAL, "%s", !llm ? "llm is NULL" : !prompt ? "prompt is NULL"
                                                                     : "refs is NULL");
@@ -154,7 +189,6 @@ HVB_PUBLIC hvb_images *hvb_llm_imagen(hvb_llm *llm, const char *prompt, hvb_imag
     hvb__fail(err, HVB_EINVAL, "option 'include' must be a string");
     return NULL;
   }
-  bool want_raw = includes(inc ? json_object_get_string(inc) : NULL, "raw");
   const hvb_spec *spec = hvb_llm_spec(llm);
   hvb_cache *cache = NULL;
   if (!hvb__cache_for_call(hvb__llm_cache(llm), options, HVB_NS_IMAGE, &cache, err)) return NULL;
@@ -163,60 +197,148 @@ HVB_PUBLIC hvb_images *hvb_llm_imagen(hvb_llm *llm, const char *prompt, hvb_imag
     hvb__cache_unref(cache);
     return NULL;
   }
-  hvb_images *r = g_new0(hvb_images, 1);
-  r->images = g_ptr_array_new_with_free_func((GDestroyNotify)hvb_image_free);
-
-  char *key = NULL;
-  bool leader = false;
-  if (cache && hvb__cache_policy_allows(HVB_NS_IMAGE, req, false)) {
-    key = hvb__cache_key(HVB_NS_IMAGE, hvb_spec_hash_key(spec), req);
-    long wait_ms = hvb_spec_timeout_ms(spec) > 0 ? hvb_spec_timeout_ms(spec) : -1;
-    GBytes *value = NULL;
-    hvb_flight f = hvb__cache_fetch(cache, HVB_NS_IMAGE, key, wait_ms, &value);
-    leader = f == HVB_FLIGHT_LEADER;
-    if (f == HVB_FLIGHT_HIT) {
-      gsize len = 0;
-      const char *text = g_bytes_get_data(value, &len);
-      json_object *stored = hvb__json_parse(text, (long)len, "cached images", NULL);
-      g_bytes_unref(value);
-      if (stored && take_images(r, stored, NULL)) {
-        r->cached = true;
-        if (want_raw) r->raw = json_object_get(stored);
-        hvb__log(HVB_LOG_DEBUG, "cache hit (image %.12s)", key);
-      } else {
-        g_ptr_array_set_size(r->images, 0);
-        g_clear_pointer(&r->usage, json_object_put);
-      }
-      json_object_put(stored);
-    }
-  } else {
-    g_clear_pointer(&cache, hvb__cache_unref);
+  imagen_call *g = g_new0(imagen_call, 1);
+  g->llm = llm;
+  g->req = req;
+  g->async = async;
+  g->want_raw = includes(inc ? json_object_get_string(inc) : NULL, "raw");
+  g->r = g_new0(hvb_images, 1);
+  g->r->images = g_ptr_array_new_with_free_func((GDestroyNotify)hvb_image_free);
+  if (!cache || !hvb__cache_policy_allows(HVB_NS_IMAGE, req, false)) {
+    hvb__cache_unref(cache);
+    return g;
   }
+  g->cache = cache;
+  g->key = hvb__cache_key(HVB_NS_IMAGE, hvb_spec_hash_key(spec), req);
+  long wait_ms = async ? 0 : hvb_spec_timeout_ms(spec) > 0 ? hvb_spec_timeout_ms(spec) : -1;
+  GBytes *value = NULL;
+  hvb_flight f = hvb__cache_fetch(cache, HVB_NS_IMAGE, g->key, wait_ms, &value);
+  g->leader = f == HVB_FLIGHT_LEADER;
+  if (f != HVB_FLIGHT_HIT) return g;
+  gsize len = 0;
+  const char *text = g_bytes_get_data(value, &len);
+  json_object *stored = hvb__json_parse(text, (long)len, "cached images", NULL);
+  g_bytes_unref(value);
+  if (stored && take_images(g->r, stored, NULL)) {
+    g->r->cached = true;
+    if (g->want_raw) g->r->raw = json_object_get(stored);
+    hvb__log(HVB_LOG_DEBUG, "cache hit (image %.12s)", g->key);
+  } else { /* unreadable: a miss */
+    g_ptr_array_set_size(g->r->images, 0);
+    g_clear_pointer(&g->r->usage, json_object_put);
+  }
+  json_object_put(stored);
+  return g;
+}
 
-  bool ok = r->cached;
+/* Whether any image is only a URL (its bytes not fetched). */
+static bool has_url_images(const hvb_images *r) {
+  for (guint i = 0; i < r->images->len; i++)
+    if (hvb_image_url(r->images->pdata[i])) return true;
+  return false;
+}
+
+/* The response (borrowed) becomes the call's images, and is stored when cacheable. */
+static bool imagen_take(imagen_call *g, json_object *resp, hvb_error *err) {
+  if (!take_images(g->r, resp, err)) return false;
+  if (g->want_raw) g->r->raw = json_object_get(resp);
+  if (!g->key) return true;
+  if (g->async && has_url_images(g->r)) {
+    /* Storing would fetch them here, on the engine thread, stalling every other call. */
+    hvb__log(HVB_LOG_DEBUG, "image cache: not stored (URL images of an async call)");
+    return true;
+  }
+  json_object *stored = cacheable(g->r, resp);
+  if (stored) {
+    const char *text = json_object_to_json_string_ext(stored, JSON_C_TO_STRING_PLAIN);
+    hvb__cache_put(g->cache, HVB_NS_IMAGE, g->key, text, strlen(text));
+    json_object_put(stored);
+  }
+  return true;
+}
+
+HVB_PUBLIC hvb_images *hvb_llm_imagen(hvb_llm *llm, const char *prompt, hvb_image *const *refs,
+                                      size_t nrefs, json_object *options, hvb_error *err) {
+  imagen_call *g = imagen_begin(llm, prompt, refs, nrefs, options, false, err);
+  if (!g) return NULL;
+  bool ok = g->r->cached;
   if (!ok) {
-    json_object *resp = hvb__llm_call_json(llm, HVB_GATEWAY_OP_IMAGE, req, err);
-    ok = resp && take_images(r, resp, err);
-    if (ok && want_raw) r->raw = json_object_get(resp);
-    if (ok && key) {
-      json_object *stored = cacheable(r, resp);
-      if (stored) {
-        const char *text = json_object_to_json_string_ext(stored, JSON_C_TO_STRING_PLAIN);
-        hvb__cache_put(cache, HVB_NS_IMAGE, key, text, strlen(text));
-        json_object_put(stored);
-      }
-    }
+    json_object *resp = hvb__llm_call_json(llm, HVB_GATEWAY_OP_IMAGE, g->req, err);
+    ok = resp && imagen_take(g, resp, err);
     json_object_put(resp);
   }
-  if (leader) hvb__cache_release(cache, key);
-  hvb__cache_unref(cache);
-  g_free(key);
-  json_object_put(req);
-  if (!ok) {
-    hvb_images_free(r);
-    return NULL;
-  }
+  return imagen_end(g, ok);
+}
+
+/* ---- async ---- */
+
+static void images_free(void *p) {
+  hvb_images_free(p);
+}
+
+/* Let go of the call's state and of the references it holds; the images when ok. */
+static hvb_images *async_release(imagen_call *g, bool ok) {
+  hvb_llm *llm = g->llm;
+  hvb_images *r = imagen_end(g, ok);
+  hvb_llm_free(llm); /* the call's reference */
   return r;
+}
+
+/* Engine thread: the outcome goes to the public call (whose on_done runs now), after the
+ * cache key is released (on_done may ask for the same images again). */
+static void async_finish(imagen_call *g, bool ok, const hvb_error *failure) {
+  hvb_call *owner = g->owner;
+  hvb_images *r = async_release(g, ok);
+  hvb__call_external_finish(owner, r, images_free, r ? NULL : failure);
+  hvb__call_unref(owner); /* the producer's reference */
+}
+
+/* Engine thread: the request answered or failed. */
+static void async_done(void *user_data, json_object *resp, const hvb_error *failure) {
+  imagen_call *g = user_data;
+  g->job = NULL; /* the engine let go of it */
+  hvb_error e = HVB_ERROR_INIT;
+  bool ok = resp ? imagen_take(g, resp, &e) : false;
+  async_finish(g, ok, resp ? &e : failure);
+}
+
+/* Engine thread, at its turn: a cache hit, or a request that could not start. Posted rather
+ * than finished inside hvb_llm_imagen_async, so that on_done never runs inside it (it would
+ * on the engine thread, from a callback). */
+static void async_posted(void *user_data) {
+  imagen_call *g = user_data;
+  async_finish(g, g->r->cached, &g->fail);
+}
+
+/* Engine thread: the call was cancelled while its request ran: abort it (async_done will not
+ * run) and let go; the engine completes the call with HVB_CANCELLED. */
+static void async_cancel(void *user_data) {
+  imagen_call *g = user_data;
+  hvb__engine_job_cancel(g->job);
+  hvb_call *owner = g->owner;
+  async_release(g, false);
+  hvb__call_unref(owner); /* the producer's reference */
+}
+
+HVB_PUBLIC hvb_call *hvb_llm_imagen_async(hvb_llm *llm, const char *prompt,
+                                          hvb_image *const *refs, size_t nrefs,
+                                          json_object *options, hvb_call_done_fn on_done,
+                                          void *user_data, hvb_error *err) {
+  imagen_call *g = imagen_begin(llm, prompt, refs, nrefs, options, true, err);
+  if (!g) return NULL;
+  hvb_call *owner = hvb__call_external_new(HVB_EXT_IMAGES, on_done, NULL, user_data);
+  g->owner = owner;
+  g->llm = hvb__llm_ref(llm); /* the request ends on the engine thread, maybe after hvb_llm_free */
+  if (!g->r->cached) {
+    /* Set before the job exists: from the moment it is submitted, async_done may run. */
+    hvb__call_external_on_cancel(owner, async_cancel, g);
+    /* From here on `g` belongs to the engine thread (async_done or async_cancel frees it). */
+    if (hvb__engine_json(llm, HVB_GATEWAY_OP_IMAGE, g->req, async_done, g, &g->job, &g->fail))
+      return owner;
+    hvb__call_external_on_cancel(owner, NULL, NULL); /* nothing runs to be cancelled */
+  }
+  hvb__engine_post(async_posted, g);
+  return owner;
 }
 
 HVB_PUBLIC size_t hvb_images_count(const hvb_images *r) { return r ? r->images->len : 0; }

@@ -178,11 +178,26 @@ json_object *hvb__json_outcome(hvb_json_job *j, hvb_error *err);
 void hvb__json_free(hvb_json_job *j); /* NULL is a no-op */
 
 /* Run a JSON operation on the async engine (core/engine.c): `done` runs once, on the engine
- * thread, with the canonical response (borrowed for the call; NULL on failure, with `err`).
- * False with err set when it could not start (then `done` never runs). */
+ * thread, with the canonical response (borrowed for the call; NULL on failure, with `err`),
+ * unless the producer cancels the job first (then it never runs). False with err set when it
+ * could not start (then `done` never runs and *job is untouched).
+ * `job` (may be NULL): receives a handle for hvb__engine_job_cancel, written before the job
+ * is submitted (so `done`, which may run on the engine thread before hvb__engine_json
+ * returns, sees it set). The handle is borrowed: it is valid until `done` starts or the
+ * cancel returns, and the producer must not use it afterwards. */
 typedef void (*hvb_json_done_fn)(void *user_data, json_object *response, const hvb_error *err);
+typedef struct hvb_engine_job hvb_engine_job;
 bool hvb__engine_json(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
-                      hvb_json_done_fn done, void *user_data, hvb_error *err);
+                      hvb_json_done_fn done, void *user_data, hvb_engine_job **job,
+                      hvb_error *err);
+
+/* Cancel a job whose `done` has not run: its transfer is aborted at once (removed from the
+ * engine's multi handle and freed; the connection is not reused) and `done` will NOT run: the
+ * producer releases what the job's user_data holds itself, after this returns. Engine thread
+ * only (refused with a critical warning elsewhere), and there only from a cancel hook
+ * (hvb__call_external_on_cancel), where the engine walks no list of transfers that this could
+ * unlink. NULL: no-op. */
+void hvb__engine_job_cancel(hvb_engine_job *job);
 
 /* External calls (core/engine.c): a public hvb_call whose outcome another module produces
  * (async embeddings). _new: a call with three references (the caller's handle, the engine's,

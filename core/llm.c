@@ -889,10 +889,10 @@ static bool cache_begin(hvb_stream *s, hvb_cache *c, bool runs_tools) {
   s->cache_key = hvb__cache_key(HVB_NS_TEXT, hvb_spec_hash_key(s->spec), s->request);
   /* An async call must not block its caller, or the engine thread, on another call of the
    * same key: it runs without the cache's coordination instead (it may still store). */
-  long wait_ms = s->async ? 0 : hvb_spec_timeout_ms(s->spec);
+  long timeout_ms = hvb_spec_timeout_ms(s->spec);
+  long wait_ms = s->async ? 0 : timeout_ms > 0 ? timeout_ms : -1; /* -1: without limit */
   GBytes *value = NULL;
-  hvb_flight f = hvb__cache_fetch(c, HVB_NS_TEXT, s->cache_key, wait_ms > 0 ? wait_ms : -1,
-                                  &value);
+  hvb_flight f = hvb__cache_fetch(c, HVB_NS_TEXT, s->cache_key, wait_ms, &value);
   s->cache_leader = f == HVB_FLIGHT_LEADER;
   if (f != HVB_FLIGHT_HIT) return false;
   json_object *raw = NULL;

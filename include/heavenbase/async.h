@@ -142,9 +142,10 @@ bool hvb_engine_drive_end(void);
  * embedding_batch_size, at most embedding_max_workers batches in flight), with the batches as
  * concurrent transfers on the engine and on_done (above) when every batch is in. `texts` are
  * copied. Differences: a text another call is embedding right now is sent again rather than
- * waited for; cancel stops starting batches, but batches already in flight run to their end
- * (their vectors are cached) while on_done reports HVB_CANCELLED at once. NULL with err set for bad arguments or options, or when the
- * gateway cannot embed (HVB_UNSUPPORTED); a failed batch is the call's outcome. */
+ * waited for; cancel aborts the batches in flight (their vectors are not cached; batches that
+ * finished before stay cached) and starts no more, and on_done reports HVB_CANCELLED. NULL
+ * with err set for bad arguments or options, or when the gateway cannot embed
+ * (HVB_UNSUPPORTED); a failed batch is the call's outcome. */
 hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts, size_t n,
                               json_object *call_options, hvb_call_done_fn on_done,
                               void *user_data, hvb_error *err);
@@ -184,7 +185,9 @@ hvb_call *hvb_llm_chat_tools_async(hvb_llm *llm, const char *prompt, json_object
  * still through the engine thread; an async call never waits for another call computing the
  * same cacheable images. Images returned as URLs are not stored in the cache by an async
  * call (storing them would fetch them on the engine thread); they are fetched lazily, as
- * for hvb_llm_imagen, when you read their bytes. */
+ * for hvb_llm_imagen, when you read their bytes. Cancel aborts the request's transfer (see
+ * "Cancellation"); nothing is stored. A gateway that cannot even prepare the request
+ * (HVB_GATEWAY) fails through on_done, as a failed embedding batch does. */
 hvb_call *hvb_llm_imagen_async(hvb_llm *llm, const char *prompt, hvb_image *const *refs,
                                size_t nrefs, json_object *options, hvb_call_done_fn on_done,
                                void *user_data, hvb_error *err);

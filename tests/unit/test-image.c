@@ -1,7 +1,8 @@
 /* tests/unit/test-image.c: the image type, images in chat and image generation.
  *
  * Fixtures are made here, byte by byte: the smallest headers of each format that a real
- * decoder accepts far enough to know the size, and broken variants of each. */
+ * decoder accepts far enough to know the size, and broken variants of each. Async image
+ * generation (hvb_llm_imagen_async) is tested here too, against the same fake upstream. */
 #include "testutil.h"
 #include "internal.h"
 #include "upstream/upstream.h"
@@ -513,13 +514,15 @@ START_TEST(reference_images_go_in_the_request) {
 }
 END_TEST
 
-START_TEST(seeded_imagen_is_cached_and_unseeded_is_not) {
-  up_response resp = {.status = 200};
+/* The upstream answers every image generation request with one 1x1 PNG as b64_json. */
+static void push_png_answer_for_every_request(void) {
   up_chunk ch = {"{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}", 0, 0};
-  resp.chunks = &ch;
-  resp.nchunks = 1;
-  resp.repeat = true;
+  up_response resp = {.status = 200, .chunks = &ch, .nchunks = 1, .repeat = true};
   up_push(tu_srv, IMAGES_PATH, &resp);
+}
+
+START_TEST(seeded_imagen_is_cached_and_unseeded_is_not) {
+  push_png_answer_for_every_request();
   hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
   hvb_images *a = imagen_ok(llm, "a mug", "{\"seed\": 7}");
   hvb_images *b = imagen_ok(llm, "a mug", "{\"seed\": 7}");
@@ -583,6 +586,360 @@ START_TEST(bifrost_and_anthropic_refuse_imagen) {
 }
 END_TEST
 
+/* ---- async image generation ---- */
+
+/* What on_done saw of one async imagen call. */
+typedef struct imagen_seen {
+  gint done;          /* on_done calls */
+  hvb_status status;
+  size_t count;       /* images readable in on_done */
+  GThread *starter;   /* the thread that started the call */
+  gint on_starter;    /* on_done ran on the starter's thread */
+} imagen_seen;
+
+static void imagen_done(hvb_call *call, void *ud) {
+  imagen_seen *s = ud;
+  s->status = hvb_call_status(call);
+  s->count = hvb_images_count(hvb_call_images(call));
+  if (g_thread_self() == s->starter) g_atomic_int_inc(&s->on_starter);
+  g_atomic_int_inc(&s->done);
+}
+
+/* Start an async imagen that must start; `opts` JSON text or NULL. */
+static hvb_call *imagen_async_ok(hvb_llm *llm, const char *prompt, const char *opts,
+                                 imagen_seen *s) {
+  memset(s, 0, sizeof *s);
+  s->starter = g_thread_self();
+  json_object *o = opts ? tu_parse(opts) : NULL;
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_call *c = hvb_llm_imagen_async(llm, prompt, NULL, 0, o, imagen_done, s, &err);
+  ck_assert_msg(c != NULL, "%s", err.message);
+  json_object_put(o); /* options are copied */
+  return c;
+}
+
+/* Wait for the call and check it reported success exactly once, off the caller's thread. */
+static void expect_async_ok(hvb_call *c, imagen_seen *s, size_t count) {
+  ck_assert(hvb_call_wait(c, 20000));
+  ck_assert_int_eq(g_atomic_int_get(&s->done), 1);
+  ck_assert_int_eq(g_atomic_int_get(&s->on_starter), 0);
+  ck_assert_msg(s->status == HVB_OK, "%s", hvb_call_error(c) ? hvb_call_error(c)->message : "");
+  ck_assert_uint_eq(s->count, count);
+}
+
+START_TEST(async_imagen_gives_the_upstream_images_once_on_the_engine_thread) {
+  up_push_body(tu_srv, IMAGES_PATH, 200, NULL,
+               "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\", \"revised_prompt\": \"r0\"},"
+               " {\"b64_json\": \"" PNG_1X1_B64 "\"}], \"usage\": {\"total_tokens\": 4}}");
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  imagen_seen s;
+  hvb_call *c = imagen_async_ok(llm, "two mugs", "{\"n\": 2, \"include\": \"raw\"}", &s);
+  hvb_llm_free(llm); /* the call keeps what it needs */
+  expect_async_ok(c, &s, 2);
+  ck_assert_ptr_null(hvb_call_result(c)); /* not a chat */
+  ck_assert_ptr_null(hvb_call_embeddings(c));
+
+  /* borrowed, then taken: the call gives them up and the caller frees them after the call */
+  hvb_images *borrowed = hvb_call_images(c);
+  hvb_images *r = hvb_call_take_images(c);
+  ck_assert_ptr_eq(r, borrowed);
+  ck_assert_ptr_null(hvb_call_images(c));
+  ck_assert_ptr_null(hvb_call_take_images(c));
+  hvb_call_free(c);
+  ck_assert(!hvb_images_cached(r));
+  ck_assert_ptr_nonnull(hvb_images_raw(r));
+  ck_assert_ptr_nonnull(hvb_images_usage(r));
+  ck_assert_str_eq(hvb_image_revised_prompt(hvb_images_get(r, 0)), "r0");
+  for (size_t i = 0; i < 2; i++) {
+    hvb_error err = HVB_ERROR_INIT;
+    char *b64 = hvb_image_base64(hvb_images_get(r, i), &err);
+    ck_assert_msg(b64 != NULL, "%s", err.message);
+    ck_assert_str_eq(b64, PNG_1X1_B64); /* the bytes the upstream sent */
+    free(b64);
+  }
+  hvb_images_free(r);
+  json_object *sent = tu_sent_body(tu_srv, 0);
+  ck_assert_str_eq(hvb__json_str(sent, "prompt"), "two mugs");
+  ck_assert_int_eq(json_object_get_int(json_object_object_get(sent, "n")), 2);
+  json_object_put(sent);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
+
+  /* a URL answer: the image is the URL, fetched only when its bytes are read */
+  serve_png("/files/async.png", 0);
+  char *body = g_strdup_printf("{\"data\": [{\"url\": \"%s/files/async.png\"}]}",
+                               up_base_url(tu_srv));
+  up_push_body(tu_srv, IMAGES_PATH, 200, NULL, body);
+  g_free(body);
+  llm = tu_upstream_llm(tu_srv, "dall-e-3", KEY, NULL);
+  c = imagen_async_ok(llm, "a mug", NULL, &s);
+  expect_async_ok(c, &s, 1);
+  r = hvb_call_take_images(c);
+  hvb_call_free(c); /* the images outlive the call */
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
+  ck_assert_ptr_nonnull(hvb_image_url(hvb_images_get(r, 0)));
+  assert_probe(hvb_images_get(r, 0), "png", 1, 1);
+  ck_assert_int_eq(up_request_count(tu_srv), 3);
+  hvb_images_free(r);
+  hvb_llm_free(llm);
+
+  /* the offline gateway: no network, still through the engine thread */
+  hvb_error err = HVB_ERROR_INIT;
+  llm = hvb_llm_new_preset("mock", &err);
+  ck_assert_msg(llm != NULL, "%s", err.message);
+  c = imagen_async_ok(llm, "a mug", "{\"n\": 2, \"cache\": false}", &s);
+  expect_async_ok(c, &s, 2);
+  assert_probe(hvb_images_get(hvb_call_images(c), 1), "png", 8, 8);
+  hvb_call_free(c); /* frees the images it still holds */
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(async_seeded_imagen_shares_the_cache_but_stores_no_urls) {
+  push_png_answer_for_every_request();
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  imagen_seen s;
+  hvb_call *c = imagen_async_ok(llm, "a mug", "{\"seed\": 7}", &s);
+  expect_async_ok(c, &s, 1);
+  ck_assert(!hvb_images_cached(hvb_call_images(c)));
+  hvb_call_free(c);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
+
+  /* the repeat is a hit, for an async call and for a sync one: no request reaches upstream */
+  c = imagen_async_ok(llm, "a mug", "{\"seed\": 7}", &s);
+  expect_async_ok(c, &s, 1);
+  ck_assert(hvb_images_cached(hvb_call_images(c)));
+  assert_probe(hvb_images_get(hvb_call_images(c), 0), "png", 1, 1);
+  hvb_call_free(c);
+  hvb_images *r = imagen_ok(llm, "a mug", "{\"seed\": 7}");
+  ck_assert(hvb_images_cached(r));
+  hvb_images_free(r);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
+
+  /* unseeded: never cached */
+  for (int i = 0; i < 2; i++) {
+    c = imagen_async_ok(llm, "a mug", NULL, &s);
+    expect_async_ok(c, &s, 1);
+    ck_assert(!hvb_images_cached(hvb_call_images(c)));
+    hvb_call_free(c);
+  }
+  ck_assert_int_eq(up_request_count(tu_srv), 3);
+  hvb_llm_free(llm);
+
+  /* URL images of an async call are not stored (that would fetch them on the engine): the
+   * repeat asks again, and the image itself was never fetched */
+  serve_png("/files/never.png", 0);
+  char *body = g_strdup_printf("{\"data\": [{\"url\": \"%s/files/never.png\"}]}",
+                               up_base_url(tu_srv));
+  up_push_body(tu_srv, "/v2/images/generations", 200, NULL, body);
+  up_push_body(tu_srv, "/v2/images/generations", 200, NULL, body);
+  g_free(body);
+  char *extra = g_strdup_printf("{\"base_url\": \"%s/v2\"}", up_base_url(tu_srv));
+  llm = tu_upstream_llm(tu_srv, "dall-e-3", KEY, extra);
+  g_free(extra);
+  for (int i = 0; i < 2; i++) {
+    c = imagen_async_ok(llm, "a url mug", "{\"seed\": 7}", &s);
+    expect_async_ok(c, &s, 1);
+    ck_assert(!hvb_images_cached(hvb_call_images(c)));
+    hvb_call_free(c);
+  }
+  ck_assert_int_eq(up_request_count(tu_srv), 5); /* two generations, no image fetch */
+  hvb_llm_free(llm);
+}
+END_TEST
+
+/* Start an async imagen that must fail at once, with `status` and a message holding
+ * `needle`; on_done never runs. */
+static void expect_async_refused(hvb_llm *llm, const char *opts, hvb_status status,
+                                 const char *needle) {
+  imagen_seen s = {0};
+  json_object *o = opts ? tu_parse(opts) : NULL;
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_ptr_null(hvb_llm_imagen_async(llm, "a mug", NULL, 0, o, imagen_done, &s, &err));
+  json_object_put(o);
+  ck_assert_int_eq(err.status, status);
+  ck_assert_msg(strstr(err.message, needle), "'%s' not in: %s", needle, err.message);
+  ck_assert_int_eq(g_atomic_int_get(&s.done), 0);
+}
+
+START_TEST(async_imagen_refuses_bad_options_and_gateways_at_once) {
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  expect_async_refused(llm, "{\"n\": 0}", HVB_EINVAL, "option 'n'");
+  expect_async_refused(llm, "{\"size\": 1024}", HVB_EINVAL, "option 'size'");
+  expect_async_refused(llm, "{\"include\": true}", HVB_EINVAL, "option 'include'");
+  expect_async_refused(llm, "{\"cache\": \"sometimes\"}", HVB_EINVAL, "'cache'");
+  hvb_image *null_ref = NULL;
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_ptr_null(hvb_llm_imagen_async(llm, "a mug", &null_ref, 1, NULL, NULL, NULL, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_msg(strstr(err.message, "reference image 0"), "%s", err.message);
+  ck_assert_ptr_null(hvb_llm_imagen_async(NULL, "a mug", NULL, 0, NULL, NULL, NULL, &err));
+  ck_assert_ptr_null(hvb_llm_imagen_async(llm, NULL, NULL, 0, NULL, NULL, NULL, &err));
+  ck_assert_msg(strstr(err.message, "prompt"), "%s", err.message);
+  hvb_llm_free(llm);
+
+  json_object *o = tu_parse("{\"gateway\": \"bifrost\", \"provider\": \"openai\","
+                            " \"model\": \"gpt-image-1\", \"base_url\": \"http://127.0.0.1:9/v1\"}");
+  llm = hvb_llm_new(o, &err);
+  json_object_put(o);
+  ck_assert_msg(llm != NULL, "%s", err.message);
+  /* the gateway first, whatever the options */
+  expect_async_refused(llm, "{\"n\": 0}", HVB_UNSUPPORTED,
+                       "gateway 'bifrost' does not support image generation");
+  hvb_llm_free(llm);
+  ck_assert_int_eq(up_request_count(tu_srv), 0);
+}
+END_TEST
+
+static gpointer sync_imagen_thread(gpointer llm) {
+  json_object *o = tu_parse("{\"seed\": 5}");
+  hvb_images *r = hvb_llm_imagen(llm, "one key", NULL, 0, o, NULL);
+  json_object_put(o);
+  return r;
+}
+
+/* A seeded imagen whose key a sync call is computing: the async call does not wait for it
+ * (that would block the caller, or the engine from a callback); it asks the upstream too. */
+START_TEST(async_imagen_never_waits_for_a_call_with_the_same_key) {
+  enum { DELAY_MS = 3000 };
+  up_chunk ch = {"{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}", 0, DELAY_MS};
+  up_response slow = {.status = 200, .chunks = &ch, .nchunks = 1};
+  up_push(tu_srv, IMAGES_PATH, &slow);
+  up_push_body(tu_srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  GThread *t = g_thread_new("sync-leader", sync_imagen_thread, llm);
+  ck_assert(up_wait_requests(tu_srv, 1, 10000)); /* the leader's request is in flight */
+  imagen_seen s;
+  gint64 t0 = g_get_monotonic_time();
+  hvb_call *c = imagen_async_ok(llm, "one key", "{\"seed\": 5}", &s);
+  gint64 took_ms = (g_get_monotonic_time() - t0) / 1000;
+  ck_assert_msg(took_ms < DELAY_MS / 2, "starting the call took %lld ms", (long long)took_ms);
+  expect_async_ok(c, &s, 1);
+  ck_assert(!hvb_images_cached(hvb_call_images(c)));
+  hvb_call_free(c);
+  hvb_images *r = g_thread_join(t);
+  ck_assert_ptr_nonnull(r);
+  hvb_images_free(r);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+/* Calls started from a callback, on the engine thread. */
+typedef struct imagen_chain {
+  hvb_llm *llm;
+  hvb_call *hit;       /* a seeded repeat: a cache hit */
+  gint hit_done, hit_cached, hit_inside; /* hit_inside: its on_done ran inside its start */
+  gint started;        /* the callback returned from starting `hit` */
+  gint dropped_done;   /* on_done calls of the call freed right after its start */
+  hvb_status first_status, dropped_status;
+  bool dropped_started;
+} imagen_chain;
+
+static void chain_hit_done(hvb_call *call, void *ud) {
+  imagen_chain *ch = ud;
+  if (!g_atomic_int_get(&ch->started)) g_atomic_int_inc(&ch->hit_inside);
+  if (hvb_images_cached(hvb_call_images(call))) g_atomic_int_inc(&ch->hit_cached);
+  g_atomic_int_inc(&ch->hit_done);
+}
+
+static void chain_dropped_done(hvb_call *call, void *ud) {
+  imagen_chain *ch = ud;
+  ch->dropped_status = hvb_call_status(call);
+  g_atomic_int_inc(&ch->dropped_done);
+}
+
+static void chain_first_done(hvb_call *call, void *ud) {
+  imagen_chain *ch = ud; /* no ck_assert here: this runs on the engine thread */
+  ch->first_status = hvb_call_status(call);
+  json_object *o = tu_parse("{\"seed\": 9}");
+  ch->hit = hvb_llm_imagen_async(ch->llm, "chained", NULL, 0, o, chain_hit_done, ch, NULL);
+  g_atomic_int_set(&ch->started, 1);
+  json_object_put(o);
+  /* started and freed at once, in the callback: cancelled at the engine's next turn */
+  hvb_call *dropped =
+      hvb_llm_imagen_async(ch->llm, "dropped", NULL, 0, NULL, chain_dropped_done, ch, NULL);
+  ch->dropped_started = dropped != NULL;
+  hvb_call_free(dropped);
+}
+
+START_TEST(async_imagen_from_a_callback_never_completes_inside_its_start) {
+  push_png_answer_for_every_request();
+  imagen_chain ch = {0};
+  ch.llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  json_object *o = tu_parse("{\"seed\": 9}");
+  hvb_call *first = hvb_llm_imagen_async(ch.llm, "chained", NULL, 0, o, chain_first_done, &ch,
+                                         NULL);
+  json_object_put(o);
+  ck_assert_ptr_nonnull(first);
+  ck_assert(hvb_call_wait(first, 20000));
+  ck_assert_int_eq(ch.first_status, HVB_OK);
+  ck_assert(ch.dropped_started);
+  ck_assert_ptr_nonnull(ch.hit);
+  ck_assert(hvb_call_wait(ch.hit, 20000));
+  ck_assert_int_eq(g_atomic_int_get(&ch.hit_done), 1);
+  ck_assert_int_eq(g_atomic_int_get(&ch.hit_inside), 0);
+  ck_assert_int_eq(g_atomic_int_get(&ch.hit_cached), 1);
+  for (int i = 0; i < 20000 && !g_atomic_int_get(&ch.dropped_done); i++) g_usleep(1000);
+  ck_assert_int_eq(g_atomic_int_get(&ch.dropped_done), 1);
+  ck_assert_int_eq(ch.dropped_status, HVB_CANCELLED);
+  hvb_call_free(ch.hit);
+  hvb_call_free(first);
+  ck_assert_int_le(up_request_count(tu_srv), 2); /* the first; maybe the dropped one */
+  hvb_llm_free(ch.llm);
+}
+END_TEST
+
+START_TEST(cancelling_a_slow_imagen_aborts_its_transfer_and_reports_once) {
+  enum { DELAY_MS = 4000 };
+  up_chunk ch = {"{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}", 0, DELAY_MS};
+  up_response resp = {.status = 200, .chunks = &ch, .nchunks = 1};
+  up_push(tu_srv, IMAGES_PATH, &resp);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  imagen_seen s;
+  gint64 t0 = g_get_monotonic_time();
+  hvb_call *c = imagen_async_ok(llm, "slow", "{\"seed\": 3}", &s);
+  hvb_llm_free(llm); /* freed while the call runs */
+  ck_assert(up_wait_requests(tu_srv, 1, 10000)); /* the request is in flight */
+  ck_assert(!hvb_call_is_over(c));
+  hvb_call_cancel(c);
+  /* cancel from another thread returns once on_done has run, with HVB_CANCELLED */
+  ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
+  ck_assert_int_eq(s.status, HVB_CANCELLED);
+  ck_assert_int_eq(hvb_call_status(c), HVB_CANCELLED);
+  ck_assert_ptr_null(hvb_call_images(c));
+  gint64 took_ms = (g_get_monotonic_time() - t0) / 1000;
+  ck_assert_msg(took_ms < DELAY_MS / 2, "cancel took %lld ms", (long long)took_ms);
+  /* The transfer was aborted, not left to finish: nothing runs on the engine any more, so a
+   * thread may take the engine over at once (it is refused while transfers run). */
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_msg(hvb_engine_drive_begin(&err), "%s", err.message);
+  ck_assert(hvb_engine_drive_end());
+  hvb_call_cancel(c); /* again: nothing */
+  hvb_call_free(c);
+  ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
+
+  /* freeing a running call cancels it the same way */
+  up_push(tu_srv, IMAGES_PATH, &resp);
+  llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  c = imagen_async_ok(llm, "slow again", NULL, &s);
+  ck_assert(up_wait_requests(tu_srv, 2, 10000));
+  hvb_call_free(c);
+  ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
+  ck_assert_int_eq(s.status, HVB_CANCELLED);
+  ck_assert_msg(hvb_engine_drive_begin(&err), "%s", err.message);
+  ck_assert(hvb_engine_drive_end());
+  /* the cancelled seeded call stored nothing and released its key: a new call asks again */
+  up_push_body(tu_srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  c = imagen_async_ok(llm, "slow", "{\"seed\": 3}", &s);
+  expect_async_ok(c, &s, 1);
+  ck_assert(!hvb_images_cached(hvb_call_images(c)));
+  hvb_call_free(c);
+  ck_assert_int_eq(up_request_count(tu_srv), 3);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("image");
   TCase *tc = tcase_create("image");
@@ -600,6 +957,12 @@ int main(void) {
   tcase_add_test(tc, seeded_imagen_is_cached_and_unseeded_is_not);
   tcase_add_test(tc, mock_imagen_is_deterministic_png);
   tcase_add_test(tc, bifrost_and_anthropic_refuse_imagen);
+  tcase_add_test(tc, async_imagen_gives_the_upstream_images_once_on_the_engine_thread);
+  tcase_add_test(tc, async_seeded_imagen_shares_the_cache_but_stores_no_urls);
+  tcase_add_test(tc, async_imagen_refuses_bad_options_and_gateways_at_once);
+  tcase_add_test(tc, async_imagen_never_waits_for_a_call_with_the_same_key);
+  tcase_add_test(tc, async_imagen_from_a_callback_never_completes_inside_its_start);
+  tcase_add_test(tc, cancelling_a_slow_imagen_aborts_its_transfer_and_reports_once);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
