@@ -735,6 +735,10 @@ static void async_cancel(void *data) {
   async_release(c); /* call_clear gives up the texts this call claimed */
 }
 
+static void async_finish_posted(void *c) {
+  async_finish(c);
+}
+
 HVB_PUBLIC hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts, size_t n,
                                          json_object *call_options, hvb_call_done_fn on_done,
                                          void *user_data, hvb_error *err) {
@@ -761,7 +765,9 @@ HVB_PUBLIC hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts,
   bool none = c->in_flight == 0;
   if (none) hvb__call_external_on_cancel(handle, NULL, NULL); /* nothing runs to abort */
   g_mutex_unlock(&c->lock);
-  if (none) async_finish(c); /* all cached, or the first batches could not start */
+  /* All cached, or the first batches could not start: finish at the engine's next turn, so
+   * on_done never runs inside this function (even when called from a callback). */
+  if (none) hvb__engine_post(async_finish_posted, c);
   return handle;
 }
 

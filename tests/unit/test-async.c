@@ -584,6 +584,55 @@ START_TEST(async_embeddings_run_their_batches_on_the_engine) {
 }
 END_TEST
 
+/* An async embedding whose texts are all cached, started from a callback: its on_done runs
+ * at a later turn of the engine, never inside hvb_llm_embed_async itself. */
+typedef struct nested_embed {
+  hvb_llm *llm;
+  seen inner;
+  hvb_call *call;
+  bool done_inside_start;
+} nested_embed;
+
+static void start_embed_from_callback(hvb_call *call, void *ud) {
+  (void)call;
+  nested_embed *n = ud;
+  const char *texts[] = {"a", "b"};
+  n->inner.starter = g_thread_self();
+  n->call = hvb_llm_embed_async(n->llm, texts, 2, NULL, embed_done, &n->inner, NULL);
+  n->done_inside_start = g_atomic_int_get(&n->inner.done) > 0;
+}
+
+START_TEST(async_embeddings_all_cached_complete_after_their_start_returns) {
+  nested_embed n = {0};
+  n.llm = embed_llm(0, 2, 1, true);
+  seen_init(&n.inner);
+  const char *texts[] = {"a", "b"};
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_embeddings *e = hvb_llm_embed(n.llm, texts, 2, NULL, &err); /* now both are cached */
+  ck_assert_msg(e != NULL, "%s", err.message);
+  hvb_embeddings_free(e);
+  hvb_llm *mock = NULL;
+  mock = hvb_llm_new_preset("mock", &err);
+  ck_assert_msg(mock != NULL, "%s", err.message);
+  hvb_call *outer = hvb_llm_chat_async(mock, "go", NULL, NULL, start_embed_from_callback, NULL,
+                                       &n, &err);
+  ck_assert_ptr_nonnull(outer);
+  ck_assert(hvb_call_wait(outer, 20000));
+  ck_assert_ptr_nonnull(n.call);
+  ck_assert(hvb_call_wait(n.call, 20000));
+  ck_assert(!n.done_inside_start);
+  ck_assert_int_eq(g_atomic_int_get(&n.inner.done), 1);
+  ck_assert_int_eq(n.inner.status, HVB_OK);
+  ck_assert_uint_eq(hvb_embeddings_cached(hvb_call_embeddings(n.call)), 2);
+  ck_assert_int_eq(up_request_count(tu_srv), 1); /* only the first, sync call */
+  hvb_call_free(n.call);
+  hvb_call_free(outer);
+  seen_clear(&n.inner);
+  hvb_llm_free(mock);
+  hvb_llm_free(n.llm);
+}
+END_TEST
+
 START_TEST(async_embeddings_cancel_and_failure) {
   hvb_llm *llm = embed_llm(300, 1, 2, false);
   const char *texts[] = {"a", "b", "c", "d", "e", "f"};
@@ -820,6 +869,7 @@ int main(void) {
   tcase_add_test(up, a_failing_embedding_batch_fails_the_call);
   tcase_add_test(up, async_embeddings_run_their_batches_on_the_engine);
   tcase_add_test(up, async_embeddings_cancel_and_failure);
+  tcase_add_test(up, async_embeddings_all_cached_complete_after_their_start_returns);
   tcase_add_test(up, glib_completions_run_in_the_main_context_and_cancel_through_gcancellable);
   tcase_add_test(up, glib_cancel_during_a_slow_stream);
   suite_add_tcase(s, up);
