@@ -611,8 +611,7 @@ START_TEST(async_embeddings_all_cached_complete_after_their_start_returns) {
   hvb_embeddings *e = hvb_llm_embed(n.llm, texts, 2, NULL, &err); /* now both are cached */
   ck_assert_msg(e != NULL, "%s", err.message);
   hvb_embeddings_free(e);
-  hvb_llm *mock = NULL;
-  mock = hvb_llm_new_preset("mock", &err);
+  hvb_llm *mock = hvb_llm_new_preset("mock", &err);
   ck_assert_msg(mock != NULL, "%s", err.message);
   hvb_call *outer = hvb_llm_chat_async(mock, "go", NULL, NULL, start_embed_from_callback, NULL,
                                        &n, &err);
