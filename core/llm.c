@@ -152,6 +152,10 @@ static void tool_call_free(gpointer p) {
 }
 
 struct hvb_accum {
+  /* The text: while it is one fragment (a non-streamed reply, a cache replay), that
+   * fragment's string object, shared rather than copied (`text` empty); from the second
+   * fragment on, `text` holds all of it and text_first is NULL. */
+  json_object *text_first;
   GString *text;
   GString *think;
   char *finish_reason;
@@ -171,6 +175,7 @@ hvb_accum *hvb__accum_new(void) {
 }
 
 void hvb__accum_reset(hvb_accum *acc) {
+  g_clear_pointer(&acc->text_first, json_object_put);
   g_string_truncate(acc->text, 0);
   g_string_truncate(acc->think, 0);
   g_clear_pointer(&acc->finish_reason, g_free);
@@ -303,8 +308,19 @@ json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
   /* The public delta shares the chunk's string objects (a reference each, no copy). */
   const char *text = nonempty_str(delta, "content");
   if (text) {
-    g_string_append(acc->text, text);
-    json_object_object_add(pub, "text", json_object_get(json_object_object_get(delta, "content")));
+    json_object *tv = json_object_object_get(delta, "content");
+    size_t tl = strlen(text); /* the text ends at an embedded NUL, as it always did */
+    if (!acc->text_first && acc->text->len == 0 && tl == (size_t)json_object_get_string_len(tv)) {
+      acc->text_first = json_object_get(tv);
+    } else {
+      if (acc->text_first) {
+        g_string_append_len(acc->text, json_object_get_string(acc->text_first),
+                            json_object_get_string_len(acc->text_first));
+        g_clear_pointer(&acc->text_first, json_object_put);
+      }
+      g_string_append_len(acc->text, text, (gssize)tl);
+    }
+    json_object_object_add(pub, "text", json_object_get(tv));
   }
   const char *think_key = "reasoning_content";
   const char *think = nonempty_str(delta, think_key);
@@ -385,8 +401,11 @@ json_object *hvb__completion_to_chunk(json_object *completion) {
     json_object_object_add(delta, "tool_calls", frags);
   }
   json_object *usage = json_object_object_get(completion, "usage");
-  return hvb__chunk_new(delta, json_object_object_get(choice, "finish_reason"),
-                        json_object_is_type(usage, json_type_object) ? usage : NULL);
+  json_object *chunk = hvb__chunk_new(delta, json_object_object_get(choice, "finish_reason"), NULL);
+  /* Shared, not copied, like the content: the chunk is only read. */
+  if (json_object_is_type(usage, json_type_object))
+    json_object_object_add(chunk, "usage", json_object_get(usage));
+  return chunk;
 }
 
 json_object *hvb__chunk_new(json_object *delta, json_object *finish_reason, json_object *usage) {
@@ -407,7 +426,8 @@ json_object *hvb__chunk_new(json_object *delta, json_object *finish_reason, json
  * ========================================================================================== */
 
 struct hvb_result {
-  char *text;
+  char *text;           /* the string of text_obj (not a separate allocation) */
+  json_object *text_obj; /* the text as a string object, shared with the message's content */
   char *think;
   char *finish_reason;
   json_object *message;
@@ -445,7 +465,12 @@ static json_object *calls_json(const hvb_accum *acc) {
 
 hvb_result *hvb__accum_result(const hvb_accum *acc, json_object *request_messages) {
   hvb_result *r = g_new0(hvb_result, 1);
-  r->text = g_strdup(acc->text->str);
+  /* One string object for the text and the message's content; a one-fragment reply shares
+   * the fragment's (parsed values are never edited) instead of copying it twice. */
+  r->text_obj = acc->text_first ? json_object_get(acc->text_first)
+                                : json_object_new_string_len(acc->text->str, (int)acc->text->len);
+  r->text = (char *)json_object_get_string(r->text_obj);
+  bool has_text = acc->text_first || acc->text->len;
   r->think = g_strdup(acc->think->str);
   r->finish_reason = g_strdup(acc->finish_reason ? acc->finish_reason : "");
   r->tool_calls = calls_json(acc);
@@ -454,7 +479,7 @@ hvb_result *hvb__accum_result(const hvb_accum *acc, json_object *request_message
   json_object_object_add(r->message, "role", json_object_new_string("assistant"));
   /* OpenAI's own shape: content is null when the turn is only tool calls. */
   json_object_object_add(r->message, "content",
-                         acc->text->len || !r->tool_calls ? json_object_new_string(r->text) : NULL);
+                         has_text || !r->tool_calls ? json_object_get(r->text_obj) : NULL);
   if (acc->think->len)
     json_object_object_add(r->message, "reasoning_content", json_object_new_string(r->think));
   if (r->tool_calls)
@@ -481,7 +506,7 @@ hvb_result *hvb__accum_result(const hvb_accum *acc, json_object *request_message
 
 HVB_PUBLIC void hvb_result_free(hvb_result *r) {
   if (!r) return;
-  g_free(r->text);
+  json_object_put(r->text_obj);
   g_free(r->think);
   g_free(r->finish_reason);
   json_object_put(r->message);
