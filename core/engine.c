@@ -347,7 +347,10 @@ static void submit_ex(hvb_call *c, bool count) {
   lists_init_locked();
   if (count) live++;
   g_ptr_array_add(incoming, c);
-  if (driven) {
+  if (in_turn) {
+    /* From a callback: the turn looks at `incoming` before it sleeps, so no wakeup (a
+     * system call per call for a completion that starts the next call). */
+  } else if (driven) {
     curl_multi_wakeup(multi); /* the driver may be inside hvb_engine_step's poll */
   } else if (!thread) {
     reap_locked();
