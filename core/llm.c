@@ -58,8 +58,10 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
   const char *system = NULL;
   json_object *images = NULL; /* borrowed: the "images" call option (core/image.c) */
   bool stream = force_stream;
-  json_object *args = json_object_new_object();
-  json_object *top = json_object_new_object(); /* unknown keys: they win over "args" */
+  /* Only made when there are call options (most calls have none). */
+  json_object *args = call_options ? json_object_new_object() : NULL;
+  json_object *top = call_options ? json_object_new_object() : NULL; /* unknown keys: they win
+                                                                        over "args" */
   if (call_options) {
     json_object_object_foreach(call_options, key, val) {
       if (strcmp(key, "system") == 0) {
@@ -95,7 +97,7 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
       return NULL;
     }
   }
-  hvb__json_merge(args, top);
+  if (top) hvb__json_merge(args, top);
   json_object_put(top);
 
   if (messages && !hvb__messages_validate(messages, err)) {
@@ -122,7 +124,7 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
   json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
   json_object_object_add(req, "messages", NULL);
   hvb__json_merge(req, hvb_spec_args(spec));
-  hvb__json_merge(req, args);
+  if (args) hvb__json_merge(req, args);
   json_object_put(args);
   json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
   json_object_object_add(req, "messages", msgs);
