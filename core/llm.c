@@ -302,18 +302,20 @@ static json_object *first_choice(json_object *chunk) {
   return NULL;
 }
 
-json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
+/* Fold the parts of one delta in and make its public delta (see hvb__accum_feed): the text
+ * and think string objects are shared (borrowed here), `calls` is a fragment array, taken
+ * into the public delta when `take_calls` (else copied), `usage` is borrowed. */
+static json_object *accum_fold(hvb_accum *acc, json_object *content, json_object *think_obj,
+                               json_object *calls, bool take_calls, const char *finish,
+                               json_object *usage) {
   json_object *pub = json_object_new_object();
-  json_object *choice = first_choice(chunk);
-  json_object *delta = json_object_object_get(choice, "delta");
-
-  /* The public delta shares the chunk's string objects (a reference each, no copy). */
-  const char *text = nonempty_str(delta, "content");
-  if (text) {
-    json_object *tv = json_object_object_get(delta, "content");
+  const char *text = json_object_is_type(content, json_type_string)
+                         ? json_object_get_string(content) : NULL;
+  if (text && *text) {
     size_t tl = strlen(text); /* the text ends at an embedded NUL, as it always did */
-    if (!acc->text_first && acc->text->len == 0 && tl == (size_t)json_object_get_string_len(tv)) {
-      acc->text_first = json_object_get(tv);
+    if (!acc->text_first && acc->text->len == 0 &&
+        tl == (size_t)json_object_get_string_len(content)) {
+      acc->text_first = json_object_get(content);
     } else {
       if (acc->text_first) {
         g_string_append_len(acc->text, json_object_get_string(acc->text_first),
@@ -322,28 +324,24 @@ json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
       }
       g_string_append_len(acc->text, text, (gssize)tl);
     }
-    json_object_object_add(pub, "text", json_object_get(tv));
+    json_object_object_add(pub, "text", json_object_get(content));
   }
-  const char *think_key = "reasoning_content";
-  const char *think = nonempty_str(delta, think_key);
-  if (!think) think = nonempty_str(delta, think_key = "reasoning");
-  if (think) {
-    g_string_append(acc->think, think);
-    json_object_object_add(pub, "think", json_object_get(json_object_object_get(delta, think_key)));
+  if (think_obj) {
+    g_string_append(acc->think, json_object_get_string(think_obj));
+    json_object_object_add(pub, "think", json_object_get(think_obj));
   }
-  json_object *calls = json_object_object_get(delta, "tool_calls");
   if (json_object_is_type(calls, json_type_array) && json_object_array_length(calls) > 0) {
     for (size_t i = 0; i < json_object_array_length(calls); i++)
       merge_call(acc, json_object_array_get_idx(calls, i), i);
-    json_object_object_add(pub, "tool_calls", hvb__json_copy(calls));
+    json_object_object_add(pub, "tool_calls", take_calls ? calls : hvb__json_copy(calls));
+  } else if (take_calls) {
+    json_object_put(calls);
   }
-  const char *finish = nonempty_str(choice, "finish_reason");
   if (finish) {
     g_free(acc->finish_reason);
     acc->finish_reason = g_strdup(finish);
     json_object_object_add(pub, "finish_reason", json_object_new_string(finish));
   }
-  json_object *usage = json_object_object_get(chunk, "usage");
   if (json_object_is_type(usage, json_type_object)) {
     if (!acc->usage) acc->usage = json_object_new_object();
     hvb__usage_merge(acc->usage, usage);
@@ -356,6 +354,22 @@ json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
   }
   json_object_array_add(acc->deltas, json_object_get(pub));
   return pub;
+}
+
+/* The non-empty string member `key` as its object, else NULL (borrowed). */
+static json_object *nonempty_obj(json_object *obj, const char *key) {
+  return nonempty_str(obj, key) ? json_object_object_get(obj, key) : NULL;
+}
+
+json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
+  json_object *choice = first_choice(chunk);
+  json_object *delta = json_object_object_get(choice, "delta");
+  /* The public delta shares the chunk's string objects (a reference each, no copy). */
+  json_object *think = nonempty_obj(delta, "reasoning_content");
+  if (!think) think = nonempty_obj(delta, "reasoning");
+  return accum_fold(acc, nonempty_obj(delta, "content"), think,
+                    json_object_object_get(delta, "tool_calls"), false,
+                    nonempty_str(choice, "finish_reason"), json_object_object_get(chunk, "usage"));
 }
 
 /* Text of a content value: a string, or the "text" of its parts concatenated. New string. */
@@ -408,6 +422,47 @@ json_object *hvb__completion_to_chunk(json_object *completion) {
   if (json_object_is_type(usage, json_type_object))
     json_object_object_add(chunk, "usage", json_object_get(usage));
   return chunk;
+}
+
+/* hvb__accum_feed(acc, hvb__completion_to_chunk(completion)) without making the chunk: the
+ * same fold and the same public delta, four JSON objects fewer per non-streamed reply. */
+static json_object *accum_feed_completion(hvb_accum *acc, json_object *completion) {
+  json_object *choice = first_choice(completion);
+  json_object *message = json_object_object_get(choice, "message");
+  json_object *content = json_object_object_get(message, "content"), *own_content = NULL;
+  if (content && !json_object_is_type(content, json_type_string) &&
+      !json_object_is_type(content, json_type_null)) {
+    char *text = content_string(content);
+    content = own_content = json_object_new_string(text);
+    g_free(text);
+  }
+  /* The chunk would hold new strings (cut at an embedded NUL) for think: share the
+   * message's unless it has one. */
+  json_object *think = NULL, *own_think = NULL;
+  static const char *const think_keys[] = {"reasoning_content", "reasoning"};
+  for (size_t i = 0; i < G_N_ELEMENTS(think_keys) && !think; i++) {
+    const char *t = nonempty_str(message, think_keys[i]);
+    if (!t) continue;
+    think = json_object_object_get(message, think_keys[i]);
+    if (strlen(t) != (size_t)json_object_get_string_len(think))
+      think = own_think = json_object_new_string(t);
+  }
+  json_object *calls = json_object_object_get(message, "tool_calls"), *frags = NULL;
+  if (json_object_is_type(calls, json_type_array) && json_object_array_length(calls) > 0) {
+    frags = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(calls); i++) {
+      json_object *frag = hvb__json_copy(json_object_array_get_idx(calls, i));
+      if (json_object_is_type(frag, json_type_object))
+        json_object_object_add(frag, "index", json_object_new_int64((int64_t)i));
+      json_object_array_add(frags, frag);
+    }
+  }
+  json_object *pub = accum_fold(acc, content, think, frags, true,
+                                nonempty_str(choice, "finish_reason"),
+                                json_object_object_get(completion, "usage"));
+  json_object_put(own_content);
+  json_object_put(own_think);
+  return pub;
 }
 
 json_object *hvb__chunk_new(json_object *delta, json_object *finish_reason, json_object *usage) {
@@ -828,15 +883,19 @@ static void queue_clear(hvb_stream *s) {
   while ((d = g_queue_pop_head(&s->pending))) json_object_put(d);
 }
 
-/* Fold one canonical chunk (borrowed) in; its delta, if any, is queued for the caller (the
- * queue owns it) unless the call gathers. */
-static void feed_chunk(hvb_stream *s, json_object *chunk) {
-  json_object *delta = hvb__accum_feed(s->acc, chunk);
+/* A public delta (taken; NULL: none) is queued for the caller (the queue owns it) unless the
+ * call gathers. */
+static void feed_delta(hvb_stream *s, json_object *delta) {
   if (!delta) return;
   if (s->gather)
     json_object_put(delta);
   else
     g_queue_push_tail(&s->pending, delta);
+}
+
+/* Fold one canonical chunk (borrowed) in and queue its delta. */
+static void feed_chunk(hvb_stream *s, json_object *chunk) {
+  feed_delta(s, hvb__accum_feed(s->acc, chunk));
 }
 
 /* Feed and empty s->chunks (the array keeps the chunks' references until emptied). */
@@ -988,9 +1047,7 @@ static bool finish_transfer(hvb_stream *s, hvb_error *err) {
     hvb__error_prefix(err, "response from %s", s->url);
     return false;
   }
-  json_object *chunk = hvb__completion_to_chunk(completion);
-  feed_chunk(s, chunk);
-  json_object_put(chunk);
+  feed_delta(s, accum_feed_completion(s->acc, completion));
   json_object_put(completion);
   hvb__accum_raw_set(s->acc, body);
   return true;
