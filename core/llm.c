@@ -876,6 +876,7 @@ struct hvb_stream {
   bool cached;
   hvb_repair_config repair; /* tool-call repair for this call's result */
   bool async; /* driven by the engine: never block on the cache, transfer made detached */
+  bool debug; /* debug logging was on when the call started (one level check per call) */
 };
 
 static void queue_clear(hvb_stream *s) {
@@ -1021,8 +1022,9 @@ static void fail_call(hvb_stream *s, const hvb_error *e) {
 
 /* The 2xx response is complete: fold a buffered body in, or check the stream's end. */
 static bool finish_transfer(hvb_stream *s, hvb_error *err) {
-  hvb__log(HVB_LOG_DEBUG, "HTTP %ld from %s after %d attempt(s)", hvb__transfer_status(s->transfer),
-           s->url, hvb__transfer_attempts(s->transfer));
+  if (s->debug)
+    hvb__log(HVB_LOG_DEBUG, "HTTP %ld from %s after %d attempt(s)",
+             hvb__transfer_status(s->transfer), s->url, hvb__transfer_attempts(s->transfer));
   if (s->sse && !s->as_json) {
     if (!s->done_marker && !hvb__accum_finish_reason(s->acc))
       return hvb__fail(err, HVB_TRUNCATED,
@@ -1177,8 +1179,10 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
     s->gw_state = gw->ops.stream_begin ? gw->ops.stream_begin(s->spec) : NULL;
   }
   hvb_http_request hr = http_request(s->spec, s->wire);
-  hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", s->url, s->sse ? "stream" : "chat",
-           gw->name);
+  s->debug = hvb__log_enabled(HVB_LOG_DEBUG);
+  if (s->debug)
+    hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", s->url, s->sse ? "stream" : "chat",
+             gw->name);
   s->transfer = async ? hvb__transfer_new_detached(llm->client, &hr, on_body, on_reset, s)
                       : hvb__transfer_new(llm->client, &hr, on_body, on_reset, s);
   return s;

@@ -194,6 +194,8 @@ struct hvb_transfer {
   bool has_body; /* a body is sent (body may hold a buffer from an earlier call otherwise) */
   struct curl_slist *headers;
   bool configured; /* the easy handle has this struct's options (it may be reused whole) */
+  bool debug;      /* debug logging was on when the transfer was made: the lines of every
+                      call are not worth a level check each (a getenv and a lock) */
   long connect_timeout_ms, timeout_ms, idle_timeout_ms, retry_base_ms, retry_max_ms;
   int max_retries;
   hvb_body_fn body_fn;
@@ -416,8 +418,9 @@ static void start_attempt(hvb_transfer *t) {
   attempt_reset(t);
   t->attempts++;
   t->attempt_start = t->last_progress = now_us();
-  hvb__log(HVB_LOG_DEBUG, "%s %s: attempt %d of %d", t->method, t->shown_url, t->attempts,
-           t->max_retries + 1);
+  if (t->debug)
+    hvb__log(HVB_LOG_DEBUG, "%s %s: attempt %d of %d", t->method, t->shown_url, t->attempts,
+             t->max_retries + 1);
   CURLMcode mc = curl_multi_add_handle(t->multi, t->easy);
   if (mc != CURLM_OK) {
     hvb__fail(&t->err, HVB_TRANSPORT, "%s %s: cannot start the transfer: %s", t->method,
@@ -535,6 +538,7 @@ hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_requ
   t->body_fn = body_fn;
   t->reset_fn = reset_fn;
   t->user_data = user_data;
+  t->debug = hvb__log_enabled(HVB_LOG_DEBUG);
   if (!t->error_body) t->error_body = g_string_new(NULL);
   t->retry_after_ms = -1;
 
@@ -733,8 +737,9 @@ static void finish_attempt(hvb_transfer *t, CURLcode rc) {
   curl_multi_remove_handle(t->multi, t->easy);
   t->in_multi = false;
   if (rc == CURLE_OK && status_ok(t->status)) {
-    hvb__log(HVB_LOG_DEBUG, "%s %s: HTTP %ld, %zu bytes, attempt %d", t->method, t->shown_url,
-             t->status, t->body_bytes, t->attempts);
+    if (t->debug)
+      hvb__log(HVB_LOG_DEBUG, "%s %s: HTTP %ld, %zu bytes, attempt %d", t->method, t->shown_url,
+               t->status, t->body_bytes, t->attempts);
     t->st = ST_DONE;
     return;
   }
