@@ -190,7 +190,11 @@ void hvb__accum_reset(hvb_accum *acc) {
 
 void hvb__accum_free(hvb_accum *acc) {
   if (!acc) return;
-  hvb__accum_reset(acc);
+  /* Not hvb__accum_reset, which would make a new deltas array only to free it. */
+  json_object_put(acc->text_first);
+  g_free(acc->finish_reason);
+  json_object_put(acc->usage);
+  json_object_put(acc->raw);
   g_string_free(acc->text, TRUE);
   g_string_free(acc->think, TRUE);
   g_ptr_array_free(acc->calls, TRUE);
@@ -304,10 +308,12 @@ static json_object *first_choice(json_object *chunk) {
 
 /* Fold the parts of one delta in and make its public delta (see hvb__accum_feed): the text
  * and think string objects are shared (borrowed here), `calls` is a fragment array, taken
- * into the public delta when `take_calls` (else copied), `usage` is borrowed. */
+ * into the public delta when `take_calls` (else copied), `usage` is borrowed, and shared
+ * with the public delta when `share_usage` (a parsed reply's, which nothing edits; a chunk
+ * from a gateway may come from its state, so that one is copied). */
 static json_object *accum_fold(hvb_accum *acc, json_object *content, json_object *think_obj,
                                json_object *calls, bool take_calls, const char *finish,
-                               json_object *usage) {
+                               json_object *usage, bool share_usage) {
   json_object *pub = json_object_new_object();
   const char *text = json_object_is_type(content, json_type_string)
                          ? json_object_get_string(content) : NULL;
@@ -345,7 +351,8 @@ static json_object *accum_fold(hvb_accum *acc, json_object *content, json_object
   if (json_object_is_type(usage, json_type_object)) {
     if (!acc->usage) acc->usage = json_object_new_object();
     hvb__usage_merge(acc->usage, usage);
-    json_object_object_add(pub, "usage", hvb__json_copy(usage));
+    json_object_object_add(pub, "usage",
+                           share_usage ? json_object_get(usage) : hvb__json_copy(usage));
   }
 
   if (json_object_object_length(pub) == 0) {
@@ -369,7 +376,8 @@ json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
   if (!think) think = nonempty_obj(delta, "reasoning");
   return accum_fold(acc, nonempty_obj(delta, "content"), think,
                     json_object_object_get(delta, "tool_calls"), false,
-                    nonempty_str(choice, "finish_reason"), json_object_object_get(chunk, "usage"));
+                    nonempty_str(choice, "finish_reason"), json_object_object_get(chunk, "usage"),
+                    false);
 }
 
 /* Text of a content value: a string, or the "text" of its parts concatenated. New string. */
@@ -459,7 +467,7 @@ static json_object *accum_feed_completion(hvb_accum *acc, json_object *completio
   }
   json_object *pub = accum_fold(acc, content, think, frags, true,
                                 nonempty_str(choice, "finish_reason"),
-                                json_object_object_get(completion, "usage"));
+                                json_object_object_get(completion, "usage"), true);
   json_object_put(own_content);
   json_object_put(own_think);
   return pub;
