@@ -101,7 +101,8 @@ int main(int argc, char **argv) {
   printf("engine  C=%-4d %10.0f calls/s  %6.1f KiB resident per call in flight  (%ld failed)\n",
          c, (double)calls / elapsed, (double)(peak - rss0) / c, atomic_load(&failed));
   /* For instruction counts per call (valgrind --tool=callgrind): every call, warm-up too. */
-  fprintf(stderr, "bench-async: %ld calls completed in all\n", atomic_load(&completed));
+  if (getenv("HB_BENCH_VERBOSE"))
+    fprintf(stderr, "bench-async: %ld calls completed in all\n", atomic_load(&completed));
   hvb_llm_free(llm);
   return atomic_load(&failed) ? 1 : 0;
 }
