@@ -163,6 +163,7 @@ struct hvb_accum {
   char *finish_reason;
   GPtrArray *calls;    /* tool_call*, in order of first appearance */
   json_object *usage;  /* NULL until a chunk reports usage */
+  bool usage_shared;   /* usage is a parsed reply's object (read only), not our own sum */
   json_object *deltas; /* array of every public delta */
   json_object *raw;    /* NULL, the body, or the array of event payloads */
 };
@@ -183,6 +184,7 @@ void hvb__accum_reset(hvb_accum *acc) {
   g_clear_pointer(&acc->finish_reason, g_free);
   g_ptr_array_set_size(acc->calls, 0);
   g_clear_pointer(&acc->usage, json_object_put);
+  acc->usage_shared = false;
   g_clear_pointer(&acc->raw, json_object_put);
   json_object_put(acc->deltas);
   acc->deltas = json_object_new_array();
@@ -349,8 +351,21 @@ static json_object *accum_fold(hvb_accum *acc, json_object *content, json_object
     json_object_object_add(pub, "finish_reason", json_object_new_string(finish));
   }
   if (json_object_is_type(usage, json_type_object)) {
-    if (!acc->usage) acc->usage = json_object_new_object();
-    hvb__usage_merge(acc->usage, usage);
+    if (!acc->usage && share_usage) {
+      /* Summing into an empty object would copy it: share it until a second one comes. */
+      acc->usage = json_object_get(usage);
+      acc->usage_shared = true;
+    } else {
+      if (!acc->usage) {
+        acc->usage = json_object_new_object();
+      } else if (acc->usage_shared) {
+        json_object *own = hvb__json_copy(acc->usage);
+        json_object_put(acc->usage);
+        acc->usage = own;
+        acc->usage_shared = false;
+      }
+      hvb__usage_merge(acc->usage, usage);
+    }
     json_object_object_add(pub, "usage",
                            share_usage ? json_object_get(usage) : hvb__json_copy(usage));
   }
@@ -550,7 +565,7 @@ hvb_result *hvb__accum_result(const hvb_accum *acc, json_object *request_message
   if (r->tool_calls)
     json_object_object_add(r->message, "tool_calls", json_object_get(r->tool_calls));
 
-  r->usage = hvb__json_copy(acc->usage);
+  r->usage = acc->usage_shared ? json_object_get(acc->usage) : hvb__json_copy(acc->usage);
   /* New arrays whose elements are shared references: the result's values are read-only
    * (getters borrow), so sharing them costs nothing and copying a long conversation or a
    * large reply on every call would. */
