@@ -71,7 +71,6 @@ static bool driven;
 static GThread *driver;
 static _Thread_local bool in_turn; /* this thread is inside an engine turn (callbacks run) */
 
-/* Inside a turn of the engine: a callback, on the engine thread or the driver's. */
 /* Waiting on `changed` and announcing it, with `lock` held. A broadcast is a futex system
  * call even when nobody waits, and a completion made one per call: it is skipped when no
  * thread waits (waiters counts under the same lock, so no wakeup can be missed). */
@@ -92,6 +91,7 @@ static void changed_broadcast(void) {
   if (waiters) g_cond_broadcast(&changed);
 }
 
+/* Inside a turn of the engine: a callback, on the engine thread or the driver's. */
 static bool on_engine_thread(void) {
   return in_turn;
 }
