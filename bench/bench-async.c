@@ -100,6 +100,9 @@ int main(int argc, char **argv) {
   while (atomic_load(&in_flight) > 0) usleep(1000);
   printf("engine  C=%-4d %10.0f calls/s  %6.1f KiB resident per call in flight  (%ld failed)\n",
          c, (double)calls / elapsed, (double)(peak - rss0) / c, atomic_load(&failed));
+  /* For instruction counts per call (valgrind --tool=callgrind): every call, warm-up too. */
+  if (getenv("HB_BENCH_VERBOSE"))
+    fprintf(stderr, "bench-async: %ld calls completed in all\n", atomic_load(&completed));
   hvb_llm_free(llm);
   return atomic_load(&failed) ? 1 : 0;
 }

@@ -58,6 +58,7 @@ struct hvb_call {
 
 static GMutex lock;
 static GCond changed; /* a call became done; the thread exited */
+static int waiters;   /* threads waiting on `changed` (guarded by lock) */
 static GThread *thread;       /* the running engine, NULL when none */
 static GThread *zombie;       /* an engine thread that exited and is not joined yet */
 static CURLM *multi;          /* the running engine's; wakeups use it under lock */
@@ -69,6 +70,26 @@ static GQueue active = G_QUEUE_INIT; /* engine thread only: attached calls not o
 static bool driven;
 static GThread *driver;
 static _Thread_local bool in_turn; /* this thread is inside an engine turn (callbacks run) */
+
+/* Waiting on `changed` and announcing it, with `lock` held. A broadcast is a futex system
+ * call even when nobody waits, and a completion made one per call: it is skipped when no
+ * thread waits (waiters counts under the same lock, so no wakeup can be missed). */
+static void changed_wait(void) {
+  waiters++;
+  g_cond_wait(&changed, &lock);
+  waiters--;
+}
+
+static bool changed_wait_until(gint64 end) {
+  waiters++;
+  bool woken = g_cond_wait_until(&changed, &lock, end);
+  waiters--;
+  return woken;
+}
+
+static void changed_broadcast(void) {
+  if (waiters) g_cond_broadcast(&changed);
+}
 
 /* Inside a turn of the engine: a callback, on the engine thread or the driver's. */
 static bool on_engine_thread(void) {
@@ -129,7 +150,7 @@ static void complete_job(hvb_call *c) {
   g_mutex_lock(&lock);
   c->over = c->done = true;
   live--;
-  g_cond_broadcast(&changed);
+  changed_broadcast();
   g_mutex_unlock(&lock);
   call_unref(c);
 }
@@ -187,7 +208,7 @@ static void complete(hvb_call *c, bool cancel) {
   g_mutex_lock(&lock);
   c->done = true;
   live--;
-  g_cond_broadcast(&changed);
+  changed_broadcast();
   g_mutex_unlock(&lock);
   call_unref(c);
 }
@@ -200,7 +221,7 @@ static void attach(hvb_call *c) {
     g_mutex_lock(&lock);
     c->over = c->done = true;
     live--;
-    g_cond_broadcast(&changed);
+    changed_broadcast();
     g_mutex_unlock(&lock);
     call_unref(c);
     return;
@@ -352,7 +373,10 @@ static void submit_ex(hvb_call *c, bool count) {
   lists_init_locked();
   if (count) live++;
   g_ptr_array_add(incoming, c);
-  if (driven) {
+  if (in_turn) {
+    /* From a callback: the turn looks at `incoming` before it sleeps, so no wakeup (a
+     * system call per call for a completion that starts the next call). */
+  } else if (driven) {
     curl_multi_wakeup(multi); /* the driver may be inside hvb_engine_step's poll */
   } else if (!thread) {
     reap_locked();
@@ -444,7 +468,7 @@ __attribute__((destructor)) static void engine_exit(void) {
   g_mutex_lock(&lock);
   /* An engine with no call left is about to exit: let it, and join it. */
   while (thread && live == 0 && incoming && incoming->len == 0 && cancels->len == 0)
-    g_cond_wait(&changed, &lock);
+    changed_wait();
   bool idle = !thread;
   if (idle) reap_locked();
   if (idle && incoming) {
@@ -537,8 +561,8 @@ HVB_PUBLIC bool hvb_call_wait(hvb_call *c, long timeout_ms) {
   }
   g_mutex_lock(&lock);
   while (!c->done) {
-    if (timeout_ms < 0) g_cond_wait(&changed, &lock);
-    else if (!g_cond_wait_until(&changed, &lock, end)) break;
+    if (timeout_ms < 0) changed_wait();
+    else if (!changed_wait_until(end)) break;
   }
   bool done = c->done;
   g_mutex_unlock(&lock);
@@ -560,7 +584,7 @@ HVB_PUBLIC void hvb_call_cancel(hvb_call *c) {
   if (multi) curl_multi_wakeup(multi);
   bool drive = !self && driven && driver == g_thread_self();
   if (!self && !drive)
-    while (!c->done) g_cond_wait(&changed, &lock);
+    while (!c->done) changed_wait();
   g_mutex_unlock(&lock);
   if (drive) hvb_call_wait(c, -1); /* runs the turn that completes the cancellation */
 }
@@ -572,7 +596,7 @@ HVB_PUBLIC bool hvb_engine_drive_begin(hvb_error *err) {
   lists_init_locked();
   /* An engine thread with nothing left is about to exit: let it. */
   while (thread && live == 0 && incoming->len == 0 && cancels->len == 0)
-    g_cond_wait(&changed, &lock);
+    changed_wait();
   reap_locked();
   bool ok = !thread && (!driven || driver == g_thread_self());
   if (ok && !driven) {

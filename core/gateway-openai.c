@@ -33,6 +33,9 @@ static bool has_header(json_object *headers, const char *name) {
  * them on a non-streamed request). A shallow copy: the canonical request is borrowed and
  * must stay as the caller built it (the cache keys on it). New reference. */
 static json_object *chat_body(json_object *canonical, bool stream) {
+  /* Nothing to change (the common non-streamed case): the request itself. */
+  if (!stream && !json_object_object_get_ex(canonical, "stream_options", NULL))
+    return json_object_get(canonical);
   json_object *body = json_object_new_object();
   json_object_object_foreach(canonical, key, val) {
     if (strcmp(key, "stream_options") == 0) continue;

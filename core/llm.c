@@ -58,8 +58,10 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
   const char *system = NULL;
   json_object *images = NULL; /* borrowed: the "images" call option (core/image.c) */
   bool stream = force_stream;
-  json_object *args = json_object_new_object();
-  json_object *top = json_object_new_object(); /* unknown keys: they win over "args" */
+  /* Only made when there are call options (most calls have none). */
+  json_object *args = call_options ? json_object_new_object() : NULL;
+  json_object *top = call_options ? json_object_new_object() : NULL; /* unknown keys: they win
+                                                                        over "args" */
   if (call_options) {
     json_object_object_foreach(call_options, key, val) {
       if (strcmp(key, "system") == 0) {
@@ -95,7 +97,7 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
       return NULL;
     }
   }
-  hvb__json_merge(args, top);
+  if (top) hvb__json_merge(args, top);
   json_object_put(top);
 
   if (messages && !hvb__messages_validate(messages, err)) {
@@ -122,7 +124,7 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
   json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
   json_object_object_add(req, "messages", NULL);
   hvb__json_merge(req, hvb_spec_args(spec));
-  hvb__json_merge(req, args);
+  if (args) hvb__json_merge(req, args);
   json_object_put(args);
   json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
   json_object_object_add(req, "messages", msgs);
@@ -152,11 +154,16 @@ static void tool_call_free(gpointer p) {
 }
 
 struct hvb_accum {
+  /* The text: while it is one fragment (a non-streamed reply, a cache replay), that
+   * fragment's string object, shared rather than copied (`text` empty); from the second
+   * fragment on, `text` holds all of it and text_first is NULL. */
+  json_object *text_first;
   GString *text;
   GString *think;
   char *finish_reason;
   GPtrArray *calls;    /* tool_call*, in order of first appearance */
   json_object *usage;  /* NULL until a chunk reports usage */
+  bool usage_shared;   /* usage is a parsed reply's object (read only), not our own sum */
   json_object *deltas; /* array of every public delta */
   json_object *raw;    /* NULL, the body, or the array of event payloads */
 };
@@ -171,11 +178,13 @@ hvb_accum *hvb__accum_new(void) {
 }
 
 void hvb__accum_reset(hvb_accum *acc) {
+  g_clear_pointer(&acc->text_first, json_object_put);
   g_string_truncate(acc->text, 0);
   g_string_truncate(acc->think, 0);
   g_clear_pointer(&acc->finish_reason, g_free);
   g_ptr_array_set_size(acc->calls, 0);
   g_clear_pointer(&acc->usage, json_object_put);
+  acc->usage_shared = false;
   g_clear_pointer(&acc->raw, json_object_put);
   json_object_put(acc->deltas);
   acc->deltas = json_object_new_array();
@@ -183,7 +192,11 @@ void hvb__accum_reset(hvb_accum *acc) {
 
 void hvb__accum_free(hvb_accum *acc) {
   if (!acc) return;
-  hvb__accum_reset(acc);
+  /* Not hvb__accum_reset, which would make a new deltas array only to free it. */
+  json_object_put(acc->text_first);
+  g_free(acc->finish_reason);
+  json_object_put(acc->usage);
+  json_object_put(acc->raw);
   g_string_free(acc->text, TRUE);
   g_string_free(acc->think, TRUE);
   g_ptr_array_free(acc->calls, TRUE);
@@ -295,41 +308,66 @@ static json_object *first_choice(json_object *chunk) {
   return NULL;
 }
 
-json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
+/* Fold the parts of one delta in and make its public delta (see hvb__accum_feed): the text
+ * and think string objects are shared (borrowed here), `calls` is a fragment array, taken
+ * into the public delta when `take_calls` (else copied), `usage` is borrowed, and shared
+ * with the public delta when `share_usage` (a parsed reply's, which nothing edits; a chunk
+ * from a gateway may come from its state, so that one is copied). */
+static json_object *accum_fold(hvb_accum *acc, json_object *content, json_object *think_obj,
+                               json_object *calls, bool take_calls, const char *finish,
+                               json_object *usage, bool share_usage) {
   json_object *pub = json_object_new_object();
-  json_object *choice = first_choice(chunk);
-  json_object *delta = json_object_object_get(choice, "delta");
-
-  /* The public delta shares the chunk's string objects (a reference each, no copy). */
-  const char *text = nonempty_str(delta, "content");
-  if (text) {
-    g_string_append(acc->text, text);
-    json_object_object_add(pub, "text", json_object_get(json_object_object_get(delta, "content")));
+  const char *text = json_object_is_type(content, json_type_string)
+                         ? json_object_get_string(content) : NULL;
+  if (text && *text) {
+    size_t tl = strlen(text); /* the text ends at an embedded NUL, as it always did */
+    if (!acc->text_first && acc->text->len == 0 &&
+        tl == (size_t)json_object_get_string_len(content)) {
+      acc->text_first = json_object_get(content);
+    } else {
+      if (acc->text_first) {
+        g_string_append_len(acc->text, json_object_get_string(acc->text_first),
+                            json_object_get_string_len(acc->text_first));
+        g_clear_pointer(&acc->text_first, json_object_put);
+      }
+      g_string_append_len(acc->text, text, (gssize)tl);
+    }
+    json_object_object_add(pub, "text", json_object_get(content));
   }
-  const char *think_key = "reasoning_content";
-  const char *think = nonempty_str(delta, think_key);
-  if (!think) think = nonempty_str(delta, think_key = "reasoning");
-  if (think) {
-    g_string_append(acc->think, think);
-    json_object_object_add(pub, "think", json_object_get(json_object_object_get(delta, think_key)));
+  if (think_obj) {
+    g_string_append(acc->think, json_object_get_string(think_obj));
+    json_object_object_add(pub, "think", json_object_get(think_obj));
   }
-  json_object *calls = json_object_object_get(delta, "tool_calls");
   if (json_object_is_type(calls, json_type_array) && json_object_array_length(calls) > 0) {
     for (size_t i = 0; i < json_object_array_length(calls); i++)
       merge_call(acc, json_object_array_get_idx(calls, i), i);
-    json_object_object_add(pub, "tool_calls", hvb__json_copy(calls));
+    json_object_object_add(pub, "tool_calls", take_calls ? calls : hvb__json_copy(calls));
+  } else if (take_calls) {
+    json_object_put(calls);
   }
-  const char *finish = nonempty_str(choice, "finish_reason");
   if (finish) {
     g_free(acc->finish_reason);
     acc->finish_reason = g_strdup(finish);
     json_object_object_add(pub, "finish_reason", json_object_new_string(finish));
   }
-  json_object *usage = json_object_object_get(chunk, "usage");
   if (json_object_is_type(usage, json_type_object)) {
-    if (!acc->usage) acc->usage = json_object_new_object();
-    hvb__usage_merge(acc->usage, usage);
-    json_object_object_add(pub, "usage", hvb__json_copy(usage));
+    if (!acc->usage && share_usage) {
+      /* Summing into an empty object would copy it: share it until a second one comes. */
+      acc->usage = json_object_get(usage);
+      acc->usage_shared = true;
+    } else {
+      if (!acc->usage) {
+        acc->usage = json_object_new_object();
+      } else if (acc->usage_shared) {
+        json_object *own = hvb__json_copy(acc->usage);
+        json_object_put(acc->usage);
+        acc->usage = own;
+        acc->usage_shared = false;
+      }
+      hvb__usage_merge(acc->usage, usage);
+    }
+    json_object_object_add(pub, "usage",
+                           share_usage ? json_object_get(usage) : hvb__json_copy(usage));
   }
 
   if (json_object_object_length(pub) == 0) {
@@ -338,6 +376,23 @@ json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
   }
   json_object_array_add(acc->deltas, json_object_get(pub));
   return pub;
+}
+
+/* The non-empty string member `key` as its object, else NULL (borrowed). */
+static json_object *nonempty_obj(json_object *obj, const char *key) {
+  return nonempty_str(obj, key) ? json_object_object_get(obj, key) : NULL;
+}
+
+json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
+  json_object *choice = first_choice(chunk);
+  json_object *delta = json_object_object_get(choice, "delta");
+  /* The public delta shares the chunk's string objects (a reference each, no copy). */
+  json_object *think = nonempty_obj(delta, "reasoning_content");
+  if (!think) think = nonempty_obj(delta, "reasoning");
+  return accum_fold(acc, nonempty_obj(delta, "content"), think,
+                    json_object_object_get(delta, "tool_calls"), false,
+                    nonempty_str(choice, "finish_reason"), json_object_object_get(chunk, "usage"),
+                    false);
 }
 
 /* Text of a content value: a string, or the "text" of its parts concatenated. New string. */
@@ -385,8 +440,52 @@ json_object *hvb__completion_to_chunk(json_object *completion) {
     json_object_object_add(delta, "tool_calls", frags);
   }
   json_object *usage = json_object_object_get(completion, "usage");
-  return hvb__chunk_new(delta, json_object_object_get(choice, "finish_reason"),
-                        json_object_is_type(usage, json_type_object) ? usage : NULL);
+  json_object *chunk = hvb__chunk_new(delta, json_object_object_get(choice, "finish_reason"), NULL);
+  /* Shared, not copied, like the content: the chunk is only read. */
+  if (json_object_is_type(usage, json_type_object))
+    json_object_object_add(chunk, "usage", json_object_get(usage));
+  return chunk;
+}
+
+/* hvb__accum_feed(acc, hvb__completion_to_chunk(completion)) without making the chunk: the
+ * same fold and the same public delta, four JSON objects fewer per non-streamed reply. */
+static json_object *accum_feed_completion(hvb_accum *acc, json_object *completion) {
+  json_object *choice = first_choice(completion);
+  json_object *message = json_object_object_get(choice, "message");
+  json_object *content = json_object_object_get(message, "content"), *own_content = NULL;
+  if (content && !json_object_is_type(content, json_type_string) &&
+      !json_object_is_type(content, json_type_null)) {
+    char *text = content_string(content);
+    content = own_content = json_object_new_string(text);
+    g_free(text);
+  }
+  /* The chunk would hold new strings (cut at an embedded NUL) for think: share the
+   * message's unless it has one. */
+  json_object *think = NULL, *own_think = NULL;
+  static const char *const think_keys[] = {"reasoning_content", "reasoning"};
+  for (size_t i = 0; i < G_N_ELEMENTS(think_keys) && !think; i++) {
+    const char *t = nonempty_str(message, think_keys[i]);
+    if (!t) continue;
+    think = json_object_object_get(message, think_keys[i]);
+    if (strlen(t) != (size_t)json_object_get_string_len(think))
+      think = own_think = json_object_new_string(t);
+  }
+  json_object *calls = json_object_object_get(message, "tool_calls"), *frags = NULL;
+  if (json_object_is_type(calls, json_type_array) && json_object_array_length(calls) > 0) {
+    frags = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(calls); i++) {
+      json_object *frag = hvb__json_copy(json_object_array_get_idx(calls, i));
+      if (json_object_is_type(frag, json_type_object))
+        json_object_object_add(frag, "index", json_object_new_int64((int64_t)i));
+      json_object_array_add(frags, frag);
+    }
+  }
+  json_object *pub = accum_fold(acc, content, think, frags, true,
+                                nonempty_str(choice, "finish_reason"),
+                                json_object_object_get(completion, "usage"), true);
+  json_object_put(own_content);
+  json_object_put(own_think);
+  return pub;
 }
 
 json_object *hvb__chunk_new(json_object *delta, json_object *finish_reason, json_object *usage) {
@@ -407,7 +506,8 @@ json_object *hvb__chunk_new(json_object *delta, json_object *finish_reason, json
  * ========================================================================================== */
 
 struct hvb_result {
-  char *text;
+  char *text;           /* the string of text_obj (not a separate allocation) */
+  json_object *text_obj; /* the text as a string object, shared with the message's content */
   char *think;
   char *finish_reason;
   json_object *message;
@@ -445,7 +545,12 @@ static json_object *calls_json(const hvb_accum *acc) {
 
 hvb_result *hvb__accum_result(const hvb_accum *acc, json_object *request_messages) {
   hvb_result *r = g_new0(hvb_result, 1);
-  r->text = g_strdup(acc->text->str);
+  /* One string object for the text and the message's content; a one-fragment reply shares
+   * the fragment's (parsed values are never edited) instead of copying it twice. */
+  r->text_obj = acc->text_first ? json_object_get(acc->text_first)
+                                : json_object_new_string_len(acc->text->str, (int)acc->text->len);
+  r->text = (char *)json_object_get_string(r->text_obj);
+  bool has_text = acc->text_first || acc->text->len;
   r->think = g_strdup(acc->think->str);
   r->finish_reason = g_strdup(acc->finish_reason ? acc->finish_reason : "");
   r->tool_calls = calls_json(acc);
@@ -454,13 +559,13 @@ hvb_result *hvb__accum_result(const hvb_accum *acc, json_object *request_message
   json_object_object_add(r->message, "role", json_object_new_string("assistant"));
   /* OpenAI's own shape: content is null when the turn is only tool calls. */
   json_object_object_add(r->message, "content",
-                         acc->text->len || !r->tool_calls ? json_object_new_string(r->text) : NULL);
+                         has_text || !r->tool_calls ? json_object_get(r->text_obj) : NULL);
   if (acc->think->len)
     json_object_object_add(r->message, "reasoning_content", json_object_new_string(r->think));
   if (r->tool_calls)
     json_object_object_add(r->message, "tool_calls", json_object_get(r->tool_calls));
 
-  r->usage = hvb__json_copy(acc->usage);
+  r->usage = acc->usage_shared ? json_object_get(acc->usage) : hvb__json_copy(acc->usage);
   /* New arrays whose elements are shared references: the result's values are read-only
    * (getters borrow), so sharing them costs nothing and copying a long conversation or a
    * large reply on every call would. */
@@ -481,7 +586,7 @@ hvb_result *hvb__accum_result(const hvb_accum *acc, json_object *request_message
 
 HVB_PUBLIC void hvb_result_free(hvb_result *r) {
   if (!r) return;
-  g_free(r->text);
+  json_object_put(r->text_obj);
   g_free(r->think);
   g_free(r->finish_reason);
   json_object_put(r->message);
@@ -794,6 +899,7 @@ struct hvb_stream {
   bool cached;
   hvb_repair_config repair; /* tool-call repair for this call's result */
   bool async; /* driven by the engine: never block on the cache, transfer made detached */
+  bool debug; /* debug logging was on when the call started (one level check per call) */
 };
 
 static void queue_clear(hvb_stream *s) {
@@ -801,15 +907,19 @@ static void queue_clear(hvb_stream *s) {
   while ((d = g_queue_pop_head(&s->pending))) json_object_put(d);
 }
 
-/* Fold one canonical chunk (borrowed) in; its delta, if any, is queued for the caller (the
- * queue owns it) unless the call gathers. */
-static void feed_chunk(hvb_stream *s, json_object *chunk) {
-  json_object *delta = hvb__accum_feed(s->acc, chunk);
+/* A public delta (taken; NULL: none) is queued for the caller (the queue owns it) unless the
+ * call gathers. */
+static void feed_delta(hvb_stream *s, json_object *delta) {
   if (!delta) return;
   if (s->gather)
     json_object_put(delta);
   else
     g_queue_push_tail(&s->pending, delta);
+}
+
+/* Fold one canonical chunk (borrowed) in and queue its delta. */
+static void feed_chunk(hvb_stream *s, json_object *chunk) {
+  feed_delta(s, hvb__accum_feed(s->acc, chunk));
 }
 
 /* Feed and empty s->chunks (the array keeps the chunks' references until emptied). */
@@ -824,7 +934,10 @@ static bool on_event(void *user_data, const hvb_sse_event *ev, hvb_error *err) {
   hvb_stream *s = user_data;
   if (s->done_marker) return true; /* nothing after the end marker counts */
   /* The raw record keeps the provider's payloads as they were, before translation. */
-  json_object *payload = json_tokener_parse(ev->data);
+  /* Our reader first (the usual event is a plain object); json-c's lenient reading, as
+   * before, for anything else ([DONE], text after the value...). */
+  json_object *payload = hvb__json_parse(ev->data, (long)ev->data_len, "stream event", NULL);
+  if (!payload) payload = json_tokener_parse(ev->data);
   if (payload) hvb__accum_raw_append(s->acc, payload);
   bool done = false;
   if (!s->gw->ops.parse_event(s->gw_state, ev, s->chunks, &done, err)) {
@@ -935,8 +1048,9 @@ static void fail_call(hvb_stream *s, const hvb_error *e) {
 
 /* The 2xx response is complete: fold a buffered body in, or check the stream's end. */
 static bool finish_transfer(hvb_stream *s, hvb_error *err) {
-  hvb__log(HVB_LOG_DEBUG, "HTTP %ld from %s after %d attempt(s)", hvb__transfer_status(s->transfer),
-           s->url, hvb__transfer_attempts(s->transfer));
+  if (s->debug)
+    hvb__log(HVB_LOG_DEBUG, "HTTP %ld from %s after %d attempt(s)",
+             hvb__transfer_status(s->transfer), s->url, hvb__transfer_attempts(s->transfer));
   if (s->sse && !s->as_json) {
     if (!s->done_marker && !hvb__accum_finish_reason(s->acc))
       return hvb__fail(err, HVB_TRUNCATED,
@@ -961,9 +1075,7 @@ static bool finish_transfer(hvb_stream *s, hvb_error *err) {
     hvb__error_prefix(err, "response from %s", s->url);
     return false;
   }
-  json_object *chunk = hvb__completion_to_chunk(completion);
-  feed_chunk(s, chunk);
-  json_object_put(chunk);
+  feed_delta(s, accum_feed_completion(s->acc, completion));
   json_object_put(completion);
   hvb__accum_raw_set(s->acc, body);
   return true;
@@ -1093,8 +1205,10 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
     s->gw_state = gw->ops.stream_begin ? gw->ops.stream_begin(s->spec) : NULL;
   }
   hvb_http_request hr = http_request(s->spec, s->wire);
-  hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", s->url, s->sse ? "stream" : "chat",
-           gw->name);
+  s->debug = hvb__log_enabled(HVB_LOG_DEBUG);
+  if (s->debug)
+    hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", s->url, s->sse ? "stream" : "chat",
+             gw->name);
   s->transfer = async ? hvb__transfer_new_detached(llm->client, &hr, on_body, on_reset, s)
                       : hvb__transfer_new(llm->client, &hr, on_body, on_reset, s);
   return s;

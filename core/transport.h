@@ -3,7 +3,8 @@
  * One hvb_client per client_key (a process-wide table): it owns a CURLSH that shares the
  * connection cache, DNS cache and TLS sessions between every transfer of that key, plus pools
  * of easy and multi handles for reuse, so that keep-alive connections survive from call to
- * call. A transfer is driven step by step (hvb__transfer_step): synchronous calls loop on it,
+ * call. A freed transfer goes back to its client whole (its easy handle still configured), so
+ * the next transfer of the client sets only the options that differ. A transfer is driven step by step (hvb__transfer_step): synchronous calls loop on it,
  * a stream iterator steps until it has a delta, and the async engine will drive the same
  * transfers.
  *

@@ -240,6 +240,83 @@ START_TEST(parse_with_position_gives_line_and_column) {
 }
 END_TEST
 
+/* What json-c itself makes of `text` (NULL when it fails), for comparison. */
+static char *json_c_reading(const char *text, size_t n) {
+  json_tokener *tok = json_tokener_new();
+  json_object *o = json_tokener_parse_ex(tok, text, (int)n);
+  bool ok = json_tokener_get_error(tok) == json_tokener_success;
+  json_tokener_free(tok);
+  char *out = ok && o ? g_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN))
+                      : NULL;
+  json_object_put(o);
+  return out;
+}
+
+/* hvb__json_parse reads common replies itself (faster than json-c's tokener) and hands
+ * everything else to json-c: either way the values must be json-c's, down to the type and
+ * the text of a double. */
+START_TEST(parse_gives_the_same_values_as_json_c) {
+  static const char *const cases[] = {
+      "{\"a\":1,\"a\":2,\"b\":[1,2.50,-0,1e5,1E+2,-1.0e-3,0.1,123456789012345678]}",
+      "{\"id\":\"x\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+      "\"content\":\"hi\\n\\\"there\\\" \\\\ \\/ \\b\\f\\r\\t\"},\"finish_reason\":null}]}",
+      "{\"k\":\"a\\u0000b\",\"s\\u00e9\":\"\\ud83d\\ude00 \\u20AC \\u00e9 caf\xc3\xa9\"}",
+      "[ true , false , null , {} , [] , \"\" , { \"\" : [ ] } ]",
+      "\r\n\t{\"nested\":[[[[{\"a\":[[{}]]}]]]]}\n ",
+      "[12345678901234567890, -9223372036854775809, 9223372036854775807]",
+      "[1E400, -1e-400, 1.0e+2, -123456789012345678, 123456789012345678, -0, -0.0]",
+      "{\"a\":\"\\u00e9\\/\", \"b\": \"\\uD83D\\uDE00\", \"\":{}}",
+      "[01]", "[1,]", "{\"a\":1,}", "[\"\x01\"]", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00x\"}",
+      "[1.]", "[.5]", "[-]", "[1e]", "[NaN]", "[Infinity]", "['x']", "[True]", "/*c*/[1]",
+      "[1]\v", "[\"\\x\"]", "[\"\\u12G4\"]", "{\"a\" 1}", "{a:1}", "[1 2]", "[", "{\"a\":",
+      "\"top\"", "42", "[\"unterminated]", "{\"long key " "0123456789012345678901234567890123"
+      "456789012345678901234567890123456789012345678901234567890123456789012345678901234567"
+      "890123456789\":1}",
+      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+      NULL};
+  for (int i = 0; cases[i]; i++) {
+    size_t n = strlen(cases[i]);
+    char *want = json_c_reading(cases[i], n);
+    json_object *o = hvb__json_parse(cases[i], (long)n, "t", NULL);
+    char *got = o ? g_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
+    if (want && o) ck_assert_msg(strcmp(want, got) == 0, "%s: json-c %s, we %s", cases[i], want, got);
+    if (!want) ck_assert_msg(o == NULL || json_object_get_type(o) != json_type_null, "%s", cases[i]);
+    g_free(want);
+    g_free(got);
+    json_object_put(o);
+  }
+  /* Every fixture of the suite. */
+  const char *dirs[] = {"llm", "anthropic", "anthropic/replies", "anthropic/requests",
+                        "gateways", NULL};
+  int files = 0;
+  for (int d = 0; dirs[d]; d++) {
+    char *path = g_build_filename(tu_data_dir("tests/unit/test-json"), dirs[d], NULL);
+    GDir *dir = g_dir_open(path, 0, NULL);
+    const char *name;
+    while (dir && (name = g_dir_read_name(dir))) {
+      char *file = g_build_filename(path, name, NULL), *text = NULL;
+      gsize len = 0;
+      if (g_file_get_contents(file, &text, &len, NULL)) {
+        char *want = json_c_reading(text, len);
+        json_object *o = want ? hvb__json_parse(text, (long)len, "t", NULL) : NULL;
+        if (want) {
+          files++;
+          ck_assert_msg(o != NULL, "%s", file);
+          ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), want);
+        }
+        json_object_put(o);
+        g_free(want);
+        g_free(text);
+      }
+      g_free(file);
+    }
+    if (dir) g_dir_close(dir);
+    g_free(path);
+  }
+  ck_assert_int_gt(files, 0);
+}
+END_TEST
+
 START_TEST(strict_parse_refuses_what_json_c_would_bend) {
   static const char *const bent[] = {"True", "'x'", "[1,]", "NaN", "[Infinity]", "{\"a\": -NaN}",
                                      NULL};
@@ -321,6 +398,7 @@ int main(void) {
   tcase_add_test(tc, parse_rejects_bad_text_naming_what_was_parsed);
   tcase_add_test(tc, parse_with_position_gives_line_and_column);
   tcase_add_test(tc, strict_parse_refuses_what_json_c_would_bend);
+  tcase_add_test(tc, parse_gives_the_same_values_as_json_c);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("suggest");
