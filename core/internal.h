@@ -115,4 +115,32 @@ json_object *hvb__resource_json(const char *name, hvb_error *err);
  * ignored), or NULL when none is close enough (distance > max(2, len/3)). Borrowed. */
 const char *hvb__suggest(const char *name, json_object *candidates);
 
+/* ---- fork() (core/fork.c) ----
+ *
+ * One set of pthread_atfork handlers, registered once when the library is loaded, calls the
+ * modules below in a fixed order, so that the locks are always taken in the same order
+ * (prepare: registry, engine, transport, cache, log; parent and child: the reverse). Each
+ * hook runs inside fork(): prepare takes the module's global locks so that no other thread
+ * holds them while the address space is copied; parent releases them; child releases them
+ * too (the forking thread is their owner in the child) and resets the state that belonged
+ * to threads the child does not have. */
+typedef enum hvb_fork_phase { HVB_FORK_PREPARE, HVB_FORK_PARENT, HVB_FORK_CHILD } hvb_fork_phase;
+
+void hvb__registry_atfork(hvb_fork_phase phase);
+void hvb__engine_atfork(hvb_fork_phase phase);
+void hvb__transport_atfork(hvb_fork_phase phase);
+void hvb__cache_atfork(hvb_fork_phase phase);
+void hvb__log_atfork(hvb_fork_phase phase);
+
+/* How many fork()s separate this process from the one that loaded the library: 0 in it, +1
+ * in each child. Objects that hold resources shared with the parent (sockets, libcurl
+ * handles) remember the generation they were made in and are not used in another. */
+unsigned hvb__fork_generation(void);
+
+/* Keep `p` reachable for the life of the process without ever using or freeing it: for
+ * objects a child inherited that it must neither use nor release (releasing a libcurl
+ * handle could close a connection the parent still uses). Only in a child's fork handler or
+ * under a lock the handlers take. */
+void hvb__fork_keep(void *p);
+
 #endif
