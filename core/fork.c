@@ -41,7 +41,10 @@ void hvb__fork_keep(void *p) {
 
 /* The order is the lock order: a module's locks are never taken while holding the locks of
  * a module that comes later (registry loads plugins, which may log; the engine's lock is
- * never held while calling into the transport's pools; the cache logs under its locks). */
+ * never held while calling into the transport's pools; the cache logs under its locks).
+ * Locks of other libraries are not ours to order: libcurl's share locks are left alone and
+ * made new in the child (see transport.c), and JSON is parsed without glibc's locale lock
+ * (hvb__c_locale_enter). */
 static void prepare(void) {
   hvb__registry_atfork(HVB_FORK_PREPARE);
   hvb__engine_atfork(HVB_FORK_PREPARE);

@@ -805,13 +805,15 @@ bool hvb__http_perform(hvb_client *client, const hvb_http_request *req, hvb_body
 
 /* ---- fork() (core/fork.c) ----
  *
- * Lock order: table_lock, then each client's pool_lock, then its share locks (libcurl takes
- * those inside its calls and calls nothing of ours under them). In the child every client
- * gets a new share and empty pools: the old share holds the parent's keep-alive connections
- * (a request on one from the child would interleave with the parent's on the same socket),
- * and cleaning it up could write on them (a TLS close_notify), so the old share and the idle
- * handles are kept, never used nor freed (hvb__fork_keep). Transfers made before the fork
- * are refused by their generation (hvb__transfer_step, hvb__transfer_free). */
+ * Lock order: table_lock, then each client's pool_lock. The share locks are not taken:
+ * libcurl takes them inside its calls and nests them in an order of its own, so taking them
+ * all in prepare can deadlock with a transfer in another thread. They are not needed either:
+ * in the child every client gets a new share and empty pools, and its share locks (which a
+ * transfer of the parent may have held) are made new. The old share holds the parent's
+ * keep-alive connections (a request on one from the child would interleave with the
+ * parent's on the same socket) and cleaning it up could write on them (a TLS close_notify),
+ * so it and the idle handles are kept, never used nor freed (hvb__fork_keep). Transfers made
+ * before the fork are refused by their generation (hvb__transfer_step, hvb__transfer_free). */
 void hvb__transport_atfork(hvb_fork_phase phase) {
   if (phase == HVB_FORK_PREPARE) g_mutex_lock(&table_lock);
   GHashTableIter it;
@@ -822,14 +824,17 @@ void hvb__transport_atfork(hvb_fork_phase phase) {
       hvb_client *c = v;
       if (phase == HVB_FORK_PREPARE) {
         g_mutex_lock(&c->pool_lock);
-        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) g_mutex_lock(&c->share_locks[i]);
         continue;
       }
-      for (int i = CURL_LOCK_DATA_LAST - 1; i >= 0; i--) g_mutex_unlock(&c->share_locks[i]);
       if (phase == HVB_FORK_CHILD) {
         hvb__fork_keep(c->share);
         hvb__fork_keep(c->easy_pool); /* with the handles in it */
         hvb__fork_keep(c->multi_pool);
+        /* Held, maybe, by a thread the child does not have; only the old share used them. */
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) {
+          memset(&c->share_locks[i], 0, sizeof c->share_locks[i]);
+          g_mutex_init(&c->share_locks[i]);
+        }
         pools_new(c);
       }
       g_mutex_unlock(&c->pool_lock);
