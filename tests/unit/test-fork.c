@@ -105,8 +105,8 @@ static void on_alarm(int sig) {
 }
 
 /* Wait for the child with a time limit (a hang fails the test instead of the suite's
- * timeout); it must have exited with status 0. */
-static void child_succeeded(pid_t pid) {
+ * timeout); its exit status. */
+static int wait_child(pid_t pid) {
   struct sigaction sa = {0}, old;
   sa.sa_handler = on_alarm; /* no SA_RESTART: waitpid returns EINTR when the alarm fires */
   sigaction(SIGALRM, &sa, &old);
@@ -122,8 +122,28 @@ static void child_succeeded(pid_t pid) {
   }
   ck_assert_msg(WIFEXITED(status), "the child was killed by signal %d",
                 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  ck_assert_msg(WEXITSTATUS(status) == 0, "the child failed check %d (see stderr)",
-                WEXITSTATUS(status));
+  return WEXITSTATUS(status);
+}
+
+/* The child must have exited with status 0. */
+static void child_succeeded(pid_t pid) {
+  int st = wait_child(pid);
+  ck_assert_msg(st == 0, "the child failed check %d (see stderr)", st);
+}
+
+/* As child_succeeded, but under valgrind (make check's HB_TEST_WRAPPER) the child's exit
+ * status 1 is valgrind reporting memory that the parent's other threads were using at the
+ * moment of fork() (a sync call's transfer on its stack, a libcurl buffer mid-read): the
+ * child does not have those threads, so that memory is unreachable there. Not the
+ * library's leak, and not avoidable by it: only checks of the child itself count then. */
+static void child_succeeded_or_leaked(pid_t pid) {
+  const char *wrapper = getenv("HB_TEST_WRAPPER");
+  if (!wrapper || !*wrapper) {
+    child_succeeded(pid);
+    return;
+  }
+  int st = wait_child(pid);
+  ck_assert_msg(st <= 1, "the child failed check %d (see stderr)", st);
 }
 
 static void parent_sync_chat(hvb_llm *llm, const char *prompt) {
@@ -301,6 +321,78 @@ START_TEST(the_driving_thread_still_drives_in_the_child) {
 }
 END_TEST
 
+/* ---- fork at any moment ---- */
+
+#define ROUNDS 12
+#define BUSY 40
+
+static void load_done(hvb_call *call, void *ud) {
+  (void)call;
+  g_atomic_int_inc((gint *)ud);
+}
+
+typedef struct sync_worker {
+  hvb_llm *llm;
+  gint stop;
+  gint ok, failed;
+} sync_worker;
+
+static gpointer sync_loop(gpointer ud) {
+  sync_worker *w = ud;
+  while (!g_atomic_int_get(&w->stop)) {
+    hvb_result *r = hvb_llm_chat(w->llm, "sync worker", NULL, NULL);
+    if (r && strcmp(hvb_result_text(r), "echo: sync worker") == 0) g_atomic_int_inc(&w->ok);
+    else g_atomic_int_inc(&w->failed);
+    hvb_result_free(r);
+  }
+  return NULL;
+}
+
+/* Forks while the engine thread is busy (calls starting, replies arriving, callbacks
+ * running) and another thread runs sync calls: no fork may deadlock, every child must be
+ * able to use the library, and the parent's calls all complete. This is the test that
+ * finds a lock the handlers do not take. */
+START_TEST(fork_at_any_moment_under_load) {
+  push_echo(5);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
+  sync_worker w = {.llm = llm};
+  GThread *th = g_thread_new("sync-worker", sync_loop, &w);
+  gint done = 0;
+  int started = 0;
+  for (int round = 0; round < ROUNDS; round++) {
+    hvb_call *calls[BUSY];
+    for (int i = 0; i < BUSY; i++, started++) {
+      calls[i] = hvb_llm_chat_async(llm, "load", NULL, NULL, load_done, NULL, &done, NULL);
+      ck_assert_ptr_nonnull(calls[i]);
+    }
+    g_usleep((gulong)(g_random_int_range(0, 20) * 1000));
+    pid_t pid = fork_flushed();
+    if (pid == 0) {
+      for (int i = 0; i < BUSY; i++) {
+        CHILD_CHECK(10, hvb_call_wait(calls[i], 0), "an inherited call is not over");
+        hvb_call_free(calls[i]);
+      }
+      child_async_chats(20, llm, 2);
+      child_sync_chat(30, llm, "child sync");
+      hvb_llm_free(llm);
+      _exit(0);
+    }
+    for (int i = 0; i < BUSY; i++) {
+      ck_assert(hvb_call_wait(calls[i], 20000));
+      ck_assert_int_eq(hvb_call_status(calls[i]), HVB_OK);
+      hvb_call_free(calls[i]);
+    }
+    child_succeeded_or_leaked(pid);
+  }
+  ck_assert_int_eq(g_atomic_int_get(&done), started);
+  g_atomic_int_set(&w.stop, 1);
+  g_thread_join(th);
+  ck_assert_int_gt(g_atomic_int_get(&w.ok), 0);
+  ck_assert_int_eq(g_atomic_int_get(&w.failed), 0);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("fork");
   TCase *tc = tcase_create("fork");
@@ -311,6 +403,7 @@ int main(void) {
   tcase_add_test(tc, the_child_never_reuses_a_pooled_connection_of_the_parent);
   tcase_add_test(tc, a_sync_stream_read_across_fork_ends_in_the_child);
   tcase_add_test(tc, the_driving_thread_still_drives_in_the_child);
+  tcase_add_test(tc, fork_at_any_moment_under_load);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
