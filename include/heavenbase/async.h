@@ -66,7 +66,9 @@
  *   - The response cache opens its own SQLite connection in the child (cache.h).
  *   - What the child inherited but must not touch (libcurl handles holding the parent's
  *     sockets, the parent's SQLite connection) is kept, never freed, so leak checkers count
- *     it as reachable; closing it could write on the parent's connections.
+ *     it as reachable; closing it could write on the parent's connections. (Memory that
+ *     another thread was working on at the instant of fork(), known only to that thread's
+ *     stack, can still show as lost in the child: the child does not have that thread.)
  * Not supported: fork() from inside a callback (on the engine thread, or inside
  * hvb_engine_step) or from a log handler; using in the child an object another thread of
  * the parent was using at the moment of fork() (e.g. an hvb_image whose URL another thread

@@ -323,6 +323,22 @@ END_TEST
 
 /* ---- fork at any moment ---- */
 
+/* GCC 12's AddressSanitizer does not hold its allocator's locks across fork(): a child
+ * forked while another thread is inside malloc deadlocks in its own first malloc (seen:
+ * the child's engine thread stuck in the sanitizer's allocator). The next test forks at
+ * exactly such moments, so sanitizer builds leave it out; the other tests fork while the
+ * other threads sleep. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifndef TEST_ASAN
+#define TEST_ASAN 0
+#endif
+
 #define ROUNDS 12
 #define BUSY 40
 
@@ -403,7 +419,7 @@ int main(void) {
   tcase_add_test(tc, the_child_never_reuses_a_pooled_connection_of_the_parent);
   tcase_add_test(tc, a_sync_stream_read_across_fork_ends_in_the_child);
   tcase_add_test(tc, the_driving_thread_still_drives_in_the_child);
-  tcase_add_test(tc, fork_at_any_moment_under_load);
+  if (!TEST_ASAN) tcase_add_test(tc, fork_at_any_moment_under_load);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
