@@ -50,6 +50,7 @@ static void prepare(void) {
   hvb__engine_atfork(HVB_FORK_PREPARE);
   hvb__transport_atfork(HVB_FORK_PREPARE);
   hvb__cache_atfork(HVB_FORK_PREPARE);
+  hvb__embed_atfork(HVB_FORK_PREPARE);
   hvb__log_atfork(HVB_FORK_PREPARE);
   g_mutex_lock(&keep_lock);
 }
@@ -57,6 +58,7 @@ static void prepare(void) {
 static void parent(void) {
   g_mutex_unlock(&keep_lock);
   hvb__log_atfork(HVB_FORK_PARENT);
+  hvb__embed_atfork(HVB_FORK_PARENT);
   hvb__cache_atfork(HVB_FORK_PARENT);
   hvb__transport_atfork(HVB_FORK_PARENT);
   hvb__engine_atfork(HVB_FORK_PARENT);
@@ -67,6 +69,7 @@ static void child(void) {
   g_atomic_int_inc((gint *)&generation);
   g_mutex_unlock(&keep_lock); /* first: the modules' child hooks keep what they inherited */
   hvb__log_atfork(HVB_FORK_CHILD);
+  hvb__embed_atfork(HVB_FORK_CHILD);
   hvb__cache_atfork(HVB_FORK_CHILD);
   hvb__transport_atfork(HVB_FORK_CHILD);
   hvb__engine_atfork(HVB_FORK_CHILD);

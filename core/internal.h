@@ -131,8 +131,8 @@ void hvb__c_locale_leave(locale_t previous);
  *
  * One set of pthread_atfork handlers, registered once when the library is loaded, calls the
  * modules below in a fixed order, so that the locks are always taken in the same order
- * (prepare: registry, engine, transport table and pools, cache, log; parent and child: the
- * reverse). Each hook runs inside fork(): prepare takes the module's global locks so that no
+ * (prepare: registry, engine, transport table and pools, cache, embed, log; parent and
+ * child: the reverse). Each hook runs inside fork(): prepare takes the module's global locks so that no
  * other thread holds them while the address space is copied; parent releases them; child
  * releases them too (the forking thread is their owner in the child) and resets the state
  * that belonged to threads the child does not have. */
@@ -142,6 +142,7 @@ void hvb__registry_atfork(hvb_fork_phase phase);
 void hvb__engine_atfork(hvb_fork_phase phase);
 void hvb__transport_atfork(hvb_fork_phase phase);
 void hvb__cache_atfork(hvb_fork_phase phase);
+void hvb__embed_atfork(hvb_fork_phase phase);
 void hvb__log_atfork(hvb_fork_phase phase);
 
 /* How many fork()s separate this process from the one that loaded the library: 0 in it, +1
