@@ -94,18 +94,12 @@ typedef struct store {
 static GMutex stores_lock;
 static GHashTable *stores; /* path -> store* */
 
-/* Connections a forked child inherited and must neither use nor close: kept (never freed)
- * so that they stay reachable rather than lost. */
-static GPtrArray *inherited;
-
-/* In a child of fork(), forget the parent's connection (see store_open). Called with
+/* In a child of fork(), forget the parent's connection (see store_open): it is kept (never
+ * used nor freed, hvb__fork_keep) so that it stays reachable rather than lost. Called with
  * st->lock held. */
 static void abandon_parents_db(store *st) {
   if (!st->db || st->pid == getpid()) return;
-  g_mutex_lock(&stores_lock);
-  if (!inherited) inherited = g_ptr_array_new();
-  g_ptr_array_add(inherited, st->db);
-  g_mutex_unlock(&stores_lock);
+  hvb__fork_keep(st->db); /* not under stores_lock: that lock comes before st->lock */
   st->db = NULL;
   st->st_get = st->st_hit = st->st_put = st->st_total = st->st_lru = st->st_evict = NULL;
 }
@@ -1104,4 +1098,52 @@ HVB_PUBLIC bool hvb_cache_prune(hvb_cache *cache, int64_t *removed, hvb_error *e
   g_mutex_unlock(&st->lock);
   if (removed) *removed = total;
   return ok;
+}
+
+/* fork() (core/fork.c). Lock order: stores_lock, then each store's lock, then its
+ * flight_lock (store_open takes flight_lock under lock; nothing takes stores_lock under a
+ * store's lock). A store's lock is held during SQLite statements, so prepare may wait for
+ * one to finish in another thread; the child then holds no lock of the cache.
+ *
+ * SQLite: a connection must not be used on both sides of a fork. The child never uses the
+ * parent's: store_open sees that st->pid is not the child's and opens the child's own
+ * connection (abandoning the parent's, with its pending hit counts). Here the child only
+ * forgets the single-flight claims of threads it does not have, which nobody would ever
+ * release: a child waiting for one would wait forever. */
+void hvb__cache_atfork(hvb_fork_phase phase) {
+  if (phase == HVB_FORK_PREPARE) {
+    g_mutex_lock(&stores_lock);
+    GHashTableIter it;
+    gpointer v;
+    if (stores) {
+      g_hash_table_iter_init(&it, stores);
+      while (g_hash_table_iter_next(&it, NULL, &v)) {
+        store *st = v;
+        g_mutex_lock(&st->lock);
+        g_mutex_lock(&st->flight_lock);
+      }
+    }
+    return;
+  }
+  GHashTableIter it;
+  gpointer v;
+  if (stores) {
+    g_hash_table_iter_init(&it, stores);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+      store *st = v;
+      if (phase == HVB_FORK_CHILD) {
+        GHashTableIter fi;
+        gpointer owner;
+        g_hash_table_iter_init(&fi, st->flights);
+        while (g_hash_table_iter_next(&fi, NULL, &owner))
+          if (owner != g_thread_self()) g_hash_table_iter_remove(&fi);
+        /* Waiters on it were other threads: start from the state of a new condition. */
+        memset(&st->flight_cond, 0, sizeof st->flight_cond);
+        g_cond_init(&st->flight_cond);
+      }
+      g_mutex_unlock(&st->flight_lock);
+      g_mutex_unlock(&st->lock);
+    }
+  }
+  g_mutex_unlock(&stores_lock);
 }

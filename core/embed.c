@@ -865,3 +865,12 @@ HVB_PUBLIC json_object *hvb_embeddings_project(const hvb_embeddings *e, const ch
   }
   return hvb__project(include, embed_fields, "embeddings", embed_field, e, ok, err);
 }
+
+/* fork() (core/fork.c): dims_lock is held only around a table lookup or insert (never
+ * around the probe call), so prepare takes it without waiting long; the child keeps the
+ * dimensions learned so far. Per-call locks (a running embed's) are not taken: a call that
+ * another thread was running at the fork is not the child's to use. */
+void hvb__embed_atfork(hvb_fork_phase phase) {
+  if (phase == HVB_FORK_PREPARE) g_mutex_lock(&dims_lock);
+  else g_mutex_unlock(&dims_lock);
+}

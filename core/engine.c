@@ -25,6 +25,7 @@
 
 #include <curl/curl.h>
 #include <glib.h>
+#include <string.h>
 
 #define MAX_POLL_MS 1000 /* a bound on how long the loop sleeps without a timer */
 
@@ -47,6 +48,7 @@ struct hvb_call {
   hvb_call_delta_fn on_delta;
   void *user_data;
   GList link; /* in the engine's active list (engine thread only) */
+  GList all_link; /* in `all` (under lock), from submission until freed; data NULL: not */
   bool attached; /* engine thread only */
   /* guarded by lock */
   bool cancel_req; /* no more deltas; complete with HVB_CANCELLED at the next turn */
@@ -66,6 +68,9 @@ static GPtrArray *incoming;   /* hvb_call* submitted (engine reference), not yet
 static GPtrArray *cancels;    /* hvb_call* to cancel (extra reference each) */
 static int live;              /* calls submitted and not yet done */
 static GQueue active = G_QUEUE_INIT; /* engine thread only: attached calls not over */
+/* Every submitted call until it is freed, under lock: what a child of fork() inherits (see
+ * the fork() section; `active` belongs to the engine thread and may be mid-change then). */
+static GQueue all = G_QUEUE_INIT;
 /* Caller-driven mode (hvb_engine_drive_begin): no engine thread; `driver` runs the turns. */
 static bool driven;
 static GThread *driver;
@@ -114,6 +119,11 @@ bool hvb__engine_is_current(void) {
 
 static void call_unref(hvb_call *c) {
   if (!g_atomic_int_dec_and_test(&c->refs)) return;
+  if (c->all_link.data) {
+    g_mutex_lock(&lock);
+    g_queue_unlink(&all, &c->all_link);
+    g_mutex_unlock(&lock);
+  }
   if (c->ext_result) c->ext_free(c->ext_result);
   hvb_result_free(c->result);
   g_free(c);
@@ -360,6 +370,11 @@ static void reap_locked(void) {
   g_thread_join(z);
 }
 
+static void all_add_locked(hvb_call *c) {
+  c->all_link.data = c;
+  g_queue_push_tail_link(&all, &c->all_link);
+}
+
 static void lists_init_locked(void) {
   if (!incoming) {
     incoming = g_ptr_array_new();
@@ -371,7 +386,10 @@ static void lists_init_locked(void) {
 static void submit_ex(hvb_call *c, bool count) {
   g_mutex_lock(&lock);
   lists_init_locked();
-  if (count) live++;
+  if (count) {
+    live++;
+    all_add_locked(c);
+  }
   g_ptr_array_add(incoming, c);
   if (in_turn) {
     /* From a callback: the turn looks at `incoming` before it sleeps, so no wakeup (a
@@ -405,6 +423,7 @@ hvb_call *hvb__call_external_new(hvb_ext_kind kind, hvb_call_done_fn on_done,
   g_mutex_lock(&lock);
   lists_init_locked();
   live++; /* keeps the engine up until the outcome is in */
+  all_add_locked(c);
   g_mutex_unlock(&lock);
   return c;
 }
@@ -731,4 +750,66 @@ HVB_PUBLIC void hvb_call_free(hvb_call *c) {
   if (!c) return;
   hvb_call_cancel(c);
   call_unref(c);
+}
+
+/* ---- fork() (core/fork.c; the contract is "fork()" in async.h) ---------------------------
+ *
+ * Prepare takes `lock`, so no other thread is inside one of its sections while the address
+ * space is copied; the engine thread may still be mid-turn (outside the lock), which is why
+ * the child looks only at state guarded by `lock` (`all`, the lists, the flags) and never at
+ * `active` or a call's stream.
+ *
+ * In the child no engine thread exists. Every call that was not done is over, with an error
+ * and without callbacks (the parent runs them; running them twice, or from fork(), would
+ * surprise the program), so that waiting returns at once and freeing does not hang. What the
+ * calls and the old engine hold (the multi handle, easy handles with the parent's
+ * connections, streams) is left untouched: cleaning it up could write on the parent's
+ * sockets. It stays reachable (the calls keep the engine's reference and stay in `all`; the
+ * rest through hvb__fork_keep) so that leak checkers do not count it as lost. The child's
+ * first call starts a new engine with a new multi handle. */
+
+#define FORKED_CALL_MESSAGE \
+  "the call was started before fork(): it does not run in the child process"
+
+void hvb__engine_atfork(hvb_fork_phase phase) {
+  if (phase == HVB_FORK_PREPARE) {
+    g_mutex_lock(&lock);
+    return;
+  }
+  if (phase == HVB_FORK_PARENT) {
+    g_mutex_unlock(&lock);
+    return;
+  }
+  for (GList *l = all.head; l; l = l->next) {
+    hvb_call *c = l->data;
+    if (c->done) continue;
+    if (!c->over) { /* else its on_done was running: its outcome stands */
+      hvb__fail(&c->error, HVB_TRANSPORT, FORKED_CALL_MESSAGE);
+      c->over = true;
+    }
+    c->done = true;
+  }
+  hvb__fork_keep(multi);
+  hvb__fork_keep(thread);
+  hvb__fork_keep(zombie);
+  hvb__fork_keep(incoming);
+  hvb__fork_keep(cancels);
+  multi = NULL;
+  thread = zombie = NULL;
+  incoming = cancels = NULL;
+  lists_init_locked(); /* a driver's turn takes them without looking */
+  g_queue_init(&active);
+  live = 0;
+  if (driven && driver == g_thread_self()) {
+    /* The thread that forked drove the engine: it still does, in a new multi handle, so a
+     * single-threaded program keeps running every callback on its own thread. */
+    multi = curl_multi_init();
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HVB_ASYNC_MAX_HOST_CONNECTIONS);
+  } else {
+    driven = false; /* the driver was another thread, which the child does not have */
+    driver = NULL;
+  }
+  /* Its waiters were other threads: back to the state of a static condition. */
+  memset(&changed, 0, sizeof changed);
+  g_mutex_unlock(&lock);
 }

@@ -7,6 +7,7 @@
 #ifndef HVB_INTERNAL_H
 #define HVB_INTERNAL_H
 
+#include <locale.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -114,5 +115,45 @@ json_object *hvb__resource_json(const char *name, hvb_error *err);
 /* The key of `candidates` (a JSON object) closest to `name` by edit distance (ASCII case
  * ignored), or NULL when none is close enough (distance > max(2, len/3)). Borrowed. */
 const char *hvb__suggest(const char *name, json_object *candidates);
+
+/* ---- the C locale around json-c (core/json.c) ----
+ *
+ * json-c parses under a per-call "C" locale it makes with duplocale/newlocale/freelocale.
+ * glibc takes its process-wide setlocale lock for those, unless the thread's locale already
+ * is the static C locale object; a lock that another thread holds at fork() stays held in
+ * the child forever, so a child could never parse JSON again. The library therefore parses
+ * with the calling thread switched to that object (uselocale: thread-local, no lock) and
+ * back: hvb__c_locale_enter returns the previous locale for hvb__c_locale_leave. */
+locale_t hvb__c_locale_enter(void);
+void hvb__c_locale_leave(locale_t previous);
+
+/* ---- fork() (core/fork.c) ----
+ *
+ * One set of pthread_atfork handlers, registered once when the library is loaded, calls the
+ * modules below in a fixed order, so that the locks are always taken in the same order
+ * (prepare: registry, engine, transport table and pools, cache, embed, log; parent and
+ * child: the reverse). Each hook runs inside fork(): prepare takes the module's global locks so that no
+ * other thread holds them while the address space is copied; parent releases them; child
+ * releases them too (the forking thread is their owner in the child) and resets the state
+ * that belonged to threads the child does not have. */
+typedef enum hvb_fork_phase { HVB_FORK_PREPARE, HVB_FORK_PARENT, HVB_FORK_CHILD } hvb_fork_phase;
+
+void hvb__registry_atfork(hvb_fork_phase phase);
+void hvb__engine_atfork(hvb_fork_phase phase);
+void hvb__transport_atfork(hvb_fork_phase phase);
+void hvb__cache_atfork(hvb_fork_phase phase);
+void hvb__embed_atfork(hvb_fork_phase phase);
+void hvb__log_atfork(hvb_fork_phase phase);
+
+/* How many fork()s separate this process from the one that loaded the library: 0 in it, +1
+ * in each child. Objects that hold resources shared with the parent (sockets, libcurl
+ * handles) remember the generation they were made in and are not used in another. */
+unsigned hvb__fork_generation(void);
+
+/* Keep `p` reachable for the life of the process without ever using or freeing it: for
+ * objects a child inherited that it must neither use nor release (releasing a libcurl
+ * handle could close a connection the parent still uses). Only in a child's fork handler or
+ * under a lock the handlers take. */
+void hvb__fork_keep(void *p);
 
 #endif

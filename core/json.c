@@ -510,8 +510,34 @@ static json_object *fast_parse(const char *text, size_t n) {
   return obj;
 }
 
+static json_object *json_parse_c_locale(const char *text, long len, const char *what,
+                                        unsigned flags, hvb_error *err);
+
+locale_t hvb__c_locale_enter(void) {
+  /* glibc returns its static C locale object here: no allocation, no lock. Made once all
+   * the same, for C libraries that allocate. */
+  static gsize c_locale;
+  if (g_once_init_enter(&c_locale)) {
+    locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    g_once_init_leave(&c_locale, c ? (gsize)c : (gsize)LC_GLOBAL_LOCALE);
+  }
+  return uselocale((locale_t)c_locale);
+}
+
+void hvb__c_locale_leave(locale_t previous) {
+  if (previous) uselocale(previous);
+}
+
 json_object *hvb__json_parse_ex(const char *text, long len, const char *what, unsigned flags,
                                 hvb_error *err) {
+  locale_t previous = hvb__c_locale_enter();
+  json_object *obj = json_parse_c_locale(text, len, what, flags, err);
+  hvb__c_locale_leave(previous);
+  return obj;
+}
+
+static json_object *json_parse_c_locale(const char *text, long len, const char *what,
+                                        unsigned flags, hvb_error *err) {
   if (!text) {
     hvb__fail(err, HVB_PARSE, "%s: no data", what);
     return NULL;

@@ -933,14 +933,18 @@ static void feed_chunks(hvb_stream *s) {
 static bool on_event(void *user_data, const hvb_sse_event *ev, hvb_error *err) {
   hvb_stream *s = user_data;
   if (s->done_marker) return true; /* nothing after the end marker counts */
-  /* The raw record keeps the provider's payloads as they were, before translation. */
-  /* Our reader first (the usual event is a plain object); json-c's lenient reading, as
-   * before, for anything else ([DONE], text after the value...). */
+  /* The raw record keeps the provider's payloads as they were, before translation. Both
+   * parse JSON under the C locale object (see hvb__c_locale_enter: fork safety). Our reader
+   * first (the usual event is a plain object); json-c's lenient reading, as before, for
+   * anything else ([DONE], text after the value...). */
+  locale_t previous = hvb__c_locale_enter();
   json_object *payload = hvb__json_parse(ev->data, (long)ev->data_len, "stream event", NULL);
   if (!payload) payload = json_tokener_parse(ev->data);
   if (payload) hvb__accum_raw_append(s->acc, payload);
   bool done = false;
-  if (!s->gw->ops.parse_event(s->gw_state, ev, s->chunks, &done, err)) {
+  bool parsed = s->gw->ops.parse_event(s->gw_state, ev, s->chunks, &done, err);
+  hvb__c_locale_leave(previous);
+  if (!parsed) {
     hvb__error_prefix(err, "stream from %s", s->url);
     return false;
   }

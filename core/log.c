@@ -134,3 +134,16 @@ void hvb__redact(char *text) {
   redact_after(text, "x-api-key: ");
   redact_after(text, "x-portkey-api-key: ");
 }
+
+/* fork() (core/fork.c): both locks are held only for a few instructions and never around
+ * the handler (the application's code runs outside them), so taking them in prepare is
+ * quick; the handler, level and secrets carry over to the child unchanged. */
+void hvb__log_atfork(hvb_fork_phase phase) {
+  if (phase == HVB_FORK_PREPARE) {
+    g_mutex_lock(&log_lock);
+    g_mutex_lock(&secret_lock);
+  } else {
+    g_mutex_unlock(&secret_lock);
+    g_mutex_unlock(&log_lock);
+  }
+}

@@ -577,3 +577,11 @@ HVB_PUBLIC json_object *hvb_gateway_record_to_json(const hvb_gateway_record *r) 
   }
   return o;
 }
+
+/* fork() (core/fork.c): the lock is held while a scan loads plugins, so prepare may wait
+ * for a scan in another thread to finish; the child then sees the registry as it was after
+ * that scan, and plugins that were loaded stay loaded (their code is mapped in the child). */
+void hvb__registry_atfork(hvb_fork_phase phase) {
+  if (phase == HVB_FORK_PREPARE) g_mutex_lock(&lock);
+  else g_mutex_unlock(&lock);
+}

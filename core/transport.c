@@ -63,12 +63,8 @@ static void share_unlock(CURL *easy, curl_lock_data data, void *ud) {
   if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) g_mutex_unlock(&c->share_locks[data]);
 }
 
-static hvb_client *client_new(const char *key) {
-  hvb_client *c = g_new0(hvb_client, 1);
-  c->refs = 1;
-  c->key = g_strdup(key);
-  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) g_mutex_init(&c->share_locks[i]);
-  g_mutex_init(&c->pool_lock);
+/* The client's pools, empty, and its share (connections, DNS, TLS sessions). */
+static void pools_new(hvb_client *c) {
   c->easy_pool = g_ptr_array_new();
   c->multi_pool = g_ptr_array_new();
   c->xfer_pool = g_ptr_array_new();
@@ -81,6 +77,15 @@ static hvb_client *client_new(const char *key) {
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   }
+}
+
+static hvb_client *client_new(const char *key) {
+  hvb_client *c = g_new0(hvb_client, 1);
+  c->refs = 1;
+  c->key = g_strdup(key);
+  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) g_mutex_init(&c->share_locks[i]);
+  g_mutex_init(&c->pool_lock);
+  pools_new(c);
   return c;
 }
 
@@ -206,6 +211,7 @@ struct hvb_transfer {
   CURLM *multi;
   bool attached; /* multi is the async engine's (not ours to pool); see hvb__transfer_attach */
   bool in_multi;
+  unsigned gen; /* hvb__fork_generation() when made: a child never touches its handles */
   char curl_err[CURL_ERROR_SIZE];
 
   state st;
@@ -481,6 +487,7 @@ hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_requ
   bool had_body = reused && t->has_body;
   if (!t) t = g_new0(hvb_transfer, 1);
   t->client = client;
+  t->gen = hvb__fork_generation();
   if (client) {
     g_mutex_lock(&table_lock);
     client->refs++;
@@ -819,7 +826,20 @@ hvb_step hvb__transfer_done(hvb_transfer *t, int curl_code, hvb_error *err) {
   return state_step(t, err);
 }
 
+/* A transfer stepped in a child of the process that started it (a synchronous stream read
+ * across fork()): its connection is the parent's, so it ends here, without touching it. */
+static hvb_step forked_transfer(hvb_transfer *t, hvb_error *err) {
+  if (t->st == ST_RUNNING || t->st == ST_WAITING) {
+    hvb__fail(&t->err, HVB_TRANSPORT,
+              "%s %s: the transfer was started before fork(): it does not run in the child "
+              "process", t->method, t->shown_url);
+    t->st = ST_FAILED;
+  }
+  return finished(t, err);
+}
+
 hvb_step hvb__transfer_step(hvb_transfer *t, int wait_ms, hvb_error *err) {
+  if (G_UNLIKELY(t->gen != hvb__fork_generation())) return forked_transfer(t, err);
   if (wait_ms < 0) wait_ms = 0;
   if (t->st == ST_WAITING) {
     gint64 left = t->wait_until - now_us();
@@ -877,6 +897,15 @@ static void xfer_destroy(hvb_transfer *t) {
 
 void hvb__transfer_free(hvb_transfer *t) {
   if (!t) return;
+  if (G_UNLIKELY(t->gen != hvb__fork_generation())) {
+    /* Made before fork(): its handles may hold the parent's connection; removing or
+     * resetting them could close it under the parent. Keep them, untouched. */
+    hvb__fork_keep(t->easy);
+    if (!t->attached) hvb__fork_keep(t->multi);
+    t->easy = NULL;
+    t->multi = NULL;
+    t->in_multi = false;
+  }
   if (t->in_multi) curl_multi_remove_handle(t->multi, t->easy);
   t->in_multi = false;
   hvb_client *client = t->client;
@@ -909,4 +938,45 @@ bool hvb__http_perform(hvb_client *client, const hvb_http_request *req, hvb_body
   while ((st = hvb__transfer_step(t, 1000, err)) == HVB_STEP_RUNNING) {}
   hvb__transfer_free(t);
   return st == HVB_STEP_DONE;
+}
+
+/* ---- fork() (core/fork.c) ----
+ *
+ * Lock order: table_lock, then each client's pool_lock. The share locks are not taken:
+ * libcurl takes them inside its calls and nests them in an order of its own, so taking them
+ * all in prepare can deadlock with a transfer in another thread. They are not needed either:
+ * in the child every client gets a new share and empty pools, and its share locks (which a
+ * transfer of the parent may have held) are made new. The old share holds the parent's
+ * keep-alive connections (a request on one from the child would interleave with the
+ * parent's on the same socket) and cleaning it up could write on them (a TLS close_notify),
+ * so it and the idle handles are kept, never used nor freed (hvb__fork_keep). Transfers made
+ * before the fork are refused by their generation (hvb__transfer_step, hvb__transfer_free). */
+void hvb__transport_atfork(hvb_fork_phase phase) {
+  if (phase == HVB_FORK_PREPARE) g_mutex_lock(&table_lock);
+  GHashTableIter it;
+  gpointer v;
+  if (table) {
+    g_hash_table_iter_init(&it, table);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+      hvb_client *c = v;
+      if (phase == HVB_FORK_PREPARE) {
+        g_mutex_lock(&c->pool_lock);
+        continue;
+      }
+      if (phase == HVB_FORK_CHILD) {
+        hvb__fork_keep(c->share);
+        hvb__fork_keep(c->easy_pool); /* with the handles in it */
+        hvb__fork_keep(c->multi_pool);
+        hvb__fork_keep(c->xfer_pool); /* idle transfers, their easy handles on the old share */
+        /* Held, maybe, by a thread the child does not have; only the old share used them. */
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) {
+          memset(&c->share_locks[i], 0, sizeof c->share_locks[i]);
+          g_mutex_init(&c->share_locks[i]);
+        }
+        pools_new(c);
+      }
+      g_mutex_unlock(&c->pool_lock);
+    }
+  }
+  if (phase != HVB_FORK_PREPARE) g_mutex_unlock(&table_lock);
 }

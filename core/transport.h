@@ -23,6 +23,11 @@
  *
  * Thread safety: hvb__client_get/unref are thread-safe; one transfer belongs to one thread at
  * a time; transfers of one client may run in parallel threads.
+ *
+ * fork(): in the child every client starts with a new share and empty pools (the parent's
+ * connections are never reused nor closed), and a transfer made before the fork fails at its
+ * next step with HVB_TRANSPORT and is freed without touching its handles (see the fork()
+ * section of transport.c).
  */
 #ifndef HVB_TRANSPORT_H
 #define HVB_TRANSPORT_H

@@ -44,6 +44,38 @@
  * async calls from many threads at once (its configuration is read-only; the connection pool
  * and the response cache are locked). A hvb_call may be waited on, cancelled and read from
  * several threads; hvb_call_free must be the last use of the handle.
+ *
+ * fork(). The library may be used on both sides of a fork(), by a parent with async calls
+ * in flight too (handlers registered with pthread_atfork when the library is loaded make
+ * no library lock stay held in the child). The parent goes on as if nothing happened. In
+ * the child (which has only the thread that called fork()):
+ *   - A call that was not over in the parent is over in the child, with HVB_TRANSPORT "the
+ *     call was started before fork(): it does not run in the child process" (a call whose
+ *     on_done was running keeps its real outcome). hvb_call_wait returns true at once,
+ *     hvb_call_free does not block, and NO callback runs for such calls in the child: the
+ *     parent runs them. Their outcome there is unaffected.
+ *   - No engine thread exists; the child's first async call starts a new engine (a new
+ *     libcurl multi handle). Caller-driven mode: if the thread that called fork() was the
+ *     driver, it still is in the child (hvb_engine_step goes on working); if another thread
+ *     drove the engine, the child is not driven (its calls use the library's thread, or it
+ *     may call hvb_engine_drive_begin).
+ *   - Connections are never shared: the child's calls, sync and async, open their own; the
+ *     parent's keep-alive connections are neither used nor closed by the child. A
+ *     synchronous stream the parent opened fails in the child with HVB_TRANSPORT ("...
+ *     started before fork() ...") at its next read; freeing it is safe.
+ *   - The response cache opens its own SQLite connection in the child (cache.h).
+ *   - What the child inherited but must not touch (libcurl handles holding the parent's
+ *     sockets, the parent's SQLite connection) is kept, never freed, so leak checkers count
+ *     it as reachable; closing it could write on the parent's connections. (Memory that
+ *     another thread was working on at the instant of fork(), known only to that thread's
+ *     stack, can still show as lost in the child: the child does not have that thread.)
+ * Not supported: fork() from inside a callback (on the engine thread, or inside
+ * hvb_engine_step) or from a log handler; using in the child an object another thread of
+ * the parent was using at the moment of fork() (e.g. an hvb_image whose URL another thread
+ * was fetching, an hvb_stream another thread was reading, an hvb_cache handle another
+ * thread was opening); client exports (export.h) made before fork(). As for any library,
+ * a child of a multithreaded process should stay with async-signal-safe functions if it
+ * cannot rule such cases out, or exec.
  */
 #ifndef HEAVENBASE_ASYNC_H
 #define HEAVENBASE_ASYNC_H
