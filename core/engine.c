@@ -149,6 +149,17 @@ static void call_settle(hvb_call *c, hvb_step st, const hvb_error *e) {
   else hvb__stream_settle(c->s, st, e);
 }
 
+/* An internal call (a JSON job, a post) has run its completion: it is done, and the
+ * engine's reference, the only one, goes. */
+static void internal_done(hvb_call *c) {
+  g_mutex_lock(&lock);
+  c->over = c->done = true;
+  live--;
+  changed_broadcast();
+  g_mutex_unlock(&lock);
+  call_unref(c);
+}
+
 /* An internal job is over: hand its response to its owner (no user handle), unless its
  * producer cancelled it (json_done cleared by hvb__engine_job_cancel). */
 static void complete_job(hvb_call *c) {
@@ -157,12 +168,7 @@ static void complete_job(hvb_call *c) {
   g_clear_pointer(&c->job, hvb__json_free);
   if (c->json_done) c->json_done(c->user_data, resp, &e);
   json_object_put(resp);
-  g_mutex_lock(&lock);
-  c->over = c->done = true;
-  live--;
-  changed_broadcast();
-  g_mutex_unlock(&lock);
-  call_unref(c);
+  internal_done(c);
 }
 
 /* Deliver queued deltas unless the call is being cancelled. */
@@ -228,12 +234,7 @@ static void complete(hvb_call *c, bool cancel) {
 static void attach(hvb_call *c) {
   if (c->post_fn) {
     c->post_fn(c->user_data);
-    g_mutex_lock(&lock);
-    c->over = c->done = true;
-    live--;
-    changed_broadcast();
-    g_mutex_unlock(&lock);
-    call_unref(c);
+    internal_done(c);
     return;
   }
   if (c->ext) {

@@ -292,25 +292,37 @@ START_TEST(bad_arguments_fail_before_anything_starts) {
 }
 END_TEST
 
+/* A loop whose one tool call goes to `hold` (the model would then answer "never"). */
+static hvb_call *start_held(hvb_llm *llm, hvb_tools *tools, seen *s) {
+  hvb_error err = HVB_ERROR_INIT;
+  g_atomic_pointer_set(&held, NULL);
+  hvb_call *c = mock_start(
+      llm, tools,
+      "[{\"tool_calls\": [" CALL("h", "get_weather", "{\"city\": \"Oslo\"}") "]}, \"never\"]", s,
+      &err);
+  ck_assert_msg(c != NULL, "%s", err.message);
+  return c;
+}
+
+/* The handle `hold` got, once the loop's first step has run. */
+static hvb_tool_call *wait_held(void) {
+  for (int i = 0; i < 2000 && !g_atomic_pointer_get(&held); i++) g_usleep(1000);
+  hvb_tool_call *tc = g_atomic_pointer_get(&held);
+  ck_assert_ptr_nonnull(tc);
+  return tc;
+}
+
 START_TEST(cancel_while_an_async_tool_runs_reports_cancelled_once_and_drops_the_answer) {
   tu_isolate();
   hvb_llm *llm = mock_llm();
   hvb_tools *tools = tool_set(hold);
   seen s;
   seen_init(&s);
-  hvb_error err = HVB_ERROR_INIT;
-  g_atomic_pointer_set(&held, NULL);
-  hvb_call *c = mock_start(
-      llm, tools,
-      "[{\"tool_calls\": [" CALL("h", "get_weather", "{\"city\": \"Oslo\"}") "]}, \"never\"]", &s,
-      &err);
-  ck_assert_msg(c != NULL, "%s", err.message);
+  hvb_call *c = start_held(llm, tools, &s);
   /* The LLM and the set may go while the call runs. */
   hvb_llm_free(llm);
   hvb_tools_free(tools);
-  for (int i = 0; i < 2000 && !g_atomic_pointer_get(&held); i++) g_usleep(1000);
-  hvb_tool_call *tc = g_atomic_pointer_get(&held);
-  ck_assert_ptr_nonnull(tc);
+  hvb_tool_call *tc = wait_held();
   ck_assert(!hvb_tool_call_cancelled(tc));
   ck_assert(!hvb_call_wait(c, 50)); /* waiting for the tool */
   hvb_call_cancel(c);
@@ -336,15 +348,8 @@ START_TEST(a_tool_that_never_answers_is_freed_by_cancel_then_complete) {
   hvb_tools *tools = tool_set(hold);
   seen s;
   seen_init(&s);
-  hvb_error err = HVB_ERROR_INIT;
-  g_atomic_pointer_set(&held, NULL);
-  hvb_call *c = mock_start(
-      llm, tools, "[{\"tool_calls\": [" CALL("h", "get_weather", "{\"city\": \"Oslo\"}") "]}]",
-      &s, &err);
-  ck_assert_msg(c != NULL, "%s", err.message);
-  for (int i = 0; i < 2000 && !g_atomic_pointer_get(&held); i++) g_usleep(1000);
-  hvb_tool_call *tc = g_atomic_pointer_get(&held);
-  ck_assert_ptr_nonnull(tc);
+  hvb_call *c = start_held(llm, tools, &s);
+  hvb_tool_call *tc = wait_held();
   hvb_call_free(c); /* cancels first */
   ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
   hvb_error e = HVB_ERROR_INIT;
