@@ -38,7 +38,7 @@
  * "api_key_env" options always win.
  *
  * The catalog schema (presets, models, providers, gateways) is documented at the top of
- * core/spec.c.
+ * core/config/spec.c.
  *
  * Gateway fallback: the gateway is looked up in the registry (<heavenbase/registry.h>) while
  * resolving. When the requested gateway cannot be used (no such plugin file, or the file is

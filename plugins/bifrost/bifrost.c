@@ -4,7 +4,7 @@
  * Where requests go: the spec's base URL, which for this gateway is the Bifrost server's
  * (option base_url, else $BIFROST_BASE_URL, else the catalog's http://localhost:8080/v1).
  * No key is sent unless one is asked for explicitly (option api_key or api_key_env): Bifrost
- * has its own, and the provider's key has no business on another server (see core/spec.c).
+ * has its own, and the provider's key has no business on another server (see core/config/spec.c).
  *
  * Model ids: Bifrost routes on a provider prefix, "<provider>/<model id>"
  * ("deepseek/deepseek-v4-flash", "openrouter/deepseek/deepseek-v4-flash"); an id that already

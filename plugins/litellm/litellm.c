@@ -4,7 +4,7 @@
  * Where requests go: the spec's base URL, which for this gateway is the proxy's (option
  * base_url, else $LITELLM_BASE_URL, else the catalog's http://localhost:4000/v1). The key is
  * the proxy's, $LITELLM_API_KEY, as "Authorization: Bearer" (option api_key or api_key_env
- * wins); the provider's key is never sent (see core/spec.c).
+ * wins); the provider's key is never sent (see core/config/spec.c).
  *
  * Model ids: LiteLLM routes on a provider prefix, "<provider>/<model id>"
  * ("deepseek/deepseek-v4-flash", "openrouter/deepseek/deepseek-v4-flash"); an id that already

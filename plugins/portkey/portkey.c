@@ -3,7 +3,7 @@
  *
  * Where requests go: the spec's base URL, which for this gateway is the Portkey server's
  * (option base_url, else $PORTKEY_BASE_URL, else the catalog's https://api.portkey.ai/v1; see
- * the "gateways" section of the catalog, core/spec.c).
+ * the "gateways" section of the catalog, core/config/spec.c).
  *
  * What Portkey is told, in headers (it routes on them; the body stays OpenAI's):
  *   x-portkey-provider     the provider in Portkey's naming (table below; a provider Portkey

@@ -8,8 +8,8 @@
  * aside (where the decoder notices it may depend on the cut). An input that
  * is a JSON value also goes through the reply and request translations.
  */
-#include "sse.h"
-#include "internal.h"
+#include "text/json.h"
+#include "text/sse.h"
 #include "translate.h"
 
 #include <glib.h>

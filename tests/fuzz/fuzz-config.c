@@ -14,8 +14,8 @@
  * The CFLAGS instrument the library too: without them only this file gets coverage feedback
  * and the fuzzer is nearly blind.
  */
-#include "internal.h"
-#include "config-internal.h"
+#include "text/json.h"
+#include "config/config.h"
 
 #include <glib.h>
 #include <stdint.h>

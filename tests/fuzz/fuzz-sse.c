@@ -4,7 +4,7 @@
  * BOMs split across feeds. Small caps make the size limits reachable. Beyond "no crash", it
  * checks that the split changes nothing: the events of two feeds equal those of one feed.
  */
-#include "sse.h"
+#include "text/sse.h"
 
 #include <glib.h>
 #include <stdint.h>

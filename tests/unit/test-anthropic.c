@@ -9,9 +9,9 @@
  * split; gathered streams compared with the replies they stream, through the core's
  * accumulator. */
 #include "testutil.h"
-#include "internal.h"
-#include "llm-internal.h"
-#include "sse.h"
+#include "text/json.h"
+#include "text/sse.h"
+#include "api/llm.h"
 #include "translate.h"
 #include "upstream/upstream.h"
 

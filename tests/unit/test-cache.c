@@ -5,8 +5,8 @@
  * "concurrency" (two processes of four threads each; HB_TEST_CACHE_SECONDS sets how long they
  * run, 3 by default, 10 for the full variant). */
 #include "testutil.h"
-#include "internal.h"
-#include "cache-internal.h"
+#include "text/json.h"
+#include "cache/store.h"
 #include "upstream/upstream.h"
 
 #include <heavenbase/heavenbase.h>

@@ -11,8 +11,8 @@
  * headers from the configuration winning over the gateway's own.
  */
 #include "testutil.h"
-#include "internal.h"
-#include "gateway.h"
+#include "gateway/gateway.h"
+#include "text/json.h"
 
 #include <heavenbase/heavenbase.h>
 #include <heavenbase/gateway.h>

@@ -1,8 +1,8 @@
 /* tests/unit/test-config.c: config layers, file edits, value parsing and the catalog
- * (core/config.c). Every test runs in tu_isolate(): nothing reads the real home. */
+ * (core/config/config.c). Every test runs in tu_isolate(): nothing reads the real home. */
 #include "testutil.h"
-#include "internal.h"
-#include "config-internal.h"
+#include "text/json.h"
+#include "config/config.h"
 
 #include <heavenbase/heavenbase.h>
 #include <glib.h>

@@ -4,7 +4,7 @@
  * the bytes of t, padded with zeros: up_response.embed_dim), so a test can read back which
  * text each vector belongs to, and it counts requests. */
 #include "testutil.h"
-#include "internal.h"
+#include "text/json.h"
 #include "upstream/upstream.h"
 
 #include <heavenbase/heavenbase.h>

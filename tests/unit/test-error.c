@@ -1,6 +1,7 @@
 /* tests/unit/test-error.c: status names, messages, error filling and redaction. */
 #include "testutil.h"
-#include "internal.h"
+#include "base/log.h"
+#include "base/error.h"
 
 #include <heavenbase/heavenbase.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* tests/unit/test-export.c: client exports, driven by the test's own libcurl calls. */
 #include "testutil.h"
-#include "internal.h"
+#include "text/json.h"
 #include "upstream/upstream.h"
 
 #include <heavenbase/heavenbase.h>

@@ -4,7 +4,7 @@
  * decoder accepts far enough to know the size, and broken variants of each. Async image
  * generation (hvb_llm_imagen_async) is tested here too, against the same fake upstream. */
 #include "testutil.h"
-#include "internal.h"
+#include "text/json.h"
 #include "upstream/upstream.h"
 
 #include <heavenbase/heavenbase.h>

@@ -1,7 +1,9 @@
 /* tests/unit/test-json.c: canonical JSON, hashing, dotted paths, merging, parsing and
- * "did you mean" suggestions (core/json.c, core/hash.c, core/suggest.c). */
+ * "did you mean" suggestions (core/text/json.c, core/text/hash.c, core/text/suggest.c). */
 #include "testutil.h"
-#include "internal.h"
+#include "text/hash.h"
+#include "text/json.h"
+#include "text/suggest.h"
 
 #include <glib.h>
 #include <locale.h>

@@ -4,9 +4,9 @@
  * network), "mock" (the public API over the offline gateway) and "upstream" (the public API
  * against the fake provider server in tests/upstream). */
 #include "testutil.h"
-#include "internal.h"
-#include "gateway.h"
-#include "llm-internal.h"
+#include "gateway/gateway.h"
+#include "text/json.h"
+#include "api/llm.h"
 #include "upstream/upstream.h"
 
 #include <heavenbase/heavenbase.h>

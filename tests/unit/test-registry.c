@@ -7,9 +7,9 @@
  * (hvb__registry_reset_for_tests), so that the search order can change between tests even
  * when Check does not fork (valgrind runs). */
 #include "testutil.h"
-#include "internal.h"
-#include "gateway.h"
-#include "llm-internal.h"
+#include "gateway/gateway.h"
+#include "text/json.h"
+#include "api/llm.h"
 
 #include <heavenbase/heavenbase.h>
 #include <glib.h>

@@ -1,7 +1,7 @@
 /* tests/unit/test-repair.c: tool-call argument repair: the corpus in tests/data/repair/, every
  * truncation of a few documents, and the API's contracts. */
 #include "testutil.h"
-#include "internal.h"
+#include "text/json.h"
 #include "repair-invariant.h"
 
 #include <heavenbase/heavenbase.h>

@@ -1,8 +1,9 @@
 /* tests/unit/test-spec.c: resolving presets, models, providers, arguments and keys
- * (core/spec.c). Every test runs in tu_isolate(): nothing reads the real home. */
+ * (core/config/spec.c). Every test runs in tu_isolate(): nothing reads the real home. */
 #include "testutil.h"
-#include "internal.h"
-#include "gateway.h" /* hvb__registry_reset_for_tests */
+#include "gateway/gateway.h"
+#include "text/json.h"
+#include "base/error.h"
 
 #include <heavenbase/heavenbase.h>
 #include <glib.h>

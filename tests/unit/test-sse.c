@@ -1,7 +1,8 @@
 /* tests/unit/test-sse.c: the SSE decoder against captured-style streams and the spec's rules. */
 #include "testutil.h"
-#include "internal.h"
-#include "sse.h"
+#include "text/json.h"
+#include "text/sse.h"
+#include "base/error.h"
 
 #include <glib.h>
 #include <stdio.h>

@@ -4,7 +4,6 @@
  * Cases: "mock" (loops driven offline by the mock gateway's scripted replies), "upstream"
  * (the same loops against the fake provider, streamed and split at every byte boundary). */
 #include "testutil.h"
-#include "internal.h"
 #include "upstream/upstream.h"
 
 #include <heavenbase/heavenbase.h>

@@ -1,8 +1,8 @@
 /* tests/unit/test-transport.c: the libcurl transport against the in-process fake upstream. */
 #include "testutil.h"
-#include "internal.h"
-#include "sse.h"
-#include "transport.h"
+#include "net/transport.h"
+#include "text/sse.h"
+#include "base/error.h"
 #include "upstream/upstream.h"
 
 #include <arpa/inet.h>

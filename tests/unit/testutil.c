@@ -1,6 +1,6 @@
 /* tests/unit/testutil.c */
 #include "testutil.h"
-#include "internal.h"
+#include "text/json.h"
 #include "upstream/upstream.h"
 
 #include <heavenbase/heavenbase.h>

@@ -1,0 +1,359 @@
+/* core/api/imagen.c: image generation (hvb_llm_imagen, see <heavenbase/image.h>, and
+ * hvb_llm_imagen_async, see <heavenbase/async.h>).
+ *
+ * One request on the gateway's IMAGE operation through hvb__llm_call_json, or for an async
+ * call as a job on the engine (hvb__engine_json), so the check of hvb_llm_supports, offline
+ * gateways and every HTTP gateway are served alike; then each item of the response's "data"
+ * becomes an hvb_image. Both paths share imagen_begin / imagen_take / imagen_end. The response cache's `image`
+ * namespace keeps the response with every image as b64_json (URLs expire), only for a
+ * seeded request (the deterministic policy).
+ */
+#include "text/json.h"
+#include "cache/store.h"
+#include "api/llm.h"
+#include "base/common.h"
+#include "base/log.h"
+#include "base/error.h"
+
+#include <heavenbase/image.h>
+#include <glib.h>
+#include <string.h>
+
+struct hvb_images {
+  GPtrArray *images; /* hvb_image* */
+  json_object *raw, *usage;
+  bool cached;
+};
+
+/* Chat arguments an images endpoint rejects: an LLM's resolved defaults must not break it. */
+static const char *const chat_only_args[] = {
+    "temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens", "stop",
+    "presence_penalty", "frequency_penalty", "tools", "tool_choice", "logprobs",
+    "top_logprobs", "reasoning_effort", "stream", "stream_options", "messages", "input",
+    "dimensions", "encoding_format", NULL};
+
+/* Call options that steer the pipeline and are never request arguments. */
+static const char *const pipeline_options[] = {"cache", "include", "images", NULL};
+
+/* gpt-image-1, gpt-image-1-mini, gpt-5-image, gpt-5.1-image-mini...: these answer with
+ * b64_json always and reject "response_format". A provider prefix ("openai/") is ignored. */
+static bool rejects_response_format(const char *model) {
+  const char *slash = strrchr(model, '/');
+  if (slash) model = slash + 1;
+  return g_str_has_prefix(model, "gpt-image-") ||
+         (g_str_has_prefix(model, "gpt-5") && strstr(model, "-image") != NULL);
+}
+
+/* Does the comma-separated `include` list name `field`? */
+static bool includes(const char *include, const char *field) {
+  if (!include) return false;
+  char **names = g_strsplit(include, ",", -1);
+  bool found = false;
+  for (char **n = names; *n && !found; n++) found = !strcmp(g_strstrip(*n), field);
+  g_strfreev(names);
+  return found;
+}
+
+static json_object *build_request(const hvb_spec *spec, const char *prompt, hvb_image *const *refs,
+                                  size_t nrefs, json_object *opts, hvb_error *err) {
+  json_object *req = hvb__request_template(spec, opts, chat_only_args, pipeline_options, err);
+  if (!req) return NULL;
+  json_object *size = json_object_object_get(req, "size");
+  if (size && !json_object_is_type(size, json_type_string)) {
+    hvb__fail(err, HVB_EINVAL, "option 'size' must be a string such as \"1024x1024\"");
+    goto fail;
+  }
+  json_object *n = json_object_object_get(req, "n");
+  if (n && (!json_object_is_type(n, json_type_int) || json_object_get_int64(n) < 1 ||
+            json_object_get_int64(n) > 100)) {
+    hvb__fail(err, HVB_EINVAL, "option 'n' must be an integer from 1 to 100");
+    goto fail;
+  }
+  json_object_object_add(req, "prompt", json_object_new_string(prompt));
+  if (rejects_response_format(hvb_spec_model_id(spec)))
+    json_object_object_del(req, "response_format");
+  else if (!json_object_object_get_ex(req, "response_format", NULL))
+    json_object_object_add(req, "response_format", json_object_new_string("b64_json"));
+  if (nrefs) {
+    json_object *arr = json_object_new_array();
+    json_object_object_add(req, "image", arr);
+    for (size_t i = 0; i < nrefs; i++) {
+      json_object *part = refs[i] ? hvb_image_content_part(refs[i], err) : NULL;
+      if (!part) {
+        if (!refs[i]) hvb__fail(err, HVB_EINVAL, "reference image is NULL");
+        hvb__error_prefix(err, "reference image %zu", i);
+        goto fail;
+      }
+      json_object_array_add(arr, json_object_get(hvb__json_path(part, "image_url.url")));
+      json_object_put(part);
+    }
+  }
+  return req;
+fail:
+  json_object_put(req);
+  return NULL;
+}
+
+/* Images of a canonical response (borrowed). */
+static bool take_images(hvb_images *r, json_object *resp, hvb_error *err) {
+  json_object *data = json_object_object_get(resp, "data");
+  if (!json_object_is_type(data, json_type_array) || json_object_array_length(data) == 0)
+    return hvb__fail(err, HVB_PARSE, "the response has no 'data' array of images");
+  for (size_t i = 0; i < json_object_array_length(data); i++) {
+    hvb_image *img = hvb_image_new_item(json_object_array_get_idx(data, i), err);
+    if (!img) {
+      hvb__error_prefix(err, "data[%zu]", i);
+      return false;
+    }
+    g_ptr_array_add(r->images, img);
+  }
+  json_object *usage = json_object_object_get(resp, "usage");
+  if (json_object_is_type(usage, json_type_object)) r->usage = hvb__json_copy(usage);
+  return true;
+}
+
+/* The response with every image as b64_json (URL images fetched now), for the cache. NULL
+ * when a fetch fails: such a response is not stored. */
+static json_object *cacheable(hvb_images *r, json_object *resp) {
+  json_object *out = json_object_new_object();
+  json_object *data = json_object_new_array();
+  json_object_object_add(out, "data", data);
+  for (guint i = 0; i < r->images->len; i++) {
+    hvb_image *img = r->images->pdata[i];
+    hvb_error e = HVB_ERROR_INIT;
+    char *b64 = hvb_image_base64(img, &e);
+    if (!b64) {
+      hvb__log(HVB_LOG_WARN, "image cache: not stored: %s", e.message);
+      json_object_put(out);
+      return NULL;
+    }
+    json_object *item = json_object_new_object();
+    json_object_object_add(item, "b64_json", json_object_new_string(b64));
+    g_free(b64);
+    const char *rp = hvb_image_revised_prompt(img);
+    if (rp) json_object_object_add(item, "revised_prompt", json_object_new_string(rp));
+    json_object_array_add(data, item);
+  }
+  json_object *usage = json_object_object_get(resp, "usage");
+  if (usage) json_object_object_add(out, "usage", hvb__json_copy(usage));
+  return out;
+}
+
+/* One imagen call between its steps, so that hvb_llm_imagen and hvb_llm_imagen_async share
+ * the checks, the request, the cache lookup and store and the reading of the response. */
+typedef struct imagen_call {
+  hvb_llm *llm;        /* async: a reference (hvb__llm_ref); sync: borrowed */
+  json_object *req;    /* the canonical request */
+  hvb_cache *cache;    /* NULL: this call does not use the cache */
+  char *key;           /* its key, when `cache` */
+  bool leader;         /* the key is claimed by this call: release it at the end */
+  bool want_raw;       /* include "raw" */
+  bool async;          /* never wait on the cache; never fetch URL images to store them */
+  hvb_images *r;       /* filled by a cache hit or by imagen_take */
+  hvb_call *owner;     /* async: the public call (the producer's reference) */
+  hvb_engine_job *job; /* async: the request on the engine, until it answers */
+  hvb_error fail;      /* async: why the request could not start */
+} imagen_call;
+
+/* Release what imagen_begin took; the images when ok (caller owns), else NULL. */
+static hvb_images *imagen_end(imagen_call *g, bool ok) {
+  if (g->leader) hvb__cache_release(g->cache, g->key);
+  hvb__cache_unref(g->cache);
+  g_free(g->key);
+  json_object_put(g->req);
+  hvb_images *r = g->r;
+  g_free(g);
+  if (ok) return r;
+  hvb_images_free(r);
+  return NULL;
+}
+
+/* The checks, the request and the cache lookup: a hit leaves the images in g->r (cached).
+ * `async`: a key another call computes is not waited for (that call's images are not shared;
+ * this one runs on its own). NULL with err set for bad arguments or options or an
+ * unsupported operation. */
+static imagen_call *imagen_begin(hvb_llm *llm, const char *prompt, hvb_image *const *refs,
+                                 size_t nrefs, json_object *options, bool async, hvb_error *err) {
+  if (!llm || !prompt || (nrefs && !refs)) {
+    hvb__fail(err, HVB_EINVAL, "%s", !llm ? "llm is NULL" : !prompt ? "prompt is NULL"
+                                                                    : "refs is NULL");
+    return NULL;
+  }
+  if (options && !json_object_is_type(options, json_type_object)) {
+    hvb__fail(err, HVB_EINVAL, "options must be a JSON object");
+    return NULL;
+  }
+  /* The operation first: an unsupported call fails the same way whatever its arguments. */
+  if (!hvb_llm_supports(llm, HVB_GATEWAY_OP_IMAGE, err)) return NULL;
+  json_object *inc = json_object_object_get(options, "include");
+  if (inc && !json_object_is_type(inc, json_type_string)) {
+    hvb__fail(err, HVB_EINVAL, "option 'include' must be a string");
+    return NULL;
+  }
+  const hvb_spec *spec = hvb_llm_spec(llm);
+  hvb_cache *cache = NULL;
+  if (!hvb__cache_for_call(hvb__llm_cache(llm), options, HVB_NS_IMAGE, &cache, err)) return NULL;
+  json_object *req = build_request(spec, prompt, refs, nrefs, options, err);
+  if (!req) {
+    hvb__cache_unref(cache);
+    return NULL;
+  }
+  imagen_call *g = g_new0(imagen_call, 1);
+  g->llm = llm;
+  g->req = req;
+  g->async = async;
+  g->want_raw = includes(inc ? json_object_get_string(inc) : NULL, "raw");
+  g->r = g_new0(hvb_images, 1);
+  g->r->images = g_ptr_array_new_with_free_func((GDestroyNotify)hvb_image_free);
+  if (!cache || !hvb__cache_policy_allows(HVB_NS_IMAGE, req, false)) {
+    hvb__cache_unref(cache);
+    return g;
+  }
+  g->cache = cache;
+  g->key = hvb__cache_key(HVB_NS_IMAGE, hvb_spec_hash_key(spec), req);
+  long wait_ms = async ? 0 : hvb_spec_timeout_ms(spec) > 0 ? hvb_spec_timeout_ms(spec) : -1;
+  GBytes *value = NULL;
+  hvb_flight f = hvb__cache_fetch(cache, HVB_NS_IMAGE, g->key, wait_ms, &value);
+  g->leader = f == HVB_FLIGHT_LEADER;
+  if (f != HVB_FLIGHT_HIT) return g;
+  gsize len = 0;
+  const char *text = g_bytes_get_data(value, &len);
+  json_object *stored = hvb__json_parse(text, (long)len, "cached images", NULL);
+  g_bytes_unref(value);
+  if (stored && take_images(g->r, stored, NULL)) {
+    g->r->cached = true;
+    if (g->want_raw) g->r->raw = json_object_get(stored);
+    hvb__log(HVB_LOG_DEBUG, "cache hit (image %.12s)", g->key);
+  } else { /* unreadable: a miss */
+    g_ptr_array_set_size(g->r->images, 0);
+    g_clear_pointer(&g->r->usage, json_object_put);
+  }
+  json_object_put(stored);
+  return g;
+}
+
+/* Whether any image is only a URL (its bytes not fetched). */
+static bool has_url_images(const hvb_images *r) {
+  for (guint i = 0; i < r->images->len; i++)
+    if (hvb_image_url(r->images->pdata[i])) return true;
+  return false;
+}
+
+/* The response (borrowed) becomes the call's images, and is stored when cacheable. */
+static bool imagen_take(imagen_call *g, json_object *resp, hvb_error *err) {
+  if (!take_images(g->r, resp, err)) return false;
+  if (g->want_raw) g->r->raw = json_object_get(resp);
+  if (!g->key) return true;
+  if (g->async && has_url_images(g->r)) {
+    /* Storing would fetch them here, on the engine thread, stalling every other call. */
+    hvb__log(HVB_LOG_DEBUG, "image cache: not stored (URL images of an async call)");
+    return true;
+  }
+  json_object *stored = cacheable(g->r, resp);
+  if (stored) {
+    const char *text = json_object_to_json_string_ext(stored, JSON_C_TO_STRING_PLAIN);
+    hvb__cache_put(g->cache, HVB_NS_IMAGE, g->key, text, strlen(text));
+    json_object_put(stored);
+  }
+  return true;
+}
+
+HVB_PUBLIC hvb_images *hvb_llm_imagen(hvb_llm *llm, const char *prompt, hvb_image *const *refs,
+                                      size_t nrefs, json_object *options, hvb_error *err) {
+  imagen_call *g = imagen_begin(llm, prompt, refs, nrefs, options, false, err);
+  if (!g) return NULL;
+  bool ok = g->r->cached;
+  if (!ok) {
+    json_object *resp = hvb__llm_call_json(llm, HVB_GATEWAY_OP_IMAGE, g->req, err);
+    ok = resp && imagen_take(g, resp, err);
+    json_object_put(resp);
+  }
+  return imagen_end(g, ok);
+}
+
+/* ---- async ---- */
+
+static void images_free(void *p) {
+  hvb_images_free(p);
+}
+
+/* Let go of the call's state and of the references it holds; the images when ok. */
+static hvb_images *async_release(imagen_call *g, bool ok) {
+  hvb_llm *llm = g->llm;
+  hvb_images *r = imagen_end(g, ok);
+  hvb_llm_free(llm); /* the call's reference */
+  return r;
+}
+
+/* Engine thread: the outcome goes to the public call (whose on_done runs now), after the
+ * cache key is released (on_done may ask for the same images again). */
+static void async_finish(imagen_call *g, bool ok, const hvb_error *failure) {
+  hvb_call *owner = g->owner;
+  hvb_images *r = async_release(g, ok);
+  hvb__call_external_finish(owner, r, images_free, r ? NULL : failure);
+  hvb__call_unref(owner); /* the producer's reference */
+}
+
+/* Engine thread: the request answered or failed. */
+static void async_done(void *user_data, json_object *resp, const hvb_error *failure) {
+  imagen_call *g = user_data;
+  g->job = NULL; /* the engine let go of it */
+  hvb_error e = HVB_ERROR_INIT;
+  bool ok = resp ? imagen_take(g, resp, &e) : false;
+  async_finish(g, ok, resp ? &e : failure);
+}
+
+/* Engine thread, at its turn: a cache hit, or a request that could not start. Posted rather
+ * than finished inside hvb_llm_imagen_async, so that on_done never runs inside it (it would
+ * on the engine thread, from a callback). */
+static void async_posted(void *user_data) {
+  imagen_call *g = user_data;
+  async_finish(g, g->r->cached, &g->fail);
+}
+
+/* Engine thread: the call was cancelled while its request ran: abort it (async_done will not
+ * run) and let go; the engine completes the call with HVB_CANCELLED. */
+static void async_cancel(void *user_data) {
+  imagen_call *g = user_data;
+  hvb__engine_job_cancel(g->job);
+  hvb_call *owner = g->owner;
+  async_release(g, false);
+  hvb__call_unref(owner); /* the producer's reference */
+}
+
+HVB_PUBLIC hvb_call *hvb_llm_imagen_async(hvb_llm *llm, const char *prompt,
+                                          hvb_image *const *refs, size_t nrefs,
+                                          json_object *options, hvb_call_done_fn on_done,
+                                          void *user_data, hvb_error *err) {
+  imagen_call *g = imagen_begin(llm, prompt, refs, nrefs, options, true, err);
+  if (!g) return NULL;
+  hvb_call *owner = hvb__call_external_new(HVB_EXT_IMAGES, on_done, NULL, user_data);
+  g->owner = owner;
+  g->llm = hvb__llm_ref(llm); /* the request ends on the engine thread, maybe after hvb_llm_free */
+  if (!g->r->cached) {
+    /* Set before the job exists: from the moment it is submitted, async_done may run. */
+    hvb__call_external_on_cancel(owner, async_cancel, g);
+    /* From here on `g` belongs to the engine thread (async_done or async_cancel frees it). */
+    if (hvb__engine_json(llm, HVB_GATEWAY_OP_IMAGE, g->req, async_done, g, &g->job, &g->fail))
+      return owner;
+    hvb__call_external_on_cancel(owner, NULL, NULL); /* nothing runs to be cancelled */
+  }
+  hvb__engine_post(async_posted, g);
+  return owner;
+}
+
+HVB_PUBLIC size_t hvb_images_count(const hvb_images *r) { return r ? r->images->len : 0; }
+HVB_PUBLIC hvb_image *hvb_images_get(const hvb_images *r, size_t i) {
+  return r && i < r->images->len ? r->images->pdata[i] : NULL;
+}
+HVB_PUBLIC json_object *hvb_images_raw(const hvb_images *r) { return r ? r->raw : NULL; }
+HVB_PUBLIC json_object *hvb_images_usage(const hvb_images *r) { return r ? r->usage : NULL; }
+HVB_PUBLIC bool hvb_images_cached(const hvb_images *r) { return r && r->cached; }
+
+HVB_PUBLIC void hvb_images_free(hvb_images *r) {
+  if (!r) return;
+  g_ptr_array_free(r->images, TRUE);
+  json_object_put(r->raw);
+  json_object_put(r->usage);
+  g_free(r);
+}

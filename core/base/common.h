@@ -1,0 +1,25 @@
+/* core/base/common.h: what every file of the core shares. Not installed.
+ *
+ * Conventions inside core/: GLib allocators (g_malloc never returns NULL; an allocation
+ * failure aborts in GLib, which is the one abort we accept), json-c for every JSON value,
+ * `hvb__` for library-internal symbols (hidden by -fvisibility=hidden and the version script).
+ * The folders of core/ are layers (docs/architecture.md): a file includes only from its own
+ * folder or a lower one, as "layer/module.h". */
+#ifndef HVB_BASE_COMMON_H
+#define HVB_BASE_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <heavenbase/error.h>
+#include <heavenbase/log.h>
+
+#define HVB_PUBLIC __attribute__((visibility("default")))
+
+#if defined(__GNUC__)
+#define HVB_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define HVB_PRINTF(a, b)
+#endif
+
+#endif

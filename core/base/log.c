@@ -1,0 +1,151 @@
+/* core/base/log.c: the log callback and secret redaction.
+ *
+ * Redaction happens here, once, for both log lines and error messages: the secrets the
+ * library has seen (API keys registered when a spec is resolved) and anything that looks like
+ * an Authorization bearer token or an API-key header value are replaced before the text
+ * leaves the library. */
+#include "base/log.h"
+#include "base/common.h"
+#include "base/fork.h"
+
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static GMutex log_lock;
+static hvb_log_fn log_fn;
+static void *log_ud;
+static hvb_log_level log_max = HVB_LOG_WARN;
+static bool log_custom;
+
+static GMutex secret_lock;
+static GPtrArray *secrets; /* char*, kept for the life of the process */
+
+HVB_PUBLIC const char *hvb_log_level_name(hvb_log_level level) {
+  switch (level) {
+  case HVB_LOG_ERROR: return "error";
+  case HVB_LOG_WARN: return "warn";
+  case HVB_LOG_INFO: return "info";
+  case HVB_LOG_DEBUG: return "debug";
+  }
+  return "unknown";
+}
+
+HVB_PUBLIC void hvb_log_set_handler(hvb_log_fn fn, hvb_log_level max_level, void *user_data) {
+  g_mutex_lock(&log_lock);
+  log_fn = fn;
+  log_ud = user_data;
+  log_max = max_level;
+  log_custom = fn != NULL;
+  g_mutex_unlock(&log_lock);
+}
+
+/* The default handler's level from $HB_LOG; -1 means silent. Read each time so a program may
+ * set the variable after start; ignored in setuid processes. */
+static int env_level(void) {
+  /* Privileges are checked once: this runs on every log call, and four system calls per
+   * call showed in the chat benchmark. */
+  static gsize privileged;
+  if (g_once_init_enter(&privileged))
+    g_once_init_leave(&privileged, (getuid() != geteuid() || getgid() != getegid()) ? 2 : 1);
+  if (privileged == 2) return -1;
+  const char *v = getenv("HB_LOG");
+  if (!v || !*v) return -1;
+  if (!strcmp(v, "error")) return HVB_LOG_ERROR;
+  if (!strcmp(v, "warn") || !strcmp(v, "warning")) return HVB_LOG_WARN;
+  if (!strcmp(v, "info")) return HVB_LOG_INFO;
+  if (!strcmp(v, "debug") || !strcmp(v, "1")) return HVB_LOG_DEBUG;
+  return HVB_LOG_WARN;
+}
+
+bool hvb__log_enabled(hvb_log_level level) {
+  g_mutex_lock(&log_lock);
+  bool custom = log_custom;
+  hvb_log_level max = log_max;
+  g_mutex_unlock(&log_lock);
+  if (custom) return level <= max;
+  return (int)level <= env_level();
+}
+
+void hvb__log(hvb_log_level level, const char *fmt, ...) {
+  if (!hvb__log_enabled(level)) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  hvb__redact(msg);
+  g_mutex_lock(&log_lock);
+  hvb_log_fn fn = log_fn;
+  void *ud = log_ud;
+  g_mutex_unlock(&log_lock);
+  if (fn)
+    fn(level, msg, ud);
+  else
+    fprintf(stderr, "heavenbase: %s: %s\n", hvb_log_level_name(level), msg);
+  g_free(msg);
+}
+
+void hvb__secret_register(const char *secret) {
+  if (!secret || strlen(secret) < 8) return;
+  g_mutex_lock(&secret_lock);
+  if (!secrets) secrets = g_ptr_array_new();
+  bool known = false;
+  for (guint i = 0; i < secrets->len && !known; i++)
+    known = strcmp(secrets->pdata[i], secret) == 0;
+  if (!known) g_ptr_array_add(secrets, g_strdup(secret));
+  g_mutex_unlock(&secret_lock);
+}
+
+/* Replace [p, p+n) by "[REDACTED]" when that fits, else by as many '*' as bytes; returns the
+ * length of the replacement, so that scanning resumes after it. */
+static size_t mask(char *p, size_t n) {
+  static const char tag[] = "[REDACTED]";
+  size_t tl = sizeof tag - 1;
+  if (n >= tl) {
+    memcpy(p, tag, tl);
+    memmove(p + tl, p + n, strlen(p + n) + 1);
+    return tl;
+  }
+  memset(p, '*', n);
+  return n;
+}
+
+/* Mask the token that follows `marker` (case-insensitive) up to a space, quote or comma. */
+static void redact_after(char *text, const char *marker) {
+  size_t ml = strlen(marker);
+  for (char *p = text; (p = strcasestr(p, marker)) != NULL;) {
+    char *v = p + ml;
+    size_t n = strcspn(v, " \t\r\n\",;'");
+    if (n > 0 && strncmp(v, "[REDACTED]", 10) != 0) n = mask(v, n);
+    p = v + n;
+  }
+}
+
+void hvb__redact(char *text) {
+  if (!text) return;
+  g_mutex_lock(&secret_lock);
+  for (guint i = 0; secrets && i < secrets->len; i++) {
+    const char *s = secrets->pdata[i];
+    size_t n = strlen(s);
+    for (char *p = text; (p = strstr(p, s)) != NULL;) p += mask(p, n);
+  }
+  g_mutex_unlock(&secret_lock);
+  redact_after(text, "Bearer ");
+  redact_after(text, "x-api-key: ");
+  redact_after(text, "x-portkey-api-key: ");
+}
+
+/* fork() (core/base/fork.c): both locks are held only for a few instructions and never around
+ * the handler (the application's code runs outside them), so taking them in prepare is
+ * quick; the handler, level and secrets carry over to the child unchanged. */
+void hvb__log_atfork(hvb_fork_phase phase) {
+  if (phase == HVB_FORK_PREPARE) {
+    g_mutex_lock(&log_lock);
+    g_mutex_lock(&secret_lock);
+  } else {
+    g_mutex_unlock(&secret_lock);
+    g_mutex_unlock(&log_lock);
+  }
+}

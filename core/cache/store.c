@@ -1,0 +1,1154 @@
+/* core/cache/store.c: the SQLite response cache (store, settings, policy, keys, single flight).
+ *
+ * Schema (PRAGMA user_version 1):
+ *   entries(namespace, key, value BLOB, size, created, last_used, hits), primary key
+ *     (namespace, key), index on last_used for eviction; times in milliseconds since the epoch;
+ *     size = bytes of key and value.
+ *   totals(namespace, entries, bytes, hits): one row per namespace, kept by triggers on
+ *     entries, so that statistics and the max_bytes check never scan the table. Hits of an
+ *     entry that is later evicted stay counted.
+ *
+ * Concurrency: one connection per database file and process (the store), used under a mutex;
+ * across processes WAL mode and a busy timeout. Every write is one autocommit statement or a
+ * BEGIN IMMEDIATE transaction: a deferred transaction that read first and then writes could
+ * get SQLITE_BUSY without the busy handler being consulted (WAL snapshot conflict).
+ *
+ * Expiry is decided at read time from the entry's write time and the reader's ttl_seconds,
+ * so changing a TTL applies to entries already stored.
+ */
+#include "cache/store.h"
+#include "text/hash.h"
+#include "text/json.h"
+#include "base/common.h"
+#include "base/log.h"
+#include "base/env.h"
+#include "base/error.h"
+#include "base/fork.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DB_NAME "cache.sqlite"
+#define SCHEMA_VERSION 1
+#define BUSY_TIMEOUT_MS 10000
+/* Hit counts and LRU times are written at most this often (and before every write, statistic
+ * and close): a hit is then a read, which neither waits for nor blocks other writers. */
+#define HIT_FLUSH_MS 1000
+/* After a failed open, try again no sooner than this (no warning storm per call). */
+#define REOPEN_DELAY_MS 30000
+#define DEFAULT_MAX_BYTES (1LL << 30)
+/* Opening retries BUSY this many times, waiting 10, 20, 30... ms (about 2 s in all). */
+#define OPEN_BUSY_RETRIES 20
+
+static const char *const ns_names[HVB_NS_COUNT] = {"text", "embedding", "image"};
+
+const char *hvb__cache_ns_name(hvb_cache_ns ns) {
+  return (unsigned)ns < HVB_NS_COUNT ? ns_names[ns] : "?";
+}
+
+static int ns_from_name(const char *name) {
+  for (int i = 0; i < HVB_NS_COUNT; i++)
+    if (name && strcmp(name, ns_names[i]) == 0) return i;
+  return -1;
+}
+
+/* ============================================================================================
+ * Clock
+ * ========================================================================================== */
+
+static int64_t (*clock_fn)(void);
+
+void hvb__cache_set_clock(int64_t (*now_ms)(void)) {
+  g_atomic_pointer_set(&clock_fn, now_ms);
+}
+
+static int64_t now_ms(void) {
+  int64_t (*fn)(void) = g_atomic_pointer_get(&clock_fn);
+  return fn ? fn() : g_get_real_time() / 1000;
+}
+
+/* ============================================================================================
+ * Store: one SQLite connection per database file and process
+ * ========================================================================================== */
+
+typedef struct store {
+  int refs; /* under stores_lock */
+  char *dir, *path;
+
+  GMutex lock; /* the connection and everything below it */
+  sqlite3 *db; /* NULL while unusable */
+  sqlite3_stmt *st_get, *st_hit, *st_put, *st_total, *st_lru, *st_evict;
+  int64_t failed_at; /* monotonic ms of the last failed open, 0 when none */
+  ino_t damaged_ino;  /* a statement found this file damaged: replace it at the next open */
+  pid_t pid;          /* the process that opened db */
+  GHashTable *hits;   /* "<ns>:<key>" -> pending_hit*: hits not yet written */
+  int64_t hits_flushed; /* monotonic ms of the last write of hits */
+
+  GMutex flight_lock;
+  GCond flight_cond;
+  GHashTable *flights; /* key -> owning GThread* */
+} store;
+
+static GMutex stores_lock;
+static GHashTable *stores; /* path -> store* */
+
+/* In a child of fork(), forget the parent's connection (see store_open): it is kept (never
+ * used nor freed, hvb__fork_keep) so that it stays reachable rather than lost. Called with
+ * st->lock held. */
+static void abandon_parents_db(store *st) {
+  if (!st->db || st->pid == getpid()) return;
+  hvb__fork_keep(st->db); /* not under stores_lock: that lock comes before st->lock */
+  st->db = NULL;
+  st->st_get = st->st_hit = st->st_put = st->st_total = st->st_lru = st->st_evict = NULL;
+}
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS entries ("
+    " namespace TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, size INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, last_used INTEGER NOT NULL, hits INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (namespace, key));"
+    "CREATE INDEX IF NOT EXISTS entries_lru ON entries(last_used);"
+    "CREATE TABLE IF NOT EXISTS totals (namespace TEXT PRIMARY KEY,"
+    " entries INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
+    " hits INTEGER NOT NULL DEFAULT 0);"
+    "INSERT OR IGNORE INTO totals(namespace) VALUES ('text'), ('embedding'), ('image');"
+    "CREATE TRIGGER IF NOT EXISTS entries_ai AFTER INSERT ON entries BEGIN"
+    " UPDATE totals SET entries = entries + 1, bytes = bytes + new.size"
+    " WHERE namespace = new.namespace; END;"
+    "CREATE TRIGGER IF NOT EXISTS entries_ad AFTER DELETE ON entries BEGIN"
+    " UPDATE totals SET entries = entries - 1, bytes = bytes - old.size"
+    " WHERE namespace = old.namespace; END;"
+    "CREATE TRIGGER IF NOT EXISTS entries_au AFTER UPDATE OF size ON entries BEGIN"
+    " UPDATE totals SET bytes = bytes + new.size - old.size WHERE namespace = new.namespace; END;"
+    "CREATE TRIGGER IF NOT EXISTS entries_hit AFTER UPDATE OF hits ON entries"
+    " WHEN new.hits > old.hits BEGIN"
+    " UPDATE totals SET hits = hits + new.hits - old.hits WHERE namespace = new.namespace; END;"
+    "PRAGMA user_version = 1;";
+
+/* Failures that mean "this file is not a usable database": it is moved aside and replaced. */
+static bool rc_is_bad_file(int rc) {
+  switch (rc & 0xff) {
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+  case SQLITE_CANTOPEN:
+  case SQLITE_READONLY:
+    return true;
+  case SQLITE_IOERR:
+    return rc == SQLITE_IOERR_READ || rc == SQLITE_IOERR_SHORT_READ;
+  default:
+    return false;
+  }
+}
+
+static void close_db(store *st) {
+  abandon_parents_db(st); /* never close a parent's connection */
+  sqlite3_stmt **stmts[] = {&st->st_get, &st->st_hit, &st->st_put, &st->st_total, &st->st_lru,
+                            &st->st_evict};
+  for (size_t i = 0; i < G_N_ELEMENTS(stmts); i++) {
+    sqlite3_finalize(*stmts[i]);
+    *stmts[i] = NULL;
+  }
+  if (st->db) sqlite3_close(st->db);
+  st->db = NULL;
+}
+
+/* Run `sql` (no bound values); on failure *why (g_free) holds SQLite's message. */
+static int exec(sqlite3 *db, const char *sql, char **why) {
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK && why && !*why) *why = g_strdup(msg ? msg : sqlite3_errstr(rc));
+  sqlite3_free(msg);
+  return rc;
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out, char **why) {
+  int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+  if (rc != SQLITE_OK && why && !*why) *why = g_strdup(sqlite3_errmsg(db));
+  return rc;
+}
+
+/* The value of a one-row PRAGMA (`sql`) as text (g_free; "" for NULL). */
+static int pragma_text(sqlite3 *db, const char *sql, char **out, char **why) {
+  sqlite3_stmt *q = NULL;
+  int rc = prepare(db, sql, &q, why);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+      const unsigned char *t = sqlite3_column_text(q, 0);
+      *out = g_strdup(t ? (const char *)t : "");
+      rc = SQLITE_OK;
+    } else if (why && !*why) {
+      *why = g_strdup(sqlite3_errmsg(db));
+    }
+  }
+  sqlite3_finalize(q);
+  return rc;
+}
+
+/* The file exists with mode 0600 before SQLite opens it: SQLite would create it with 0644
+ * (less the umask) and gives its -wal and -shm files the database's mode. */
+static bool prepare_file(const char *path, char **why) {
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    *why = g_strdup(g_strerror(errno));
+    return false;
+  }
+  struct stat sb;
+  if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) && sb.st_uid == geteuid())
+    (void)fchmod(fd, 0600);
+  close(fd);
+  return true;
+}
+
+/* Open the database and make it ready (WAL, schema, statements). SQLite's result code;
+ * *why (g_free) says what failed. */
+static int try_open(store *st, char **why) {
+  if (g_mkdir_with_parents(st->dir, 0700) != 0) {
+    *why = g_strdup_printf("cannot create the directory: %s", g_strerror(errno));
+    return SQLITE_CANTOPEN;
+  }
+  if (!prepare_file(st->path, why)) return SQLITE_CANTOPEN;
+  int rc = sqlite3_open_v2(st->path, &st->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE,
+                           NULL);
+  if (rc != SQLITE_OK) {
+    *why = g_strdup(st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+    goto fail;
+  }
+  sqlite3_extended_result_codes(st->db, 1);
+  sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+  /* Reading journal_mode reads the header: a file that is not a database fails right here.
+   * Switching to WAL needs an exclusive lock, which two processes opening a new file at
+   * once contend for (SQLite may answer BUSY without waiting): switch only when needed, the
+   * caller retries BUSY. WAL mode then persists in the file. */
+  char *mode = NULL;
+  if ((rc = pragma_text(st->db, "PRAGMA journal_mode", &mode, why)) != SQLITE_OK) goto fail;
+  bool wal = g_ascii_strcasecmp(mode, "wal") == 0;
+  g_free(mode);
+  if (!wal && (rc = exec(st->db, "PRAGMA journal_mode=WAL", why)) != SQLITE_OK) goto fail;
+  if ((rc = exec(st->db, "PRAGMA synchronous=NORMAL", why)) != SQLITE_OK) goto fail;
+  char *text = NULL;
+  if ((rc = pragma_text(st->db, "PRAGMA user_version", &text, why)) != SQLITE_OK) goto fail;
+  int version = atoi(text);
+  g_free(text);
+  if (version == 0) {
+    /* Two processes may create the schema at once: IF NOT EXISTS inside an immediate
+     * transaction makes the second one a no-op. */
+    if ((rc = exec(st->db, "BEGIN IMMEDIATE", why)) != SQLITE_OK) goto fail;
+    rc = exec(st->db, schema_sql, why);
+    if (rc == SQLITE_OK) rc = exec(st->db, "COMMIT", why);
+    if (rc != SQLITE_OK) {
+      exec(st->db, "ROLLBACK", NULL);
+      goto fail;
+    }
+  } else if (version != SCHEMA_VERSION) {
+    *why = g_strdup_printf("schema version %d is not %d (made by another version of the "
+                           "library; clear or move the file)",
+                           version, SCHEMA_VERSION);
+    rc = SQLITE_MISMATCH; /* not a bad file: leave it alone */
+    goto fail;
+  }
+  struct {
+    sqlite3_stmt **stmt;
+    const char *sql;
+  } stmts[] = {
+      {&st->st_get, "SELECT value, created FROM entries WHERE namespace = ?1 AND key = ?2"},
+      {&st->st_hit, "UPDATE entries SET hits = hits + ?1, last_used = MAX(last_used, ?2)"
+                    " WHERE namespace = ?3 AND key = ?4"},
+      {&st->st_put, "INSERT INTO entries (namespace, key, value, size, created, last_used, hits)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0) ON CONFLICT (namespace, key) DO UPDATE"
+                    " SET value = excluded.value, size = excluded.size,"
+                    " created = excluded.created, last_used = excluded.last_used, hits = 0"},
+      {&st->st_total, "SELECT COALESCE(SUM(bytes), 0) FROM totals"},
+      {&st->st_lru, "SELECT rowid, size FROM entries ORDER BY last_used, rowid"},
+      {&st->st_evict, "DELETE FROM entries WHERE rowid = ?1"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(stmts); i++)
+    if ((rc = prepare(st->db, stmts[i].sql, stmts[i].stmt, why)) != SQLITE_OK) goto fail;
+  return SQLITE_OK;
+fail:
+  close_db(st);
+  return rc;
+}
+
+/* Move the database (and its -wal and -shm files, which belong to it) out of the way as
+ * <file>.corrupt-<UTC time>[-N]. */
+static bool move_aside(const char *path, char **moved_to) {
+  GDateTime *t = g_date_time_new_now_utc();
+  char *stamp = g_date_time_format(t, "%Y%m%dT%H%M%SZ");
+  g_date_time_unref(t);
+  char *target = g_strdup_printf("%s.corrupt-%s", path, stamp);
+  for (int n = 1; g_file_test(target, G_FILE_TEST_EXISTS) && n < 1000; n++) {
+    g_free(target);
+    target = g_strdup_printf("%s.corrupt-%s-%d", path, stamp, n);
+  }
+  g_free(stamp);
+  bool ok = rename(path, target) == 0 || errno == ENOENT;
+  for (int i = 0; ok && i < 2; i++) {
+    const char *suffix = i == 0 ? "-wal" : "-shm";
+    char *from = g_strconcat(path, suffix, NULL), *to = g_strconcat(target, suffix, NULL);
+    if (rename(from, to) != 0 && errno != ENOENT) ok = false;
+    g_free(from);
+    g_free(to);
+  }
+  *moved_to = target;
+  return ok;
+}
+
+static ino_t inode_of(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+/* Is the file at st->path bad? Either SQLite said so while opening it just now, or a
+ * statement found damage inside this very file earlier (a damaged page deep in a file whose
+ * header is fine opens without complaint). */
+static bool file_is_bad(store *st, int rc) {
+  if (st->damaged_ino) return inode_of(st->path) == st->damaged_ino;
+  return rc != SQLITE_OK && rc_is_bad_file(rc) && g_file_test(st->path, G_FILE_TEST_EXISTS);
+}
+
+/* Open the store's database, replacing a bad file. Called with st->lock held. Warnings go
+ * to the log; false when the cache stays unusable for now. */
+static bool store_open(store *st) {
+  if (st->db && st->pid != getpid()) {
+    /* A child of fork(): the parent's connection is not ours to use, nor to close (closing
+     * may checkpoint and remove the WAL under the parent). Abandon it, with the parent's
+     * claims and pending hits, and open our own. */
+    abandon_parents_db(st);
+    if (st->hits) g_hash_table_remove_all(st->hits);
+    g_mutex_lock(&st->flight_lock);
+    g_hash_table_remove_all(st->flights);
+    g_mutex_unlock(&st->flight_lock);
+  }
+  if (st->db) return true;
+  int64_t mono = g_get_monotonic_time() / 1000;
+  if (st->failed_at && mono - st->failed_at < REOPEN_DELAY_MS) return false;
+  char *why = NULL;
+  st->pid = getpid();
+  int rc = st->damaged_ino ? SQLITE_CORRUPT : try_open(st, &why);
+  /* BUSY while opening: another process is creating or switching the file right now. */
+  for (int attempt = 1; (rc & 0xff) == SQLITE_BUSY && attempt <= OPEN_BUSY_RETRIES; attempt++) {
+    g_clear_pointer(&why, g_free);
+    g_usleep((gulong)(10000 * attempt));
+    rc = try_open(st, &why);
+  }
+  if (file_is_bad(st, rc)) {
+    /* Another process may be replacing the same file: take turns through a lock file, and
+     * look again once it is ours (the other one may have replaced it already). */
+    char *lock_path = g_strconcat(st->path, ".lock", NULL);
+    int lfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd >= 0) (void)flock(lfd, LOCK_EX);
+    if (!st->damaged_ino) {
+      g_clear_pointer(&why, g_free);
+      rc = try_open(st, &why);
+    }
+    if (file_is_bad(st, rc)) {
+      if (!why) why = g_strdup("damaged");
+      close_db(st);
+      char *moved = NULL;
+      bool ok = move_aside(st->path, &moved);
+      hvb__log(HVB_LOG_WARN, "cache database %s is unusable (%s); %s %s and starting afresh",
+               st->path, why, ok ? "moved it to" : "could not move it to", moved);
+      g_free(moved);
+      g_clear_pointer(&why, g_free);
+      rc = ok ? try_open(st, &why) : SQLITE_CANTOPEN;
+      if (!ok) why = g_strdup("the damaged file could not be moved aside");
+    } else if (st->damaged_ino) {
+      rc = try_open(st, &why); /* someone else replaced it */
+    }
+    st->damaged_ino = 0;
+    if (lfd >= 0) close(lfd); /* closing releases the flock */
+    g_free(lock_path);
+  }
+  if (rc != SQLITE_OK) {
+    hvb__log(HVB_LOG_WARN, "cache database %s cannot be used (%s); calls go to the provider",
+             st->path, why ? why : sqlite3_errstr(rc));
+    st->failed_at = mono ? mono : 1;
+  } else {
+    st->failed_at = 0;
+  }
+  g_free(why);
+  return rc == SQLITE_OK;
+}
+
+/* A statement failed with `rc`: log it, and when the file turned out to be bad, close it so
+ * that the next use moves it aside and makes a new one. Called with st->lock held. */
+static void store_trouble(store *st, int rc, const char *what) {
+  hvb__log(HVB_LOG_WARN, "cache database %s: %s failed: %s", st->path, what,
+           st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+  if (rc_is_bad_file(rc)) {
+    close_db(st);
+    st->damaged_ino = inode_of(st->path);
+    st->failed_at = 0; /* reopen (and recover) at once */
+  }
+}
+
+static void flush_hits(store *st);
+
+static store *store_get(const char *dir) {
+  char *path = g_build_filename(dir, DB_NAME, NULL);
+  g_mutex_lock(&stores_lock);
+  if (!stores) stores = g_hash_table_new(g_str_hash, g_str_equal);
+  store *st = g_hash_table_lookup(stores, path);
+  if (st) {
+    st->refs++;
+    g_free(path);
+  } else {
+    st = g_new0(store, 1);
+    st->refs = 1;
+    st->dir = g_strdup(dir);
+    st->path = path;
+    g_mutex_init(&st->lock);
+    g_mutex_init(&st->flight_lock);
+    g_cond_init(&st->flight_cond);
+    st->flights = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_hash_table_insert(stores, st->path, st);
+  }
+  g_mutex_unlock(&stores_lock);
+  return st;
+}
+
+static void store_unref(store *st) {
+  if (!st) return;
+  g_mutex_lock(&stores_lock);
+  bool last = --st->refs == 0;
+  if (last) g_hash_table_remove(stores, st->path);
+  g_mutex_unlock(&stores_lock);
+  if (!last) return;
+  g_mutex_lock(&st->lock);
+  abandon_parents_db(st);
+  flush_hits(st);
+  g_mutex_unlock(&st->lock);
+  if (st->hits) g_hash_table_destroy(st->hits);
+  close_db(st);
+  g_hash_table_destroy(st->flights);
+  g_cond_clear(&st->flight_cond);
+  g_mutex_clear(&st->flight_lock);
+  g_mutex_clear(&st->lock);
+  g_free(st->dir);
+  g_free(st->path);
+  g_free(st);
+}
+
+/* ============================================================================================
+ * Settings and handles
+ * ========================================================================================== */
+
+struct hvb_cache {
+  gint refs;
+  json_object *settings; /* the merged settings object, for deriving per-call handles */
+  bool enabled;
+  bool ns_enabled[HVB_NS_COUNT];
+  int64_t ttl_ms[HVB_NS_COUNT];
+  int64_t max_bytes;
+  char *dir;
+  GMutex lock; /* guards the lazy store */
+  store *store;
+};
+
+/* true/false as {"enabled": b}; objects as they are (new reference); NULL for NULL/null. */
+static json_object *settings_object(json_object *v) {
+  if (!v || json_object_is_type(v, json_type_null)) return NULL;
+  if (json_object_is_type(v, json_type_boolean)) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "enabled", json_object_new_boolean(json_object_get_boolean(v)));
+    return o;
+  }
+  return json_object_get(v);
+}
+
+json_object *hvb__cache_settings_from_config(const hvb_config *cfg) {
+  json_object *v = cfg ? hvb_config_get(cfg, "heavenbase.llm.cache") : NULL;
+  return json_object_is_type(v, json_type_object) ? hvb__json_copy(v) : json_object_new_object();
+}
+
+json_object *hvb__cache_settings_merge(json_object *base, json_object *over, const char *what,
+                                       hvb_error *err) {
+  if (over && !json_object_is_type(over, json_type_null) &&
+      !json_object_is_type(over, json_type_boolean) &&
+      !json_object_is_type(over, json_type_object)) {
+    hvb__fail(err, HVB_EINVAL, "%s must be true, false or a cache settings object, not %s", what,
+              hvb__json_type_phrase(over));
+    return NULL;
+  }
+  json_object *out = base ? hvb__json_copy(base) : json_object_new_object();
+  json_object *o = settings_object(over);
+  if (o) hvb__json_merge(out, o);
+  json_object_put(o);
+  return out;
+}
+
+static bool bad_setting(hvb_error *err, const char *what, const char *key, const char *want,
+                        json_object *got) {
+  return hvb__fail(err, HVB_EINVAL, "%s: '%s' must be %s, not %s", what, key, want,
+                   hvb__json_type_phrase(got));
+}
+
+static bool is_number(json_object *v) {
+  return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+}
+
+static char *expand_home(const char *path) {
+  if (strncmp(path, "~/", 2) != 0) return g_strdup(path);
+  char *home = hvb__home_dir();
+  char *out = g_build_filename(home ? home : "/", path + 2, NULL);
+  g_free(home);
+  return out;
+}
+
+static char *default_dir(void) {
+  const char *dir = hvb__getenv("HB_CACHE_DIR");
+  if (dir) return g_build_filename(dir, "llm-cache", NULL);
+  const char *xdg = hvb__getenv("XDG_CACHE_HOME");
+  if (xdg && g_path_is_absolute(xdg)) return g_build_filename(xdg, "heavenbase", "llm-cache", NULL);
+  char *home = hvb__home_dir();
+  char *out = g_build_filename(home ? home : "/", ".cache", "heavenbase", "llm-cache", NULL);
+  g_free(home);
+  return out;
+}
+
+/* Fill the resolved fields of `c` from its settings object. */
+static bool settings_resolve(hvb_cache *c, const char *what, hvb_error *err) {
+  json_object *s = c->settings, *v;
+  c->enabled = true;
+  c->max_bytes = DEFAULT_MAX_BYTES;
+  for (int i = 0; i < HVB_NS_COUNT; i++) c->ns_enabled[i] = true;
+  if ((v = json_object_object_get(s, "enabled"))) {
+    if (!json_object_is_type(v, json_type_boolean))
+      return bad_setting(err, what, "enabled", "a boolean", v);
+    c->enabled = json_object_get_boolean(v);
+  }
+  if ((v = json_object_object_get(s, "policy"))) {
+    if (!json_object_is_type(v, json_type_string))
+      return bad_setting(err, what, "policy", "a string", v);
+    if (strcmp(json_object_get_string(v), "deterministic") != 0)
+      return hvb__fail(err, HVB_EINVAL, "%s: unknown policy '%s' (known: deterministic)", what,
+                       json_object_get_string(v));
+  }
+  if ((v = json_object_object_get(s, "max_bytes"))) {
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+      return bad_setting(err, what, "max_bytes", "an integer >= 0", v);
+    c->max_bytes = json_object_get_int64(v);
+  }
+  if ((v = json_object_object_get(s, "path"))) {
+    if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
+      return bad_setting(err, what, "path", "a non-empty string", v);
+    c->dir = expand_home(json_object_get_string(v));
+  }
+  json_object *nss = json_object_object_get(s, "namespaces");
+  if (nss && !json_object_is_type(nss, json_type_object))
+    return bad_setting(err, what, "namespaces", "an object", nss);
+  if (nss) {
+    json_object_object_foreach(nss, name, conf) {
+      int ns = ns_from_name(name);
+      if (ns < 0)
+        return hvb__fail(err, HVB_EINVAL, "%s: unknown namespace '%s' (known: text, embedding, "
+                         "image)", what, name);
+      if (!conf || json_object_is_type(conf, json_type_null)) continue;
+      char *key = g_strdup_printf("namespaces.%s", name);
+      bool ok = json_object_is_type(conf, json_type_object) ||
+                bad_setting(err, what, key, "an object", conf);
+      g_free(key);
+      if (!ok) return false;
+      if ((v = json_object_object_get(conf, "enabled"))) {
+        key = g_strdup_printf("namespaces.%s.enabled", name);
+        ok = json_object_is_type(v, json_type_boolean) || bad_setting(err, what, key, "a boolean", v);
+        g_free(key);
+        if (!ok) return false;
+        c->ns_enabled[ns] = json_object_get_boolean(v);
+      }
+      if ((v = json_object_object_get(conf, "ttl_seconds"))) {
+        key = g_strdup_printf("namespaces.%s.ttl_seconds", name);
+        ok = (is_number(v) && json_object_get_double(v) >= 0 && json_object_get_double(v) < 1e12) ||
+             bad_setting(err, what, key, "a number of seconds >= 0", v);
+        g_free(key);
+        if (!ok) return false;
+        c->ttl_ms[ns] = (int64_t)(json_object_get_double(v) * 1000.0);
+      }
+    }
+  }
+  if (!c->dir) c->dir = default_dir();
+  return true;
+}
+
+hvb_cache *hvb__cache_new(json_object *settings, const char *what, hvb_error *err) {
+  hvb_cache *c = g_new0(hvb_cache, 1);
+  c->refs = 1;
+  g_mutex_init(&c->lock);
+  c->settings = settings ? hvb__json_copy(settings) : json_object_new_object();
+  if (!json_object_is_type(c->settings, json_type_object) || !settings_resolve(c, what, err)) {
+    if (!json_object_is_type(c->settings, json_type_object))
+      hvb__fail(err, HVB_EINVAL, "%s must be a cache settings object", what);
+    hvb__cache_unref(c);
+    return NULL;
+  }
+  return c;
+}
+
+hvb_cache *hvb__cache_ref(hvb_cache *c) {
+  if (c) g_atomic_int_inc(&c->refs);
+  return c;
+}
+
+void hvb__cache_unref(hvb_cache *c) {
+  if (!c || !g_atomic_int_dec_and_test(&c->refs)) return;
+  store_unref(c->store);
+  json_object_put(c->settings);
+  g_free(c->dir);
+  g_mutex_clear(&c->lock);
+  g_free(c);
+}
+
+json_object *hvb__cache_settings(const hvb_cache *c) {
+  return c->settings;
+}
+
+bool hvb__cache_enabled(const hvb_cache *c, hvb_cache_ns ns) {
+  return c && c->enabled && (unsigned)ns < HVB_NS_COUNT && c->ns_enabled[ns];
+}
+
+bool hvb__cache_for_call(hvb_cache *base, json_object *call_options, hvb_cache_ns ns,
+                         hvb_cache **out, hvb_error *err) {
+  *out = NULL;
+  json_object *over = NULL;
+  if (!base) return true;
+  if (!json_object_is_type(call_options, json_type_object) ||
+      !json_object_object_get_ex(call_options, "cache", &over) || !over) {
+    if (hvb__cache_enabled(base, ns)) *out = hvb__cache_ref(base);
+    return true;
+  }
+  json_object *merged = hvb__cache_settings_merge(base->settings, over, "call option 'cache'", err);
+  if (!merged) return false;
+  hvb_cache *c = hvb__cache_new(merged, "call option 'cache'", err);
+  json_object_put(merged);
+  if (!c) return false;
+  if (hvb__cache_enabled(c, ns))
+    *out = c;
+  else
+    hvb__cache_unref(c);
+  return true;
+}
+
+/* The handle's store (opened on first use), borrowed; NULL when it cannot be used now. */
+static store *handle_store(hvb_cache *c) {
+  g_mutex_lock(&c->lock);
+  if (!c->store) c->store = store_get(c->dir);
+  store *st = c->store;
+  g_mutex_unlock(&c->lock);
+  g_mutex_lock(&st->lock);
+  bool ok = store_open(st);
+  g_mutex_unlock(&st->lock);
+  return ok ? st : NULL;
+}
+
+/* ============================================================================================
+ * Policy and keys
+ * ========================================================================================== */
+
+/* Member `key`, NULL when absent or JSON null (an argument set to null is unset). */
+static json_object *arg(json_object *req, const char *key) {
+  json_object *v = NULL;
+  if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
+    return NULL;
+  return v;
+}
+
+bool hvb__cache_policy_allows(hvb_cache_ns ns, json_object *request, bool runs_tools) {
+  if (ns == HVB_NS_EMBEDDING) return true;
+  bool seeded = arg(request, "seed") != NULL;
+  if (ns == HVB_NS_IMAGE) return seeded;
+  if (runs_tools) return false;
+  json_object *t = arg(request, "temperature");
+  bool fixed = t ? is_number(t) && json_object_get_double(t) == 0.0 : seeded;
+  json_object *top_p = arg(request, "top_p");
+  bool top_p_default = !top_p || (is_number(top_p) && json_object_get_double(top_p) == 1.0);
+  return fixed && top_p_default && arg(request, "top_k") == NULL;
+}
+
+/* Request members that do not change the answer: how it travels, how long we wait, and what
+ * must never be stored. */
+static const char *const transport_fields[] = {
+    "stream", "stream_options", "timeout", "connect_timeout", "idle_timeout", "max_retries",
+    "api_key", "cache", NULL};
+
+char *hvb__cache_key(hvb_cache_ns ns, const char *spec_hash, json_object *request) {
+  json_object *req = json_object_new_object();
+  if (json_object_is_type(request, json_type_object)) {
+    json_object_object_foreach(request, key, val) {
+      if (!g_strv_contains(transport_fields, key)) json_object_object_add(req, key, json_object_get(val));
+    }
+  }
+  json_object *k = json_object_new_object();
+  json_object_object_add(k, "namespace", json_object_new_string(hvb__cache_ns_name(ns)));
+  json_object_object_add(k, "spec", json_object_new_string(spec_hash ? spec_hash : ""));
+  json_object_object_add(k, "request", req);
+  char *hex = hvb__hash_json(k);
+  json_object_put(k);
+  return hex;
+}
+
+/* ============================================================================================
+ * Entries
+ * ========================================================================================== */
+
+static void bind_text(sqlite3_stmt *q, int i, const char *s) {
+  sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
+}
+
+typedef struct pending_hit {
+  int64_t count, last_used;
+} pending_hit;
+
+/* Write the pending hit counts and LRU times in one transaction. Called with st->lock held.
+ * Bookkeeping only: on failure they are dropped (logged at debug level), never a miss. */
+static void flush_hits(store *st) {
+  st->hits_flushed = g_get_monotonic_time() / 1000;
+  if (!st->db || !st->hits || g_hash_table_size(st->hits) == 0) return;
+  int rc = exec(st->db, "BEGIN IMMEDIATE", NULL);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, st->hits);
+  while (rc == SQLITE_OK && g_hash_table_iter_next(&it, &k, &v)) {
+    const char *name = k;
+    const pending_hit *h = v;
+    sqlite3_stmt *q = st->st_hit;
+    sqlite3_bind_int64(q, 1, h->count);
+    sqlite3_bind_int64(q, 2, h->last_used);
+    bind_text(q, 3, hvb__cache_ns_name((hvb_cache_ns)(name[0] - '0')));
+    bind_text(q, 4, name + 2);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  }
+  if (rc == SQLITE_OK) rc = exec(st->db, "COMMIT", NULL);
+  if (rc != SQLITE_OK) {
+    if (!sqlite3_get_autocommit(st->db)) exec(st->db, "ROLLBACK", NULL);
+    hvb__log(HVB_LOG_DEBUG, "cache: hit counts not recorded: %s", sqlite3_errstr(rc));
+  }
+  g_hash_table_remove_all(st->hits);
+}
+
+static void note_hit(store *st, hvb_cache_ns ns, const char *key, int64_t now) {
+  if (!st->hits) st->hits = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  char *name = g_strdup_printf("%d:%s", (int)ns, key);
+  pending_hit *h = g_hash_table_lookup(st->hits, name);
+  if (!h) {
+    h = g_new0(pending_hit, 1);
+    g_hash_table_insert(st->hits, name, h);
+  } else {
+    g_free(name);
+  }
+  h->count++;
+  h->last_used = MAX(h->last_used, now);
+  if (g_get_monotonic_time() / 1000 - st->hits_flushed >= HIT_FLUSH_MS) flush_hits(st);
+}
+
+/* Called with st->lock held and the database open. */
+static GBytes *store_read(store *st, hvb_cache_ns ns, const char *key, int64_t ttl_ms) {
+  sqlite3_stmt *q = st->st_get;
+  bind_text(q, 1, hvb__cache_ns_name(ns));
+  bind_text(q, 2, key);
+  int rc = sqlite3_step(q);
+  GBytes *value = NULL;
+  int64_t now = now_ms();
+  if (rc == SQLITE_ROW) {
+    int64_t created = sqlite3_column_int64(q, 1);
+    if (ttl_ms <= 0 || now - created < ttl_ms)
+      value = g_bytes_new(sqlite3_column_blob(q, 0), (gsize)sqlite3_column_bytes(q, 0));
+    rc = sqlite3_step(q);
+  }
+  sqlite3_reset(q);
+  sqlite3_clear_bindings(q);
+  if (rc != SQLITE_DONE) {
+    store_trouble(st, rc, "a lookup");
+    g_clear_pointer(&value, g_bytes_unref);
+    return NULL;
+  }
+  if (value) note_hit(st, ns, key, now);
+  return value;
+}
+
+GBytes *hvb__cache_get(hvb_cache *c, hvb_cache_ns ns, const char *key) {
+  if (!hvb__cache_enabled(c, ns) || !key) return NULL;
+  store *st = handle_store(c);
+  if (!st) return NULL;
+  g_mutex_lock(&st->lock);
+  GBytes *v = st->db ? store_read(st, ns, key, c->ttl_ms[ns]) : NULL;
+  g_mutex_unlock(&st->lock);
+  return v;
+}
+
+/* Delete the least recently used entries until the stored bytes are within max_bytes: as
+ * few as needed, in one immediate transaction. Called with st->lock held. */
+static bool evict(store *st, int64_t max_bytes, int64_t *removed) {
+  if (max_bytes <= 0) return true;
+  sqlite3_stmt *q = st->st_total;
+  int rc = sqlite3_step(q);
+  int64_t excess = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) - max_bytes : 0;
+  sqlite3_reset(q);
+  if (rc != SQLITE_ROW) {
+    store_trouble(st, rc, "the size check");
+    return false;
+  }
+  if (excess <= 0) return true;
+  GArray *victims = g_array_new(FALSE, FALSE, sizeof(sqlite3_int64));
+  q = st->st_lru;
+  while (excess > 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    sqlite3_int64 rowid = sqlite3_column_int64(q, 0);
+    g_array_append_val(victims, rowid);
+    excess -= sqlite3_column_int64(q, 1);
+  }
+  sqlite3_reset(q);
+  rc = exec(st->db, "BEGIN IMMEDIATE", NULL);
+  for (guint i = 0; i < victims->len && rc == SQLITE_OK; i++) {
+    q = st->st_evict;
+    sqlite3_bind_int64(q, 1, g_array_index(victims, sqlite3_int64, i));
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_DONE) {
+      if (removed) *removed += sqlite3_changes(st->db);
+      rc = SQLITE_OK;
+    }
+    sqlite3_reset(q);
+  }
+  if (rc == SQLITE_OK) rc = exec(st->db, "COMMIT", NULL);
+  g_array_free(victims, TRUE);
+  if (rc != SQLITE_OK) {
+    if (st->db && !sqlite3_get_autocommit(st->db)) exec(st->db, "ROLLBACK", NULL);
+    store_trouble(st, rc, "eviction");
+    return false;
+  }
+  return true;
+}
+
+void hvb__cache_put(hvb_cache *c, hvb_cache_ns ns, const char *key, const void *data,
+                    size_t len) {
+  if (!hvb__cache_enabled(c, ns) || !key) return;
+  store *st = handle_store(c);
+  if (!st) return;
+  g_mutex_lock(&st->lock);
+  for (int attempt = 0; attempt < 2 && (st->db || store_open(st)); attempt++) {
+    flush_hits(st); /* LRU times first: eviction below reads them */
+    sqlite3_stmt *q = st->st_put;
+    bind_text(q, 1, hvb__cache_ns_name(ns));
+    bind_text(q, 2, key);
+    sqlite3_bind_blob64(q, 3, data ? data : "", len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, (sqlite3_int64)(len + strlen(key)));
+    sqlite3_bind_int64(q, 5, now_ms());
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc == SQLITE_DONE) {
+      evict(st, c->max_bytes, NULL);
+      break;
+    }
+    store_trouble(st, rc, "storing an entry");
+    if (st->db) break; /* not a bad file: no second try */
+  }
+  g_mutex_unlock(&st->lock);
+}
+
+/* ============================================================================================
+ * Single flight
+ * ========================================================================================== */
+
+hvb_flight hvb__cache_fetch(hvb_cache *c, hvb_cache_ns ns, const char *key, long wait_ms,
+                            GBytes **value) {
+  *value = NULL;
+  if (!hvb__cache_enabled(c, ns) || !key) return HVB_FLIGHT_ALONE;
+  store *st = handle_store(c);
+  if (!st) return HVB_FLIGHT_ALONE;
+  gint64 deadline = wait_ms > 0 ? g_get_monotonic_time() + (gint64)wait_ms * 1000 : 0;
+  for (;;) {
+    if ((*value = hvb__cache_get(c, ns, key))) return HVB_FLIGHT_HIT;
+    g_mutex_lock(&st->flight_lock);
+    GThread *owner = g_hash_table_lookup(st->flights, key);
+    if (!owner) {
+      g_hash_table_insert(st->flights, g_strdup(key), g_thread_self());
+      g_mutex_unlock(&st->flight_lock);
+      /* The previous leader may have stored and left between our lookup and our claim. */
+      if ((*value = hvb__cache_get(c, ns, key))) {
+        hvb__cache_release(c, key);
+        return HVB_FLIGHT_HIT;
+      }
+      return HVB_FLIGHT_LEADER;
+    }
+    if (owner == g_thread_self() || wait_ms == 0) {
+      g_mutex_unlock(&st->flight_lock);
+      return owner == g_thread_self() ? HVB_FLIGHT_ALONE : HVB_FLIGHT_BUSY;
+    }
+    bool timed_out = false;
+    while (!timed_out && g_hash_table_contains(st->flights, key)) {
+      if (deadline)
+        timed_out = !g_cond_wait_until(&st->flight_cond, &st->flight_lock, deadline);
+      else
+        g_cond_wait(&st->flight_cond, &st->flight_lock);
+    }
+    g_mutex_unlock(&st->flight_lock);
+    if (timed_out) {
+      *value = hvb__cache_get(c, ns, key);
+      return *value ? HVB_FLIGHT_HIT : HVB_FLIGHT_ALONE;
+    }
+  }
+}
+
+void hvb__cache_release(hvb_cache *c, const char *key) {
+  store *st = c ? c->store : NULL;
+  if (!st || !key) return;
+  g_mutex_lock(&st->flight_lock);
+  g_hash_table_remove(st->flights, key);
+  g_cond_broadcast(&st->flight_cond);
+  g_mutex_unlock(&st->flight_lock);
+}
+
+/* ============================================================================================
+ * Maintenance (the public API)
+ * ========================================================================================== */
+
+HVB_PUBLIC hvb_cache *hvb_cache_open(const hvb_config *cfg, json_object *settings,
+                                     hvb_error *err) {
+  hvb_config *own = NULL;
+  if (!cfg && !(cfg = own = hvb_config_load(err))) return NULL;
+  json_object *base = hvb__cache_settings_from_config(cfg);
+  hvb_config_free(own);
+  json_object *merged = hvb__cache_settings_merge(base, settings, "cache settings", err);
+  json_object_put(base);
+  if (!merged) return NULL;
+  hvb_cache *c = hvb__cache_new(merged, settings ? "cache settings" : "heavenbase.llm.cache", err);
+  json_object_put(merged);
+  if (!c) return NULL;
+  if (!handle_store(c)) {
+    hvb__fail(err, HVB_IO, "cannot open the cache database in %s (see the log for why)", c->dir);
+    hvb__cache_unref(c);
+    return NULL;
+  }
+  return c;
+}
+
+HVB_PUBLIC void hvb_cache_close(hvb_cache *cache) {
+  hvb__cache_unref(cache);
+}
+
+HVB_PUBLIC const char *hvb_cache_path(const hvb_cache *cache) {
+  return cache && cache->store ? cache->store->path : NULL;
+}
+
+/* The open store under its lock, or NULL with HVB_IO. Unlock with g_mutex_unlock. */
+static store *locked_store(hvb_cache *c, hvb_error *err) {
+  if (!c) {
+    hvb__fail(err, HVB_EINVAL, "cache is NULL");
+    return NULL;
+  }
+  store *st = handle_store(c);
+  if (st) {
+    g_mutex_lock(&st->lock);
+    if (st->db || store_open(st)) {
+      flush_hits(st); /* statistics, clear and prune see every hit of this process */
+      return st;
+    }
+    g_mutex_unlock(&st->lock);
+  }
+  hvb__fail(err, HVB_IO, "cannot open the cache database in %s", c->dir);
+  return NULL;
+}
+
+static bool db_fail(store *st, int rc, const char *what, hvb_error *err) {
+  hvb__fail(err, HVB_IO, "cache database %s: %s failed: %s", st->path, what,
+            st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+  store_trouble(st, rc, what);
+  return false;
+}
+
+static int64_t file_size(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
+/* Entries of `ns` past its TTL as of `now`: the DELETE or COUNT on that condition. */
+static int expired_step(store *st, const char *sql, hvb_cache_ns ns, int64_t ttl_ms,
+                        int64_t *count) {
+  sqlite3_stmt *q = NULL;
+  int rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
+  if (rc == SQLITE_OK) {
+    bind_text(q, 1, hvb__cache_ns_name(ns));
+    sqlite3_bind_int64(q, 2, now_ms() - ttl_ms);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+      *count = sqlite3_column_int64(q, 0);
+      rc = SQLITE_DONE;
+    } else if (rc == SQLITE_DONE) {
+      *count = sqlite3_changes(st->db);
+    }
+  }
+  sqlite3_finalize(q);
+  return rc;
+}
+
+HVB_PUBLIC json_object *hvb_cache_stats(hvb_cache *cache, hvb_error *err) {
+  store *st = locked_store(cache, err);
+  if (!st) return NULL;
+  json_object *nss = json_object_new_object();
+  for (int i = 0; i < HVB_NS_COUNT; i++) {
+    json_object *o = json_object_new_object();
+    static const char *const keys[] = {"entries", "bytes", "hits", "expired"};
+    for (size_t k = 0; k < G_N_ELEMENTS(keys); k++)
+      json_object_object_add(o, keys[k], json_object_new_int64(0));
+    json_object_object_add(nss, ns_names[i], o);
+  }
+  sqlite3_stmt *q = NULL;
+  int rc = sqlite3_prepare_v2(st->db, "SELECT namespace, entries, bytes, hits FROM totals", -1,
+                              &q, NULL);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    json_object *o = json_object_object_get(nss, (const char *)sqlite3_column_text(q, 0));
+    if (!o) continue; /* a namespace of a newer version */
+    json_object_object_add(o, "entries", json_object_new_int64(sqlite3_column_int64(q, 1)));
+    json_object_object_add(o, "bytes", json_object_new_int64(sqlite3_column_int64(q, 2)));
+    json_object_object_add(o, "hits", json_object_new_int64(sqlite3_column_int64(q, 3)));
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(q);
+  for (int i = 0; i < HVB_NS_COUNT && rc == SQLITE_DONE; i++) {
+    if (cache->ttl_ms[i] <= 0) continue;
+    int64_t n = 0;
+    rc = expired_step(st, "SELECT count(*) FROM entries WHERE namespace = ?1 AND created <= ?2",
+                      (hvb_cache_ns)i, cache->ttl_ms[i], &n);
+    json_object_object_add(json_object_object_get(nss, ns_names[i]), "expired",
+                           json_object_new_int64(n));
+  }
+  if (rc != SQLITE_DONE) {
+    db_fail(st, rc, "reading statistics", err);
+    g_mutex_unlock(&st->lock);
+    json_object_put(nss);
+    return NULL;
+  }
+  json_object *out = json_object_new_object();
+  json_object_object_add(out, "path", json_object_new_string(st->path));
+  char *wal = g_strconcat(st->path, "-wal", NULL);
+  json_object_object_add(out, "file_bytes",
+                         json_object_new_int64(file_size(st->path) + file_size(wal)));
+  g_free(wal);
+  json_object_object_add(out, "namespaces", nss);
+  g_mutex_unlock(&st->lock);
+  return out;
+}
+
+HVB_PUBLIC bool hvb_cache_clear(hvb_cache *cache, const char *ns, int64_t *removed,
+                                hvb_error *err) {
+  if (removed) *removed = 0;
+  if (ns && ns_from_name(ns) < 0)
+    return hvb__fail(err, HVB_EINVAL, "unknown cache namespace '%s' (known: text, embedding, "
+                     "image)", ns);
+  store *st = locked_store(cache, err);
+  if (!st) return false;
+  int rc = exec(st->db, "BEGIN IMMEDIATE", NULL);
+  int64_t n = 0;
+  for (int i = 0; i < HVB_NS_COUNT && rc == SQLITE_OK; i++) {
+    if (ns && strcmp(ns, ns_names[i]) != 0) continue;
+    static const char *const sql[] = {"DELETE FROM entries WHERE namespace = ?1",
+                                      "UPDATE totals SET hits = 0 WHERE namespace = ?1"};
+    for (size_t k = 0; k < G_N_ELEMENTS(sql) && rc == SQLITE_OK; k++) {
+      sqlite3_stmt *q = NULL;
+      rc = sqlite3_prepare_v2(st->db, sql[k], -1, &q, NULL);
+      if (rc == SQLITE_OK) {
+        bind_text(q, 1, ns_names[i]);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_DONE) {
+          if (k == 0) n += sqlite3_changes(st->db);
+          rc = SQLITE_OK;
+        }
+      }
+      sqlite3_finalize(q);
+    }
+  }
+  if (rc == SQLITE_OK) rc = exec(st->db, "COMMIT", NULL);
+  if (rc != SQLITE_OK) {
+    if (st->db) exec(st->db, "ROLLBACK", NULL);
+    db_fail(st, rc, "clearing", err);
+    g_mutex_unlock(&st->lock);
+    return false;
+  }
+  g_mutex_unlock(&st->lock);
+  if (removed) *removed = n;
+  return true;
+}
+
+HVB_PUBLIC bool hvb_cache_prune(hvb_cache *cache, int64_t *removed, hvb_error *err) {
+  if (removed) *removed = 0;
+  store *st = locked_store(cache, err);
+  if (!st) return false;
+  int64_t total = 0;
+  int rc = SQLITE_DONE;
+  for (int i = 0; i < HVB_NS_COUNT && rc == SQLITE_DONE; i++) {
+    if (cache->ttl_ms[i] <= 0) continue;
+    int64_t n = 0;
+    rc = expired_step(st, "DELETE FROM entries WHERE namespace = ?1 AND created <= ?2",
+                      (hvb_cache_ns)i, cache->ttl_ms[i], &n);
+    total += n;
+  }
+  if (rc != SQLITE_DONE) {
+    db_fail(st, rc, "pruning", err);
+    g_mutex_unlock(&st->lock);
+    return false;
+  }
+  bool ok = evict(st, cache->max_bytes, &total);
+  if (!ok) hvb__fail(err, HVB_IO, "cache database %s: eviction failed", st->path);
+  g_mutex_unlock(&st->lock);
+  if (removed) *removed = total;
+  return ok;
+}
+
+/* fork() (core/base/fork.c). Lock order: stores_lock, then each store's lock, then its
+ * flight_lock (store_open takes flight_lock under lock; nothing takes stores_lock under a
+ * store's lock). A store's lock is held during SQLite statements, so prepare may wait for
+ * one to finish in another thread; the child then holds no lock of the cache.
+ *
+ * SQLite: a connection must not be used on both sides of a fork. The child never uses the
+ * parent's: store_open sees that st->pid is not the child's and opens the child's own
+ * connection (abandoning the parent's, with its pending hit counts). Here the child only
+ * forgets the single-flight claims of threads it does not have, which nobody would ever
+ * release: a child waiting for one would wait forever. */
+void hvb__cache_atfork(hvb_fork_phase phase) {
+  if (phase == HVB_FORK_PREPARE) {
+    g_mutex_lock(&stores_lock);
+    GHashTableIter it;
+    gpointer v;
+    if (stores) {
+      g_hash_table_iter_init(&it, stores);
+      while (g_hash_table_iter_next(&it, NULL, &v)) {
+        store *st = v;
+        g_mutex_lock(&st->lock);
+        g_mutex_lock(&st->flight_lock);
+      }
+    }
+    return;
+  }
+  GHashTableIter it;
+  gpointer v;
+  if (stores) {
+    g_hash_table_iter_init(&it, stores);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+      store *st = v;
+      if (phase == HVB_FORK_CHILD) {
+        GHashTableIter fi;
+        gpointer owner;
+        g_hash_table_iter_init(&fi, st->flights);
+        while (g_hash_table_iter_next(&fi, NULL, &owner))
+          if (owner != g_thread_self()) g_hash_table_iter_remove(&fi);
+        /* Waiters on it were other threads: start from the state of a new condition. */
+        memset(&st->flight_cond, 0, sizeof st->flight_cond);
+        g_cond_init(&st->flight_cond);
+      }
+      g_mutex_unlock(&st->flight_lock);
+      g_mutex_unlock(&st->lock);
+    }
+  }
+  g_mutex_unlock(&stores_lock);
+}

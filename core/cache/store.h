@@ -1,0 +1,119 @@
+/* core/cache/store.h: the response cache as the call pipelines see it.
+ *
+ * Three layers, bottom up:
+ * - the store (one per database file and process, shared, reference counted): the SQLite
+ *   connection under a lock, its prepared statements, corruption recovery, and the table of
+ *   calls in flight (single flight);
+ * - the handle (struct hvb_cache, the public type): resolved settings plus a store opened on
+ *   first use, so an LLM whose calls never hit the cache never creates a database;
+ * - the helpers a pipeline calls: policy, key, fetch (lookup with single flight), put,
+ *   release. None of them ever fails a call: a broken cache logs a warning and reads as a
+ *   miss.
+ *
+ * Thread safety: everything here may be called from any thread.
+ */
+#ifndef HVB_CACHE_INTERNAL_H
+#define HVB_CACHE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+#include <json-c/json.h>
+#include <heavenbase/cache.h>
+#include <heavenbase/error.h>
+#include "base/fork.h"
+
+typedef enum hvb_cache_ns {
+  HVB_NS_TEXT = 0,
+  HVB_NS_EMBEDDING = 1,
+  HVB_NS_IMAGE = 2,
+  HVB_NS_COUNT = 3
+} hvb_cache_ns;
+
+/* "text", "embedding", "image". */
+const char *hvb__cache_ns_name(hvb_cache_ns ns);
+
+/* ---- handles ---- */
+
+/* The cache settings object: heavenbase.llm.cache from `cfg` (borrowed, NULL: none) merged
+ * with `over` (true, false, an object, or NULL). New reference; NULL with HVB_EINVAL naming
+ * `what` ("option 'cache'") when `over` is of another type. Not yet checked: see
+ * hvb__cache_new. */
+json_object *hvb__cache_settings_merge(json_object *base, json_object *over, const char *what,
+                                       hvb_error *err);
+json_object *hvb__cache_settings_from_config(const hvb_config *cfg);
+
+/* A handle for the settings object `settings` (borrowed). The store is opened on first use.
+ * NULL with err when a setting is invalid (HVB_EINVAL naming `what` and the key). */
+hvb_cache *hvb__cache_new(json_object *settings, const char *what, hvb_error *err);
+
+/* Handles are reference counted: a stream holds its call's handle while it runs.
+ * hvb_cache_close is hvb__cache_unref. */
+hvb_cache *hvb__cache_ref(hvb_cache *cache);
+void hvb__cache_unref(hvb_cache *cache); /* NULL is a no-op */
+
+/* The handle's settings object, borrowed (for deriving a per-call handle). */
+json_object *hvb__cache_settings(const hvb_cache *cache);
+
+/* The handle a call uses for namespace `ns`: `base` (a new reference) or, when the call
+ * options (borrowed, may be NULL) hold "cache", a new handle for base's settings merged with
+ * it. *out is NULL when the namespace is off for this call (or base is NULL). false with
+ * HVB_EINVAL naming the call option 'cache' when it is invalid. */
+bool hvb__cache_for_call(hvb_cache *base, json_object *call_options, hvb_cache_ns ns,
+                         hvb_cache **out, hvb_error *err);
+
+/* Is namespace `ns` on (the cache and the namespace both enabled)? */
+bool hvb__cache_enabled(const hvb_cache *cache, hvb_cache_ns ns);
+
+/* The "deterministic" policy for a canonical request (borrowed; see cache.h). `runs_tools`:
+ * the call will execute tools (the tool loop passes true; such chats bypass the text cache). */
+bool hvb__cache_policy_allows(hvb_cache_ns ns, json_object *request, bool runs_tools);
+
+/* The entry key: SHA-256 hex over {namespace, spec hash_key, request without the transport
+ * fields}. New string (g_free). `request` is borrowed and left unchanged. */
+char *hvb__cache_key(hvb_cache_ns ns, const char *spec_hash, json_object *request);
+
+/* ---- entries; none of these fails: database trouble is logged and reads as a miss ---- */
+
+/* The value stored under `key`, when present and not expired (a hit also counts and
+ * refreshes the entry's LRU time). New GBytes (g_bytes_unref) or NULL. */
+GBytes *hvb__cache_get(hvb_cache *cache, hvb_cache_ns ns, const char *key);
+
+/* Store `len` bytes under `key` (replacing an older value), then evict the least recently
+ * used entries beyond max_bytes. */
+void hvb__cache_put(hvb_cache *cache, hvb_cache_ns ns, const char *key, const void *data,
+                    size_t len);
+
+/* ---- single flight: one request per key in flight in this process ---- */
+
+typedef enum hvb_flight {
+  HVB_FLIGHT_HIT,    /* *value holds the entry */
+  HVB_FLIGHT_LEADER, /* no entry: the caller makes the request, puts its answer (or not) and
+                        must call hvb__cache_release */
+  HVB_FLIGHT_BUSY,   /* another call has the key in flight (only when not waiting) */
+  HVB_FLIGHT_ALONE   /* no entry and no claim: the key is in flight on this very thread (a
+                        stream it has not finished), or the wait timed out; request without
+                        the cache's coordination (the answer may still be put) */
+} hvb_flight;
+
+/* Look `key` up; on a miss claim it. When another call holds the key: with `wait_ms` != 0
+ * wait for it to finish (at most wait_ms milliseconds, < 0: without limit) and look again;
+ * with wait_ms == 0 return HVB_FLIGHT_BUSY. */
+hvb_flight hvb__cache_fetch(hvb_cache *cache, hvb_cache_ns ns, const char *key, long wait_ms,
+                            GBytes **value);
+
+/* Give up the claim on `key` (after the put, or after a failure: waiters then look again
+ * and, finding nothing, one of them becomes the leader). */
+void hvb__cache_release(hvb_cache *cache, const char *key);
+
+/* ---- for tests ---- */
+
+/* Replace the clock (milliseconds since the epoch) the cache uses for write times, LRU times
+ * and expiry; NULL restores the real clock. */
+void hvb__cache_set_clock(int64_t (*now_ms)(void));
+
+/* fork() handler, called by core/api/atfork.c. */
+void hvb__cache_atfork(hvb_fork_phase phase);
+
+#endif

@@ -1,0 +1,27 @@
+/* core/config/spec.h: resolving options into an hvb_spec (core/config/spec.c).
+ *
+ * Resolution needs to know whether a gateway can be used, and the registry that knows it
+ * lives in a higher layer (gateway/). So the caller passes that knowledge in: the public
+ * hvb_spec_resolve (core/api/spec.c) hands over the registry's answer, the unit tests may
+ * hand over their own. */
+#ifndef HVB_CONFIG_SPEC_H
+#define HVB_CONFIG_SPEC_H
+
+#include <json-c/json.h>
+#include <heavenbase/config.h>
+#include <heavenbase/spec.h>
+#include "base/common.h"
+
+typedef struct hvb_spec_gateways {
+  /* Whether gateway `name` can be used; when not, *why gets a new string (g_free) saying
+   * why. Thread-safe. */
+  bool (*usable)(const char *name, char **why);
+  /* The built-in gateway used in place of one that cannot be (never NULL). */
+  const char *fallback;
+} hvb_spec_gateways;
+
+/* hvb_spec_resolve with the gateways' availability given by `gateways` (borrowed). */
+hvb_spec *hvb__spec_resolve(const hvb_config *cfg, json_object *options,
+                            const hvb_spec_gateways *gateways, hvb_error *err);
+
+#endif

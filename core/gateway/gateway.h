@@ -1,0 +1,92 @@
+/* core/gateway/gateway.h: gateways as the core sees them.
+ *
+ * A gateway is an hvb_gateway_descriptor (<heavenbase/gateway.h>): the built-in `openai`
+ * one lives in core/gateway/openai.c, the others come from hb-gateway-<name>.so files that
+ * core/gateway/registry.c loads. The pipeline never reads a descriptor directly: it reads the
+ * registry record's `ops`, a full-size copy of the descriptor in which every field the
+ * plugin's struct_size does not cover is NULL/0. That is how an older plugin (smaller
+ * struct_size) keeps working: slots it does not have read as absent.
+ *
+ * The wire request is opaque to plugins (setters in gateway.h); the pipeline reads it
+ * through the accessors below.
+ */
+#ifndef HVB_GATEWAY_INTERNAL_H
+#define HVB_GATEWAY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+#include <heavenbase/error.h>
+#include <heavenbase/gateway.h>
+#include <heavenbase/registry.h>
+#include <heavenbase/spec.h>
+#include "base/fork.h"
+
+/* ---- wire requests (core/gateway/wire.c) ---- */
+
+/* A new, empty wire request (URL "", no header, no body). Never NULL. */
+hvb_wire_request *hvb__wire_request_new(void);
+void hvb__wire_request_free(hvb_wire_request *wr); /* NULL is a no-op */
+
+/* The header lines ("Name: value"), NULL-terminated, borrowed until the next change. */
+const char *const *hvb__wire_request_headers(const hvb_wire_request *wr);
+/* The body (NULL when none was set) and its length. Borrowed. */
+const char *hvb__wire_request_body(const hvb_wire_request *wr, size_t *len);
+
+/* ---- registry records (core/gateway/registry.c) ---- */
+
+/* One candidate file, or the built-in gateway. Immutable once published in the registry
+ * (records are never freed while the process runs: the plugin code they point into is never
+ * unloaded either), so they may be read without the registry's lock. */
+struct hvb_gateway_record {
+  char *name;
+  char *path; /* NULL for the built-in gateway */
+  hvb_gateway_state state;
+  hvb_gateway_stage stage;
+  char *reason; /* "" when loaded or built in */
+  uint16_t abi_major, abi_minor; /* as the file declared them (0 before the magic stage) */
+  uint32_t struct_size;
+  /* The descriptor's fields the library may read: a zeroed full-size struct into which the
+   * fields inside the plugin's struct_size were copied. Strings point into the plugin. */
+  hvb_gateway_descriptor ops;
+  bool usable; /* state builtin or loaded */
+  bool owned;  /* made by hvb_gateway_check: the caller frees it */
+};
+
+/* The usable gateway called `name` (the built-in one or a loaded plugin), scanning the
+ * gateway directories on first need. NULL when there is none, with *why (may be NULL) set to
+ * a new string (g_free) saying why: no such file in the search path (listing the directories),
+ * or the refused file's state, stage and reason. Thread-safe. */
+const hvb_gateway_record *hvb__registry_find(const char *name, char **why);
+
+/* The decision behind "environment variables are ignored in setuid/setgid processes": true
+ * when the real and effective ids differ. Pure, so that tests can exercise it. */
+bool hvb__registry_setid(unsigned long ruid, unsigned long euid, unsigned long rgid,
+                         unsigned long egid);
+
+/* The directories searched, in order, as new strings in a NULL-terminated vector (g_strfreev):
+ * `api_dirs` (may be NULL), then, unless `secure`, $HB_GATEWAY_PATH (colon-separated; empty
+ * items skipped) and ${XDG_DATA_HOME:-$HOME/.local/share}/heavenbase/gateways-1, then the
+ * system directory ($HB_GATEWAY_SYSTEM_DIR when set and not `secure`, for test isolation;
+ * else HVB_LIBDIR/heavenbase/gateways-1). Duplicates are kept: a file is recorded once by
+ * path anyway. */
+char **hvb__registry_dirs(const char *const *api_dirs, bool secure);
+
+/* Forget every record and API path (unit tests only: never while an LLM uses a record, and
+ * plugins stay mapped, so this leaks their handles by design). */
+void hvb__registry_reset_for_tests(void);
+
+/* ---- the built-in gateway and the openai translation (core/gateway/openai.c) ---- */
+
+extern const hvb_gateway_descriptor hvb__gateway_openai;
+
+/* "chat", "embeddings", "image generation": the operation as messages name it. */
+const char *hvb__gateway_op_phrase(hvb_gateway_op op);
+
+/* The HVB_GATEWAY_CAP_* bit an operation needs (0 for an unknown op). */
+uint32_t hvb__gateway_op_cap(hvb_gateway_op op);
+
+/* fork() handler, called by core/api/atfork.c. */
+void hvb__registry_atfork(hvb_fork_phase phase);
+
+#endif

@@ -1,0 +1,283 @@
+/* core/gateway/openai.c: the built-in `openai` gateway (OpenAI-compatible HTTP: chat
+ * completions, embeddings, image generation) and the hvb_openai_* translation exported to
+ * plugins.
+ *
+ * The canonical form is the OpenAI wire form, so the translation is thin: the request body is
+ * the canonical request (plus stream_options when streaming a chat), a response body is
+ * already canonical and a stream event is already a chat.completion.chunk. What this file
+ * adds is the URL, the headers, the check that a response has the shape of its operation
+ * (naming the missing field), and turning error payloads into errors. OpenAI-compatible
+ * plugins (portkey, bifrost, litellm) reuse the functions through <heavenbase/gateway.h>.
+ */
+#include "gateway/gateway.h"
+#include "text/json.h"
+#include "base/common.h"
+#include "base/error.h"
+
+#include <heavenbase/version.h>
+
+#include <glib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool has_header(json_object *headers, const char *name) {
+  if (!headers) return false;
+  json_object_object_foreach(headers, key, val) {
+    (void)val;
+    if (g_ascii_strcasecmp(key, name) == 0) return true;
+  }
+  return false;
+}
+
+/* The body to send: the canonical request, with stream_options.include_usage when streaming
+ * (so the last chunk reports usage) and without stream_options otherwise (OpenAI rejects
+ * them on a non-streamed request). A shallow copy: the canonical request is borrowed and
+ * must stay as the caller built it (the cache keys on it). New reference. */
+static json_object *chat_body(json_object *canonical, bool stream) {
+  /* Nothing to change (the common non-streamed case): the request itself. */
+  if (!stream && !json_object_object_get_ex(canonical, "stream_options", NULL))
+    return json_object_get(canonical);
+  json_object *body = json_object_new_object();
+  json_object_object_foreach(canonical, key, val) {
+    if (strcmp(key, "stream_options") == 0) continue;
+    json_object_object_add(body, key, json_object_get(val));
+  }
+  if (stream) {
+    json_object *given = json_object_object_get(canonical, "stream_options");
+    json_object *opts = json_object_is_type(given, json_type_object) ? hvb__json_copy(given)
+                                                                     : json_object_new_object();
+    if (!json_object_object_get_ex(opts, "include_usage", NULL))
+      json_object_object_add(opts, "include_usage", json_object_new_boolean(1));
+    json_object_object_add(body, "stream_options", opts);
+  }
+  return body;
+}
+
+static const char *op_path(hvb_gateway_op op) {
+  switch (op) {
+  case HVB_GATEWAY_OP_CHAT: return "/chat/completions";
+  case HVB_GATEWAY_OP_EMBED: return "/embeddings";
+  case HVB_GATEWAY_OP_IMAGE: return "/images/generations";
+  }
+  return NULL;
+}
+
+/* Headers: defaults first; a header of the same name from the configuration replaces ours
+ * (Azure uses "api-key", some proxies their own Accept), since curl would send both. */
+static bool add_headers(const hvb_spec *spec, bool stream, hvb_wire_request *out,
+                        hvb_error *err) {
+  json_object *extra = hvb_spec_headers(spec);
+  if (!json_object_is_type(extra, json_type_object)) extra = NULL;
+  const char *provider = hvb_spec_provider(spec);
+  const char *key = hvb_spec_api_key(spec);
+  if (key && *key && strpbrk(key, "\r\n"))
+    return hvb__fail(err, HVB_CONFIG, "the API key of provider '%s' contains a line break",
+                     provider);
+  if (!has_header(extra, "Content-Type") &&
+      !hvb_wire_request_add_header(out, "Content-Type", "application/json", err))
+    return false;
+  if (!has_header(extra, "Accept") &&
+      !hvb_wire_request_add_header(out, "Accept",
+                                   stream ? "text/event-stream" : "application/json", err))
+    return false;
+  if (key && *key && !has_header(extra, "Authorization")) {
+    char *bearer = g_strconcat("Bearer ", key, NULL);
+    bool ok = hvb_wire_request_add_header(out, "Authorization", bearer, err);
+    g_free(bearer);
+    if (!ok) return false;
+  }
+  if (extra) {
+    json_object_object_foreach(extra, name, val) {
+      const char *value =
+          json_object_is_type(val, json_type_null) ? "" : json_object_get_string(val);
+      if (!hvb_wire_request_add_header(out, name, value, err)) {
+        hvb__error_prefix(err, "provider '%s'", provider);
+        if (err) err->status = HVB_CONFIG; /* the configuration is what is wrong */
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+HVB_PUBLIC bool hvb_openai_prepare(const hvb_spec *spec, hvb_gateway_op op,
+                                   json_object *canonical, hvb_wire_request *out,
+                                   hvb_error *err) {
+  const char *path = op_path(op);
+  if (!path) return hvb__fail(err, HVB_EINVAL, "unknown gateway operation %d", (int)op);
+  if (!spec || !out) return hvb__fail(err, HVB_EINVAL, "spec and wire request must not be NULL");
+  const char *base = hvb_spec_base_url(spec);
+  if (!base || !*base)
+    return hvb__fail(err, HVB_CONFIG, "provider '%s' has no base_url; pass base_url",
+                     hvb_spec_provider(spec));
+  if (!json_object_is_type(canonical, json_type_object))
+    return hvb__fail(err, HVB_EINVAL, "the canonical %s request is not a JSON object",
+                     hvb__gateway_op_phrase(op));
+
+  bool stream = false;
+  if (op == HVB_GATEWAY_OP_CHAT) {
+    json_object *sv = json_object_object_get(canonical, "stream");
+    stream = json_object_is_type(sv, json_type_boolean) && json_object_get_boolean(sv);
+  }
+  if (!add_headers(spec, stream, out, err)) return false;
+  char *url = g_strconcat(base, path, NULL);
+  bool ok = hvb_wire_request_set_url(out, url, err);
+  g_free(url);
+  if (!ok) return false;
+  /* Embeddings and images go as given: the canonical form is OpenAI's. */
+  json_object *body = op == HVB_GATEWAY_OP_CHAT ? chat_body(canonical, stream)
+                                                : json_object_get(canonical);
+  ok = hvb_wire_request_set_json(out, body, err);
+  json_object_put(body);
+  return ok;
+}
+
+/* Fill err from an OpenAI error value ({"message", "type", "code"} or a bare string):
+ * HVB_PROVIDER with the provider's message and type. Always returns false. */
+static bool provider_error(json_object *error, const char *where, hvb_error *err) {
+  const char *msg = NULL, *type = NULL;
+  if (json_object_is_type(error, json_type_object)) {
+    msg = hvb__json_str(error, "message");
+    type = hvb__json_str(error, "type");
+    if (!type) type = hvb__json_str(error, "code");
+  } else if (json_object_is_type(error, json_type_string)) {
+    msg = json_object_get_string(error);
+  }
+  if (!msg) msg = error ? json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN) : "";
+  return hvb__fail_http(err, HVB_PROVIDER, 0, type,
+                        "the provider reported an error in %s: %s%s%s%s", where, msg,
+                        type ? " (" : "", type ? type : "", type ? ")" : "");
+}
+
+/* The error member of a payload when it carries one (a JSON null does not count). */
+static json_object *error_member(json_object *obj) {
+  json_object *e = NULL;
+  if (!json_object_is_type(obj, json_type_object) || !json_object_object_get_ex(obj, "error", &e))
+    return NULL;
+  return json_object_is_type(e, json_type_null) ? NULL : e;
+}
+
+static json_object *fail_parse(hvb_error *err, const char *fmt, ...) HVB_PRINTF(2, 3);
+static json_object *fail_parse(hvb_error *err, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  hvb__fail(err, HVB_PARSE, "%s", msg);
+  return NULL;
+}
+
+/* choices[0].message must be an object. */
+static json_object *check_chat(json_object *body, hvb_error *err) {
+  json_object *choices = json_object_object_get(body, "choices");
+  if (!json_object_is_type(choices, json_type_array) || json_object_array_length(choices) == 0)
+    return fail_parse(err, "the response has no 'choices' (a non-empty array is needed)");
+  json_object *msg = hvb__json_path(json_object_array_get_idx(choices, 0), "message");
+  if (!json_object_is_type(msg, json_type_object))
+    return fail_parse(err, "the response has no 'choices[0].message' object");
+  return body;
+}
+
+/* data must be an array of {"embedding": [numbers]}. */
+static json_object *check_embed(json_object *body, hvb_error *err) {
+  json_object *data = json_object_object_get(body, "data");
+  if (!json_object_is_type(data, json_type_array))
+    return fail_parse(err, "the response has no 'data' array of embeddings");
+  for (size_t i = 0; i < json_object_array_length(data); i++) {
+    json_object *vec = hvb__json_path(json_object_array_get_idx(data, i), "embedding");
+    if (!json_object_is_type(vec, json_type_array))
+      return fail_parse(err, "the response has no 'data[%zu].embedding' array", i);
+    for (size_t j = 0; j < json_object_array_length(vec); j++) {
+      json_object *x = json_object_array_get_idx(vec, j);
+      if (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int))
+        return fail_parse(err, "'data[%zu].embedding[%zu]' is not a number", i, j);
+    }
+  }
+  return body;
+}
+
+/* data must be a non-empty array of {"b64_json"} or {"url"} strings. */
+static json_object *check_image(json_object *body, hvb_error *err) {
+  json_object *data = json_object_object_get(body, "data");
+  if (!json_object_is_type(data, json_type_array) || json_object_array_length(data) == 0)
+    return fail_parse(err, "the response has no 'data' (a non-empty array of images is needed)");
+  for (size_t i = 0; i < json_object_array_length(data); i++) {
+    json_object *img = json_object_array_get_idx(data, i);
+    if (!hvb__json_str(img, "b64_json") && !hvb__json_str(img, "url"))
+      return fail_parse(err, "the response has neither 'data[%zu].b64_json' nor 'data[%zu].url'",
+                        i, i);
+  }
+  return body;
+}
+
+HVB_PUBLIC json_object *hvb_openai_parse(const hvb_spec *spec, hvb_gateway_op op,
+                                         json_object *body, hvb_error *err) {
+  (void)spec;
+  json_object *e = error_member(body);
+  if (e) {
+    provider_error(e, "the response", err);
+    return NULL;
+  }
+  if (!json_object_is_type(body, json_type_object))
+    return fail_parse(err, "the response is not a JSON object");
+  json_object *ok;
+  switch (op) {
+  case HVB_GATEWAY_OP_CHAT: ok = check_chat(body, err); break;
+  case HVB_GATEWAY_OP_EMBED: ok = check_embed(body, err); break;
+  case HVB_GATEWAY_OP_IMAGE: ok = check_image(body, err); break;
+  default:
+    hvb__fail(err, HVB_EINVAL, "unknown gateway operation %d", (int)op);
+    return NULL;
+  }
+  return ok ? json_object_get(body) : NULL;
+}
+
+HVB_PUBLIC bool hvb_openai_parse_event(void *state, const hvb_sse_event *ev, json_object *chunks,
+                                       bool *done, hvb_error *err) {
+  if (!ev || !chunks || !done)
+    return hvb__fail(err, HVB_EINVAL, "event, chunks and done must not be NULL");
+  (void)state;
+  const char *data = ev->data;
+  size_t len = ev->data_len;
+  while (len && g_ascii_isspace(data[len - 1])) len--;
+  while (len && g_ascii_isspace(*data)) data++, len--;
+  if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+    *done = true;
+    return true;
+  }
+  json_object *chunk = hvb__json_parse(data, (long)len, "stream event", err);
+  if (!chunk) return false;
+  json_object *e = error_member(chunk);
+  /* Some servers name the event instead: "event: error" with the error object as data. */
+  if (!e && strcmp(ev->event, "error") == 0) e = chunk;
+  if (e) {
+    provider_error(e, "the stream", err);
+    json_object_put(chunk);
+    return false;
+  }
+  if (!json_object_is_type(chunk, json_type_object)) {
+    json_object_put(chunk);
+    return hvb__fail(err, HVB_PARSE, "stream event is not a JSON object");
+  }
+  json_object_array_add(chunks, chunk);
+  return true;
+}
+
+const hvb_gateway_descriptor hvb__gateway_openai = {
+    .magic = HVB_GATEWAY_MAGIC,
+    .abi_major = HVB_GATEWAY_ABI_MAJOR,
+    .abi_minor = HVB_GATEWAY_ABI_MINOR,
+    .struct_size = (uint32_t)sizeof(hvb_gateway_descriptor),
+    .name = "openai",
+    .version = HVB_VERSION_STRING,
+    .description = "OpenAI-compatible HTTP: chat completions, embeddings, image generation "
+                   "(built in; the fallback)",
+    .license = "MIT",
+    .caps = HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EMBED |
+            HVB_GATEWAY_CAP_IMAGE,
+    .prepare = hvb_openai_prepare,
+    .parse = hvb_openai_parse,
+    .parse_event = hvb_openai_parse_event,
+};

@@ -1,0 +1,985 @@
+/* core/net/transport.c: HTTP transfers on libcurl's multi interface (see transport.h).
+ *
+ * A transfer owns one easy handle and one multi handle, both borrowed from its client's pools.
+ * The easy handle's options are set once; every attempt removes it from the multi handle and
+ * adds it again, which makes libcurl start the request afresh. A finished transfer goes back
+ * to its client whole (the struct with its easy handle, options still set): the next
+ * transfer of the client sets only the options that differ (the body; the URL, headers or
+ * timeouts when they changed), which saves a curl_easy_reset, twenty setopts and a 1 KiB
+ * allocation per call. Connections live in the
+ * client's CURLSH, not in the multi handle, so they outlive any one transfer: that is what
+ * lets consecutive calls of one client reuse a keep-alive connection.
+ */
+#include "net/transport.h"
+#include "text/json.h"
+#include "base/log.h"
+#include "base/error.h"
+#include "base/fork.h"
+
+#include <curl/curl.h>
+#include <glib.h>
+#include <string.h>
+#include <time.h>
+
+#define ERROR_BODY_MAX (64 * 1024)
+#define POOL_MAX 16 /* idle easy or multi handles kept per client */
+#define DEFAULT_RETRY_BASE_MS 500
+#define DEFAULT_RETRY_MAX_MS 30000
+
+/* ---- clients -------------------------------------------------------------------------- */
+
+struct hvb_client {
+  gint refs; /* guarded by table_lock: a lookup may revive a client only under it */
+  char *key;
+  CURLSH *share;
+  GMutex share_locks[CURL_LOCK_DATA_LAST];
+  GMutex pool_lock;
+  GPtrArray *easy_pool;  /* CURL*, reset, idle */
+  GPtrArray *multi_pool; /* CURLM*, empty */
+  GPtrArray *xfer_pool;  /* hvb_transfer*, idle, their easy handles configured */
+};
+
+static void xfer_destroy(struct hvb_transfer *t);
+
+static GMutex table_lock;
+static GHashTable *table; /* client_key -> hvb_client* (not a reference) */
+
+static gpointer global_init_once(gpointer unused) {
+  (void)unused;
+  return GINT_TO_POINTER(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK);
+}
+
+static void global_init(void) {
+  static GOnce once = G_ONCE_INIT;
+  g_once(&once, global_init_once, NULL);
+}
+
+static void share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *ud) {
+  (void)easy; (void)access;
+  hvb_client *c = ud;
+  if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) g_mutex_lock(&c->share_locks[data]);
+}
+
+static void share_unlock(CURL *easy, curl_lock_data data, void *ud) {
+  (void)easy;
+  hvb_client *c = ud;
+  if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) g_mutex_unlock(&c->share_locks[data]);
+}
+
+/* The client's pools, empty, and its share (connections, DNS, TLS sessions). */
+static void pools_new(hvb_client *c) {
+  c->easy_pool = g_ptr_array_new();
+  c->multi_pool = g_ptr_array_new();
+  c->xfer_pool = g_ptr_array_new();
+  c->share = curl_share_init();
+  if (c->share) {
+    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
+}
+
+static hvb_client *client_new(const char *key) {
+  hvb_client *c = g_new0(hvb_client, 1);
+  c->refs = 1;
+  c->key = g_strdup(key);
+  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) g_mutex_init(&c->share_locks[i]);
+  g_mutex_init(&c->pool_lock);
+  pools_new(c);
+  return c;
+}
+
+static void client_free(hvb_client *c) {
+  /* Easy handles first: the share refuses to go while a handle still uses it. */
+  for (guint i = 0; i < c->xfer_pool->len; i++) xfer_destroy(c->xfer_pool->pdata[i]);
+  g_ptr_array_free(c->xfer_pool, TRUE);
+  for (guint i = 0; i < c->easy_pool->len; i++) curl_easy_cleanup(c->easy_pool->pdata[i]);
+  for (guint i = 0; i < c->multi_pool->len; i++) curl_multi_cleanup(c->multi_pool->pdata[i]);
+  g_ptr_array_free(c->easy_pool, TRUE);
+  g_ptr_array_free(c->multi_pool, TRUE);
+  if (c->share) curl_share_cleanup(c->share); /* closes the pooled connections */
+  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) g_mutex_clear(&c->share_locks[i]);
+  g_mutex_clear(&c->pool_lock);
+  g_free(c->key);
+  g_free(c);
+}
+
+hvb_client *hvb__client_get(const char *client_key) {
+  global_init();
+  if (!client_key) client_key = "";
+  g_mutex_lock(&table_lock);
+  if (!table) table = g_hash_table_new(g_str_hash, g_str_equal);
+  hvb_client *c = g_hash_table_lookup(table, client_key);
+  if (c) {
+    c->refs++;
+  } else {
+    c = client_new(client_key);
+    g_hash_table_insert(table, c->key, c);
+  }
+  g_mutex_unlock(&table_lock);
+  return c;
+}
+
+void hvb__client_unref(hvb_client *client) {
+  if (!client) return;
+  g_mutex_lock(&table_lock);
+  bool last = --client->refs == 0;
+  if (last) {
+    g_hash_table_remove(table, client->key);
+    if (g_hash_table_size(table) == 0) {
+      g_hash_table_destroy(table);
+      table = NULL;
+    }
+  }
+  g_mutex_unlock(&table_lock);
+  if (last) client_free(client);
+}
+
+void *hvb__client_share(hvb_client *client) {
+  return client ? client->share : NULL;
+}
+
+/* An idle handle from `pool`, or NULL when it is empty. */
+static void *pool_take(hvb_client *c, GPtrArray *pool) {
+  void *h = NULL;
+  g_mutex_lock(&c->pool_lock);
+  if (pool->len > 0) h = g_ptr_array_steal_index_fast(pool, pool->len - 1);
+  g_mutex_unlock(&c->pool_lock);
+  return h;
+}
+
+/* Keep `h` in `pool` for reuse; false when the pool is full (the caller cleans it up). */
+static bool pool_give(hvb_client *c, GPtrArray *pool, void *h) {
+  g_mutex_lock(&c->pool_lock);
+  bool keep = pool->len < POOL_MAX;
+  if (keep) g_ptr_array_add(pool, h);
+  g_mutex_unlock(&c->pool_lock);
+  return keep;
+}
+
+static CURL *easy_take(hvb_client *c) {
+  CURL *easy = pool_take(c, c->easy_pool);
+  if (!easy) easy = curl_easy_init();
+  if (easy && c->share) curl_easy_setopt(easy, CURLOPT_SHARE, c->share);
+  return easy;
+}
+
+static void easy_give(hvb_client *c, CURL *easy) {
+  if (!easy) return;
+  /* Reset now, not on reuse, so no option keeps pointing into the freed transfer. */
+  curl_easy_reset(easy);
+  if (!pool_give(c, c->easy_pool, easy)) curl_easy_cleanup(easy);
+}
+
+static CURLM *multi_take(hvb_client *c) {
+  CURLM *multi = pool_take(c, c->multi_pool);
+  return multi ? multi : curl_multi_init();
+}
+
+static void multi_give(hvb_client *c, CURLM *multi) {
+  if (multi && !pool_give(c, c->multi_pool, multi)) curl_multi_cleanup(multi);
+}
+
+/* ---- transfers ------------------------------------------------------------------------ */
+
+typedef enum {
+  ST_RUNNING, /* an attempt is in the multi handle */
+  ST_WAITING, /* backing off before the next attempt */
+  ST_DONE,
+  ST_FAILED
+} state;
+
+struct hvb_transfer {
+  hvb_client *client; /* reference */
+  char *method;
+  char *url;
+  char *shown_url; /* url without query, fragment or user info: safe for messages */
+  char *body;
+  size_t body_len, body_cap;
+  bool has_body; /* a body is sent (body may hold a buffer from an earlier call otherwise) */
+  struct curl_slist *headers;
+  bool configured; /* the easy handle has this struct's options (it may be reused whole) */
+  bool debug;      /* debug logging was on when the transfer was made: the lines of every
+                      call are not worth a level check each (a getenv and a lock) */
+  long connect_timeout_ms, timeout_ms, idle_timeout_ms, retry_base_ms, retry_max_ms;
+  int max_retries;
+  hvb_body_fn body_fn;
+  hvb_reset_fn reset_fn;
+  void *user_data;
+
+  CURL *easy;
+  CURLM *multi;
+  bool attached; /* multi is the async engine's (not ours to pool); see hvb__transfer_attach */
+  bool in_multi;
+  unsigned gen; /* hvb__fork_generation() when made: a child never touches its handles */
+  char curl_err[CURL_ERROR_SIZE];
+
+  state st;
+  int attempts;
+  bool committed;
+  gint64 attempt_start, last_progress, wait_until; /* monotonic microseconds */
+
+  /* per attempt, from the response headers and body */
+  long status;
+  long retry_after_ms; /* server's hint, -1 when none */
+  bool hint_ms;        /* the hint came from retry-after-ms, which wins over Retry-After */
+  char content_type[128];
+  GString *error_body; /* non-2xx body, first ERROR_BODY_MAX bytes */
+  size_t body_bytes;   /* 2xx body bytes handed to the sink */
+  bool sink_aborted;
+  bool connected;
+
+  hvb_error err; /* the failure, once st == ST_FAILED; also the sink's error record */
+};
+
+static gint64 now_us(void) { return g_get_monotonic_time(); }
+
+/* Keep scheme, host, port and path: query strings and user info may carry credentials. */
+static char *url_for_messages(const char *url) {
+  const char *start = url;
+  const char *scheme = strstr(url, "://");
+  GString *s = g_string_new(NULL);
+  if (scheme) {
+    g_string_append_len(s, url, scheme + 3 - url);
+    start = scheme + 3;
+    size_t host_len = strcspn(start, "/?#");
+    const char *at = memchr(start, '@', host_len);
+    if (at) start = at + 1;
+  }
+  g_string_append_len(s, start, (gssize)strcspn(start, "?#"));
+  return g_string_free(s, FALSE);
+}
+
+static bool header_is(const char *line, size_t len, const char *name, const char **value,
+                      size_t *value_len) {
+  size_t n = strlen(name);
+  if (len <= n || line[n] != ':' || g_ascii_strncasecmp(line, name, n) != 0) return false;
+  const char *v = line + n + 1, *end = line + len;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+    end--;
+  *value = v;
+  *value_len = (size_t)(end - v);
+  return true;
+}
+
+static long parse_retry_after(const char *v, size_t len, bool millis) {
+  char buf[128];
+  if (len == 0 || len >= sizeof buf) return -1;
+  memcpy(buf, v, len);
+  buf[len] = '\0';
+  char *end;
+  double d = g_ascii_strtod(buf, &end);
+  if (end != buf && *end == '\0') {
+    if (d < 0 || d != d) return -1;
+    d = millis ? d : d * 1000.0;
+    return d > (double)G_MAXINT32 ? G_MAXINT32 : (long)d;
+  }
+  if (millis) return -1;
+  time_t when = curl_getdate(buf, NULL);
+  if (when == -1) return -1;
+  double delta = difftime(when, time(NULL));
+  if (delta <= 0) return 0;
+  return delta * 1000.0 > (double)G_MAXINT32 ? G_MAXINT32 : (long)(delta * 1000.0);
+}
+
+static size_t on_header(char *line, size_t size, size_t nitems, void *ud) {
+  hvb_transfer *t = ud;
+  size_t len = size * nitems;
+  const char *v;
+  size_t vlen;
+  if (len > 5 && memcmp(line, "HTTP/", 5) == 0) {
+    /* A new response (also after 1xx): forget what an earlier one said. */
+    const char *p = memchr(line, ' ', len);
+    t->status = p ? strtol(p + 1, NULL, 10) : 0;
+    t->retry_after_ms = -1;
+    t->hint_ms = false;
+    t->content_type[0] = '\0';
+  } else if (header_is(line, len, "content-type", &v, &vlen)) {
+    size_t n = MIN(vlen, sizeof t->content_type - 1); /* curl's line has no NUL */
+    memcpy(t->content_type, v, n);
+    t->content_type[n] = '\0';
+  } else if (header_is(line, len, "retry-after-ms", &v, &vlen)) {
+    long ms = parse_retry_after(v, vlen, true);
+    if (ms >= 0) {
+      t->retry_after_ms = ms;
+      t->hint_ms = true;
+    }
+  } else if (!t->hint_ms && header_is(line, len, "retry-after", &v, &vlen)) {
+    t->retry_after_ms = parse_retry_after(v, vlen, false);
+  }
+  return len;
+}
+
+static bool status_ok(long status) { return status >= 200 && status < 300; }
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
+  hvb_transfer *t = ud;
+  size_t len = size * nmemb;
+  if (!status_ok(t->status)) {
+    if (t->error_body->len < ERROR_BODY_MAX)
+      g_string_append_len(t->error_body, data,
+                          (gssize)MIN(len, ERROR_BODY_MAX - t->error_body->len));
+    return len;
+  }
+  t->body_bytes += len;
+  if (!t->body_fn) return len;
+  hvb_sink_rc rc = t->body_fn(t->user_data, data, len, &t->err);
+  if (rc == HVB_SINK_ABORT) {
+    t->sink_aborted = true;
+    if (t->err.status == HVB_OK)
+      hvb__fail(&t->err, HVB_CANCELLED, "body handler stopped the transfer from %s",
+                t->shown_url);
+    return CURL_WRITEFUNC_ERROR;
+  }
+  if (rc == HVB_SINK_PROGRESS) t->last_progress = now_us();
+  return len;
+}
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* Runs once the connection is up (new or reused), before the request is sent. */
+static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int primary_port,
+                     int local_port) {
+  (void)conn_primary_ip; (void)conn_local_ip; (void)primary_port; (void)local_port;
+  ((hvb_transfer *)ud)->connected = true;
+  return CURL_PREREQFUNC_OK;
+}
+#endif
+
+static bool configure_easy(hvb_transfer *t) {
+  CURL *e = t->easy;
+  bool ok = true;
+#define SET(opt, val) ok = ok && curl_easy_setopt(e, opt, val) == CURLE_OK
+  SET(CURLOPT_URL, t->url);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_ERRORBUFFER, t->curl_err);
+  SET(CURLOPT_HTTPHEADER, t->headers);
+  SET(CURLOPT_HEADERFUNCTION, on_header);
+  SET(CURLOPT_HEADERDATA, t);
+  SET(CURLOPT_WRITEFUNCTION, on_body);
+  SET(CURLOPT_WRITEDATA, t);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  SET(CURLOPT_PREREQFUNCTION, on_prereq);
+  SET(CURLOPT_PREREQDATA, t);
+#endif
+  SET(CURLOPT_TCP_KEEPALIVE, 1L);
+  SET(CURLOPT_TCP_KEEPIDLE, 30L);
+  SET(CURLOPT_TCP_KEEPINTVL, 15L);
+  SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+  SET(CURLOPT_TIMEOUT_MS, t->timeout_ms);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  if (t->has_body) {
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body_len);
+    SET(CURLOPT_POSTFIELDS, t->body);
+  }
+  if (strcmp(t->method, "GET") == 0) {
+    if (!t->has_body) SET(CURLOPT_HTTPGET, 1L);
+    else SET(CURLOPT_CUSTOMREQUEST, "GET");
+  } else if (strcmp(t->method, "POST") == 0) {
+    if (!t->has_body) {
+      SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+      SET(CURLOPT_POSTFIELDS, "");
+    }
+  } else if (strcmp(t->method, "HEAD") == 0) {
+    SET(CURLOPT_NOBODY, 1L);
+  } else {
+    SET(CURLOPT_CUSTOMREQUEST, t->method);
+  }
+#undef SET
+  return ok;
+}
+
+static bool has_header(const char *const *headers, const char *name) {
+  size_t n = strlen(name);
+  for (; headers && *headers; headers++)
+    if (g_ascii_strncasecmp(*headers, name, n) == 0 && (*headers)[n] == ':') return true;
+  return false;
+}
+
+static void attempt_reset(hvb_transfer *t) {
+  t->status = 0;
+  t->retry_after_ms = -1;
+  t->hint_ms = false;
+  t->content_type[0] = '\0';
+  g_string_truncate(t->error_body, 0);
+  t->body_bytes = 0;
+  t->sink_aborted = false;
+  t->connected = false;
+  t->curl_err[0] = '\0';
+}
+
+static void fail_now(hvb_transfer *t) {
+  t->st = ST_FAILED;
+  if (t->in_multi) {
+    curl_multi_remove_handle(t->multi, t->easy);
+    t->in_multi = false;
+  }
+}
+
+static void start_attempt(hvb_transfer *t) {
+  attempt_reset(t);
+  t->attempts++;
+  t->attempt_start = t->last_progress = now_us();
+  if (t->debug)
+    hvb__log(HVB_LOG_DEBUG, "%s %s: attempt %d of %d", t->method, t->shown_url, t->attempts,
+             t->max_retries + 1);
+  CURLMcode mc = curl_multi_add_handle(t->multi, t->easy);
+  if (mc != CURLM_OK) {
+    hvb__fail(&t->err, HVB_TRANSPORT, "%s %s: cannot start the transfer: %s", t->method,
+              t->shown_url, curl_multi_strerror(mc));
+    fail_now(t);
+    return;
+  }
+  t->in_multi = true;
+  t->st = ST_RUNNING;
+}
+
+/* Whether `headers` is exactly what the request asks for: its lines, then the
+ * Content-Type and Expect lines new_detached adds. */
+static bool headers_match(const struct curl_slist *l, const hvb_http_request *req, bool ctype,
+                          bool expect) {
+  for (const char *const *h = req->headers; h && *h; h++, l = l->next)
+    if (!l || strcmp(l->data, *h) != 0) return false;
+  if (ctype) {
+    if (!l || strcmp(l->data, "Content-Type: application/json") != 0) return false;
+    l = l->next;
+  }
+  if (expect) {
+    if (!l || strcmp(l->data, "Expect:") != 0) return false;
+    l = l->next;
+  }
+  return l == NULL;
+}
+
+/* An idle transfer of `client` (see hvb__transfer_free) with its fields but the reusable
+ * ones cleared, or NULL. */
+static hvb_transfer *xfer_take(hvb_client *client) {
+  hvb_transfer *old = pool_take(client, client->xfer_pool);
+  if (!old) return NULL;
+  hvb_transfer keep = *old;
+  memset(old, 0, sizeof *old);
+  old->easy = keep.easy;
+  old->configured = true;
+  old->url = keep.url;
+  old->shown_url = keep.shown_url;
+  old->method = keep.method;
+  old->body = keep.body;
+  old->has_body = keep.has_body;
+  old->body_cap = keep.body_cap;
+  old->headers = keep.headers;
+  old->connect_timeout_ms = keep.connect_timeout_ms;
+  old->timeout_ms = keep.timeout_ms;
+  old->error_body = keep.error_body;
+  g_string_truncate(old->error_body, 0);
+  return old;
+}
+
+hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_request *req,
+                                         hvb_body_fn body_fn, hvb_reset_fn reset_fn,
+                                         void *user_data) {
+  global_init();
+  hvb_transfer *t = client && req->url && *req->url ? xfer_take(client) : NULL;
+  bool reused = t != NULL;
+  bool had_body = reused && t->has_body;
+  if (!t) t = g_new0(hvb_transfer, 1);
+  t->client = client;
+  t->gen = hvb__fork_generation();
+  if (client) {
+    g_mutex_lock(&table_lock);
+    client->refs++;
+    g_mutex_unlock(&table_lock);
+  }
+  const char *url = req->url ? req->url : "";
+  const char *method = req->method ? req->method : req->body ? "POST" : "GET";
+  /* What must be set again on a reused handle; everything else it keeps. */
+  bool set_url = !reused || strcmp(t->url, url) != 0;
+  bool set_method = !reused || strcmp(t->method, method) != 0 || had_body != (req->body != NULL);
+  if (set_url) {
+    g_free(t->url);
+    g_free(t->shown_url);
+    t->url = g_strdup(url);
+    t->shown_url = url_for_messages(t->url);
+  }
+  if (!reused || strcmp(t->method, method) != 0) {
+    g_free(t->method);
+    t->method = g_strdup(method);
+  }
+  t->body_len = 0;
+  t->has_body = req->body != NULL;
+  if (req->body) {
+    if (req->body_len + 1 > t->body_cap) {
+      g_free(t->body);
+      t->body_cap = req->body_len + 1;
+      t->body = g_malloc(t->body_cap);
+    }
+    memcpy(t->body, req->body, req->body_len);
+    t->body[req->body_len] = '\0';
+    t->body_len = req->body_len;
+  }
+  /* libcurl would otherwise send a form content type for a body, and wait for
+   * "100 Continue" before sending a large one. */
+  bool ctype = req->body && !has_header(req->headers, "Content-Type");
+  bool expect = !has_header(req->headers, "Expect");
+  bool set_headers = !reused || !headers_match(t->headers, req, ctype, expect);
+  if (set_headers) {
+    curl_slist_free_all(t->headers);
+    t->headers = NULL;
+    for (const char *const *h = req->headers; h && *h; h++)
+      t->headers = curl_slist_append(t->headers, *h);
+    if (ctype) t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
+    if (expect) t->headers = curl_slist_append(t->headers, "Expect:");
+  }
+  long connect_timeout_ms = MAX(req->connect_timeout_ms, 0), timeout_ms = MAX(req->timeout_ms, 0);
+  bool set_timeouts =
+      !reused || connect_timeout_ms != t->connect_timeout_ms || timeout_ms != t->timeout_ms;
+  t->connect_timeout_ms = connect_timeout_ms;
+  t->timeout_ms = timeout_ms;
+  t->idle_timeout_ms = MAX(req->idle_timeout_ms, 0);
+  t->max_retries = MAX(req->max_retries, 0);
+  t->retry_base_ms = req->retry_base_ms > 0 ? req->retry_base_ms : DEFAULT_RETRY_BASE_MS;
+  t->retry_max_ms = req->retry_max_ms > 0 ? req->retry_max_ms : DEFAULT_RETRY_MAX_MS;
+  t->body_fn = body_fn;
+  t->reset_fn = reset_fn;
+  t->user_data = user_data;
+  t->debug = hvb__log_enabled(HVB_LOG_DEBUG);
+  if (!t->error_body) t->error_body = g_string_new(NULL);
+  t->retry_after_ms = -1;
+
+  if (!client || !req->url || !*req->url) {
+    hvb__fail(&t->err, HVB_EINVAL, "HTTP request without a %s", client ? "URL" : "client");
+    t->st = ST_FAILED;
+    return t;
+  }
+  if (reused && set_method) {
+    /* Another method, or a body where there was none: start from a clean handle rather
+     * than undo the old method's options one by one. */
+    curl_easy_reset(t->easy);
+    if (client->share) curl_easy_setopt(t->easy, CURLOPT_SHARE, client->share);
+    reused = false;
+  }
+  if (!t->easy) t->easy = easy_take(client);
+  if (!t->easy) {
+    hvb__fail(&t->err, HVB_ENOMEM, "%s %s: cannot create a libcurl handle", t->method,
+              t->shown_url);
+    t->st = ST_FAILED;
+    return t;
+  }
+  t->configured = false;
+  bool ok = true;
+  if (!reused) {
+    ok = configure_easy(t);
+  } else {
+#define SET(opt, val) ok = ok && curl_easy_setopt(t->easy, opt, val) == CURLE_OK
+    if (set_url) SET(CURLOPT_URL, t->url);
+    if (set_headers) SET(CURLOPT_HTTPHEADER, t->headers);
+    if (set_timeouts) {
+      SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+      SET(CURLOPT_TIMEOUT_MS, t->timeout_ms);
+    }
+    if (t->has_body) {
+      SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body_len);
+      SET(CURLOPT_POSTFIELDS, t->body);
+    }
+#undef SET
+  }
+  if (!ok) {
+    hvb__fail(&t->err, HVB_EINVAL, "%s %s: libcurl rejected the request options", t->method,
+              t->shown_url);
+    t->st = ST_FAILED;
+    return t;
+  }
+  t->configured = true;
+  return t;
+}
+
+hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
+                                hvb_body_fn body_fn, hvb_reset_fn reset_fn, void *user_data) {
+  hvb_transfer *t = hvb__transfer_new_detached(client, req, body_fn, reset_fn, user_data);
+  if (t->st == ST_FAILED) return t;
+  t->multi = multi_take(client);
+  if (!t->multi) {
+    hvb__fail(&t->err, HVB_ENOMEM, "%s %s: cannot create a libcurl multi handle", t->method,
+              t->shown_url);
+    t->st = ST_FAILED;
+    return t;
+  }
+  start_attempt(t);
+  return t;
+}
+
+bool hvb__transfer_attach(hvb_transfer *t, void *multi, void *owner, hvb_error *err) {
+  if (t->st == ST_FAILED) {
+    if (err) *err = t->err;
+    return false;
+  }
+  t->multi = multi;
+  t->attached = true;
+  curl_easy_setopt(t->easy, CURLOPT_PRIVATE, owner);
+  start_attempt(t);
+  if (t->st == ST_FAILED) {
+    if (err) *err = t->err;
+    return false;
+  }
+  return true;
+}
+
+void *hvb__transfer_owner_of(void *easy) {
+  char *owner = NULL;
+  curl_easy_getinfo((CURL *)easy, CURLINFO_PRIVATE, &owner);
+  return owner;
+}
+
+/* Message and type of an error body: OpenAI {"error": {"message", "type", "code"}},
+ * Anthropic {"type": "error", "error": {"type", "message"}}, or plain {"error": "text"} /
+ * {"message": "text"}. */
+static void error_details(const GString *body, char *type, size_t type_size, GString *msg) {
+  type[0] = '\0';
+  json_object *root = body->len ? hvb__json_parse(body->str, (long)body->len, "error body",
+                                                  NULL) : NULL;
+  if (json_object_is_type(root, json_type_object)) {
+    json_object *e = NULL;
+    json_object_object_get_ex(root, "error", &e);
+    const char *m = NULL, *ty = NULL;
+    if (json_object_is_type(e, json_type_object)) {
+      m = hvb__json_str(e, "message");
+      ty = hvb__json_str(e, "type");
+      json_object *code = NULL;
+      if (!ty && json_object_object_get_ex(e, "code", &code) && code &&
+          !json_object_is_type(code, json_type_null))
+        ty = json_object_get_string(code);
+    } else if (json_object_is_type(e, json_type_string)) {
+      m = json_object_get_string(e);
+    }
+    if (!m) m = hvb__json_str(root, "message");
+    if (!m) m = hvb__json_str(root, "detail");
+    if (m) g_string_append(msg, m);
+    if (ty) g_strlcpy(type, ty, type_size);
+  } else if (body->len > 0 && !root) {
+    /* Not JSON (a proxy's error page): a short excerpt still tells the user something. */
+    char *text = g_utf8_make_valid(body->str, (gssize)MIN(body->len, 200));
+    g_string_append(msg, g_strstrip(text));
+    g_free(text);
+  }
+  json_object_put(root);
+}
+
+static void fail_http(hvb_transfer *t) {
+  char type[64];
+  GString *msg = g_string_new(NULL);
+  error_details(t->error_body, type, sizeof type, msg);
+  hvb__fail_http(&t->err, HVB_HTTP, (int)t->status, type[0] ? type : NULL,
+                 "HTTP %ld from %s%s%s", t->status, t->shown_url, msg->len ? ": " : "",
+                 msg->str);
+  g_string_free(msg, TRUE);
+}
+
+static const char *curl_message(hvb_transfer *t, CURLcode rc) {
+  return t->curl_err[0] ? t->curl_err : curl_easy_strerror(rc);
+}
+
+
+/* Whether a timeout hit before the connection was up (then it is worth another attempt). */
+static bool connected(hvb_transfer *t) {
+#if LIBCURL_VERSION_NUM >= 0x075000
+  return t->connected;
+#else
+  curl_off_t us = 0;
+  return curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &us) == CURLE_OK && us > 0;
+#endif
+}
+
+/* Record the outcome of a finished attempt in t->err; true when it may be retried. */
+static bool classify(hvb_transfer *t, CURLcode rc) {
+  switch (rc) {
+  case CURLE_OK:
+    fail_http(t);
+    return t->status == 408 || t->status == 409 || t->status == 429 || t->status >= 500;
+  case CURLE_WRITE_ERROR:
+    if (t->sink_aborted) return false; /* t->err is the sink's */
+    break;
+  case CURLE_OPERATION_TIMEDOUT:
+    if (!connected(t)) {
+      hvb__fail(&t->err, HVB_TIMEOUT, "connect timeout: no connection to %s within %ld ms",
+                t->shown_url, t->connect_timeout_ms ? t->connect_timeout_ms : t->timeout_ms);
+      return true;
+    }
+    hvb__fail(&t->err, HVB_TIMEOUT, "total timeout: %s %s took longer than %ld ms", t->method,
+              t->shown_url, t->timeout_ms);
+    return false;
+  case CURLE_PARTIAL_FILE:
+  case CURLE_RECV_ERROR:
+    if (status_ok(t->status) && t->body_bytes > 0) {
+      hvb__fail(&t->err, HVB_TRUNCATED, "connection to %s closed mid-body after %zu bytes: %s",
+                t->shown_url, t->body_bytes, curl_message(t, rc));
+      return true;
+    }
+    G_GNUC_FALLTHROUGH;
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+    hvb__fail(&t->err, HVB_TRANSPORT, "%s %s failed: %s", t->method, t->shown_url,
+              curl_message(t, rc));
+    return true;
+  default:
+    break;
+  }
+  hvb__fail(&t->err, HVB_TRANSPORT, "%s %s failed: %s", t->method, t->shown_url,
+            curl_message(t, rc));
+  return false;
+}
+
+static long backoff_ms(hvb_transfer *t) {
+  if (t->retry_after_ms >= 0) return MIN(t->retry_after_ms, t->retry_max_ms);
+  /* Full jitter: uniformly in [0, min(cap, base * 2^n)] spreads clients that failed together. */
+  int n = MIN(t->attempts - 1, 30);
+  double ceiling = MIN((double)t->retry_base_ms * (double)(1u << n), (double)t->retry_max_ms);
+  return (long)g_random_double_range(0, ceiling + 1);
+}
+
+static void finish_attempt(hvb_transfer *t, CURLcode rc) {
+  curl_multi_remove_handle(t->multi, t->easy);
+  t->in_multi = false;
+  if (rc == CURLE_OK && status_ok(t->status)) {
+    if (t->debug)
+      hvb__log(HVB_LOG_DEBUG, "%s %s: HTTP %ld, %zu bytes, attempt %d", t->method, t->shown_url,
+               t->status, t->body_bytes, t->attempts);
+    t->st = ST_DONE;
+    return;
+  }
+  bool retryable = classify(t, rc);
+  if (!retryable || t->committed || t->attempts > t->max_retries) {
+    if (retryable && t->attempts > 1)
+      hvb__error_prefix(&t->err, "after %d attempts", t->attempts);
+    hvb__log(HVB_LOG_DEBUG, "%s %s: giving up after attempt %d: %s", t->method, t->shown_url,
+             t->attempts, t->err.message);
+    t->st = ST_FAILED;
+    return;
+  }
+  long delay = backoff_ms(t);
+  hvb__log(HVB_LOG_DEBUG, "%s %s: attempt %d failed (%s); retrying in %ld ms", t->method,
+           t->shown_url, t->attempts, t->err.message, delay);
+  if (t->reset_fn) t->reset_fn(t->user_data);
+  hvb_error_clear(&t->err);
+  t->wait_until = now_us() + (gint64)delay * 1000;
+  t->st = ST_WAITING;
+}
+
+static void idle_timeout(hvb_transfer *t) {
+  hvb__fail(&t->err, HVB_TIMEOUT, "idle timeout: no data from %s for %ld ms", t->shown_url,
+            t->idle_timeout_ms);
+  hvb__log(HVB_LOG_DEBUG, "%s %s: %s", t->method, t->shown_url, t->err.message);
+  fail_now(t);
+}
+
+static gint64 idle_deadline(const hvb_transfer *t) {
+  return MAX(t->attempt_start, t->last_progress) + (gint64)t->idle_timeout_ms * 1000;
+}
+
+static hvb_step finished(hvb_transfer *t, hvb_error *err) {
+  if (t->st == ST_DONE) return HVB_STEP_DONE;
+  if (err) *err = t->err;
+  return HVB_STEP_FAILED;
+}
+
+/* Finish the attempt when libcurl reports our transfer done; true when it did. */
+static bool collect_done(hvb_transfer *t) {
+  int queued;
+  CURLMsg *msg;
+  while ((msg = curl_multi_info_read(t->multi, &queued)))
+    if (msg->msg == CURLMSG_DONE && msg->easy_handle == t->easy) {
+      finish_attempt(t, msg->data.result);
+      return true;
+    }
+  return false;
+}
+
+/* The time-driven part of a transfer, shared by the synchronous step and the async engine:
+ * start the next attempt once its backoff has passed, fail an attempt that went idle too long.
+ * *next_us (when not NULL) gets the monotonic time by which this must run again (0: none). */
+static void timers(hvb_transfer *t, gint64 now, gint64 *next_us) {
+  if (next_us) *next_us = 0;
+  if (t->st == ST_WAITING && now >= t->wait_until) start_attempt(t);
+  if (t->st == ST_RUNNING && t->idle_timeout_ms > 0 && now >= idle_deadline(t)) idle_timeout(t);
+  if (!next_us) return;
+  if (t->st == ST_WAITING) *next_us = t->wait_until;
+  else if (t->st == ST_RUNNING && t->idle_timeout_ms > 0) *next_us = idle_deadline(t);
+}
+
+static hvb_step state_step(hvb_transfer *t, hvb_error *err) {
+  return t->st == ST_RUNNING || t->st == ST_WAITING ? HVB_STEP_RUNNING : finished(t, err);
+}
+
+hvb_step hvb__transfer_tick(hvb_transfer *t, long long now_mono_us, long long *next_us,
+                            hvb_error *err) {
+  gint64 next = 0;
+  timers(t, (gint64)now_mono_us, &next);
+  if (next_us) *next_us = next;
+  return state_step(t, err);
+}
+
+hvb_step hvb__transfer_done(hvb_transfer *t, int curl_code, hvb_error *err) {
+  if (t->st == ST_RUNNING) finish_attempt(t, (CURLcode)curl_code);
+  return state_step(t, err);
+}
+
+/* A transfer stepped in a child of the process that started it (a synchronous stream read
+ * across fork()): its connection is the parent's, so it ends here, without touching it. */
+static hvb_step forked_transfer(hvb_transfer *t, hvb_error *err) {
+  if (t->st == ST_RUNNING || t->st == ST_WAITING) {
+    hvb__fail(&t->err, HVB_TRANSPORT,
+              "%s %s: the transfer was started before fork(): it does not run in the child "
+              "process", t->method, t->shown_url);
+    t->st = ST_FAILED;
+  }
+  return finished(t, err);
+}
+
+hvb_step hvb__transfer_step(hvb_transfer *t, int wait_ms, hvb_error *err) {
+  if (G_UNLIKELY(t->gen != hvb__fork_generation())) return forked_transfer(t, err);
+  if (wait_ms < 0) wait_ms = 0;
+  if (t->st == ST_WAITING) {
+    gint64 left = t->wait_until - now_us();
+    if (left > 0) {
+      g_usleep((gulong)MIN(left, (gint64)wait_ms * 1000));
+      if (t->wait_until > now_us()) return HVB_STEP_RUNNING;
+    }
+    timers(t, now_us(), NULL);
+  }
+  if (t->st != ST_RUNNING) return finished(t, err);
+
+  int timeout = wait_ms;
+  if (t->idle_timeout_ms > 0) {
+    gint64 left_ms = (idle_deadline(t) - now_us() + 999) / 1000;
+    timeout = (int)CLAMP(left_ms, 0, timeout);
+  }
+  /* Work first, wait only when nothing is ready: a reply that already arrived is read without
+   * a poll round trip, which is most of a keep-alive call's latency on loopback. */
+  int running = 0;
+  CURLMcode mc = curl_multi_perform(t->multi, &running);
+  if (mc == CURLM_OK && !collect_done(t) && running) {
+    mc = curl_multi_poll(t->multi, NULL, 0, timeout, NULL);
+    if (mc == CURLM_OK) mc = curl_multi_perform(t->multi, &running);
+    if (mc == CURLM_OK) collect_done(t);
+  }
+  if (mc != CURLM_OK) {
+    hvb__fail(&t->err, HVB_TRANSPORT, "%s %s: libcurl multi error: %s", t->method,
+              t->shown_url, curl_multi_strerror(mc));
+    fail_now(t);
+    return finished(t, err);
+  }
+  timers(t, now_us(), NULL);
+  return state_step(t, err);
+}
+
+void hvb__transfer_commit(hvb_transfer *t) { t->committed = true; }
+
+long hvb__transfer_status(const hvb_transfer *t) { return t->status; }
+
+int hvb__transfer_attempts(const hvb_transfer *t) { return t->attempts; }
+
+const char *hvb__transfer_content_type(const hvb_transfer *t) { return t->content_type; }
+
+/* Free a transfer that belongs to no client (and no multi) any more. */
+static void xfer_destroy(hvb_transfer *t) {
+  if (t->easy) curl_easy_cleanup(t->easy);
+  curl_slist_free_all(t->headers);
+  if (t->error_body) g_string_free(t->error_body, TRUE);
+  g_free(t->method);
+  g_free(t->url);
+  g_free(t->shown_url);
+  g_free(t->body);
+  g_free(t);
+}
+
+void hvb__transfer_free(hvb_transfer *t) {
+  if (!t) return;
+  if (G_UNLIKELY(t->gen != hvb__fork_generation())) {
+    /* Made before fork(): its handles may hold the parent's connection; removing or
+     * resetting them could close it under the parent. Keep them, untouched. */
+    hvb__fork_keep(t->easy);
+    if (!t->attached) hvb__fork_keep(t->multi);
+    t->easy = NULL;
+    t->multi = NULL;
+    t->in_multi = false;
+  }
+  if (t->in_multi) curl_multi_remove_handle(t->multi, t->easy);
+  t->in_multi = false;
+  hvb_client *client = t->client;
+  if (!t->attached) multi_give(client, t->multi);
+  t->multi = NULL;
+  if (client && t->easy && t->configured) {
+    /* Back to the client whole, options set (see xfer_take); nothing of the call stays
+     * reachable from the handle. */
+    curl_easy_setopt(t->easy, CURLOPT_PRIVATE, NULL);
+    t->client = NULL;
+    t->body_fn = NULL;
+    t->reset_fn = NULL;
+    t->user_data = NULL;
+    if (pool_give(client, client->xfer_pool, t)) {
+      hvb__client_unref(client);
+      return;
+    }
+    t->client = client;
+  }
+  easy_give(client, t->easy);
+  t->easy = NULL;
+  hvb__client_unref(client);
+  xfer_destroy(t);
+}
+
+bool hvb__http_perform(hvb_client *client, const hvb_http_request *req, hvb_body_fn body_fn,
+                       hvb_reset_fn reset_fn, void *user_data, hvb_error *err) {
+  hvb_transfer *t = hvb__transfer_new(client, req, body_fn, reset_fn, user_data);
+  hvb_step st;
+  while ((st = hvb__transfer_step(t, 1000, err)) == HVB_STEP_RUNNING) {}
+  hvb__transfer_free(t);
+  return st == HVB_STEP_DONE;
+}
+
+/* ---- fork() (core/base/fork.c) ----
+ *
+ * Lock order: table_lock, then each client's pool_lock. The share locks are not taken:
+ * libcurl takes them inside its calls and nests them in an order of its own, so taking them
+ * all in prepare can deadlock with a transfer in another thread. They are not needed either:
+ * in the child every client gets a new share and empty pools, and its share locks (which a
+ * transfer of the parent may have held) are made new. The old share holds the parent's
+ * keep-alive connections (a request on one from the child would interleave with the
+ * parent's on the same socket) and cleaning it up could write on them (a TLS close_notify),
+ * so it and the idle handles are kept, never used nor freed (hvb__fork_keep). Transfers made
+ * before the fork are refused by their generation (hvb__transfer_step, hvb__transfer_free). */
+void hvb__transport_atfork(hvb_fork_phase phase) {
+  if (phase == HVB_FORK_PREPARE) g_mutex_lock(&table_lock);
+  GHashTableIter it;
+  gpointer v;
+  if (table) {
+    g_hash_table_iter_init(&it, table);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+      hvb_client *c = v;
+      if (phase == HVB_FORK_PREPARE) {
+        g_mutex_lock(&c->pool_lock);
+        continue;
+      }
+      if (phase == HVB_FORK_CHILD) {
+        hvb__fork_keep(c->share);
+        hvb__fork_keep(c->easy_pool); /* with the handles in it */
+        hvb__fork_keep(c->multi_pool);
+        hvb__fork_keep(c->xfer_pool); /* idle transfers, their easy handles on the old share */
+        /* Held, maybe, by a thread the child does not have; only the old share used them. */
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) {
+          memset(&c->share_locks[i], 0, sizeof c->share_locks[i]);
+          g_mutex_init(&c->share_locks[i]);
+        }
+        pools_new(c);
+      }
+      g_mutex_unlock(&c->pool_lock);
+    }
+  }
+  if (phase != HVB_FORK_PREPARE) g_mutex_unlock(&table_lock);
+}

@@ -1,0 +1,161 @@
+/* core/net/transport.h: HTTP over libcurl's multi interface.
+ *
+ * One hvb_client per client_key (a process-wide table): it owns a CURLSH that shares the
+ * connection cache, DNS cache and TLS sessions between every transfer of that key, plus pools
+ * of easy and multi handles for reuse, so that keep-alive connections survive from call to
+ * call. A freed transfer goes back to its client whole (its easy handle still configured), so
+ * the next transfer of the client sets only the options that differ. A transfer is driven step by step (hvb__transfer_step): synchronous calls loop on it,
+ * a stream iterator steps until it has a delta, and the async engine will drive the same
+ * transfers.
+ *
+ * Retries happen inside the transfer: 408, 409, 429, 5xx and connection failures (connect,
+ * connect timeout, send, receive, empty reply, partial body) are retried up to max_retries
+ * times with exponential backoff (base * 2^attempt, capped at retry_max_ms) with full jitter,
+ * or after the server's retry-after-ms / Retry-After (seconds or HTTP date), re-read on every
+ * attempt and capped at retry_max_ms. No retry once hvb__transfer_commit() was called (output
+ * reached the caller). Other statuses (400, 401, 403, 404...) fail at once, and so do the
+ * total and idle timeouts (a retry would multiply the time the caller said it would wait).
+ *
+ * Clients: the pool lives while someone holds a reference; the last unref closes its
+ * connections, so a caller that wants reuse across calls keeps its reference (hvb_llm does).
+ * Messages and debug logs name the method, URL (without query string or user info, which may
+ * carry credentials), status, attempt and delays; never headers or bodies.
+ *
+ * Thread safety: hvb__client_get/unref are thread-safe; one transfer belongs to one thread at
+ * a time; transfers of one client may run in parallel threads.
+ *
+ * fork(): in the child every client starts with a new share and empty pools (the parent's
+ * connections are never reused nor closed), and a transfer made before the fork fails at its
+ * next step with HVB_TRANSPORT and is freed without touching its handles (see the fork()
+ * section of transport.c).
+ */
+#ifndef HVB_TRANSPORT_H
+#define HVB_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <heavenbase/error.h>
+#include "base/fork.h"
+
+typedef struct hvb_client hvb_client;
+typedef struct hvb_transfer hvb_transfer;
+
+/* The pool for `client_key` (new reference; created on first use). Never NULL. */
+hvb_client *hvb__client_get(const char *client_key);
+void hvb__client_unref(hvb_client *client); /* NULL is a no-op */
+
+/* The client's CURLSH (as void *: this header does not include curl), borrowed for as long
+ * as a reference to the client is held; NULL when libcurl could not make one. For client
+ * exports (core/api/export.c), whose easy handles join the client's connection pool. */
+void *hvb__client_share(hvb_client *client);
+
+typedef struct hvb_http_request {
+  const char *method;         /* NULL: "POST" when body != NULL, else "GET" */
+  const char *url;
+  const char *const *headers; /* NULL-terminated "Name: value" lines, may be NULL; "Expect:"
+                                 is added, and "Content-Type: application/json" when there
+                                 is a body and no Content-Type */
+  const char *body;           /* may be NULL */
+  size_t body_len;
+  long connect_timeout_ms;    /* 0: libcurl's default */
+  long timeout_ms;            /* whole attempt; 0: none */
+  long idle_timeout_ms;       /* no progress for this long fails the transfer; 0: none */
+  int max_retries;            /* retries after the first attempt */
+  long retry_base_ms;         /* 0: 500 */
+  long retry_max_ms;          /* cap on one wait, backoff or Retry-After; 0: 30000 */
+} hvb_http_request;
+
+/* What the body sink tells the transport about the bytes it was given. */
+typedef enum hvb_sink_rc {
+  HVB_SINK_ABORT = -1,   /* stop now; the sink has filled the error it was given */
+  HVB_SINK_CONTINUE = 0, /* consumed, but no real data (keep-alive comments) */
+  HVB_SINK_PROGRESS = 1  /* real data: resets the idle timer */
+} hvb_sink_rc;
+
+/* Receives the body of a 2xx response in chunks as they arrive. On HVB_SINK_ABORT it must
+ * have filled `err` (the transfer's error record; hvb__transfer_step returns it; left empty,
+ * it becomes HVB_CANCELLED). `body_fn` may be NULL: the body is discarded. */
+typedef hvb_sink_rc (*hvb_body_fn)(void *user_data, const char *data, size_t len,
+                                   hvb_error *err);
+/* Called before a retried attempt so the sink can drop what the failed attempt delivered. */
+typedef void (*hvb_reset_fn)(void *user_data);
+
+typedef enum hvb_step {
+  HVB_STEP_FAILED = -1, /* err set; the transfer is finished */
+  HVB_STEP_RUNNING = 0, /* call again */
+  HVB_STEP_DONE = 1     /* a 2xx response was received completely */
+} hvb_step;
+
+/* Start a transfer. The request is copied (the caller may free it afterwards). Never NULL. */
+hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
+                                hvb_body_fn body_fn, hvb_reset_fn reset_fn, void *user_data);
+
+/* ---- transfers driven by the async engine (core/api/engine.c) ----
+ *
+ * The engine owns one multi handle for all its transfers and runs them on its I/O thread; the
+ * retry, backoff and timeout logic is the same code as hvb__transfer_step's:
+ *   hvb__transfer_new_detached  configure, do not start (any thread)
+ *   hvb__transfer_attach        start the first attempt in the engine's multi (engine thread)
+ *   hvb__transfer_done          libcurl reported the attempt done (CURLMSG_DONE's result)
+ *   hvb__transfer_tick          start a retry whose backoff passed, fail an idle attempt
+ * hvb__transfer_step must not be used on an attached transfer. */
+
+/* Like hvb__transfer_new, but no attempt is started: a failure to set up is kept and
+ * reported by hvb__transfer_attach. Never NULL. */
+hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_request *req,
+                                         hvb_body_fn body_fn, hvb_reset_fn reset_fn,
+                                         void *user_data);
+
+/* Start `t` in `multi` (a CURLM*, borrowed: it must outlive the transfer); `owner` is
+ * what hvb__transfer_owner_of gives back for the easy handle of a CURLMsg. False with err
+ * set when the transfer could not be set up or started. */
+bool hvb__transfer_attach(hvb_transfer *t, void *multi, void *owner, hvb_error *err);
+
+/* The `owner` given to hvb__transfer_attach for a CURL* easy handle. */
+void *hvb__transfer_owner_of(void *easy);
+
+/* The attempt finished with CURLcode `curl_code`: retry (HVB_STEP_RUNNING: waiting out a
+ * backoff, see hvb__transfer_tick), DONE, or FAILED with err set. */
+hvb_step hvb__transfer_done(hvb_transfer *t, int curl_code, hvb_error *err);
+
+/* Timers at `now_mono_us` (g_get_monotonic_time): *next_us gets when to tick again (0:
+ * not needed). Returns the state as hvb__transfer_done does. */
+hvb_step hvb__transfer_tick(hvb_transfer *t, long long now_mono_us, long long *next_us,
+                            hvb_error *err);
+
+/* Advance the transfer, waiting up to `wait_ms` for network activity (or for a backoff delay
+ * to pass). Returns after any activity, so a caller can look at what the sink produced.
+ * Errors: HVB_HTTP (status, provider type and message parsed from an error body: OpenAI
+ * {"error": {...}} or Anthropic {"type": "error", "error": {...}} shapes; the message names
+ * the status and URL), HVB_TIMEOUT (connect, total or idle; the message says which, and the
+ * URL), HVB_TRANSPORT (connection failure after the retries; curl's message), HVB_TRUNCATED
+ * (connection closed mid-body of a 2xx response: after commit, or once the retries are
+ * spent), or the sink's error. A failure that was retried says so: "after 3 attempts: ...".
+ * Waiting out a backoff is part of stepping: the call sleeps at most `wait_ms` and returns
+ * HVB_STEP_RUNNING. */
+hvb_step hvb__transfer_step(hvb_transfer *t, int wait_ms, hvb_error *err);
+
+/* Output of this transfer reached the caller: never retry it from now on. */
+void hvb__transfer_commit(hvb_transfer *t);
+
+/* HTTP status of the last attempt (0 before headers). */
+long hvb__transfer_status(const hvb_transfer *t);
+
+/* Attempts made so far (1 + retries). */
+int hvb__transfer_attempts(const hvb_transfer *t);
+
+/* Content-Type of the last attempt's response ("" before headers or when absent), borrowed
+ * until the next step: lets a stream reader notice a provider that answered with plain JSON. */
+const char *hvb__transfer_content_type(const hvb_transfer *t);
+
+/* Abort if running and release; handles go back to the client's pools. NULL is a no-op. */
+void hvb__transfer_free(hvb_transfer *t);
+
+/* Run a transfer to completion (loops on hvb__transfer_step). */
+bool hvb__http_perform(hvb_client *client, const hvb_http_request *req, hvb_body_fn body_fn,
+                       hvb_reset_fn reset_fn, void *user_data, hvb_error *err);
+
+/* fork() handler, called by core/api/atfork.c. */
+void hvb__transport_atfork(hvb_fork_phase phase);
+
+#endif

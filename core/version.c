@@ -1,5 +1,0 @@
-/* core/version.c */
-#include "internal.h"
-#include <heavenbase/version.h>
-
-HVB_PUBLIC const char *hvb_version(void) { return HVB_VERSION_STRING; }
