@@ -29,31 +29,6 @@ int hb_usage(const char *command, const char *fmt, ...) {
   return HB_EXIT_USAGE;
 }
 
-bool hb_opt_is(const char *arg, const char *long_name, const char *short_name) {
-  if (long_name && arg[0] == '-' && arg[1] == '-') {
-    size_t n = strlen(long_name);
-    if (!strncmp(arg + 2, long_name, n) && (arg[2 + n] == '\0' || arg[2 + n] == '='))
-      return true;
-  }
-  if (short_name && arg[0] == '-' && arg[1] == short_name[0] && arg[1] != '-') return true;
-  return false;
-}
-
-const char *hb_opt_value(const char *command, int argc, char **argv, int *i) {
-  const char *arg = argv[*i];
-  if (arg[1] == '-') {
-    const char *eq = strchr(arg, '=');
-    if (eq) return eq + 1;
-  } else if (arg[2] != '\0') {
-    return arg + 2;
-  }
-  if (*i + 1 >= argc) {
-    hb_usage(command, "option '%s' needs a value", arg);
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 void hb_llm_opts_init(hb_llm_opts *o) { o->options = json_object_new_object(); }
 
 void hb_llm_opts_clear(hb_llm_opts *o) {
@@ -61,36 +36,32 @@ void hb_llm_opts_clear(hb_llm_opts *o) {
   o->options = NULL;
 }
 
-int hb_llm_opts_parse(hb_llm_opts *o, const char *command, int argc, char **argv, int *i) {
-  static const struct {
-    const char *long_name, *short_name, *key;
-  } simple[] = {
-      {"preset", "p", "preset"},     {"model", "m", "model"},
-      {"provider", NULL, "provider"}, {"gateway", "g", "gateway"},
-      {"base-url", NULL, "base_url"}, {"api-key-env", NULL, "api_key_env"},
-  };
-  const char *arg = argv[*i];
-  for (size_t k = 0; k < sizeof simple / sizeof simple[0]; k++) {
-    if (!hb_opt_is(arg, simple[k].long_name, simple[k].short_name)) continue;
-    const char *v = hb_opt_value(command, argc, argv, i);
-    if (!v) return -1;
-    json_object_object_add(o->options, simple[k].key, json_object_new_string(v));
+bool hb_llm_opts_add_kv(hb_llm_opts *o, const char *kv) {
+  const char *eq = strchr(kv, '=');
+  if (!eq || eq == kv) return false;
+  char *key = strndup(kv, (size_t)(eq - kv));
+  json_object_object_add(o->options, key, hvb_config_parse_value(eq + 1, false));
+  free(key);
+  return true;
+}
+
+int hb_llm_opts_apply(hb_llm_opts *o, const char *command, const hb_arg *arg) {
+  if (arg->opt->llm_key) {
+    json_object_object_add(o->options, arg->opt->llm_key, json_object_new_string(arg->value));
     return 1;
   }
-  if (hb_opt_is(arg, "option", "o")) {
-    const char *v = hb_opt_value(command, argc, argv, i);
-    if (!v) return -1;
-    const char *eq = strchr(v, '=');
-    if (!eq || eq == v) {
-      hb_usage(command, "option -o wants KEY=VALUE, got '%s'", v);
-      return -1;
-    }
-    char *key = strndup(v, (size_t)(eq - v));
-    json_object_object_add(o->options, key, hvb_config_parse_value(eq + 1, false));
-    free(key);
-    return 1;
-  }
-  return 0;
+  if (arg->opt->id != HB_OPT_OPTION) return 0;
+  if (hb_llm_opts_add_kv(o, arg->value)) return 1;
+  hb_usage(command, "option -o wants KEY=VALUE, got '%s'", arg->value);
+  return -1;
+}
+
+bool hb_parse_count(const char *v, long max, long *out) {
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (end == v || *end || n < 1 || n > max) return false;
+  *out = n;
+  return true;
 }
 
 void hb_print_json(FILE *out, json_object *value, bool raw_strings) {

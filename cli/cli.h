@@ -7,6 +7,8 @@
 #include <json-c/json.h>
 #include <heavenbase/heavenbase.h>
 
+#include "options.h"
+
 /* Exit statuses: 0 success, 1 the operation failed, 2 bad usage. */
 enum { HB_EXIT_OK = 0, HB_EXIT_FAIL = 1, HB_EXIT_USAGE = 2 };
 
@@ -30,24 +32,23 @@ void hb_warn_fallback(const hvb_spec *spec);
 /* "hb: <message>" plus a hint to run `hb help <command>`; returns HB_EXIT_USAGE. */
 int hb_usage(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Options that select and configure an LLM, shared by chat and spec (and later embed,
- * imagen). hb_llm_opts_parse recognizes one option at argv[*i] and advances *i; returns 1
- * when consumed, 0 when not one of these, -1 on a usage error (already reported). */
+/* Options that select and configure an LLM (preset, model, provider, gateway, base URL, key
+ * variable, -o KEY=VALUE), shared by chat, embed, imagen and spec. */
 typedef struct hb_llm_opts {
   json_object *options; /* constructor options being built (owned) */
 } hb_llm_opts;
 
 void hb_llm_opts_init(hb_llm_opts *o);
 void hb_llm_opts_clear(hb_llm_opts *o);
-int hb_llm_opts_parse(hb_llm_opts *o, const char *command, int argc, char **argv, int *i);
+/* Apply one parsed option: 1 when it is one of these, 0 when not, -1 on a usage error
+ * (reported: -o without '=' names the option). */
+int hb_llm_opts_apply(hb_llm_opts *o, const char *command, const hb_arg *arg);
+/* Add KEY=VALUE (VALUE as JSON when it parses as JSON) to the options; false when `kv` has no
+ * KEY= part. */
+bool hb_llm_opts_add_kv(hb_llm_opts *o, const char *kv);
 
-/* The value of option `name` at argv[*i] ("--name VALUE" or "--name=VALUE"; for a short
- * option "-x VALUE" or "-xVALUE"). NULL (reported as usage error) when missing. */
-const char *hb_opt_value(const char *command, int argc, char **argv, int *i);
-
-/* Does argv[i] name option `long_name` or `short_name` (may be NULL), in any of the forms
- * "--long", "--long=V", "-s", "-sV"? */
-bool hb_opt_is(const char *arg, const char *long_name, const char *short_name);
+/* Parse a positive integer from 1 to `max`; false when `v` is not one. */
+bool hb_parse_count(const char *v, long max, long *out);
 
 /* Print a JSON value: strings as raw text when `raw_strings`, else JSON; pretty on a
  * terminal, compact otherwise; always ends with a newline. */

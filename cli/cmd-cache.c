@@ -21,19 +21,19 @@ static void print_stats(json_object *st) {
 int hb_cmd_cache(int argc, char **argv) {
   const char *action = NULL, *ns = NULL;
   bool json = false;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (hb_opt_is(a, "namespace", "n")) {
-      if (!(ns = hb_opt_value("cache", argc, argv, &i))) return HB_EXIT_USAGE;
-    } else if (!strcmp(a, "--json")) {
+  hb_args a;
+  hb_arg arg;
+  hb_args_init(&a, "cache", hb_command_options_find("cache", NULL), argc, argv, 1);
+  for (hb_args_kind k; (k = hb_args_next(&a, &arg)) != HB_ARGS_END;) {
+    if (k == HB_ARGS_ERROR) return HB_EXIT_USAGE;
+    if (k == HB_ARGS_POSITIONAL && action)
+      return hb_usage("cache", "unexpected argument '%s'", arg.value);
+    if (k == HB_ARGS_POSITIONAL)
+      action = arg.value;
+    else if (arg.opt->id == HB_OPT_NAMESPACE)
+      ns = arg.value;
+    else
       json = true;
-    } else if (a[0] == '-') {
-      return hb_usage("cache", "unknown option '%s'", a);
-    } else if (!action) {
-      action = a;
-    } else {
-      return hb_usage("cache", "unexpected argument '%s'", a);
-    }
   }
   if (!action) return hb_usage("cache", "give an action: stats, clear or prune");
   bool stats = !strcmp(action, "stats"), clear = !strcmp(action, "clear"),

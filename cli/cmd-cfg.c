@@ -15,10 +15,13 @@ static char *target_path(const hvb_config *cfg, bool local) {
 
 static int cfg_read(const char *sub, int argc, char **argv) {
   const char *key = NULL;
-  for (int i = 2; i < argc; i++) {
-    if (argv[i][0] == '-' && argv[i][1]) return hb_usage("cfg", "unknown option '%s'", argv[i]);
+  hb_args a;
+  hb_arg arg;
+  hb_args_init(&a, "cfg", hb_command_options_find("cfg", sub), argc, argv, 2);
+  for (hb_args_kind k; (k = hb_args_next(&a, &arg)) != HB_ARGS_END;) {
+    if (k == HB_ARGS_ERROR) return HB_EXIT_USAGE;
     if (key) return hb_usage("cfg", "cfg %s takes one KEY", sub);
-    key = argv[i];
+    key = arg.value;
   }
   bool get = !strcmp(sub, "get");
   if (get && !key) return hb_usage("cfg", "cfg get needs a KEY");
@@ -42,22 +45,23 @@ static int cfg_read(const char *sub, int argc, char **argv) {
 static int cfg_write(const char *sub, int argc, char **argv) {
   bool set = !strcmp(sub, "set"), local = false, force_string = false;
   const char *key = NULL, *value = NULL;
-  for (int i = 2; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--global")) {
-      local = false;
-    } else if (!strcmp(a, "--local")) {
-      local = true;
-    } else if (set && !strcmp(a, "--string")) {
-      force_string = true;
-    } else if (a[0] == '-' && a[1] == '-' && a[2]) {
-      return hb_usage("cfg", "unknown option '%s'", a);
+  hb_args a;
+  hb_arg arg;
+  hb_args_init(&a, "cfg", hb_command_options_find("cfg", sub), argc, argv, 2);
+  a.flags = HB_ARGS_LONG_ONLY; /* hb cfg set KEY -1: a negative number is a VALUE */
+  for (hb_args_kind k; (k = hb_args_next(&a, &arg)) != HB_ARGS_END;) {
+    if (k == HB_ARGS_ERROR) return HB_EXIT_USAGE;
+    if (k == HB_ARGS_OPTION) {
+      if (arg.opt->id == HB_OPT_STRING)
+        force_string = true;
+      else
+        local = arg.opt->id == HB_OPT_LOCAL;
     } else if (!key) {
-      key = a;
+      key = arg.value;
     } else if (set && !value) {
-      value = a;
+      value = arg.value;
     } else {
-      return hb_usage("cfg", "unexpected argument '%s'", a);
+      return hb_usage("cfg", "unexpected argument '%s'", arg.value);
     }
   }
   if (!key || (set && !value))

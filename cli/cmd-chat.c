@@ -229,14 +229,11 @@ static bool print_outcome(hvb_call *c, int line, const char *include, bool json)
   return true;
 }
 
-static int run_parallel(hvb_llm *llm, const char *path, int n, json_object *call,
-                        const char *include, bool json) {
+/* One prompt per line of `path` ('-': stdin); empty lines are skipped (they would be empty
+ * prompts). New array of new strings in *out, their count returned; -1 when unreadable. */
+static int read_prompts(const char *path, char ***out) {
   FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
-  if (!in) {
-    fprintf(stderr, "hb: chat: cannot read prompts from %s\n", path);
-    return HB_EXIT_FAIL;
-  }
-  /* One prompt per line; empty lines are skipped (they would be empty prompts). */
+  if (!in) return -1;
   char **prompts = NULL, *line = NULL;
   int count = 0;
   size_t cap = 0;
@@ -251,34 +248,51 @@ static int run_parallel(hvb_llm *llm, const char *path, int n, json_object *call
   }
   free(line);
   if (in != stdin) fclose(in);
-  const int nprompts = count; /* `count` shrinks when starting a call fails */
+  *out = prompts;
+  return count;
+}
 
+/* Start one call per prompt, at most `n` in flight; returns how many started (fewer when
+ * starting one failed: bad options fail every line alike, so no more are started). */
+static int start_calls(hvb_llm *llm, char **prompts, int count, int n, json_object *call,
+                       par_state *p, hvb_call **calls, int *rc) {
+  bool show = isatty(STDERR_FILENO);
+  for (int i = 0; i < count; i++) {
+    pthread_mutex_lock(&p->lock);
+    while (p->in_flight >= n) {
+      pthread_cond_wait(&p->changed, &p->lock);
+      progress(show, p->finished, count);
+    }
+    p->in_flight++;
+    pthread_mutex_unlock(&p->lock);
+    hvb_error err = HVB_ERROR_INIT;
+    calls[i] = hvb_llm_chat_async(llm, prompts[i], NULL, call, parallel_done, NULL, p, &err);
+    if (!calls[i]) {
+      pthread_mutex_lock(&p->lock);
+      p->in_flight--;
+      pthread_mutex_unlock(&p->lock);
+      *rc = hb_fail("chat", &err);
+      return i;
+    }
+  }
+  return count;
+}
+
+static int run_parallel(hvb_llm *llm, const char *path, int n, json_object *call,
+                        const char *include, bool json) {
+  char **prompts = NULL;
+  const int nprompts = read_prompts(path, &prompts);
+  if (nprompts < 0) {
+    fprintf(stderr, "hb: chat: cannot read prompts from %s\n", path);
+    return HB_EXIT_FAIL;
+  }
   par_state p = {.in_flight = 0};
   pthread_mutex_init(&p.lock, NULL);
   pthread_cond_init(&p.changed, NULL);
-  hvb_call **calls = calloc((size_t)count + 1, sizeof *calls);
+  hvb_call **calls = calloc((size_t)nprompts + 1, sizeof *calls);
   bool show = isatty(STDERR_FILENO), all_ok = true;
   int rc = HB_EXIT_OK;
-  for (int i = 0; i < count; i++) {
-    pthread_mutex_lock(&p.lock);
-    while (p.in_flight >= n) {
-      pthread_cond_wait(&p.changed, &p.lock);
-      progress(show, p.finished, count);
-    }
-    p.in_flight++;
-    pthread_mutex_unlock(&p.lock);
-    hvb_error err = HVB_ERROR_INIT;
-    calls[i] = hvb_llm_chat_async(llm, prompts[i], NULL, call, parallel_done, NULL, &p, &err);
-    if (!calls[i]) {
-      /* Bad options fail every line alike: stop before starting more. */
-      pthread_mutex_lock(&p.lock);
-      p.in_flight--;
-      pthread_mutex_unlock(&p.lock);
-      rc = hb_fail("chat", &err);
-      count = i;
-      break;
-    }
-  }
+  int count = start_calls(llm, prompts, nprompts, n, call, &p, calls, &rc);
   pthread_mutex_lock(&p.lock);
   while (p.finished < count) {
     pthread_cond_wait(&p.changed, &p.lock);
@@ -300,124 +314,127 @@ static int run_parallel(hvb_llm *llm, const char *path, int n, json_object *call
   return rc;
 }
 
-int hb_cmd_chat(int argc, char **argv) {
+/* ---- hb chat: options, then one of the three runs ---- */
+
+typedef struct chat_args {
   hb_llm_opts lo;
-  hb_llm_opts_init(&lo);
-  json_object *call = json_object_new_object();
-  const char *prompt = NULL, *include = "text";
-  int stream = -1; /* -1: as configured */
-  bool json = false, rest_positional = false;
-  char *stdin_text = NULL;
-  const char *input = NULL; /* -i FILE: one prompt per line */
-  int parallel = 0;
-  int rc = HB_EXIT_USAGE;
+  json_object *call; /* per-call options: system, images, tools, stream */
+  const char *prompt, *include, *input;
+  int stream; /* -1: as configured */
+  bool json;
+  int parallel;
+  char *stdin_text; /* the prompt read from stdin (owned) */
+} chat_args;
 
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!rest_positional && a[0] == '-' && a[1] != '\0') {
-      if (!strcmp(a, "--")) {
-        rest_positional = true;
-        continue;
-      }
-      int used = hb_llm_opts_parse(&lo, "chat", argc, argv, &i);
-      if (used < 0) goto out;
-      if (used) continue;
-      if (hb_opt_is(a, "system", "s")) {
-        const char *v = hb_opt_value("chat", argc, argv, &i);
-        if (!v) goto out;
-        json_object_object_add(call, "system", json_object_new_string(v));
-      } else if (hb_opt_is(a, "image", NULL)) {
-        const char *v = hb_opt_value("chat", argc, argv, &i);
-        if (!v) goto out;
-        json_object *list = json_object_object_get(call, "images");
-        if (!list) {
-          list = json_object_new_array();
-          json_object_object_add(call, "images", list);
-        }
-        json_object_array_add(list, json_object_new_string(v));
-      } else if (hb_opt_is(a, "include", NULL)) {
-        if (!(include = hb_opt_value("chat", argc, argv, &i))) goto out;
-      } else if (!strcmp(a, "--stream")) {
-        stream = 1;
-      } else if (!strcmp(a, "--no-stream")) {
-        stream = 0;
-      } else if (!strcmp(a, "--json")) {
-        json = true;
-      } else if (hb_opt_is(a, "input", "i")) {
-        if (!(input = hb_opt_value("chat", argc, argv, &i))) goto out;
-      } else if (hb_opt_is(a, "parallel", NULL)) {
-        const char *v = hb_opt_value("chat", argc, argv, &i);
-        if (!v) goto out;
-        char *end;
-        long n = strtol(v, &end, 10);
-        if (*end || n < 1 || n > 100000) {
-          hb_usage("chat", "--parallel %s: expected a number of calls from 1 to 100000", v);
-          goto out;
-        }
-        parallel = (int)n;
-      } else if (hb_opt_is(a, "tools", NULL)) {
-        const char *path = hb_opt_value("chat", argc, argv, &i);
-        if (!path) goto out;
-        json_object *tools = json_object_from_file(path);
-        if (!json_object_is_type(tools, json_type_array)) {
-          json_object_put(tools);
-          hb_usage("chat", "--tools %s: expected a JSON array of OpenAI tool definitions", path);
-          goto out;
-        }
-        json_object_object_add(call, "tools", tools);
-      } else {
-        hb_usage("chat", "unknown option '%s'", a);
-        goto out;
-      }
-      continue;
+static void chat_add_image(chat_args *c, const char *source) {
+  json_object *list = json_object_object_get(c->call, "images");
+  if (!list) {
+    list = json_object_new_array();
+    json_object_object_add(c->call, "images", list);
+  }
+  json_object_array_add(list, json_object_new_string(source));
+}
+
+static bool chat_add_tools(chat_args *c, const char *path) {
+  json_object *tools = json_object_from_file(path);
+  if (!json_object_is_type(tools, json_type_array)) {
+    json_object_put(tools);
+    hb_usage("chat", "--tools %s: expected a JSON array of OpenAI tool definitions", path);
+    return false;
+  }
+  json_object_object_add(c->call, "tools", tools);
+  return true;
+}
+
+/* One option of hb chat; false after a usage error (reported). */
+static bool chat_apply(chat_args *c, const hb_arg *arg) {
+  int used = hb_llm_opts_apply(&c->lo, "chat", arg);
+  if (used) return used > 0;
+  const char *v = arg->value;
+  long n;
+  switch (arg->opt->id) {
+  case HB_OPT_SYSTEM: json_object_object_add(c->call, "system", json_object_new_string(v)); break;
+  case HB_OPT_IMAGE: chat_add_image(c, v); break;
+  case HB_OPT_INCLUDE: c->include = v; break;
+  case HB_OPT_STREAM: c->stream = 1; break;
+  case HB_OPT_NO_STREAM: c->stream = 0; break;
+  case HB_OPT_JSON: c->json = true; break;
+  case HB_OPT_INPUT: c->input = v; break;
+  case HB_OPT_TOOLS: return chat_add_tools(c, v);
+  case HB_OPT_PARALLEL:
+    if (!hb_parse_count(v, 100000, &n)) {
+      hb_usage("chat", "--parallel %s: expected a number of calls from 1 to 100000", v);
+      return false;
     }
-    if (prompt) {
-      hb_usage("chat", "one prompt only (quote it): unexpected '%s'", a);
-      goto out;
+    c->parallel = (int)n;
+    break;
+  default: return false; /* not reached: chat accepts no other option */
+  }
+  return true;
+}
+
+static bool chat_parse(chat_args *c, int argc, char **argv) {
+  hb_args a;
+  hb_arg arg;
+  hb_args_init(&a, "chat", hb_command_options_find("chat", NULL), argc, argv, 1);
+  for (hb_args_kind k; (k = hb_args_next(&a, &arg)) != HB_ARGS_END;) {
+    if (k == HB_ARGS_ERROR) return false;
+    if (k == HB_ARGS_OPTION) {
+      if (!chat_apply(c, &arg)) return false;
+    } else if (c->prompt) {
+      hb_usage("chat", "one prompt only (quote it): unexpected '%s'", arg.value);
+      return false;
+    } else {
+      c->prompt = arg.value;
     }
-    prompt = a;
   }
-  if (input && prompt) {
-    hb_usage("chat", "give prompts with -i FILE or one prompt, not both");
-    goto out;
-  }
-  if (parallel && !input) {
-    hb_usage("chat", "--parallel needs -i FILE (one prompt per line)");
-    goto out;
-  }
-  if (!input && (!prompt || !strcmp(prompt, "-"))) {
-    if (!(stdin_text = hb_read_stdin())) {
+  return true;
+}
+
+/* Check what the options ask for, and read the prompt from stdin when it comes from there. */
+static int chat_prompt(chat_args *c) {
+  if (c->input && c->prompt)
+    return hb_usage("chat", "give prompts with -i FILE or one prompt, not both");
+  if (c->parallel && !c->input)
+    return hb_usage("chat", "--parallel needs -i FILE (one prompt per line)");
+  if (!c->input && (!c->prompt || !strcmp(c->prompt, "-"))) {
+    if (!(c->stdin_text = hb_read_stdin())) {
       fprintf(stderr, "hb: chat: cannot read the prompt from stdin\n");
-      rc = HB_EXIT_FAIL;
-      goto out;
+      return HB_EXIT_FAIL;
     }
-    size_t n = strlen(stdin_text);
-    while (n && (stdin_text[n - 1] == '\n' || stdin_text[n - 1] == '\r')) stdin_text[--n] = '\0';
-    prompt = stdin_text;
+    size_t n = strlen(c->stdin_text);
+    while (n && (c->stdin_text[n - 1] == '\n' || c->stdin_text[n - 1] == '\r'))
+      c->stdin_text[--n] = '\0';
+    c->prompt = c->stdin_text;
   }
-  if (!input && !*prompt) {
-    hb_usage("chat", "the prompt is empty");
-    goto out;
-  }
+  if (!c->input && !*c->prompt) return hb_usage("chat", "the prompt is empty");
+  return HB_EXIT_OK;
+}
 
+static int chat_run(chat_args *c) {
   hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = hvb_llm_new(lo.options, &err);
-  if (!llm) {
-    rc = hb_fail("chat", &err);
-    goto out;
-  }
+  hvb_llm *llm = hvb_llm_new(c->lo.options, &err);
+  if (!llm) return hb_fail("chat", &err);
   hb_warn_fallback(hvb_llm_spec(llm));
-  if (stream == 0) json_object_object_add(call, "stream", json_object_new_boolean(false));
-  if (input)
-    rc = run_parallel(llm, input, parallel ? parallel : 1, call, include, json);
-  else if (stream == 1)
-    rc = run_stream(llm, prompt, call, include, json);
+  if (c->stream == 0) json_object_object_add(c->call, "stream", json_object_new_boolean(false));
+  int rc;
+  if (c->input)
+    rc = run_parallel(llm, c->input, c->parallel ? c->parallel : 1, c->call, c->include, c->json);
+  else if (c->stream == 1)
+    rc = run_stream(llm, c->prompt, c->call, c->include, c->json);
   else
-    rc = run_chat(llm, prompt, call, include, json);
+    rc = run_chat(llm, c->prompt, c->call, c->include, c->json);
   hvb_llm_free(llm);
-out:
-  free(stdin_text);
-  json_object_put(call);
-  hb_llm_opts_clear(&lo);
+  return rc;
+}
+
+int hb_cmd_chat(int argc, char **argv) {
+  chat_args c = {.call = json_object_new_object(), .include = "text", .stream = -1};
+  hb_llm_opts_init(&c.lo);
+  int rc = HB_EXIT_USAGE;
+  if (chat_parse(&c, argc, argv) && (rc = chat_prompt(&c)) == HB_EXIT_OK) rc = chat_run(&c);
+  free(c.stdin_text);
+  json_object_put(c.call);
+  hb_llm_opts_clear(&c.lo);
   return rc;
 }

@@ -78,92 +78,101 @@ static void print_vector(const float *v, size_t dim) {
   fputc(']', stdout);
 }
 
-int hb_cmd_embed(int argc, char **argv) {
+typedef struct embed_args {
   hb_llm_opts lo;
-  hb_llm_opts_init(&lo);
-  lines in = {0};
-  const char *file = NULL;
-  bool json = false, rest_positional = false;
-  int rc = HB_EXIT_USAGE;
-  for (int i = 1; i < argc; i++) {
-    char *a = argv[i];
-    if (!rest_positional && a[0] == '-' && a[1] != '\0') {
-      if (!strcmp(a, "--")) {
-        rest_positional = true;
-        continue;
-      }
-      int used = hb_llm_opts_parse(&lo, "embed", argc, argv, &i);
-      if (used < 0) goto out;
-      if (used) continue;
-      if (hb_opt_is(a, "input", "i")) {
-        if (!(file = hb_opt_value("embed", argc, argv, &i))) goto out;
-      } else if (!strcmp(a, "--json")) {
-        json = true;
-      } else {
-        hb_usage("embed", "unknown option '%s'", a);
-        goto out;
-      }
+  lines in;
+  const char *file; /* -i FILE */
+  bool json;
+} embed_args;
+
+static bool embed_parse(embed_args *e, int argc, char **argv) {
+  hb_args a;
+  hb_arg arg;
+  hb_args_init(&a, "embed", hb_command_options_find("embed", NULL), argc, argv, 1);
+  for (hb_args_kind k; (k = hb_args_next(&a, &arg)) != HB_ARGS_END;) {
+    if (k == HB_ARGS_ERROR) return false;
+    if (k == HB_ARGS_POSITIONAL) {
+      lines_add(&e->in, (char *)arg.value);
       continue;
     }
-    lines_add(&in, a);
+    int used = hb_llm_opts_apply(&e->lo, "embed", &arg);
+    if (used < 0) return false;
+    if (used) continue;
+    if (arg.opt->id == HB_OPT_INPUT)
+      e->file = arg.value;
+    else if (arg.opt->id == HB_OPT_JSON)
+      e->json = true;
   }
-  if (file && in.n) {
-    hb_usage("embed", "give texts as arguments or with -i FILE, not both");
-    goto out;
-  }
-  if (!in.n) {
-    const char *from = file ? file : "-";
+  return true;
+}
+
+/* The texts: the arguments, else the lines of -i FILE or stdin. */
+static int embed_inputs(embed_args *e) {
+  if (e->file && e->in.n)
+    return hb_usage("embed", "give texts as arguments or with -i FILE, not both");
+  if (!e->in.n) {
+    const char *from = e->file ? e->file : "-";
     char *text = read_file(from);
     if (!text) {
       fprintf(stderr, "hb: embed: cannot read %s: %s\n", !strcmp(from, "-") ? "stdin" : from,
               strerror(errno));
-      rc = HB_EXIT_FAIL;
-      goto out;
+      return HB_EXIT_FAIL;
     }
-    lines_split(&in, text);
+    lines_split(&e->in, text);
   }
-  if (!in.n) {
-    hb_usage("embed", "no text to embed");
-    goto out;
+  if (!e->in.n) return hb_usage("embed", "no text to embed");
+  return HB_EXIT_OK;
+}
+
+static void print_embeddings(const embed_args *a, hvb_embeddings *e) {
+  size_t dim = hvb_embeddings_dim(e);
+  for (size_t i = 0; i < a->in.n; i++) {
+    if (a->json) printf("{\"index\":%zu,\"embedding\":", i);
+    print_vector(hvb_embeddings_vector(e, i), dim);
+    fputs(a->json ? "}\n" : "\n", stdout);
   }
+  if (a->json) {
+    bool ok = false;
+    hvb_error err = HVB_ERROR_INIT;
+    json_object *summary =
+        hvb_embeddings_project(e, "dim,cached,requests,usage,elapsed", &ok, &err);
+    json_object_object_add(summary, "count", json_object_new_int64((int64_t)a->in.n));
+    hb_print_json(stdout, summary, false);
+    json_object_put(summary);
+  }
+}
+
+static int embed_run(embed_args *a) {
   /* Options that pick the model may come in any combination; a bare `hb embed` uses the
    * embeddings preset rather than the chat default. */
-  if (!json_object_object_get_ex(lo.options, "preset", NULL) &&
-      !json_object_object_get_ex(lo.options, "model", NULL))
-    json_object_object_add(lo.options, "preset", json_object_new_string("embed"));
-
+  if (!json_object_object_get_ex(a->lo.options, "preset", NULL) &&
+      !json_object_object_get_ex(a->lo.options, "model", NULL))
+    json_object_object_add(a->lo.options, "preset", json_object_new_string("embed"));
   hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = hvb_llm_new(lo.options, &err);
-  if (!llm) {
-    rc = hb_fail("embed", &err);
-    goto out;
-  }
-  bool bar = in.n >= PROGRESS_MIN_INPUTS && isatty(STDERR_FILENO);
-  hvb_embeddings *e = hvb_llm_embed_progress(llm, (const char *const *)in.items, in.n, NULL,
+  hvb_llm *llm = hvb_llm_new(a->lo.options, &err);
+  if (!llm) return hb_fail("embed", &err);
+  bool bar = a->in.n >= PROGRESS_MIN_INPUTS && isatty(STDERR_FILENO);
+  hvb_embeddings *e = hvb_llm_embed_progress(llm, (const char *const *)a->in.items, a->in.n, NULL,
                                              bar ? on_progress : NULL, NULL, &err);
+  int rc;
   if (!e) {
     rc = hb_fail("embed", &err);
   } else {
-    size_t dim = hvb_embeddings_dim(e);
-    for (size_t i = 0; i < in.n; i++) {
-      if (json) printf("{\"index\":%zu,\"embedding\":", i);
-      print_vector(hvb_embeddings_vector(e, i), dim);
-      fputs(json ? "}\n" : "\n", stdout);
-    }
-    if (json) {
-      bool ok = false;
-      json_object *summary = hvb_embeddings_project(e, "dim,cached,requests,usage,elapsed", &ok, &err);
-      json_object_object_add(summary, "count", json_object_new_int64((int64_t)in.n));
-      hb_print_json(stdout, summary, false);
-      json_object_put(summary);
-    }
+    print_embeddings(a, e);
     rc = fflush(stdout) == 0 ? HB_EXIT_OK : HB_EXIT_FAIL;
     hvb_embeddings_free(e);
   }
   hvb_llm_free(llm);
-out:
-  free(in.text);
-  free(in.items);
-  hb_llm_opts_clear(&lo);
+  return rc;
+}
+
+int hb_cmd_embed(int argc, char **argv) {
+  embed_args e = {.file = NULL};
+  hb_llm_opts_init(&e.lo);
+  int rc = HB_EXIT_USAGE;
+  if (embed_parse(&e, argc, argv) && (rc = embed_inputs(&e)) == HB_EXIT_OK) rc = embed_run(&e);
+  free(e.in.text);
+  free(e.in.items);
+  hb_llm_opts_clear(&e.lo);
   return rc;
 }

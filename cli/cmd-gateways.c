@@ -145,22 +145,25 @@ static int check(const char *path, bool json) {
 int hb_cmd_gateways(int argc, char **argv) {
   if (argc < 2) return hb_usage("gateways", "give a subcommand: list, info NAME or check PATH");
   const char *sub = argv[1];
-  bool all = false, json = false;
+  const hb_opt_id *accepted = hb_command_options_find("gateways", sub);
+  if (!accepted) return hb_usage("gateways", "unknown subcommand '%s' (list, info, check)", sub);
+  bool all = false, json = false, listing = !strcmp(sub, "list");
   const char *arg = NULL;
-  for (int i = 2; i < argc; i++) {
-    if (!strcmp(argv[i], "--json"))
-      json = true;
-    else if (!strcmp(argv[i], "--all") && !strcmp(sub, "list"))
+  hb_args a;
+  hb_arg one;
+  hb_args_init(&a, "gateways", accepted, argc, argv, 2);
+  for (hb_args_kind k; (k = hb_args_next(&a, &one)) != HB_ARGS_END;) {
+    if (k == HB_ARGS_ERROR) return HB_EXIT_USAGE;
+    if (k == HB_ARGS_OPTION && one.opt->id == HB_OPT_ALL)
       all = true;
-    else if (argv[i][0] != '-' && !arg && strcmp(sub, "list"))
-      arg = argv[i];
+    else if (k == HB_ARGS_OPTION)
+      json = true;
+    else if (!arg && !listing)
+      arg = one.value;
     else
-      return hb_usage("gateways", "unexpected argument '%s'", argv[i]);
+      return hb_usage("gateways", "unexpected argument '%s'", one.value);
   }
-  if (!strcmp(sub, "list")) return list(all, json);
-  if (!strcmp(sub, "info") || !strcmp(sub, "check")) {
-    if (!arg) return hb_usage("gateways", "%s needs %s", sub, *sub == 'i' ? "a NAME" : "a PATH");
-    return *sub == 'i' ? info(arg, json) : check(arg, json);
-  }
-  return hb_usage("gateways", "unknown subcommand '%s' (list, info, check)", sub);
+  if (listing) return list(all, json);
+  if (!arg) return hb_usage("gateways", "%s needs %s", sub, *sub == 'i' ? "a NAME" : "a PATH");
+  return *sub == 'i' ? info(arg, json) : check(arg, json);
 }

@@ -19,7 +19,7 @@ static char *numbered_path(const char *path, size_t i, size_t n) {
   return out;
 }
 
-/* The file name for image i when no -o was given: imagen-<i>.<format>. */
+/* The file name for image i when no -O was given: imagen-<i>.<format>. */
 static char *default_path(size_t i, const char *format) {
   size_t len = 64;
   char *out = malloc(len);
@@ -28,134 +28,145 @@ static char *default_path(size_t i, const char *format) {
   return out;
 }
 
-int hb_cmd_imagen(int argc, char **argv) {
+typedef struct imagen_args {
   hb_llm_opts lo;
-  hb_llm_opts_init(&lo);
-  json_object *call = json_object_new_object();
-  const char *prompt = NULL, *out_path = NULL;
-  const char **refs = calloc((size_t)argc, sizeof *refs);
-  size_t nrefs = 0;
-  bool rest_positional = false;
-  hvb_image **ref_images = NULL;
-  int rc = HB_EXIT_USAGE;
-  if (!refs) abort();
+  json_object *call; /* request arguments: size, n, seed */
+  const char *prompt, *out_path;
+  const char **refs; /* --image sources, at most argc */
+  size_t nrefs;
+  hvb_image **ref_images;
+} imagen_args;
 
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!rest_positional && a[0] == '-' && a[1] != '\0') {
-      if (!strcmp(a, "--")) {
-        rest_positional = true;
-        continue;
-      }
-      /* -o is the output file here, so it is taken before the shared LLM options (where it
-       * would be -o KEY=VALUE); request arguments go with --arg KEY=VALUE. */
-      if (hb_opt_is(a, "output", "o")) {
-        if (!(out_path = hb_opt_value("imagen", argc, argv, &i))) goto out;
-        continue;
-      }
-      if (hb_opt_is(a, "arg", NULL)) {
-        static char opt[] = "-o";
-        const char *v = hb_opt_value("imagen", argc, argv, &i);
-        if (!v) goto out;
-        char *fake[] = {argv[0], opt, (char *)v};
-        int j = 1;
-        if (hb_llm_opts_parse(&lo, "imagen", 3, fake, &j) < 0) goto out;
-        continue;
-      }
-      int used = hb_llm_opts_parse(&lo, "imagen", argc, argv, &i);
-      if (used < 0) goto out;
-      if (used) continue;
-      if (hb_opt_is(a, "size", NULL)) {
-        const char *v = hb_opt_value("imagen", argc, argv, &i);
-        if (!v) goto out;
-        json_object_object_add(call, "size", json_object_new_string(v));
-      } else if (hb_opt_is(a, "n", "n")) {
-        const char *v = hb_opt_value("imagen", argc, argv, &i);
-        if (!v) goto out;
-        char *end;
-        long n = strtol(v, &end, 10);
-        if (*end || n < 1 || n > 100) {
-          hb_usage("imagen", "-n wants a number from 1 to 100, not '%s'", v);
-          goto out;
-        }
-        json_object_object_add(call, "n", json_object_new_int((int)n));
-      } else if (hb_opt_is(a, "seed", NULL)) {
-        const char *v = hb_opt_value("imagen", argc, argv, &i);
-        if (!v) goto out;
-        char *end;
-        long long s = strtoll(v, &end, 10);
-        if (*end || end == v) {
-          hb_usage("imagen", "--seed wants an integer, not '%s'", v);
-          goto out;
-        }
-        json_object_object_add(call, "seed", json_object_new_int64(s));
-      } else if (hb_opt_is(a, "image", NULL)) {
-        if (!(refs[nrefs] = hb_opt_value("imagen", argc, argv, &i))) goto out;
-        nrefs++;
-      } else {
-        hb_usage("imagen", "unknown option '%s'", a);
-        goto out;
-      }
-      continue;
+/* -o FILE (no '=') was the output file before -o meant KEY=VALUE across hb: it keeps working
+ * for one release, with a warning. */
+static void deprecated_output(imagen_args *m, const char *path) {
+  fprintf(stderr, "hb: warning: 'hb imagen -o FILE' is deprecated: use -O FILE (or --output "
+                  "FILE); -o means KEY=VALUE across hb, and -o FILE goes away in the next "
+                  "release\n");
+  m->out_path = path;
+}
+
+static bool imagen_number(imagen_args *m, const hb_arg *arg) {
+  const char *v = arg->value;
+  if (arg->opt->id == HB_OPT_COUNT) {
+    long n;
+    if (!hb_parse_count(v, 100, &n)) {
+      hb_usage("imagen", "-n wants a number from 1 to 100, not '%s'", v);
+      return false;
     }
-    if (prompt) {
-      hb_usage("imagen", "one prompt only (quote it): unexpected '%s'", a);
-      goto out;
-    }
-    prompt = a;
+    json_object_object_add(m->call, "n", json_object_new_int((int)n));
+    return true;
   }
-  if (!prompt || !*prompt) {
+  char *end;
+  long long s = strtoll(v, &end, 10);
+  if (*end || end == v) {
+    hb_usage("imagen", "--seed wants an integer, not '%s'", v);
+    return false;
+  }
+  json_object_object_add(m->call, "seed", json_object_new_int64(s));
+  return true;
+}
+
+/* One option of hb imagen; false after a usage error (reported). */
+static bool imagen_apply(imagen_args *m, const hb_arg *arg) {
+  const char *v = arg->value;
+  if (arg->opt->id == HB_OPT_OPTION && arg->is_short && !strchr(v, '=')) {
+    deprecated_output(m, v);
+    return true;
+  }
+  int used = hb_llm_opts_apply(&m->lo, "imagen", arg);
+  if (used) return used > 0;
+  switch (arg->opt->id) {
+  case HB_OPT_OUTPUT: m->out_path = v; return true;
+  case HB_OPT_ARG:
+    if (hb_llm_opts_add_kv(&m->lo, v)) return true;
+    hb_usage("imagen", "option --arg wants KEY=VALUE, got '%s'", v);
+    return false;
+  case HB_OPT_SIZE: json_object_object_add(m->call, "size", json_object_new_string(v)); return true;
+  case HB_OPT_COUNT:
+  case HB_OPT_SEED: return imagen_number(m, arg);
+  case HB_OPT_IMAGE: m->refs[m->nrefs++] = v; return true;
+  default: return false; /* not reached: imagen accepts no other option */
+  }
+}
+
+static bool imagen_parse(imagen_args *m, int argc, char **argv) {
+  hb_args a;
+  hb_arg arg;
+  hb_args_init(&a, "imagen", hb_command_options_find("imagen", NULL), argc, argv, 1);
+  for (hb_args_kind k; (k = hb_args_next(&a, &arg)) != HB_ARGS_END;) {
+    if (k == HB_ARGS_ERROR) return false;
+    if (k == HB_ARGS_OPTION) {
+      if (!imagen_apply(m, &arg)) return false;
+    } else if (m->prompt) {
+      hb_usage("imagen", "one prompt only (quote it): unexpected '%s'", arg.value);
+      return false;
+    } else {
+      m->prompt = arg.value;
+    }
+  }
+  if (!m->prompt || !*m->prompt) {
     hb_usage("imagen", "give a prompt");
-    goto out;
+    return false;
   }
-  if (!json_object_object_get_ex(lo.options, "preset", NULL) &&
-      !json_object_object_get_ex(lo.options, "model", NULL))
-    json_object_object_add(lo.options, "preset", json_object_new_string("imagen"));
+  return true;
+}
 
+/* Save each image (numbered when there are several) and print its path, size and format. */
+static int save_images(const imagen_args *m, hvb_images *r) {
   hvb_error err = HVB_ERROR_INIT;
-  ref_images = calloc(nrefs + 1, sizeof *ref_images);
-  if (!ref_images) abort();
-  for (size_t i = 0; i < nrefs; i++) {
-    if (!(ref_images[i] = hvb_image_new(refs[i], &err))) {
-      rc = hb_fail("imagen: --image", &err);
-      goto out;
-    }
+  int rc = HB_EXIT_OK;
+  size_t n = hvb_images_count(r);
+  for (size_t i = 0; i < n && rc == HB_EXIT_OK; i++) {
+    hvb_image *img = hvb_images_get(r, i);
+    hvb_image_info info;
+    if (!hvb_image_probe(img, &info, &err)) return hb_fail("imagen", &err);
+    char *path = m->out_path ? numbered_path(m->out_path, i, n) : default_path(i, info.format);
+    if (!hvb_image_save(img, path, &err))
+      rc = hb_fail("imagen", &err);
+    else
+      printf("%s %dx%d %s\n", path, info.width, info.height, info.format);
+    free(path);
   }
-  hvb_llm *llm = hvb_llm_new(lo.options, &err);
-  if (!llm) {
-    rc = hb_fail("imagen", &err);
-    goto out;
-  }
+  return rc;
+}
+
+static int imagen_run(imagen_args *m) {
+  if (!json_object_object_get_ex(m->lo.options, "preset", NULL) &&
+      !json_object_object_get_ex(m->lo.options, "model", NULL))
+    json_object_object_add(m->lo.options, "preset", json_object_new_string("imagen"));
+  hvb_error err = HVB_ERROR_INIT;
+  m->ref_images = calloc(m->nrefs + 1, sizeof *m->ref_images);
+  if (!m->ref_images) abort();
+  for (size_t i = 0; i < m->nrefs; i++)
+    if (!(m->ref_images[i] = hvb_image_new(m->refs[i], &err)))
+      return hb_fail("imagen: --image", &err);
+  hvb_llm *llm = hvb_llm_new(m->lo.options, &err);
+  if (!llm) return hb_fail("imagen", &err);
   hb_warn_fallback(hvb_llm_spec(llm));
-  hvb_images *r = hvb_llm_imagen(llm, prompt, ref_images, nrefs, call, &err);
+  hvb_images *r = hvb_llm_imagen(llm, m->prompt, m->ref_images, m->nrefs, m->call, &err);
+  int rc;
   if (!r) {
     rc = hb_fail("imagen", &err);
   } else {
-    rc = HB_EXIT_OK;
-    size_t n = hvb_images_count(r);
-    for (size_t i = 0; i < n && rc == HB_EXIT_OK; i++) {
-      hvb_image *img = hvb_images_get(r, i);
-      hvb_image_info info;
-      if (!hvb_image_probe(img, &info, &err)) {
-        rc = hb_fail("imagen", &err);
-        break;
-      }
-      char *path = out_path ? numbered_path(out_path, i, n) : default_path(i, info.format);
-      if (!hvb_image_save(img, path, &err))
-        rc = hb_fail("imagen", &err);
-      else
-        printf("%s %dx%d %s\n", path, info.width, info.height, info.format);
-      free(path);
-    }
+    rc = save_images(m, r);
     hvb_images_free(r);
     if (fflush(stdout) != 0) rc = HB_EXIT_FAIL;
   }
   hvb_llm_free(llm);
-out:
-  for (size_t i = 0; ref_images && i < nrefs; i++) hvb_image_free(ref_images[i]);
-  free(ref_images);
-  free(refs);
-  json_object_put(call);
-  hb_llm_opts_clear(&lo);
+  return rc;
+}
+
+int hb_cmd_imagen(int argc, char **argv) {
+  imagen_args m = {.call = json_object_new_object()};
+  hb_llm_opts_init(&m.lo);
+  m.refs = calloc((size_t)argc, sizeof *m.refs);
+  if (!m.refs) abort(); /* the CLI's one answer to an exhausted heap */
+  int rc = imagen_parse(&m, argc, argv) ? imagen_run(&m) : HB_EXIT_USAGE;
+  for (size_t i = 0; m.ref_images && i < m.nrefs; i++) hvb_image_free(m.ref_images[i]);
+  free(m.ref_images);
+  free(m.refs);
+  json_object_put(m.call);
+  hb_llm_opts_clear(&m.lo);
   return rc;
 }

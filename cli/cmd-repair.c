@@ -40,24 +40,21 @@ int hb_cmd_repair(int argc, char **argv) {
   const char *schema_path = NULL, *names = NULL, *tool = NULL;
   unsigned flags = 0;
   bool json = false;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (hb_opt_is(a, "schema", NULL)) {
-      if (!(schema_path = hb_opt_value("repair", argc, argv, &i))) return HB_EXIT_USAGE;
-    } else if (hb_opt_is(a, "tool-names", NULL)) {
-      if (!(names = hb_opt_value("repair", argc, argv, &i))) return HB_EXIT_USAGE;
-    } else if (hb_opt_is(a, "tool", NULL)) {
-      if (!(tool = hb_opt_value("repair", argc, argv, &i))) return HB_EXIT_USAGE;
-    } else if (!strcmp(a, "--split")) {
-      flags |= HVB_REPAIR_SPLIT;
-    } else if (!strcmp(a, "--strict")) {
-      flags |= HVB_REPAIR_STRICT;
-    } else if (!strcmp(a, "--json")) {
-      json = true;
-    } else if (a[0] == '-') {
-      return hb_usage("repair", "unknown option '%s'", a);
-    } else {
-      return hb_usage("repair", "unexpected argument '%s' (the arguments are read from stdin)", a);
+  hb_args a;
+  hb_arg arg;
+  hb_args_init(&a, "repair", hb_command_options_find("repair", NULL), argc, argv, 1);
+  for (hb_args_kind k; (k = hb_args_next(&a, &arg)) != HB_ARGS_END;) {
+    if (k == HB_ARGS_ERROR) return HB_EXIT_USAGE;
+    if (k == HB_ARGS_POSITIONAL)
+      return hb_usage("repair", "unexpected argument '%s' (the arguments are read from stdin)",
+                      arg.value);
+    switch (arg.opt->id) {
+    case HB_OPT_SCHEMA: schema_path = arg.value; break;
+    case HB_OPT_TOOL_NAMES: names = arg.value; break;
+    case HB_OPT_TOOL: tool = arg.value; break;
+    case HB_OPT_SPLIT: flags |= HVB_REPAIR_SPLIT; break;
+    case HB_OPT_STRICT: flags |= HVB_REPAIR_STRICT; break;
+    default: json = true; break; /* --json: repair accepts no other option */
     }
   }
 

@@ -8,16 +8,17 @@ int hb_cmd_spec(int argc, char **argv) {
   hb_llm_opts_init(&lo);
   bool json = false;
   int rc = HB_EXIT_USAGE;
-  for (int i = 1; i < argc; i++) {
-    int used = hb_llm_opts_parse(&lo, "spec", argc, argv, &i);
-    if (used < 0) goto out;
-    if (used) continue;
-    if (!strcmp(argv[i], "--json")) {
-      json = true;
-    } else {
-      hb_usage("spec", "unexpected argument '%s'", argv[i]);
+  hb_args a;
+  hb_arg arg;
+  hb_args_init(&a, "spec", hb_command_options_find("spec", NULL), argc, argv, 1);
+  for (hb_args_kind k; (k = hb_args_next(&a, &arg)) != HB_ARGS_END;) {
+    if (k == HB_ARGS_ERROR) goto out;
+    if (k == HB_ARGS_POSITIONAL) {
+      hb_usage("spec", "unexpected argument '%s'", arg.value);
       goto out;
     }
+    if (hb_llm_opts_apply(&lo, "spec", &arg) < 0) goto out;
+    if (arg.opt->id == HB_OPT_JSON) json = true;
   }
   hvb_error err = HVB_ERROR_INIT;
   hvb_spec *spec = hvb_spec_resolve(NULL, lo.options, &err);

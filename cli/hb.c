@@ -44,20 +44,21 @@ static const struct {
      "  --parallel N       with -i: at most N chats in flight (default 1); a progress\n"
      "                     bar goes to stderr when it is a terminal\n"},
     {"imagen", hb_cmd_imagen, "generate images from a prompt and save them",
-     "usage: hb imagen PROMPT [-o FILE] [--size WxH] [-n N] [--seed S] [--image REF]...\n"
+     "usage: hb imagen PROMPT [-O FILE] [--size WxH] [-n N] [--seed S] [--image REF]...\n"
      "                 [-p PRESET] [-m MODEL] [--provider P] [-g GATEWAY] [--base-url URL]\n"
-     "                 [--api-key-env VAR] [--arg KEY=VALUE]...\n"
+     "                 [--api-key-env VAR] [-o KEY=VALUE]...\n"
      "\n"
      "  PROMPT             what to draw\n"
-     "  -o, --output FILE  where to save; with -n > 1, FILE-1.EXT, FILE-2.EXT...\n"
+     "  -O, --output FILE  where to save; with -n > 1, FILE-1.EXT, FILE-2.EXT...\n"
      "                     (default: imagen-1.png, ...)\n"
      "  --size WxH         e.g. 1024x1024\n"
-     "  -n N               how many images (default 1)\n"
+     "  -n, --count N      how many images (default 1)\n"
      "  --seed S           a seed (a seeded request is answered from the cache next time)\n"
      "  --image REF        a reference image (file, URL, data URL); repeatable\n"
      "  -p, --preset NAME  preset (default: 'imagen')\n"
-     "  --arg KEY=VALUE    a request argument or option (quality=high); VALUE is JSON when\n"
-     "                     it parses as JSON\n"
+     "  -o KEY=VALUE       a request argument or option (-o quality=high); VALUE is JSON\n"
+     "                     when it parses as JSON (--arg KEY=VALUE is the same)\n"
+     "  -o FILE (no '=') is the output file of old: deprecated, it warns; use -O FILE.\n"
      "  Prints one line per image: the saved path, its probed size and format.\n"},
     {"cfg", hb_cmd_cfg, "show and edit the layered configuration",
      "usage: hb cfg show [KEY]\n"
@@ -159,56 +160,76 @@ bool hb_help(const char *command, FILE *out) {
   return true;
 }
 
-/* Global options, before the command: --gateway-path DIR (repeatable). Removes them from
- * argv; returns false after a usage error (reported). */
-static bool global_options(int *argc, char **argv) {
-  int i = 1;
-  while (i < *argc && hb_opt_is(argv[i], "gateway-path", NULL)) {
-    const char *dir = hb_opt_value(NULL, *argc, argv, &i);
-    if (!dir) return false;
-    hvb_error err = HVB_ERROR_INIT;
-    if (!hvb_gateway_path_add(dir, &err)) {
-      hb_usage(NULL, "--gateway-path: %s", err.message);
-      return false;
-    }
-    i++;
-  }
-  /* Shift the command and its arguments down over the global options. */
-  int shift = i - 1;
-  if (shift) {
-    for (int k = i; k < *argc; k++) argv[k - shift] = argv[k];
-    *argc -= shift;
-    argv[*argc] = NULL;
-  }
-  return true;
+static void print_version(void) {
+  printf("hb %s (libheavenbase %s)\n", HVB_VERSION_STRING, hvb_version());
 }
 
-int main(int argc, char **argv) {
-  if (!global_options(&argc, argv)) return HB_EXIT_USAGE;
-  if (argc < 2) {
-    hb_help(NULL, stderr);
-    return HB_EXIT_USAGE;
+/* Print the help of `topic` (NULL: the overview) on stdout. */
+static int help(const char *topic) {
+  if (!hb_help(topic, stdout)) return hb_usage(NULL, "unknown command '%s'", topic);
+  return HB_EXIT_OK;
+}
+
+/* The options before the command: --gateway-path DIR (repeatable), --version, --help. Returns
+ * the index of the command in argv (argc when there is none), or -1 when hb is done: *rc is
+ * then its exit status. */
+static int global_options(int argc, char **argv, int *rc) {
+  hb_args a;
+  hb_arg arg;
+  hb_args_init(&a, NULL, hb_command_options_find(NULL, NULL), argc, argv, 1);
+  for (hb_args_kind k; (k = hb_args_next(&a, &arg)) != HB_ARGS_END;) {
+    if (k == HB_ARGS_ERROR) {
+      *rc = HB_EXIT_USAGE;
+      return -1;
+    }
+    if (k == HB_ARGS_POSITIONAL) return a.next - 1;
+    if (arg.opt->id == HB_OPT_VERSION) {
+      print_version();
+      *rc = HB_EXIT_OK;
+      return -1;
+    }
+    if (arg.opt->id == HB_OPT_HELP) {
+      *rc = help(a.next < argc ? argv[a.next] : NULL);
+      return -1;
+    }
+    hvb_error err = HVB_ERROR_INIT;
+    if (!hvb_gateway_path_add(arg.value, &err)) {
+      *rc = hb_usage(NULL, "--gateway-path: %s", err.message);
+      return -1;
+    }
   }
-  const char *cmd = argv[1];
-  if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
-    printf("hb %s (libheavenbase %s)\n", HVB_VERSION_STRING, hvb_version());
+  return argc;
+}
+
+/* hb COMMAND ARGS: `hb COMMAND --help` shows the usage, whatever else is there. */
+static int run_command(int argc, char **argv) {
+  const char *cmd = argv[0];
+  if (!strcmp(cmd, "version")) {
+    print_version();
     return HB_EXIT_OK;
   }
-  if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-    const char *topic = argc > 2 ? argv[2] : NULL;
-    if (!hb_help(topic, stdout)) return hb_usage(NULL, "unknown command '%s'", topic);
-    return HB_EXIT_OK;
-  }
+  if (!strcmp(cmd, "help")) return help(argc > 1 ? argv[1] : NULL);
   for (size_t i = 0; i < N_COMMANDS; i++) {
     if (strcmp(commands[i].name, cmd)) continue;
-    for (int a = 2; a < argc; a++) {
+    for (int a = 1; a < argc; a++) {
       if (!strcmp(argv[a], "--")) break;
       if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
         fputs(commands[i].usage, stdout);
         return HB_EXIT_OK;
       }
     }
-    return commands[i].run(argc - 1, argv + 1);
+    return commands[i].run(argc, argv);
   }
   return hb_usage(NULL, "unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv) {
+  int rc = HB_EXIT_OK;
+  int first = global_options(argc, argv, &rc);
+  if (first < 0) return rc;
+  if (first >= argc) {
+    hb_help(NULL, stderr);
+    return HB_EXIT_USAGE;
+  }
+  return run_command(argc - first, argv + first);
 }
