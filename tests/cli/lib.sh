@@ -63,6 +63,36 @@ expect_nowhere() {  # DESCRIPTION TEXT: TEXT appears in neither stdout nor stder
   if grep -qF -- "$2" "$T/out" "$T/err"; then not_ok "$1 (leaked: $2)"; else ok "$1"; fi
 }
 
+# expect_true DESCRIPTION COMMAND...: COMMAND (a test, a cmp...) succeeds.
+expect_true() {
+  local desc=$1; shift
+  if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# What the fake upstream received (start_upstream): its log holds one JSON line per request.
+# expect_log_has DESCRIPTION TEXT: some request contains TEXT.
+expect_log_has() {
+  if grep -qF -- "$2" "$UP_LOG"; then ok "$1"; else not_ok "$1 (want a request containing: $2)"; fi
+}
+# expect_request_has DESCRIPTION TEXT...: the last request contains every TEXT.
+expect_request_has() {
+  local desc=$1 req want; shift
+  req=$(tail -n 1 "$UP_LOG")
+  for want in "$@"; do
+    case "$req" in *"$want"*) ;; *) not_ok "$desc (want $want in: $req)"; return ;; esac
+  done
+  ok "$desc"
+}
+# expect_request_lacks DESCRIPTION TEXT...: the last request contains none of TEXT.
+expect_request_lacks() {
+  local desc=$1 req bad; shift
+  req=$(tail -n 1 "$UP_LOG")
+  for bad in "$@"; do
+    case "$req" in *"$bad"*) not_ok "$desc ($bad in: $req)"; return ;; esac
+  done
+  ok "$desc"
+}
+
 # start_upstream SCRIPT_JSON: run the fake upstream; sets UP_URL and UP_LOG.
 start_upstream() {
   printf '%s' "$1" > "$T/script.json"

@@ -19,9 +19,9 @@ start_upstream '{"routes": {
 
 hb chat -g anthropic --base-url "$UP_URL/ok/v1" -m claude-sonnet-4-5 "hi"
 expect_out "a chat through the anthropic gateway prints the text" "Hi from Claude"
-grep -q '"path":"/ok/v1/messages"' "$UP_LOG" && ok "it posts to {base_url}/messages" || not_ok "it posts to {base_url}/messages"
-grep -q '"max_tokens":4096' "$UP_LOG" && ok "with the default max_tokens" || not_ok "with the default max_tokens"
-grep -q '"anthropic-version":"2023-06-01"' "$UP_LOG" && ok "and anthropic-version" || not_ok "and anthropic-version"
+expect_log_has "it posts to {base_url}/messages" '"path":"/ok/v1/messages"'
+expect_log_has "with the default max_tokens" '"max_tokens":4096'
+expect_log_has "and anthropic-version" '"anthropic-version":"2023-06-01"'
 
 hb chat -g anthropic --base-url "$UP_URL/sse/v1" -m claude-sonnet-4-5 --stream --include text,usage "hi"
 expect_out_has "a stream prints the text" "Streamed hello"
@@ -31,7 +31,7 @@ export ANTHROPIC_API_KEY="$KEY"
 # -g as well: the default preset's gateway (openai) wins over the provider's (spec.c's order).
 HB_LOG=debug hb chat --provider anthropic -g anthropic --base-url "$UP_URL/ok/v1" -m claude-sonnet-4-5 "hi"
 expect_out "a chat with the anthropic provider's key" "Hi from Claude"
-grep -q "\"x-api-key\":\"$KEY\"" "$UP_LOG" && ok "the key is sent as x-api-key" || not_ok "the key is sent as x-api-key"
+expect_log_has "the key is sent as x-api-key" "\"x-api-key\":\"$KEY\""
 expect_nowhere "and never printed, even at HB_LOG=debug" "$KEY"
 
 HB_LOG=debug hb chat --provider anthropic -g anthropic --base-url "$UP_URL/denied/v1" -m claude-sonnet-4-5 "hi"

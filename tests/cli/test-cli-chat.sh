@@ -20,13 +20,13 @@ start_upstream '{"routes": {
 export TEST_KEY="$KEY"
 hb chat --provider openai --base-url "$UP_URL/ok/v1" -m gpt-4o-mini --api-key-env TEST_KEY "hi"
 expect_out "a plain chat prints the upstream's text" "Hi from upstream"
-grep -q '"model":"gpt-4o-mini"' "$UP_LOG" && ok "the request names the model" || not_ok "the request names the model"
-grep -q "Bearer $KEY" "$UP_LOG" && ok "the key is sent as a bearer token" || not_ok "the key is sent as a bearer token"
+expect_log_has "the request names the model" '"model":"gpt-4o-mini"'
+expect_log_has "the key is sent as a bearer token" "Bearer $KEY"
 
 hb chat --provider openai --base-url "$UP_URL/sse/v1" -m gpt-4o-mini --stream --include text,usage "hi"
 expect_out_has "a stream prints the text" "Hello"
 expect_out_has "and, with --include usage, the usage" '"total_tokens":4'
-grep -q '"include_usage":true' "$UP_LOG" && ok "the stream asks for usage" || not_ok "the stream asks for usage"
+expect_log_has "the stream asks for usage" '"include_usage":true'
 
 hb chat --provider openai --base-url "$UP_URL/trunc/v1" -m gpt-4o-mini --stream "hi"
 expect_status "a truncated stream fails" 1

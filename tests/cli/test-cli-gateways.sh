@@ -81,10 +81,8 @@ JSON
 export ACME_API_KEY="sk-acme-0123456789abcdef"
 hb chat --provider acme -m acme-large "hi"
 expect_out "hb chat --provider uses the drop-in provider" "Hello from Acme"
-grep -q '"model":"acme-large"' "$UP_LOG" && ok "the request went to the drop-in's base URL" ||
-  not_ok "the request went to the drop-in's base URL"
-grep -q '"x-acme-team":"blue"' "$UP_LOG" && ok "with the drop-in's headers" || not_ok "with the drop-in's headers"
-grep -q "Bearer $ACME_API_KEY" "$UP_LOG" && ok "and the key from its api_key_env" ||
-  not_ok "and the key from its api_key_env"
+expect_log_has "the request went to the drop-in's base URL" '"model":"acme-large"'
+expect_log_has "with the drop-in's headers" '"x-acme-team":"blue"'
+expect_log_has "and the key from its api_key_env" "Bearer $ACME_API_KEY"
 
 finish

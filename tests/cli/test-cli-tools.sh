@@ -30,8 +30,7 @@ export TEST_KEY="sk-test-cli-tools-0123456789"
 hb chat --provider openai --base-url "$UP_URL/v1" -m gpt-4o-mini --api-key-env TEST_KEY \
   --tools "$T/tools.json" "Weather in Oslo?"
 expect_out_has "the upstream's tool call prints" '"id":"call_u"'
-grep -q '"tools":\[{"type":"function","function":{"name":"get_weather"' "$UP_LOG" \
-  && ok "the tools array is sent" || not_ok "the tools array is sent"
+expect_log_has "the tools array is sent" '"tools":[{"type":"function","function":{"name":"get_weather"'
 
 echo '{"not": "an array"}' > "$T/bad.json"
 hb chat -p mock --tools "$T/bad.json" "hi"
