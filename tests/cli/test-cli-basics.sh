@@ -18,6 +18,45 @@ expect_status "an unknown option is a usage error" 2
 hb chat -p mock "one" "two"
 expect_status "two prompts are a usage error" 2
 
+# One option table for every command: an option a command does not take is exit 2, named.
+for cmd in "chat -p mock" "imagen -g mock" "embed -p mock" "spec" "cfg show" "cfg set" "cfg unset" \
+  "cache stats" "gateways list" "gateways info" "repair"; do
+  hb $cmd --bogus x
+  expect_status "hb $cmd: an unknown option is exit 2" 2
+  expect_err_has "hb $cmd: naming the option" "unknown option '--bogus'"
+  expect_err_has "hb $cmd: with a pointer to the help" "Try 'hb help ${cmd%% *}'"
+done
+hb embed -p mock --stream x
+expect_status "an option of another command (embed --stream) is exit 2" 2
+expect_err_has "named as unknown" "unknown option '--stream'"
+hb chat -p mock -Z x
+expect_status "an unknown letter is exit 2" 2
+expect_err_has "named" "unknown option '-Z'"
+hb --bogus chat x
+expect_status "an unknown option before the command is exit 2" 2
+expect_err_has "named" "unknown option '--bogus'"
+hb chat -p mock --json=yes x
+expect_status "a value given to a flag is exit 2" 2
+expect_err_has "saying so" "option '--json' takes no value"
+hb chat -p mock x -s
+expect_status "an option without its value is exit 2" 2
+expect_err_has "naming it" "option '-s' needs a value"
+
+# -o is KEY=VALUE across hb: without '=' it is a usage error naming the option.
+hb chat -p mock -o temperature "x"
+expect_status "hb chat -o without '=' is exit 2" 2
+expect_err_has "naming -o and the value" "option -o wants KEY=VALUE, got 'temperature'"
+hb embed -p mock -o out.txt "x"
+expect_status "hb embed -o without '=' is exit 2" 2
+expect_err_has "naming -o and the value" "option -o wants KEY=VALUE, got 'out.txt'"
+expect_true "and no file is written" [ ! -e out.txt ]
+hb chat -p mock --option=temperature=0 --system=Brief --include=messages "x"
+expect_out_has "--name=VALUE forms work" '"content":"Brief"'
+hb chat -p mock -sBrief --include messages "x"
+expect_out_has "and -xVALUE" '"content":"Brief"'
+hb chat -p mock -- --not-an-option
+expect_out "after -- an argument is the prompt, dashes and all" "Mock reply to: --not-an-option"
+
 hb chat -p mock "Hello there"
 expect_out "a mock chat prints the deterministic reply" "Mock reply to: Hello there"
 hb_in "From stdin" chat -p mock -

@@ -52,6 +52,12 @@ expect_out "outside the project the user layer applies" "mock"
 
 hb cfg set
 expect_status "set without arguments is a usage error" 2
+hb cfg set heavenbase.test.neg -1
+hb cfg get heavenbase.test.neg
+expect_out "a negative VALUE is a value, not an option" "-1"
+hb cfg unset heavenbase.test.neg --string
+expect_status "--string goes with set only" 2
+expect_err_has "named" "unknown option '--string'"
 hb cfg paths
 expect_out_has "paths shows the user file" "$HB_CONFIG_DIR/config.json"
 

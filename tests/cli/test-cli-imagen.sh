@@ -6,7 +6,7 @@
 png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{printf "%dx%d\n", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'; }
 
 start_nginx
-hb imagen -g openai --base-url "$NGINX_URL/json/v1" -m gpt-image-1 -o out.png "a mug"
+hb imagen -g openai --base-url "$NGINX_URL/json/v1" -m gpt-image-1 -O out.png "a mug"
 expect_out "imagen saves the PNG and prints its path and probed size" "out.png 1x1 png"
 if [ "$(head -c 8 out.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && [ "$(png_size out.png)" = 1x1 ]; then
   ok "the file is a PNG of the printed size"
@@ -14,13 +14,36 @@ else
   not_ok "the file is a PNG of the printed size"
 fi
 
-hb imagen -g mock -m mock-1 -n 2 -o mug.png "a mug"
+hb imagen -g mock -m mock-1 -n 2 --output mug.png "a mug"
 expect_out "-n 2 numbers the files" "mug-1.png 8x8 png
 mug-2.png 8x8 png"
 [ "$(png_size mug-2.png)" = 8x8 ] && ok "the mock's PNG is 8x8" || not_ok "the mock's PNG is 8x8"
+expect_nowhere "--output warns about nothing" "deprecated"
 
-start_upstream '{"routes": {}}'
-hb imagen -g openai --base-url "$UP_URL/v1" -m dall-e-3 -o url.png "a mug"
+# The output file of old, -o FILE (-o means KEY=VALUE across hb): one more release, with a
+# warning that names the new flag.
+hb imagen -g mock -m mock-1 -o old.png "a mug"
+expect_out "-o FILE still saves the image" "old.png 8x8 png"
+expect_err_has "with a deprecation warning" "'hb imagen -o FILE' is deprecated"
+expect_err_has "that names the new flag" "use -O FILE (or --output FILE)"
+hb imagen -g mock -m mock-1 -n 2 -oold.png "a mug"
+expect_out "-oFILE too, numbered with -n" "old-1.png 8x8 png
+old-2.png 8x8 png"
+expect_err_has "and warns as well" "deprecated"
+
+PNG1x1=iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==
+start_upstream "{\"routes\": {\"/img/v1/images/generations\": [{\"repeat\": true, \"body\":
+  \"{\\\"data\\\":[{\\\"b64_json\\\":\\\"$PNG1x1\\\"}]}\"}]}}"
+hb imagen -g openai --base-url "$UP_URL/img/v1" -m dall-e-3 -o quality=high -o style='"vivid"' \
+  -O kv.png "a mug"
+expect_out "-o KEY=VALUE is a request argument for hb imagen too" "kv.png 1x1 png"
+expect_request_has "it is sent" '"quality":"high"' '"style":"vivid"'
+expect_nowhere "without a deprecation warning" "deprecated"
+expect_true "and no file named after it" [ ! -e quality=high ]
+hb imagen -g openai --base-url "$UP_URL/img/v1" -m dall-e-3 --arg quality=low -O kv.png "a mug"
+expect_request_has "--arg KEY=VALUE is the same" '"quality":"low"'
+
+hb imagen -g openai --base-url "$UP_URL/v1" -m dall-e-3 -O url.png "a mug"
 expect_status "no scripted route: the upstream's 404 fails the call" 1
 expect_err_has "naming the status" "404"
 
