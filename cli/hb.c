@@ -58,7 +58,8 @@ static const struct {
      "  -p, --preset NAME  preset (default: 'imagen')\n"
      "  -o KEY=VALUE       a request argument or option (-o quality=high); VALUE is JSON\n"
      "                     when it parses as JSON (--arg KEY=VALUE is the same)\n"
-     "  -o FILE (no '=') is the output file of old: deprecated, it warns; use -O FILE.\n"
+     "  -o FILE            deprecated (a value without '='): the output file, with a\n"
+     "                     warning; use -O FILE\n"
      "  Prints one line per image: the saved path, its probed size and format.\n"},
     {"cfg", hb_cmd_cfg, "show and edit the layered configuration",
      "usage: hb cfg show [KEY]\n"
