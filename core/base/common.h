@@ -13,13 +13,9 @@
 #include <stddef.h>
 #include <heavenbase/error.h>
 #include <heavenbase/log.h>
+#include <heavenbase/macros.h>
 
-#define HVB_PUBLIC __attribute__((visibility("default")))
-
-#if defined(__GNUC__)
-#define HVB_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define HVB_PRINTF(a, b)
-#endif
+#define HVB_PUBLIC HVB_ATTR_VISIBLE
+#define HVB_PRINTF(a, b) HVB_ATTR_PRINTF(a, b)
 
 #endif

@@ -53,9 +53,13 @@ typedef struct hvb_error {
   int http_status;     /* HTTP status for HVB_HTTP (and retried failures), else 0 */
   char type[64];       /* provider error type ("rate_limit_exceeded"...), else "" */
   char message[512];   /* NUL-terminated, one line; truncated to fit */
+  /* Room for fields a later 0.x or 1.x release adds without changing sizeof(hvb_error),
+   * which callers compile into their stack frames. Zero, and not to be read or written. */
+  unsigned char reserved_[64];
 } hvb_error;
 
-#define HVB_ERROR_INIT {HVB_OK, 0, "", ""}
+/* Initializes every member, reserved_ included, to zero/empty. */
+#define HVB_ERROR_INIT {HVB_OK, 0, "", "", {0}}
 
 /* "EINVAL", "HTTP"...; "UNKNOWN" for a value outside the enum. Static string. */
 const char *hvb_status_name(hvb_status status);

@@ -4,6 +4,7 @@
 #define HEAVENBASE_H
 
 #include <heavenbase/version.h>
+#include <heavenbase/macros.h>
 #include <heavenbase/error.h>
 #include <heavenbase/log.h>
 #include <heavenbase/config.h>
