@@ -21,7 +21,8 @@ bool hvb__cache_policy_allows(hvb_cache_ns ns, json_object *request, bool runs_t
   json_object *t = arg(request, "temperature");
   bool fixed = t ? hvb__json_is_number(t) && json_object_get_double(t) == 0.0 : seeded;
   json_object *top_p = arg(request, "top_p");
-  bool top_p_default = !top_p || (hvb__json_is_number(top_p) && json_object_get_double(top_p) == 1.0);
+  bool top_p_default =
+      !top_p || (hvb__json_is_number(top_p) && json_object_get_double(top_p) == 1.0);
   return fixed && top_p_default && arg(request, "top_k") == NULL;
 }
 
@@ -35,7 +36,8 @@ char *hvb__cache_key(hvb_cache_ns ns, const char *spec_hash, json_object *reques
   json_object *req = json_object_new_object();
   if (json_object_is_type(request, json_type_object)) {
     json_object_object_foreach(request, key, val) {
-      if (!g_strv_contains(transport_fields, key)) json_object_object_add(req, key, json_object_get(val));
+      if (!g_strv_contains(transport_fields, key))
+        json_object_object_add(req, key, json_object_get(val));
     }
   }
   json_object *k = json_object_new_object();

@@ -115,14 +115,16 @@ static bool settings_resolve(hvb_cache *c, const char *what, hvb_error *err) {
       if (!ok) return false;
       if ((v = json_object_object_get(conf, "enabled"))) {
         key = g_strdup_printf("namespaces.%s.enabled", name);
-        ok = json_object_is_type(v, json_type_boolean) || bad_setting(err, what, key, "a boolean", v);
+        ok = json_object_is_type(v, json_type_boolean) ||
+             bad_setting(err, what, key, "a boolean", v);
         g_free(key);
         if (!ok) return false;
         c->ns_enabled[ns] = json_object_get_boolean(v);
       }
       if ((v = json_object_object_get(conf, "ttl_seconds"))) {
         key = g_strdup_printf("namespaces.%s.ttl_seconds", name);
-        ok = (hvb__json_is_number(v) && json_object_get_double(v) >= 0 && json_object_get_double(v) < 1e12) ||
+        ok = (hvb__json_is_number(v) && json_object_get_double(v) >= 0 &&
+              json_object_get_double(v) < 1e12) ||
              bad_setting(err, what, key, "a number of seconds >= 0", v);
         g_free(key);
         if (!ok) return false;
