@@ -24,7 +24,6 @@
 #define DEFAULT_RETRY_BASE_MS 500
 #define DEFAULT_RETRY_MAX_MS 30000
 
-
 /* ---- transfers ------------------------------------------------------------------------ */
 
 typedef enum {
