@@ -5,8 +5,9 @@
 # column 0 and its closing brace is a "}" at column 0, as everywhere in this code base.
 # Prints each offender as FILE:LINE: FUNCTION is N lines (max 80) and exits 1 when there is
 # one; exits 0 when there is none. The allowlist (default: long-functions.allow next to this
-# script) holds FILE:FUNCTION lines, FILE being a path suffix such as core/text/repair.c: only
-# the scanners' state machines belong there (see "Sizes" in docs/architecture.md).
+# script) holds FILE:FUNCTION lines, FILE being a path suffix such as core/text/json.c: only
+# the scanners' state machines belong there (issue #12: they read best whole). POSIX sh and
+# awk only, so that it runs where there is no python.
 set -u
 max=80
 allow=$(dirname "$0")/long-functions.allow
