@@ -133,8 +133,8 @@ void hvb__redact(char *text) {
   }
   g_mutex_unlock(&secret_lock);
   redact_after(text, "Bearer ");
-  redact_after(text, "x-api-key: ");
-  redact_after(text, "x-portkey-api-key: ");
+  /* x-api-key, a gateway's x-<name>-api-key, api-key: every header named for a key. */
+  redact_after(text, "api-key: ");
 }
 
 /* fork() (core/base/fork.c): both locks are held only for a few instructions and never around

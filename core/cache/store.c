@@ -1,4 +1,6 @@
-/* core/cache/store.c: the SQLite response cache (store, settings, policy, keys, single flight).
+/* core/cache/store.c: the SQLite store of the response cache (store-db.h), its entries and
+ * its maintenance. Settings and handles are in settings.c, policy and keys in policy.c,
+ * single flight in flight.c.
  *
  * Schema (PRAGMA user_version 1):
  *   entries(namespace, key, value BLOB, size, created, last_used, hits), primary key
@@ -17,11 +19,10 @@
  * so changing a TTL applies to entries already stored.
  */
 #include "cache/store.h"
-#include "text/hash.h"
-#include "text/json.h"
+#include "cache/store-db.h"
+#include "cache/settings.h"
 #include "base/common.h"
 #include "base/log.h"
-#include "base/env.h"
 #include "base/error.h"
 #include "base/fork.h"
 
@@ -43,7 +44,6 @@
 #define HIT_FLUSH_MS 1000
 /* After a failed open, try again no sooner than this (no warning storm per call). */
 #define REOPEN_DELAY_MS 30000
-#define DEFAULT_MAX_BYTES (1LL << 30)
 /* Opening retries BUSY this many times, waiting 10, 20, 30... ms (about 2 s in all). */
 #define OPEN_BUSY_RETRIES 20
 
@@ -53,7 +53,7 @@ const char *hvb__cache_ns_name(hvb_cache_ns ns) {
   return (unsigned)ns < HVB_NS_COUNT ? ns_names[ns] : "?";
 }
 
-static int ns_from_name(const char *name) {
+int hvb__cache_ns_from_name(const char *name) {
   for (int i = 0; i < HVB_NS_COUNT; i++)
     if (name && strcmp(name, ns_names[i]) == 0) return i;
   return -1;
@@ -78,31 +78,14 @@ static int64_t now_ms(void) {
  * Store: one SQLite connection per database file and process
  * ========================================================================================== */
 
-typedef struct store {
-  int refs; /* under stores_lock */
-  char *dir, *path;
-
-  GMutex lock; /* the connection and everything below it */
-  sqlite3 *db; /* NULL while unusable */
-  sqlite3_stmt *st_get, *st_hit, *st_put, *st_total, *st_lru, *st_evict;
-  int64_t failed_at; /* monotonic ms of the last failed open, 0 when none */
-  ino_t damaged_ino;  /* a statement found this file damaged: replace it at the next open */
-  pid_t pid;          /* the process that opened db */
-  GHashTable *hits;   /* "<ns>:<key>" -> pending_hit*: hits not yet written */
-  int64_t hits_flushed; /* monotonic ms of the last write of hits */
-
-  GMutex flight_lock;
-  GCond flight_cond;
-  GHashTable *flights; /* key -> owning GThread* */
-} store;
 
 static GMutex stores_lock;
-static GHashTable *stores; /* path -> store* */
+static GHashTable *stores; /* path -> hvb_cache_store* */
 
 /* In a child of fork(), forget the parent's connection (see store_open): it is kept (never
  * used nor freed, hvb__fork_keep) so that it stays reachable rather than lost. Called with
  * st->lock held. */
-static void abandon_parents_db(store *st) {
+static void abandon_parents_db(hvb_cache_store *st) {
   if (!st->db || st->pid == getpid()) return;
   hvb__fork_keep(st->db); /* not under stores_lock: that lock comes before st->lock */
   st->db = NULL;
@@ -147,7 +130,7 @@ static bool rc_is_bad_file(int rc) {
   }
 }
 
-static void close_db(store *st) {
+static void close_db(hvb_cache_store *st) {
   abandon_parents_db(st); /* never close a parent's connection */
   sqlite3_stmt **stmts[] = {&st->st_get, &st->st_hit, &st->st_put, &st->st_total, &st->st_lru,
                             &st->st_evict};
@@ -209,7 +192,7 @@ static bool prepare_file(const char *path, char **why) {
 
 /* Open the database and make it ready (WAL, schema, statements). SQLite's result code;
  * *why (g_free) says what failed. */
-static int try_open(store *st, char **why) {
+static int try_open(hvb_cache_store *st, char **why) {
   if (g_mkdir_with_parents(st->dir, 0700) != 0) {
     *why = g_strdup_printf("cannot create the directory: %s", g_strerror(errno));
     return SQLITE_CANTOPEN;
@@ -310,14 +293,14 @@ static ino_t inode_of(const char *path) {
 /* Is the file at st->path bad? Either SQLite said so while opening it just now, or a
  * statement found damage inside this very file earlier (a damaged page deep in a file whose
  * header is fine opens without complaint). */
-static bool file_is_bad(store *st, int rc) {
+static bool file_is_bad(hvb_cache_store *st, int rc) {
   if (st->damaged_ino) return inode_of(st->path) == st->damaged_ino;
   return rc != SQLITE_OK && rc_is_bad_file(rc) && g_file_test(st->path, G_FILE_TEST_EXISTS);
 }
 
 /* Open the store's database, replacing a bad file. Called with st->lock held. Warnings go
  * to the log; false when the cache stays unusable for now. */
-static bool store_open(store *st) {
+bool hvb__store_open(hvb_cache_store *st) {
   if (st->db && st->pid != getpid()) {
     /* A child of fork(): the parent's connection is not ours to use, nor to close (closing
      * may checkpoint and remove the WAL under the parent). Abandon it, with the parent's
@@ -381,7 +364,7 @@ static bool store_open(store *st) {
 
 /* A statement failed with `rc`: log it, and when the file turned out to be bad, close it so
  * that the next use moves it aside and makes a new one. Called with st->lock held. */
-static void store_trouble(store *st, int rc, const char *what) {
+static void store_trouble(hvb_cache_store *st, int rc, const char *what) {
   hvb__log(HVB_LOG_WARN, "cache database %s: %s failed: %s", st->path, what,
            st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
   if (rc_is_bad_file(rc)) {
@@ -391,18 +374,18 @@ static void store_trouble(store *st, int rc, const char *what) {
   }
 }
 
-static void flush_hits(store *st);
+static void flush_hits(hvb_cache_store *st);
 
-static store *store_get(const char *dir) {
+hvb_cache_store *hvb__store_get(const char *dir) {
   char *path = g_build_filename(dir, DB_NAME, NULL);
   g_mutex_lock(&stores_lock);
   if (!stores) stores = g_hash_table_new(g_str_hash, g_str_equal);
-  store *st = g_hash_table_lookup(stores, path);
+  hvb_cache_store *st = g_hash_table_lookup(stores, path);
   if (st) {
     st->refs++;
     g_free(path);
   } else {
-    st = g_new0(store, 1);
+    st = g_new0(hvb_cache_store, 1);
     st->refs = 1;
     st->dir = g_strdup(dir);
     st->path = path;
@@ -416,7 +399,7 @@ static store *store_get(const char *dir) {
   return st;
 }
 
-static void store_unref(store *st) {
+void hvb__store_unref(hvb_cache_store *st) {
   if (!st) return;
   g_mutex_lock(&stores_lock);
   bool last = --st->refs == 0;
@@ -439,263 +422,6 @@ static void store_unref(store *st) {
 }
 
 /* ============================================================================================
- * Settings and handles
- * ========================================================================================== */
-
-struct hvb_cache {
-  gint refs;
-  json_object *settings; /* the merged settings object, for deriving per-call handles */
-  bool enabled;
-  bool ns_enabled[HVB_NS_COUNT];
-  int64_t ttl_ms[HVB_NS_COUNT];
-  int64_t max_bytes;
-  char *dir;
-  GMutex lock; /* guards the lazy store */
-  store *store;
-};
-
-/* true/false as {"enabled": b}; objects as they are (new reference); NULL for NULL/null. */
-static json_object *settings_object(json_object *v) {
-  if (!v || json_object_is_type(v, json_type_null)) return NULL;
-  if (json_object_is_type(v, json_type_boolean)) {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "enabled", json_object_new_boolean(json_object_get_boolean(v)));
-    return o;
-  }
-  return json_object_get(v);
-}
-
-json_object *hvb__cache_settings_from_config(const hvb_config *cfg) {
-  json_object *v = cfg ? hvb_config_get(cfg, "heavenbase.llm.cache") : NULL;
-  return json_object_is_type(v, json_type_object) ? hvb__json_copy(v) : json_object_new_object();
-}
-
-json_object *hvb__cache_settings_merge(json_object *base, json_object *over, const char *what,
-                                       hvb_error *err) {
-  if (over && !json_object_is_type(over, json_type_null) &&
-      !json_object_is_type(over, json_type_boolean) &&
-      !json_object_is_type(over, json_type_object)) {
-    hvb__fail(err, HVB_EINVAL, "%s must be true, false or a cache settings object, not %s", what,
-              hvb__json_type_phrase(over));
-    return NULL;
-  }
-  json_object *out = base ? hvb__json_copy(base) : json_object_new_object();
-  json_object *o = settings_object(over);
-  if (o) hvb__json_merge(out, o);
-  json_object_put(o);
-  return out;
-}
-
-static bool bad_setting(hvb_error *err, const char *what, const char *key, const char *want,
-                        json_object *got) {
-  return hvb__fail(err, HVB_EINVAL, "%s: '%s' must be %s, not %s", what, key, want,
-                   hvb__json_type_phrase(got));
-}
-
-static bool is_number(json_object *v) {
-  return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
-}
-
-static char *expand_home(const char *path) {
-  if (strncmp(path, "~/", 2) != 0) return g_strdup(path);
-  char *home = hvb__home_dir();
-  char *out = g_build_filename(home ? home : "/", path + 2, NULL);
-  g_free(home);
-  return out;
-}
-
-static char *default_dir(void) {
-  const char *dir = hvb__getenv("HB_CACHE_DIR");
-  if (dir) return g_build_filename(dir, "llm-cache", NULL);
-  const char *xdg = hvb__getenv("XDG_CACHE_HOME");
-  if (xdg && g_path_is_absolute(xdg)) return g_build_filename(xdg, "heavenbase", "llm-cache", NULL);
-  char *home = hvb__home_dir();
-  char *out = g_build_filename(home ? home : "/", ".cache", "heavenbase", "llm-cache", NULL);
-  g_free(home);
-  return out;
-}
-
-/* Fill the resolved fields of `c` from its settings object. */
-static bool settings_resolve(hvb_cache *c, const char *what, hvb_error *err) {
-  json_object *s = c->settings, *v;
-  c->enabled = true;
-  c->max_bytes = DEFAULT_MAX_BYTES;
-  for (int i = 0; i < HVB_NS_COUNT; i++) c->ns_enabled[i] = true;
-  if ((v = json_object_object_get(s, "enabled"))) {
-    if (!json_object_is_type(v, json_type_boolean))
-      return bad_setting(err, what, "enabled", "a boolean", v);
-    c->enabled = json_object_get_boolean(v);
-  }
-  if ((v = json_object_object_get(s, "policy"))) {
-    if (!json_object_is_type(v, json_type_string))
-      return bad_setting(err, what, "policy", "a string", v);
-    if (strcmp(json_object_get_string(v), "deterministic") != 0)
-      return hvb__fail(err, HVB_EINVAL, "%s: unknown policy '%s' (known: deterministic)", what,
-                       json_object_get_string(v));
-  }
-  if ((v = json_object_object_get(s, "max_bytes"))) {
-    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
-      return bad_setting(err, what, "max_bytes", "an integer >= 0", v);
-    c->max_bytes = json_object_get_int64(v);
-  }
-  if ((v = json_object_object_get(s, "path"))) {
-    if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
-      return bad_setting(err, what, "path", "a non-empty string", v);
-    c->dir = expand_home(json_object_get_string(v));
-  }
-  json_object *nss = json_object_object_get(s, "namespaces");
-  if (nss && !json_object_is_type(nss, json_type_object))
-    return bad_setting(err, what, "namespaces", "an object", nss);
-  if (nss) {
-    json_object_object_foreach(nss, name, conf) {
-      int ns = ns_from_name(name);
-      if (ns < 0)
-        return hvb__fail(err, HVB_EINVAL, "%s: unknown namespace '%s' (known: text, embedding, "
-                         "image)", what, name);
-      if (!conf || json_object_is_type(conf, json_type_null)) continue;
-      char *key = g_strdup_printf("namespaces.%s", name);
-      bool ok = json_object_is_type(conf, json_type_object) ||
-                bad_setting(err, what, key, "an object", conf);
-      g_free(key);
-      if (!ok) return false;
-      if ((v = json_object_object_get(conf, "enabled"))) {
-        key = g_strdup_printf("namespaces.%s.enabled", name);
-        ok = json_object_is_type(v, json_type_boolean) || bad_setting(err, what, key, "a boolean", v);
-        g_free(key);
-        if (!ok) return false;
-        c->ns_enabled[ns] = json_object_get_boolean(v);
-      }
-      if ((v = json_object_object_get(conf, "ttl_seconds"))) {
-        key = g_strdup_printf("namespaces.%s.ttl_seconds", name);
-        ok = (is_number(v) && json_object_get_double(v) >= 0 && json_object_get_double(v) < 1e12) ||
-             bad_setting(err, what, key, "a number of seconds >= 0", v);
-        g_free(key);
-        if (!ok) return false;
-        c->ttl_ms[ns] = (int64_t)(json_object_get_double(v) * 1000.0);
-      }
-    }
-  }
-  if (!c->dir) c->dir = default_dir();
-  return true;
-}
-
-hvb_cache *hvb__cache_new(json_object *settings, const char *what, hvb_error *err) {
-  hvb_cache *c = g_new0(hvb_cache, 1);
-  c->refs = 1;
-  g_mutex_init(&c->lock);
-  c->settings = settings ? hvb__json_copy(settings) : json_object_new_object();
-  if (!json_object_is_type(c->settings, json_type_object) || !settings_resolve(c, what, err)) {
-    if (!json_object_is_type(c->settings, json_type_object))
-      hvb__fail(err, HVB_EINVAL, "%s must be a cache settings object", what);
-    hvb__cache_unref(c);
-    return NULL;
-  }
-  return c;
-}
-
-hvb_cache *hvb__cache_ref(hvb_cache *c) {
-  if (c) g_atomic_int_inc(&c->refs);
-  return c;
-}
-
-void hvb__cache_unref(hvb_cache *c) {
-  if (!c || !g_atomic_int_dec_and_test(&c->refs)) return;
-  store_unref(c->store);
-  json_object_put(c->settings);
-  g_free(c->dir);
-  g_mutex_clear(&c->lock);
-  g_free(c);
-}
-
-json_object *hvb__cache_settings(const hvb_cache *c) {
-  return c->settings;
-}
-
-bool hvb__cache_enabled(const hvb_cache *c, hvb_cache_ns ns) {
-  return c && c->enabled && (unsigned)ns < HVB_NS_COUNT && c->ns_enabled[ns];
-}
-
-bool hvb__cache_for_call(hvb_cache *base, json_object *call_options, hvb_cache_ns ns,
-                         hvb_cache **out, hvb_error *err) {
-  *out = NULL;
-  json_object *over = NULL;
-  if (!base) return true;
-  if (!json_object_is_type(call_options, json_type_object) ||
-      !json_object_object_get_ex(call_options, "cache", &over) || !over) {
-    if (hvb__cache_enabled(base, ns)) *out = hvb__cache_ref(base);
-    return true;
-  }
-  json_object *merged = hvb__cache_settings_merge(base->settings, over, "call option 'cache'", err);
-  if (!merged) return false;
-  hvb_cache *c = hvb__cache_new(merged, "call option 'cache'", err);
-  json_object_put(merged);
-  if (!c) return false;
-  if (hvb__cache_enabled(c, ns))
-    *out = c;
-  else
-    hvb__cache_unref(c);
-  return true;
-}
-
-/* The handle's store (opened on first use), borrowed; NULL when it cannot be used now. */
-static store *handle_store(hvb_cache *c) {
-  g_mutex_lock(&c->lock);
-  if (!c->store) c->store = store_get(c->dir);
-  store *st = c->store;
-  g_mutex_unlock(&c->lock);
-  g_mutex_lock(&st->lock);
-  bool ok = store_open(st);
-  g_mutex_unlock(&st->lock);
-  return ok ? st : NULL;
-}
-
-/* ============================================================================================
- * Policy and keys
- * ========================================================================================== */
-
-/* Member `key`, NULL when absent or JSON null (an argument set to null is unset). */
-static json_object *arg(json_object *req, const char *key) {
-  json_object *v = NULL;
-  if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
-    return NULL;
-  return v;
-}
-
-bool hvb__cache_policy_allows(hvb_cache_ns ns, json_object *request, bool runs_tools) {
-  if (ns == HVB_NS_EMBEDDING) return true;
-  bool seeded = arg(request, "seed") != NULL;
-  if (ns == HVB_NS_IMAGE) return seeded;
-  if (runs_tools) return false;
-  json_object *t = arg(request, "temperature");
-  bool fixed = t ? is_number(t) && json_object_get_double(t) == 0.0 : seeded;
-  json_object *top_p = arg(request, "top_p");
-  bool top_p_default = !top_p || (is_number(top_p) && json_object_get_double(top_p) == 1.0);
-  return fixed && top_p_default && arg(request, "top_k") == NULL;
-}
-
-/* Request members that do not change the answer: how it travels, how long we wait, and what
- * must never be stored. */
-static const char *const transport_fields[] = {
-    "stream", "stream_options", "timeout", "connect_timeout", "idle_timeout", "max_retries",
-    "api_key", "cache", NULL};
-
-char *hvb__cache_key(hvb_cache_ns ns, const char *spec_hash, json_object *request) {
-  json_object *req = json_object_new_object();
-  if (json_object_is_type(request, json_type_object)) {
-    json_object_object_foreach(request, key, val) {
-      if (!g_strv_contains(transport_fields, key)) json_object_object_add(req, key, json_object_get(val));
-    }
-  }
-  json_object *k = json_object_new_object();
-  json_object_object_add(k, "namespace", json_object_new_string(hvb__cache_ns_name(ns)));
-  json_object_object_add(k, "spec", json_object_new_string(spec_hash ? spec_hash : ""));
-  json_object_object_add(k, "request", req);
-  char *hex = hvb__hash_json(k);
-  json_object_put(k);
-  return hex;
-}
-
-/* ============================================================================================
  * Entries
  * ========================================================================================== */
 
@@ -709,7 +435,7 @@ typedef struct pending_hit {
 
 /* Write the pending hit counts and LRU times in one transaction. Called with st->lock held.
  * Bookkeeping only: on failure they are dropped (logged at debug level), never a miss. */
-static void flush_hits(store *st) {
+static void flush_hits(hvb_cache_store *st) {
   st->hits_flushed = g_get_monotonic_time() / 1000;
   if (!st->db || !st->hits || g_hash_table_size(st->hits) == 0) return;
   int rc = exec(st->db, "BEGIN IMMEDIATE", NULL);
@@ -737,7 +463,7 @@ static void flush_hits(store *st) {
   g_hash_table_remove_all(st->hits);
 }
 
-static void note_hit(store *st, hvb_cache_ns ns, const char *key, int64_t now) {
+static void note_hit(hvb_cache_store *st, hvb_cache_ns ns, const char *key, int64_t now) {
   if (!st->hits) st->hits = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   char *name = g_strdup_printf("%d:%s", (int)ns, key);
   pending_hit *h = g_hash_table_lookup(st->hits, name);
@@ -753,7 +479,7 @@ static void note_hit(store *st, hvb_cache_ns ns, const char *key, int64_t now) {
 }
 
 /* Called with st->lock held and the database open. */
-static GBytes *store_read(store *st, hvb_cache_ns ns, const char *key, int64_t ttl_ms) {
+static GBytes *store_read(hvb_cache_store *st, hvb_cache_ns ns, const char *key, int64_t ttl_ms) {
   sqlite3_stmt *q = st->st_get;
   bind_text(q, 1, hvb__cache_ns_name(ns));
   bind_text(q, 2, key);
@@ -779,7 +505,7 @@ static GBytes *store_read(store *st, hvb_cache_ns ns, const char *key, int64_t t
 
 GBytes *hvb__cache_get(hvb_cache *c, hvb_cache_ns ns, const char *key) {
   if (!hvb__cache_enabled(c, ns) || !key) return NULL;
-  store *st = handle_store(c);
+  hvb_cache_store *st = hvb__cache_store_of(c);
   if (!st) return NULL;
   g_mutex_lock(&st->lock);
   GBytes *v = st->db ? store_read(st, ns, key, c->ttl_ms[ns]) : NULL;
@@ -789,7 +515,7 @@ GBytes *hvb__cache_get(hvb_cache *c, hvb_cache_ns ns, const char *key) {
 
 /* Delete the least recently used entries until the stored bytes are within max_bytes: as
  * few as needed, in one immediate transaction. Called with st->lock held. */
-static bool evict(store *st, int64_t max_bytes, int64_t *removed) {
+static bool evict(hvb_cache_store *st, int64_t max_bytes, int64_t *removed) {
   if (max_bytes <= 0) return true;
   sqlite3_stmt *q = st->st_total;
   int rc = sqlite3_step(q);
@@ -832,10 +558,10 @@ static bool evict(store *st, int64_t max_bytes, int64_t *removed) {
 void hvb__cache_put(hvb_cache *c, hvb_cache_ns ns, const char *key, const void *data,
                     size_t len) {
   if (!hvb__cache_enabled(c, ns) || !key) return;
-  store *st = handle_store(c);
+  hvb_cache_store *st = hvb__cache_store_of(c);
   if (!st) return;
   g_mutex_lock(&st->lock);
-  for (int attempt = 0; attempt < 2 && (st->db || store_open(st)); attempt++) {
+  for (int attempt = 0; attempt < 2 && (st->db || hvb__store_open(st)); attempt++) {
     flush_hits(st); /* LRU times first: eviction below reads them */
     sqlite3_stmt *q = st->st_put;
     bind_text(q, 1, hvb__cache_ns_name(ns));
@@ -857,100 +583,19 @@ void hvb__cache_put(hvb_cache *c, hvb_cache_ns ns, const char *key, const void *
 }
 
 /* ============================================================================================
- * Single flight
- * ========================================================================================== */
-
-hvb_flight hvb__cache_fetch(hvb_cache *c, hvb_cache_ns ns, const char *key, long wait_ms,
-                            GBytes **value) {
-  *value = NULL;
-  if (!hvb__cache_enabled(c, ns) || !key) return HVB_FLIGHT_ALONE;
-  store *st = handle_store(c);
-  if (!st) return HVB_FLIGHT_ALONE;
-  gint64 deadline = wait_ms > 0 ? g_get_monotonic_time() + (gint64)wait_ms * 1000 : 0;
-  for (;;) {
-    if ((*value = hvb__cache_get(c, ns, key))) return HVB_FLIGHT_HIT;
-    g_mutex_lock(&st->flight_lock);
-    GThread *owner = g_hash_table_lookup(st->flights, key);
-    if (!owner) {
-      g_hash_table_insert(st->flights, g_strdup(key), g_thread_self());
-      g_mutex_unlock(&st->flight_lock);
-      /* The previous leader may have stored and left between our lookup and our claim. */
-      if ((*value = hvb__cache_get(c, ns, key))) {
-        hvb__cache_release(c, key);
-        return HVB_FLIGHT_HIT;
-      }
-      return HVB_FLIGHT_LEADER;
-    }
-    if (owner == g_thread_self() || wait_ms == 0) {
-      g_mutex_unlock(&st->flight_lock);
-      return owner == g_thread_self() ? HVB_FLIGHT_ALONE : HVB_FLIGHT_BUSY;
-    }
-    bool timed_out = false;
-    while (!timed_out && g_hash_table_contains(st->flights, key)) {
-      if (deadline)
-        timed_out = !g_cond_wait_until(&st->flight_cond, &st->flight_lock, deadline);
-      else
-        g_cond_wait(&st->flight_cond, &st->flight_lock);
-    }
-    g_mutex_unlock(&st->flight_lock);
-    if (timed_out) {
-      *value = hvb__cache_get(c, ns, key);
-      return *value ? HVB_FLIGHT_HIT : HVB_FLIGHT_ALONE;
-    }
-  }
-}
-
-void hvb__cache_release(hvb_cache *c, const char *key) {
-  store *st = c ? c->store : NULL;
-  if (!st || !key) return;
-  g_mutex_lock(&st->flight_lock);
-  g_hash_table_remove(st->flights, key);
-  g_cond_broadcast(&st->flight_cond);
-  g_mutex_unlock(&st->flight_lock);
-}
-
-/* ============================================================================================
  * Maintenance (the public API)
  * ========================================================================================== */
 
-HVB_PUBLIC hvb_cache *hvb_cache_open(const hvb_config *cfg, json_object *settings,
-                                     hvb_error *err) {
-  hvb_config *own = NULL;
-  if (!cfg && !(cfg = own = hvb_config_load(err))) return NULL;
-  json_object *base = hvb__cache_settings_from_config(cfg);
-  hvb_config_free(own);
-  json_object *merged = hvb__cache_settings_merge(base, settings, "cache settings", err);
-  json_object_put(base);
-  if (!merged) return NULL;
-  hvb_cache *c = hvb__cache_new(merged, settings ? "cache settings" : "heavenbase.llm.cache", err);
-  json_object_put(merged);
-  if (!c) return NULL;
-  if (!handle_store(c)) {
-    hvb__fail(err, HVB_IO, "cannot open the cache database in %s (see the log for why)", c->dir);
-    hvb__cache_unref(c);
-    return NULL;
-  }
-  return c;
-}
-
-HVB_PUBLIC void hvb_cache_close(hvb_cache *cache) {
-  hvb__cache_unref(cache);
-}
-
-HVB_PUBLIC const char *hvb_cache_path(const hvb_cache *cache) {
-  return cache && cache->store ? cache->store->path : NULL;
-}
-
 /* The open store under its lock, or NULL with HVB_IO. Unlock with g_mutex_unlock. */
-static store *locked_store(hvb_cache *c, hvb_error *err) {
+static hvb_cache_store *locked_store(hvb_cache *c, hvb_error *err) {
   if (!c) {
     hvb__fail(err, HVB_EINVAL, "cache is NULL");
     return NULL;
   }
-  store *st = handle_store(c);
+  hvb_cache_store *st = hvb__cache_store_of(c);
   if (st) {
     g_mutex_lock(&st->lock);
-    if (st->db || store_open(st)) {
+    if (st->db || hvb__store_open(st)) {
       flush_hits(st); /* statistics, clear and prune see every hit of this process */
       return st;
     }
@@ -960,7 +605,7 @@ static store *locked_store(hvb_cache *c, hvb_error *err) {
   return NULL;
 }
 
-static bool db_fail(store *st, int rc, const char *what, hvb_error *err) {
+static bool db_fail(hvb_cache_store *st, int rc, const char *what, hvb_error *err) {
   hvb__fail(err, HVB_IO, "cache database %s: %s failed: %s", st->path, what,
             st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
   store_trouble(st, rc, what);
@@ -973,7 +618,7 @@ static int64_t file_size(const char *path) {
 }
 
 /* Entries of `ns` past its TTL as of `now`: the DELETE or COUNT on that condition. */
-static int expired_step(store *st, const char *sql, hvb_cache_ns ns, int64_t ttl_ms,
+static int expired_step(hvb_cache_store *st, const char *sql, hvb_cache_ns ns, int64_t ttl_ms,
                         int64_t *count) {
   sqlite3_stmt *q = NULL;
   int rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
@@ -993,7 +638,7 @@ static int expired_step(store *st, const char *sql, hvb_cache_ns ns, int64_t ttl
 }
 
 HVB_PUBLIC json_object *hvb_cache_stats(hvb_cache *cache, hvb_error *err) {
-  store *st = locked_store(cache, err);
+  hvb_cache_store *st = locked_store(cache, err);
   if (!st) return NULL;
   json_object *nss = json_object_new_object();
   for (int i = 0; i < HVB_NS_COUNT; i++) {
@@ -1043,10 +688,10 @@ HVB_PUBLIC json_object *hvb_cache_stats(hvb_cache *cache, hvb_error *err) {
 HVB_PUBLIC bool hvb_cache_clear(hvb_cache *cache, const char *ns, int64_t *removed,
                                 hvb_error *err) {
   if (removed) *removed = 0;
-  if (ns && ns_from_name(ns) < 0)
+  if (ns && hvb__cache_ns_from_name(ns) < 0)
     return hvb__fail(err, HVB_EINVAL, "unknown cache namespace '%s' (known: text, embedding, "
                      "image)", ns);
-  store *st = locked_store(cache, err);
+  hvb_cache_store *st = locked_store(cache, err);
   if (!st) return false;
   int rc = exec(st->db, "BEGIN IMMEDIATE", NULL);
   int64_t n = 0;
@@ -1082,7 +727,7 @@ HVB_PUBLIC bool hvb_cache_clear(hvb_cache *cache, const char *ns, int64_t *remov
 
 HVB_PUBLIC bool hvb_cache_prune(hvb_cache *cache, int64_t *removed, hvb_error *err) {
   if (removed) *removed = 0;
-  store *st = locked_store(cache, err);
+  hvb_cache_store *st = locked_store(cache, err);
   if (!st) return false;
   int64_t total = 0;
   int rc = SQLITE_DONE;
@@ -1123,7 +768,7 @@ void hvb__cache_atfork(hvb_fork_phase phase) {
     if (stores) {
       g_hash_table_iter_init(&it, stores);
       while (g_hash_table_iter_next(&it, NULL, &v)) {
-        store *st = v;
+        hvb_cache_store *st = v;
         g_mutex_lock(&st->lock);
         g_mutex_lock(&st->flight_lock);
       }
@@ -1135,7 +780,7 @@ void hvb__cache_atfork(hvb_fork_phase phase) {
   if (stores) {
     g_hash_table_iter_init(&it, stores);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
-      store *st = v;
+      hvb_cache_store *st = v;
       if (phase == HVB_FORK_CHILD) {
         GHashTableIter fi;
         gpointer owner;

@@ -3,12 +3,16 @@
  * Three layers, bottom up:
  * - the store (one per database file and process, shared, reference counted): the SQLite
  *   connection under a lock, its prepared statements, corruption recovery, and the table of
- *   calls in flight (single flight);
+ *   calls in flight (store.c, store-db.h);
  * - the handle (struct hvb_cache, the public type): resolved settings plus a store opened on
- *   first use, so an LLM whose calls never hit the cache never creates a database;
- * - the helpers a pipeline calls: policy, key, fetch (lookup with single flight), put,
- *   release. None of them ever fails a call: a broken cache logs a warning and reads as a
- *   miss.
+ *   first use, so an LLM whose calls never hit the cache never creates a database
+ *   (settings.c, settings.h);
+ * - the helpers a pipeline calls: policy and key (policy.c), fetch (lookup with single
+ *   flight, flight.c), put, release. None of them ever fails a call: a broken cache logs a
+ *   warning and reads as a miss.
+ *
+ * This header is the cache as the layers above see it; store-db.h and settings.h are
+ * private to core/cache/.
  *
  * Thread safety: everything here may be called from any thread.
  */

@@ -482,7 +482,7 @@ static void resolve_headers(hvb_spec *spec, json_object *provider, json_object *
   }
 }
 
-/* A gateway server's own key travels in a header of its own (Portkey's x-portkey-api-key),
+/* A gateway server's own key travels in a header of its own (the gateway's api_key_header),
  * beside the provider's key. A header given in options wins. */
 static void add_gateway_key_header(hvb_spec *spec, json_object *gateway) {
   const char *header = member_str(gateway, "api_key_header");
@@ -562,16 +562,17 @@ static bool resolve_gateway(hvb_spec *spec, const hvb_config *cfg, const char *n
   return true;
 }
 
-static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
-                    const hvb_spec_gateways *gateways, hvb_error *err) {
-  if (!check_options(options, err)) return false;
-  json_object *catalog = hvb__config_catalog(cfg);
-  json_object *presets = json_object_object_get(catalog, "presets");
-  json_object *models = json_object_object_get(catalog, "models");
-  json_object *providers = json_object_object_get(catalog, "providers");
-  json_object *v = NULL;
+/* The catalog entries a resolution chose, borrowed from the catalog. */
+typedef struct chosen {
+  json_object *catalog;
+  json_object *preset, *model, *provider;
+  json_object *gateway; /* a gateway of the catalog's "gateways" section (a server of its
+                           own), NULL for the others */
+} chosen;
 
-  /* preset */
+static bool choose_preset(hvb_spec *spec, const hvb_config *cfg, json_object *options,
+                          chosen *c, hvb_error *err) {
+  json_object *v = NULL;
   const char *origin = NULL;
   const char *name = member_str(options, "preset");
   if (!name) {
@@ -579,14 +580,18 @@ static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
     name = v ? json_object_get_string(v) : "chat";
     origin = v ? "config key 'heavenbase.llm.default_preset'" : NULL;
   }
-  json_object *preset;
-  if (!catalog_entry(catalog, "presets", name, &preset, err)) return false;
-  if (!preset) return fail_unknown(err, origin, "preset", "presets", name, presets);
+  if (!catalog_entry(c->catalog, "presets", name, &c->preset, err)) return false;
+  if (!c->preset)
+    return fail_unknown(err, origin, "preset", "presets", name,
+                        json_object_object_get(c->catalog, "presets"));
   spec->preset = g_strdup(name);
+  return true;
+}
 
-  /* model: an alias resolves to its model; an unknown name is the provider's id as is */
-  name = member_str(options, "model");
-  if (!name) name = member_str(preset, "model");
+/* An alias resolves to its model; an unknown name is the provider's id as is. */
+static bool choose_model(hvb_spec *spec, json_object *options, chosen *c, hvb_error *err) {
+  const char *name = member_str(options, "model");
+  if (!name) name = member_str(c->preset, "model");
   if (!name && strcmp(spec->preset, "custom") == 0) {
     /* Name everything the caller still owes, not only the first thing missing. */
     const char *url = member_str(options, "base_url");
@@ -601,77 +606,89 @@ static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
   if (!name)
     return hvb__fail(err, HVB_EINVAL, "preset '%s' names no model: give the 'model' option",
                      spec->preset);
-  const char *canonical = find_model(models, name);
+  const char *canonical = find_model(json_object_object_get(c->catalog, "models"), name);
   spec->model = g_strdup(canonical ? canonical : name);
-  json_object *model = NULL;
-  if (!catalog_entry(catalog, "models", spec->model, &model, err)) return false;
-  spec->model_info = hvb__json_copy(model);
+  if (!catalog_entry(c->catalog, "models", spec->model, &c->model, err)) return false;
+  spec->model_info = hvb__json_copy(c->model);
+  return true;
+}
 
-  /* provider */
+/* The provider, and the model's id there. */
+static bool choose_provider(hvb_spec *spec, const hvb_config *cfg, json_object *options,
+                            chosen *c, hvb_error *err) {
+  json_object *v = NULL;
   char *origin_buf = NULL;
-  name = member_str(options, "provider");
-  origin = NULL;
-  if (!name && (name = member_str(preset, "provider")))
+  const char *origin = NULL;
+  const char *name = member_str(options, "provider");
+  if (!name && (name = member_str(c->preset, "provider")))
     origin = origin_buf = g_strdup_printf("preset '%s'", spec->preset);
-  if (!name && (name = member_str(model, "default_provider")))
+  if (!name && (name = member_str(c->model, "default_provider")))
     origin = origin_buf = g_strdup_printf("model '%s'", spec->model);
   if (!name) {
     if (!config_value(cfg, "default_provider", F_NAME, &v, err)) return false;
     name = v ? json_object_get_string(v) : "openai";
     origin = v ? "config key 'heavenbase.llm.default_provider'" : NULL;
   }
-  json_object *provider;
-  bool ok = catalog_entry(catalog, "providers", name, &provider, err);
-  if (ok && !provider) ok = fail_unknown(err, origin, "provider", "providers", name, providers);
+  bool ok = catalog_entry(c->catalog, "providers", name, &c->provider, err);
+  if (ok && !c->provider)
+    ok = fail_unknown(err, origin, "provider", "providers", name,
+                      json_object_object_get(c->catalog, "providers"));
   g_free(origin_buf);
   if (!ok) return false;
   spec->provider = g_strdup(name);
-
-  const char *id = member_str(member(model, "ids"), spec->provider);
+  const char *id = member_str(member(c->model, "ids"), spec->provider);
   spec->model_id = g_strdup(id ? id : spec->model);
+  return true;
+}
 
-  /* gateway */
-  name = member_str(options, "gateway");
+static bool choose_gateway(hvb_spec *spec, const hvb_config *cfg, json_object *options,
+                           const hvb_spec_gateways *gateways, chosen *c, hvb_error *err) {
+  json_object *v = NULL;
+  const char *name = member_str(options, "gateway");
   /* A provider chosen by the caller brings its own protocol: the preset's gateway was chosen
-   * for the preset's provider (`--provider anthropic` under the default preset must speak
-   * the Messages API, not send OpenAI requests to Anthropic). */
-  if (!name && member_str(options, "provider")) name = member_str(provider, "gateway");
-  if (!name) name = member_str(preset, "gateway");
-  if (!name) name = member_str(provider, "gateway");
+   * for the preset's provider (a provider with a protocol of its own, named by the caller
+   * under the default preset, must get its own gateway, not OpenAI requests). */
+  if (!name && member_str(options, "provider")) name = member_str(c->provider, "gateway");
+  if (!name) name = member_str(c->preset, "gateway");
+  if (!name) name = member_str(c->provider, "gateway");
   if (!name) {
     if (!config_value(cfg, "default_gateway", F_NAME, &v, err)) return false;
     name = v ? json_object_get_string(v) : "openai";
   }
   if (!resolve_gateway(spec, cfg, name, gateways, err)) return false;
-  /* A gateway that is a server of its own (portkey, bifrost, litellm); NULL for the others. */
-  json_object *gateway;
-  if (!catalog_entry(catalog, "gateways", spec->gateway, &gateway, err)) return false;
+  return catalog_entry(c->catalog, "gateways", spec->gateway, &c->gateway, err);
+}
 
-  /* base URL, without trailing slashes so that gateways can append "/chat/completions" */
-  name = member_str(options, "base_url");
-  if (gateway) {
-    const char *env = member_str(gateway, "base_url_env");
+/* The base URL, without trailing slashes so that gateways can append "/chat/completions". */
+static bool resolve_base_url(hvb_spec *spec, json_object *options, const chosen *c,
+                             hvb_error *err) {
+  const char *name = member_str(options, "base_url");
+  if (c->gateway) {
+    const char *env = member_str(c->gateway, "base_url_env");
     const char *from_env = env && !name ? hvb__getenv(env) : NULL;
     if (from_env && *from_env) name = from_env;
-    if (!name) name = member_str(gateway, "base_url");
+    if (!name) name = member_str(c->gateway, "base_url");
   } else {
-    if (!name) name = member_str(preset, "base_url");
-    if (!name) name = member_str(provider, "base_url");
+    if (!name) name = member_str(c->preset, "base_url");
+    if (!name) name = member_str(c->provider, "base_url");
   }
   spec->base_url = g_strdup(name ? name : "");
   for (size_t n = strlen(spec->base_url); n > 0 && spec->base_url[n - 1] == '/'; n--)
     spec->base_url[n - 1] = '\0';
   /* The custom provider has no endpoint of its own: without one every call would fail later
    * with a less helpful message. */
-  if (!gateway && !*spec->base_url && strcmp(spec->provider, "custom") == 0)
+  if (!c->gateway && !*spec->base_url && strcmp(spec->provider, "custom") == 0)
     return hvb__fail(err, HVB_EINVAL,
                      "provider 'custom' (any OpenAI-compatible server) needs 'base_url': give the "
                      "'base_url' option (e.g. http://127.0.0.1:8000/v1)");
+  return true;
+}
 
-  /* API key: given, else from the environment (never in a setuid process) */
-  name = member_str(options, "api_key_env");
-  bool gateway_key_is_bearer = gateway && !member_str(gateway, "api_key_header");
-  if (!name) name = member_str(gateway_key_is_bearer ? gateway : provider, "api_key_env");
+/* The API key: given, else from the environment (never in a setuid process). */
+static void resolve_api_key(hvb_spec *spec, json_object *options, const chosen *c) {
+  const char *name = member_str(options, "api_key_env");
+  bool gateway_key_is_bearer = c->gateway && !member_str(c->gateway, "api_key_header");
+  if (!name) name = member_str(gateway_key_is_bearer ? c->gateway : c->provider, "api_key_env");
   spec->api_key_env = g_strdup(name);
   const char *key = member_str(options, "api_key");
   if (!key && spec->api_key_env) key = hvb__getenv(spec->api_key_env);
@@ -679,11 +696,22 @@ static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
     spec->api_key = g_strdup(key);
     hvb__secret_register(key);
   }
+}
 
-  if (!resolve_args(spec, cfg, preset, provider, options, err)) return false;
+static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
+                    const hvb_spec_gateways *gateways, hvb_error *err) {
+  if (!check_options(options, err)) return false;
+  chosen c = {.catalog = hvb__config_catalog(cfg)};
+  if (!choose_preset(spec, cfg, options, &c, err) || !choose_model(spec, options, &c, err) ||
+      !choose_provider(spec, cfg, options, &c, err) ||
+      !choose_gateway(spec, cfg, options, gateways, &c, err) ||
+      !resolve_base_url(spec, options, &c, err))
+    return false;
+  resolve_api_key(spec, options, &c);
+  if (!resolve_args(spec, cfg, c.preset, c.provider, options, err)) return false;
   if (!resolve_transport(spec, cfg, options, err)) return false;
-  resolve_headers(spec, provider, options);
-  add_gateway_key_header(spec, gateway);
+  resolve_headers(spec, c.provider, options);
+  add_gateway_key_header(spec, c.gateway);
   compute_keys(spec);
   hvb__log(HVB_LOG_DEBUG, "spec: preset %s: model %s (id %s) on %s via %s gateway, %s",
            spec->preset, spec->model, spec->model_id, spec->provider, spec->gateway,

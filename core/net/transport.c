@@ -6,11 +6,10 @@
  * to its client whole (the struct with its easy handle, options still set): the next
  * transfer of the client sets only the options that differ (the body; the URL, headers or
  * timeouts when they changed), which saves a curl_easy_reset, twenty setopts and a 1 KiB
- * allocation per call. Connections live in the
- * client's CURLSH, not in the multi handle, so they outlive any one transfer: that is what
- * lets consecutive calls of one client reuse a keep-alive connection.
+ * allocation per call. The clients and their pools are in pool.c.
  */
 #include "net/transport.h"
+#include "net/pool.h"
 #include "text/json.h"
 #include "base/log.h"
 #include "base/error.h"
@@ -22,166 +21,8 @@
 #include <time.h>
 
 #define ERROR_BODY_MAX (64 * 1024)
-#define POOL_MAX 16 /* idle easy or multi handles kept per client */
 #define DEFAULT_RETRY_BASE_MS 500
 #define DEFAULT_RETRY_MAX_MS 30000
-
-/* ---- clients -------------------------------------------------------------------------- */
-
-struct hvb_client {
-  gint refs; /* guarded by table_lock: a lookup may revive a client only under it */
-  char *key;
-  CURLSH *share;
-  GMutex share_locks[CURL_LOCK_DATA_LAST];
-  GMutex pool_lock;
-  GPtrArray *easy_pool;  /* CURL*, reset, idle */
-  GPtrArray *multi_pool; /* CURLM*, empty */
-  GPtrArray *xfer_pool;  /* hvb_transfer*, idle, their easy handles configured */
-};
-
-static void xfer_destroy(struct hvb_transfer *t);
-
-static GMutex table_lock;
-static GHashTable *table; /* client_key -> hvb_client* (not a reference) */
-
-static gpointer global_init_once(gpointer unused) {
-  (void)unused;
-  return GINT_TO_POINTER(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK);
-}
-
-static void global_init(void) {
-  static GOnce once = G_ONCE_INIT;
-  g_once(&once, global_init_once, NULL);
-}
-
-static void share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *ud) {
-  (void)easy; (void)access;
-  hvb_client *c = ud;
-  if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) g_mutex_lock(&c->share_locks[data]);
-}
-
-static void share_unlock(CURL *easy, curl_lock_data data, void *ud) {
-  (void)easy;
-  hvb_client *c = ud;
-  if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) g_mutex_unlock(&c->share_locks[data]);
-}
-
-/* The client's pools, empty, and its share (connections, DNS, TLS sessions). */
-static void pools_new(hvb_client *c) {
-  c->easy_pool = g_ptr_array_new();
-  c->multi_pool = g_ptr_array_new();
-  c->xfer_pool = g_ptr_array_new();
-  c->share = curl_share_init();
-  if (c->share) {
-    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  }
-}
-
-static hvb_client *client_new(const char *key) {
-  hvb_client *c = g_new0(hvb_client, 1);
-  c->refs = 1;
-  c->key = g_strdup(key);
-  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) g_mutex_init(&c->share_locks[i]);
-  g_mutex_init(&c->pool_lock);
-  pools_new(c);
-  return c;
-}
-
-static void client_free(hvb_client *c) {
-  /* Easy handles first: the share refuses to go while a handle still uses it. */
-  for (guint i = 0; i < c->xfer_pool->len; i++) xfer_destroy(c->xfer_pool->pdata[i]);
-  g_ptr_array_free(c->xfer_pool, TRUE);
-  for (guint i = 0; i < c->easy_pool->len; i++) curl_easy_cleanup(c->easy_pool->pdata[i]);
-  for (guint i = 0; i < c->multi_pool->len; i++) curl_multi_cleanup(c->multi_pool->pdata[i]);
-  g_ptr_array_free(c->easy_pool, TRUE);
-  g_ptr_array_free(c->multi_pool, TRUE);
-  if (c->share) curl_share_cleanup(c->share); /* closes the pooled connections */
-  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) g_mutex_clear(&c->share_locks[i]);
-  g_mutex_clear(&c->pool_lock);
-  g_free(c->key);
-  g_free(c);
-}
-
-hvb_client *hvb__client_get(const char *client_key) {
-  global_init();
-  if (!client_key) client_key = "";
-  g_mutex_lock(&table_lock);
-  if (!table) table = g_hash_table_new(g_str_hash, g_str_equal);
-  hvb_client *c = g_hash_table_lookup(table, client_key);
-  if (c) {
-    c->refs++;
-  } else {
-    c = client_new(client_key);
-    g_hash_table_insert(table, c->key, c);
-  }
-  g_mutex_unlock(&table_lock);
-  return c;
-}
-
-void hvb__client_unref(hvb_client *client) {
-  if (!client) return;
-  g_mutex_lock(&table_lock);
-  bool last = --client->refs == 0;
-  if (last) {
-    g_hash_table_remove(table, client->key);
-    if (g_hash_table_size(table) == 0) {
-      g_hash_table_destroy(table);
-      table = NULL;
-    }
-  }
-  g_mutex_unlock(&table_lock);
-  if (last) client_free(client);
-}
-
-void *hvb__client_share(hvb_client *client) {
-  return client ? client->share : NULL;
-}
-
-/* An idle handle from `pool`, or NULL when it is empty. */
-static void *pool_take(hvb_client *c, GPtrArray *pool) {
-  void *h = NULL;
-  g_mutex_lock(&c->pool_lock);
-  if (pool->len > 0) h = g_ptr_array_steal_index_fast(pool, pool->len - 1);
-  g_mutex_unlock(&c->pool_lock);
-  return h;
-}
-
-/* Keep `h` in `pool` for reuse; false when the pool is full (the caller cleans it up). */
-static bool pool_give(hvb_client *c, GPtrArray *pool, void *h) {
-  g_mutex_lock(&c->pool_lock);
-  bool keep = pool->len < POOL_MAX;
-  if (keep) g_ptr_array_add(pool, h);
-  g_mutex_unlock(&c->pool_lock);
-  return keep;
-}
-
-static CURL *easy_take(hvb_client *c) {
-  CURL *easy = pool_take(c, c->easy_pool);
-  if (!easy) easy = curl_easy_init();
-  if (easy && c->share) curl_easy_setopt(easy, CURLOPT_SHARE, c->share);
-  return easy;
-}
-
-static void easy_give(hvb_client *c, CURL *easy) {
-  if (!easy) return;
-  /* Reset now, not on reuse, so no option keeps pointing into the freed transfer. */
-  curl_easy_reset(easy);
-  if (!pool_give(c, c->easy_pool, easy)) curl_easy_cleanup(easy);
-}
-
-static CURLM *multi_take(hvb_client *c) {
-  CURLM *multi = pool_take(c, c->multi_pool);
-  return multi ? multi : curl_multi_init();
-}
-
-static void multi_give(hvb_client *c, CURLM *multi) {
-  if (multi && !pool_give(c, c->multi_pool, multi)) curl_multi_cleanup(multi);
-}
 
 /* ---- transfers ------------------------------------------------------------------------ */
 
@@ -461,7 +302,7 @@ static bool headers_match(const struct curl_slist *l, const hvb_http_request *re
 /* An idle transfer of `client` (see hvb__transfer_free) with its fields but the reusable
  * ones cleared, or NULL. */
 static hvb_transfer *xfer_take(hvb_client *client) {
-  hvb_transfer *old = pool_take(client, client->xfer_pool);
+  hvb_transfer *old = hvb__client_idle_take(client);
   if (!old) return NULL;
   hvb_transfer keep = *old;
   memset(old, 0, sizeof *old);
@@ -481,70 +322,128 @@ static hvb_transfer *xfer_take(hvb_client *client) {
   return old;
 }
 
-hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_request *req,
-                                         hvb_body_fn body_fn, hvb_reset_fn reset_fn,
-                                         void *user_data) {
-  global_init();
-  hvb_transfer *t = client && req->url && *req->url ? xfer_take(client) : NULL;
-  bool reused = t != NULL;
-  bool had_body = reused && t->has_body;
-  if (!t) t = g_new0(hvb_transfer, 1);
-  t->client = client;
-  t->gen = hvb__fork_generation();
-  if (client) {
-    g_mutex_lock(&table_lock);
-    client->refs++;
-    g_mutex_unlock(&table_lock);
-  }
+/* What a reused transfer must set again on its easy handle; everything else it keeps. */
+typedef struct changes {
+  bool reused; /* the transfer and its configured easy handle come from the client's pool */
+  bool url, method, headers, timeouts;
+} changes;
+
+/* Method and URL; `had_body`: the reused transfer sent a body. */
+static void set_target(hvb_transfer *t, const hvb_http_request *req, bool had_body,
+                       changes *ch) {
   const char *url = req->url ? req->url : "";
   const char *method = req->method ? req->method : req->body ? "POST" : "GET";
-  /* What must be set again on a reused handle; everything else it keeps. */
-  bool set_url = !reused || strcmp(t->url, url) != 0;
-  bool set_method = !reused || strcmp(t->method, method) != 0 || had_body != (req->body != NULL);
-  if (set_url) {
+  ch->url = !ch->reused || strcmp(t->url, url) != 0;
+  ch->method =
+      !ch->reused || strcmp(t->method, method) != 0 || had_body != (req->body != NULL);
+  if (ch->url) {
     g_free(t->url);
     g_free(t->shown_url);
     t->url = g_strdup(url);
     t->shown_url = url_for_messages(t->url);
   }
-  if (!reused || strcmp(t->method, method) != 0) {
+  if (!ch->reused || strcmp(t->method, method) != 0) {
     g_free(t->method);
     t->method = g_strdup(method);
   }
+}
+
+/* A copy of the body, in the buffer of an earlier call when it is large enough. */
+static void set_body(hvb_transfer *t, const hvb_http_request *req) {
   t->body_len = 0;
   t->has_body = req->body != NULL;
-  if (req->body) {
-    if (req->body_len + 1 > t->body_cap) {
-      g_free(t->body);
-      t->body_cap = req->body_len + 1;
-      t->body = g_malloc(t->body_cap);
-    }
-    memcpy(t->body, req->body, req->body_len);
-    t->body[req->body_len] = '\0';
-    t->body_len = req->body_len;
+  if (!req->body) return;
+  if (req->body_len + 1 > t->body_cap) {
+    g_free(t->body);
+    t->body_cap = req->body_len + 1;
+    t->body = g_malloc(t->body_cap);
   }
+  memcpy(t->body, req->body, req->body_len);
+  t->body[req->body_len] = '\0';
+  t->body_len = req->body_len;
+}
+
+static void set_headers(hvb_transfer *t, const hvb_http_request *req, changes *ch) {
   /* libcurl would otherwise send a form content type for a body, and wait for
    * "100 Continue" before sending a large one. */
   bool ctype = req->body && !has_header(req->headers, "Content-Type");
   bool expect = !has_header(req->headers, "Expect");
-  bool set_headers = !reused || !headers_match(t->headers, req, ctype, expect);
-  if (set_headers) {
-    curl_slist_free_all(t->headers);
-    t->headers = NULL;
-    for (const char *const *h = req->headers; h && *h; h++)
-      t->headers = curl_slist_append(t->headers, *h);
-    if (ctype) t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
-    if (expect) t->headers = curl_slist_append(t->headers, "Expect:");
-  }
+  ch->headers = !ch->reused || !headers_match(t->headers, req, ctype, expect);
+  if (!ch->headers) return;
+  curl_slist_free_all(t->headers);
+  t->headers = NULL;
+  for (const char *const *h = req->headers; h && *h; h++)
+    t->headers = curl_slist_append(t->headers, *h);
+  if (ctype) t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
+  if (expect) t->headers = curl_slist_append(t->headers, "Expect:");
+}
+
+/* Timeouts and retries. */
+static void set_limits(hvb_transfer *t, const hvb_http_request *req, changes *ch) {
   long connect_timeout_ms = MAX(req->connect_timeout_ms, 0), timeout_ms = MAX(req->timeout_ms, 0);
-  bool set_timeouts =
-      !reused || connect_timeout_ms != t->connect_timeout_ms || timeout_ms != t->timeout_ms;
+  ch->timeouts =
+      !ch->reused || connect_timeout_ms != t->connect_timeout_ms || timeout_ms != t->timeout_ms;
   t->connect_timeout_ms = connect_timeout_ms;
   t->timeout_ms = timeout_ms;
   t->idle_timeout_ms = MAX(req->idle_timeout_ms, 0);
   t->max_retries = MAX(req->max_retries, 0);
   t->retry_base_ms = req->retry_base_ms > 0 ? req->retry_base_ms : DEFAULT_RETRY_BASE_MS;
   t->retry_max_ms = req->retry_max_ms > 0 ? req->retry_max_ms : DEFAULT_RETRY_MAX_MS;
+}
+
+/* The easy handle the transfer sets its options on. False with t failed. */
+static bool easy_ready(hvb_transfer *t, hvb_client *client, changes *ch) {
+  if (ch->reused && ch->method) {
+    /* Another method, or a body where there was none: start from a clean handle rather
+     * than undo the old method's options one by one. */
+    curl_easy_reset(t->easy);
+    if (hvb__client_share(client))
+      curl_easy_setopt(t->easy, CURLOPT_SHARE, hvb__client_share(client));
+    ch->reused = false;
+  }
+  if (!t->easy) t->easy = hvb__client_easy_take(client);
+  if (!t->easy) {
+    hvb__fail(&t->err, HVB_ENOMEM, "%s %s: cannot create a libcurl handle", t->method,
+              t->shown_url);
+    t->st = ST_FAILED;
+    return false;
+  }
+  return true;
+}
+
+/* A reused handle: only the options that differ from its last call. */
+static bool reconfigure_easy(hvb_transfer *t, const changes *ch) {
+  bool ok = true;
+#define SET(opt, val) ok = ok && curl_easy_setopt(t->easy, opt, val) == CURLE_OK
+  if (ch->url) SET(CURLOPT_URL, t->url);
+  if (ch->headers) SET(CURLOPT_HTTPHEADER, t->headers);
+  if (ch->timeouts) {
+    SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+    SET(CURLOPT_TIMEOUT_MS, t->timeout_ms);
+  }
+  if (t->has_body) {
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body_len);
+    SET(CURLOPT_POSTFIELDS, t->body);
+  }
+#undef SET
+  return ok;
+}
+
+hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_request *req,
+                                         hvb_body_fn body_fn, hvb_reset_fn reset_fn,
+                                         void *user_data) {
+  hvb__net_global_init();
+  hvb_transfer *t = client && req->url && *req->url ? xfer_take(client) : NULL;
+  changes ch = {.reused = t != NULL};
+  bool had_body = ch.reused && t->has_body;
+  if (!t) t = g_new0(hvb_transfer, 1);
+  t->client = client;
+  t->gen = hvb__fork_generation();
+  hvb__client_ref(client);
+  set_target(t, req, had_body, &ch);
+  set_body(t, req);
+  set_headers(t, req, &ch);
+  set_limits(t, req, &ch);
   t->body_fn = body_fn;
   t->reset_fn = reset_fn;
   t->user_data = user_data;
@@ -557,39 +456,9 @@ hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_requ
     t->st = ST_FAILED;
     return t;
   }
-  if (reused && set_method) {
-    /* Another method, or a body where there was none: start from a clean handle rather
-     * than undo the old method's options one by one. */
-    curl_easy_reset(t->easy);
-    if (client->share) curl_easy_setopt(t->easy, CURLOPT_SHARE, client->share);
-    reused = false;
-  }
-  if (!t->easy) t->easy = easy_take(client);
-  if (!t->easy) {
-    hvb__fail(&t->err, HVB_ENOMEM, "%s %s: cannot create a libcurl handle", t->method,
-              t->shown_url);
-    t->st = ST_FAILED;
-    return t;
-  }
+  if (!easy_ready(t, client, &ch)) return t;
   t->configured = false;
-  bool ok = true;
-  if (!reused) {
-    ok = configure_easy(t);
-  } else {
-#define SET(opt, val) ok = ok && curl_easy_setopt(t->easy, opt, val) == CURLE_OK
-    if (set_url) SET(CURLOPT_URL, t->url);
-    if (set_headers) SET(CURLOPT_HTTPHEADER, t->headers);
-    if (set_timeouts) {
-      SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
-      SET(CURLOPT_TIMEOUT_MS, t->timeout_ms);
-    }
-    if (t->has_body) {
-      SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body_len);
-      SET(CURLOPT_POSTFIELDS, t->body);
-    }
-#undef SET
-  }
-  if (!ok) {
+  if (!(ch.reused ? reconfigure_easy(t, &ch) : configure_easy(t))) {
     hvb__fail(&t->err, HVB_EINVAL, "%s %s: libcurl rejected the request options", t->method,
               t->shown_url);
     t->st = ST_FAILED;
@@ -603,7 +472,7 @@ hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
                                 hvb_body_fn body_fn, hvb_reset_fn reset_fn, void *user_data) {
   hvb_transfer *t = hvb__transfer_new_detached(client, req, body_fn, reset_fn, user_data);
   if (t->st == ST_FAILED) return t;
-  t->multi = multi_take(client);
+  t->multi = hvb__client_multi_take(client);
   if (!t->multi) {
     hvb__fail(&t->err, HVB_ENOMEM, "%s %s: cannot create a libcurl multi handle", t->method,
               t->shown_url);
@@ -898,6 +767,8 @@ static void xfer_destroy(hvb_transfer *t) {
   g_free(t);
 }
 
+static void xfer_free_idle(void *t) { xfer_destroy(t); }
+
 void hvb__transfer_free(hvb_transfer *t) {
   if (!t) return;
   if (G_UNLIKELY(t->gen != hvb__fork_generation())) {
@@ -912,7 +783,7 @@ void hvb__transfer_free(hvb_transfer *t) {
   if (t->in_multi) curl_multi_remove_handle(t->multi, t->easy);
   t->in_multi = false;
   hvb_client *client = t->client;
-  if (!t->attached) multi_give(client, t->multi);
+  if (!t->attached) hvb__client_multi_give(client, t->multi);
   t->multi = NULL;
   if (client && t->easy && t->configured) {
     /* Back to the client whole, options set (see xfer_take); nothing of the call stays
@@ -922,13 +793,13 @@ void hvb__transfer_free(hvb_transfer *t) {
     t->body_fn = NULL;
     t->reset_fn = NULL;
     t->user_data = NULL;
-    if (pool_give(client, client->xfer_pool, t)) {
+    if (hvb__client_idle_give(client, t, xfer_free_idle)) {
       hvb__client_unref(client);
       return;
     }
     t->client = client;
   }
-  easy_give(client, t->easy);
+  hvb__client_easy_give(client, t->easy);
   t->easy = NULL;
   hvb__client_unref(client);
   xfer_destroy(t);
@@ -941,45 +812,4 @@ bool hvb__http_perform(hvb_client *client, const hvb_http_request *req, hvb_body
   while ((st = hvb__transfer_step(t, 1000, err)) == HVB_STEP_RUNNING) {}
   hvb__transfer_free(t);
   return st == HVB_STEP_DONE;
-}
-
-/* ---- fork() (core/base/fork.c) ----
- *
- * Lock order: table_lock, then each client's pool_lock. The share locks are not taken:
- * libcurl takes them inside its calls and nests them in an order of its own, so taking them
- * all in prepare can deadlock with a transfer in another thread. They are not needed either:
- * in the child every client gets a new share and empty pools, and its share locks (which a
- * transfer of the parent may have held) are made new. The old share holds the parent's
- * keep-alive connections (a request on one from the child would interleave with the
- * parent's on the same socket) and cleaning it up could write on them (a TLS close_notify),
- * so it and the idle handles are kept, never used nor freed (hvb__fork_keep). Transfers made
- * before the fork are refused by their generation (hvb__transfer_step, hvb__transfer_free). */
-void hvb__transport_atfork(hvb_fork_phase phase) {
-  if (phase == HVB_FORK_PREPARE) g_mutex_lock(&table_lock);
-  GHashTableIter it;
-  gpointer v;
-  if (table) {
-    g_hash_table_iter_init(&it, table);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-      hvb_client *c = v;
-      if (phase == HVB_FORK_PREPARE) {
-        g_mutex_lock(&c->pool_lock);
-        continue;
-      }
-      if (phase == HVB_FORK_CHILD) {
-        hvb__fork_keep(c->share);
-        hvb__fork_keep(c->easy_pool); /* with the handles in it */
-        hvb__fork_keep(c->multi_pool);
-        hvb__fork_keep(c->xfer_pool); /* idle transfers, their easy handles on the old share */
-        /* Held, maybe, by a thread the child does not have; only the old share used them. */
-        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) {
-          memset(&c->share_locks[i], 0, sizeof c->share_locks[i]);
-          g_mutex_init(&c->share_locks[i]);
-        }
-        pools_new(c);
-      }
-      g_mutex_unlock(&c->pool_lock);
-    }
-  }
-  if (phase != HVB_FORK_PREPARE) g_mutex_unlock(&table_lock);
 }

@@ -1,11 +1,10 @@
 /* core/net/transport.h: HTTP over libcurl's multi interface.
  *
- * One hvb_client per client_key (a process-wide table): it owns a CURLSH that shares the
- * connection cache, DNS cache and TLS sessions between every transfer of that key, plus pools
- * of easy and multi handles for reuse, so that keep-alive connections survive from call to
- * call. A freed transfer goes back to its client whole (its easy handle still configured), so
- * the next transfer of the client sets only the options that differ. A transfer is driven step by step (hvb__transfer_step): synchronous calls loop on it,
- * a stream iterator steps until it has a delta, and the async engine will drive the same
+ * Every transfer belongs to a client (net/pool.h: one per client_key, with the connections
+ * and the pools of idle handles). A freed transfer goes back to its client whole (its easy
+ * handle still configured), so the next transfer of the client sets only the options that
+ * differ. A transfer is driven step by step (hvb__transfer_step): synchronous calls loop on
+ * it, a stream iterator steps until it has a delta, and the async engine drives the same
  * transfers.
  *
  * Retries happen inside the transfer: 408, 409, 429, 5xx and connection failures (connect,
@@ -16,8 +15,6 @@
  * reached the caller). Other statuses (400, 401, 403, 404...) fail at once, and so do the
  * total and idle timeouts (a retry would multiply the time the caller said it would wait).
  *
- * Clients: the pool lives while someone holds a reference; the last unref closes its
- * connections, so a caller that wants reuse across calls keeps its reference (hvb_llm does).
  * Messages and debug logs name the method, URL (without query string or user info, which may
  * carry credentials), status, attempt and delays; never headers or bodies.
  *
@@ -26,8 +23,8 @@
  *
  * fork(): in the child every client starts with a new share and empty pools (the parent's
  * connections are never reused nor closed), and a transfer made before the fork fails at its
- * next step with HVB_TRANSPORT and is freed without touching its handles (see the fork()
- * section of transport.c).
+ * next step with HVB_TRANSPORT and is freed without touching its handles (see
+ * hvb__transport_atfork in pool.c).
  */
 #ifndef HVB_TRANSPORT_H
 #define HVB_TRANSPORT_H
@@ -36,18 +33,9 @@
 #include <stddef.h>
 #include <heavenbase/error.h>
 #include "base/fork.h"
+#include "net/pool.h" /* hvb_client, hvb__client_get/unref */
 
-typedef struct hvb_client hvb_client;
 typedef struct hvb_transfer hvb_transfer;
-
-/* The pool for `client_key` (new reference; created on first use). Never NULL. */
-hvb_client *hvb__client_get(const char *client_key);
-void hvb__client_unref(hvb_client *client); /* NULL is a no-op */
-
-/* The client's CURLSH (as void *: this header does not include curl), borrowed for as long
- * as a reference to the client is held; NULL when libcurl could not make one. For client
- * exports (core/api/export.c), whose easy handles join the client's connection pool. */
-void *hvb__client_share(hvb_client *client);
 
 typedef struct hvb_http_request {
   const char *method;         /* NULL: "POST" when body != NULL, else "GET" */
@@ -154,8 +142,5 @@ void hvb__transfer_free(hvb_transfer *t);
 /* Run a transfer to completion (loops on hvb__transfer_step). */
 bool hvb__http_perform(hvb_client *client, const hvb_http_request *req, hvb_body_fn body_fn,
                        hvb_reset_fn reset_fn, void *user_data, hvb_error *err);
-
-/* fork() handler, called by core/api/atfork.c. */
-void hvb__transport_atfork(hvb_fork_phase phase);
 
 #endif

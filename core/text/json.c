@@ -681,3 +681,7 @@ const char *hvb__json_type_phrase(json_object *v) {
   }
   return "a value";
 }
+
+bool hvb__json_is_number(json_object *v) {
+  return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+}

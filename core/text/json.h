@@ -71,4 +71,7 @@ void hvb__c_locale_leave(locale_t previous);
 /* "a string", "an object", "a number", "null"...: the type of `v` for error messages. */
 const char *hvb__json_type_phrase(json_object *v);
 
+/* Is `v` an integer or a double? (NULL is not.) */
+bool hvb__json_is_number(json_object *v);
+
 #endif

@@ -1,0 +1,55 @@
+#!/bin/sh
+# No function of core/ or cli/ is over 80 lines (but the scanners' state machines of
+# long-functions.allow), and the check really catches one that is.
+set -u
+src=${HB_TEST_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+check="$src/tests/arch/check-functions.sh"
+fails=0
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
+
+out=$(sh "$check" "$src/core" "$src/cli" 2>&1) && ok "no function of core/ or cli/ is over 80 lines" ||
+  not_ok "functions over 80 lines:
+$out"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hb-functions-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/core/base"
+
+# plant NAME BODY_LINES: a function whose braces and body span BODY_LINES + 2 lines, with
+# its signature on two lines as long ones are written here.
+plant() {
+  printf 'static int\n%s(int x) {\n' "$1"
+  i=0
+  while [ $i -lt "$2" ]; do printf '  x += %d;\n' $i; i=$((i + 1)); done
+  printf '  return x;\n}\n\n'
+}
+{
+  printf '/* planted */\n#include <stdio.h>\n\nstruct s {\n  int a;\n};\n\n'
+  plant just_fits 77     # 80 lines from "{" to "}"
+  plant one_too_many 78  # 81 lines
+  printf 'static const int table[] = {\n  1,\n};\n'
+} > "$tmp/core/base/planted.c"
+
+if out=$(sh "$check" -a /dev/null "$tmp/core" 2>&1); then
+  not_ok "an 81-line function passed the check"
+else
+  case $out in
+    *"core/base/planted.c:"*": one_too_many is 81 lines (max 80)"*) ok "81-line function refused: $out" ;;
+    *) not_ok "refused, but the message does not name the file and function: $out" ;;
+  esac
+fi
+case $out in
+  *just_fits*) not_ok "an 80-line function was refused: $out" ;;
+  *) ok "an 80-line function passes" ;;
+esac
+
+# The allowlist lets a named function through, and only that one.
+printf 'core/base/planted.c:one_too_many\n' > "$tmp/allow"
+out=$(sh "$check" -a "$tmp/allow" "$tmp/core" 2>&1) && ok "an allowed function passes" ||
+  not_ok "an allowed function was refused: $out"
+printf 'core/base/other.c:one_too_many\n' > "$tmp/allow"
+sh "$check" -a "$tmp/allow" "$tmp/core" >/dev/null 2>&1 &&
+  not_ok "an entry for another file let the function through" || ok "the allowlist names the file"
+
+[ $fails -eq 0 ]
