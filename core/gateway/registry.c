@@ -11,11 +11,11 @@
  *   callbacks or threads behind, so it stays mapped even when init failed.
  * - Lazy: a lookup by name stats hb-gateway-<name>.so in each directory and opens only the
  *   first that exists; only a listing (hvb_gateway_count/at) opens every file.
- * - A file is opened RTLD_LAZY first, so that its descriptor can be read even when it refers
- *   to host functions this library lacks (a plugin of a newer minor): it is then refused at
- *   stage "abi", never inside dlopen. Only a file that passes every check is bound: closed
- *   and opened again with RTLD_NOW, which reports a missing symbol as a clean "open" failure
- *   instead of a crash at the first call. (Its constructors, if any, run twice.)
+ * - A file is opened bound (RTLD_NOW): a missing symbol is a clean "open" failure, never a
+ *   crash at the first call. When binding fails, the file is opened RTLD_LAZY to read its
+ *   descriptor anyway, so that a plugin of a newer minor that calls host functions this
+ *   library lacks is refused at stage "abi", saying it needs a newer library, rather than
+ *   with a linker error.
  * - ABI 1.1 plugins call the library through the host table (host.c) and need no symbol from
  *   the process, so the library no longer promotes itself to RTLD_GLOBAL. ABI 1.0 plugins
  *   still resolve hvb_* in the global scope: they load in programs linked with libheavenbase
@@ -247,21 +247,34 @@ static const hvb_gateway_descriptor *open_file(hvb_gateway_record *r, int mode, 
   return d;
 }
 
-/* Run the stages on `r` (name and path set). Called with the lock held. */
+/* Run the stages on `r` (name and path set). Called with the lock held.
+ *
+ * The file is opened once, bound (RTLD_NOW), which is all a good plugin costs. When binding
+ * fails, the file is opened again RTLD_LAZY just to read its descriptor: a plugin of a newer
+ * minor that calls a host function this library lacks is then refused at stage "abi" with a
+ * message that says so, not at "open" with a linker error; any other file keeps the linker's
+ * message. */
 static void load_file(hvb_gateway_record *r) {
   void *handle;
-  const hvb_gateway_descriptor *d = open_file(r, RTLD_LAZY, &handle);
-  if (!d) return;
-  if (!check_descriptor(r, d)) {
-    dlclose(handle);
+  const hvb_gateway_descriptor *d = open_file(r, RTLD_NOW, &handle);
+  if (!d && r->stage == HVB_GATEWAY_STAGE_OPEN) {
+    hvb_gateway_record *lazy = record_new(r->name, r->path);
+    const hvb_gateway_descriptor *ld = open_file(lazy, RTLD_LAZY, &handle);
+    if (ld && !check_descriptor(lazy, ld) && lazy->stage == HVB_GATEWAY_STAGE_ABI) {
+      g_free(r->reason);
+      r->reason = g_strdup(lazy->reason);
+      r->state = lazy->state;
+      r->stage = lazy->stage;
+      r->abi_major = lazy->abi_major;
+      r->abi_minor = lazy->abi_minor;
+      r->struct_size = lazy->struct_size;
+    }
+    if (ld) dlclose(handle);
+    record_free(lazy);
     return;
   }
-  /* Bind: the descriptor is acceptable, now every symbol the file needs must resolve. The
-   * lazy handle is closed first, or the second dlopen would return it unbound. */
-  dlclose(handle);
-  d = open_file(r, RTLD_NOW, &handle);
   if (!d) return;
-  if (!check_descriptor(r, d)) { /* a file replaced between the two opens */
+  if (!check_descriptor(r, d)) {
     dlclose(handle);
     return;
   }
