@@ -42,6 +42,9 @@ cp -r "$here/examples/skeleton-gateway" "$work/skeleton"
   >"$work/skeleton.log" 2>&1 || { tail -30 "$work/skeleton.log"; fail "the skeleton gateway does not build and install"; }
 gatewaydir=$(pkg-config --variable=gatewaydir heavenbase)
 [ -f "$gatewaydir/hb-gateway-skeleton.so" ] || fail "the skeleton is not in $gatewaydir"
+# ABI 1.1: the skeleton calls the library through the host table only.
+needs=$(nm -D --undefined-only "$gatewaydir/hb-gateway-skeleton.so" | awk '{print $2}' | grep '^hvb_' || true)
+[ -z "$needs" ] || fail "the skeleton needs hvb_* symbols from the process: $needs"
 "$prefix/bin/hb" gateways list > "$work/list" || fail "hb gateways list failed"
 grep -q "^skeleton .*$gatewaydir/hb-gateway-skeleton.so" "$work/list" ||
   fail "hb gateways list does not show the skeleton: $(cat "$work/list")"

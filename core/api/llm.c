@@ -1141,6 +1141,8 @@ static hvb_http_request http_request(const hvb_spec *spec, const hvb_wire_reques
       .timeout_ms = hvb_spec_timeout_ms(spec),
       .idle_timeout_ms = hvb_spec_idle_timeout_ms(spec),
       .max_retries = hvb_spec_max_retries(spec),
+      .error_body = hvb__gateway_error_body,
+      .error_body_data = (void *)spec,
   };
 }
 

@@ -49,6 +49,8 @@ struct hvb_gateway_record {
   /* The descriptor's fields the library may read: a zeroed full-size struct into which the
    * fields inside the plugin's struct_size were copied. Strings point into the plugin. */
   hvb_gateway_descriptor ops;
+  /* An ABI 1.0 plugin's init, which takes only the error (ops.init is then NULL). */
+  bool (*init_1_0)(hvb_error *err);
   bool usable; /* state builtin or loaded */
   bool owned;  /* made by hvb_gateway_check: the caller frees it */
 };
@@ -76,9 +78,32 @@ char **hvb__registry_dirs(const char *const *api_dirs, bool secure);
  * plugins stay mapped, so this leaks their handles by design). */
 void hvb__registry_reset_for_tests(void);
 
-/* ---- the built-in gateway and the openai translation (core/gateway/openai.c) ---- */
+/* ---- the built-in gateways ----
+ * `openai` (core/gateway/openai.c) is the core's own and can never be replaced. The others
+ * are plugins compiled into the library as well (plugins/builtin.c, outside core/ so that the
+ * core names no plugin): a NULL-terminated list of their query functions. A file of the same
+ * name in the search path wins over one of these; the built-in serves when there is none. */
 
 extern const hvb_gateway_descriptor hvb__gateway_openai;
+extern const hvb_gateway_query_fn hvb__builtin_gateways[];
+
+/* OpenAI's error body {"error": {"message", "type", "code"}} -> out (HVB_HTTP, the type and
+ * the message); false for a body of another shape. The openai gateway's parse_error, given to
+ * plugins through the host table, and used for ABI 1.0 plugins, which predate parse_error. */
+bool hvb__openai_parse_error(const hvb_spec *spec, int http_status, json_object *body,
+                             hvb_error *out);
+
+/* ---- the host table and error bodies (core/gateway/host.c) ---- */
+
+/* The table handed to ABI 1.1 plugins: static, never NULL. */
+const hvb_gateway_host *hvb__gateway_host(void);
+
+/* An hvb_error_body_fn for the transport (core/net/transport.h), with the spec (hvb_spec *)
+ * as its data: parses the body as JSON and asks the gateway the spec uses (its parse_error)
+ * for the provider's error type and message. False when the body is not JSON or not in the
+ * gateway's shape: the transport then reads it neutrally. */
+bool hvb__gateway_error_body(void *spec, long status, const char *body, size_t len, char *type,
+                             size_t type_size, char *message, size_t message_size);
 
 /* "chat", "embeddings", "image generation": the operation as messages name it. */
 const char *hvb__gateway_op_phrase(hvb_gateway_op op);

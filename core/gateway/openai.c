@@ -265,6 +265,25 @@ HVB_PUBLIC bool hvb_openai_parse_event(void *state, const hvb_sse_event *ev, jso
   return true;
 }
 
+/* OpenAI's error body, {"error": {"message", "type", "code"}} (also the shape of most
+ * OpenAI-compatible servers); the type falls back to "code" when absent. A body of another
+ * shape is left to the transport's neutral reading. */
+bool hvb__openai_parse_error(const hvb_spec *spec, int http_status, json_object *body,
+                             hvb_error *out) {
+  (void)spec;
+  json_object *e = error_member(body);
+  if (!json_object_is_type(e, json_type_object)) return false;
+  const char *msg = hvb__json_str(e, "message");
+  const char *type = hvb__json_str(e, "type");
+  json_object *code = NULL;
+  if (!type && json_object_object_get_ex(e, "code", &code) && code &&
+      !json_object_is_type(code, json_type_null))
+    type = json_object_get_string(code);
+  if (!msg && !type) return false;
+  hvb__fail_http(out, HVB_HTTP, http_status, type, "%s", msg ? msg : "");
+  return true;
+}
+
 const hvb_gateway_descriptor hvb__gateway_openai = {
     .magic = HVB_GATEWAY_MAGIC,
     .abi_major = HVB_GATEWAY_ABI_MAJOR,
@@ -280,4 +299,5 @@ const hvb_gateway_descriptor hvb__gateway_openai = {
     .prepare = hvb_openai_prepare,
     .parse = hvb_openai_parse,
     .parse_event = hvb_openai_parse_event,
+    .parse_error = hvb__openai_parse_error,
 };

@@ -9,9 +9,20 @@
  *   duplicate and is never dlopen'ed, so a shadowed plugin cannot run any code at all.
  * - dlclose only for files refused before init: once a plugin's init has run it may have left
  *   callbacks or threads behind, so it stays mapped even when init failed.
- * - Plugins do not link libheavenbase; their hvb_* references resolve in the global scope.
- *   A host that opened libheavenbase with RTLD_LOCAL (Python's ctypes does) would break every
- *   plugin, so before the first dlopen the library promotes itself to RTLD_GLOBAL.
+ * - Lazy: a lookup by name stats hb-gateway-<name>.so in each directory and opens only the
+ *   first that exists; only a listing (hvb_gateway_count/at) opens every file.
+ * - A file is opened bound (RTLD_NOW): a missing symbol is a clean "open" failure, never a
+ *   crash at the first call. When binding fails, the file is opened RTLD_LAZY to read its
+ *   descriptor anyway, so that a plugin of a newer minor that calls host functions this
+ *   library lacks is refused at stage "abi", saying it needs a newer library, rather than
+ *   with a linker error.
+ * - ABI 1.1 plugins call the library through the host table (host.c) and need no symbol from
+ *   the process, so the library no longer promotes itself to RTLD_GLOBAL. ABI 1.0 plugins
+ *   still resolve hvb_* in the global scope: they load in programs linked with libheavenbase
+ *   (hb and anything built with `pkg-config --libs heavenbase`), not in a host that dlopen()ed
+ *   the library RTLD_LOCAL.
+ * - Built-in gateways besides openai (hvb__builtin_gateways) go through the same checks and
+ *   init as files, without dlopen; a file of the same name is looked up first and wins.
  */
 #include "gateway/gateway.h"
 #include "base/common.h"
@@ -39,7 +50,9 @@
   (offsetof(hvb_gateway_descriptor, f) + sizeof(((hvb_gateway_descriptor *)0)->f) <= (size))
 
 static GMutex lock;
-static GPtrArray *records;   /* hvb_gateway_record*, the built-in one first */
+static GPtrArray *records;   /* hvb_gateway_record*, openai first, then as examined */
+static GPtrArray *listing;   /* what hvb_gateway_at shows: built-ins, then files in search order */
+static GPtrArray *builtins;  /* records of hvb__builtin_gateways[i], NULL until examined */
 static GPtrArray *api_dirs;  /* char*, in the order added */
 static GHashTable *seen;     /* path -> record: each file is examined once */
 static GHashTable *started;  /* descriptor pointers whose init succeeded (survives reset) */
@@ -103,7 +116,19 @@ static void copy_descriptor(hvb_gateway_record *r, const hvb_gateway_descriptor 
   COPY(stream_end);
   COPY(parse_event);
   COPY(execute);
+  COPY(parse_error);
+  COPY(host_slot);
 #undef COPY
+  r->init_1_0 = NULL;
+  if (d->abi_minor == 0) {
+    /* 1.0's init took only the error; same slot, so convert the pointer, never call it as the
+     * 1.1 type. 1.0 had no parse_error: its plugins got the OpenAI reading of error bodies
+     * from the transport, and keep it. No host slot either. */
+    memcpy(&r->init_1_0, &r->ops.init, sizeof r->init_1_0);
+    r->ops.init = NULL;
+    r->ops.parse_error = hvb__openai_parse_error;
+    r->ops.host_slot = NULL;
+  }
 }
 
 static hvb_gateway_record *builtin_record(void) {
@@ -119,20 +144,6 @@ static hvb_gateway_record *builtin_record(void) {
 
 /* ---- loading one file ---- */
 
-/* Make the library's own symbols visible to plugins even when the host opened it with
- * RTLD_LOCAL. Harmless when it is already global or linked statically (the dlopen then
- * fails or returns the main program). The handle is kept: the library never unloads. */
-static void promote_self_once(void) {
-  static bool done;
-  if (done) return;
-  done = true;
-  Dl_info info;
-  if (dladdr((void *)&hvb_gateway_fail, &info) && info.dli_fname) {
-    /* Not logged: this runs under the registry lock (see unlock_and_log). */
-    (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
-  }
-}
-
 /* "x" from ".../hb-gateway-x.so"; NULL when the base name does not have that form. */
 static char *name_of_file(const char *base) {
   size_t n = strlen(base), pre = strlen(FILE_PREFIX), suf = strlen(FILE_SUFFIX);
@@ -142,37 +153,13 @@ static char *name_of_file(const char *base) {
   return g_strndup(base + pre, n - pre - suf);
 }
 
-/* Run the stages on `r` (name and path set). Called with the lock held. */
-static void load_file(hvb_gateway_record *r) {
-  promote_self_once();
-  dlerror();
-  void *handle = dlopen(r->path, RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    const char *e = dlerror();
-    refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_OPEN, "%s", e ? e : "dlopen failed");
-    return;
-  }
-  dlerror();
-  void *sym = dlsym(handle, HVB_GATEWAY_QUERY_SYMBOL);
-  if (!sym) {
-    refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_SYMBOL,
-           "no symbol " HVB_GATEWAY_QUERY_SYMBOL " (not a HeavenBase gateway)");
-    goto unload;
-  }
-  /* POSIX guarantees that a dlsym result converts to a function pointer. */
-  hvb_gateway_query_fn query;
-  memcpy(&query, &sym, sizeof query);
-  const hvb_gateway_descriptor *d = query();
-  if (!d) {
-    refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_SYMBOL,
-           HVB_GATEWAY_QUERY_SYMBOL " returned NULL");
-    goto unload;
-  }
+/* The descriptor's stages (magic, abi, struct, name) on `r`; false with `r` refused. */
+static bool check_descriptor(hvb_gateway_record *r, const hvb_gateway_descriptor *d) {
   if (d->magic != HVB_GATEWAY_MAGIC) {
     refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_MAGIC,
            "bad magic 0x%08x (want 0x%08x): not a HeavenBase gateway descriptor",
            (unsigned)d->magic, (unsigned)HVB_GATEWAY_MAGIC);
-    goto unload;
+    return false;
   }
   r->abi_major = d->abi_major;
   r->abi_minor = d->abi_minor;
@@ -181,19 +168,20 @@ static void load_file(hvb_gateway_record *r) {
     refuse(r, HVB_GATEWAY_STATE_INCOMPATIBLE, HVB_GATEWAY_STAGE_ABI,
            "ABI major %u, library supports %u", (unsigned)d->abi_major,
            (unsigned)HVB_GATEWAY_ABI_MAJOR);
-    goto unload;
+    return false;
   }
   if (d->abi_minor > HVB_GATEWAY_ABI_MINOR) {
     refuse(r, HVB_GATEWAY_STATE_INCOMPATIBLE, HVB_GATEWAY_STAGE_ABI,
-           "minor %u newer than the library's %u", (unsigned)d->abi_minor,
-           (unsigned)HVB_GATEWAY_ABI_MINOR);
-    goto unload;
+           "built for ABI %u.%u, which needs a newer HeavenBase library (this one has ABI "
+           "%u.%u)", (unsigned)d->abi_major, (unsigned)d->abi_minor,
+           (unsigned)HVB_GATEWAY_ABI_MAJOR, (unsigned)HVB_GATEWAY_ABI_MINOR);
+    return false;
   }
   if (d->struct_size < HEADER_SIZE) {
     refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_STRUCT,
            "struct_size %u is smaller than the descriptor's fixed fields (%zu bytes)",
            (unsigned)d->struct_size, (size_t)HEADER_SIZE);
-    goto unload;
+    return false;
   }
   if (!d->name || strcmp(d->name, r->name) != 0) {
     if (d->name)
@@ -202,25 +190,121 @@ static void load_file(hvb_gateway_record *r) {
     else
       refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_NAME,
              "descriptor has no name (the file name says '%s')", r->name);
-    goto unload;
+    return false;
   }
+  return true;
+}
+
+/* Copy the checked descriptor, hand a 1.1 plugin the host table and run init (once per
+ * descriptor: a file checked again, or loaded by path and by search, is not started twice). */
+static void start(hvb_gateway_record *r, const hvb_gateway_descriptor *d) {
   copy_descriptor(r, d);
-  if (r->ops.init && !g_hash_table_contains(started, d)) {
+  if (!g_hash_table_contains(started, d)) {
+    const hvb_gateway_host *host = hvb__gateway_host();
+    if (r->ops.host_slot) *r->ops.host_slot = host;
     hvb_error e = HVB_ERROR_INIT;
-    if (!r->ops.init(&e)) {
-      /* Stays mapped: init ran and may have left something behind. */
+    bool ok = r->ops.init ? r->ops.init(host, &e) : r->init_1_0 ? r->init_1_0(&e) : true;
+    if (!ok) {
       refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_INIT, "%s",
              e.message[0] ? e.message : "init failed without a message");
       return;
     }
   }
   g_hash_table_add(started, (gpointer)d);
-  r->state = HVB_GATEWAY_STATE_LOADED;
+  r->state = r->path ? HVB_GATEWAY_STATE_LOADED : HVB_GATEWAY_STATE_BUILTIN;
   r->stage = HVB_GATEWAY_STAGE_NONE;
   r->usable = true;
-  return;
-unload:
-  dlclose(handle);
+}
+
+/* dlopen `path` and get its descriptor; NULL with `r` refused (and nothing left open). */
+static const hvb_gateway_descriptor *open_file(hvb_gateway_record *r, int mode, void **handle) {
+  dlerror();
+  *handle = dlopen(r->path, mode | RTLD_LOCAL);
+  if (!*handle) {
+    const char *e = dlerror();
+    refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_OPEN, "%s", e ? e : "dlopen failed");
+    return NULL;
+  }
+  dlerror();
+  void *sym = dlsym(*handle, HVB_GATEWAY_QUERY_SYMBOL);
+  const hvb_gateway_descriptor *d = NULL;
+  if (!sym) {
+    refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_SYMBOL,
+           "no symbol " HVB_GATEWAY_QUERY_SYMBOL " (not a HeavenBase gateway)");
+  } else {
+    /* POSIX guarantees that a dlsym result converts to a function pointer. */
+    hvb_gateway_query_fn query;
+    memcpy(&query, &sym, sizeof query);
+    d = query();
+    if (!d)
+      refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_SYMBOL,
+             HVB_GATEWAY_QUERY_SYMBOL " returned NULL");
+  }
+  if (!d) {
+    dlclose(*handle);
+    *handle = NULL;
+  }
+  return d;
+}
+
+/* Run the stages on `r` (name and path set). Called with the lock held.
+ *
+ * The file is opened once, bound (RTLD_NOW), which is all a good plugin costs. When binding
+ * fails, the file is opened again RTLD_LAZY just to read its descriptor: a plugin of a newer
+ * minor that calls a host function this library lacks is then refused at stage "abi" with a
+ * message that says so, not at "open" with a linker error; any other file keeps the linker's
+ * message. */
+static void load_file(hvb_gateway_record *r) {
+  void *handle;
+  const hvb_gateway_descriptor *d = open_file(r, RTLD_NOW, &handle);
+  if (!d && r->stage == HVB_GATEWAY_STAGE_OPEN) {
+    hvb_gateway_record *lazy = record_new(r->name, r->path);
+    const hvb_gateway_descriptor *ld = open_file(lazy, RTLD_LAZY, &handle);
+    if (ld && !check_descriptor(lazy, ld) && lazy->stage == HVB_GATEWAY_STAGE_ABI) {
+      g_free(r->reason);
+      r->reason = g_strdup(lazy->reason);
+      r->state = lazy->state;
+      r->stage = lazy->stage;
+      r->abi_major = lazy->abi_major;
+      r->abi_minor = lazy->abi_minor;
+      r->struct_size = lazy->struct_size;
+    }
+    if (ld) dlclose(handle);
+    record_free(lazy);
+    return;
+  }
+  if (!d) return;
+  if (!check_descriptor(r, d)) {
+    dlclose(handle);
+    return;
+  }
+  /* Stays mapped from here on, even when init fails: init ran and may have left something
+   * behind. */
+  start(r, d);
+}
+
+/* The record of built-in gateway i, examined on first need. */
+static hvb_gateway_record *builtin_locked(guint i) {
+  if (builtins->pdata[i]) return builtins->pdata[i];
+  const hvb_gateway_descriptor *d = hvb__builtin_gateways[i]();
+  hvb_gateway_record *r = record_new(d && d->name ? d->name : "?", NULL);
+  if (!d)
+    refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_SYMBOL,
+           "the built-in gateway's query returned NULL");
+  else if (check_descriptor(r, d))
+    start(r, d);
+  builtins->pdata[i] = r;
+  g_ptr_array_add(records, r);
+  return r;
+}
+
+/* The built-in gateway called `name` (not openai), examined on first need; NULL if none. */
+static hvb_gateway_record *builtin_named_locked(const char *name) {
+  for (guint i = 0; hvb__builtin_gateways[i]; i++) {
+    const hvb_gateway_descriptor *d = hvb__builtin_gateways[i]();
+    if (d && d->name && strcmp(d->name, name) == 0) return builtin_locked(i);
+  }
+  return NULL;
 }
 
 /* ---- the search ---- */
@@ -275,6 +359,13 @@ static void ensure_init_locked(void) {
   seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   g_ptr_array_add(records, builtin_record());
   logged = records->len; /* the built-in gateway is not news */
+  listing = g_ptr_array_new();
+  builtins = g_ptr_array_new();
+  for (guint i = 0; hvb__builtin_gateways[i]; i++) g_ptr_array_add(builtins, NULL);
+}
+
+static bool is_openai(const hvb_gateway_record *r) {
+  return r == records->pdata[0];
 }
 
 /* The first record of `name` that is not a duplicate (the one that won), any state. */
@@ -289,10 +380,12 @@ static hvb_gateway_record *winner_locked(const char *name) {
 static void log_record(const hvb_gateway_record *r) {
   if (r->usable)
     hvb__log(HVB_LOG_DEBUG, "gateway '%s' %s from %s (version %s)", r->name,
-             hvb_gateway_state_name(r->state), r->path, r->ops.version ? r->ops.version : "?");
+             hvb_gateway_state_name(r->state), r->path ? r->path : "the library",
+             r->ops.version ? r->ops.version : "?");
   else
     hvb__log(r->state == HVB_GATEWAY_STATE_DUPLICATE ? HVB_LOG_DEBUG : HVB_LOG_WARN,
-             "gateway file %s refused: %s%s%s: %s", r->path, hvb_gateway_state_name(r->state),
+             "gateway %s%s refused: %s%s%s: %s", r->path ? "file " : "built-in ",
+             r->path ? r->path : r->name, hvb_gateway_state_name(r->state),
              r->stage ? " at stage " : "", hvb_gateway_stage_name(r->stage), r->reason);
 }
 
@@ -300,10 +393,13 @@ static int compare_names(gconstpointer a, gconstpointer b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void scan_dir_locked(const char *dir) {
-  GDir *d = g_dir_open(dir, 0, NULL);
-  if (!d) return; /* missing directories are normal (no user plugins); not logged under lock */
+/* The hb-gateway-*.so file names in `dir`, sorted (readdir order is the file system's: the
+ * outcome must be reproducible). Empty for a missing directory, which is normal (no user
+ * plugins) and not logged under the lock. */
+static GPtrArray *file_names(const char *dir) {
   GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  GDir *d = g_dir_open(dir, 0, NULL);
+  if (!d) return names;
   const char *base;
   while ((base = g_dir_read_name(d))) {
     char *name = name_of_file(base);
@@ -311,8 +407,12 @@ static void scan_dir_locked(const char *dir) {
     g_free(name);
   }
   g_dir_close(d);
-  /* readdir order is the file system's: sort, so that the outcome is reproducible. */
   g_ptr_array_sort(names, compare_names);
+  return names;
+}
+
+static void scan_dir_locked(const char *dir) {
+  GPtrArray *names = file_names(dir);
   for (guint i = 0; i < names->len; i++) {
     char *path = g_build_filename(dir, names->pdata[i], NULL);
     if (g_hash_table_contains(seen, path)) {
@@ -322,9 +422,12 @@ static void scan_dir_locked(const char *dir) {
     char *name = name_of_file(names->pdata[i]);
     hvb_gateway_record *r = record_new(name, path);
     hvb_gateway_record *first = winner_locked(name);
-    if (first && !first->path)
+    if (first && is_openai(first))
       refuse(r, HVB_GATEWAY_STATE_DUPLICATE, HVB_GATEWAY_STAGE_NONE,
              "'%s' is the built-in gateway; a file cannot replace it", name);
+    else if (first && !first->path)
+      refuse(r, HVB_GATEWAY_STATE_DUPLICATE, HVB_GATEWAY_STAGE_NONE,
+             "'%s' was already taken from the built-in gateways (this file came later)", name);
     else if (first)
       refuse(r, HVB_GATEWAY_STATE_DUPLICATE, HVB_GATEWAY_STAGE_NONE,
              "'%s' is already provided by %s (%s)", name, first->path,
@@ -346,13 +449,88 @@ static const char **api_vector_locked(void) {
   return v;
 }
 
-static void scan_locked(void) {
+static char **dirs_locked(void) {
   const char **api = api_vector_locked();
   char **dirs = hvb__registry_dirs(api, process_is_setid());
   g_free(api);
+  return dirs;
+}
+
+/* After the files: each built-in gateway is examined, unless a file took its name. */
+static void scan_builtins_locked(void) {
+  for (guint i = 0; hvb__builtin_gateways[i]; i++) {
+    if (builtins->pdata[i]) continue;
+    const hvb_gateway_descriptor *d = hvb__builtin_gateways[i]();
+    hvb_gateway_record *first = d && d->name ? winner_locked(d->name) : NULL;
+    if (!first) {
+      builtin_locked(i);
+      continue;
+    }
+    hvb_gateway_record *r = record_new(d->name, NULL);
+    refuse(r, HVB_GATEWAY_STATE_DUPLICATE, HVB_GATEWAY_STAGE_NONE,
+           "the file %s provides '%s'; the built-in copy is not used", first->path, d->name);
+    builtins->pdata[i] = r;
+    g_ptr_array_add(records, r);
+  }
+}
+
+/* What hvb_gateway_at shows: openai, the files in search order (directory order, then name
+ * order, whatever order lookups examined them in), then the other built-in gateways. */
+static void rebuild_listing_locked(char **dirs) {
+  g_ptr_array_set_size(listing, 0);
+  g_ptr_array_add(listing, records->pdata[0]);
+  GHashTable *listed = g_hash_table_new(g_direct_hash, g_direct_equal);
+  for (char **d = dirs; *d; d++) {
+    GPtrArray *names = file_names(*d);
+    for (guint i = 0; i < names->len; i++) {
+      char *path = g_build_filename(*d, names->pdata[i], NULL);
+      hvb_gateway_record *r = g_hash_table_lookup(seen, path);
+      if (r && g_hash_table_add(listed, r)) g_ptr_array_add(listing, r);
+      g_free(path);
+    }
+    g_ptr_array_free(names, TRUE);
+  }
+  /* Files examined once but gone since (or from a directory no longer searched). */
+  for (guint i = 1; i < records->len; i++) {
+    hvb_gateway_record *r = records->pdata[i];
+    if (r->path && g_hash_table_add(listed, r)) g_ptr_array_add(listing, r);
+  }
+  g_hash_table_destroy(listed);
+  for (guint i = 0; i < builtins->len; i++)
+    if (builtins->pdata[i]) g_ptr_array_add(listing, builtins->pdata[i]);
+}
+
+static void scan_locked(void) {
+  char **dirs = dirs_locked();
   for (char **d = dirs; *d; d++) scan_dir_locked(*d);
+  scan_builtins_locked();
+  rebuild_listing_locked(dirs);
   g_strfreev(dirs);
   scanned = true;
+}
+
+/* A lookup by name: the first directory holding hb-gateway-<name>.so; only that file is
+ * opened (stat'ed elsewhere). NULL when no directory has it. */
+static hvb_gateway_record *probe_locked(const char *name) {
+  if (strchr(name, '/')) return NULL;
+  char **dirs = dirs_locked();
+  char *base = g_strconcat(FILE_PREFIX, name, FILE_SUFFIX, NULL);
+  hvb_gateway_record *found = NULL;
+  for (char **d = dirs; *d && !found; d++) {
+    char *path = g_build_filename(*d, base, NULL);
+    found = g_hash_table_lookup(seen, path);
+    if (found || !g_file_test(path, G_FILE_TEST_EXISTS)) {
+      g_free(path);
+      continue;
+    }
+    found = record_new(name, path);
+    load_file(found);
+    g_ptr_array_add(records, found);
+    g_hash_table_insert(seen, path, found);
+  }
+  g_free(base);
+  g_strfreev(dirs);
+  return found;
 }
 
 static void ensure_scanned_locked(void) {
@@ -381,9 +559,10 @@ const hvb_gateway_record *hvb__registry_find(const char *name, char **why) {
   }
   g_mutex_lock(&lock);
   ensure_init_locked();
-  /* The built-in gateway needs no scan: a process using only openai never opens a file. */
-  if (strcmp(name, hvb__gateway_openai.name) != 0) ensure_scanned_locked();
+  /* Lazy: openai needs no file at all, any other name opens at most its own file. */
   hvb_gateway_record *r = winner_locked(name);
+  if (!r) r = probe_locked(name);
+  if (!r) r = builtin_named_locked(name);
   if (r && r->usable) {
     unlock_and_log();
     return r;
@@ -393,9 +572,7 @@ const hvb_gateway_record *hvb__registry_find(const char *name, char **why) {
                            r->stage ? " at stage " : "", hvb_gateway_stage_name(r->stage),
                            r->reason);
   } else if (why) {
-    const char **api = api_vector_locked();
-    char **dirs = hvb__registry_dirs(api, process_is_setid());
-    g_free(api);
+    char **dirs = dirs_locked();
     char *list = g_strjoinv(":", dirs);
     *why = g_strdup_printf("no file " FILE_PREFIX "%s" FILE_SUFFIX " in the gateway path (%s)",
                            name, list);
@@ -414,6 +591,9 @@ void hvb__registry_reset_for_tests(void) {
     g_ptr_array_free(api_dirs, TRUE);
     g_hash_table_destroy(seen);
   }
+  if (listing) g_ptr_array_free(listing, TRUE);
+  if (builtins) g_ptr_array_free(builtins, TRUE);
+  listing = builtins = NULL;
   records = NULL;
   api_dirs = NULL;
   seen = NULL;
@@ -480,7 +660,7 @@ HVB_PUBLIC json_object *hvb_gateway_search_path(void) {
 HVB_PUBLIC size_t hvb_gateway_count(void) {
   g_mutex_lock(&lock);
   ensure_scanned_locked();
-  size_t n = records->len;
+  size_t n = listing->len;
   unlock_and_log();
   return n;
 }
@@ -488,7 +668,7 @@ HVB_PUBLIC size_t hvb_gateway_count(void) {
 HVB_PUBLIC const hvb_gateway_record *hvb_gateway_at(size_t index) {
   g_mutex_lock(&lock);
   ensure_scanned_locked();
-  const hvb_gateway_record *r = index < records->len ? records->pdata[index] : NULL;
+  const hvb_gateway_record *r = index < listing->len ? listing->pdata[index] : NULL;
   unlock_and_log();
   return r;
 }

@@ -69,6 +69,8 @@ struct hvb_transfer {
   bool hint_ms;        /* the hint came from retry-after-ms, which wins over Retry-After */
   char content_type[128];
   GString *error_body; /* non-2xx body, first ERROR_BODY_MAX bytes */
+  hvb_error_body_fn error_reader; /* the request's error_body reader, and its data */
+  void *error_reader_data;
   size_t body_bytes;   /* 2xx body bytes handed to the sink */
   bool sink_aborted;
   bool connected;
@@ -447,6 +449,8 @@ hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_requ
   t->body_fn = body_fn;
   t->reset_fn = reset_fn;
   t->user_data = user_data;
+  t->error_reader = req->error_body;
+  t->error_reader_data = req->error_body_data;
   t->debug = hvb__log_enabled(HVB_LOG_DEBUG);
   if (!t->error_body) t->error_body = g_string_new(NULL);
   t->retry_after_ms = -1;
@@ -505,31 +509,19 @@ void *hvb__transfer_owner_of(void *easy) {
   return owner;
 }
 
-/* Message and type of an error body: OpenAI {"error": {"message", "type", "code"}},
- * Anthropic {"type": "error", "error": {"type", "message"}}, or plain {"error": "text"} /
- * {"message": "text"}. */
-static void error_details(const GString *body, char *type, size_t type_size, GString *msg) {
-  type[0] = '\0';
+/* The neutral reading of an error body, for a request without an error_body reader or a
+ * body it does not know: {"error": "text"}, {"message": "text"}, {"detail": "text"}, or the
+ * start of a body that is not JSON. No provider's shape: those belong to the gateways. */
+static void error_details(const GString *body, GString *msg) {
   json_object *root = body->len ? hvb__json_parse(body->str, (long)body->len, "error body",
                                                   NULL) : NULL;
   if (json_object_is_type(root, json_type_object)) {
     json_object *e = NULL;
     json_object_object_get_ex(root, "error", &e);
-    const char *m = NULL, *ty = NULL;
-    if (json_object_is_type(e, json_type_object)) {
-      m = hvb__json_str(e, "message");
-      ty = hvb__json_str(e, "type");
-      json_object *code = NULL;
-      if (!ty && json_object_object_get_ex(e, "code", &code) && code &&
-          !json_object_is_type(code, json_type_null))
-        ty = json_object_get_string(code);
-    } else if (json_object_is_type(e, json_type_string)) {
-      m = json_object_get_string(e);
-    }
+    const char *m = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
     if (!m) m = hvb__json_str(root, "message");
     if (!m) m = hvb__json_str(root, "detail");
     if (m) g_string_append(msg, m);
-    if (ty) g_strlcpy(type, ty, type_size);
   } else if (body->len > 0 && !root) {
     /* Not JSON (a proxy's error page): a short excerpt still tells the user something. */
     char *text = g_utf8_make_valid(body->str, (gssize)MIN(body->len, 200));
@@ -540,9 +532,14 @@ static void error_details(const GString *body, char *type, size_t type_size, GSt
 }
 
 static void fail_http(hvb_transfer *t) {
-  char type[64];
+  char type[64] = "", given[sizeof t->err.message] = "";
   GString *msg = g_string_new(NULL);
-  error_details(t->error_body, type, sizeof type, msg);
+  if (t->error_reader && t->error_reader(t->error_reader_data, t->status, t->error_body->str,
+                                          t->error_body->len, type, sizeof type, given,
+                                          sizeof given))
+    g_string_append(msg, given);
+  else
+    error_details(t->error_body, msg);
   hvb__fail_http(&t->err, HVB_HTTP, (int)t->status, type[0] ? type : NULL,
                  "HTTP %ld from %s%s%s", t->status, t->shown_url, msg->len ? ": " : "",
                  msg->str);

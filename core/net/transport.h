@@ -37,6 +37,15 @@
 
 typedef struct hvb_transfer hvb_transfer;
 
+/* Reads the body of an HTTP error response (status >= 400) the way the provider writes it:
+ * the error type (copied into `type`, at most type_size bytes with the NUL) and message (into
+ * `message`). False when the body is not in the shape it knows: the transport then reads it
+ * neutrally. The transport knows no provider; the gateway layer supplies this
+ * (hvb__gateway_error_body). Called on the thread running the transfer. */
+typedef bool (*hvb_error_body_fn)(void *data, long status, const char *body, size_t len,
+                                  char *type, size_t type_size, char *message,
+                                  size_t message_size);
+
 typedef struct hvb_http_request {
   const char *method;         /* NULL: "POST" when body != NULL, else "GET" */
   const char *url;
@@ -51,6 +60,8 @@ typedef struct hvb_http_request {
   int max_retries;            /* retries after the first attempt */
   long retry_base_ms;         /* 0: 500 */
   long retry_max_ms;          /* cap on one wait, backoff or Retry-After; 0: 30000 */
+  hvb_error_body_fn error_body; /* NULL: the neutral reading only */
+  void *error_body_data;        /* borrowed: must outlive the transfer */
 } hvb_http_request;
 
 /* What the body sink tells the transport about the bytes it was given. */
@@ -113,9 +124,10 @@ hvb_step hvb__transfer_tick(hvb_transfer *t, long long now_mono_us, long long *n
 
 /* Advance the transfer, waiting up to `wait_ms` for network activity (or for a backoff delay
  * to pass). Returns after any activity, so a caller can look at what the sink produced.
- * Errors: HVB_HTTP (status, provider type and message parsed from an error body: OpenAI
- * {"error": {...}} or Anthropic {"type": "error", "error": {...}} shapes; the message names
- * the status and URL), HVB_TIMEOUT (connect, total or idle; the message says which, and the
+ * Errors: HVB_HTTP (status, and the provider's type and message from the error body as the
+ * request's error_body reads it, else neutrally: {"error": "text"}, {"message": "text"},
+ * {"detail": "text"} or a short excerpt of a body that is not JSON; the message names the
+ * status and URL), HVB_TIMEOUT (connect, total or idle; the message says which, and the
  * URL), HVB_TRANSPORT (connection failure after the retries; curl's message), HVB_TRUNCATED
  * (connection closed mid-body of a 2xx response: after commit, or once the retries are
  * spent), or the sink's error. A failure that was retried says so: "after 3 attempts: ...".

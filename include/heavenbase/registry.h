@@ -1,23 +1,29 @@
 /* heavenbase/registry.h: the gateways the library knows, and why a file was refused.
  *
- * Gateways are the built-in `openai` gateway plus hb-gateway-<name>.so plugin files (see
- * <heavenbase/gateway.h> for writing one). The library searches, in this order:
+ * Gateways are the built-in ones (`openai`, and `mock`, also shipped as a plugin file) plus
+ * hb-gateway-<name>.so plugin files (see <heavenbase/gateway.h> for writing one). The library
+ * searches, in this order:
  *   1. directories added with hvb_gateway_path_add (the CLI's `hb --gateway-path DIR`);
  *   2. $HB_GATEWAY_PATH, colon-separated;
  *   3. ${XDG_DATA_HOME:-$HOME/.local/share}/heavenbase/gateways-1 (the user's own plugins);
  *   4. $(libdir)/heavenbase/gateways-1, where packages install them
  *      (`pkg-config --variable=gatewaydir heavenbase`).
- * Environment variables (2, 3) are ignored in setuid and setgid processes. In each directory
- * the files named hb-gateway-*.so are tried in name order; the first file of a name wins and
- * later files of that name are recorded as duplicates (never loaded). A file can never replace
- * the built-in `openai` gateway.
+ * Environment variables (2, 3) are ignored in setuid and setgid processes.
  *
- * The search runs once, on first need (the first gateway lookup other than `openai`, or the
- * first listing); hvb_gateway_path_add after that scans again and records the files that are
- * new. Every candidate file gets a record, loaded or not, so that `hb gateways list --all`
- * can say why a gateway is missing.
+ * Loading is lazy. A lookup by name (hvb_gateway_lookup, or a spec asking for a gateway) opens
+ * only the first hb-gateway-<name>.so found in those directories; `openai` opens nothing. A
+ * built-in gateway other than `openai` serves when no directory has a file of its name (a file
+ * wins over it; nothing can replace `openai`). Only a listing (hvb_gateway_count,
+ * hvb_gateway_at) opens every file: in each directory the files named hb-gateway-*.so are
+ * tried in name order; the first file of a name wins and later files of that name are recorded
+ * as duplicates (never loaded). hvb_gateway_path_add after a listing scans again and records
+ * the files that are new. A name keeps what it resolved to for the life of the process. Every
+ * candidate file gets a record, loaded or not, so that `hb gateways list --all` can say why a
+ * gateway is missing.
  *
- * Loading a file: dlopen(RTLD_NOW | RTLD_LOCAL) ("open"), look up hvb_gateway_query
+ * Loading a file: dlopen(RTLD_NOW | RTLD_LOCAL) ("open"; when binding fails, the file is
+ * opened RTLD_LAZY just to read its descriptor, so that a plugin of a newer minor is reported
+ * at "abi" rather than with the linker's error), look up hvb_gateway_query
  * ("symbol"), check the descriptor's magic ("magic"), ABI major equal and minor not newer
  * than the library's ("abi"), struct_size covering at least the fixed header ("struct"), the
  * descriptor's name equal to the file's <name> ("name"), then call init ("init"). A file that
@@ -51,7 +57,8 @@ typedef enum hvb_gateway_state {
   HVB_GATEWAY_STATE_LOADED = 1,       /* "loaded": usable */
   HVB_GATEWAY_STATE_INCOMPATIBLE = 2, /* "incompatible": built for another ABI */
   HVB_GATEWAY_STATE_BROKEN = 3,       /* "broken": cannot be loaded or refused to start */
-  HVB_GATEWAY_STATE_DUPLICATE = 4     /* "duplicate": an earlier file has the same name */
+  HVB_GATEWAY_STATE_DUPLICATE = 4     /* "duplicate": an earlier file (or openai) has the name,
+                                         or a built-in gateway a file provides */
 } hvb_gateway_state;
 
 /* Where loading stopped (HVB_GATEWAY_STAGE_NONE for built-in, loaded and duplicate). */
@@ -80,12 +87,14 @@ bool hvb_gateway_path_add(const char *dir, hvb_error *err);
 /* The directories searched, in order, as a new JSON array of strings (caller owns). */
 json_object *hvb_gateway_search_path(void);
 
-/* Every record: the built-in gateway first, then the files in search order. Scans on first
- * call. hvb_gateway_at gives NULL past the end. */
+/* Every record: `openai` first, then the files in search order, then the other built-in
+ * gateways (state duplicate when a file provides their name). Opens every file on first call.
+ * hvb_gateway_at gives NULL past the end. */
 size_t hvb_gateway_count(void);
 const hvb_gateway_record *hvb_gateway_at(size_t index);
 
-/* The usable gateway called `name` (built in or loaded), NULL when there is none. */
+/* The usable gateway called `name` (built in or loaded), NULL when there is none. Opens at
+ * most the one file of that name. */
 const hvb_gateway_record *hvb_gateway_lookup(const char *name);
 
 /* Load the one file at `path` through the same stages, outside the search path, and report

@@ -78,9 +78,15 @@ static bool anthropic_prepare(const hvb_spec *spec, hvb_gateway_op op, json_obje
                             "provider '%s' has no base_url for gateway '" GATEWAY_NAME
                             "'; pass base_url (Anthropic's is https://api.anthropic.com/v1)",
                             hvb_spec_provider(spec));
-  /* The arguments left out (n, presence_penalty...) would be worth a debug line, but ABI 1.0
-   * gives plugins no logger: translate.c can list them (its `dropped`) once one exists. */
-  json_object *body = anthropic_request(canonical, NULL, err);
+  /* The arguments the Messages API does not take (n, presence_penalty...) are left out: say
+   * so in the debug log, or a user wonders why `-o seed=1` changes nothing. */
+  json_object *dropped = hvb_gateway_log_enabled(HVB_LOG_DEBUG) ? json_object_new_array() : NULL;
+  json_object *body = anthropic_request(canonical, dropped, err);
+  if (body && dropped && json_object_array_length(dropped) > 0)
+    hvb_gateway_log(HVB_LOG_DEBUG,
+                    GATEWAY_NAME ": dropped request arguments the Messages API does not take: %s",
+                    json_object_to_json_string_ext(dropped, JSON_C_TO_STRING_PLAIN));
+  json_object_put(dropped);
   if (!body) return false;
   json_object *sv = json_object_object_get(body, "stream");
   bool stream = json_object_is_type(sv, json_type_boolean) && json_object_get_boolean(sv);
@@ -110,6 +116,26 @@ static json_object *anthropic_parse(const hvb_spec *spec, hvb_gateway_op op, jso
   return anthropic_response(body, err);
 }
 
+/* Anthropic's error body: {"type": "error", "error": {"type": "overloaded_error", "message":
+ * "..."}}. Anything else is left to the library's neutral reading. */
+static bool anthropic_parse_error(const hvb_spec *spec, int http_status, json_object *body,
+                                  hvb_error *out) {
+  (void)spec;
+  json_object *e = NULL, *type = NULL, *msg = NULL;
+  if (!json_object_object_get_ex(body, "error", &e) || !json_object_is_type(e, json_type_object))
+    return false;
+  json_object_object_get_ex(e, "type", &type);
+  json_object_object_get_ex(e, "message", &msg);
+  if (!json_object_is_type(type, json_type_string) && !json_object_is_type(msg, json_type_string))
+    return false;
+  hvb_gateway_fail_http(out, HVB_HTTP, http_status,
+                        json_object_is_type(type, json_type_string) ? json_object_get_string(type)
+                                                                    : NULL,
+                        "%s", json_object_is_type(msg, json_type_string)
+                                  ? json_object_get_string(msg) : "");
+  return true;
+}
+
 static void *anthropic_stream_begin(const hvb_spec *spec) {
   (void)spec;
   return anthropic_stream_new();
@@ -130,4 +156,5 @@ HVB_GATEWAY_DEFINE(anthropic, "1.0.0",
                    "MIT", HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM,
                    .supports = anthropic_supports, .prepare = anthropic_prepare,
                    .parse = anthropic_parse, .stream_begin = anthropic_stream_begin,
-                   .stream_end = anthropic_stream_end, .parse_event = anthropic_parse_event)
+                   .stream_end = anthropic_stream_end, .parse_event = anthropic_parse_event,
+                   .parse_error = anthropic_parse_error)

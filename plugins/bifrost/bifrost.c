@@ -43,4 +43,5 @@ static bool bifrost_prepare(const hvb_spec *spec, hvb_gateway_op op, json_object
 HVB_GATEWAY_DEFINE(bifrost, "1.0.0", "Bifrost gateway server, OpenAI-compatible", "MIT",
                    HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EMBED,
                    .supports = bifrost_supports, .prepare = bifrost_prepare,
-                   .parse = hvb_openai_parse, .parse_event = hvb_openai_parse_event)
+                   .parse = hvb_openai_parse_op, .parse_event = hvb_openai_parse_event_op,
+                   .parse_error = hvb_openai_parse_error_op)

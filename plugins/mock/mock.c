@@ -44,6 +44,11 @@
  * deflate blocks with its Adler-32, IEND; every chunk with its CRC-32), returned as
  * data[i].b64_json with revised_prompt = the prompt.
  */
+/* ABI 1.1: call the library through its host table (the Makefile defines this for every
+ * plugin of the tree; a plugin built on its own defines it before including the header). */
+#ifndef HVB_GATEWAY_PLUGIN
+#define HVB_GATEWAY_PLUGIN 1
+#endif
 #include <heavenbase/gateway.h>
 
 #include <glib.h>

@@ -107,4 +107,5 @@ HVB_GATEWAY_DEFINE(portkey, "1.0.0",
                    HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EMBED |
                        HVB_GATEWAY_CAP_IMAGE,
                    .supports = portkey_supports, .prepare = portkey_prepare,
-                   .parse = hvb_openai_parse, .parse_event = hvb_openai_parse_event)
+                   .parse = hvb_openai_parse_op, .parse_event = hvb_openai_parse_event_op,
+                   .parse_error = hvb_openai_parse_error_op)

@@ -1,7 +1,8 @@
 /* tests/gateways/initfail.c: init reports a failure. */
 #include <heavenbase/gateway.h>
 
-static bool initfail_init(hvb_error *err) {
+static bool initfail_init(const hvb_gateway_host *host, hvb_error *err) {
+  (void)host;
   return hvb_gateway_fail(err, HVB_CONFIG, "initfail: no licence file (fixture)");
 }
 

@@ -12,11 +12,11 @@
 #include "text/json.h"
 #include "text/sse.h"
 #include "api/llm.h"
+#include "gateway/gateway.h"
 #include "translate.h"
 #include "upstream/upstream.h"
 
 #include <heavenbase/heavenbase.h>
-#include <dlfcn.h>
 #include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1025,12 +1025,13 @@ END_TEST
 
 START_TEST(plugin_descriptor_offers_chat_and_refuses_embeddings_and_images) {
   char *path = g_build_filename(plugin_dir, "hb-gateway-anthropic.so", NULL);
-  /* The plugin's hvb_* references resolve against this program (linked -export-dynamic). */
-  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  ck_assert_msg(h != NULL, "dlopen %s: %s", path, dlerror());
-  hvb_gateway_query_fn query = (hvb_gateway_query_fn)(uintptr_t)dlsym(h, HVB_GATEWAY_QUERY_SYMBOL);
-  ck_assert_ptr_nonnull(query);
-  const hvb_gateway_descriptor *d = query();
+  /* Through the registry, which hands the plugin its host table (ABI 1.1): the plugin needs
+   * no symbol from this program, which exports none. */
+  const hvb_gateway_record *gw = hvb_gateway_lookup("anthropic");
+  ck_assert_ptr_nonnull(gw);
+  ck_assert_str_eq(hvb_gateway_record_path(gw), path);
+  ck_assert_uint_eq(hvb_gateway_record_abi_minor(gw), 1);
+  const hvb_gateway_descriptor *d = &gw->ops;
   ck_assert_uint_eq(d->magic, HVB_GATEWAY_MAGIC);
   ck_assert_str_eq(d->name, "anthropic");
   ck_assert_uint_eq(d->caps, HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM);
@@ -1050,8 +1051,22 @@ START_TEST(plugin_descriptor_offers_chat_and_refuses_embeddings_and_images) {
   ck_assert_int_eq(err3.status, HVB_UNSUPPORTED);
   json_object_put(body);
   ck_assert(d->prepare && d->stream_begin && d->stream_end && d->parse_event);
+
+  /* Its own reading of error bodies (ABI 1.1 parse_error); other shapes are left alone. */
+  body = parse("{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\","
+               "\"message\":\"Number of request tokens has exceeded your rate limit\"}}");
+  hvb_error err4 = HVB_ERROR_INIT;
+  ck_assert(d->parse_error(NULL, 429, body, &err4));
+  ck_assert_int_eq(err4.http_status, 429);
+  ck_assert_str_eq(err4.type, "rate_limit_error");
+  ck_assert_str_eq(err4.message, "Number of request tokens has exceeded your rate limit");
+  json_object_put(body);
+  body = parse("{\"error\":\"plain text\"}");
+  hvb_error err5 = HVB_ERROR_INIT;
+  ck_assert(!d->parse_error(NULL, 500, body, &err5));
+  ck_assert_int_eq(err5.status, HVB_OK);
+  json_object_put(body);
   g_free(path);
-  /* Never dlclose: the registry may hold the same file (plugins are never unloaded). */
 }
 END_TEST
 
@@ -1206,7 +1221,7 @@ START_TEST(provider_errors_keep_type_and_message_and_never_the_key) {
   up_push_body(tu_srv, MESSAGES_PATH, 200, NULL,
                "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":"
                "\"Overloaded\"}}");
-  /* an HTTP 400 (read by the transport, whose error-body reader knows Anthropic's shape) */
+  /* an HTTP 400 (the transport hands the body to the anthropic plugin's parse_error) */
   up_push_body(tu_srv, MESSAGES_PATH, 400, NULL,
                "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":"
                "\"max_tokens: Field required\"}}");

@@ -143,8 +143,11 @@ START_TEST(each_fixture_gets_its_state_stage_and_reason) {
                 "bad magic 0xdeadbeef (want 0x48564247): not a HeavenBase gateway descriptor");
   assert_record(record_of(fixtures, "major"), "incompatible", "abi",
                 "ABI major 2, library supports 1");
+  /* A 1.2 plugin that also calls a host function this library lacks: refused by its
+   * descriptor, before anything is bound. */
   assert_record(record_of(fixtures, "minor"), "incompatible", "abi",
-                "minor 1 newer than the library's 0");
+                "built for ABI 1.2, which needs a newer HeavenBase library (this one has ABI "
+                "1.1)");
   assert_record(record_of(fixtures, "tiny"), "broken", "struct",
                 "struct_size 8 is smaller than the descriptor's fixed fields");
   assert_record(record_of(fixtures, "mismatch"), "broken", "name",
@@ -167,12 +170,77 @@ START_TEST(each_fixture_gets_its_state_stage_and_reason) {
 }
 END_TEST
 
+START_TEST(the_mock_is_built_in_and_a_file_of_its_name_wins) {
+  /* No plugin file anywhere: the built-in mock answers. */
+  unsetenv("HB_GATEWAY_PATH");
+  const hvb_gateway_record *mock = hvb_gateway_lookup("mock");
+  ck_assert_ptr_nonnull(mock);
+  assert_record(mock, "builtin", "", "");
+  ck_assert_ptr_null(hvb_gateway_record_path(mock));
+  ck_assert_uint_eq(hvb_gateway_record_abi_minor(mock), HVB_GATEWAY_ABI_MINOR);
+  hvb_llm *llm = llm_ok("{\"preset\": \"mock\"}");
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_result *r = hvb_llm_chat(llm, "hi", NULL, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  ck_assert_str_eq(hvb_result_text(r), "Mock reply to: hi");
+  hvb_result_free(r);
+  hvb_llm_free(llm);
+
+  /* The plugin file in the path: looked up first, it wins; the listing shows the built-in
+   * copy as a duplicate of it. */
+  hvb__registry_reset_for_tests();
+  restore("HB_GATEWAY_PATH", orig_gateway_path);
+  mock = hvb_gateway_lookup("mock");
+  ck_assert_ptr_nonnull(mock);
+  assert_record(mock, "loaded", "", "");
+  ck_assert_ptr_nonnull(strstr(hvb_gateway_record_path(mock), "hb-gateway-mock.so"));
+  const hvb_gateway_record *shadowed = NULL;
+  for (size_t i = 0; i < hvb_gateway_count(); i++) {
+    const hvb_gateway_record *x = hvb_gateway_at(i);
+    if (!hvb_gateway_record_path(x) && !strcmp(hvb_gateway_record_name(x), "mock")) shadowed = x;
+  }
+  ck_assert_ptr_nonnull(shadowed);
+  assert_record(shadowed, "duplicate", "", "provides 'mock'; the built-in copy is not used");
+  ck_assert_ptr_eq(hvb_gateway_lookup("mock"), mock);
+}
+END_TEST
+
+START_TEST(the_host_table_starts_with_its_size_and_version) {
+  const hvb_gateway_host *host = hvb__gateway_host();
+  ck_assert_uint_eq(host->size, sizeof(hvb_gateway_host));
+  ck_assert_uint_eq(host->abi_major, HVB_GATEWAY_ABI_MAJOR);
+  ck_assert_uint_eq(host->abi_minor, HVB_GATEWAY_ABI_MINOR);
+  ck_assert(HVB_GATEWAY_HOST_HAS(host, openai_parse_error));
+  /* A plugin built against a newer table asks before reading a member this one lacks. */
+  hvb_gateway_host copy = *host;
+  copy.size = (uint32_t)offsetof(hvb_gateway_host, openai_parse_error);
+  const hvb_gateway_host *older = &copy;
+  ck_assert(!HVB_GATEWAY_HOST_HAS(older, openai_parse_error));
+  ck_assert(HVB_GATEWAY_HOST_HAS(older, openai_parse_event));
+  /* The openai reading of error bodies: OpenAI's shape, the type falling back to "code". */
+  json_object *body = parse("{\"error\": {\"message\": \"Rate limit reached\", "
+                            "\"type\": null, \"code\": \"rate_limit_exceeded\"}}");
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert(host->openai_parse_error(NULL, 429, body, &err));
+  ck_assert_int_eq(err.status, HVB_HTTP);
+  ck_assert_int_eq(err.http_status, 429);
+  ck_assert_str_eq(err.type, "rate_limit_exceeded");
+  ck_assert_str_eq(err.message, "Rate limit reached");
+  json_object_put(body);
+  body = parse("{\"detail\": \"not found\"}");
+  hvb_error err2 = HVB_ERROR_INIT;
+  ck_assert(!host->openai_parse_error(NULL, 404, body, &err2));
+  ck_assert_int_eq(err2.status, HVB_OK);
+  json_object_put(body);
+}
+END_TEST
+
 START_TEST(an_older_plugin_loads_and_slots_past_its_struct_size_read_as_null) {
   add_path(fixtures);
   const hvb_gateway_record *older = hvb_gateway_lookup("older");
   ck_assert_ptr_nonnull(older);
   assert_record(older, "loaded", "", "");
-  ck_assert_ptr_eq(older->ops.parse_event, hvb_openai_parse_event);
+  ck_assert_ptr_nonnull(older->ops.parse_event);
   ck_assert_ptr_null(older->ops.execute); /* present in the file, past its struct_size */
   ck_assert_uint_eq(older->struct_size, offsetof(hvb_gateway_descriptor, execute));
   /* Without execute it is not offline: a call needs prepare, and says so. */
@@ -201,9 +269,13 @@ START_TEST(refusals_are_logged_and_the_log_handler_may_use_the_registry) {
   log_calls = 0;
   hvb_log_set_handler(listing_logger, HVB_LOG_WARN, NULL);
   add_path(fixtures);
+  /* A lookup by name opens that name's file only: nothing to refuse, nothing logged. */
   ck_assert_ptr_nonnull(hvb_gateway_lookup("good"));
+  ck_assert_int_eq(log_calls, 0);
+  /* A listing opens every file: nosym, badmagic, major, minor, tiny, mismatch, initfail,
+   * undef: eight warnings. */
+  ck_assert_uint_gt(hvb_gateway_count(), 0);
   hvb_log_set_handler(NULL, HVB_LOG_WARN, NULL);
-  /* nosym, badmagic, major, minor, tiny, mismatch, initfail, undef: eight warnings. */
   ck_assert_int_eq(log_calls, 8);
 }
 END_TEST
@@ -254,10 +326,12 @@ START_TEST(concurrent_first_lookups_scan_once) {
   for (size_t i = 0; i < G_N_ELEMENTS(threads); i++) got[i] = g_thread_join(threads[i]);
   ck_assert_ptr_nonnull(got[0]);
   for (size_t i = 1; i < G_N_ELEMENTS(threads); i++) ck_assert_ptr_eq(got[i], got[0]);
-  /* One record per file, and no name loaded twice. */
+  /* One record per file, and no file loaded twice (the built-in mock may be a duplicate of
+   * the mock file in the path: built-ins have no path). */
   size_t n = hvb_gateway_count();
   for (size_t i = 0; i < n; i++) {
     const hvb_gateway_record *a = hvb_gateway_at(i);
+    if (!hvb_gateway_record_path(a)) continue;
     ck_assert_int_ne(hvb_gateway_record_state(a), HVB_GATEWAY_STATE_DUPLICATE);
     for (size_t k = i + 1; k < n; k++) {
       const hvb_gateway_record *b = hvb_gateway_at(k);
@@ -726,6 +800,8 @@ int main(void) {
   tcase_add_test(load, builtin_openai_comes_first_and_needs_no_scan);
   tcase_add_test(load, each_fixture_gets_its_state_stage_and_reason);
   tcase_add_test(load, an_older_plugin_loads_and_slots_past_its_struct_size_read_as_null);
+  tcase_add_test(load, the_mock_is_built_in_and_a_file_of_its_name_wins);
+  tcase_add_test(load, the_host_table_starts_with_its_size_and_version);
   tcase_add_test(load, check_loads_one_file_outside_the_search_path);
   tcase_add_test(load, refusals_are_logged_and_the_log_handler_may_use_the_registry);
   tcase_add_test(load, concurrent_first_lookups_scan_once);

@@ -3,6 +3,7 @@
 #include "net/transport.h"
 #include "text/sse.h"
 #include "base/error.h"
+#include "gateway/gateway.h"
 #include "upstream/upstream.h"
 
 #include <arpa/inet.h>
@@ -90,6 +91,22 @@ static void sink_free(sink *s) {
   g_free(s);
 }
 
+/* The error-body reader the gateways give the transport, reduced to the openai translation's
+ * (the transport itself reads bodies only neutrally). */
+static bool openai_reader(void *data, long status, const char *body, size_t len, char *type,
+                          size_t type_size, char *message, size_t message_size) {
+  (void)data;
+  char *text = g_strndup(body, len);
+  json_object *root = json_tokener_parse(text);
+  g_free(text);
+  hvb_error e = HVB_ERROR_INIT;
+  bool ok = root && hvb__openai_parse_error(NULL, (int)status, root, &e);
+  json_object_put(root);
+  g_strlcpy(type, e.type, type_size);
+  g_strlcpy(message, e.message, message_size);
+  return ok;
+}
+
 /* A request to the fake upstream with short, test-friendly retry delays. */
 static hvb_http_request request(const char *path) {
   char *url = g_strdup_printf("%s%s", up_base_url(srv), path);
@@ -107,6 +124,7 @@ static hvb_http_request request(const char *path) {
       .max_retries = 2,
       .retry_base_ms = 10,
       .retry_max_ms = 5000,
+      .error_body = openai_reader,
   };
   return r;
 }
@@ -454,6 +472,21 @@ START_TEST(anthropic_error_body_is_parsed) {
 }
 END_TEST
 
+START_TEST(without_a_reader_an_error_body_is_read_neutrally) {
+  up_push_body(srv, PATH, 400, NULL, openai_error("Unrecognized request argument: foo",
+                                                  "invalid_request_error", NULL));
+  up_push_body(srv, PATH, 400, NULL, "{\"error\": \"plain text error\"}");
+  hvb_http_request req = request(PATH);
+  req.max_retries = 0;
+  req.error_body = NULL;
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert(!hvb__http_perform(client, &req, NULL, NULL, NULL, &err));
+  ck_assert_str_eq(err.type, ""); /* the transport knows no provider's shape */
+  ck_assert(!hvb__http_perform(client, &req, NULL, NULL, NULL, &err));
+  ck_assert_ptr_nonnull(strstr(err.message, ": plain text error"));
+}
+END_TEST
+
 START_TEST(a_non_json_error_page_is_quoted_briefly) {
   hvb_error err = error_for(PATH, 502, "text/html",
                             "<html><body>\n<h1>502 Bad Gateway</h1>\n</body></html>\n");
@@ -778,6 +811,7 @@ int main(void) {
   tcase_add_test(tc, unauthorized_is_not_retried_and_names_status_url_and_reason);
   tcase_add_test(tc, bad_request_and_not_found_are_not_retried);
   tcase_add_test(tc, anthropic_error_body_is_parsed);
+  tcase_add_test(tc, without_a_reader_an_error_body_is_read_neutrally);
   tcase_add_test(tc, a_non_json_error_page_is_quoted_briefly);
   tcase_add_test(tc, exhausted_retries_report_the_last_status_and_the_attempts);
   tcase_add_test(tc, connection_refused_fails_with_transport_after_the_retries);
