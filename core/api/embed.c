@@ -55,6 +55,52 @@ static bool count_value(json_object *v, const char *what, hvb_status status, int
   return true;
 }
 
+/* ============================================================================================
+ * Provider shapes: a provider's catalog "embedding" object (schema in core/config/spec.c)
+ * ========================================================================================== */
+
+/* Fields of the canonical request (embed.h) that OpenAI's embeddings API lacks: sent only to
+ * a provider whose "embedding.fields" names them. */
+static const char *const extension_fields[] = {"input_type", NULL};
+
+static bool all_names(json_object *v, bool array) {
+  if (array ? !json_object_is_type(v, json_type_array) : !json_object_is_type(v, json_type_object))
+    return false;
+  if (array) {
+    for (size_t i = 0, n = json_object_array_length(v); i < n; i++) {
+      json_object *item = json_object_array_get_idx(v, i);
+      if (!json_object_is_type(item, json_type_string) || !json_object_get_string_len(item))
+        return false;
+    }
+    return true;
+  }
+  json_object_object_foreach(v, key, val) {
+    (void)key;
+    if (!json_object_is_type(val, json_type_string) || !json_object_get_string_len(val))
+      return false;
+  }
+  return true;
+}
+
+/* A provider's "embedding" object: {"fields": {name: name}, "rejects": [names], "set": {}}. */
+static bool shape_check(json_object *shape, hvb_error *err) {
+  if (!json_object_is_type(shape, json_type_object))
+    return hvb__fail(err, HVB_CONFIG, "'embedding' must be an object, not %s",
+                     hvb__json_type_phrase(shape));
+  json_object *v = json_object_object_get(shape, "fields");
+  if (v && !all_names(v, false))
+    return hvb__fail(err, HVB_CONFIG, "'embedding.fields' must be an object of non-empty "
+                     "strings (request field -> the provider's name for it)");
+  v = json_object_object_get(shape, "rejects");
+  if (v && !all_names(v, true))
+    return hvb__fail(err, HVB_CONFIG, "'embedding.rejects' must be an array of non-empty strings");
+  v = json_object_object_get(shape, "set");
+  if (v && !json_object_is_type(v, json_type_object))
+    return hvb__fail(err, HVB_CONFIG, "'embedding.set' must be an object, not %s",
+                     hvb__json_type_phrase(v));
+  return true;
+}
+
 bool hvb__embed_limits_init(const hvb_config *cfg, const hvb_spec *spec, json_object *options,
                             hvb_embed_limits *out, hvb_error *err) {
   memset(out, 0, sizeof *out);
@@ -77,6 +123,17 @@ bool hvb__embed_limits_init(const hvb_config *cfg, const hvb_spec *spec, json_ob
   json_object *cap = json_object_object_get(p, "embedding_batch_size");
   if (json_object_is_type(cap, json_type_int) && json_object_get_int64(cap) > 0)
     out->provider_cap = (int)MIN(json_object_get_int64(cap), 1000000);
+  json_object *shape = json_object_object_get(p, "embedding");
+  if (!shape) return true;
+  if (!shape_check(shape, err)) {
+    hvb__error_prefix(err, "catalog provider '%s'", hvb_spec_provider(spec));
+    return false;
+  }
+  /* Interned text rather than a reference: the limits are a plain value of the LLM, and the
+   * catalog object belongs to a configuration that may be shared between threads. */
+  char *text = hvb__json_canonical(shape);
+  out->shape = g_intern_string(text);
+  g_free(text);
   return true;
 }
 
@@ -144,21 +201,33 @@ static json_object *request_template(const hvb_spec *spec, json_object *opts, hv
   return req;
 }
 
-/* Reshape a canonical embeddings request for the provider's OpenAI-compatible route (the
- * differences are listed in embed.h). */
-static void shape_for_provider(const char *provider, json_object *body) {
-  bool voyage = provider && strcmp(provider, "voyage") == 0;
-  bool cohere = provider && strcmp(provider, "cohere") == 0;
-  if (!voyage && !cohere) json_object_object_del(body, "input_type");
-  if (voyage) {
-    json_object *dims = json_object_object_get(body, "dimensions");
-    if (dims) {
-      json_object_object_add(body, "output_dimension", json_object_get(dims));
-      json_object_object_del(body, "dimensions");
+/* Reshape a canonical embeddings request for the provider, as its catalog "embedding" object
+ * (`shape`, JSON text, checked by shape_check; NULL: none) says: fields renamed or kept
+ * ("fields"), then dropped ("rejects"), then set ("set"). */
+static void shape_for_provider(const char *shape_text, json_object *body) {
+  json_object *shape = shape_text ? json_tokener_parse(shape_text) : NULL;
+  json_object *fields = json_object_object_get(shape, "fields");
+  json_object *rejects = json_object_object_get(shape, "rejects");
+  json_object *set = json_object_object_get(shape, "set");
+  for (const char *const *f = extension_fields; *f; f++)
+    if (!json_object_object_get_ex(fields, *f, NULL)) json_object_object_del(body, *f);
+  if (json_object_is_type(fields, json_type_object)) {
+    json_object_object_foreach(fields, from, to_val) {
+      const char *to = json_object_get_string(to_val);
+      json_object *v = json_object_object_get(body, from);
+      if (!v || !strcmp(from, to)) continue;
+      json_object_object_add(body, to, json_object_get(v));
+      json_object_object_del(body, from);
     }
-    json_object_object_del(body, "encoding_format");
   }
-  if (cohere) json_object_object_add(body, "encoding_format", json_object_new_string("float"));
+  for (size_t i = 0; json_object_is_type(rejects, json_type_array) &&
+                     i < json_object_array_length(rejects);
+       i++)
+    json_object_object_del(body, json_object_get_string(json_object_array_get_idx(rejects, i)));
+  if (json_object_is_type(set, json_type_object)) {
+    json_object_object_foreach(set, key, val) json_object_object_add(body, key, hvb__json_copy(val));
+  }
+  json_object_put(shape);
 }
 
 /* ============================================================================================
@@ -229,7 +298,7 @@ static json_object *batch_body(hvb_llm *llm, json_object *tmpl, const char *cons
   json_object *input = json_object_new_array_ext((int)n);
   for (size_t i = 0; i < n; i++) json_object_array_add(input, json_object_new_string(texts[i]));
   json_object_object_add(body, "input", input);
-  shape_for_provider(hvb_spec_provider(hvb_llm_spec(llm)), body);
+  shape_for_provider(hvb__llm_embed_limits(llm)->shape, body);
   hvb__log(HVB_LOG_DEBUG, "embeddings: one request of %zu inputs", n);
   return body;
 }

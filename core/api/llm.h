@@ -110,6 +110,8 @@ typedef struct hvb_embed_limits {
   int batch_size;   /* option embedding_batch_size, else heavenbase.llm.embedding_batch_size */
   int max_workers;  /* option embedding_max_workers, else heavenbase.llm.embedding_max_workers */
   int provider_cap; /* the provider's catalog "embedding_batch_size" */
+  const char *shape; /* the provider's catalog "embedding" object as JSON text, interned (it
+                      * lives as long as the process); NULL: none */
 } hvb_embed_limits;
 
 /* Fill *out from the configuration (HVB_CONFIG naming a bad key), the options (checked by

@@ -33,6 +33,16 @@
  *             "default_args"  object: request arguments
  *             "model_args"    object: provider's model id -> request arguments for it
  *             "embedding_batch_size"  positive integer: inputs per embeddings request
+ *             "embedding"     object: how the provider's embeddings route differs from the
+ *                             canonical request (core/api/embed.c applies it, in this order):
+ *               "fields"      object of strings: request field -> the name the provider
+ *                             takes it under ("dimensions": "output_dimension"; a field
+ *                             mapped to itself is taken as is). A canonical field that
+ *                             OpenAI's API lacks ("input_type") is sent only to a provider
+ *                             that names it here; the other fields go as they are
+ *               "rejects"     array of names: fields never sent ("encoding_format")
+ *               "set"         object: fields sent with every request, replacing the
+ *                             caller's ("encoding_format": "float")
  *             "description"   one line for people (expected)
  *
  *   gateway   (only gateways that are servers of their own: portkey, bifrost, litellm)
@@ -241,7 +251,8 @@ static const field_rule model_rules[] = {
 static const field_rule provider_rules[] = {
   {"base_url", F_STRING}, {"api_key_env", F_NAME}, {"gateway", F_NAME},
   {"headers", F_STRING_MAP}, {"default_args", F_OBJECT}, {"model_args", F_OBJECT_MAP},
-  {"embedding_batch_size", F_COUNT}, {"description", F_STRING}, {NULL, 0}};
+  {"embedding_batch_size", F_COUNT}, {"embedding", F_OBJECT}, {"description", F_STRING},
+  {NULL, 0}};
 static const field_rule gateway_rules[] = {
   {"base_url", F_STRING}, {"base_url_env", F_NAME}, {"api_key_env", F_NAME},
   {"api_key_header", F_NAME}, {"description", F_STRING}, {NULL, 0}};
