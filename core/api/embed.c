@@ -190,6 +190,12 @@ json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
   }
   for (guint i = 0; i < nulls->len; i++) json_object_object_del(req, nulls->pdata[i]);
   g_ptr_array_free(nulls, TRUE);
+  /* What the model's catalog entry says it rejects never goes, whoever set it. */
+  json_object *rejects = json_object_object_get(hvb_spec_model_info(spec), "rejects_args");
+  for (size_t i = 0; json_object_is_type(rejects, json_type_array) &&
+                     i < json_object_array_length(rejects);
+       i++)
+    json_object_object_del(req, json_object_get_string(json_object_array_get_idx(rejects, i)));
   json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
   return req;
 }

@@ -22,6 +22,10 @@
  *             "default_provider"  provider used when neither options nor preset name one
  *             "kind"          "chat", "embedding" or "image"
  *             "dimension"     positive integer: vector size of an embedding model
+ *             "rejects_args"  array of names: request arguments the model refuses, never
+ *                             sent in its embeddings and image requests whoever set them
+ *                             (["response_format"] for image models that always answer
+ *                             with b64_json, which the library otherwise asks for)
  *             "default_args"  object: request arguments
  *             "description"   one line for people
  *
@@ -247,7 +251,8 @@ static const field_rule preset_rules[] = {
   {"default_args", F_OBJECT}, {"description", F_STRING}, {NULL, 0}};
 static const field_rule model_rules[] = {
   {"aliases", F_NAMES}, {"ids", F_STRING_MAP}, {"default_provider", F_NAME}, {"kind", F_KIND},
-  {"dimension", F_COUNT}, {"default_args", F_OBJECT}, {"description", F_STRING}, {NULL, 0}};
+  {"dimension", F_COUNT}, {"rejects_args", F_NAMES}, {"default_args", F_OBJECT},
+  {"description", F_STRING}, {NULL, 0}};
 static const field_rule provider_rules[] = {
   {"base_url", F_STRING}, {"api_key_env", F_NAME}, {"gateway", F_NAME},
   {"headers", F_STRING_MAP}, {"default_args", F_OBJECT}, {"model_args", F_OBJECT_MAP},

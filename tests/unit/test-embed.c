@@ -253,6 +253,22 @@ START_TEST(provider_shapes_are_catalog_data) {
 }
 END_TEST
 
+START_TEST(a_models_rejected_arguments_are_never_sent) {
+  serve_embeddings(0);
+  char *dropin = g_build_filename(getenv("HB_DATA_DIR"), "catalog.d", "vec.json", NULL);
+  tu_write_file(dropin, "{\"models\": {\"vec-1\": {\"kind\": \"embedding\","
+                        " \"rejects_args\": [\"dimensions\", \"user\"]}}}");
+  g_free(dropin);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "vec-1", KEY, "{\"dimensions\": 8}");
+  const char *one[] = {"q"};
+  hvb_embeddings_free(embed_ok(llm, one, 1, "{\"user\": \"u1\", \"encoding_format\": \"float\"}"));
+  char *body = sent_raw(0);
+  ck_assert_str_eq(body, "{\"model\":\"vec-1\",\"encoding_format\":\"float\",\"input\":[\"q\"]}");
+  g_free(body);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 START_TEST(a_provider_shape_of_the_wrong_form_is_named) {
   char *dropin = g_build_filename(getenv("HB_DATA_DIR"), "catalog.d", "bad.json", NULL);
   tu_write_file(dropin, "{\"providers\": {\"odd\": {\"base_url\": \"\","
@@ -468,6 +484,7 @@ int main(void) {
   tcase_add_test(tc, request_shapes_follow_the_provider);
   tcase_add_test(tc, provider_shapes_are_catalog_data);
   tcase_add_test(tc, a_provider_shape_of_the_wrong_form_is_named);
+  tcase_add_test(tc, a_models_rejected_arguments_are_never_sent);
   tcase_add_test(tc, a_failed_batch_fails_the_call_and_stores_nothing);
   tcase_add_test(tc, dimension_comes_from_the_catalog_or_one_remembered_probe);
   tcase_add_test(tc, projection_gives_fields_in_input_order);
