@@ -49,17 +49,18 @@
  *                             caller's ("encoding_format": "float")
  *             "description"   one line for people (expected)
  *
- *   gateway   (only gateways that are servers of their own: portkey, bifrost, litellm)
+ *   gateway   (only gateways that are servers of their own, such as the shipped proxy
+ *             plugins; see data/catalog.json)
  *             "base_url"      the gateway server's endpoint root, used instead of the
  *                             provider's: the gateway reaches the provider itself
  *             "base_url_env"  environment variable that overrides "base_url"
  *             "api_key_env"   environment variable holding the gateway's own key
  *             "api_key_header"  header that carries the gateway's key, next to the
- *                             provider's key as the bearer token (Portkey forwards that one);
- *                             absent: the gateway's key IS the bearer token and the
- *                             provider's key is never sent (LiteLLM and Bifrost hold the
- *                             provider keys themselves, and a key must not reach a server
- *                             that has no use for it)
+ *                             provider's key as the bearer token (for a server that
+ *                             forwards the provider's key); absent: the gateway's key IS
+ *                             the bearer token and the provider's key is never sent (a
+ *                             server that holds the provider keys itself has no use for
+ *                             it, and a key must not reach a server that does not need it)
  *             "description"   one line for people
  *
  * A drop-in file holds any subset of the four sections; its entries merge into the entries
