@@ -198,7 +198,9 @@ END_TEST
 static char *sent_raw(int i) {
   up_request *rq = up_request_get(tu_srv, i);
   ck_assert_ptr_nonnull(rq);
-  return g_strndup(rq->body, rq->body_len);
+  char *body = g_strndup(rq->body, rq->body_len);
+  up_request_free(rq);
+  return body;
 }
 
 /* Embed "q" with `provider` and the same options every time; the request's raw body. */
