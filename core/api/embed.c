@@ -231,7 +231,9 @@ static void shape_for_provider(const char *shape_text, json_object *body) {
        i++)
     json_object_object_del(body, json_object_get_string(json_object_array_get_idx(rejects, i)));
   if (json_object_is_type(set, json_type_object)) {
-    json_object_object_foreach(set, key, val) json_object_object_add(body, key, hvb__json_copy(val));
+    json_object_object_foreach(set, key, val) {
+      json_object_object_add(body, key, hvb__json_copy(val));
+    }
   }
   json_object_put(shape);
 }

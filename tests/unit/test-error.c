@@ -76,7 +76,8 @@ START_TEST(credential_headers_are_redacted_by_the_shape_of_their_name) {
       {"api_key: short", "api_key: *****"},
       {"Proxy-Authorization: Basic dXNlcjpwYXNzd29yZA==",
        "Proxy-Authorization: Basic [REDACTED]"},
-      {"x-client-secret: abcdefghijkl\r\nAccept: */*", "x-client-secret: [REDACTED]\r\nAccept: */*"},
+      {"x-client-secret: abcdefghijkl\r\nAccept: */*",
+       "x-client-secret: [REDACTED]\r\nAccept: */*"},
       /* Prose and ordinary headers stay. */
       {"image item has none of 'url' (its keys: 'a', 'b')",
        "image item has none of 'url' (its keys: 'a', 'b')"},

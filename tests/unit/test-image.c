@@ -504,7 +504,8 @@ START_TEST(rejected_arguments_are_model_data) {
                         " \"rejects_args\": [\"response_format\", \"quality\"]}}}");
   g_free(dropin);
   for (int i = 0; i < 2; i++)
-    up_push_body(tu_srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+    up_push_body(tu_srv, IMAGES_PATH, 200, NULL,
+                 "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
   hvb_llm *llm = tu_upstream_llm(tu_srv, "painter-2", KEY, NULL);
   hvb_images_free(imagen_ok(llm, "a mug",
                             "{\"response_format\": \"url\", \"args\": {\"quality\": \"low\"},"
