@@ -17,6 +17,7 @@
 #include "api/embed.h"
 #include "text/json.h"
 #include "config/config.h"
+#include "config/shape.h"
 #include "cache/store.h"
 #include "api/llm.h"
 #include "base/common.h"
@@ -55,52 +56,6 @@ static bool count_value(json_object *v, const char *what, hvb_status status, int
   return true;
 }
 
-/* ============================================================================================
- * Provider shapes: a provider's catalog "embedding" object (schema in core/config/spec.c)
- * ========================================================================================== */
-
-/* Fields of the canonical request (embed.h) that OpenAI's embeddings API lacks: sent only to
- * a provider whose "embedding.fields" names them. */
-static const char *const extension_fields[] = {"input_type", NULL};
-
-static bool all_names(json_object *v, bool array) {
-  if (array ? !json_object_is_type(v, json_type_array) : !json_object_is_type(v, json_type_object))
-    return false;
-  if (array) {
-    for (size_t i = 0, n = json_object_array_length(v); i < n; i++) {
-      json_object *item = json_object_array_get_idx(v, i);
-      if (!json_object_is_type(item, json_type_string) || !json_object_get_string_len(item))
-        return false;
-    }
-    return true;
-  }
-  json_object_object_foreach(v, key, val) {
-    (void)key;
-    if (!json_object_is_type(val, json_type_string) || !json_object_get_string_len(val))
-      return false;
-  }
-  return true;
-}
-
-/* A provider's "embedding" object: {"fields": {name: name}, "rejects": [names], "set": {}}. */
-static bool shape_check(json_object *shape, hvb_error *err) {
-  if (!json_object_is_type(shape, json_type_object))
-    return hvb__fail(err, HVB_CONFIG, "'embedding' must be an object, not %s",
-                     hvb__json_type_phrase(shape));
-  json_object *v = json_object_object_get(shape, "fields");
-  if (v && !all_names(v, false))
-    return hvb__fail(err, HVB_CONFIG, "'embedding.fields' must be an object of non-empty "
-                     "strings (request field -> the provider's name for it)");
-  v = json_object_object_get(shape, "rejects");
-  if (v && !all_names(v, true))
-    return hvb__fail(err, HVB_CONFIG, "'embedding.rejects' must be an array of non-empty strings");
-  v = json_object_object_get(shape, "set");
-  if (v && !json_object_is_type(v, json_type_object))
-    return hvb__fail(err, HVB_CONFIG, "'embedding.set' must be an object, not %s",
-                     hvb__json_type_phrase(v));
-  return true;
-}
-
 bool hvb__embed_limits_init(const hvb_config *cfg, const hvb_spec *spec, json_object *options,
                             hvb_embed_limits *out, hvb_error *err) {
   memset(out, 0, sizeof *out);
@@ -125,7 +80,7 @@ bool hvb__embed_limits_init(const hvb_config *cfg, const hvb_spec *spec, json_ob
     out->provider_cap = (int)MIN(json_object_get_int64(cap), 1000000);
   json_object *shape = json_object_object_get(p, "embedding");
   if (!shape) return true;
-  if (!shape_check(shape, err)) {
+  if (!hvb__embedding_shape_check(shape, err)) {
     hvb__error_prefix(err, "catalog provider '%s'", hvb_spec_provider(spec));
     return false;
   }
@@ -191,11 +146,7 @@ json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
   for (guint i = 0; i < nulls->len; i++) json_object_object_del(req, nulls->pdata[i]);
   g_ptr_array_free(nulls, TRUE);
   /* What the model's catalog entry says it rejects never goes, whoever set it. */
-  json_object *rejects = json_object_object_get(hvb_spec_model_info(spec), "rejects_args");
-  for (size_t i = 0; json_object_is_type(rejects, json_type_array) &&
-                     i < json_object_array_length(rejects);
-       i++)
-    json_object_object_del(req, json_object_get_string(json_object_array_get_idx(rejects, i)));
+  hvb__rejected_args_drop(hvb_spec_model_info(spec), req);
   json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
   return req;
 }
@@ -205,37 +156,6 @@ static json_object *request_template(const hvb_spec *spec, json_object *opts, hv
   json_object *req = hvb__request_template(spec, opts, chat_only_args, pipeline_options, err);
   if (req) json_object_object_del(req, "input");
   return req;
-}
-
-/* Reshape a canonical embeddings request for the provider, as its catalog "embedding" object
- * (`shape`, JSON text, checked by shape_check; NULL: none) says: fields renamed or kept
- * ("fields"), then dropped ("rejects"), then set ("set"). */
-static void shape_for_provider(const char *shape_text, json_object *body) {
-  json_object *shape = shape_text ? json_tokener_parse(shape_text) : NULL;
-  json_object *fields = json_object_object_get(shape, "fields");
-  json_object *rejects = json_object_object_get(shape, "rejects");
-  json_object *set = json_object_object_get(shape, "set");
-  for (const char *const *f = extension_fields; *f; f++)
-    if (!json_object_object_get_ex(fields, *f, NULL)) json_object_object_del(body, *f);
-  if (json_object_is_type(fields, json_type_object)) {
-    json_object_object_foreach(fields, from, to_val) {
-      const char *to = json_object_get_string(to_val);
-      json_object *v = json_object_object_get(body, from);
-      if (!v || !strcmp(from, to)) continue;
-      json_object_object_add(body, to, json_object_get(v));
-      json_object_object_del(body, from);
-    }
-  }
-  for (size_t i = 0; json_object_is_type(rejects, json_type_array) &&
-                     i < json_object_array_length(rejects);
-       i++)
-    json_object_object_del(body, json_object_get_string(json_object_array_get_idx(rejects, i)));
-  if (json_object_is_type(set, json_type_object)) {
-    json_object_object_foreach(set, key, val) {
-      json_object_object_add(body, key, hvb__json_copy(val));
-    }
-  }
-  json_object_put(shape);
 }
 
 /* ============================================================================================
@@ -306,7 +226,7 @@ static json_object *batch_body(hvb_llm *llm, json_object *tmpl, const char *cons
   json_object *input = json_object_new_array_ext((int)n);
   for (size_t i = 0; i < n; i++) json_object_array_add(input, json_object_new_string(texts[i]));
   json_object_object_add(body, "input", input);
-  shape_for_provider(hvb__llm_embed_limits(llm)->shape, body);
+  hvb__embedding_shape_apply(hvb__llm_embed_limits(llm)->shape, body);
   hvb__log(HVB_LOG_DEBUG, "embeddings: one request of %zu inputs", n);
   return body;
 }

@@ -9,6 +9,7 @@
  * seeded request (the deterministic policy).
  */
 #include "text/json.h"
+#include "config/shape.h"
 #include "cache/store.h"
 #include "api/llm.h"
 #include "base/common.h"
@@ -34,19 +35,6 @@ static const char *const chat_only_args[] = {
 
 /* Call options that steer the pipeline and are never request arguments. */
 static const char *const pipeline_options[] = {"cache", "include", "images", NULL};
-
-/* Does the model's catalog entry list `arg` in "rejects_args"? (hvb__request_template has
- * dropped those arguments already; this keeps the library from adding one back.) */
-static bool model_rejects(const hvb_spec *spec, const char *arg) {
-  json_object *rejects = json_object_object_get(hvb_spec_model_info(spec), "rejects_args");
-  for (size_t i = 0; json_object_is_type(rejects, json_type_array) &&
-                     i < json_object_array_length(rejects);
-       i++) {
-    const char *name = json_object_get_string(json_object_array_get_idx(rejects, i));
-    if (name && !strcmp(name, arg)) return true;
-  }
-  return false;
-}
 
 /* Does the comma-separated `include` list name `field`? */
 static bool includes(const char *include, const char *field) {
@@ -75,7 +63,7 @@ static json_object *build_request(const hvb_spec *spec, const char *prompt, hvb_
   }
   json_object_object_add(req, "prompt", json_object_new_string(prompt));
   /* Models that always answer with b64_json may reject the question (catalog data). */
-  if (!model_rejects(spec, "response_format") &&
+  if (!hvb__rejected_args_has(hvb_spec_model_info(spec), "response_format") &&
       !json_object_object_get_ex(req, "response_format", NULL))
     json_object_object_add(req, "response_format", json_object_new_string("b64_json"));
   if (nrefs) {

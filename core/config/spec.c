@@ -38,7 +38,7 @@
  *             "model_args"    object: provider's model id -> request arguments for it
  *             "embedding_batch_size"  positive integer: inputs per embeddings request
  *             "embedding"     object: how the provider's embeddings route differs from the
- *                             canonical request (core/api/embed.c applies it, in this order):
+ *                             canonical request (core/config/shape.c applies it, in this order):
  *               "fields"      object of strings: request field -> the name the provider
  *                             takes it under ("dimensions": "output_dimension"; a field
  *                             mapped to itself is taken as is). A canonical field that
