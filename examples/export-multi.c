@@ -61,6 +61,8 @@ int main(int argc, char **argv) {
   CURLM *multi = curl_multi_init();
   int rc = 0;
   for (int i = 0; i < n; i++) {
+    /* The openai gateway declares the OpenAI kind; a gateway that speaks a protocol of its
+     * own declares HVB_EXPORT_NATIVE instead, and the body is then in that protocol. */
     if (!(x[i] = hvb_llm_export(llm, HVB_GATEWAY_OP_CHAT, HVB_EXPORT_OPENAI, &err))) {
       fprintf(stderr, "export-multi: %s\n", err.message);
       rc = 1;

@@ -17,6 +17,7 @@
 #include "api/embed.h"
 #include "text/json.h"
 #include "config/config.h"
+#include "config/shape.h"
 #include "cache/store.h"
 #include "api/llm.h"
 #include "base/common.h"
@@ -77,6 +78,17 @@ bool hvb__embed_limits_init(const hvb_config *cfg, const hvb_spec *spec, json_ob
   json_object *cap = json_object_object_get(p, "embedding_batch_size");
   if (json_object_is_type(cap, json_type_int) && json_object_get_int64(cap) > 0)
     out->provider_cap = (int)MIN(json_object_get_int64(cap), 1000000);
+  json_object *shape = json_object_object_get(p, "embedding");
+  if (!shape) return true;
+  if (!hvb__embedding_shape_check(shape, err)) {
+    hvb__error_prefix(err, "catalog provider '%s'", hvb_spec_provider(spec));
+    return false;
+  }
+  /* Interned text rather than a reference: the limits are a plain value of the LLM, and the
+   * catalog object belongs to a configuration that may be shared between threads. */
+  char *text = hvb__json_canonical(shape);
+  out->shape = g_intern_string(text);
+  g_free(text);
   return true;
 }
 
@@ -133,6 +145,8 @@ json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
   }
   for (guint i = 0; i < nulls->len; i++) json_object_object_del(req, nulls->pdata[i]);
   g_ptr_array_free(nulls, TRUE);
+  /* What the model's catalog entry says it rejects never goes, whoever set it. */
+  hvb__rejected_args_drop(hvb_spec_model_info(spec), req);
   json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
   return req;
 }
@@ -142,23 +156,6 @@ static json_object *request_template(const hvb_spec *spec, json_object *opts, hv
   json_object *req = hvb__request_template(spec, opts, chat_only_args, pipeline_options, err);
   if (req) json_object_object_del(req, "input");
   return req;
-}
-
-/* Reshape a canonical embeddings request for the provider's OpenAI-compatible route (the
- * differences are listed in embed.h). */
-static void shape_for_provider(const char *provider, json_object *body) {
-  bool voyage = provider && strcmp(provider, "voyage") == 0;
-  bool cohere = provider && strcmp(provider, "cohere") == 0;
-  if (!voyage && !cohere) json_object_object_del(body, "input_type");
-  if (voyage) {
-    json_object *dims = json_object_object_get(body, "dimensions");
-    if (dims) {
-      json_object_object_add(body, "output_dimension", json_object_get(dims));
-      json_object_object_del(body, "dimensions");
-    }
-    json_object_object_del(body, "encoding_format");
-  }
-  if (cohere) json_object_object_add(body, "encoding_format", json_object_new_string("float"));
 }
 
 /* ============================================================================================
@@ -229,7 +226,7 @@ static json_object *batch_body(hvb_llm *llm, json_object *tmpl, const char *cons
   json_object *input = json_object_new_array_ext((int)n);
   for (size_t i = 0; i < n; i++) json_object_array_add(input, json_object_new_string(texts[i]));
   json_object_object_add(body, "input", input);
-  shape_for_provider(hvb_spec_provider(hvb_llm_spec(llm)), body);
+  hvb__embedding_shape_apply(hvb__llm_embed_limits(llm)->shape, body);
   hvb__log(HVB_LOG_DEBUG, "embeddings: one request of %zu inputs", n);
   return body;
 }

@@ -2,8 +2,8 @@
  *
  * The gateway builds the export: its own prepare runs on a template request (the model and
  * the request defaults, with an empty message, input or prompt), so the URL, the headers and
- * the shaped arguments (a gateway's model-id prefix, Anthropic's max_tokens) are exactly what
- * a library call would send. The template's placeholders are then taken out of the body,
+ * the shaped arguments (a gateway's model-id prefix, a max_tokens its API requires) are exactly
+ * what a library call would send. The template's placeholders are then taken out of the body,
  * and what is left is the arguments object.
  */
 #include "net/transport.h"
@@ -26,36 +26,46 @@ struct hvb_export {
   json_object *args;
 };
 
-/* Which gateway speaks which kind. Anything not listed is refused: litellm (its proxy
- * rewrites requests per deployment, which a raw export would bypass) and offline gateways. */
+/* The kinds, each with the capability a gateway declares to be exported in it. The core
+ * keeps no list of gateways: a gateway whose requests a raw export would get wrong (a proxy
+ * that rewrites requests per deployment) simply declares no kind. */
 static const struct {
-  const char *gateway;
   hvb_export_kind kind;
-} exportable[] = {{"openai", HVB_EXPORT_OPENAI},
-                  {"portkey", HVB_EXPORT_OPENAI},
-                  {"bifrost", HVB_EXPORT_OPENAI},
-                  {"anthropic", HVB_EXPORT_ANTHROPIC}};
+  uint32_t cap;
+  const char *name;
+} kinds[] = {{HVB_EXPORT_OPENAI, HVB_GATEWAY_CAP_EXPORT_OPENAI, "the OpenAI kind"},
+             {HVB_EXPORT_NATIVE, HVB_GATEWAY_CAP_EXPORT_NATIVE, "the native kind"}};
 
-static const char *kind_name(hvb_export_kind kind) {
-  return kind == HVB_EXPORT_OPENAI ? "the OpenAI kind" : "the Anthropic kind";
+/* "the OpenAI kind and the native kind": the kinds `caps` declares. */
+static char *declared_kinds(uint32_t caps) {
+  GString *s = g_string_new(NULL);
+  for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+    if (!(caps & kinds[i].cap)) continue;
+    if (s->len) g_string_append(s, " and ");
+    g_string_append(s, kinds[i].name);
+  }
+  return g_string_free(s, FALSE);
 }
 
 static bool check_gateway(const hvb_gateway_record *gw, hvb_export_kind kind, hvb_error *err) {
-  if (kind != HVB_EXPORT_OPENAI && kind != HVB_EXPORT_ANTHROPIC)
-    return hvb__fail(err, HVB_EINVAL, "unknown export kind %d", (int)kind);
+  size_t k = 0;
+  while (k < G_N_ELEMENTS(kinds) && kinds[k].kind != kind) k++;
+  if (k == G_N_ELEMENTS(kinds))
+    return hvb__fail(err, HVB_EINVAL,
+                     "unknown export kind %d (HVB_EXPORT_OPENAI or HVB_EXPORT_NATIVE)", (int)kind);
   if (gw->ops.caps & HVB_GATEWAY_CAP_OFFLINE)
     return hvb__fail(err, HVB_EINVAL,
                      "gateway '%s' answers offline: it has no HTTP request to export", gw->name);
-  for (size_t i = 0; i < G_N_ELEMENTS(exportable); i++) {
-    if (strcmp(exportable[i].gateway, gw->name) != 0) continue;
-    if (exportable[i].kind == kind) return true;
-    return hvb__fail(err, HVB_EINVAL, "gateway '%s' cannot be exported as %s (ask for %s)",
-                     gw->name, kind_name(kind), kind_name(exportable[i].kind));
-  }
-  return hvb__fail(err, HVB_EINVAL,
-                   "gateway '%s' cannot be exported (exports exist for openai, portkey and "
-                   "bifrost, the OpenAI kind, and anthropic, the Anthropic kind)",
-                   gw->name);
+  if (gw->ops.caps & kinds[k].cap) return true;
+  char *declared = declared_kinds(gw->ops.caps);
+  if (*declared)
+    hvb__fail(err, HVB_EINVAL, "gateway '%s' cannot be exported as %s (it declares %s)",
+              gw->name, kinds[k].name, declared);
+  else
+    hvb__fail(err, HVB_EINVAL, "gateway '%s' cannot be exported: it declares no export kind",
+              gw->name);
+  g_free(declared);
+  return false;
 }
 
 /* The template request of `op`: the model, the request defaults and a placeholder. */

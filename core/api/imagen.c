@@ -9,6 +9,7 @@
  * seeded request (the deterministic policy).
  */
 #include "text/json.h"
+#include "config/shape.h"
 #include "cache/store.h"
 #include "api/llm.h"
 #include "base/common.h"
@@ -34,15 +35,6 @@ static const char *const chat_only_args[] = {
 
 /* Call options that steer the pipeline and are never request arguments. */
 static const char *const pipeline_options[] = {"cache", "include", "images", NULL};
-
-/* gpt-image-1, gpt-image-1-mini, gpt-5-image, gpt-5.1-image-mini...: these answer with
- * b64_json always and reject "response_format". A provider prefix ("openai/") is ignored. */
-static bool rejects_response_format(const char *model) {
-  const char *slash = strrchr(model, '/');
-  if (slash) model = slash + 1;
-  return g_str_has_prefix(model, "gpt-image-") ||
-         (g_str_has_prefix(model, "gpt-5") && strstr(model, "-image") != NULL);
-}
 
 /* Does the comma-separated `include` list name `field`? */
 static bool includes(const char *include, const char *field) {
@@ -70,9 +62,9 @@ static json_object *build_request(const hvb_spec *spec, const char *prompt, hvb_
     goto fail;
   }
   json_object_object_add(req, "prompt", json_object_new_string(prompt));
-  if (rejects_response_format(hvb_spec_model_id(spec)))
-    json_object_object_del(req, "response_format");
-  else if (!json_object_object_get_ex(req, "response_format", NULL))
+  /* Models that always answer with b64_json may reject the question (catalog data). */
+  if (!hvb__rejected_args_has(hvb_spec_model_info(spec), "response_format") &&
+      !json_object_object_get_ex(req, "response_format", NULL))
     json_object_object_add(req, "response_format", json_object_new_string("b64_json"));
   if (nrefs) {
     json_object *arr = json_object_new_array();

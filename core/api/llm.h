@@ -44,7 +44,8 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
 
 /* The request of a one-JSON operation (embeddings, images; core/api/embed.c): {"model": id,
  * <spec args except `drop_args`>, <call options except `skip_options`, "args" merged first,
- * other keys over it>}, arguments set to null removed. NULL-terminated lists. New reference,
+ * other keys over it>}, arguments set to null and those of the model's catalog
+ * "rejects_args" removed. NULL-terminated lists. New reference,
  * or NULL with HVB_EINVAL for options that are not an object or a bad "args". */
 json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
                                    const char *const *drop_args, const char *const *skip_options,
@@ -110,6 +111,8 @@ typedef struct hvb_embed_limits {
   int batch_size;   /* option embedding_batch_size, else heavenbase.llm.embedding_batch_size */
   int max_workers;  /* option embedding_max_workers, else heavenbase.llm.embedding_max_workers */
   int provider_cap; /* the provider's catalog "embedding_batch_size" */
+  const char *shape; /* the provider's catalog "embedding" object as JSON text, interned (it
+                      * lives as long as the process); NULL: none */
 } hvb_embed_limits;
 
 /* Fill *out from the configuration (HVB_CONFIG naming a bad key), the options (checked by

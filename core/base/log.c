@@ -1,9 +1,9 @@
 /* core/base/log.c: the log callback and secret redaction.
  *
  * Redaction happens here, once, for both log lines and error messages: the secrets the
- * library has seen (API keys registered when a spec is resolved) and anything that looks like
- * an Authorization bearer token or an API-key header value are replaced before the text
- * leaves the library. */
+ * library has seen (API keys registered when a spec is resolved), bearer tokens, and the value
+ * of any header whose name says it carries a credential (redact_headers: no list of
+ * providers' header names) are replaced before the text leaves the library. */
 #include "base/log.h"
 #include "base/common.h"
 #include "base/fork.h"
@@ -123,6 +123,46 @@ static void redact_after(char *text, const char *marker) {
   }
 }
 
+static bool is_name_char(char c) {
+  return g_ascii_isalnum(c) || c == '-' || c == '_';
+}
+
+static bool ends_with(const char *name, size_t n, const char *tail) {
+  size_t tl = strlen(tail);
+  return n >= tl && g_ascii_strncasecmp(name + n - tl, tail, tl) == 0;
+}
+
+/* Does a header of this name carry a credential? Compound names ending in key, token, secret
+ * or password (x-api-key, a gateway's x-<vendor>-api-key, x-auth-token, api_key), and the
+ * Authorization headers. A plain word ("key: ", "its keys: ") is prose, not a header. */
+static bool credential_header(const char *name, size_t n) {
+  static const char *const tails[] = {"key", "token", "secret", "password"};
+  bool compound = memchr(name, '-', n) || memchr(name, '_', n);
+  for (size_t i = 0; compound && i < G_N_ELEMENTS(tails); i++)
+    if (ends_with(name, n, tails[i])) return true;
+  return ends_with(name, n, "apikey") || ends_with(name, n, "authorization");
+}
+
+/* Mask the value of every "Name: value" whose name says it is a credential. For an
+ * Authorization header the scheme stays ("Basic [REDACTED]"). */
+static void redact_headers(char *text) {
+  for (char *colon = text; (colon = strchr(colon, ':')) != NULL; colon++) {
+    char *name = colon;
+    while (name > text && is_name_char(name[-1])) name--;
+    size_t n = (size_t)(colon - name);
+    if (n == 0 || !credential_header(name, n)) continue;
+    char *v = colon + 1;
+    v += strspn(v, " \t");
+    if (ends_with(name, n, "authorization")) {
+      size_t scheme = strcspn(v, " \t\r\n\",;'");
+      if (v[scheme] == ' ') v += scheme + 1;
+    }
+    size_t len = strcspn(v, " \t\r\n\",;'");
+    if (len > 0 && strncmp(v, "[REDACTED]", 10) != 0) len = mask(v, len);
+    colon = v + len - 1;
+  }
+}
+
 void hvb__redact(char *text) {
   if (!text) return;
   g_mutex_lock(&secret_lock);
@@ -133,8 +173,7 @@ void hvb__redact(char *text) {
   }
   g_mutex_unlock(&secret_lock);
   redact_after(text, "Bearer ");
-  /* x-api-key, a gateway's x-<name>-api-key, api-key: every header named for a key. */
-  redact_after(text, "api-key: ");
+  redact_headers(text);
 }
 
 /* fork() (core/base/fork.c): both locks are held only for a few instructions and never around

@@ -22,6 +22,10 @@
  *             "default_provider"  provider used when neither options nor preset name one
  *             "kind"          "chat", "embedding" or "image"
  *             "dimension"     positive integer: vector size of an embedding model
+ *             "rejects_args"  array of names: request arguments the model refuses, never
+ *                             sent in its embeddings and image requests whoever set them
+ *                             (["response_format"] for image models that always answer
+ *                             with b64_json, which the library otherwise asks for)
  *             "default_args"  object: request arguments
  *             "description"   one line for people
  *
@@ -33,19 +37,30 @@
  *             "default_args"  object: request arguments
  *             "model_args"    object: provider's model id -> request arguments for it
  *             "embedding_batch_size"  positive integer: inputs per embeddings request
+ *             "embedding"     object: how the provider's embeddings route differs from the
+ *                             canonical request (core/config/shape.c applies it, in this order):
+ *               "fields"      object of strings: request field -> the name the provider
+ *                             takes it under ("dimensions": "output_dimension"; a field
+ *                             mapped to itself is taken as is). A canonical field that
+ *                             OpenAI's API lacks ("input_type") is sent only to a provider
+ *                             that names it here; the other fields go as they are
+ *               "rejects"     array of names: fields never sent ("encoding_format")
+ *               "set"         object: fields sent with every request, replacing the
+ *                             caller's ("encoding_format": "float")
  *             "description"   one line for people (expected)
  *
- *   gateway   (only gateways that are servers of their own: portkey, bifrost, litellm)
+ *   gateway   (only gateways that are servers of their own, such as the shipped proxy
+ *             plugins; see data/catalog.json)
  *             "base_url"      the gateway server's endpoint root, used instead of the
  *                             provider's: the gateway reaches the provider itself
  *             "base_url_env"  environment variable that overrides "base_url"
  *             "api_key_env"   environment variable holding the gateway's own key
  *             "api_key_header"  header that carries the gateway's key, next to the
- *                             provider's key as the bearer token (Portkey forwards that one);
- *                             absent: the gateway's key IS the bearer token and the
- *                             provider's key is never sent (LiteLLM and Bifrost hold the
- *                             provider keys themselves, and a key must not reach a server
- *                             that has no use for it)
+ *                             provider's key as the bearer token (for a server that
+ *                             forwards the provider's key); absent: the gateway's key IS
+ *                             the bearer token and the provider's key is never sent (a
+ *                             server that holds the provider keys itself has no use for
+ *                             it, and a key must not reach a server that does not need it)
  *             "description"   one line for people
  *
  * A drop-in file holds any subset of the four sections; its entries merge into the entries
@@ -237,11 +252,13 @@ static const field_rule preset_rules[] = {
   {"default_args", F_OBJECT}, {"description", F_STRING}, {NULL, 0}};
 static const field_rule model_rules[] = {
   {"aliases", F_NAMES}, {"ids", F_STRING_MAP}, {"default_provider", F_NAME}, {"kind", F_KIND},
-  {"dimension", F_COUNT}, {"default_args", F_OBJECT}, {"description", F_STRING}, {NULL, 0}};
+  {"dimension", F_COUNT}, {"rejects_args", F_NAMES}, {"default_args", F_OBJECT},
+  {"description", F_STRING}, {NULL, 0}};
 static const field_rule provider_rules[] = {
   {"base_url", F_STRING}, {"api_key_env", F_NAME}, {"gateway", F_NAME},
   {"headers", F_STRING_MAP}, {"default_args", F_OBJECT}, {"model_args", F_OBJECT_MAP},
-  {"embedding_batch_size", F_COUNT}, {"description", F_STRING}, {NULL, 0}};
+  {"embedding_batch_size", F_COUNT}, {"embedding", F_OBJECT}, {"description", F_STRING},
+  {NULL, 0}};
 static const field_rule gateway_rules[] = {
   {"base_url", F_STRING}, {"base_url_env", F_NAME}, {"api_key_env", F_NAME},
   {"api_key_header", F_NAME}, {"description", F_STRING}, {NULL, 0}};

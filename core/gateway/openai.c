@@ -295,7 +295,7 @@ const hvb_gateway_descriptor hvb__gateway_openai = {
                    "(built in; the fallback)",
     .license = "MIT",
     .caps = HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EMBED |
-            HVB_GATEWAY_CAP_IMAGE,
+            HVB_GATEWAY_CAP_IMAGE | HVB_GATEWAY_CAP_EXPORT_OPENAI,
     .prepare = hvb_openai_prepare,
     .parse = hvb_openai_parse,
     .parse_event = hvb_openai_parse_event,

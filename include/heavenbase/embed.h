@@ -31,14 +31,22 @@
  * stop, penalties, tools, tool_choice, response_format, logprobs, reasoning_effort, stream,
  * stream_options), which an embeddings endpoint rejects.
  *
- * Provider differences (all through OpenAI-compatible /embeddings routes):
- *   openai, openrouter, ollama, lmstudio, vllm, custom: {"model", "input": [...],
- *            "dimensions"?, "encoding_format"?} as is; "input_type" is not sent.
+ * Provider differences (all through OpenAI-compatible /embeddings routes) are catalog data,
+ * the provider entry's "embedding" object (its schema is at the top of core/config/spec.c),
+ * so a drop-in file can describe a new provider without code:
+ *   "fields"   request field -> the provider's name for it. "input_type", which OpenAI's API
+ *              lacks, is sent only to a provider that names it here.
+ *   "rejects"  fields never sent.
+ *   "set"      fields sent with every request, replacing the caller's.
+ * A provider without one gets {"model", "input": [...], "dimensions"?, "encoding_format"?} as
+ * is, and no "input_type". The bundled catalog says, for example:
  *   voyage   "dimensions" is sent as "output_dimension"; "input_type" ("query" or
  *            "document") is sent; "encoding_format" is not sent (Voyage knows only base64,
  *            and the library reads float arrays).
  *   cohere   "input_type" ("search_document", "search_query", "classification",
  *            "clustering") is sent; "encoding_format" is "float".
+ * A malformed "embedding" object makes hvb_llm_new fail with HVB_CONFIG naming the provider
+ * and the field.
  * Each batch is the gateway's EMBED operation (<heavenbase/gateway.h>): gateways that cannot
  * embed are refused up front (hvb_llm_supports). The offline `mock` gateway answers with
  * deterministic unit vectors sized by the "embed_dim" argument (see its plugin).

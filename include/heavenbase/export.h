@@ -19,10 +19,16 @@
  *     hvb_export_free(x);
  *
  * Kinds: HVB_EXPORT_OPENAI (OpenAI's wire form: /chat/completions, /embeddings,
- * /images/generations) for the openai, portkey and bifrost gateways; HVB_EXPORT_ANTHROPIC
- * (the Messages API, /messages, chat only) for the anthropic gateway. Everything else is
- * refused with HVB_EINVAL and a message naming the gateway: litellm, the anthropic gateway
- * asked for the OpenAI kind, and the offline mock (it has no HTTP request to export).
+ * /images/generations) and HVB_EXPORT_NATIVE (the gateway's own wire form, for a gateway
+ * that speaks another protocol). A gateway declares the kinds its requests may be exported
+ * in, as capabilities (HVB_GATEWAY_CAP_EXPORT_OPENAI, HVB_GATEWAY_CAP_EXPORT_NATIVE in
+ * <heavenbase/gateway.h>); the library keeps no list of gateways. Of the shipped ones, openai,
+ * portkey and bifrost declare the OpenAI kind and anthropic the native kind (its Messages
+ * API, /messages, chat only); litellm declares none (its proxy rewrites requests per
+ * deployment, which a raw export would bypass). Everything else is refused with HVB_EINVAL
+ * and a message naming the gateway and the kinds it declares: a kind the gateway does not
+ * declare, and an offline gateway (HVB_GATEWAY_CAP_OFFLINE, such as mock: it has no HTTP
+ * request to export).
  *
  * This is the only public header that includes <curl/curl.h>: programs that use it compile
  * and link against libcurl themselves (`pkg-config --cflags --libs heavenbase libcurl`);
@@ -46,17 +52,17 @@ extern "C" {
 #endif
 
 typedef enum hvb_export_kind {
-  HVB_EXPORT_OPENAI = 1,   /* OpenAI-compatible wire requests */
-  HVB_EXPORT_ANTHROPIC = 2 /* Anthropic Messages API requests */
+  HVB_EXPORT_OPENAI = 1, /* OpenAI-compatible wire requests */
+  HVB_EXPORT_NATIVE = 2  /* the gateway's own wire requests, when it speaks another protocol */
 } hvb_export_kind;
 
 typedef struct hvb_export hvb_export;
 
 /* An export of `op` ("chat", "embeddings", "images") in wire form `kind`. Checks the
- * operation (hvb_llm_supports) and the gateway (see above). New export (hvb_export_free), or
- * NULL with err: HVB_EINVAL for a refused gateway or kind, HVB_UNSUPPORTED for the operation,
- * the gateway's own errors (HVB_CONFIG for a missing base URL...). The LLM may be freed
- * before the export: the export keeps what it needs. */
+ * operation (hvb_llm_supports) and the kinds the gateway declares (see above). New export
+ * (hvb_export_free), or NULL with err: HVB_EINVAL for a refused gateway or kind,
+ * HVB_UNSUPPORTED for the operation, the gateway's own errors (HVB_CONFIG for a missing base
+ * URL...). The LLM may be freed before the export: the export keeps what it needs. */
 hvb_export *hvb_llm_export(hvb_llm *llm, hvb_gateway_op op, hvb_export_kind kind,
                            hvb_error *err);
 

@@ -95,6 +95,11 @@ const char *hvb_gateway_op_name(hvb_gateway_op op);
 #define HVB_GATEWAY_CAP_EMBED (1u << 2)
 #define HVB_GATEWAY_CAP_IMAGE (1u << 3)
 #define HVB_GATEWAY_CAP_OFFLINE (1u << 4) /* answers through execute, without HTTP */
+/* hvb_llm_export (<heavenbase/export.h>) may hand out this gateway's requests: in OpenAI's
+ * wire form (HVB_EXPORT_OPENAI), or in the gateway's own, when it speaks another
+ * (HVB_EXPORT_NATIVE). Declare only what a raw request, sent without the library, gets right. */
+#define HVB_GATEWAY_CAP_EXPORT_OPENAI (1u << 5)
+#define HVB_GATEWAY_CAP_EXPORT_NATIVE (1u << 6)
 
 /* ---- the HTTP request a gateway builds (owned by the library; plugins use the setters) ----
  * The method is always POST. The library sends the headers in the order added, plus

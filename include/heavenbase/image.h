@@ -142,9 +142,12 @@ typedef struct hvb_images hvb_images;
  * Options (JSON object, borrowed, may be NULL): "size" ("1024x1024"), "n", "seed",
  * "quality", any other request argument (or inside "args"); "include" (a comma-separated
  * list; "raw" keeps the provider's response, hvb_images_raw); "cache" (as for chat).
- * Models gpt-image-* and gpt-5*-image* never get "response_format" (they reject it); other
- * models are asked for "b64_json" unless the caller chose. Items with "b64_json" and with
- * "url" both become images (a URL one is fetched lazily).
+ * A model's catalog entry may list request arguments it rejects ("rejects_args"): those are
+ * never sent, whoever set them. Models that answer with b64_json always and reject
+ * "response_format" (in the bundled catalog: gpt-image-1, gpt-image-1-mini, gpt-5-image-mini,
+ * gpt-5.4-image-2) list it; other models are asked for "b64_json" unless the caller chose. A
+ * model the catalog does not know gets a drop-in entry (catalog.d) to say the same. Items
+ * with "b64_json" and with "url" both become images (a URL one is fetched lazily).
  * The response cache's `image` namespace serves a repeated call only when the request has a
  * "seed" (the deterministic policy); a URL image is fetched before it is stored.
  * Returns a new result (hvb_images_free) or NULL with err. Thread-safe as hvb_llm_chat. */

@@ -153,7 +153,8 @@ static bool anthropic_parse_event(void *state, const hvb_sse_event *ev, json_obj
 
 HVB_GATEWAY_DEFINE(anthropic, "1.0.0",
                    "Anthropic Messages API (native: system, tool_use/tool_result, thinking)",
-                   "MIT", HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM,
+                   "MIT",
+                   HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EXPORT_NATIVE,
                    .supports = anthropic_supports, .prepare = anthropic_prepare,
                    .parse = anthropic_parse, .stream_begin = anthropic_stream_begin,
                    .stream_end = anthropic_stream_end, .parse_event = anthropic_parse_event,

@@ -41,7 +41,8 @@ static bool bifrost_prepare(const hvb_spec *spec, hvb_gateway_op op, json_object
 }
 
 HVB_GATEWAY_DEFINE(bifrost, "1.0.0", "Bifrost gateway server, OpenAI-compatible", "MIT",
-                   HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EMBED,
+                   HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EMBED |
+                       HVB_GATEWAY_CAP_EXPORT_OPENAI,
                    .supports = bifrost_supports, .prepare = bifrost_prepare,
                    .parse = hvb_openai_parse_op, .parse_event = hvb_openai_parse_event_op,
                    .parse_error = hvb_openai_parse_error_op)

@@ -1034,7 +1034,8 @@ START_TEST(plugin_descriptor_offers_chat_and_refuses_embeddings_and_images) {
   const hvb_gateway_descriptor *d = &gw->ops;
   ck_assert_uint_eq(d->magic, HVB_GATEWAY_MAGIC);
   ck_assert_str_eq(d->name, "anthropic");
-  ck_assert_uint_eq(d->caps, HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM);
+  ck_assert_uint_eq(d->caps,
+                    HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EXPORT_NATIVE);
   ck_assert(d->supports(NULL, HVB_GATEWAY_OP_CHAT, NULL));
   hvb_error err = HVB_ERROR_INIT;
   ck_assert(!d->supports(NULL, HVB_GATEWAY_OP_EMBED, &err));

@@ -194,6 +194,101 @@ START_TEST(request_shapes_follow_the_provider) {
 }
 END_TEST
 
+/* The raw body of request i (a new string). */
+static char *sent_raw(int i) {
+  up_request *rq = up_request_get(tu_srv, i);
+  ck_assert_ptr_nonnull(rq);
+  char *body = g_strndup(rq->body, rq->body_len);
+  up_request_free(rq);
+  return body;
+}
+
+/* Embed "q" with `provider` and the same options every time; the request's raw body. */
+static char *body_for(const char *provider, int request) {
+  char *opts = g_strdup_printf("{\"provider\": \"%s\", \"dimensions\": 8, \"temperature\": 0}",
+                               provider);
+  hvb_llm *llm = up_llm(opts);
+  g_free(opts);
+  const char *one[] = {"q"};
+  hvb_embeddings_free(embed_ok(llm, one, 1,
+                               "{\"input_type\": \"query\", \"encoding_format\": \"base64\","
+                               " \"cache\": false}"));
+  hvb_llm_free(llm);
+  return sent_raw(request);
+}
+
+/* What the library sent before the shapes moved into the catalog, byte for byte. */
+#define VOYAGE_BODY                                                                        \
+  "{\"model\":\"embed-test\",\"input_type\":\"query\",\"input\":[\"q\"],"                  \
+  "\"output_dimension\":8}"
+#define COHERE_BODY                                                                        \
+  "{\"model\":\"embed-test\",\"dimensions\":8,\"input_type\":\"query\","                   \
+  "\"encoding_format\":\"float\",\"input\":[\"q\"]}"
+#define PLAIN_BODY                                                                         \
+  "{\"model\":\"embed-test\",\"dimensions\":8,\"encoding_format\":\"base64\","             \
+  "\"input\":[\"q\"]}"
+
+START_TEST(provider_shapes_are_catalog_data) {
+  serve_embeddings(0);
+  /* Two providers of a drop-in file, with the bundled voyage and cohere "embedding" objects
+   * copied: the library has no other way to know them. */
+  char *dropin = g_build_filename(getenv("HB_DATA_DIR"), "catalog.d", "shapes.json", NULL);
+  tu_write_file(dropin,
+                "{\"providers\": {"
+                "\"vectors-r-us\": {\"base_url\": \"\", \"embedding\": {\"fields\": "
+                "{\"input_type\": \"input_type\", \"dimensions\": \"output_dimension\"},"
+                " \"rejects\": [\"encoding_format\"]}},"
+                "\"floaty\": {\"base_url\": \"\", \"embedding\": {\"fields\": "
+                "{\"input_type\": \"input_type\"}, \"set\": {\"encoding_format\": \"float\"}}}}}");
+  g_free(dropin);
+  static const struct {
+    const char *provider, *body;
+  } cases[] = {{"voyage", VOYAGE_BODY},       {"vectors-r-us", VOYAGE_BODY},
+               {"cohere", COHERE_BODY},       {"floaty", COHERE_BODY},
+               {"openai", PLAIN_BODY},        {"custom", PLAIN_BODY}};
+  for (int i = 0; i < (int)G_N_ELEMENTS(cases); i++) {
+    char *body = body_for(cases[i].provider, i);
+    ck_assert_msg(strcmp(body, cases[i].body) == 0, "%s sent %s, want %s", cases[i].provider,
+                  body, cases[i].body);
+    g_free(body);
+  }
+}
+END_TEST
+
+START_TEST(a_models_rejected_arguments_are_never_sent) {
+  serve_embeddings(0);
+  char *dropin = g_build_filename(getenv("HB_DATA_DIR"), "catalog.d", "vec.json", NULL);
+  tu_write_file(dropin, "{\"models\": {\"vec-1\": {\"kind\": \"embedding\","
+                        " \"rejects_args\": [\"dimensions\", \"user\"]}}}");
+  g_free(dropin);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "vec-1", KEY, "{\"dimensions\": 8}");
+  const char *one[] = {"q"};
+  hvb_embeddings_free(embed_ok(llm, one, 1, "{\"user\": \"u1\", \"encoding_format\": \"float\"}"));
+  char *body = sent_raw(0);
+  ck_assert_str_eq(body, "{\"model\":\"vec-1\",\"encoding_format\":\"float\",\"input\":[\"q\"]}");
+  g_free(body);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(a_provider_shape_of_the_wrong_form_is_named) {
+  char *dropin = g_build_filename(getenv("HB_DATA_DIR"), "catalog.d", "bad.json", NULL);
+  tu_write_file(dropin, "{\"providers\": {\"odd\": {\"base_url\": \"\","
+                        " \"embedding\": {\"fields\": {\"dimensions\": 3}}}}}");
+  g_free(dropin);
+  json_object *o = tu_parse("{\"provider\": \"odd\", \"model\": \"m\", \"base_url\": "
+                            "\"http://127.0.0.1:9/v1\"}");
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_llm *llm = hvb_llm_new(o, &err);
+  json_object_put(o);
+  ck_assert_ptr_null(llm);
+  ck_assert_int_eq(err.status, HVB_CONFIG);
+  ck_assert_str_eq(err.message, "catalog provider 'odd': 'embedding.fields' must be an object "
+                                "of non-empty strings (request field -> the provider's name "
+                                "for it)");
+}
+END_TEST
+
 START_TEST(a_failed_batch_fails_the_call_and_stores_nothing) {
   up_push_body(tu_srv, EMBED_PATH, 500, NULL, "{\"error\":{\"message\":\"embedder down\"}}");
   hvb_llm *llm = up_llm(NULL);
@@ -389,6 +484,9 @@ int main(void) {
   tcase_add_test(tc, duplicates_are_sent_once);
   tcase_add_test(tc, provider_cap_lowers_the_batch_size_and_workers_keep_the_order);
   tcase_add_test(tc, request_shapes_follow_the_provider);
+  tcase_add_test(tc, provider_shapes_are_catalog_data);
+  tcase_add_test(tc, a_provider_shape_of_the_wrong_form_is_named);
+  tcase_add_test(tc, a_models_rejected_arguments_are_never_sent);
   tcase_add_test(tc, a_failed_batch_fails_the_call_and_stores_nothing);
   tcase_add_test(tc, dimension_comes_from_the_catalog_or_one_remembered_probe);
   tcase_add_test(tc, projection_gives_fields_in_input_order);

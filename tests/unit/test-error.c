@@ -4,6 +4,7 @@
 #include "base/error.h"
 
 #include <heavenbase/heavenbase.h>
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,34 @@ START_TEST(registered_secrets_never_reach_messages) {
 }
 END_TEST
 
+START_TEST(credential_headers_are_redacted_by_the_shape_of_their_name) {
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+      {"x-portkey-api-key: pk-live-0123456789", "x-portkey-api-key: [REDACTED]"},
+      {"sent X-Acme-Token: t0ps3cr3t-token, then", "sent X-Acme-Token: [REDACTED], then"},
+      {"X-Goog-Api-Key:AIzaSyA0123456789", "X-Goog-Api-Key:[REDACTED]"},
+      {"api_key: short", "api_key: *****"},
+      {"Proxy-Authorization: Basic dXNlcjpwYXNzd29yZA==",
+       "Proxy-Authorization: Basic [REDACTED]"},
+      {"x-client-secret: abcdefghijkl\r\nAccept: */*",
+       "x-client-secret: [REDACTED]\r\nAccept: */*"},
+      /* Prose and ordinary headers stay. */
+      {"image item has none of 'url' (its keys: 'a', 'b')",
+       "image item has none of 'url' (its keys: 'a', 'b')"},
+      {"unknown key: model", "unknown key: model"},
+      {"Content-Type: application/json", "Content-Type: application/json"},
+      {"https://example.test:8443/v1", "https://example.test:8443/v1"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    char *t = g_strdup(cases[i].in);
+    hvb__redact(t);
+    ck_assert_str_eq(t, cases[i].out);
+    g_free(t);
+  }
+}
+END_TEST
+
 static char last_log[512];
 static int log_calls;
 static void capture(hvb_log_level level, const char *msg, void *ud) {
@@ -99,6 +128,7 @@ int main(void) {
   tcase_add_test(tc, fail_fills_and_returns_false);
   tcase_add_test(tc, long_messages_are_truncated_not_overflowed);
   tcase_add_test(tc, registered_secrets_never_reach_messages);
+  tcase_add_test(tc, credential_headers_are_redacted_by_the_shape_of_their_name);
   tcase_add_test(tc, log_goes_to_the_handler_redacted_and_filtered_by_level);
   tcase_add_test(tc, version_matches_the_header);
   suite_add_tcase(s, tc);

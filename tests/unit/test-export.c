@@ -143,7 +143,7 @@ START_TEST(gateway_servers_shape_their_exports) {
 
   llm = llm_with("{\"provider\": \"anthropic\", \"model\": \"claude-sonnet-4-5\","
                  " \"api_key\": \"sk-ant-test-0123456789\"}");
-  x = export_ok(llm, HVB_GATEWAY_OP_CHAT, HVB_EXPORT_ANTHROPIC);
+  x = export_ok(llm, HVB_GATEWAY_OP_CHAT, HVB_EXPORT_NATIVE);
   ck_assert_msg(g_str_has_suffix(hvb_export_url(x), "/messages"), "%s", hvb_export_url(x));
   ck_assert_ptr_nonnull(hvb__json_str(hvb_export_args(x), "model"));
   ck_assert_ptr_null(json_object_object_get(hvb_export_args(x), "messages"));
@@ -163,16 +163,27 @@ static void expect_refused(const char *options, hvb_gateway_op op, hvb_export_ki
 }
 
 START_TEST(exports_are_refused_where_they_cannot_work) {
+  /* The kinds come from the capabilities each gateway declares, and the message lists them. */
   expect_refused("{\"gateway\": \"litellm\", \"provider\": \"openai\", \"model\": \"m\"}",
-                 HVB_GATEWAY_OP_CHAT, HVB_EXPORT_OPENAI, "gateway 'litellm' cannot be exported");
+                 HVB_GATEWAY_OP_CHAT, HVB_EXPORT_OPENAI,
+                 "gateway 'litellm' cannot be exported: it declares no export kind");
+  expect_refused("{\"gateway\": \"litellm\", \"provider\": \"openai\", \"model\": \"m\"}",
+                 HVB_GATEWAY_OP_CHAT, HVB_EXPORT_NATIVE,
+                 "gateway 'litellm' cannot be exported: it declares no export kind");
   expect_refused("{\"provider\": \"anthropic\", \"model\": \"claude-sonnet-4-5\","
                  " \"api_key\": \"sk-ant-test-0123456789\"}",
                  HVB_GATEWAY_OP_CHAT, HVB_EXPORT_OPENAI,
-                 "gateway 'anthropic' cannot be exported as the OpenAI kind");
+                 "gateway 'anthropic' cannot be exported as the OpenAI kind (it declares the "
+                 "native kind)");
   expect_refused("{\"preset\": \"mock\"}", HVB_GATEWAY_OP_CHAT, HVB_EXPORT_OPENAI,
                  "gateway 'mock' answers offline");
   expect_refused("{\"provider\": \"openai\", \"model\": \"m\"}", HVB_GATEWAY_OP_CHAT,
-                 HVB_EXPORT_ANTHROPIC, "gateway 'openai' cannot be exported as the Anthropic kind");
+                 HVB_EXPORT_NATIVE,
+                 "gateway 'openai' cannot be exported as the native kind (it declares the OpenAI "
+                 "kind)");
+  expect_refused("{\"provider\": \"openai\", \"model\": \"m\"}", HVB_GATEWAY_OP_CHAT,
+                 (hvb_export_kind)7,
+                 "unknown export kind 7 (HVB_EXPORT_OPENAI or HVB_EXPORT_NATIVE)");
   ck_assert_int_eq(up_request_count(tu_srv), 0);
 }
 END_TEST

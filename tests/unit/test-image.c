@@ -495,6 +495,50 @@ START_TEST(imagen_takes_b64_and_url_answers) {
 }
 END_TEST
 
+START_TEST(rejected_arguments_are_model_data) {
+  /* A drop-in model that rejects response_format and quality: neither goes, whoever set
+   * them; a model the catalog does not know, whatever its name, is asked for b64_json. */
+  char *dropin = g_build_filename(getenv("HB_DATA_DIR"), "catalog.d", "painter.json", NULL);
+  tu_write_file(dropin, "{\"models\": {\"painter-2\": {\"kind\": \"image\","
+                        " \"default_args\": {\"quality\": \"high\"},"
+                        " \"rejects_args\": [\"response_format\", \"quality\"]}}}");
+  g_free(dropin);
+  for (int i = 0; i < 2; i++)
+    up_push_body(tu_srv, IMAGES_PATH, 200, NULL,
+                 "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "painter-2", KEY, NULL);
+  hvb_images_free(imagen_ok(llm, "a mug",
+                            "{\"response_format\": \"url\", \"args\": {\"quality\": \"low\"},"
+                            " \"size\": \"256x256\"}"));
+  json_object *sent = tu_sent_body(tu_srv, 0);
+  ck_assert_str_eq(hvb__json_str(sent, "model"), "painter-2");
+  ck_assert_str_eq(hvb__json_str(sent, "size"), "256x256");
+  ck_assert_ptr_null(json_object_object_get(sent, "response_format"));
+  ck_assert_ptr_null(json_object_object_get(sent, "quality"));
+  json_object_put(sent);
+  hvb_llm_free(llm);
+
+  llm = tu_upstream_llm(tu_srv, "gpt-image-99", KEY, NULL);
+  hvb_images_free(imagen_ok(llm, "a mug", NULL));
+  sent = tu_sent_body(tu_srv, 1);
+  ck_assert_str_eq(hvb__json_str(sent, "response_format"), "b64_json");
+  json_object_put(sent);
+  hvb_llm_free(llm);
+
+  /* The catalog's form is checked: a drop-in with a bad entry is skipped whole. */
+  dropin = g_build_filename(getenv("HB_DATA_DIR"), "catalog.d", "painter.json", NULL);
+  tu_write_file(dropin, "{\"models\": {\"painter-2\": {\"rejects_args\": \"quality\"}}}");
+  g_free(dropin);
+  json_object *o = tu_parse("{\"model\": \"painter-2\", \"provider\": \"openai\"}");
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_spec *spec = hvb_spec_resolve(NULL, o, &err);
+  json_object_put(o);
+  ck_assert_msg(spec != NULL, "%s", err.message);
+  ck_assert_ptr_null(hvb_spec_model_info(spec)); /* the model is not in the catalog */
+  hvb_spec_unref(spec);
+}
+END_TEST
+
 START_TEST(reference_images_go_in_the_request) {
   up_push_body(tu_srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
   hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
@@ -953,6 +997,7 @@ int main(void) {
   tcase_add_test(tc, a_missing_or_slow_url_fails_naming_it);
   tcase_add_test(tc, images_join_the_last_user_message);
   tcase_add_test(tc, imagen_takes_b64_and_url_answers);
+  tcase_add_test(tc, rejected_arguments_are_model_data);
   tcase_add_test(tc, reference_images_go_in_the_request);
   tcase_add_test(tc, seeded_imagen_is_cached_and_unseeded_is_not);
   tcase_add_test(tc, mock_imagen_is_deterministic_png);

@@ -1,0 +1,27 @@
+/* core/config/shape.h: request shapes that are catalog data (core/config/shape.c): how a
+ * provider's embeddings route differs from the canonical request (its "embedding" object) and
+ * the arguments a model rejects ("rejects_args"). The schema is documented at the top of
+ * core/config/spec.c. No locking: every function works on the objects it is given. */
+#ifndef HVB_CONFIG_SHAPE_H
+#define HVB_CONFIG_SHAPE_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+#include <heavenbase/error.h>
+
+/* Check a provider's "embedding" object (borrowed): false with HVB_CONFIG naming the field
+ * ("'embedding.fields' must be ..."); the caller prefixes the provider. */
+bool hvb__embedding_shape_check(json_object *shape, hvb_error *err);
+
+/* Reshape the canonical embeddings request `body` (with its "input") for the provider whose
+ * checked "embedding" object is `shape_text` (its JSON text; NULL: a provider without one,
+ * which gets no field OpenAI's API lacks). */
+void hvb__embedding_shape_apply(const char *shape_text, json_object *body);
+
+/* Does the model's catalog entry (borrowed, may be NULL) list `arg` in "rejects_args"? */
+bool hvb__rejected_args_has(json_object *model_info, const char *arg);
+
+/* Remove from `req` every argument the model's catalog entry (may be NULL) rejects. */
+void hvb__rejected_args_drop(json_object *model_info, json_object *req);
+
+#endif
