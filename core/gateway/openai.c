@@ -7,7 +7,7 @@
  * already canonical and a stream event is already a chat.completion.chunk. What this file
  * adds is the URL, the headers, the check that a response has the shape of its operation
  * (naming the missing field), and turning error payloads into errors. OpenAI-compatible
- * plugins (portkey, bifrost, litellm) reuse the functions through <heavenbase/gateway.h>.
+ * plugins (the gateway servers in plugins/) reuse the functions through the host table.
  */
 #include "gateway/gateway.h"
 #include "text/json.h"
