@@ -11,6 +11,7 @@
 #include "cache/store.h"
 #include "gateway/gateway.h"
 #include "net/transport.h"
+#include "net/engine.h"
 #include "api/embed.h"
 #include "api/llm.h"
 

@@ -11,6 +11,7 @@
 #include "text/json.h"
 #include "cache/store.h"
 #include "api/llm.h"
+#include "api/async.h"
 #include "base/common.h"
 #include "base/log.h"
 #include "base/error.h"

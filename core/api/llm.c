@@ -1324,7 +1324,7 @@ HVB_PUBLIC hvb_result *hvb_stream_result(hvb_stream *s, hvb_error *err) {
   return stream_result(s, err);
 }
 
-/* ---- what the async engine (core/api/engine.c) needs of a call ---- */
+/* ---- what the async engine (the chat kind of core/api/async.c) needs of a call ---- */
 
 hvb_stream *hvb__call_begin(hvb_llm *llm, const char *prompt, json_object *messages,
                             json_object *call_options, bool deltas, bool runs_tools,

@@ -8,6 +8,7 @@
 #include "api/tools.h"
 #include "text/json.h"
 #include "api/llm.h"
+#include "api/async.h"
 #include "base/common.h"
 #include "base/log.h"
 #include "base/error.h"

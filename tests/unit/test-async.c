@@ -1,4 +1,5 @@
-/* tests/unit/test-async.c: the async engine (core/api/engine.c, include/heavenbase/async.h).
+/* tests/unit/test-async.c: the async engine (core/net/engine.c, core/api/async.c,
+ * include/heavenbase/async.h).
  *
  * "mock": async calls over the offline gateway (no network, still through the engine thread).
  * "upstream": against the fake provider: 1,000 concurrent chats each with its own (echoed)
