@@ -3,7 +3,8 @@
  * calls. Each kind is an ops table of the engine's hvb_work; the engine knows none of them.
  */
 #include "api/async.h"
-#include "api/llm.h"
+#include "api/chat.h"
+#include "api/json-call.h"
 #include "net/engine.h"
 #include "net/transport.h"
 #include "base/common.h"
@@ -46,7 +47,7 @@ static void call_conclude(hvb_call *c, void *outcome, void (*free_fn)(void *),
   if (c->on_done) c->on_done(c, c->user_data);
 }
 
-/* ---- chat calls: a stream whose transfer runs in the engine --------------------------------- */
+/* ---- chat calls: a stream whose transfer runs in the engine ---------------------------------- */
 
 typedef struct chat_call {
   hvb_call call;
@@ -55,23 +56,23 @@ typedef struct chat_call {
 
 static hvb_transfer *chat_transfer(hvb_work *w) {
   chat_call *cc = (chat_call *)w;
-  return cc->s ? hvb__stream_transfer(cc->s) : NULL;
+  return cc->s ? hvb__chat_transfer(cc->s) : NULL;
 }
 
 static hvb_transfer *chat_start(hvb_work *w) {
   chat_call *cc = (chat_call *)w;
-  return hvb__stream_over(cc->s) ? NULL : hvb__stream_transfer(cc->s);
+  return hvb__chat_over(cc->s) ? NULL : hvb__chat_transfer(cc->s);
 }
 
 static void chat_settle(hvb_work *w, hvb_step st, const hvb_error *failure) {
-  hvb__stream_settle(((chat_call *)w)->s, st, failure);
+  hvb__chat_settle(((chat_call *)w)->s, st, failure);
 }
 
 /* Hand out queued deltas unless the call is being cancelled. */
 static void chat_deliver(hvb_work *w) {
   chat_call *cc = (chat_call *)w;
   json_object *d;
-  while (cc->s && (d = hvb__stream_pop_delta(cc->s))) {
+  while (cc->s && (d = hvb__chat_pop_delta(cc->s))) {
     if (!hvb__work_cancel_requested(w) && cc->call.on_delta)
       cc->call.on_delta(&cc->call, d, cc->call.user_data);
     json_object_put(d);
@@ -83,7 +84,7 @@ static void chat_finish(hvb_work *w, bool cancelled) {
   hvb_error e = HVB_ERROR_INIT;
   hvb_result *r = NULL;
   if (cancelled) hvb__fail(&e, HVB_CANCELLED, "the call was cancelled");
-  else r = hvb__stream_outcome(cc->s, &e);
+  else r = hvb__chat_outcome(cc->s, &e);
   /* Release the stream (and so the connection) before on_done. */
   g_clear_pointer(&cc->s, hvb_stream_free);
   call_conclude(&cc->call, r, result_free, &e);
@@ -119,7 +120,7 @@ hvb_call *hvb__chat_async(hvb_llm *llm, const char *prompt, json_object *message
     return NULL;
   }
   hvb_stream *s =
-      hvb__call_begin(llm, prompt, messages, call_options, on_delta != NULL, runs_tools, err);
+      hvb__chat_begin_async(llm, prompt, messages, call_options, on_delta != NULL, runs_tools, err);
   if (!s) return NULL;
   chat_call *cc = g_new0(chat_call, 1);
   /* The caller's and the engine's references. */
@@ -129,7 +130,7 @@ hvb_call *hvb__chat_async(hvb_llm *llm, const char *prompt, json_object *message
   return &cc->call;
 }
 
-/* ---- JSON jobs: one request, one JSON response, for another module ---------------------------- */
+/* ---- JSON jobs: one request, one JSON response, for another module --------------------------- */
 
 struct hvb_engine_job {
   hvb_work work;
@@ -203,7 +204,7 @@ void hvb__engine_job_cancel(hvb_engine_job *j) {
   hvb__engine_complete(&j->work);
 }
 
-/* ---- external calls: the outcome comes from another module ---------------------------------- */
+/* ---- external calls: the outcome comes from another module ----------------------------------- */
 
 typedef struct ext_call {
   hvb_call call;
@@ -280,7 +281,7 @@ void hvb__call_unref(hvb_call *c) {
   if (c) hvb__work_unref(&c->work);
 }
 
-/* ---- public API ------------------------------------------------------------------------------- */
+/* ---- public API ------------------------------------------------------------------------------ */
 
 HVB_PUBLIC bool hvb_call_wait(hvb_call *c, long timeout_ms) {
   return c ? hvb__work_wait(&c->work, timeout_ms) : false;

@@ -13,7 +13,7 @@
 #include "net/transport.h"
 #include "net/engine.h"
 #include "api/embed.h"
-#include "api/llm.h"
+#include "api/handle.h"
 
 #include <pthread.h>
 

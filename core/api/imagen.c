@@ -10,7 +10,8 @@
  */
 #include "text/json.h"
 #include "cache/store.h"
-#include "api/llm.h"
+#include "api/handle.h"
+#include "api/json-call.h"
 #include "api/async.h"
 #include "base/common.h"
 #include "base/log.h"

@@ -7,7 +7,10 @@
  */
 #include "api/tools.h"
 #include "text/json.h"
-#include "api/llm.h"
+#include "api/handle.h"
+#include "api/chat.h"
+#include "call/accum.h"
+#include "call/result.h"
 #include "api/async.h"
 #include "base/common.h"
 #include "base/log.h"
