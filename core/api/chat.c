@@ -29,18 +29,48 @@
 #define HVB_MAX_BODY (64u << 20)
 
 /* ============================================================================================
- * Calls: the stream is the call; chat runs one to the end without handing deltas out.
+ * The exchange: hvb_stream is the object; chat runs one to the end without handing deltas out.
  * ========================================================================================== */
+
+/* Where an exchange stands. RUNNING -> ENDED -> TOLD, or RUNNING -> FAILED (a cache hit or
+ * an offline answer is ENDED from the start). */
+typedef enum exchange_phase {
+  PHASE_RUNNING, /* the transfer runs (or is about to) */
+  PHASE_ENDED,   /* the reply is folded in; queued deltas may remain */
+  PHASE_TOLD,    /* hvb_stream_next told the caller the end */
+  PHASE_FAILED,  /* `error` holds why; queued deltas are still handed out first */
+} exchange_phase;
+
+/* What the reply is read as. An event stream is asked for with "stream"; each attempt then
+ * looks at its Content-Type once, because an error, or a provider that ignores "stream",
+ * answers with one JSON body. */
+typedef enum reply_form {
+  REPLY_BODY,        /* one JSON body was asked for */
+  REPLY_UNSEEN,      /* events asked; this attempt's Content-Type not looked at yet */
+  REPLY_EVENTS,      /* events asked and coming */
+  REPLY_EVENTS_BODY, /* events asked, but this attempt answers with a JSON body */
+} reply_form;
+
+/* The exchange's part in the response cache. */
+typedef enum cache_role {
+  CACHE_NONE,   /* no cache, or it is done with it */
+  CACHE_ALONE,  /* a miss, not coordinated with other calls of the key (it may still store) */
+  CACHE_LEADER, /* a miss: this call leads its key (single flight) and releases it */
+  CACHE_HIT,    /* the reply was replayed from the cache */
+} cache_role;
 
 struct hvb_stream {
   hvb_spec *spec; /* reference: a stream may outlive its LLM */
   const hvb_gateway_record *gw;
   json_object *request;
-  bool gather;  /* chat: keep no queue, never commit */
-  bool sse;     /* an event stream was asked for */
-  bool as_json; /* ...but this attempt's response is a JSON body (an error, or a provider
-                   that ignores "stream") */
-  bool sniffed; /* as_json was decided for this attempt */
+  exchange_phase phase;
+  reply_form reply;
+  cache_role cache_role;
+  bool gather;    /* chat: keep no queue, never commit */
+  bool async;     /* driven by the engine: never block on the cache, transfer made detached */
+  bool committed; /* a delta reached the caller: no retry */
+  bool done_marker; /* the protocol's end marker ([DONE]) was seen */
+  bool debug; /* debug logging was on when the call started (one level check per call) */
   hvb_wire_request *wire;
   const char *url; /* borrowed from wire, for messages */
   hvb_transfer *transfer;
@@ -51,22 +81,17 @@ struct hvb_stream {
   GQueue pending; /* public deltas not yet handed out (owned references) */
   json_object *current;
   GString *body;
-  bool done_marker; /* the protocol's end marker ([DONE]) was seen */
-  bool committed;
-  bool ended;    /* the transfer finished and its output was folded in */
-  bool finished; /* the caller was told the end */
-  bool failed;
   hvb_error error;
-  /* The response cache: the call's handle while it may read or write, its key, whether
-   * this call leads the key (single flight), and whether the answer was replayed. */
+  /* The response cache: the call's handle while it may read or write, and its key. */
   hvb_cache *cache;
   char *cache_key;
-  bool cache_leader;
-  bool cached;
   hvb_repair_config repair; /* tool-call repair for this call's result */
-  bool async; /* driven by the engine: never block on the cache, transfer made detached */
-  bool debug; /* debug logging was on when the call started (one level check per call) */
 };
+
+static bool is_over(const hvb_stream *s) {
+  return s->phase != PHASE_RUNNING;
+}
+
 
 static void queue_clear(hvb_stream *s) {
   json_object *d;
@@ -122,11 +147,11 @@ static bool on_event(void *user_data, const hvb_sse_event *ev, hvb_error *err) {
 /* Transport sink: body bytes (borrowed, valid during the call) to the decoder or the buffer. */
 static hvb_sink_rc on_body(void *user_data, const char *data, size_t len, hvb_error *err) {
   hvb_stream *s = user_data;
-  if (s->sse && !s->sniffed) {
-    s->as_json = g_str_has_prefix(hvb__transfer_content_type(s->transfer), "application/json");
-    s->sniffed = true;
-  }
-  if (s->sse && !s->as_json) {
+  if (s->reply == REPLY_UNSEEN)
+    s->reply = g_str_has_prefix(hvb__transfer_content_type(s->transfer), "application/json")
+                   ? REPLY_EVENTS_BODY
+                   : REPLY_EVENTS;
+  if (s->reply == REPLY_EVENTS) {
     int n = hvb__sse_feed(s->decoder, data, len, err);
     if (n < 0) return HVB_SINK_ABORT;
     /* Comment-only bytes (keep-alives) must not count as progress for the idle timeout. */
@@ -148,7 +173,7 @@ static void on_reset(void *user_data) {
   hvb__accum_reset(s->acc);
   if (s->decoder) hvb__sse_reset(s->decoder);
   g_string_truncate(s->body, 0);
-  s->sniffed = s->as_json = false;
+  if (s->reply != REPLY_BODY) s->reply = REPLY_UNSEEN;
   if (json_object_array_length(s->chunks))
     json_object_array_del_idx(s->chunks, 0, json_object_array_length(s->chunks));
   if (s->gw->ops.stream_end) s->gw->ops.stream_end(s->gw_state);
@@ -176,7 +201,7 @@ static bool cache_begin(hvb_stream *s, hvb_cache *c, bool runs_tools) {
   long wait_ms = s->async ? 0 : timeout_ms > 0 ? timeout_ms : -1; /* -1: without limit */
   GBytes *value = NULL;
   hvb_flight f = hvb__cache_fetch(c, HVB_NS_TEXT, s->cache_key, wait_ms, &value);
-  s->cache_leader = f == HVB_FLIGHT_LEADER;
+  s->cache_role = f == HVB_FLIGHT_LEADER ? CACHE_LEADER : CACHE_ALONE;
   if (f != HVB_FLIGHT_HIT) return false;
   json_object *raw = NULL;
   json_object *chunks = hvb__chat_cache_decode(value, &raw);
@@ -187,14 +212,15 @@ static bool cache_begin(hvb_stream *s, hvb_cache *c, bool runs_tools) {
   json_object_put(chunks);
   if (raw) hvb__accum_raw_set(s->acc, raw);
   hvb__log(HVB_LOG_DEBUG, "cache hit (text %.12s)", s->cache_key);
-  s->cached = s->ended = true;
+  s->cache_role = CACHE_HIT;
+  s->phase = PHASE_ENDED;
   return true;
 }
 
 /* The call is over: store a complete live answer, give up the key, drop the handle. */
 static void cache_end(hvb_stream *s, bool complete) {
   if (!s->cache) return;
-  if (complete && !s->cached) {
+  if (complete && s->cache_role != CACHE_HIT) {
     hvb_result *r = hvb__accum_result(s->acc, NULL);
     GBytes *value = hvb__chat_cache_encode(r);
     hvb__cache_put(s->cache, HVB_NS_TEXT, s->cache_key, g_bytes_get_data(value, NULL),
@@ -202,8 +228,8 @@ static void cache_end(hvb_stream *s, bool complete) {
     g_bytes_unref(value);
     hvb_result_free(r);
   }
-  if (s->cache_leader) hvb__cache_release(s->cache, s->cache_key);
-  s->cache_leader = false;
+  if (s->cache_role == CACHE_LEADER) hvb__cache_release(s->cache, s->cache_key);
+  if (s->cache_role != CACHE_HIT) s->cache_role = CACHE_NONE;
   g_clear_pointer(&s->cache, hvb__cache_unref);
   g_clear_pointer(&s->cache_key, g_free);
 }
@@ -211,7 +237,7 @@ static void cache_end(hvb_stream *s, bool complete) {
 /* Record the call's failure (copied); hvb_stream_next reports it once the queue is empty.
  * A failed call stores nothing. */
 static void fail_call(hvb_stream *s, const hvb_error *e) {
-  s->failed = true;
+  s->phase = PHASE_FAILED;
   s->error = *e;
   cache_end(s, false);
 }
@@ -221,7 +247,7 @@ static bool finish_transfer(hvb_stream *s, hvb_error *err) {
   if (s->debug)
     hvb__log(HVB_LOG_DEBUG, "HTTP %ld from %s after %d attempt(s)",
              hvb__transfer_status(s->transfer), s->url, hvb__transfer_attempts(s->transfer));
-  if (s->sse && !s->as_json) {
+  if (s->reply == REPLY_EVENTS) {
     if (!s->done_marker && !hvb__accum_finish_reason(s->acc))
       return hvb__fail(err, HVB_TRUNCATED,
                        "stream from %s was truncated: it ended without [DONE] or a finish reason",
@@ -263,7 +289,7 @@ void hvb__chat_settle(hvb_stream *s, int st, const hvb_error *failure) {
   hvb_error e = HVB_ERROR_INIT;
   if (failure) e = *failure;
   if (st == HVB_STEP_DONE && finish_transfer(s, &e)) {
-    s->ended = true;
+    s->phase = PHASE_ENDED;
     cache_end(s, true);
   } else
     fail_call(s, &e);
@@ -322,7 +348,8 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   s->gather = gather;
   s->async = async;
   s->repair = repair;
-  s->sse = json_object_get_boolean(json_object_object_get(req, "stream"));
+  s->reply =
+      json_object_get_boolean(json_object_object_get(req, "stream")) ? REPLY_UNSEEN : REPLY_BODY;
   s->acc = hvb__accum_new();
   s->chunks = json_object_new_array();
   g_queue_init(&s->pending);
@@ -335,7 +362,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
       return NULL;
     }
     feed_chunks(s);
-    s->ended = true;
+    s->phase = PHASE_ENDED;
     cache_end(s, true);
     return s;
   }
@@ -353,14 +380,14 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   }
   s->url = hvb_wire_request_url(s->wire);
   s->body = g_string_new(NULL);
-  if (s->sse) {
+  if (s->reply != REPLY_BODY) {
     s->decoder = hvb__sse_new(0, 0, on_event, s);
     s->gw_state = gw->ops.stream_begin ? gw->ops.stream_begin(s->spec) : NULL;
   }
   hvb_http_request hr = hvb__http_request_for(s->spec, s->wire);
   s->debug = hvb__log_enabled(HVB_LOG_DEBUG);
   if (s->debug)
-    hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", s->url, s->sse ? "stream" : "chat",
+    hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", s->url, s->reply != REPLY_BODY ? "stream" : "chat",
              gw->name);
   s->transfer = async ? hvb__transfer_new_detached(hvb__llm_client(llm), &hr, on_body, on_reset, s)
                       : hvb__transfer_new(hvb__llm_client(llm), &hr, on_body, on_reset, s);
@@ -369,9 +396,9 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
 
 /* The result of a call that ended: what the accumulator gathered, its tool calls repaired
  * (core/api/tools.c). NULL with HVB_PARSE when strict repair finds an unfixable call. */
-static hvb_result *stream_result(hvb_stream *s, hvb_error *err) {
+static hvb_result *exchange_result(hvb_stream *s, hvb_error *err) {
   hvb_result *r = hvb__accum_result(s->acc, json_object_object_get(s->request, "messages"));
-  r->cached = s->cached;
+  r->cached = s->cache_role == CACHE_HIT;
   r->steps = 1;
   if (!hvb__result_repair(r, json_object_object_get(s->request, "tools"), &s->repair, 1, err)) {
     hvb_result_free(r);
@@ -382,12 +409,12 @@ static hvb_result *stream_result(hvb_stream *s, hvb_error *err) {
 
 /* Run a call to its end and build the result. Consumes nothing; NULL with err on failure. */
 static hvb_result *call_gather(hvb_stream *s, hvb_error *err) {
-  while (!s->ended && !s->failed) advance(s);
-  if (s->failed) {
+  while (!is_over(s)) advance(s);
+  if (s->phase == PHASE_FAILED) {
     if (err) *err = s->error;
     return NULL;
   }
-  return stream_result(s, err);
+  return exchange_result(s, err);
 }
 
 hvb_result *hvb__llm_chat_ex(hvb_llm *llm, const char *prompt, json_object *messages,
@@ -419,12 +446,12 @@ HVB_PUBLIC bool hvb_stream_next(hvb_stream *s, json_object **delta, hvb_error *e
       *delta = s->current;
       return true;
     }
-    if (s->failed) {
+    if (s->phase == PHASE_FAILED) {
       if (err) *err = s->error;
       return false;
     }
-    if (s->ended) {
-      s->finished = true;
+    if (s->phase != PHASE_RUNNING) {
+      s->phase = PHASE_TOLD;
       return true;
     }
     advance(s);
@@ -436,16 +463,16 @@ HVB_PUBLIC hvb_result *hvb_stream_result(hvb_stream *s, hvb_error *err) {
     hvb__fail(err, HVB_EINVAL, "stream is NULL");
     return NULL;
   }
-  if (s->failed && g_queue_is_empty(&s->pending)) {
+  if (s->phase == PHASE_FAILED && g_queue_is_empty(&s->pending)) {
     if (err) *err = s->error;
     return NULL;
   }
-  if (!s->finished) {
+  if (s->phase != PHASE_TOLD) {
     hvb__fail(err, HVB_EINVAL,
               "the stream has not ended (call hvb_stream_next until it gives NULL)");
     return NULL;
   }
-  return stream_result(s, err);
+  return exchange_result(s, err);
 }
 
 /* ---- what the async engine (the chat kind of core/api/async.c) needs of a call ---- */
@@ -465,7 +492,7 @@ hvb_transfer *hvb__chat_transfer(hvb_stream *s) {
 }
 
 bool hvb__chat_over(const hvb_stream *s) {
-  return s->ended || s->failed;
+  return is_over(s);
 }
 
 json_object *hvb__chat_pop_delta(hvb_stream *s) {
@@ -477,10 +504,10 @@ json_object *hvb__chat_pop_delta(hvb_stream *s) {
 }
 
 hvb_result *hvb__chat_outcome(hvb_stream *s, hvb_error *err) {
-  if (s->failed) {
+  if (s->phase == PHASE_FAILED) {
     if (err) *err = s->error;
     return NULL;
   }
-  return stream_result(s, err);
+  return exchange_result(s, err);
 }
 
