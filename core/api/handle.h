@@ -15,6 +15,7 @@
 #include "gateway/gateway.h"
 #include "net/transport.h"
 #include "api/embed.h"
+#include "call/pipeline.h"
 
 struct hvb_cache;
 /* The LLM's response cache handle and embedding limits, borrowed from it. */
@@ -31,10 +32,9 @@ hvb_client *hvb__llm_client(const hvb_llm *llm);
 const hvb_gateway_record *hvb__llm_gateway(const hvb_llm *llm);
 
 
-/* An offline gateway answers through execute, without HTTP. */
-static inline bool hvb__gateway_offline(const hvb_gateway_record *gw) {
-  return (gw->ops.caps & HVB_GATEWAY_CAP_OFFLINE) && gw->ops.execute;
-}
+/* Start `x` (zeroed) as a call of `op` on the LLM: its spec (a reference), gateway, client,
+ * cache and repair settings. The exchange may outlive the LLM. */
+void hvb__llm_exchange_init(const hvb_llm *llm, hvb_exchange *x, hvb_gateway_op op);
 
 /* The LLM's max_steps. */
 int hvb__llm_max_steps(const hvb_llm *llm);

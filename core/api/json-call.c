@@ -2,7 +2,7 @@
  * end by the caller (hvb__llm_call_json) or in pieces by the async engine (a JSON job). */
 #include "api/json-call.h"
 #include "api/handle.h"
-#include "call/request.h"
+#include "call/pipeline.h"
 #include "gateway/gateway.h"
 #include "net/transport.h"
 #include "text/json.h"
@@ -36,17 +36,20 @@ static void gather_reset(void *user_data) {
 /* One JSON operation in flight: either answered at once (offline gateway, or a failure before
  * anything was sent) or waiting for its transfer. */
 struct hvb_json_job {
-  hvb_spec *spec; /* reference: the job may outlive its LLM */
-  const hvb_gateway_record *gw;
-  hvb_gateway_op op;
-  hvb_wire_request *wire;
-  const char *url; /* borrowed from wire */
+  hvb_exchange x; /* what the pipeline's stages see: spec, gateway, request, transfer... */
   GString *body;
-  hvb_transfer *transfer;
   bool over;
   json_object *response; /* once over: the canonical response, or NULL with error */
   hvb_error error;
 };
+
+/* The way in answered (an offline gateway): its first response is the job's. */
+static void take_answer(hvb_json_job *j) {
+  j->response = json_object_get(json_object_array_get_idx(j->x.answers, 0));
+  if (!j->response)
+    hvb__fail(&j->error, HVB_GATEWAY, "gateway '%s' gave no %s response", j->x.gw->name,
+              hvb__gateway_op_phrase(j->x.op));
+}
 
 hvb_json_job *hvb__json_begin(hvb_llm *llm, hvb_gateway_op op, json_object *canonical,
                               bool detached, hvb_error *err) {
@@ -57,65 +60,52 @@ hvb_json_job *hvb__json_begin(hvb_llm *llm, hvb_gateway_op op, json_object *cano
     return NULL;
   }
   hvb_json_job *j = g_new0(hvb_json_job, 1);
-  j->spec = hvb_spec_ref(hvb__llm_spec(llm));
-  j->gw = gw;
-  j->op = op;
-  if (hvb__gateway_offline(gw)) {
-    json_object *out = json_object_new_array();
-    if (gw->ops.execute(hvb_llm_spec(llm), op, canonical, out, &j->error)) {
-      j->response = json_object_get(json_object_array_get_idx(out, 0));
-      if (!j->response)
-        hvb__fail(&j->error, HVB_GATEWAY, "gateway '%s' gave no %s response", gw->name,
-                  hvb__gateway_op_phrase(op));
-    } else {
-      hvb__error_prefix(&j->error, "gateway '%s'", gw->name);
-    }
-    json_object_put(out);
-    j->over = true;
-    return j;
-  }
-  j->wire = hvb__wire_request_new();
+  hvb__llm_exchange_init(llm, &j->x, op);
   j->body = g_string_new(NULL);
-  if (!gw->ops.prepare(hvb_llm_spec(llm), op, canonical, j->wire, &j->error)) {
-    j->over = true;
-    return j;
-  }
-  j->url = hvb_wire_request_url(j->wire);
-  hvb_http_request hr = hvb__http_request_for(hvb_llm_spec(llm), j->wire);
-  hvb__log(HVB_LOG_DEBUG, "POST %s (%s via gateway %s)", j->url, hvb__gateway_op_phrase(op),
-           gw->name);
-  hvb_client *client = hvb__llm_client(llm);
-  j->transfer = detached
-                    ? hvb__transfer_new_detached(client, &hr, gather_body, gather_reset, j->body)
-                    : hvb__transfer_new(client, &hr, gather_body, gather_reset, j->body);
+  j->x.request = json_object_get(canonical);
+  j->x.async = detached;
+  j->x.sink = gather_body;
+  j->x.reset = gather_reset;
+  j->x.sink_data = j->body;
+  /* A failure on the way in is the job's outcome, as a failed transfer's would be. */
+  hvb_stage_rc rc = hvb__pipeline_request(&j->x, &j->error);
+  if (rc == HVB_STAGE_ANSWERED) take_answer(j);
+  if (rc == HVB_STAGE_NEXT) return j;
+  j->over = true;
+  if (j->response) hvb__pipeline_reply(&j->x);
+  else hvb__pipeline_error(&j->x, &j->error);
   return j;
 }
 
 hvb_transfer *hvb__json_transfer(hvb_json_job *j) {
-  return j->transfer;
+  return j->x.transfer;
 }
 
 bool hvb__json_over(const hvb_json_job *j) {
   return j->over;
 }
 
+/* The 2xx body, parsed through the gateway: the response, or NULL with j->error. */
+static json_object *parse_body(hvb_json_job *j) {
+  json_object *parsed = hvb__json_parse(j->body->str, (long)j->body->len, "response", &j->error);
+  json_object *resp = parsed ? j->x.gw->ops.parse(j->x.spec, j->x.op, parsed, &j->error) : NULL;
+  json_object_put(parsed);
+  if (!resp) hvb__error_prefix(&j->error, "response from %s", j->x.url);
+  return resp;
+}
+
 void hvb__json_settle(hvb_json_job *j, int st, const hvb_error *failure) {
   if (st == HVB_STEP_RUNNING || j->over) return;
   j->over = true;
-  g_clear_pointer(&j->transfer, hvb__transfer_free);
-  if (st != HVB_STEP_DONE) {
+  g_clear_pointer(&j->x.transfer, hvb__transfer_free);
+  if (st == HVB_STEP_DONE) {
+    j->response = parse_body(j);
+  } else {
     if (failure) j->error = *failure;
-    if (j->error.status == HVB_OK) hvb__fail(&j->error, HVB_TRANSPORT, "%s failed", j->url);
-    return;
+    if (j->error.status == HVB_OK) hvb__fail(&j->error, HVB_TRANSPORT, "%s failed", j->x.url);
   }
-  json_object *parsed = hvb__json_parse(j->body->str, (long)j->body->len, "response", &j->error);
-  if (!parsed) {
-    hvb__error_prefix(&j->error, "response from %s", j->url);
-    return;
-  }
-  j->response = j->gw->ops.parse(j->spec, j->op, parsed, &j->error);
-  json_object_put(parsed);
-  if (!j->response) hvb__error_prefix(&j->error, "response from %s", j->url);
+  if (j->response) hvb__pipeline_reply(&j->x);
+  else hvb__pipeline_error(&j->x, &j->error);
 }
 
 json_object *hvb__json_outcome(hvb_json_job *j, hvb_error *err) {
@@ -125,11 +115,11 @@ json_object *hvb__json_outcome(hvb_json_job *j, hvb_error *err) {
 
 void hvb__json_free(hvb_json_job *j) {
   if (!j) return;
-  hvb__transfer_free(j->transfer);
-  hvb__wire_request_free(j->wire);
+  hvb__transfer_free(j->x.transfer);
+  hvb__pipeline_release(&j->x);
   if (j->body) g_string_free(j->body, TRUE);
   json_object_put(j->response);
-  hvb_spec_unref(j->spec);
+  hvb_spec_unref(j->x.spec);
   g_free(j);
 }
 
@@ -139,7 +129,7 @@ json_object *hvb__llm_call_json(hvb_llm *llm, hvb_gateway_op op, json_object *ca
   if (!j) return NULL;
   while (!j->over) {
     hvb_error e = HVB_ERROR_INIT;
-    hvb_step st = hvb__transfer_step(j->transfer, 1000, &e);
+    hvb_step st = hvb__transfer_step(j->x.transfer, 1000, &e);
     hvb__json_settle(j, st, &e);
   }
   json_object *res = hvb__json_outcome(j, err);

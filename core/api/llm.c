@@ -8,6 +8,7 @@
 #include "api/chat.h"
 #include "api/embed.h"
 #include "api/tools.h"
+#include "call/stage-repair.h"
 #include "cache/store.h"
 #include "gateway/gateway.h"
 #include "net/transport.h"
@@ -143,15 +144,16 @@ int hvb__llm_max_steps(const hvb_llm *llm) {
 
 bool hvb__llm_call_repair(const hvb_llm *llm, json_object *call_options, hvb_repair_config *out,
                           hvb_error *err) {
-  *out = llm->repair;
-  json_object *v = NULL;
-  if (!json_object_is_type(call_options, json_type_object) ||
-      !json_object_object_get_ex(call_options, "repair_tool_calls", &v) || !v)
-    return true;
-  if (!json_object_is_type(v, json_type_boolean))
-    return hvb__fail(err, HVB_EINVAL, "call option 'repair_tool_calls' must be a boolean");
-  out->enabled = json_object_get_boolean(v);
-  return true;
+  return hvb__repair_settings_for_call(&llm->repair, call_options, out, err);
+}
+
+void hvb__llm_exchange_init(const hvb_llm *llm, hvb_exchange *x, hvb_gateway_op op) {
+  x->op = op;
+  x->spec = hvb_spec_ref(llm->spec);
+  x->gw = llm->gw;
+  x->client = llm->client;
+  x->llm_cache = llm->cache;
+  x->llm_repair = llm->repair;
 }
 
 HVB_PUBLIC hvb_llm *hvb_llm_new(json_object *options, hvb_error *err) {

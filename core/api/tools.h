@@ -23,11 +23,4 @@
 bool hvb__tools_settings(const hvb_config *cfg, json_object *options, hvb_repair_config *repair,
                          int *max_steps, hvb_error *err);
 
-/* Repair the tool calls of `r` against `tools` (the request's "tools" array, borrowed, may be
- * NULL) as `rc` says, and record the repairs (for step `step`) in the result; sets the
- * result's repairs array even when repair is off (then empty). false with HVB_PARSE naming
- * the call id, the tool and the reason when rc->strict and a call is unfixable. */
-bool hvb__result_repair(hvb_result *r, json_object *tools, const hvb_repair_config *rc, int step,
-                        hvb_error *err);
-
 #endif

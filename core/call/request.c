@@ -2,7 +2,6 @@
  * system prompt, the merge of the spec's arguments with the call's. */
 #include "call/request.h"
 #include "call/image.h"
-#include "gateway/gateway.h"
 #include "text/json.h"
 #include "base/error.h"
 
@@ -123,23 +122,4 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
   json_object_object_add(req, "messages", msgs);
   json_object_object_add(req, "stream", json_object_new_boolean(stream));
   return req;
-}
-
-
-/* The transport's view of a prepared request, with the spec's timeouts and retries. Borrows
- * from `wire`, which must outlive the transfer. */
-hvb_http_request hvb__http_request_for(const hvb_spec *spec, const hvb_wire_request *wire) {
-  size_t len = 0;
-  const char *body = hvb__wire_request_body(wire, &len);
-  return (hvb_http_request){
-      .method = "POST",
-      .url = hvb_wire_request_url(wire),
-      .headers = hvb__wire_request_headers(wire),
-      .body = body,
-      .body_len = len,
-      .connect_timeout_ms = hvb_spec_connect_timeout_ms(spec),
-      .timeout_ms = hvb_spec_timeout_ms(spec),
-      .idle_timeout_ms = hvb_spec_idle_timeout_ms(spec),
-      .max_retries = hvb_spec_max_retries(spec),
-  };
 }

@@ -9,8 +9,6 @@
 #include <json-c/json.h>
 #include <heavenbase/error.h>
 #include <heavenbase/spec.h>
-#include "gateway/gateway.h"
-#include "net/transport.h"
 
 /* Check that `messages` is a non-empty array of objects each with a string "role".
  * HVB_EINVAL naming the index and field ("messages[2].role must be a string"). */
@@ -26,9 +24,5 @@ bool hvb__messages_validate(json_object *messages, hvb_error *err);
  * Returns a new object (caller owns), or NULL with HVB_EINVAL naming the bad option. */
 json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_object *messages,
                                 json_object *call_options, bool force_stream, hvb_error *err);
-
-/* The transport's view of a prepared request (POST), with the spec's timeouts and retries.
- * Borrows from `wire`, which must outlive the transfer. */
-hvb_http_request hvb__http_request_for(const hvb_spec *spec, const hvb_wire_request *wire);
 
 #endif
