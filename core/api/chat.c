@@ -1,14 +1,14 @@
 /* core/api/chat.c: one chat exchange, streamed or not, as a state machine.
  *
- * An exchange builds the canonical request (core/call/request.c), looks the response cache
- * up, has the gateway turn the request into HTTP (or answer offline), runs the transfer, and
- * folds what comes back (canonical chunks) into one accumulator (core/call/accum.c). A stream
+ * An exchange passes the pipeline's stages on the way in (core/call/pipeline.c: options,
+ * cache, repair, limits, gateway, transport), which make its transfer or answer it (a cache
+ * hit, an offline gateway); it runs the transfer, folds what comes back (canonical chunks)
+ * into one accumulator (core/call/accum.c), and passes the stages on the way out. A stream
  * hands the accumulator's deltas to its caller as they come; chat runs the same machine to
  * the end and returns the result; the async engine drives the same machine's transfer.
  */
 #include "api/chat.h"
 #include "api/handle.h"
-#include "api/tools.h"
 #include "call/accum.h"
 #include "call/pipeline.h"
 #include "call/result.h"
