@@ -11,8 +11,9 @@
 #include "cache/store.h"
 #include "gateway/gateway.h"
 #include "net/transport.h"
+#include "net/engine.h"
 #include "api/embed.h"
-#include "api/llm.h"
+#include "api/handle.h"
 
 #include <pthread.h>
 

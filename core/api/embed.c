@@ -5,7 +5,7 @@
  *   misses;
  * - one batch (run_batch): canonical request -> provider shape -> wire request -> vectors;
  * - running the batches (run_batches): concurrent transfers on the async engine
- *   (core/api/engine.c), at most embedding_max_workers at once, no thread per batch; the calling
+ *   (core/net/engine.c), at most embedding_max_workers at once, no thread per batch; the calling
  *   thread waits and reports progress. One batch, one worker, or a call made on the engine
  *   thread itself (from an async callback, where waiting for the engine would deadlock) run
  *   the batches one after another on the calling thread.
@@ -19,7 +19,10 @@
 #include "config/config.h"
 #include "config/shape.h"
 #include "cache/store.h"
-#include "api/llm.h"
+#include "api/handle.h"
+#include "api/json-call.h"
+#include "call/accum.h"
+#include "api/async.h"
 #include "base/common.h"
 #include "base/log.h"
 #include "base/error.h"

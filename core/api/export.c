@@ -9,7 +9,7 @@
 #include "net/transport.h"
 #include "gateway/gateway.h"
 #include "text/json.h"
-#include "api/llm.h"
+#include "api/handle.h"
 #include "base/common.h"
 #include "base/log.h"
 #include "base/error.h"

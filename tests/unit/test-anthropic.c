@@ -11,7 +11,7 @@
 #include "testutil.h"
 #include "text/json.h"
 #include "text/sse.h"
-#include "api/llm.h"
+#include "call/accum.h"
 #include "gateway/gateway.h"
 #include "translate.h"
 #include "upstream/upstream.h"

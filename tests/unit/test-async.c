@@ -1,4 +1,5 @@
-/* tests/unit/test-async.c: the async engine (core/api/engine.c, include/heavenbase/async.h).
+/* tests/unit/test-async.c: the async engine (core/net/engine.c, core/api/async.c,
+ * include/heavenbase/async.h).
  *
  * "mock": async calls over the offline gateway (no network, still through the engine thread).
  * "upstream": against the fake provider: 1,000 concurrent chats each with its own (echoed)
@@ -6,6 +7,7 @@
  * starts another call, wait with a timeout, retries. */
 #include "testutil.h"
 #include "upstream/upstream.h"
+#include "net/engine.h"
 
 #include <heavenbase/heavenbase.h>
 #include <heavenbase/glib.h>
@@ -838,11 +840,84 @@ START_TEST(glib_default_context_completion_waits_for_its_thread) {
 }
 END_TEST
 
+/* ---- the engine drives any unit of work (core/net/engine.h), not only LLM calls ---- */
+
+typedef struct toy_work {
+  hvb_work work;
+  GThread *finished_on; /* the thread finish ran on */
+  bool in_turn;         /* finish ran inside an engine turn */
+  int finishes;
+  bool cancelled;
+  int *released; /* counts release calls */
+} toy_work;
+
+static hvb_transfer *toy_start(hvb_work *w) {
+  (void)w;
+  return NULL; /* nothing to transfer: the engine finishes it at once */
+}
+
+static void toy_finish(hvb_work *w, bool cancelled) {
+  toy_work *t = (toy_work *)w;
+  t->finished_on = g_thread_self();
+  t->in_turn = hvb__engine_in_turn();
+  t->finishes++;
+  t->cancelled = cancelled;
+  hvb_error e = HVB_ERROR_INIT;
+  if (cancelled) e.status = HVB_CANCELLED;
+  hvb__work_set_outcome(w, cancelled ? NULL : g_strdup("toy outcome"), g_free, &e);
+}
+
+static void toy_release(hvb_work *w) {
+  toy_work *t = (toy_work *)w;
+  (*t->released)++;
+  g_free(t);
+}
+
+static const hvb_work_ops toy_ops = {
+    .start = toy_start, .finish = toy_finish, .release = toy_release};
+
+static void nothing(void *data) {
+  (void)data;
+}
+
+START_TEST(the_engine_runs_a_kind_of_work_it_does_not_know) {
+  int released = 0;
+  toy_work *t = g_new0(toy_work, 1);
+  t->released = &released;
+  hvb__work_init(&t->work, &toy_ops, 2); /* ours and the engine's */
+  hvb__engine_submit(&t->work);
+  ck_assert(hvb__work_wait(&t->work, 10000));
+  ck_assert_int_eq(t->finishes, 1);
+  ck_assert(!t->cancelled);
+  ck_assert(t->in_turn);
+  ck_assert_ptr_ne(t->finished_on, g_thread_self()); /* on the engine's thread */
+  ck_assert(hvb__work_is_over(&t->work));
+  ck_assert_int_eq(hvb__work_status(&t->work), HVB_OK);
+  ck_assert_str_eq(hvb__work_outcome(&t->work, false), "toy outcome");
+  /* The engine drops its reference just after `done`: the count is valgrind's to check. */
+  hvb__work_unref(&t->work);
+
+  /* A held work (its producer runs elsewhere) is cancelled: finish is told so, once. */
+  t = g_new0(toy_work, 1);
+  t->released = &released;
+  hvb__work_init(&t->work, &toy_ops, 2);
+  hvb__engine_hold(&t->work);
+  hvb__engine_post(nothing, NULL); /* starts the engine, which the held work keeps up */
+  hvb__work_cancel(&t->work);      /* returns once finish ran */
+  ck_assert_int_eq(t->finishes, 1);
+  ck_assert(t->cancelled);
+  ck_assert_int_eq(hvb__work_status(&t->work), HVB_CANCELLED);
+  ck_assert_ptr_null(hvb__work_outcome(&t->work, false));
+  hvb__work_unref(&t->work);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("async");
   TCase *mock = tcase_create("mock");
   tcase_set_timeout(mock, 60);
   tcase_add_test(mock, mock_chat_completes_on_the_engine_thread);
+  tcase_add_test(mock, the_engine_runs_a_kind_of_work_it_does_not_know);
   tcase_add_test(mock, mock_stream_delivers_every_delta_before_done);
   tcase_add_test(mock, bad_arguments_fail_at_once);
   tcase_add_test(mock, calls_freed_in_their_callback_and_cancelled_ones_count_once);

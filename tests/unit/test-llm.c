@@ -6,7 +6,8 @@
 #include "testutil.h"
 #include "gateway/gateway.h"
 #include "text/json.h"
-#include "api/llm.h"
+#include "call/accum.h"
+#include "call/request.h"
 #include "upstream/upstream.h"
 
 #include <heavenbase/heavenbase.h>

@@ -9,7 +9,7 @@
 #include "testutil.h"
 #include "gateway/gateway.h"
 #include "text/json.h"
-#include "api/llm.h"
+#include "api/json-call.h"
 
 #include <heavenbase/heavenbase.h>
 #include <glib.h>

@@ -1,4 +1,4 @@
-/* core/api/llm-cache.c: chat results as cache values, and back.
+/* core/call/cache-codec.c: chat results as cache values, and back.
  *
  * A value is compact JSON:
  *   {"v": 1, "text", "think", "finish_reason", "tool_calls"?, "usage"?, "deltas": [...],
@@ -9,7 +9,8 @@
  * kept only when it is small: a cached result has no raw payload otherwise.
  */
 #include "text/json.h"
-#include "api/llm.h"
+#include "call/cache-codec.h"
+#include "call/accum.h"
 #include "base/log.h"
 
 #include <string.h>

@@ -1,0 +1,52 @@
+/* core/call/pipeline.c: the ordered list of stages and the passes over it. */
+#include "call/pipeline.h"
+
+#include <glib.h>
+
+/* The order is the call's: options make the request the cache keys on; repair amends what
+ * the cache stored (a replay is repaired like a live reply); limits before the gateway and
+ * the transport that use them. Routing, structured output, cost, telemetry and a shared
+ * cache backend are further lines here. */
+static const hvb_stage *const stages[HVB_STAGE_COUNT] = {
+    &hvb__stage_options, &hvb__stage_cache,   &hvb__stage_repair,
+    &hvb__stage_limits,  &hvb__stage_gateway, &hvb__stage_transport,
+};
+
+hvb_stage_rc hvb__pipeline_request(hvb_exchange *x, hvb_error *err) {
+  for (size_t i = 0; i < HVB_STAGE_COUNT; i++) {
+    if (!stages[i]->request) continue;
+    hvb_stage_rc rc = stages[i]->request(x, &x->state[i], err);
+    if (rc != HVB_STAGE_NEXT) return rc;
+  }
+  return HVB_STAGE_NEXT;
+}
+
+void hvb__pipeline_delta(hvb_exchange *x, json_object *delta) {
+  for (size_t i = HVB_STAGE_COUNT; i-- > 0;)
+    if (stages[i]->delta) stages[i]->delta(x, &x->state[i], delta);
+}
+
+void hvb__pipeline_reply(hvb_exchange *x) {
+  for (size_t i = HVB_STAGE_COUNT; i-- > 0;)
+    if (stages[i]->reply) stages[i]->reply(x, &x->state[i]);
+}
+
+bool hvb__pipeline_result(hvb_exchange *x, hvb_result *r, hvb_error *err) {
+  for (size_t i = HVB_STAGE_COUNT; i-- > 0;)
+    if (stages[i]->result && !stages[i]->result(x, &x->state[i], r, err)) return false;
+  return true;
+}
+
+void hvb__pipeline_error(hvb_exchange *x, const hvb_error *e) {
+  for (size_t i = HVB_STAGE_COUNT; i-- > 0;)
+    if (stages[i]->error) stages[i]->error(x, &x->state[i], e);
+}
+
+void hvb__pipeline_release(hvb_exchange *x) {
+  for (size_t i = HVB_STAGE_COUNT; i-- > 0;)
+    if (stages[i]->release) stages[i]->release(x, &x->state[i]);
+  g_clear_pointer(&x->request, json_object_put);
+  g_clear_pointer(&x->wire, hvb__wire_request_free);
+  g_clear_pointer(&x->answers, json_object_put);
+  g_clear_pointer(&x->answer_raw, json_object_put);
+}

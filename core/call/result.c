@@ -1,0 +1,122 @@
+/* core/call/result.c: hvb_result's getters, setters and the include projection. */
+#include "call/result.h"
+#include "text/json.h"
+#include "base/common.h"
+#include "base/error.h"
+
+#include <glib.h>
+#include <string.h>
+
+HVB_PUBLIC void hvb_result_free(hvb_result *r) {
+  if (!r) return;
+  json_object_put(r->text_obj);
+  g_free(r->think);
+  g_free(r->finish_reason);
+  json_object_put(r->message);
+  json_object_put(r->tool_calls);
+  json_object_put(r->usage);
+  json_object_put(r->messages);
+  json_object_put(r->deltas);
+  json_object_put(r->raw);
+  json_object_put(r->repairs);
+  g_free(r);
+}
+
+HVB_PUBLIC const char *hvb_result_text(const hvb_result *r) {
+  return r ? r->text : "";
+}
+HVB_PUBLIC const char *hvb_result_think(const hvb_result *r) {
+  return r ? r->think : "";
+}
+HVB_PUBLIC const char *hvb_result_finish_reason(const hvb_result *r) {
+  return r ? r->finish_reason : "";
+}
+HVB_PUBLIC json_object *hvb_result_message(const hvb_result *r) {
+  return r ? r->message : NULL;
+}
+HVB_PUBLIC json_object *hvb_result_tool_calls(const hvb_result *r) {
+  return r ? r->tool_calls : NULL;
+}
+HVB_PUBLIC json_object *hvb_result_usage(const hvb_result *r) {
+  return r ? r->usage : NULL;
+}
+HVB_PUBLIC json_object *hvb_result_messages(const hvb_result *r) {
+  return r ? r->messages : NULL;
+}
+HVB_PUBLIC json_object *hvb_result_deltas(const hvb_result *r) {
+  return r ? r->deltas : NULL;
+}
+HVB_PUBLIC json_object *hvb_result_raw(const hvb_result *r) {
+  return r ? r->raw : NULL;
+}
+HVB_PUBLIC bool hvb_result_cached(const hvb_result *r) {
+  return r && r->cached;
+}
+
+HVB_PUBLIC json_object *hvb_result_repairs(const hvb_result *r) {
+  return r ? r->repairs : NULL;
+}
+HVB_PUBLIC int hvb_result_steps(const hvb_result *r) {
+  return r ? r->steps : 0;
+}
+HVB_PUBLIC bool hvb_result_max_steps_reached(const hvb_result *r) {
+  return r && r->max_steps_reached;
+}
+
+void hvb__result_replace_tool_calls(hvb_result *r, json_object *calls) {
+  json_object_put(r->tool_calls);
+  r->tool_calls = calls;
+  json_object_object_add(r->message, "tool_calls", json_object_get(calls));
+  /* The conversation holds a copy of the message (see hvb__accum_result): refresh it. */
+  size_t n = json_object_array_length(r->messages);
+  if (n) json_object_array_put_idx(r->messages, n - 1, hvb__json_copy(r->message));
+}
+
+void hvb__result_set_repairs(hvb_result *r, json_object *repairs) {
+  json_object_put(r->repairs);
+  r->repairs = repairs;
+}
+
+void hvb__result_set_loop(hvb_result *r, json_object *deltas, json_object *usage, int steps,
+                          bool max_steps_reached) {
+  json_object_put(r->deltas);
+  r->deltas = deltas;
+  json_object_put(r->usage);
+  r->usage = usage;
+  r->steps = steps;
+  r->max_steps_reached = max_steps_reached;
+}
+
+static const char *const include_fields[] = {
+    "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw", NULL};
+
+/* The value of one include field (new reference; NULL for a JSON null). */
+static json_object *field_value(const void *obj, const char *field) {
+  const hvb_result *r = obj;
+  if (strcmp(field, "text") == 0) return json_object_new_string(r->text);
+  if (strcmp(field, "think") == 0) return json_object_new_string(r->think);
+  if (strcmp(field, "content") == 0) {
+    if (!*r->think) return json_object_new_string(r->text);
+    char *s = g_strconcat("<think>\n", r->think, "\n</think>\n", r->text, NULL);
+    json_object *v = json_object_new_string(s);
+    g_free(s);
+    return v;
+  }
+  if (strcmp(field, "message") == 0) return json_object_get(r->message);
+  if (strcmp(field, "messages") == 0) return json_object_get(r->messages);
+  if (strcmp(field, "delta") == 0) return json_object_get(r->deltas);
+  if (strcmp(field, "tool_calls") == 0) return json_object_get(r->tool_calls);
+  if (strcmp(field, "usage") == 0) return json_object_get(r->usage);
+  return json_object_get(r->raw); /* "raw": the caller checked the name */
+}
+
+HVB_PUBLIC json_object *hvb_result_project(const hvb_result *r, const char *include, bool *ok,
+                                           hvb_error *err) {
+  if (ok) *ok = false;
+  if (!r) {
+    hvb__fail(err, HVB_EINVAL, "result is NULL");
+    return NULL;
+  }
+  return hvb__project(include, include_fields, "text", field_value, r, ok, err);
+}
+

@@ -1,0 +1,43 @@
+/* core/call/result.h: hvb_result, the outcome of one chat call (core/call/result.c).
+ *
+ * The accumulator (core/call/accum.c) builds results; tool-call repair and the tool loop
+ * (core/api/tools.c) amend them with the setters below. A result belongs to one thread at a
+ * time; its getters borrow.
+ */
+#ifndef HVB_CALL_RESULT_H
+#define HVB_CALL_RESULT_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+#include <heavenbase/llm.h>
+
+struct hvb_result {
+  char *text;           /* the string of text_obj (not a separate allocation) */
+  json_object *text_obj; /* the text as a string object, shared with the message's content */
+  char *think;
+  char *finish_reason;
+  json_object *message;
+  json_object *tool_calls; /* the message's array (shared reference), or NULL */
+  json_object *usage;
+  json_object *messages;
+  json_object *deltas;
+  json_object *raw;
+  bool cached; /* replayed from the response cache */
+  /* Set by tool-call repair and the tool loop (core/api/tools.c), after hvb__accum_result. */
+  json_object *repairs; /* array, NULL until repair ran */
+  int steps;
+  bool max_steps_reached;
+};
+
+/* Replace the tool calls of the result (`calls` taken): in the message, the tool_calls
+ * getter and the last message of the conversation. */
+void hvb__result_replace_tool_calls(hvb_result *r, json_object *calls);
+
+/* Replace the repairs array (taken). */
+void hvb__result_set_repairs(hvb_result *r, json_object *repairs);
+
+/* Replace deltas and usage (taken; usage may be NULL) and set the loop's counters. */
+void hvb__result_set_loop(hvb_result *r, json_object *deltas, json_object *usage, int steps,
+                          bool max_steps_reached);
+
+#endif

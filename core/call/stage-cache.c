@@ -1,0 +1,92 @@
+/* core/call/stage-cache.c: the response cache around a chat call (values:
+ * core/call/cache-codec.c; the store and single flight: core/cache/store.c).
+ *
+ * On the way in a hit answers the call (the stored chunks are replayed through the
+ * accumulator as the live ones were); a miss makes the call its key's leader, or lets it run
+ * alone. On the way out a complete live reply is stored and the key given up. An async call
+ * never waits for another call of its key: that would block its caller or the engine thread.
+ */
+#include "call/pipeline.h"
+#include "call/cache-codec.h"
+#include "call/accum.h"
+#include "base/log.h"
+
+#include <glib.h>
+
+typedef struct cache_state {
+  hvb_cache *cache; /* the call's handle while it may read or write */
+  char *key;
+  bool leader; /* this call leads the key (single flight) */
+} cache_state;
+
+static hvb_stage_rc cache_request(hvb_exchange *x, void **state, hvb_error *err) {
+  if (x->op != HVB_GATEWAY_OP_CHAT) return HVB_STAGE_NEXT; /* embed.c, imagen.c cache theirs */
+  hvb_cache *c = NULL;
+  if (!hvb__cache_for_call(x->llm_cache, x->options, HVB_NS_TEXT, &c, err))
+    return HVB_STAGE_FAILED;
+  /* A chat that runs executable tools bypasses the cache: the answer depends on the tools. */
+  if (!c || !hvb__cache_policy_allows(HVB_NS_TEXT, x->request, x->runs_tools)) {
+    hvb__cache_unref(c);
+    return HVB_STAGE_NEXT;
+  }
+  cache_state *st = g_new0(cache_state, 1);
+  *state = st;
+  st->cache = c;
+  st->key = hvb__cache_key(HVB_NS_TEXT, hvb_spec_hash_key(x->spec), x->request);
+  long timeout_ms = hvb_spec_timeout_ms(x->spec);
+  long wait_ms = x->async ? 0 : timeout_ms > 0 ? timeout_ms : -1; /* -1: without limit */
+  GBytes *value = NULL;
+  hvb_flight f = hvb__cache_fetch(c, HVB_NS_TEXT, st->key, wait_ms, &value);
+  st->leader = f == HVB_FLIGHT_LEADER;
+  if (f != HVB_FLIGHT_HIT) return HVB_STAGE_NEXT;
+  json_object *raw = NULL;
+  json_object *chunks = hvb__chat_cache_decode(value, &raw);
+  g_bytes_unref(value);
+  if (!chunks) return HVB_STAGE_NEXT; /* unreadable: a miss */
+  x->answers = chunks;
+  x->answer_raw = raw;
+  x->cached = true;
+  hvb__log(HVB_LOG_DEBUG, "cache hit (text %.12s)", st->key);
+  return HVB_STAGE_ANSWERED;
+}
+
+/* Give up the key and drop the handle. */
+static void cache_end(void **state) {
+  cache_state *st = *state;
+  if (!st) return;
+  if (st->leader) hvb__cache_release(st->cache, st->key);
+  hvb__cache_unref(st->cache);
+  g_free(st->key);
+  g_free(st);
+  *state = NULL;
+}
+
+static void cache_reply(hvb_exchange *x, void **state) {
+  cache_state *st = *state;
+  if (st && !x->cached) {
+    hvb_result *r = hvb__accum_result(x->acc, NULL);
+    GBytes *value = hvb__chat_cache_encode(r);
+    hvb__cache_put(st->cache, HVB_NS_TEXT, st->key, g_bytes_get_data(value, NULL),
+                   g_bytes_get_size(value));
+    g_bytes_unref(value);
+    hvb_result_free(r);
+  }
+  cache_end(state);
+}
+
+/* A failed or aborted call stores nothing. */
+static void cache_error(hvb_exchange *x, void **state, const hvb_error *e) {
+  (void)x, (void)e;
+  cache_end(state);
+}
+
+static void cache_release(hvb_exchange *x, void **state) {
+  (void)x;
+  cache_end(state);
+}
+
+const hvb_stage hvb__stage_cache = {.name = "cache",
+                                    .request = cache_request,
+                                    .reply = cache_reply,
+                                    .error = cache_error,
+                                    .release = cache_release};
