@@ -156,15 +156,14 @@ void up_push_sse(up_server *s, const char *path, const char *sse_text, int nchun
 }
 
 /* The next response for `path` (owned by the caller), or NULL when none is scripted. */
-static resp *take_response(up_server *s, const char *path) {
-  g_mutex_lock(&s->lock);
+/* The next scripted response for `path`, or NULL; under s->lock. */
+static resp *take_response_locked(up_server *s, const char *path) {
   GQueue *q = g_hash_table_lookup(s->routes, path);
   resp *r = NULL;
   if (q && !g_queue_is_empty(q)) {
     resp *head = g_queue_peek_head(q);
     r = head->repeat && g_queue_get_length(q) == 1 ? resp_dup(head) : g_queue_pop_head(q);
   }
-  g_mutex_unlock(&s->lock);
   return r;
 }
 
@@ -336,13 +335,18 @@ void up_set_request_hook(up_server *s, up_request_hook fn, void *user_data) {
   g_mutex_unlock(&s->lock);
 }
 
-static void record(up_server *s, const up_request *r) {
+/* Record a request and take its scripted response under one lock: with two connections at
+ * once, the n-th request recorded is the one that gets the n-th response (taking them under
+ * two locks let a second request take the first one's response). Hooks see requests one at
+ * a time and in order. */
+static resp *record_and_take(up_server *s, const up_request *r) {
   g_mutex_lock(&s->lock);
-  /* Under the lock, so hooks see requests one at a time and in order. */
   if (s->hook) s->hook(r, s->hook_data);
   g_ptr_array_add(s->requests, request_copy(r));
   g_cond_broadcast(&s->changed);
+  resp *out = take_response_locked(s, r->path);
   g_mutex_unlock(&s->lock);
+  return out;
 }
 
 /* ---- serving -------------------------------------------------------------------------- */
@@ -556,8 +560,7 @@ static gpointer conn_main(gpointer p) {
       }
       break;
     }
-    record(s, req);
-    resp *r = take_response(s, req->path);
+    resp *r = record_and_take(s, req);
     if (!r) r = not_found(req->path);
     if (r->embed_dim > 0) embed_answer(r, req);
     if (r->echo) echo_answer(r, req);
