@@ -39,7 +39,7 @@ static double pct(double *v, int n, double p) {
 static double timed_chat(hvb_llm *llm, const char *prompt, json_object *opts, int want_cached) {
   hvb_error err = HVB_ERROR_INIT;
   double t0 = now_us();
-  hvb_result *r = hvb_llm_chat(llm, prompt, opts, &err);
+  hvb_result *r = hvb_llm_chat(llm, prompt, NULL, opts, &err);
   double dt = now_us() - t0;
   if (!r) {
     fprintf(stderr, "bench-cache: chat failed: %s\n", err.message);

@@ -76,7 +76,7 @@ static double lib_loop(hvb_llm *llm, int calls, size_t *text_len) {
   double t0 = now();
   for (int i = 0; i < calls; i++) {
     hvb_error err = HVB_ERROR_INIT;
-    hvb_result *r = hvb_llm_chat(llm, "hi", NULL, &err);
+    hvb_result *r = hvb_llm_chat(llm, "hi", NULL, NULL, &err);
     if (!r) {
       fprintf(stderr, "bench: library call failed: %s\n", err.message);
       exit(1);

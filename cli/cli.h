@@ -30,7 +30,7 @@ int hb_fail(const char *what, const hvb_error *err);
  * it, and its default log is silent unless HB_LOG is set). */
 void hb_warn_fallback(const hvb_spec *spec);
 /* "hb: <message>" plus a hint to run `hb help <command>`; returns HB_EXIT_USAGE. */
-int hb_usage(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int hb_usage(const char *command, const char *fmt, ...) HVB_ATTR_PRINTF(2, 3);
 
 /* Options that select and configure an LLM (preset, model, provider, gateway, base URL, key
  * variable, -o KEY=VALUE), shared by chat, embed, imagen and spec. */

@@ -140,7 +140,7 @@ static int run_stream(hvb_llm *llm, const char *prompt, json_object *call, const
 static int run_chat(hvb_llm *llm, const char *prompt, json_object *call, const char *include,
                     bool json) {
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *r = hvb_llm_chat(llm, prompt, call, &err);
+  hvb_result *r = hvb_llm_chat(llm, prompt, NULL, call, &err);
   if (!r) return hb_fail("chat", &err);
   bool ok = false;
   json_object *v = hvb_result_project(r, include, &ok, &err);
@@ -190,7 +190,7 @@ static void progress(bool show, int finished, int total) {
  * spaces; --json keeps them exact); a failure is an empty line (text) or {"error": ...}. */
 static bool print_outcome(hvb_call *c, int line, const char *include, bool json) {
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *r = hvb_call_result(c);
+  const hvb_result *r = hvb_call_result(c);
   if (!r) {
     const hvb_error *e = hvb_call_error(c);
     fprintf(stderr, "hb: chat: line %d: %s\n", line, e ? e->message : "failed");

@@ -128,7 +128,7 @@ static void print_embeddings(const embed_args *a, hvb_embeddings *e) {
   size_t dim = hvb_embeddings_dim(e);
   for (size_t i = 0; i < a->in.n; i++) {
     if (a->json) printf("{\"index\":%zu,\"embedding\":", i);
-    print_vector(hvb_embeddings_vector(e, i), dim);
+    print_vector(hvb_embeddings_at(e, i), dim);
     fputs(a->json ? "}\n" : "\n", stdout);
   }
   if (a->json) {

@@ -118,7 +118,7 @@ static int save_images(const imagen_args *m, hvb_images *r) {
   int rc = HB_EXIT_OK;
   size_t n = hvb_images_count(r);
   for (size_t i = 0; i < n && rc == HB_EXIT_OK; i++) {
-    hvb_image *img = hvb_images_get(r, i);
+    hvb_image *img = hvb_images_at(r, i);
     hvb_image_info info;
     if (!hvb_image_probe(img, &info, &err)) return hb_fail("imagen", &err);
     char *path = m->out_path ? numbered_path(m->out_path, i, n) : default_path(i, info.format);

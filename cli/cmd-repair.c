@@ -28,7 +28,7 @@ static int report(hvb_repair_result *r, bool json) {
     json_object_put(o);
   } else if (hvb_repair_result_outcome(r) != HVB_REPAIR_UNFIXABLE) {
     for (size_t i = 0; i < hvb_repair_result_call_count(r); i++)
-      puts(hvb_repair_result_call(r, i));
+      puts(hvb_repair_result_call_at(r, i));
   }
   if (hvb_repair_result_outcome(r) != HVB_REPAIR_UNFIXABLE) return HB_EXIT_OK;
   fprintf(stderr, "hb: repair: unfixable: %s (%s)\n", hvb_repair_result_reason(r),

@@ -30,7 +30,7 @@ static inline const char *repair_invariant(const hvb_repair_result *r, const cha
   size_t n;
   const char *out = hvb_repair_result_arguments(r, &n);
   for (size_t i = 0; i < hvb_repair_result_edit_count(r); i++)
-    if (!hvb_repair_result_edit_code(r, i) || !hvb_repair_result_edit_text(r, i))
+    if (!hvb_repair_result_edit_code_at(r, i) || !hvb_repair_result_edit_text_at(r, i))
       return "an edit without code or text";
   json_object *j = hvb_repair_result_to_json(r);
   const char *text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
@@ -50,10 +50,10 @@ static inline const char *repair_invariant(const hvb_repair_result *r, const cha
   if (hvb_repair_result_reason(r)) return "a reason on a fixed result";
   if (hvb_repair_result_call_count(r) < 1) return "no calls";
   for (size_t i = 0; i < hvb_repair_result_call_count(r); i++) {
-    const char *call = hvb_repair_result_call(r, i);
+    const char *call = hvb_repair_result_call_at(r, i);
     if (!repair_is_strict_object(call, strlen(call))) return "a call is not one strict JSON object";
   }
-  if (strlen(out) != n || strcmp(hvb_repair_result_call(r, 0), out))
+  if (strlen(out) != n || strcmp(hvb_repair_result_call_at(r, 0), out))
     return "call 0 is not the arguments";
   if (!json_object_is_type(hvb_repair_result_value(r), json_type_object)) return "no value";
   hvb_repair_result *again = hvb_repair_arguments(out, n, NULL, NULL, NULL, 0, NULL);

@@ -321,7 +321,7 @@ static void *outcome_of(const hvb_call *c, hvb_ext_kind kind, bool take) {
   return hvb__work_outcome((hvb_work *)&c->work, take);
 }
 
-HVB_PUBLIC hvb_result *hvb_call_result(const hvb_call *c) {
+HVB_PUBLIC const hvb_result *hvb_call_result(const hvb_call *c) {
   return outcome_of(c, HVB_EXT_RESULT, false);
 }
 
@@ -329,7 +329,7 @@ HVB_PUBLIC hvb_result *hvb_call_take_result(hvb_call *c) {
   return outcome_of(c, HVB_EXT_RESULT, true);
 }
 
-HVB_PUBLIC hvb_embeddings *hvb_call_embeddings(const hvb_call *c) {
+HVB_PUBLIC const hvb_embeddings *hvb_call_embeddings(const hvb_call *c) {
   return outcome_of(c, HVB_EXT_EMBEDDINGS, false);
 }
 
@@ -337,7 +337,7 @@ HVB_PUBLIC hvb_embeddings *hvb_call_take_embeddings(hvb_call *c) {
   return outcome_of(c, HVB_EXT_EMBEDDINGS, true);
 }
 
-HVB_PUBLIC hvb_images *hvb_call_images(const hvb_call *c) {
+HVB_PUBLIC hvb_images *hvb_call_images(hvb_call *c) {
   return outcome_of(c, HVB_EXT_IMAGES, false);
 }
 

@@ -64,6 +64,6 @@ void hvb__atfork_install(void) {
   (void)pthread_once(&installed, install);
 }
 
-__attribute__((constructor)) static void atfork_init(void) {
+HVB_CONSTRUCTOR static void atfork_init(void) {
   hvb__atfork_install();
 }

@@ -14,7 +14,7 @@
 #include <heavenbase/llm.h>
 #include "net/transport.h"
 
-/* One chat call run to its end (hvb_llm_chat and hvb_llm_chat_messages are this with
+/* One chat call run to its end (hvb_llm_chat is this with
  * runs_tools false). `runs_tools`: the caller will execute tools on the answer, so the call
  * bypasses the text cache. */
 hvb_result *hvb__llm_chat_ex(hvb_llm *llm, const char *prompt, json_object *messages,

@@ -818,7 +818,7 @@ HVB_PUBLIC size_t hvb_llm_embedding_dim(hvb_llm *llm, hvb_error *err) {
 
 HVB_PUBLIC size_t hvb_embeddings_count(const hvb_embeddings *e) { return e ? e->count : 0; }
 HVB_PUBLIC size_t hvb_embeddings_dim(const hvb_embeddings *e) { return e ? e->dim : 0; }
-HVB_PUBLIC const float *hvb_embeddings_vector(const hvb_embeddings *e, size_t i) {
+HVB_PUBLIC const float *hvb_embeddings_at(const hvb_embeddings *e, size_t i) {
   return e && i < e->count ? e->data + i * e->dim : NULL;
 }
 HVB_PUBLIC json_object *hvb_embeddings_usage(const hvb_embeddings *e) { return e ? e->usage : NULL; }

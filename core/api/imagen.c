@@ -337,7 +337,7 @@ HVB_PUBLIC hvb_call *hvb_llm_imagen_async(hvb_llm *llm, const char *prompt,
 }
 
 HVB_PUBLIC size_t hvb_images_count(const hvb_images *r) { return r ? r->images->len : 0; }
-HVB_PUBLIC hvb_image *hvb_images_get(const hvb_images *r, size_t i) {
+HVB_PUBLIC hvb_image *hvb_images_at(hvb_images *r, size_t i) {
   return r && i < r->images->len ? r->images->pdata[i] : NULL;
 }
 HVB_PUBLIC json_object *hvb_images_raw(const hvb_images *r) { return r ? r->raw : NULL; }

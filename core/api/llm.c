@@ -192,22 +192,13 @@ HVB_PUBLIC const hvb_spec *hvb_llm_spec(const hvb_llm *llm) {
 
 /* ---- chat entry points ---- */
 
-HVB_PUBLIC hvb_result *hvb_llm_chat(hvb_llm *llm, const char *prompt, json_object *call_options,
-                                    hvb_error *err) {
-  if (!prompt) {
-    hvb__fail(err, HVB_EINVAL, "prompt is NULL");
+HVB_PUBLIC hvb_result *hvb_llm_chat(hvb_llm *llm, const char *prompt, json_object *messages,
+                                    json_object *call_options, hvb_error *err) {
+  if (!prompt == !messages) {
+    hvb__fail(err, HVB_EINVAL, "give exactly one of prompt and messages");
     return NULL;
   }
-  return hvb__llm_chat_ex(llm, prompt, NULL, call_options, false, err);
-}
-
-HVB_PUBLIC hvb_result *hvb_llm_chat_messages(hvb_llm *llm, json_object *messages,
-                                             json_object *call_options, hvb_error *err) {
-  if (!messages) {
-    hvb__fail(err, HVB_EINVAL, "messages is NULL");
-    return NULL;
-  }
-  return hvb__llm_chat_ex(llm, NULL, messages, call_options, false, err);
+  return hvb__llm_chat_ex(llm, prompt, messages, call_options, false, err);
 }
 
 HVB_PUBLIC hvb_stream *hvb_llm_stream(hvb_llm *llm, const char *prompt, json_object *messages,

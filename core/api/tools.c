@@ -158,8 +158,8 @@ HVB_PUBLIC bool hvb_tools_add_schema(hvb_tools *ts, json_object *definition, hvb
   return tools_insert(ts, name, NULL, NULL, NULL, hvb__json_copy(definition), err);
 }
 
-HVB_PUBLIC int hvb_tools_count(const hvb_tools *ts) {
-  return ts ? (int)ts->list->len : 0;
+HVB_PUBLIC size_t hvb_tools_count(const hvb_tools *ts) {
+  return ts ? ts->list->len : 0;
 }
 
 HVB_PUBLIC json_object *hvb_tools_json(const hvb_tools *ts) {

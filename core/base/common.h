@@ -15,6 +15,14 @@
 #include <heavenbase/log.h>
 #include <heavenbase/macros.h>
 
+/* The library itself needs a GCC-compatible compiler: it runs code when it is loaded and
+ * unloaded (fork() handlers, the engine's exit) and hides its internal symbols. The public
+ * headers need none (<heavenbase/macros.h>). */
+#if !defined(__GNUC__) && !defined(__clang__)
+#error "libheavenbase is built with GCC or clang (constructor, destructor, visibility)"
+#endif
+#define HVB_CONSTRUCTOR __attribute__((constructor))
+#define HVB_DESTRUCTOR __attribute__((destructor))
 #define HVB_PUBLIC HVB_ATTR_VISIBLE
 #define HVB_PRINTF(a, b) HVB_ATTR_PRINTF(a, b)
 

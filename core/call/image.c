@@ -669,7 +669,7 @@ HVB_PUBLIC hvb_result *hvb_llm_chat_images(hvb_llm *llm, const char *prompt,
     }
     json_object_array_add(list, part);
   }
-  hvb_result *r = hvb_llm_chat(llm, prompt, opts, err);
+  hvb_result *r = hvb_llm_chat(llm, prompt, NULL, opts, err);
   json_object_put(opts);
   return r;
 }

@@ -56,8 +56,8 @@ HVB_PUBLIC bool hvb_result_cached(const hvb_result *r) {
 HVB_PUBLIC json_object *hvb_result_repairs(const hvb_result *r) {
   return r ? r->repairs : NULL;
 }
-HVB_PUBLIC int hvb_result_steps(const hvb_result *r) {
-  return r ? r->steps : 0;
+HVB_PUBLIC size_t hvb_result_steps(const hvb_result *r) {
+  return r && r->steps > 0 ? (size_t)r->steps : 0;
 }
 HVB_PUBLIC bool hvb_result_max_steps_reached(const hvb_result *r) {
   return r && r->max_steps_reached;

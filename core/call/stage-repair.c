@@ -34,8 +34,8 @@ static json_object *repair_record(const hvb_repair_result *rr, const char *id, c
   json_object *edits = json_object_new_array();
   for (size_t i = 0; i < hvb_repair_result_edit_count(rr); i++) {
     json_object *e = json_object_new_object();
-    json_object_object_add(e, "code", json_object_new_string(hvb_repair_result_edit_code(rr, i)));
-    json_object_object_add(e, "text", json_object_new_string(hvb_repair_result_edit_text(rr, i)));
+    json_object_object_add(e, "code", json_object_new_string(hvb_repair_result_edit_code_at(rr, i)));
+    json_object_object_add(e, "text", json_object_new_string(hvb_repair_result_edit_text_at(rr, i)));
     json_object_array_add(edits, e);
   }
   json_object_object_add(rec, "edits", edits);
@@ -113,7 +113,7 @@ bool hvb__result_repair(hvb_result *r, json_object *tools, const hvb_repair_conf
       for (size_t k = 0; k < n; k++) {
         /* A split call's later parts need ids of their own to be answered. */
         char *kid = k ? g_strdup_printf("%s_%zu", id, k + 1) : NULL;
-        json_object_array_add(out, call_with(call, kid, tool_name, hvb_repair_result_call(rr, k)));
+        json_object_array_add(out, call_with(call, kid, tool_name, hvb_repair_result_call_at(rr, k)));
         g_free(kid);
       }
       changed = true;

@@ -422,7 +422,7 @@ void hvb__engine_post(void (*fn)(void *), void *data) {
   hvb__engine_submit(&p->work);
 }
 
-__attribute__((destructor)) static void engine_exit(void) {
+HVB_DESTRUCTOR static void engine_exit(void) {
   /* Works still running at exit are abandoned (the process is going); a finished engine is
    * joined so that no thread is left. */
   hvb__engine_drive_end();

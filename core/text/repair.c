@@ -380,11 +380,11 @@ HVB_PUBLIC size_t hvb_repair_result_edit_count(const hvb_repair_result *r) {
   return r->edits->len;
 }
 
-HVB_PUBLIC const char *hvb_repair_result_edit_code(const hvb_repair_result *r, size_t i) {
+HVB_PUBLIC const char *hvb_repair_result_edit_code_at(const hvb_repair_result *r, size_t i) {
   return i < r->edits->len ? ((repair_edit *)g_ptr_array_index(r->edits, i))->code : NULL;
 }
 
-HVB_PUBLIC const char *hvb_repair_result_edit_text(const hvb_repair_result *r, size_t i) {
+HVB_PUBLIC const char *hvb_repair_result_edit_text_at(const hvb_repair_result *r, size_t i) {
   return i < r->edits->len ? ((repair_edit *)g_ptr_array_index(r->edits, i))->text : NULL;
 }
 
@@ -404,7 +404,7 @@ HVB_PUBLIC size_t hvb_repair_result_call_count(const hvb_repair_result *r) {
   return r->calls->len;
 }
 
-HVB_PUBLIC const char *hvb_repair_result_call(const hvb_repair_result *r, size_t i) {
+HVB_PUBLIC const char *hvb_repair_result_call_at(const hvb_repair_result *r, size_t i) {
   return i < r->calls->len ? g_ptr_array_index(r->calls, i) : NULL;
 }
 

@@ -101,8 +101,8 @@ typedef struct hvb_call hvb_call;
 typedef void (*hvb_call_done_fn)(hvb_call *call, void *user_data);
 typedef void (*hvb_call_delta_fn)(hvb_call *call, json_object *delta, void *user_data);
 
-/* Start a chat in the background: exactly one of `prompt` and `messages` (as hvb_llm_chat /
- * hvb_llm_chat_messages; call options as in llm.h). With `on_delta` it is an async stream
+/* Start a chat in the background: exactly one of `prompt` and `messages` (as hvb_llm_chat;
+ * call options as in llm.h). With `on_delta` it is an async stream
  * (the provider is asked for an event stream and every delta is passed on); without, the
  * reply is gathered. `on_done` and `on_delta` may be NULL (poll or wait instead).
  * Returns a new handle (free with hvb_call_free), or NULL with err set for a failure found
@@ -134,7 +134,7 @@ hvb_status hvb_call_status(const hvb_call *call);
 const hvb_error *hvb_call_error(const hvb_call *call);
 
 /* The chat result (borrowed, lives as long as the call), NULL unless a chat succeeded. */
-hvb_result *hvb_call_result(const hvb_call *call);
+const hvb_result *hvb_call_result(const hvb_call *call);
 
 /* The result, now owned by the caller (free with hvb_result_free); afterwards
  * hvb_call_result gives NULL. NULL unless the call succeeded. */
@@ -184,7 +184,7 @@ hvb_call *hvb_llm_embed_async(hvb_llm *llm, const char *const *texts, size_t n,
 
 /* The embeddings of an async embed call that succeeded (borrowed, lives as long as the call),
  * else NULL (also for a chat call). */
-hvb_embeddings *hvb_call_embeddings(const hvb_call *call);
+const hvb_embeddings *hvb_call_embeddings(const hvb_call *call);
 /* The same, now owned by the caller (free with hvb_embeddings_free). */
 hvb_embeddings *hvb_call_take_embeddings(hvb_call *call);
 
@@ -226,7 +226,7 @@ hvb_call *hvb_llm_imagen_async(hvb_llm *llm, const char *prompt, hvb_image *cons
 
 /* The images of an async imagen call that succeeded (borrowed, lives as long as the call),
  * else NULL (also for other calls). */
-hvb_images *hvb_call_images(const hvb_call *call);
+hvb_images *hvb_call_images(hvb_call *call);
 /* The same, now owned by the caller (free with hvb_images_free). */
 hvb_images *hvb_call_take_images(hvb_call *call);
 

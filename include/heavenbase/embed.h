@@ -102,7 +102,7 @@ size_t hvb_llm_embedding_dim(hvb_llm *llm, hvb_error *err);
 size_t hvb_embeddings_count(const hvb_embeddings *e); /* = n of the call */
 size_t hvb_embeddings_dim(const hvb_embeddings *e);
 /* Vector i (dim floats), NULL when i >= count. */
-const float *hvb_embeddings_vector(const hvb_embeddings *e, size_t i);
+const float *hvb_embeddings_at(const hvb_embeddings *e, size_t i);
 /* Token usage summed over the requests made (object), NULL when none was made or reported. */
 json_object *hvb_embeddings_usage(const hvb_embeddings *e);
 /* The response bodies of the requests made (array, in batch order), NULL when none. */

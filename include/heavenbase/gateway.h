@@ -64,6 +64,7 @@
 #include <json-c/json.h>
 #include <heavenbase/error.h>
 #include <heavenbase/log.h>
+#include <heavenbase/macros.h>
 #include <heavenbase/spec.h>
 
 #ifdef __cplusplus
@@ -74,11 +75,7 @@ extern "C" {
 #define HVB_GATEWAY_ABI_MAJOR 1
 #define HVB_GATEWAY_ABI_MINOR 1
 
-#if defined(__GNUC__)
-#define HVB_GATEWAY_FORMAT(a, b) __attribute__((format(printf, a, b)))
-#else
-#define HVB_GATEWAY_FORMAT(a, b)
-#endif
+#define HVB_GATEWAY_FORMAT(a, b) HVB_ATTR_PRINTF(a, b)
 
 typedef enum hvb_gateway_op {
   HVB_GATEWAY_OP_CHAT = 1,
@@ -301,13 +298,8 @@ typedef struct hvb_gateway_descriptor {
 typedef const hvb_gateway_descriptor *(*hvb_gateway_query_fn)(void);
 #define HVB_GATEWAY_QUERY_SYMBOL "hvb_gateway_query"
 
-#if defined(__GNUC__)
-#define HVB_GATEWAY_EXPORT __attribute__((visibility("default")))
-#define HVB_GATEWAY_HIDDEN __attribute__((visibility("hidden")))
-#else
-#define HVB_GATEWAY_EXPORT
-#define HVB_GATEWAY_HIDDEN
-#endif
+#define HVB_GATEWAY_EXPORT HVB_ATTR_VISIBLE
+#define HVB_GATEWAY_HIDDEN HVB_ATTR_HIDDEN
 
 #ifdef HVB_GATEWAY_PLUGIN
 /* ---- plugin code: the library's functions, through the host table ----

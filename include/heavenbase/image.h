@@ -156,7 +156,7 @@ hvb_images *hvb_llm_imagen(hvb_llm *llm, const char *prompt, hvb_image *const *r
 
 size_t hvb_images_count(const hvb_images *r);
 /* Image i, borrowed until hvb_images_free (NULL out of range). Its conversions may fetch. */
-hvb_image *hvb_images_get(const hvb_images *r, size_t i);
+hvb_image *hvb_images_at(hvb_images *r, size_t i);
 /* The response (borrowed) when "include" had "raw", else NULL. */
 json_object *hvb_images_raw(const hvb_images *r);
 /* Usage reported by the provider (borrowed), NULL when none. */

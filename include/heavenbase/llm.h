@@ -101,13 +101,12 @@ const hvb_spec *hvb_llm_spec(const hvb_llm *llm);
  * unknown op. Every call runs this check first; callers may run it up front. Thread-safe. */
 bool hvb_llm_supports(const hvb_llm *llm, hvb_gateway_op op, hvb_error *err);
 
-/* Chat with one user prompt. Returns a new result (free with hvb_result_free). */
-hvb_result *hvb_llm_chat(hvb_llm *llm, const char *prompt, json_object *call_options,
-                         hvb_error *err);
-
-/* Chat with a message list (a JSON array, borrowed). */
-hvb_result *hvb_llm_chat_messages(hvb_llm *llm, json_object *messages,
-                                  json_object *call_options, hvb_error *err);
+/* Chat with one user prompt, or with a message list: `messages` is a JSON array (borrowed)
+ * or NULL with `prompt` given; exactly one of them (HVB_EINVAL otherwise). Every entry point
+ * that takes a conversation has this shape (prompt, messages, call options): stream, async,
+ * tools, glib. Returns a new result (free with hvb_result_free). */
+hvb_result *hvb_llm_chat(hvb_llm *llm, const char *prompt, json_object *messages,
+                         json_object *call_options, hvb_error *err);
 
 /* Start a streamed chat (the request is sent with "stream": true). `messages` is a JSON array
  * (borrowed) or NULL with `prompt` given; exactly one of them. Returns a new stream (free with

@@ -105,7 +105,9 @@ hvb_gateway_record *hvb_gateway_check(const char *path, hvb_error *err);
 /* Free a record from hvb_gateway_check. NULL, and records owned by the library, are ignored. */
 void hvb_gateway_record_free(hvb_gateway_record *record);
 
-/* Getters (NULL-safe: NULL record gives NULL / 0). */
+/* Getters. NULL-safe: for a NULL record the strings are NULL, the numbers 0, the stage
+ * HVB_GATEWAY_STAGE_NONE and the state HVB_GATEWAY_STATE_BROKEN (not 0, which is
+ * HVB_GATEWAY_STATE_BUILTIN: a missing record must never read as usable). */
 const char *hvb_gateway_record_name(const hvb_gateway_record *r);
 const char *hvb_gateway_record_path(const hvb_gateway_record *r); /* NULL when built in */
 hvb_gateway_state hvb_gateway_record_state(const hvb_gateway_record *r);

@@ -135,8 +135,8 @@ json_object *hvb_repair_result_value(const hvb_repair_result *r);
  * found before the failure (the arguments are still the original). Index out of range: NULL.
  * Borrowed. */
 size_t hvb_repair_result_edit_count(const hvb_repair_result *r);
-const char *hvb_repair_result_edit_code(const hvb_repair_result *r, size_t i);
-const char *hvb_repair_result_edit_text(const hvb_repair_result *r, size_t i);
+const char *hvb_repair_result_edit_code_at(const hvb_repair_result *r, size_t i);
+const char *hvb_repair_result_edit_text_at(const hvb_repair_result *r, size_t i);
 
 /* Is `code` among the edits? */
 bool hvb_repair_result_has_edit(const hvb_repair_result *r, const char *code);
@@ -153,7 +153,7 @@ const char *hvb_repair_result_tool(const hvb_repair_result *r);
 /* The calls to make: 1 for VALID and REPAIRED (call 0 is the arguments), one per object for a
  * split input, 0 for UNFIXABLE. Each is compact JSON text, borrowed. */
 size_t hvb_repair_result_call_count(const hvb_repair_result *r);
-const char *hvb_repair_result_call(const hvb_repair_result *r, size_t i);
+const char *hvb_repair_result_call_at(const hvb_repair_result *r, size_t i);
 
 /* The result as a new JSON object (json_object_put):
  * {"outcome": "repaired", "arguments": "<text>", "edits": [{"code": ..., "text": ...}],

@@ -64,6 +64,7 @@
 #define HEAVENBASE_TOOLS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <heavenbase/error.h>
 #include <heavenbase/llm.h>
@@ -103,7 +104,7 @@ bool hvb_tools_add(hvb_tools *tools, const char *name, const char *description,
 bool hvb_tools_add_schema(hvb_tools *tools, json_object *definition, hvb_error *err);
 
 /* Number of tools in the set (0 for NULL). */
-int hvb_tools_count(const hvb_tools *tools);
+size_t hvb_tools_count(const hvb_tools *tools);
 
 /* The OpenAI "tools" array of the set, in the order added. Borrowed from the set; valid
  * until the set changes or is freed. */
@@ -176,7 +177,7 @@ bool hvb_tool_call_cancelled(const hvb_tool_call *call);
 json_object *hvb_result_repairs(const hvb_result *r);
 
 /* The number of model calls made for the result (1 for a plain chat; 0 for NULL). */
-int hvb_result_steps(const hvb_result *r);
+size_t hvb_result_steps(const hvb_result *r);
 
 /* Did a tool loop stop because it reached max_steps with tool calls still pending? */
 bool hvb_result_max_steps_reached(const hvb_result *r);

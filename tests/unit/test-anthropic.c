@@ -1144,7 +1144,7 @@ START_TEST(chat_sends_a_messages_request_and_reads_the_reply) {
   json_object *msgs = parse("[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\","
                             "\"content\":\"Hello?\"}]");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *r = hvb_llm_chat_messages(llm, msgs, NULL, &err);
+  hvb_result *r = hvb_llm_chat(llm, NULL, msgs, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert_str_eq(hvb_result_text(r), "Hello!");
   ck_assert_str_eq(hvb_result_finish_reason(r), "stop");
@@ -1193,7 +1193,7 @@ START_TEST(a_stream_through_the_library_equals_the_chat_of_the_same_reply) {
   ck_assert_str_eq(text->str, "I'll check both cities.");
   ck_assert_int_eq(usage_deltas, 1);
 
-  hvb_result *chatted = hvb_llm_chat(llm, "Weather?", NULL, &err);
+  hvb_result *chatted = hvb_llm_chat(llm, "Weather?", NULL, NULL, &err);
   ck_assert_msg(chatted != NULL, "%s", err.message);
   char *x = project(streamed), *y = project(chatted);
   ck_assert_str_eq(x, y);
@@ -1230,13 +1230,13 @@ START_TEST(provider_errors_keep_type_and_message_and_never_the_key) {
   push_sse("stream-error.sse", 3);
   hvb_llm *llm = anthropic_llm(NULL);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, NULL, &err));
   ck_assert_int_eq(err.status, HVB_PROVIDER);
   ck_assert_str_eq(err.type, "overloaded_error");
   ck_assert_ptr_nonnull(strstr(err.message, "Overloaded"));
 
   hvb_error err2 = HVB_ERROR_INIT;
-  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, &err2));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, NULL, &err2));
   ck_assert_int_eq(err2.status, HVB_HTTP);
   ck_assert_int_eq(err2.http_status, 400);
   ck_assert_str_eq(err2.type, "invalid_request_error");
@@ -1244,7 +1244,7 @@ START_TEST(provider_errors_keep_type_and_message_and_never_the_key) {
 
   json_object *opts = parse("{\"stream\":true}");
   hvb_error err3 = HVB_ERROR_INIT;
-  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", opts, &err3));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, opts, &err3));
   ck_assert_int_eq(err3.status, HVB_PROVIDER);
   ck_assert_str_eq(err3.type, "overloaded_error");
   json_object_put(opts);
@@ -1275,7 +1275,7 @@ START_TEST(untranslatable_requests_fail_before_sending) {
   json_object *msgs = parse("[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\","
                             "\"input_audio\":{\"data\":\"AAAA\",\"format\":\"wav\"}}]}]");
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_ptr_null(hvb_llm_chat_messages(llm, msgs, NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, NULL, msgs, NULL, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
   ck_assert_ptr_nonnull(strstr(err.message, "input_audio"));
   ck_assert_int_eq(up_request_count(tu_srv), 0);

@@ -45,7 +45,7 @@ static void seen_clear(seen *s) {
 static void on_done(hvb_call *call, void *ud) {
   seen *s = ud;
   s->status = hvb_call_status(call);
-  hvb_result *r = hvb_call_result(call);
+  const hvb_result *r = hvb_call_result(call);
   if (r) g_strlcpy(s->reply, hvb_result_text(r), sizeof s->reply);
   s->on_engine = g_thread_self() != s->starter;
   g_atomic_int_inc(&s->done);
@@ -352,7 +352,7 @@ END_TEST
 static gpointer sync_chat_thread(gpointer llm) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "temperature", json_object_new_double(0));
-  hvb_result *r = hvb_llm_chat(llm, "same question", o, NULL);
+  hvb_result *r = hvb_llm_chat(llm, "same question", NULL, o, NULL);
   json_object_put(o);
   return r;
 }
@@ -514,7 +514,7 @@ START_TEST(embedding_batches_run_concurrently_on_the_engine) {
   gint64 took_ms = (g_get_monotonic_time() - t0) / 1000;
   ck_assert_msg(e != NULL, "%s", err.message);
   ck_assert_uint_eq(hvb_embeddings_requests(e), 6);
-  for (size_t i = 0; i < 12; i++) ck_assert_float_eq(hvb_embeddings_vector(e, i)[0], texts[i][0]);
+  for (size_t i = 0; i < 12; i++) ck_assert_float_eq(hvb_embeddings_at(e, i)[0], texts[i][0]);
   ck_assert_msg(took_ms < 1500, "6 batches with 3 workers took %lld ms", (long long)took_ms);
   ck_assert_int_eq(up_request_count(tu_srv), 6);
   hvb_embeddings_free(e);
@@ -556,14 +556,14 @@ START_TEST(async_embeddings_run_their_batches_on_the_engine) {
   ck_assert_int_eq(s.done, 1);
   ck_assert(s.on_engine);
   ck_assert_int_eq(s.status, HVB_OK);
-  hvb_embeddings *e = hvb_call_embeddings(c);
+  const hvb_embeddings *e = hvb_call_embeddings(c);
   ck_assert_ptr_nonnull(e);
   ck_assert_ptr_null(hvb_call_result(c));
   ck_assert_uint_eq(hvb_embeddings_count(e), 9);
   ck_assert_uint_eq(hvb_embeddings_requests(e), 4); /* 7 distinct texts in batches of 2 */
   for (int i = 0; i < 9; i++) {
-    ck_assert_float_eq(hvb_embeddings_vector(e, (size_t)i)[0], 't');
-    ck_assert_float_eq(hvb_embeddings_vector(e, (size_t)i)[1], '0' + i % 7);
+    ck_assert_float_eq(hvb_embeddings_at(e, (size_t)i)[0], 't');
+    ck_assert_float_eq(hvb_embeddings_at(e, (size_t)i)[1], '0' + i % 7);
   }
   hvb_call_free(c);
 
@@ -574,10 +574,10 @@ START_TEST(async_embeddings_run_their_batches_on_the_engine) {
   c = hvb_llm_embed_async(llm, again, 2, NULL, embed_done, &s2, &err);
   ck_assert(hvb_call_wait(c, 20000));
   ck_assert_int_eq(s2.status, HVB_OK);
-  e = hvb_call_take_embeddings(c);
-  ck_assert_uint_eq(hvb_embeddings_cached(e), 2);
-  ck_assert_uint_eq(hvb_embeddings_requests(e), 0);
-  hvb_embeddings_free(e);
+  hvb_embeddings *taken = hvb_call_take_embeddings(c);
+  ck_assert_uint_eq(hvb_embeddings_cached(taken), 2);
+  ck_assert_uint_eq(hvb_embeddings_requests(taken), 0);
+  hvb_embeddings_free(taken);
   hvb_call_free(c);
   ck_assert_int_eq(up_request_count(tu_srv), 4);
   hvb_llm_free(llm);

@@ -406,7 +406,7 @@ static hvb_llm *up_llm(const char *extra) {
 static hvb_result *chat_ok(hvb_llm *llm, const char *prompt, const char *opts) {
   json_object *o = opts ? tu_parse(opts) : NULL;
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *r = hvb_llm_chat(llm, prompt, o, &err);
+  hvb_result *r = hvb_llm_chat(llm, prompt, NULL, o, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   json_object_put(o);
   return r;
@@ -527,12 +527,12 @@ START_TEST(errors_truncated_and_aborted_streams_are_never_stored) {
   hvb_error err = HVB_ERROR_INIT;
   /* An HTTP error. */
   up_push_body(srv, CHAT_PATH, 500, NULL, "{\"error\":{\"message\":\"boom\"}}");
-  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, NULL, &err));
   /* A truncated stream (no [DONE], no finish reason). */
   up_push_sse(srv, CHAT_PATH, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"part\"}}]}\n\n",
               1);
   json_object *stream = tu_parse("{\"stream\": true}");
-  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", stream, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, stream, &err));
   ck_assert_int_eq(err.status, HVB_TRUNCATED);
   json_object_put(stream);
   /* A stream the caller abandons after the first delta, while the rest is still coming. */
@@ -623,7 +623,7 @@ typedef struct flight_arg {
 static gpointer flight_main(gpointer p) {
   flight_arg *a = p;
   hvb_error err = HVB_ERROR_INIT;
-  a->r = hvb_llm_chat(a->llm, "same", NULL, &err);
+  a->r = hvb_llm_chat(a->llm, "same", NULL, NULL, &err);
   return NULL;
 }
 
@@ -667,7 +667,7 @@ START_TEST(mock_chats_are_cached_too_and_stats_count_the_hit) {
   hvb_cache_close(c);
   /* A bad per-call setting is the caller's error. */
   json_object *bad = tu_parse("{\"cache\": 1}");
-  ck_assert_ptr_null(hvb_llm_chat(llm, "x", bad, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "x", NULL, bad, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
   ck_assert_ptr_nonnull(strstr(err.message, "call option 'cache'"));
   json_object_put(bad);

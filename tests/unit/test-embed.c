@@ -47,7 +47,7 @@ static char *text_of(const float *v) {
 }
 
 static void assert_vector_of(const hvb_embeddings *e, size_t i, const char *text) {
-  char *t = text_of(hvb_embeddings_vector(e, i));
+  char *t = text_of(hvb_embeddings_at(e, i));
   ck_assert_msg(strcmp(t, text) == 0, "vector %zu is for '%s', want '%s'", i, t, text);
   g_free(t);
 }
@@ -351,7 +351,7 @@ START_TEST(projection_gives_fields_in_input_order) {
   ck_assert_ptr_null(hvb_embeddings_project(e, "vectors", &ok, &err));
   ck_assert(!ok);
   ck_assert_ptr_nonnull(strstr(err.message, "'vectors'"));
-  ck_assert_ptr_null(hvb_embeddings_vector(e, 2));
+  ck_assert_ptr_null(hvb_embeddings_at(e, 2));
   hvb_embeddings_free(e);
   hvb_llm_free(llm);
 }
@@ -430,8 +430,8 @@ START_TEST(mock_embeddings_are_deterministic_and_sized_by_embed_dim) {
   hvb_embeddings *a = embed_ok(llm, texts, 2, "{\"cache\": false}");
   hvb_embeddings *b = embed_ok(llm, texts, 2, NULL);
   ck_assert_uint_eq(hvb_embeddings_dim(a), 5);
-  ck_assert(memcmp(hvb_embeddings_vector(a, 1), hvb_embeddings_vector(b, 1), 5 * sizeof(float)) == 0);
-  ck_assert(memcmp(hvb_embeddings_vector(a, 0), hvb_embeddings_vector(a, 1), 5 * sizeof(float)) != 0);
+  ck_assert(memcmp(hvb_embeddings_at(a, 1), hvb_embeddings_at(b, 1), 5 * sizeof(float)) == 0);
+  ck_assert(memcmp(hvb_embeddings_at(a, 0), hvb_embeddings_at(a, 1), 5 * sizeof(float)) != 0);
   hvb_embeddings_free(a);
   hvb_embeddings_free(b);
   hvb_llm_free(llm);

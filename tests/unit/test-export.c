@@ -66,7 +66,7 @@ START_TEST(an_export_gets_the_same_reply_as_a_library_call_on_the_same_connectio
   up_push(tu_srv, CHAT_PATH, &r);
   hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, "{\"temperature\": 0.3}");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *res = hvb_llm_chat(llm, "hi", NULL, &err);
+  hvb_result *res = hvb_llm_chat(llm, "hi", NULL, NULL, &err);
   ck_assert_msg(res != NULL, "%s", err.message);
 
   hvb_export *x = export_ok(llm, HVB_GATEWAY_OP_CHAT, HVB_EXPORT_OPENAI);

@@ -49,7 +49,7 @@ static void push_echo(int delay_ms) {
 /* In the child: a sync chat gets its own reply. */
 static void child_sync_chat(int n, hvb_llm *llm, const char *prompt) {
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *r = hvb_llm_chat(llm, prompt, NULL, &err);
+  hvb_result *r = hvb_llm_chat(llm, prompt, NULL, NULL, &err);
   CHILD_CHECK(n, r != NULL, "%s", err.message);
   char *want = g_strconcat("echo: ", prompt, NULL);
   CHILD_CHECK(n + 1, strcmp(hvb_result_text(r), want) == 0, "got '%s'", hvb_result_text(r));
@@ -148,7 +148,7 @@ static void child_succeeded_or_leaked(pid_t pid) {
 
 static void parent_sync_chat(hvb_llm *llm, const char *prompt) {
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *r = hvb_llm_chat(llm, prompt, NULL, &err);
+  hvb_result *r = hvb_llm_chat(llm, prompt, NULL, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   char *want = g_strconcat("echo: ", prompt, NULL);
   ck_assert_str_eq(hvb_result_text(r), want);
@@ -356,7 +356,7 @@ typedef struct sync_worker {
 static gpointer sync_loop(gpointer ud) {
   sync_worker *w = ud;
   while (!g_atomic_int_get(&w->stop)) {
-    hvb_result *r = hvb_llm_chat(w->llm, "sync worker", NULL, NULL);
+    hvb_result *r = hvb_llm_chat(w->llm, "sync worker", NULL, NULL, NULL);
     if (r && strcmp(hvb_result_text(r), "echo: sync worker") == 0) g_atomic_int_inc(&w->ok);
     else g_atomic_int_inc(&w->failed);
     hvb_result_free(r);

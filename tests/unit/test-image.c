@@ -392,7 +392,7 @@ START_TEST(images_join_the_last_user_message) {
   json_object_array_add(list, json_object_new_string(path));
   json_object_array_add(list, json_object_new_string("https://example.invalid/cat.jpg"));
   json_object_object_add(opts, "images", list);
-  hvb_result *r = hvb_llm_chat(llm, "what is this?", opts, &err);
+  hvb_result *r = hvb_llm_chat(llm, "what is this?", NULL, opts, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   hvb_result_free(r);
   json_object *sent = tu_sent_body(tu_srv, 0);
@@ -424,7 +424,7 @@ START_TEST(images_join_the_last_user_message) {
   /* a bad element is named */
   json_object_array_put_idx(list, 0, json_object_new_string("nope-missing.png"));
   err = (hvb_error)HVB_ERROR_INIT;
-  ck_assert_ptr_null(hvb_llm_chat(llm, "x", opts, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "x", NULL, opts, &err));
   ck_assert_msg(strstr(err.message, "call option 'images'[0]"), "%s", err.message);
   ck_assert_int_eq(up_request_count(tu_srv), 2);
 
@@ -453,8 +453,8 @@ START_TEST(imagen_takes_b64_and_url_answers) {
   hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
   hvb_images *r = imagen_ok(llm, "a mug", "{\"size\": \"1024x1024\", \"n\": 1}");
   ck_assert_uint_eq(hvb_images_count(r), 1);
-  assert_probe(hvb_images_get(r, 0), "png", 1, 1);
-  ck_assert_str_eq(hvb_image_revised_prompt(hvb_images_get(r, 0)), "a mug, revised");
+  assert_probe(hvb_images_at(r, 0), "png", 1, 1);
+  ck_assert_str_eq(hvb_image_revised_prompt(hvb_images_at(r, 0)), "a mug, revised");
   ck_assert_ptr_null(hvb_images_raw(r));
   ck_assert_ptr_nonnull(hvb_images_usage(r));
   hvb_images_free(r);
@@ -473,9 +473,9 @@ START_TEST(imagen_takes_b64_and_url_answers) {
   llm = tu_upstream_llm(tu_srv, "dall-e-3", KEY, NULL);
   r = imagen_ok(llm, "a mug", "{\"include\": \"raw\"}");
   ck_assert_int_eq(up_request_count(tu_srv), 2);
-  ck_assert_ptr_nonnull(hvb_image_url(hvb_images_get(r, 0)));
+  ck_assert_ptr_nonnull(hvb_image_url(hvb_images_at(r, 0)));
   ck_assert_ptr_nonnull(hvb_images_raw(r));
-  assert_probe(hvb_images_get(r, 0), "png", 1, 1);
+  assert_probe(hvb_images_at(r, 0), "png", 1, 1);
   ck_assert_int_eq(up_request_count(tu_srv), 3);
   hvb_images_free(r);
   sent = tu_sent_body(tu_srv, 1);
@@ -572,7 +572,7 @@ START_TEST(seeded_imagen_is_cached_and_unseeded_is_not) {
   hvb_images *b = imagen_ok(llm, "a mug", "{\"seed\": 7}");
   ck_assert(!hvb_images_cached(a));
   ck_assert(hvb_images_cached(b));
-  assert_probe(hvb_images_get(b, 0), "png", 1, 1);
+  assert_probe(hvb_images_at(b, 0), "png", 1, 1);
   ck_assert_int_eq(up_request_count(tu_srv), 1);
   hvb_images_free(a);
   hvb_images_free(b);
@@ -594,9 +594,9 @@ START_TEST(mock_imagen_is_deterministic_png) {
   hvb_images *b = imagen_ok(llm, "a mug", "{\"n\": 2, \"cache\": false}");
   ck_assert_uint_eq(hvb_images_count(a), 2);
   for (size_t i = 0; i < 2; i++) {
-    assert_probe(hvb_images_get(a, i), "png", 8, 8);
-    char *x = hvb_image_base64(hvb_images_get(a, i), &err);
-    char *y = hvb_image_base64(hvb_images_get(b, i), &err);
+    assert_probe(hvb_images_at(a, i), "png", 8, 8);
+    char *x = hvb_image_base64(hvb_images_at(a, i), &err);
+    char *y = hvb_image_base64(hvb_images_at(b, i), &err);
     ck_assert_str_eq(x, y);
     free(x);
     free(y);
@@ -693,10 +693,10 @@ START_TEST(async_imagen_gives_the_upstream_images_once_on_the_engine_thread) {
   ck_assert(!hvb_images_cached(r));
   ck_assert_ptr_nonnull(hvb_images_raw(r));
   ck_assert_ptr_nonnull(hvb_images_usage(r));
-  ck_assert_str_eq(hvb_image_revised_prompt(hvb_images_get(r, 0)), "r0");
+  ck_assert_str_eq(hvb_image_revised_prompt(hvb_images_at(r, 0)), "r0");
   for (size_t i = 0; i < 2; i++) {
     hvb_error err = HVB_ERROR_INIT;
-    char *b64 = hvb_image_base64(hvb_images_get(r, i), &err);
+    char *b64 = hvb_image_base64(hvb_images_at(r, i), &err);
     ck_assert_msg(b64 != NULL, "%s", err.message);
     ck_assert_str_eq(b64, PNG_1X1_B64); /* the bytes the upstream sent */
     free(b64);
@@ -720,8 +720,8 @@ START_TEST(async_imagen_gives_the_upstream_images_once_on_the_engine_thread) {
   r = hvb_call_take_images(c);
   hvb_call_free(c); /* the images outlive the call */
   ck_assert_int_eq(up_request_count(tu_srv), 2);
-  ck_assert_ptr_nonnull(hvb_image_url(hvb_images_get(r, 0)));
-  assert_probe(hvb_images_get(r, 0), "png", 1, 1);
+  ck_assert_ptr_nonnull(hvb_image_url(hvb_images_at(r, 0)));
+  assert_probe(hvb_images_at(r, 0), "png", 1, 1);
   ck_assert_int_eq(up_request_count(tu_srv), 3);
   hvb_images_free(r);
   hvb_llm_free(llm);
@@ -732,7 +732,7 @@ START_TEST(async_imagen_gives_the_upstream_images_once_on_the_engine_thread) {
   ck_assert_msg(llm != NULL, "%s", err.message);
   c = imagen_async_ok(llm, "a mug", "{\"n\": 2, \"cache\": false}", &s);
   expect_async_ok(c, &s, 2);
-  assert_probe(hvb_images_get(hvb_call_images(c), 1), "png", 8, 8);
+  assert_probe(hvb_images_at(hvb_call_images(c), 1), "png", 8, 8);
   hvb_call_free(c); /* frees the images it still holds */
   hvb_llm_free(llm);
 }
@@ -752,7 +752,7 @@ START_TEST(async_seeded_imagen_shares_the_cache_but_stores_no_urls) {
   c = imagen_async_ok(llm, "a mug", "{\"seed\": 7}", &s);
   expect_async_ok(c, &s, 1);
   ck_assert(hvb_images_cached(hvb_call_images(c)));
-  assert_probe(hvb_images_get(hvb_call_images(c), 0), "png", 1, 1);
+  assert_probe(hvb_images_at(hvb_call_images(c), 0), "png", 1, 1);
   hvb_call_free(c);
   hvb_images *r = imagen_ok(llm, "a mug", "{\"seed\": 7}");
   ck_assert(hvb_images_cached(r));

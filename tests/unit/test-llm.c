@@ -751,7 +751,7 @@ START_TEST(mock_chat_replies_to_the_prompt) {
   tu_isolate();
   hvb_llm *llm = mock_llm();
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *r = hvb_llm_chat(llm, "Hello", NULL, &err);
+  hvb_result *r = hvb_llm_chat(llm, "Hello", NULL, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert_str_eq(hvb_result_text(r), "Mock reply to: Hello");
   ck_assert_str_eq(hvb_result_finish_reason(r), "stop");
@@ -767,7 +767,7 @@ START_TEST(mock_stream_yields_words_that_make_the_chat_text) {
   tu_isolate();
   hvb_llm *llm = mock_llm();
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *chat = hvb_llm_chat(llm, "Tell me a story", NULL, &err);
+  hvb_result *chat = hvb_llm_chat(llm, "Tell me a story", NULL, NULL, &err);
   ck_assert_msg(chat != NULL, "%s", err.message);
   hvb_stream *st = hvb_llm_stream(llm, "Tell me a story", NULL, NULL, &err);
   ck_assert_msg(st != NULL, "%s", err.message);
@@ -797,7 +797,7 @@ START_TEST(mock_system_prompt_lands_in_messages) {
   hvb_llm *llm = mock_llm();
   hvb_error err = HVB_ERROR_INIT;
   json_object *opts = tu_parse("{\"system\":\"You are terse.\",\"temperature\":0}");
-  hvb_result *r = hvb_llm_chat(llm, "Hi there", opts, &err);
+  hvb_result *r = hvb_llm_chat(llm, "Hi there", NULL, opts, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   char *s = project(r, "messages");
   ck_assert_str_eq(s, "[{\"content\":\"You are terse.\",\"role\":\"system\"},{\"content\":"
@@ -830,7 +830,7 @@ START_TEST(messages_are_validated_with_index_and_field) {
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     json_object *m = tu_parse(cases[i].messages);
     hvb_error_clear(&err);
-    ck_assert_ptr_null(hvb_llm_chat_messages(llm, m, NULL, &err));
+    ck_assert_ptr_null(hvb_llm_chat(llm, NULL, m, NULL, &err));
     ck_assert_int_eq(err.status, HVB_EINVAL);
     ck_assert_msg(strstr(err.message, cases[i].expect), "got '%s'", err.message);
     hvb_error_clear(&err);
@@ -841,9 +841,9 @@ START_TEST(messages_are_validated_with_index_and_field) {
   json_object *ok = tu_parse("[{\"role\":\"user\",\"content\":\"x\"}]");
   ck_assert_ptr_null(hvb_llm_stream(llm, "x", ok, NULL, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
-  ck_assert_ptr_null(hvb_llm_chat_messages(llm, NULL, NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, NULL, NULL, NULL, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
-  ck_assert_ptr_null(hvb_llm_chat(llm, NULL, NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, NULL, NULL, NULL, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
   json_object_put(ok);
   hvb_llm_free(llm);
@@ -862,7 +862,7 @@ START_TEST(call_options_of_the_wrong_type_are_named) {
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     hvb_error err = HVB_ERROR_INIT;
     json_object *o = tu_parse(cases[i][0]);
-    ck_assert_ptr_null(hvb_llm_chat(llm, "x", o, &err));
+    ck_assert_ptr_null(hvb_llm_chat(llm, "x", NULL, o, &err));
     ck_assert_int_eq(err.status, HVB_EINVAL);
     ck_assert_msg(strstr(err.message, cases[i][1]), "got '%s'", err.message);
     json_object_put(o);
@@ -913,7 +913,7 @@ START_TEST(unknown_gateway_falls_back_to_openai_and_says_why) {
   ck_assert(hvb_spec_gateway_fallback(spec));
   ck_assert_ptr_nonnull(strstr(hvb_spec_gateway_fallback_reason(spec), "hb-gateway-nosuchgw.so"));
   /* The mock provider has no base URL: openai cannot reach it, and says so. */
-  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, NULL, &err));
   ck_assert_int_eq(err.status, HVB_CONFIG);
   hvb_llm_free(llm);
 }
@@ -958,7 +958,7 @@ START_TEST(plain_chat_returns_the_text_and_sends_model_messages_and_key) {
   up_push_body(tu_srv, CHAT_PATH, 200, NULL, canned_chat);
   hvb_llm *llm = up_llm(NULL);
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *r = hvb_llm_chat(llm, "Hello", NULL, &err);
+  hvb_result *r = hvb_llm_chat(llm, "Hello", NULL, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert_str_eq(hvb_result_text(r), "Hello from the canned upstream.");
   ck_assert_int_eq(json_object_get_int(json_object_object_get(hvb_result_usage(r), "total_tokens")),
@@ -1013,7 +1013,7 @@ static void push_pieces(const up_chunk *chunks, int n, int close_after) {
 /* hvb_llm_chat of "Hi" with {"stream": true}: the gathered result, or NULL with err set. */
 static hvb_result *stream_chat(hvb_llm *llm, hvb_error *err) {
   json_object *opts = tu_parse("{\"stream\":true}");
-  hvb_result *r = hvb_llm_chat(llm, "Hi", opts, err);
+  hvb_result *r = hvb_llm_chat(llm, "Hi", NULL, opts, err);
   json_object_put(opts);
   return r;
 }
@@ -1234,7 +1234,7 @@ START_TEST(invalid_json_body_is_a_parse_error_naming_the_url) {
   up_push_body(tu_srv, CHAT_PATH, 200, NULL, "<html>Bad gateway</html>");
   hvb_llm *llm = up_llm(NULL);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, NULL, &err));
   ck_assert_int_eq(err.status, HVB_PARSE);
   ck_assert_ptr_nonnull(strstr(err.message, "is not valid JSON"));
   ck_assert_ptr_nonnull(strstr(err.message, up_base_url(tu_srv)));
@@ -1247,7 +1247,7 @@ START_TEST(error_body_with_status_200_is_a_provider_error) {
                "{\"error\":{\"message\":\"upstream model unavailable\",\"code\":\"model_down\"}}");
   hvb_llm *llm = up_llm(NULL);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, NULL, &err));
   ck_assert_int_eq(err.status, HVB_PROVIDER);
   ck_assert_str_eq(err.type, "model_down");
   ck_assert_ptr_nonnull(strstr(err.message, "upstream model unavailable"));
@@ -1261,7 +1261,7 @@ START_TEST(status_401_is_an_http_error_without_the_key_and_not_retried) {
                "\"invalid_request_error\",\"code\":\"invalid_api_key\"}}");
   hvb_llm *llm = up_llm(NULL);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, NULL, &err));
   ck_assert_int_eq(err.status, HVB_HTTP);
   ck_assert_int_eq(err.http_status, 401);
   ck_assert_ptr_nonnull(strstr(err.message, "401"));
@@ -1279,7 +1279,7 @@ START_TEST(status_500_then_200_succeeds_for_chat) {
   up_push_body(tu_srv, CHAT_PATH, 200, NULL, canned_chat);
   hvb_llm *llm = up_llm("{\"max_retries\": 2}");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *r = hvb_llm_chat(llm, "Hi", NULL, &err);
+  hvb_result *r = hvb_llm_chat(llm, "Hi", NULL, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert_str_eq(hvb_result_text(r), "Hello from the canned upstream.");
   ck_assert_int_eq(up_request_count(tu_srv), 2);
@@ -1334,7 +1334,7 @@ START_TEST(missing_base_url_is_a_config_error) {
   hvb_llm *llm = hvb_llm_new(o, &err);
   json_object_put(o);
   if (!llm) return; /* the spec itself may refuse an empty base URL: fine too */
-  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "Hi", NULL, NULL, &err));
   ck_assert_int_eq(err.status, HVB_CONFIG);
   ck_assert_ptr_nonnull(strstr(err.message, "has no base_url; pass base_url"));
   ck_assert_int_eq(up_request_count(tu_srv), 0);

@@ -181,7 +181,7 @@ START_TEST(the_mock_is_built_in_and_a_file_of_its_name_wins) {
   ck_assert_uint_eq(hvb_gateway_record_abi_minor(mock), HVB_GATEWAY_ABI_MINOR);
   hvb_llm *llm = llm_ok("{\"preset\": \"mock\"}");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *r = hvb_llm_chat(llm, "hi", NULL, &err);
+  hvb_result *r = hvb_llm_chat(llm, "hi", NULL, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert_str_eq(hvb_result_text(r), "Mock reply to: hi");
   hvb_result_free(r);
@@ -511,7 +511,7 @@ START_TEST(operations_are_checked_by_caps_then_by_supports) {
   ck_assert_str_eq(err.message, "gateway 'good' does not support image generation");
   ck_assert(!hvb_llm_supports(llm, (hvb_gateway_op)42, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
-  hvb_result *r = hvb_llm_chat(llm, "hi", NULL, &err);
+  hvb_result *r = hvb_llm_chat(llm, "hi", NULL, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert_str_eq(hvb_result_text(r), "good reply");
   hvb_result_free(r);
@@ -532,7 +532,7 @@ START_TEST(operations_are_checked_by_caps_then_by_supports) {
   /* The check comes before anything else: even before the messages are looked at. */
   llm = llm_ok("{\"preset\": \"mock\", \"gateway\": \"older\"}");
   json_object *bad = parse("[]");
-  ck_assert_ptr_null(hvb_llm_chat_messages(llm, bad, NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, NULL, bad, NULL, &err));
   ck_assert_int_eq(err.status, HVB_UNSUPPORTED);
   ck_assert_str_eq(err.message, "gateway 'older' does not support chat");
   ck_assert_ptr_null(hvb_llm_stream(llm, "hi", NULL, NULL, &err));
@@ -555,7 +555,7 @@ START_TEST(mock_replies_script_a_tool_loop_by_assistant_turns) {
       " {\"error\": {\"status\": 429, \"message\": \"slow down\", \"type\": \"rate_limit\"}}]}");
   hvb_error err = HVB_ERROR_INIT;
   json_object *msgs = parse("[{\"role\": \"user\", \"content\": \"Weather in Paris?\"}]");
-  hvb_result *r = hvb_llm_chat_messages(llm, msgs, NULL, &err);
+  hvb_result *r = hvb_llm_chat(llm, NULL, msgs, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert_str_eq(hvb_result_finish_reason(r), "tool_calls");
   ck_assert_str_eq(js(hvb_result_tool_calls(r)),
@@ -589,7 +589,7 @@ START_TEST(mock_replies_script_a_tool_loop_by_assistant_turns) {
 
   /* Round three: the scripted error, with its HTTP status and type. */
   json_object_array_add(conv, parse("{\"role\": \"user\", \"content\": \"And tomorrow?\"}"));
-  ck_assert_ptr_null(hvb_llm_chat_messages(llm, conv, NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, NULL, conv, NULL, &err));
   ck_assert_int_eq(err.status, HVB_HTTP);
   ck_assert_int_eq(err.http_status, 429);
   ck_assert_str_eq(err.type, "rate_limit");
@@ -597,7 +597,7 @@ START_TEST(mock_replies_script_a_tool_loop_by_assistant_turns) {
 
   /* Round four: past the end of the script. */
   json_object_array_add(conv, parse("{\"role\": \"assistant\", \"content\": \"?\"}"));
-  ck_assert_ptr_null(hvb_llm_chat_messages(llm, conv, NULL, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, NULL, conv, NULL, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
   ck_assert_ptr_nonnull(strstr(err.message, "mock_replies has 3 replies, but the request "
                                             "already holds 3 assistant messages"));
@@ -614,7 +614,7 @@ START_TEST(mock_reply_objects_carry_reasoning_usage_and_finish) {
                             " \"2+2\", \"finish_reason\": \"length\", \"usage\":"
                             " {\"prompt_tokens\": 1, \"completion_tokens\": 2,"
                             " \"total_tokens\": 3}}]}");
-  hvb_result *r = hvb_llm_chat(llm, "2+2?", call, &err);
+  hvb_result *r = hvb_llm_chat(llm, "2+2?", NULL, call, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert_str_eq(hvb_result_text(r), "Four.");
   ck_assert_str_eq(hvb_result_think(r), "2+2");
@@ -625,12 +625,12 @@ START_TEST(mock_reply_objects_carry_reasoning_usage_and_finish) {
   json_object_put(call);
 
   call = parse("{\"mock_replies\": [42]}");
-  ck_assert_ptr_null(hvb_llm_chat(llm, "x", call, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "x", NULL, call, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
   ck_assert_ptr_nonnull(strstr(err.message, "mock_replies[0] is neither a string nor"));
   json_object_put(call);
   call = parse("{\"mock_replies\": [{\"error\": {\"message\": \"boom\"}}]}");
-  ck_assert_ptr_null(hvb_llm_chat(llm, "x", call, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "x", NULL, call, &err));
   ck_assert_int_eq(err.status, HVB_PROVIDER);
   ck_assert_int_eq(err.http_status, 0);
   json_object_put(call);
@@ -789,6 +789,23 @@ START_TEST(mock_images_are_valid_deterministic_pngs) {
 }
 END_TEST
 
+START_TEST(getters_of_no_record_say_nothing_and_never_read_as_usable) {
+  const hvb_gateway_record *none = hvb_gateway_lookup(NULL);
+  ck_assert_ptr_null(none);
+  ck_assert_ptr_null(hvb_gateway_lookup(""));
+  ck_assert_ptr_null(hvb_gateway_record_name(none));
+  ck_assert_ptr_null(hvb_gateway_record_path(none));
+  ck_assert_ptr_null(hvb_gateway_record_reason(none));
+  ck_assert_ptr_null(hvb_gateway_record_version(none));
+  ck_assert_uint_eq(hvb_gateway_record_caps(none), 0);
+  ck_assert_uint_eq(hvb_gateway_record_abi_major(none), 0);
+  ck_assert_int_eq(hvb_gateway_record_stage(none), HVB_GATEWAY_STAGE_NONE);
+  ck_assert_int_eq(hvb_gateway_record_state(none), HVB_GATEWAY_STATE_BROKEN);
+  ck_assert_ptr_null(hvb_gateway_record_to_json(none));
+  hvb_gateway_record_free(NULL);
+}
+END_TEST
+
 int main(void) {
   find_dirs();
   orig_gateway_path = g_strdup(getenv("HB_GATEWAY_PATH"));
@@ -799,6 +816,7 @@ int main(void) {
   tcase_add_checked_fixture(load, setup, NULL);
   tcase_set_timeout(load, 30);
   tcase_add_test(load, builtin_openai_comes_first_and_needs_no_scan);
+  tcase_add_test(load, getters_of_no_record_say_nothing_and_never_read_as_usable);
   tcase_add_test(load, each_fixture_gets_its_state_stage_and_reason);
   tcase_add_test(load, an_older_plugin_loads_and_slots_past_its_struct_size_read_as_null);
   tcase_add_test(load, the_mock_is_built_in_and_a_file_of_its_name_wins);

@@ -121,7 +121,7 @@ static void run_case(json_object *c, GString *fails) {
       if (!same) {
         g_string_append(why, "edits [");
         for (size_t i = 0; i < hvb_repair_result_edit_count(r); i++)
-          g_string_append_printf(why, "%s%s", i ? " " : "", hvb_repair_result_edit_code(r, i));
+          g_string_append_printf(why, "%s%s", i ? " " : "", hvb_repair_result_edit_code_at(r, i));
         g_string_append_printf(why, "], expected %s; ", json_object_to_json_string(edits));
       }
     }
@@ -134,7 +134,7 @@ static void run_case(json_object *c, GString *fails) {
       bool same = n == hvb_repair_result_call_count(r);
       for (size_t i = 0; same && i < n; i++)
         same = !strcmp(json_object_get_string(json_object_array_get_idx(calls, i)),
-                       hvb_repair_result_call(r, i));
+                       hvb_repair_result_call_at(r, i));
       if (!same) g_string_append_printf(why, "calls differ (%zu calls); ", hvb_repair_result_call_count(r));
     }
   }
@@ -215,7 +215,7 @@ START_TEST(truncated_output_keeps_everything_before_the_cut) {
   ck_assert_int_eq(hvb_repair_result_outcome(r), HVB_REPAIR_REPAIRED);
   ck_assert(hvb_repair_result_has_edit(r, "close_string"));
   ck_assert(hvb_repair_result_has_edit(r, "close_brackets"));
-  ck_assert_str_eq(hvb_repair_result_edit_text(r, 1),
+  ck_assert_str_eq(hvb_repair_result_edit_text_at(r, 1),
                    "closed an unclosed object or array (3 times)");
   hvb_repair_result_free(r);
 }
@@ -231,12 +231,12 @@ START_TEST(valid_input_is_reserialized_compactly_without_edits) {
   ck_assert_str_eq(hvb_repair_result_arguments(r, &n), "{\"b\":[1,\"/x\"],\"a\":null}");
   ck_assert_uint_eq(n, strlen("{\"b\":[1,\"/x\"],\"a\":null}"));
   ck_assert_uint_eq(hvb_repair_result_edit_count(r), 0);
-  ck_assert_ptr_null(hvb_repair_result_edit_code(r, 0));
-  ck_assert_ptr_null(hvb_repair_result_edit_text(r, 0));
+  ck_assert_ptr_null(hvb_repair_result_edit_code_at(r, 0));
+  ck_assert_ptr_null(hvb_repair_result_edit_text_at(r, 0));
   ck_assert_ptr_null(hvb_repair_result_reason(r));
   ck_assert_ptr_null(hvb_repair_result_tool(r));
   ck_assert_uint_eq(hvb_repair_result_call_count(r), 1);
-  ck_assert_ptr_null(hvb_repair_result_call(r, 1));
+  ck_assert_ptr_null(hvb_repair_result_call_at(r, 1));
   ck_assert(!hvb_repair_result_has_edit(r, NULL));
   hvb_repair_result_free(r);
   hvb_repair_result_free(NULL);
@@ -311,7 +311,7 @@ START_TEST(tool_call_uses_the_tools_array) {
   ck_assert_int_eq(hvb_repair_result_outcome(r), HVB_REPAIR_REPAIRED);
   ck_assert_str_eq(hvb_repair_result_tool(r), "get_weather");
   ck_assert_str_eq(hvb_repair_result_arguments(r, NULL), "{\"city\":\"Oslo\",\"unit\":\"c\"}");
-  ck_assert_str_eq(hvb_repair_result_edit_code(r, 0), "tool_name:Get_Weather->get_weather");
+  ck_assert_str_eq(hvb_repair_result_edit_code_at(r, 0), "tool_name:Get_Weather->get_weather");
   hvb_repair_result_free(r);
 
   r = hvb_repair_tool_call("legacy_fn", "{}", 2, tools, 0, NULL);
@@ -340,7 +340,7 @@ START_TEST(split_gives_one_call_per_object) {
   hvb_repair_result *r = hvb_repair_arguments(in, strlen(in), NULL, NULL, NULL, HVB_REPAIR_SPLIT, NULL);
   ck_assert_int_eq(hvb_repair_result_outcome(r), HVB_REPAIR_REPAIRED);
   ck_assert_uint_eq(hvb_repair_result_call_count(r), 3);
-  ck_assert_str_eq(hvb_repair_result_call(r, 2), "{\"a\":3}");
+  ck_assert_str_eq(hvb_repair_result_call_at(r, 2), "{\"a\":3}");
   ck_assert_str_eq(hvb_repair_result_arguments(r, NULL), "{\"a\":1}");
   ck_assert_int_eq(json_object_get_int(json_object_object_get(hvb_repair_result_value(r), "a")), 1);
   hvb_repair_result_free(r);

@@ -156,7 +156,7 @@ static hvb_call *mock_start(hvb_llm *llm, hvb_tools *tools, const char *script, 
   return c;
 }
 
-static json_object *msg(hvb_result *r, size_t i) {
+static json_object *msg(const hvb_result *r, size_t i) {
   return json_object_array_get_idx(hvb_result_messages(r), i);
 }
 
@@ -191,9 +191,9 @@ START_TEST(async_tool_answering_later_from_another_thread_completes_the_loop) {
   ck_assert_msg(hvb_call_status(c) == HVB_OK, "%s", s.error);
   ck_assert_int_eq(g_atomic_int_get(&s.done), 1);
   ck_assert(s.on_other_thread);
-  hvb_result *r = hvb_call_result(c);
+  const hvb_result *r = hvb_call_result(c);
   ck_assert_str_eq(hvb_result_text(r), "21 C in Paris at noon.");
-  ck_assert_int_eq(hvb_result_steps(r), 2);
+  ck_assert_uint_eq(hvb_result_steps(r), 2);
   /* user, assistant (2 calls), tool call_1 (the late async answer), tool call_2 (the sync
    * one, answered first), assistant: the tool messages follow the calls' order. */
   ck_assert_int_eq((int)json_object_array_length(hvb_result_messages(r)), 5);
@@ -435,11 +435,11 @@ START_TEST(streamed_async_loop_passes_deltas_and_tool_results_and_equals_the_syn
   ck_assert(hvb_call_wait(c, 20000));
   join_threads();
   ck_assert_msg(hvb_call_status(c) == HVB_OK, "%s", s.error);
-  hvb_result *r = hvb_call_result(c);
+  const hvb_result *r = hvb_call_result(c);
   ck_assert_str_eq(hvb_result_text(r), "21 C in Paris.");
   ck_assert_str_eq(js(hvb_result_messages(r)), js(hvb_result_messages(ref)));
   ck_assert_str_eq(js(hvb_result_deltas(r)), js(hvb_result_deltas(ref)));
-  ck_assert_int_eq(hvb_result_steps(r), 2);
+  ck_assert_uint_eq(hvb_result_steps(r), 2);
   /* What on_delta saw, in order: the tool call, the tool result, then the text. */
   const char *d = s.deltas->str;
   const char *call = strstr(d, "\"tool_calls\"");

@@ -115,7 +115,7 @@ START_TEST(two_steps_tool_call_then_tool_result_then_answer) {
       NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert_str_eq(hvb_result_text(r), "It is 21 C in Paris.");
-  ck_assert_int_eq(hvb_result_steps(r), 2);
+  ck_assert_uint_eq(hvb_result_steps(r), 2);
   ck_assert(!hvb_result_max_steps_reached(r));
   ck_assert_int_eq(seen.n, 1);
   ck_assert_str_eq(seen.args[0], "{\"city\":\"Paris\"}");
@@ -203,7 +203,7 @@ START_TEST(tool_error_is_fed_back_and_the_model_recovers) {
       " \"Atlantis has no station; Paris is 21 C.\"]",
       NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
-  ck_assert_int_eq(hvb_result_steps(r), 3);
+  ck_assert_uint_eq(hvb_result_steps(r), 3);
   json_object *c = content_json(r, 2);
   ck_assert(!json_object_get_boolean(json_object_object_get(c, "ok")));
   json_object *e = json_object_object_get(c, "error");
@@ -235,7 +235,7 @@ START_TEST(step_limit_is_reached_and_reported) {
   hvb_result *r = mock_loop(llm, tools, script, "{\"max_steps\": 2}", &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert(hvb_result_max_steps_reached(r));
-  ck_assert_int_eq(hvb_result_steps(r), 2);
+  ck_assert_uint_eq(hvb_result_steps(r), 2);
   ck_assert_int_eq(seen.n, 1); /* the last step's calls are not run */
   ck_assert_str_eq(hvb_result_finish_reason(r), "tool_calls");
   ck_assert_ptr_nonnull(hvb_result_tool_calls(r));
@@ -248,7 +248,7 @@ START_TEST(step_limit_is_reached_and_reported) {
   r = mock_loop(llm, tools, script, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert(hvb_result_max_steps_reached(r));
-  ck_assert_int_eq(hvb_result_steps(r), 1);
+  ck_assert_uint_eq(hvb_result_steps(r), 1);
   hvb_result_free(r);
   hvb_llm_free(llm);
   /* The config key. */
@@ -260,7 +260,7 @@ START_TEST(step_limit_is_reached_and_reported) {
   r = mock_loop(llm, tools, script, NULL, &err);
   ck_assert_msg(r != NULL, "%s", err.message);
   ck_assert(hvb_result_max_steps_reached(r));
-  ck_assert_int_eq(hvb_result_steps(r), 3);
+  ck_assert_uint_eq(hvb_result_steps(r), 3);
   hvb_result_free(r);
   /* Bad values are named. */
   ck_assert_ptr_null(mock_loop(llm, tools, script, "{\"max_steps\": 0}", &err));
@@ -374,7 +374,7 @@ START_TEST(unfixable_arguments_fail_under_strict_and_are_told_otherwise) {
   /* A plain chat with schema tools fails the same way. */
   json_object *call = tu_parse("{}");
   json_object_object_add(call, "mock_replies", tu_parse(script));
-  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", call, &err));
+  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, call, &err));
   ck_assert_int_eq(err.status, HVB_PARSE);
   json_object_put(call);
   hvb_llm_free(llm);
@@ -418,14 +418,14 @@ START_TEST(schema_tools_are_returned_not_run) {
   json_object_put(def);
   ck_assert(!hvb_tools_add(tools, "bad name!", NULL, NULL, weather, NULL, &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
-  ck_assert_int_eq(hvb_tools_count(tools), 3);
+  ck_assert_uint_eq(hvb_tools_count(tools), 3);
   ck_assert_int_eq((int)json_object_array_length(hvb_tools_json(tools)), 3);
   hvb_llm *llm = mock_llm(NULL);
   hvb_result *r = mock_loop(
       llm, tools, "[{\"tool_calls\": [" CALL("m1", "send_mail", "{\"to\": \"a@b\"}") "]}]", NULL,
       &err);
   ck_assert_msg(r != NULL, "%s", err.message);
-  ck_assert_int_eq(hvb_result_steps(r), 1);
+  ck_assert_uint_eq(hvb_result_steps(r), 1);
   ck_assert_int_eq(seen.n, 0);
   ck_assert_int_eq((int)json_object_array_length(hvb_result_tool_calls(r)), 1);
   hvb_result_free(r);
@@ -474,7 +474,7 @@ START_TEST(mock_stream_gathers_the_same_tool_calls_as_chat) {
       tu_parse("[{\"content\": \"Checking.\", \"tool_calls\": [" CALL("p", "get_weather",
                                                                      "{\"city\": \"Paris\"}")
                ", " CALL("q", "get_time", "\"\"") "]}]"));
-  hvb_result *plain = hvb_llm_chat(llm, "hi", call, &err);
+  hvb_result *plain = hvb_llm_chat(llm, "hi", NULL, call, &err);
   ck_assert_msg(plain != NULL, "%s", err.message);
   hvb_stream *st = hvb_llm_stream(llm, "hi", NULL, call, &err);
   ck_assert_ptr_nonnull(st);
@@ -524,11 +524,11 @@ START_TEST(openai_streamed_parallel_calls_gather_to_the_non_streamed_message) {
   free(sse);
   hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *plain = hvb_llm_chat(llm, "hi", NULL, &err);
+  hvb_result *plain = hvb_llm_chat(llm, "hi", NULL, NULL, &err);
   ck_assert_msg(plain != NULL, "%s", err.message);
   json_object *stream_opt = tu_parse("{\"stream\": true}");
   for (int i = 0; i < 2; i++) {
-    hvb_result *s = hvb_llm_chat(llm, "hi", stream_opt, &err);
+    hvb_result *s = hvb_llm_chat(llm, "hi", NULL, stream_opt, &err);
     ck_assert_msg(s != NULL, "%s", err.message);
     ck_assert_str_eq(js(hvb_result_message(plain)), js(hvb_result_message(s)));
     ck_assert_str_eq(js(hvb_result_usage(plain)), js(hvb_result_usage(s)));
@@ -579,7 +579,7 @@ static char *upstream_loop(hvb_llm *llm, hvb_tools *tools, bool stream, calls_se
   ck_assert_int_eq(seen->n, before + 1);
   ck_assert_str_eq(seen->args[seen->n - 1 < 8 ? seen->n - 1 : 7], "{\"city\":\"Paris\"}");
   ck_assert_str_eq(hvb_result_text(r), "21 C in Paris.");
-  ck_assert_int_eq(hvb_result_steps(r), 2);
+  ck_assert_uint_eq(hvb_result_steps(r), 2);
   ck_assert_int_eq((int)json_object_array_length(hvb_result_repairs(r)), 1);
   char *out = g_strdup(js(hvb_result_messages(r)));
   hvb_result_free(r);
@@ -639,10 +639,10 @@ START_TEST(anthropic_input_json_deltas_split_per_byte_gather_to_the_reply) {
   hvb_llm *llm = tu_upstream_llm(tu_srv, "claude-sonnet-4-5", KEY,
                                  "{\"provider\": \"anthropic\", \"gateway\": \"anthropic\"}");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_result *plain = hvb_llm_chat(llm, "Weather?", NULL, &err);
+  hvb_result *plain = hvb_llm_chat(llm, "Weather?", NULL, NULL, &err);
   ck_assert_msg(plain != NULL, "%s", err.message);
   json_object *stream_opt = tu_parse("{\"stream\": true}");
-  hvb_result *streamed = hvb_llm_chat(llm, "Weather?", stream_opt, &err);
+  hvb_result *streamed = hvb_llm_chat(llm, "Weather?", NULL, stream_opt, &err);
   json_object_put(stream_opt);
   ck_assert_msg(streamed != NULL, "%s", err.message);
   ck_assert_str_eq(js(hvb_result_message(plain)), js(hvb_result_message(streamed)));
