@@ -2,11 +2,8 @@
 # No function of core/ or cli/ is over 80 lines (but the scanners' state machines of
 # long-functions.allow), and the check really catches one that is.
 set -u
-src=${HB_TEST_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-check="$src/tests/arch/check-functions.sh"
-fails=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
+checker=check-functions.sh
+. "${HB_TEST_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/arch/lib.sh"
 
 out=$(sh "$check" "$src/core" "$src/cli" 2>&1) && ok "no function of core/ or cli/ is over 80 lines" ||
   not_ok "functions over 80 lines:

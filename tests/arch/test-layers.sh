@@ -1,11 +1,8 @@
 #!/bin/sh
 # The layer rule of core/ holds, and the check really catches a file that breaks it.
 set -u
-src=${HB_TEST_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-check="$src/tests/arch/check-layers.sh"
-fails=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
+checker=check-layers.sh
+. "${HB_TEST_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/arch/lib.sh"
 
 out=$(sh "$check" "$src/core" 2>&1) && ok "core/ has no upward include" ||
   not_ok "core/ breaks the layer rule: $out"
@@ -15,9 +12,9 @@ trap 'rm -rf "$tmp"' EXIT
 cp -R "$src/core" "$tmp/core"
 
 # A planted upward include: the error module (base) reaching for the LLM (api).
-sed -i '0,/#include "base\/error.h"/s//#include "base\/error.h"\n#include "api\/llm.h"/' \
+sed -i '0,/#include "base\/error.h"/s//#include "base\/error.h"\n#include "api\/chat.h"/' \
   "$tmp/core/base/error.c"
-grep -q '"api/llm.h"' "$tmp/core/base/error.c" || not_ok "could not plant the include"
+grep -q '"api/chat.h"' "$tmp/core/base/error.c" || not_ok "could not plant the include"
 if out=$(sh "$check" "$tmp/core" 2>&1); then
   not_ok "an upward include base -> api passed the check"
 else

@@ -1,11 +1,8 @@
 #!/bin/sh
 # core/ names no plugin or provider, and the check really catches a file that does.
 set -u
-src=${HB_TEST_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-check="$src/tests/arch/check-names.sh"
-fails=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
+checker=check-names.sh
+. "${HB_TEST_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/arch/lib.sh"
 
 out=$(sh "$check" "$src/core" 2>&1) && ok "core/ names no plugin or provider" ||
   not_ok "core/ names plugins or providers:
