@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 #include <heavenbase/llm.h>
 
-/* The cache value of a complete result (see core/api/llm-cache.c for the format). New GBytes. */
+/* The cache value of a complete result (see core/call/cache-codec.c for the format). New GBytes. */
 GBytes *hvb__chat_cache_encode(const hvb_result *r);
 
 /* The canonical chunks that replay a cached value through an accumulator (new array), and

@@ -89,7 +89,7 @@ typedef enum hvb_step {
 hvb_transfer *hvb__transfer_new(hvb_client *client, const hvb_http_request *req,
                                 hvb_body_fn body_fn, hvb_reset_fn reset_fn, void *user_data);
 
-/* ---- transfers driven by the async engine (core/api/engine.c) ----
+/* ---- transfers driven by the async engine (core/net/engine.c) ----
  *
  * The engine owns one multi handle for all its transfers and runs them on its I/O thread; the
  * retry, backoff and timeout logic is the same code as hvb__transfer_step's:
