@@ -41,6 +41,10 @@ typedef struct resp {
   bool repeat;
   int embed_dim;
   bool echo;
+  int head_delay_ms; /* transport faults: see up_response */
+  long content_length;
+  int write_size;
+  int header_pad;
 } resp;
 
 typedef struct conn {
@@ -92,6 +96,10 @@ static resp *resp_copy(const up_response *r) {
   c->repeat = r->repeat;
   c->embed_dim = r->embed_dim;
   c->echo = r->echo;
+  c->head_delay_ms = r->head_delay_ms;
+  c->content_length = r->content_length;
+  c->write_size = r->write_size;
+  c->header_pad = r->header_pad;
   return c;
 }
 
@@ -101,7 +109,8 @@ static resp *resp_dup(const resp *r) {
   for (int i = 0; i < r->nchunks; i++)
     cs[i] = (up_chunk){r->chunks[i].data, r->chunks[i].len, r->chunks[i].delay_ms};
   up_response pub = {r->status, r->headers, r->content_type, cs, r->nchunks, r->chunked,
-                     r->close_after, r->stall_ms, r->repeat, r->embed_dim, r->echo};
+                     r->close_after, r->stall_ms, r->repeat, r->embed_dim, r->echo,
+                     r->head_delay_ms, r->content_length, r->write_size, r->header_pad};
   resp *c = resp_copy(&pub);
   g_free(cs);
   return c;
@@ -491,10 +500,34 @@ static void note_abort(up_server *s) {
   g_mutex_unlock(&s->lock);
 }
 
+/* send_all, or with up_response.write_size, in writes of that many bytes with a pause after
+ * each, so the client reads the response in pieces that small. */
+static bool send_resp(up_server *s, int fd, const resp *r, const char *p, size_t len) {
+  if (r->write_size <= 0) return send_all(s, fd, p, len);
+  for (size_t off = 0; off < len; off += (size_t)r->write_size) {
+    if (!send_all(s, fd, p + off, MIN((size_t)r->write_size, len - off))) return false;
+    g_usleep(200);
+  }
+  return true;
+}
+
+/* up_response.header_pad: header lines of about `r->header_pad` bytes in all. */
+static void append_header_pad(GString *head, const resp *r) {
+  for (int n = 0, left = r->header_pad; left > 0; n++) {
+    int len = MIN(left, 4000);
+    g_string_append_printf(head, "X-Pad-%d: ", n);
+    for (int i = 0; i < len; i++) g_string_append_c(head, 'p');
+    g_string_append(head, "\r\n");
+    left -= len;
+  }
+}
+
 /* Send `r`; false when the connection must be closed afterwards (or already broke). */
 static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
   size_t total = 0;
   for (int i = 0; i < r->nchunks; i++) total += r->chunks[i].len;
+  if (r->head_delay_ms > 0 && !nap(s, r->head_delay_ms)) return false;
+  if (r->content_length > 0) total = (size_t)r->content_length;
   GString *head = g_string_new(NULL);
   g_string_append_printf(head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", r->status,
                          reason(r->status), r->content_type);
@@ -502,8 +535,9 @@ static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
   else g_string_append_printf(head, "Content-Length: %zu\r\n", total);
   if (!keep_alive) g_string_append(head, "Connection: close\r\n");
   if (r->headers) g_string_append(head, r->headers);
+  if (r->header_pad > 0) append_header_pad(head, r);
   g_string_append(head, "\r\n");
-  bool ok = send_all(s, fd, head->str, head->len);
+  bool ok = send_resp(s, fd, r, head->str, head->len);
   g_string_free(head, TRUE);
   for (int i = 0; ok && i < r->nchunks; i++) {
     if (r->close_after > 0 && i == r->close_after) return false;
@@ -513,10 +547,10 @@ static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
     if (r->chunked) {
       char size[32];
       int n = snprintf(size, sizeof size, "%zx\r\n", c->len);
-      ok = send_all(s, fd, size, (size_t)n) && send_all(s, fd, c->data, c->len) &&
-           send_all(s, fd, "\r\n", 2);
+      ok = send_resp(s, fd, r, size, (size_t)n) && send_resp(s, fd, r, c->data, c->len) &&
+           send_resp(s, fd, r, "\r\n", 2);
     } else {
-      ok = send_all(s, fd, c->data, c->len);
+      ok = send_resp(s, fd, r, c->data, c->len);
     }
   }
   if (!ok || (r->close_after > 0 && r->close_after <= r->nchunks)) {
@@ -524,7 +558,7 @@ static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
     return false;
   }
   if (r->stall_ms > 0 && !nap(s, r->stall_ms)) return false;
-  if (r->chunked) ok = send_all(s, fd, "0\r\n\r\n", 5);
+  if (r->chunked) ok = send_resp(s, fd, r, "0\r\n\r\n", 5);
   if (!ok) note_abort(s);
   return ok && keep_alive;
 }
@@ -719,6 +753,26 @@ static int jint(json_object *o, const char *key) {
   return json_object_object_get_ex(o, key, &v) ? json_object_get_int(v) : 0;
 }
 
+/* The "chunks" array of a script response; a chunk's "times": N sends it N times, each after
+ * its delay (a long stream from a short script). Sets *n; the pieces point into `jc`. */
+static up_chunk *load_chunks(json_object *jc, int *n) {
+  int len = (int)json_object_array_length(jc), total = 0;
+  for (int i = 0; i < len; i++) {
+    int times = jint(json_object_array_get_idx(jc, (size_t)i), "times");
+    total += times > 0 ? times : 1;
+  }
+  up_chunk *cs = g_new0(up_chunk, total + 1);
+  *n = 0;
+  for (int i = 0; i < len; i++) {
+    json_object *e = json_object_array_get_idx(jc, (size_t)i);
+    const char *d = jstr(e, "data");
+    int times = jint(e, "times");
+    for (int k = 0; k < (times > 0 ? times : 1); k++)
+      cs[(*n)++] = (up_chunk){d ? d : "", d ? strlen(d) : 0, jint(e, "delay_ms")};
+  }
+  return cs;
+}
+
 static bool load_response(up_server *s, const char *path, json_object *jr) {
   if (!json_object_is_type(jr, json_type_object))
     return script_error("response is not an object", path);
@@ -734,15 +788,16 @@ static bool load_response(up_server *s, const char *path, json_object *jr) {
   }
   up_chunk *cs = NULL;
   int n = 0;
-  const char *body = jstr(jr, "body");
+  const char *body = jstr(jr, "body"), *b64 = jstr(jr, "body_base64");
+  guchar *raw = NULL;
   if (json_object_object_get_ex(jr, "chunks", &jc) && json_object_is_type(jc, json_type_array)) {
-    n = (int)json_object_array_length(jc);
-    cs = g_new0(up_chunk, n + 1);
-    for (int i = 0; i < n; i++) {
-      json_object *e = json_object_array_get_idx(jc, (size_t)i);
-      const char *d = jstr(e, "data");
-      cs[i] = (up_chunk){d ? d : "", d ? strlen(d) : 0, jint(e, "delay_ms")};
-    }
+    cs = load_chunks(jc, &n);
+  } else if (b64) {
+    gsize raw_len = 0;
+    raw = g_base64_decode(b64, &raw_len);
+    n = 1;
+    cs = g_new0(up_chunk, 1);
+    cs[0] = (up_chunk){(const char *)raw, raw_len, 0};
   } else if (body) {
     n = 1;
     cs = g_new0(up_chunk, 1);
@@ -761,8 +816,13 @@ static bool load_response(up_server *s, const char *path, json_object *jr) {
       .repeat = json_object_object_get_ex(jr, "repeat", &jb) && json_object_get_boolean(jb),
       .embed_dim = jint(jr, "embed_dim"),
       .echo = json_object_get_boolean(json_object_object_get(jr, "echo")),
+      .head_delay_ms = jint(jr, "head_delay_ms"),
+      .content_length = jint(jr, "content_length"),
+      .write_size = jint(jr, "write_size"),
+      .header_pad = jint(jr, "header_pad"),
   };
   up_push(s, path, &r);
+  g_free(raw);
   g_free(cs);
   g_string_free(headers, TRUE);
   return true;
