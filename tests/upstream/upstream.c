@@ -39,12 +39,10 @@ typedef struct resp {
   int close_after;
   int stall_ms;
   bool repeat;
+  up_faults faults; /* tests/faults: see up_faults */
   int embed_dim;
   bool echo;
-  int head_delay_ms; /* transport faults: see up_response */
-  long content_length;
-  int write_size;
-  int header_pad;
+  int first_times;
 } resp;
 
 typedef struct conn {
@@ -96,10 +94,7 @@ static resp *resp_copy(const up_response *r) {
   c->repeat = r->repeat;
   c->embed_dim = r->embed_dim;
   c->echo = r->echo;
-  c->head_delay_ms = r->head_delay_ms;
-  c->content_length = r->content_length;
-  c->write_size = r->write_size;
-  c->header_pad = r->header_pad;
+  c->first_times = r->first_times;
   return c;
 }
 
@@ -110,9 +105,10 @@ static resp *resp_dup(const resp *r) {
     cs[i] = (up_chunk){r->chunks[i].data, r->chunks[i].len, r->chunks[i].delay_ms};
   up_response pub = {r->status, r->headers, r->content_type, cs, r->nchunks, r->chunked,
                      r->close_after, r->stall_ms, r->repeat, r->embed_dim, r->echo,
-                     r->head_delay_ms, r->content_length, r->write_size, r->header_pad};
+                     r->first_times};
   resp *c = resp_copy(&pub);
   g_free(cs);
+  c->faults = r->faults;
   return c;
 }
 
@@ -130,6 +126,20 @@ static void queue_free(gpointer q) { g_queue_free_full(q, resp_free); }
 
 void up_push(up_server *s, const char *path, const up_response *r) {
   resp *c = resp_copy(r);
+  g_mutex_lock(&s->lock);
+  GQueue *q = g_hash_table_lookup(s->routes, path);
+  if (!q) {
+    q = g_queue_new();
+    g_hash_table_insert(s->routes, g_strdup(path), q);
+  }
+  g_queue_push_tail(q, c);
+  g_mutex_unlock(&s->lock);
+}
+
+void up_push_faults(up_server *s, const char *path, const up_response *r,
+                    const up_faults *faults) {
+  resp *c = resp_copy(r);
+  c->faults = *faults;
   g_mutex_lock(&s->lock);
   GQueue *q = g_hash_table_lookup(s->routes, path);
   if (!q) {
@@ -209,6 +219,9 @@ static bool nap(up_server *s, int ms) {
   return false;
 }
 
+/* up_faults.write_size of the response this connection's thread is sending (0: any size). */
+static _Thread_local int write_size;
+
 static bool send_all(up_server *s, int fd, const char *p, size_t len) {
   while (len > 0) {
     if (stopping(s)) return false;
@@ -216,15 +229,28 @@ static bool send_all(up_server *s, int fd, const char *p, size_t len) {
     int pr = poll(&pfd, 1, SLICE_MS);
     if (pr < 0 && errno != EINTR) return false;
     if (pr <= 0) continue;
-    ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    size_t piece = write_size > 0 ? MIN(len, (size_t)write_size) : len;
+    ssize_t n = send(fd, p, piece, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
       return false;
     }
     p += n;
     len -= (size_t)n;
+    if (write_size > 0) g_usleep(200); /* so the client reads the pieces one by one */
   }
   return true;
+}
+
+/* up_faults.header_pad: header lines of about `n` bytes in all. */
+static void append_header_pad(GString *head, int n) {
+  for (int i = 0, left = n; left > 0; i++) {
+    int len = MIN(left, 4000);
+    g_string_append_printf(head, "X-Pad-%d: ", i);
+    for (int k = 0; k < len; k++) g_string_append_c(head, 'p');
+    g_string_append(head, "\r\n");
+    left -= len;
+  }
 }
 
 /* Read more bytes into `buf`; false on EOF, error or stop. */
@@ -500,57 +526,41 @@ static void note_abort(up_server *s) {
   g_mutex_unlock(&s->lock);
 }
 
-/* send_all, or with up_response.write_size, in writes of that many bytes with a pause after
- * each, so the client reads the response in pieces that small. */
-static bool send_resp(up_server *s, int fd, const resp *r, const char *p, size_t len) {
-  if (r->write_size <= 0) return send_all(s, fd, p, len);
-  for (size_t off = 0; off < len; off += (size_t)r->write_size) {
-    if (!send_all(s, fd, p + off, MIN((size_t)r->write_size, len - off))) return false;
-    g_usleep(200);
-  }
-  return true;
-}
-
-/* up_response.header_pad: header lines of about `r->header_pad` bytes in all. */
-static void append_header_pad(GString *head, const resp *r) {
-  for (int n = 0, left = r->header_pad; left > 0; n++) {
-    int len = MIN(left, 4000);
-    g_string_append_printf(head, "X-Pad-%d: ", n);
-    for (int i = 0; i < len; i++) g_string_append_c(head, 'p');
-    g_string_append(head, "\r\n");
-    left -= len;
-  }
+/* One piece of a body (chunked framing when the response is chunked). */
+static bool send_chunk(up_server *s, int fd, const resp *r, const chunk *c) {
+  if (c->len == 0) return true; /* an empty chunk would end a chunked body */
+  if (!r->chunked) return send_all(s, fd, c->data, c->len);
+  char size[32];
+  int n = snprintf(size, sizeof size, "%zx\r\n", c->len);
+  return send_all(s, fd, size, (size_t)n) && send_all(s, fd, c->data, c->len) &&
+         send_all(s, fd, "\r\n", 2);
 }
 
 /* Send `r`; false when the connection must be closed afterwards (or already broke). */
 static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
+  write_size = r->faults.write_size;
+  if (r->faults.head_delay_ms > 0 && !nap(s, r->faults.head_delay_ms)) return false;
   size_t total = 0;
   for (int i = 0; i < r->nchunks; i++) total += r->chunks[i].len;
-  if (r->head_delay_ms > 0 && !nap(s, r->head_delay_ms)) return false;
-  if (r->content_length > 0) total = (size_t)r->content_length;
+  int first_times = r->nchunks > 0 && r->first_times > 1 ? r->first_times : 1;
+  if (first_times > 1) total += r->chunks[0].len * (size_t)(first_times - 1);
   GString *head = g_string_new(NULL);
   g_string_append_printf(head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", r->status,
                          reason(r->status), r->content_type);
   if (r->chunked) g_string_append(head, "Transfer-Encoding: chunked\r\n");
-  else g_string_append_printf(head, "Content-Length: %zu\r\n", total);
+  else g_string_append_printf(head, "Content-Length: %zu\r\n",
+                              r->faults.content_length > 0 ? (size_t)r->faults.content_length : total);
   if (!keep_alive) g_string_append(head, "Connection: close\r\n");
   if (r->headers) g_string_append(head, r->headers);
-  if (r->header_pad > 0) append_header_pad(head, r);
+  if (r->faults.header_pad > 0) append_header_pad(head, r->faults.header_pad);
   g_string_append(head, "\r\n");
-  bool ok = send_resp(s, fd, r, head->str, head->len);
+  bool ok = send_all(s, fd, head->str, head->len);
   g_string_free(head, TRUE);
   for (int i = 0; ok && i < r->nchunks; i++) {
     if (r->close_after > 0 && i == r->close_after) return false;
-    const chunk *c = &r->chunks[i];
-    if (c->delay_ms > 0 && !nap(s, c->delay_ms)) return false;
-    if (c->len == 0) continue; /* an empty chunk would end a chunked body */
-    if (r->chunked) {
-      char size[32];
-      int n = snprintf(size, sizeof size, "%zx\r\n", c->len);
-      ok = send_resp(s, fd, r, size, (size_t)n) && send_resp(s, fd, r, c->data, c->len) &&
-           send_resp(s, fd, r, "\r\n", 2);
-    } else {
-      ok = send_resp(s, fd, r, c->data, c->len);
+    for (int k = 0; ok && k < (i == 0 ? first_times : 1); k++) {
+      if (r->chunks[i].delay_ms > 0 && !nap(s, r->chunks[i].delay_ms)) return false;
+      ok = send_chunk(s, fd, r, &r->chunks[i]);
     }
   }
   if (!ok || (r->close_after > 0 && r->close_after <= r->nchunks)) {
@@ -558,7 +568,7 @@ static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
     return false;
   }
   if (r->stall_ms > 0 && !nap(s, r->stall_ms)) return false;
-  if (r->chunked) ok = send_resp(s, fd, r, "0\r\n\r\n", 5);
+  if (r->chunked) ok = send_all(s, fd, "0\r\n\r\n", 5);
   if (!ok) note_abort(s);
   return ok && keep_alive;
 }
@@ -790,6 +800,8 @@ static bool load_response(up_server *s, const char *path, json_object *jr) {
   int n = 0;
   const char *body = jstr(jr, "body"), *b64 = jstr(jr, "body_base64");
   guchar *raw = NULL;
+  up_faults faults = {jint(jr, "head_delay_ms"), jint(jr, "content_length"),
+                      jint(jr, "write_size"), jint(jr, "header_pad")};
   if (json_object_object_get_ex(jr, "chunks", &jc) && json_object_is_type(jc, json_type_array)) {
     cs = load_chunks(jc, &n);
   } else if (b64) {
@@ -816,12 +828,9 @@ static bool load_response(up_server *s, const char *path, json_object *jr) {
       .repeat = json_object_object_get_ex(jr, "repeat", &jb) && json_object_get_boolean(jb),
       .embed_dim = jint(jr, "embed_dim"),
       .echo = json_object_get_boolean(json_object_object_get(jr, "echo")),
-      .head_delay_ms = jint(jr, "head_delay_ms"),
-      .content_length = jint(jr, "content_length"),
-      .write_size = jint(jr, "write_size"),
-      .header_pad = jint(jr, "header_pad"),
+      .first_times = jint(jr, "first_times"),
   };
-  up_push(s, path, &r);
+  up_push_faults(s, path, &r, &faults);
   g_free(raw);
   g_free(cs);
   g_string_free(headers, TRUE);

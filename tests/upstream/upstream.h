@@ -51,14 +51,9 @@ typedef struct up_response {
                               "stream": true an SSE stream (deltas "echo: " and the text,
                               finish_reason "stop", [DONE]); lets concurrent calls each
                               check their own reply */
-  /* Transport faults (tests/faults): */
-  int head_delay_ms;       /* >0: wait this long after the request before sending anything
-                              (with a large value: a server that accepts and never answers) */
-  long content_length;     /* >0: announce this Content-Length whatever the body's length
-                              (a body shorter than announced); ignored when chunked */
-  int write_size;          /* >0: send the whole response, headers included, in writes of
-                              this many bytes with a short pause after each */
-  int header_pad;          /* >0: add about this many bytes of header lines "X-Pad-N: ..." */
+  int first_times;         /* >1: the first chunk is sent this many times over (its delay
+                              before each), then the others once: a huge body (a stream of
+                              hundreds of MB) without holding it in the script */
 } up_response;
 
 /* Start a server. Never NULL (aborts the test process on socket failure). */
@@ -80,13 +75,27 @@ void up_push_body(up_server *s, const char *path, int status, const char *conten
  * (1: in one piece), with chunked encoding and text/event-stream. */
 void up_push_sse(up_server *s, const char *path, const char *sse_text, int nchunks);
 
+/* Transport faults for tests/faults, on top of a response. */
+typedef struct up_faults {
+  int head_delay_ms;   /* >0: wait this long after the request before sending anything (with
+                          a large value: a server that accepts and never answers) */
+  long content_length; /* >0: announce this Content-Length whatever the body's length (a body
+                          shorter than announced); ignored when chunked */
+  int write_size;      /* >0: send the whole response, headers included, in writes of this
+                          many bytes with a short pause after each */
+  int header_pad;      /* >0: add about this many bytes of header lines "X-Pad-N: ..." */
+} up_faults;
+/* up_push with faults (copied). In a script, a response's "head_delay_ms", "content_length",
+ * "write_size" and "header_pad" set them; a script response may also give its body as
+ * "body_base64" (any bytes: gzip, NUL, invalid UTF-8), and a chunk may say "times": N (sent N
+ * times, each after its delay). */
+void up_push_faults(up_server *s, const char *path, const up_response *resp,
+                    const up_faults *faults);
+
 /* Load a JSON script: {"routes": {"/path": [response, ...]}} where a response is
  * {"status": 200, "headers": {"Name": "value"}, "content_type": "...", "body": "..." or
  *  "chunks": [{"data": "...", "delay_ms": 0}], "chunked": false, "close_after": 0,
- *  "stall_ms": 0, "repeat": false, "embed_dim": 0, "echo": false, "head_delay_ms": 0,
- *  "content_length": 0, "write_size": 0, "header_pad": 0}. A chunk may say "times": N (sent N
- * times); "body_base64" gives a body of any bytes (gzip, NUL, invalid UTF-8). Returns false
- * (with a message on stderr) on bad input. */
+ *  "stall_ms": 0, "repeat": false, "embed_dim": 0, "echo": false, "first_times": 0}. Returns false (with a message on stderr) on bad input. */
 bool up_load_script(up_server *s, const char *json_text);
 
 /* What was received. */
