@@ -161,7 +161,7 @@ row d3-cfg-set-wrong-type defect=3 exit=2 err='timeout' check=no_config_written 
   -- cfg set heavenbase.llm.timeout abc
 row d3-cfg-unset-on-refused-file defect=3 pre=user_timeout_abc exit=0 check=timeout_unset \
   -- cfg unset heavenbase.llm.timeout
-row d3-cfg-show-on-refused-file defect=3 pre=user_timeout_abc exit=0 out='abc' -- cfg show
+row d3-cfg-show-on-refused-file defect=3 pre=user_timeout_abc exit=0 out='heavenbase' -- cfg show
 row d3-cfg-set-40-parts defect=3 exit=2 check=no_config_written -- cfg set "$DEEP_KEY" 1
 row d3-bad-cache-setting-plain-chat defect=3 script=ok pre=user_cache_bad exit=0 out='^fault-ok' \
   reqs=1 -- @CHAT@ hi
