@@ -41,6 +41,7 @@ typedef struct resp {
   bool repeat;
   int embed_dim;
   bool echo;
+  int first_times;
 } resp;
 
 typedef struct conn {
@@ -92,6 +93,7 @@ static resp *resp_copy(const up_response *r) {
   c->repeat = r->repeat;
   c->embed_dim = r->embed_dim;
   c->echo = r->echo;
+  c->first_times = r->first_times;
   return c;
 }
 
@@ -101,7 +103,8 @@ static resp *resp_dup(const resp *r) {
   for (int i = 0; i < r->nchunks; i++)
     cs[i] = (up_chunk){r->chunks[i].data, r->chunks[i].len, r->chunks[i].delay_ms};
   up_response pub = {r->status, r->headers, r->content_type, cs, r->nchunks, r->chunked,
-                     r->close_after, r->stall_ms, r->repeat, r->embed_dim, r->echo};
+                     r->close_after, r->stall_ms, r->repeat, r->embed_dim, r->echo,
+                     r->first_times};
   resp *c = resp_copy(&pub);
   g_free(cs);
   return c;
@@ -491,10 +494,22 @@ static void note_abort(up_server *s) {
   g_mutex_unlock(&s->lock);
 }
 
+/* One piece of a body (chunked framing when the response is chunked). */
+static bool send_chunk(up_server *s, int fd, const resp *r, const chunk *c) {
+  if (c->len == 0) return true; /* an empty chunk would end a chunked body */
+  if (!r->chunked) return send_all(s, fd, c->data, c->len);
+  char size[32];
+  int n = snprintf(size, sizeof size, "%zx\r\n", c->len);
+  return send_all(s, fd, size, (size_t)n) && send_all(s, fd, c->data, c->len) &&
+         send_all(s, fd, "\r\n", 2);
+}
+
 /* Send `r`; false when the connection must be closed afterwards (or already broke). */
 static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
   size_t total = 0;
   for (int i = 0; i < r->nchunks; i++) total += r->chunks[i].len;
+  int first_times = r->nchunks > 0 && r->first_times > 1 ? r->first_times : 1;
+  if (first_times > 1) total += r->chunks[0].len * (size_t)(first_times - 1);
   GString *head = g_string_new(NULL);
   g_string_append_printf(head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", r->status,
                          reason(r->status), r->content_type);
@@ -507,16 +522,9 @@ static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
   g_string_free(head, TRUE);
   for (int i = 0; ok && i < r->nchunks; i++) {
     if (r->close_after > 0 && i == r->close_after) return false;
-    const chunk *c = &r->chunks[i];
-    if (c->delay_ms > 0 && !nap(s, c->delay_ms)) return false;
-    if (c->len == 0) continue; /* an empty chunk would end a chunked body */
-    if (r->chunked) {
-      char size[32];
-      int n = snprintf(size, sizeof size, "%zx\r\n", c->len);
-      ok = send_all(s, fd, size, (size_t)n) && send_all(s, fd, c->data, c->len) &&
-           send_all(s, fd, "\r\n", 2);
-    } else {
-      ok = send_all(s, fd, c->data, c->len);
+    for (int k = 0; ok && k < (i == 0 ? first_times : 1); k++) {
+      if (r->chunks[i].delay_ms > 0 && !nap(s, r->chunks[i].delay_ms)) return false;
+      ok = send_chunk(s, fd, r, &r->chunks[i]);
     }
   }
   if (!ok || (r->close_after > 0 && r->close_after <= r->nchunks)) {
@@ -761,6 +769,7 @@ static bool load_response(up_server *s, const char *path, json_object *jr) {
       .repeat = json_object_object_get_ex(jr, "repeat", &jb) && json_object_get_boolean(jb),
       .embed_dim = jint(jr, "embed_dim"),
       .echo = json_object_get_boolean(json_object_object_get(jr, "echo")),
+      .first_times = jint(jr, "first_times"),
   };
   up_push(s, path, &r);
   g_free(cs);

@@ -51,6 +51,9 @@ typedef struct up_response {
                               "stream": true an SSE stream (deltas "echo: " and the text,
                               finish_reason "stop", [DONE]); lets concurrent calls each
                               check their own reply */
+  int first_times;         /* >1: the first chunk is sent this many times over (its delay
+                              before each), then the others once: a huge body (a stream of
+                              hundreds of MB) without holding it in the script */
 } up_response;
 
 /* Start a server. Never NULL (aborts the test process on socket failure). */
@@ -75,7 +78,7 @@ void up_push_sse(up_server *s, const char *path, const char *sse_text, int nchun
 /* Load a JSON script: {"routes": {"/path": [response, ...]}} where a response is
  * {"status": 200, "headers": {"Name": "value"}, "content_type": "...", "body": "..." or
  *  "chunks": [{"data": "...", "delay_ms": 0}], "chunked": false, "close_after": 0,
- *  "stall_ms": 0, "repeat": false, "embed_dim": 0, "echo": false}. Returns false (with a message on stderr) on bad input. */
+ *  "stall_ms": 0, "repeat": false, "embed_dim": 0, "echo": false, "first_times": 0}. Returns false (with a message on stderr) on bad input. */
 bool up_load_script(up_server *s, const char *json_text);
 
 /* What was received. */
