@@ -668,15 +668,20 @@ static long backoff_ms(hvb_transfer *t) {
 static bool wait_crosses_deadline(hvb_transfer *t, long delay) {
   gint64 now = now_us();
   if (!t->deadline || now + (gint64)delay * 1000 < t->deadline) return false;
-  char wait[32], limit[32], left[32];
+  char asked[32], wait[32], limit[32], left[32];
+  format_ms(asked, sizeof asked, t->retry_after_ms);
   format_ms(wait, sizeof wait, delay);
   format_ms(limit, sizeof limit, t->timeout_ms);
   format_ms(left, sizeof left, MAX(t->deadline - now, 0) / 1000);
+  char what[160];
+  if (t->retry_after_ms < 0) snprintf(what, sizeof what, "a backoff of %s", wait);
+  else if (t->retry_after_ms > delay)
+    snprintf(what, sizeof what, "the wait the server asked for (Retry-After: %s, capped at %s)",
+             asked, wait);
+  else snprintf(what, sizeof what, "the wait the server asked for (Retry-After: %s)", asked);
   hvb__error_prefix(&t->err,
-                    "not retried: waiting %s%s would cross the deadline of the call's timeout "
-                    "of %s (%s left) after attempt %d", wait,
-                    t->retry_after_ms >= 0 ? " as the server asked (Retry-After)" : " to back off",
-                    limit, left, t->attempts);
+                    "not retried after attempt %d: %s would cross the deadline of the call's "
+                    "timeout of %s (%s left)", t->attempts, what, limit, left);
   hvb__log(HVB_LOG_DEBUG, "%s %s: %s", t->method, t->shown_url, t->err.message);
   t->st = ST_FAILED;
   return true;
