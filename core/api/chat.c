@@ -24,9 +24,6 @@
 #include <glib.h>
 #include <string.h>
 
-/* A non-streamed response body larger than this is refused rather than buffered. */
-#define HVB_MAX_BODY (64u << 20)
-
 /* ============================================================================================
  * The exchange: hvb_stream is the object; chat runs one to the end without handing deltas out.
  * ========================================================================================== */
@@ -137,10 +134,7 @@ static hvb_sink_rc on_body(void *user_data, const char *data, size_t len, hvb_er
     /* Comment-only bytes (keep-alives) must not count as progress for the idle timeout. */
     return n > 0 ? HVB_SINK_PROGRESS : HVB_SINK_CONTINUE;
   }
-  if (s->body->len + len > HVB_MAX_BODY) {
-    hvb__fail(err, HVB_TOO_LARGE, "response from %s exceeds %u bytes", s->x.url, HVB_MAX_BODY);
-    return HVB_SINK_ABORT;
-  }
+  /* The transport caps the body (max_response_bytes, core/call/stage-limits.c). */
   g_string_append_len(s->body, data, (gssize)len);
   return HVB_SINK_PROGRESS;
 }

@@ -12,19 +12,13 @@
 
 #include <glib.h>
 
-/* A response body larger than this is refused rather than buffered. */
-#define HVB_MAX_BODY (64u << 20)
-
 /* ============================================================================================
  * One JSON request, one JSON response: embeddings and images (and any op without a stream)
  * ========================================================================================== */
 
 static hvb_sink_rc gather_body(void *user_data, const char *data, size_t len, hvb_error *err) {
   GString *body = user_data;
-  if (body->len + len > HVB_MAX_BODY) {
-    hvb__fail(err, HVB_TOO_LARGE, "response exceeds %u bytes", HVB_MAX_BODY);
-    return HVB_SINK_ABORT;
-  }
+  (void)err; /* the transport caps the body (max_response_bytes, core/call/stage-limits.c) */
   g_string_append_len(body, data, (gssize)len);
   return HVB_SINK_PROGRESS;
 }

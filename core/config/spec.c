@@ -91,7 +91,8 @@
  *   args      merged, lowest first: config default_args, model.default_args,
  *             provider.default_args, provider.model_args[model_id], preset.default_args,
  *             options.args, unknown top-level options
- *   timeouts  options, config timeout/connect_timeout/idle_timeout/max_retries
+ *   timeouts  options, config timeout/connect_timeout/idle_timeout/max_retries, and the
+ *             cap on reply bodies, max_response_bytes (default 64 MiB)
  *   headers   provider.headers, then options.headers, then (when the gateway has
  *             "api_key_header" and its key is set, unless the header is there already)
  *             api_key_header: $gateway.api_key_env
@@ -128,6 +129,7 @@ struct hvb_spec {
   json_object *args, *headers, *model_info;
   long timeout_ms, connect_timeout_ms, idle_timeout_ms;
   int max_retries;
+  long long max_response_bytes;
 };
 
 /* ---- value checks, shared by options, config keys and catalog entries ---- */
@@ -151,6 +153,9 @@ typedef enum field_kind {
  * given in milliseconds, a retry count of 1000). */
 #define MAX_SECONDS 1e7
 #define MAX_RETRIES 100
+/* The cap on a reply's body when no layer sets one: large enough for any chat or batch of
+ * embeddings, small enough that a broken server cannot exhaust memory. */
+#define DEFAULT_MAX_RESPONSE_BYTES (64LL << 20)
 
 typedef struct field_rule {
   const char *name;
@@ -323,7 +328,8 @@ static const field_rule option_rules[] = {
   {"preset", F_NAME}, {"model", F_NAME}, {"provider", F_NAME}, {"gateway", F_NAME},
   {"base_url", F_STRING}, {"api_key", F_STRING}, {"api_key_env", F_NAME},
   {"timeout", F_SECONDS}, {"connect_timeout", F_SECONDS}, {"idle_timeout", F_SECONDS},
-  {"max_retries", F_RETRIES}, {"headers", F_STRING_MAP}, {"args", F_OBJECT},
+  {"max_retries", F_RETRIES}, {"max_response_bytes", F_COUNT}, {"headers", F_STRING_MAP},
+  {"args", F_OBJECT},
   /* Settings of the LLM object, read by core/api/llm.c and core/api/embed.c: never request
    * arguments, never part of hash_key. */
   {"cache", F_SWITCH}, {"embedding_batch_size", F_COUNT}, {"embedding_max_workers", F_COUNT},
@@ -477,6 +483,9 @@ static bool resolve_transport(hvb_spec *spec, const hvb_config *cfg, json_object
   json_object *retries = member(options, "max_retries");
   if (!retries && !config_value(cfg, "max_retries", F_RETRIES, &retries, err)) return false;
   spec->max_retries = retries ? json_object_get_int(retries) : 0;
+  json_object *cap = member(options, "max_response_bytes");
+  if (!cap && !config_value(cfg, "max_response_bytes", F_COUNT, &cap, err)) return false;
+  spec->max_response_bytes = cap ? json_object_get_int64(cap) : DEFAULT_MAX_RESPONSE_BYTES;
   return true;
 }
 
@@ -811,6 +820,7 @@ SPEC_GETTER(long, timeout_ms, spec->timeout_ms, 0)
 SPEC_GETTER(long, connect_timeout_ms, spec->connect_timeout_ms, 0)
 SPEC_GETTER(long, idle_timeout_ms, spec->idle_timeout_ms, 0)
 SPEC_GETTER(int, max_retries, spec->max_retries, 0)
+SPEC_GETTER(long long, max_response_bytes, spec->max_response_bytes, 0)
 
 /* ---- JSON view ---- */
 
@@ -856,6 +866,7 @@ HVB_PUBLIC json_object *hvb_spec_to_json(const hvb_spec *spec, bool include_secr
   json_object_object_add(o, "connect_timeout", seconds_json(spec->connect_timeout_ms));
   json_object_object_add(o, "idle_timeout", seconds_json(spec->idle_timeout_ms));
   json_object_object_add(o, "max_retries", json_object_new_int(spec->max_retries));
+  json_object_object_add(o, "max_response_bytes", json_object_new_int64(spec->max_response_bytes));
   add_str(o, "hash_key", spec->hash_key);
   add_str(o, "client_key", spec->client_key);
   return o;

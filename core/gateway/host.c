@@ -56,6 +56,7 @@ static const hvb_gateway_host host = {
     .openai_parse = hvb_openai_parse,
     .openai_parse_event = hvb_openai_parse_event,
     .openai_parse_error = hvb__openai_parse_error,
+    .wire_request_set_url_path = hvb_wire_request_set_url_path,
 };
 
 const hvb_gateway_host *hvb__gateway_host(void) {

@@ -11,6 +11,7 @@
  */
 #include "gateway/gateway.h"
 #include "text/json.h"
+#include "text/url.h"
 #include "base/common.h"
 #include "base/error.h"
 
@@ -121,7 +122,7 @@ HVB_PUBLIC bool hvb_openai_prepare(const hvb_spec *spec, hvb_gateway_op op,
     stream = json_object_is_type(sv, json_type_boolean) && json_object_get_boolean(sv);
   }
   if (!add_headers(spec, stream, out, err)) return false;
-  char *url = g_strconcat(base, path, NULL);
+  char *url = hvb__url_join(base, path); /* a query in the base (api-version) stays last */
   bool ok = hvb_wire_request_set_url(out, url, err);
   g_free(url);
   if (!ok) return false;

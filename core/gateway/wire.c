@@ -5,6 +5,7 @@
 #include "gateway/gateway.h"
 #include "base/common.h"
 #include "base/error.h"
+#include "text/url.h"
 
 #include <glib.h>
 #include <stdio.h>
@@ -54,6 +55,16 @@ HVB_PUBLIC bool hvb_wire_request_set_url(hvb_wire_request *wr, const char *url, 
   g_free(wr->url);
   wr->url = g_strdup(url);
   return true;
+}
+
+HVB_PUBLIC bool hvb_wire_request_set_url_path(hvb_wire_request *wr, const char *base_url,
+                                              const char *path, hvb_error *err) {
+  if (!wr || !base_url || !path)
+    return hvb__fail(err, HVB_EINVAL, "wire request, base URL and path must not be NULL");
+  char *url = hvb__url_join(base_url, path);
+  bool ok = hvb_wire_request_set_url(wr, url, err);
+  g_free(url);
+  return ok;
 }
 
 HVB_PUBLIC bool hvb_wire_request_add_header(hvb_wire_request *wr, const char *name,

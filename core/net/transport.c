@@ -47,6 +47,10 @@ struct hvb_transfer {
                       call are not worth a level check each (a getenv and a lock) */
   long connect_timeout_ms, timeout_ms, idle_timeout_ms, retry_base_ms, retry_max_ms;
   int max_retries;
+  gint64 deadline;      /* monotonic microseconds the whole transfer must end by; 0: none */
+  long attempt_timeout_ms; /* CURLOPT_TIMEOUT_MS of the running attempt: what is left */
+  size_t max_body_bytes;   /* 0: no cap */
+  const char *max_body_setting;
   hvb_body_fn body_fn;
   hvb_reset_fn reset_fn;
   void *user_data;
@@ -168,6 +172,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
                           (gssize)MIN(len, ERROR_BODY_MAX - t->error_body->len));
     return len;
   }
+  if (t->max_body_bytes && len > t->max_body_bytes - MIN(t->body_bytes, t->max_body_bytes)) {
+    /* Streamed or not: a server must not make us hold (or decode) without bound. */
+    hvb__fail(&t->err, HVB_TOO_LARGE, "reply from %s is larger than %zu bytes, the limit%s%s%s",
+              t->shown_url, t->max_body_bytes, t->max_body_setting ? " (" : "",
+              t->max_body_setting ? t->max_body_setting : "", t->max_body_setting ? ")" : "");
+    t->sink_aborted = true;
+    return CURL_WRITEFUNC_ERROR;
+  }
   t->body_bytes += len;
   if (!t->body_fn) return len;
   hvb_sink_rc rc = t->body_fn(t->user_data, data, len, &t->err);
@@ -212,7 +224,6 @@ static bool configure_easy(hvb_transfer *t) {
   SET(CURLOPT_TCP_KEEPIDLE, 30L);
   SET(CURLOPT_TCP_KEEPINTVL, 15L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
-  SET(CURLOPT_TIMEOUT_MS, t->timeout_ms);
 #if LIBCURL_VERSION_NUM >= 0x075500
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -266,10 +277,46 @@ static void fail_now(hvb_transfer *t) {
   }
 }
 
+/* A duration for messages: "5 s", "1.5 s", "300 ms". */
+static void format_ms(char *buf, size_t size, long long ms) {
+  if (ms < 1000) snprintf(buf, size, "%lld ms", ms);
+  else if (ms % 1000 == 0) snprintf(buf, size, "%lld s", ms / 1000);
+  else snprintf(buf, size, "%.1f s", ms / 1000.0);
+}
+
+/* The deadline passed (before or during an attempt): HVB_TIMEOUT, never retried. */
+static void fail_deadline(hvb_transfer *t) {
+  char limit[32];
+  format_ms(limit, sizeof limit, t->timeout_ms);
+  hvb__fail(&t->err, HVB_TIMEOUT,
+            "total timeout: %s %s did not finish within the call's timeout of %s (the deadline "
+            "for every attempt and wait; %d attempt%s)", t->method, t->shown_url, limit,
+            t->attempts, t->attempts == 1 ? "" : "s");
+}
+
+/* Give the attempt the time left before the deadline (libcurl's whole-transfer timeout),
+ * none without one. False when nothing is left. */
+static bool attempt_time(hvb_transfer *t, gint64 now) {
+  long ms = 0;
+  if (t->deadline) {
+    gint64 left_us = t->deadline - now;
+    if (left_us <= 0) return false;
+    ms = (long)MAX((left_us + 999) / 1000, 1);
+  }
+  t->attempt_timeout_ms = ms;
+  return curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, ms) == CURLE_OK;
+}
+
 static void start_attempt(hvb_transfer *t) {
   attempt_reset(t);
+  gint64 now = now_us();
+  if (!attempt_time(t, now)) {
+    fail_deadline(t);
+    fail_now(t);
+    return;
+  }
   t->attempts++;
-  t->attempt_start = t->last_progress = now_us();
+  t->attempt_start = t->last_progress = now;
   if (t->debug)
     hvb__log(HVB_LOG_DEBUG, "%s %s: attempt %d of %d", t->method, t->shown_url, t->attempts,
              t->max_retries + 1);
@@ -383,10 +430,14 @@ static void set_headers(hvb_transfer *t, const hvb_http_request *req, changes *c
 /* Timeouts and retries. */
 static void set_limits(hvb_transfer *t, const hvb_http_request *req, changes *ch) {
   long connect_timeout_ms = MAX(req->connect_timeout_ms, 0), timeout_ms = MAX(req->timeout_ms, 0);
-  ch->timeouts =
-      !ch->reused || connect_timeout_ms != t->connect_timeout_ms || timeout_ms != t->timeout_ms;
+  ch->timeouts = !ch->reused || connect_timeout_ms != t->connect_timeout_ms;
   t->connect_timeout_ms = connect_timeout_ms;
   t->timeout_ms = timeout_ms;
+  /* The caller's timeout is how long it waits for the whole call (README): one deadline for
+   * every attempt and every wait between them, from now. */
+  t->deadline = timeout_ms > 0 ? now_us() + (gint64)timeout_ms * 1000 : 0;
+  t->max_body_bytes = req->max_body_bytes;
+  t->max_body_setting = req->max_body_setting;
   t->idle_timeout_ms = MAX(req->idle_timeout_ms, 0);
   t->max_retries = MAX(req->max_retries, 0);
   t->retry_base_ms = req->retry_base_ms > 0 ? req->retry_base_ms : DEFAULT_RETRY_BASE_MS;
@@ -419,10 +470,7 @@ static bool reconfigure_easy(hvb_transfer *t, const changes *ch) {
 #define SET(opt, val) ok = ok && curl_easy_setopt(t->easy, opt, val) == CURLE_OK
   if (ch->url) SET(CURLOPT_URL, t->url);
   if (ch->headers) SET(CURLOPT_HTTPHEADER, t->headers);
-  if (ch->timeouts) {
-    SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
-    SET(CURLOPT_TIMEOUT_MS, t->timeout_ms);
-  }
+  if (ch->timeouts) SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
   if (t->has_body) {
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body_len);
     SET(CURLOPT_POSTFIELDS, t->body);
@@ -571,14 +619,20 @@ static bool classify(hvb_transfer *t, CURLcode rc) {
     if (t->sink_aborted) return false; /* t->err is the sink's */
     break;
   case CURLE_OPERATION_TIMEDOUT:
-    if (!connected(t)) {
+    /* libcurl's timeout is the connect timeout, or the deadline's time left (whichever is
+     * shorter): only the first is worth another attempt. */
+    if (!connected(t) && t->connect_timeout_ms > 0 &&
+        (!t->attempt_timeout_ms || t->connect_timeout_ms < t->attempt_timeout_ms)) {
       hvb__fail(&t->err, HVB_TIMEOUT, "connect timeout: no connection to %s within %ld ms",
-                t->shown_url, t->connect_timeout_ms ? t->connect_timeout_ms : t->timeout_ms);
+                t->shown_url, t->connect_timeout_ms);
       return true;
     }
-    hvb__fail(&t->err, HVB_TIMEOUT, "total timeout: %s %s took longer than %ld ms", t->method,
-              t->shown_url, t->timeout_ms);
-    return false;
+    if (t->attempt_timeout_ms) {
+      fail_deadline(t);
+      return false;
+    }
+    hvb__fail(&t->err, HVB_TIMEOUT, "connect timeout: no connection to %s", t->shown_url);
+    return true;
   case CURLE_PARTIAL_FILE:
   case CURLE_RECV_ERROR:
     if (status_ok(t->status) && t->body_bytes > 0) {
@@ -609,6 +663,30 @@ static long backoff_ms(hvb_transfer *t) {
   return (long)g_random_double_range(0, ceiling + 1);
 }
 
+/* A wait of `delay` ms that would end at or after the deadline is not started: the transfer
+ * fails now with the last attempt's error, saying why it was not retried. */
+static bool wait_crosses_deadline(hvb_transfer *t, long delay) {
+  gint64 now = now_us();
+  if (!t->deadline || now + (gint64)delay * 1000 < t->deadline) return false;
+  char asked[32], wait[32], limit[32], left[32];
+  format_ms(asked, sizeof asked, t->retry_after_ms);
+  format_ms(wait, sizeof wait, delay);
+  format_ms(limit, sizeof limit, t->timeout_ms);
+  format_ms(left, sizeof left, MAX(t->deadline - now, 0) / 1000);
+  char what[160];
+  if (t->retry_after_ms < 0) snprintf(what, sizeof what, "a backoff of %s", wait);
+  else if (t->retry_after_ms > delay)
+    snprintf(what, sizeof what, "the wait the server asked for (Retry-After: %s, capped at %s)",
+             asked, wait);
+  else snprintf(what, sizeof what, "the wait the server asked for (Retry-After: %s)", asked);
+  hvb__error_prefix(&t->err,
+                    "not retried after attempt %d: %s would cross the deadline of the call's "
+                    "timeout of %s (%s left)", t->attempts, what, limit, left);
+  hvb__log(HVB_LOG_DEBUG, "%s %s: %s", t->method, t->shown_url, t->err.message);
+  t->st = ST_FAILED;
+  return true;
+}
+
 static void finish_attempt(hvb_transfer *t, CURLcode rc) {
   curl_multi_remove_handle(t->multi, t->easy);
   t->in_multi = false;
@@ -629,6 +707,7 @@ static void finish_attempt(hvb_transfer *t, CURLcode rc) {
     return;
   }
   long delay = backoff_ms(t);
+  if (wait_crosses_deadline(t, delay)) return;
   hvb__log(HVB_LOG_DEBUG, "%s %s: attempt %d failed (%s); retrying in %ld ms", t->method,
            t->shown_url, t->attempts, t->err.message, delay);
   if (t->reset_fn) t->reset_fn(t->user_data);

@@ -15,6 +15,12 @@
  * reached the caller). Other statuses (400, 401, 403, 404...) fail at once, and so do the
  * total and idle timeouts (a retry would multiply the time the caller said it would wait).
  *
+ * timeout_ms is a deadline for the whole transfer, counted from its creation: every attempt
+ * gets only the time that is left, and a backoff or Retry-After wait that would end at or
+ * after the deadline is not started: the transfer fails at once with the last attempt's
+ * error, prefixed with why it was not retried. A 2xx body over max_body_bytes fails with
+ * HVB_TOO_LARGE (not retried), whether the sink streams it or gathers it.
+ *
  * Messages and debug logs name the method, URL (without query string or user info, which may
  * carry credentials), status, attempt and delays; never headers or bodies.
  *
@@ -55,11 +61,15 @@ typedef struct hvb_http_request {
   const char *body;           /* may be NULL */
   size_t body_len;
   long connect_timeout_ms;    /* 0: libcurl's default */
-  long timeout_ms;            /* whole attempt; 0: none */
+  long timeout_ms;            /* the whole transfer, every attempt and wait included: a
+                                 deadline from hvb__transfer_new(_detached); 0: none */
   long idle_timeout_ms;       /* no progress for this long fails the transfer; 0: none */
   int max_retries;            /* retries after the first attempt */
   long retry_base_ms;         /* 0: 500 */
   long retry_max_ms;          /* cap on one wait, backoff or Retry-After; 0: 30000 */
+  size_t max_body_bytes;      /* cap on a 2xx body (one attempt's, streamed or not); 0: none */
+  const char *max_body_setting; /* static string naming the setting of the cap, for the
+                                   error message ("max_response_bytes"); may be NULL */
   hvb_error_body_fn error_body; /* NULL: the neutral reading only */
   void *error_body_data;        /* borrowed: must outlive the transfer */
 } hvb_http_request;
@@ -128,7 +138,9 @@ hvb_step hvb__transfer_tick(hvb_transfer *t, long long now_mono_us, long long *n
  * request's error_body reads it, else neutrally: {"error": "text"}, {"message": "text"},
  * {"detail": "text"} or a short excerpt of a body that is not JSON; the message names the
  * status and URL), HVB_TIMEOUT (connect, total or idle; the message says which, and the
- * URL), HVB_TRANSPORT (connection failure after the retries; curl's message), HVB_TRUNCATED
+ * URL; "total timeout" when the deadline passed), HVB_TOO_LARGE (a body over max_body_bytes,
+ * naming the limit and max_body_setting), HVB_TRANSPORT (connection failure after the
+ * retries; curl's message), HVB_TRUNCATED
  * (connection closed mid-body of a 2xx response: after commit, or once the retries are
  * spent), or the sink's error. A failure that was retried says so: "after 3 attempts: ...".
  * Waiting out a backoff is part of stepping: the call sleeps at most `wait_ms` and returns

@@ -73,7 +73,7 @@ extern "C" {
 
 #define HVB_GATEWAY_MAGIC 0x48564247u /* "HVBG" */
 #define HVB_GATEWAY_ABI_MAJOR 1
-#define HVB_GATEWAY_ABI_MINOR 1
+#define HVB_GATEWAY_ABI_MINOR 2
 
 #define HVB_GATEWAY_FORMAT(a, b) HVB_ATTR_PRINTF(a, b)
 
@@ -109,6 +109,13 @@ typedef struct hvb_wire_request hvb_wire_request;
 /* Each returns false with err set (HVB_EINVAL naming the header) for a value with a line
  * break; strings are copied. Setting the URL or body again replaces it. */
 bool hvb_wire_request_set_url(hvb_wire_request *wr, const char *url, hvb_error *err);
+/* (ABI 1.2) The URL `base_url` + `path`, with a query string or fragment of the base URL kept
+ * after the path: "https://h/openai?api-version=1" + "/chat/completions" ->
+ * "https://h/openai/chat/completions?api-version=1" (Azure OpenAI needs its api-version on
+ * every request). A gateway that builds a URL from hvb_spec_base_url uses this, never string
+ * concatenation. Errors as hvb_wire_request_set_url. */
+bool hvb_wire_request_set_url_path(hvb_wire_request *wr, const char *base_url, const char *path,
+                                   hvb_error *err);
 bool hvb_wire_request_add_header(hvb_wire_request *wr, const char *name, const char *value,
                                  hvb_error *err);
 /* Serialize `body` (borrowed) as the request body, compact, with Content-Type JSON. */
@@ -146,7 +153,8 @@ bool hvb_gateway_fail_http(hvb_error *err, hvb_status status, int http_status, c
 /* ---- the openai translation, for OpenAI-compatible gateways ----
  * (Exported for ABI 1.0 plugins and programs; 1.1 plugins reach them through the host table.) */
 
-/* URL = base URL + "/chat/completions" | "/embeddings" | "/images/generations";
+/* URL = base URL + "/chat/completions" | "/embeddings" | "/images/generations" (a query string
+ * of the base URL kept after the path, as hvb_wire_request_set_url_path does);
  * "Authorization: Bearer <key>" when the spec has a key; Accept/Content-Type; the spec's extra
  * headers; stream_options.include_usage when streaming. */
 bool hvb_openai_prepare(const hvb_spec *spec, hvb_gateway_op op, json_object *canonical,
@@ -211,6 +219,9 @@ typedef struct hvb_gateway_host {
                              bool *done, hvb_error *err);
   bool (*openai_parse_error)(const hvb_spec *spec, int http_status, json_object *body,
                              hvb_error *out);
+  /* 1.2: a base URL and a path joined, the base's query string kept last. */
+  bool (*wire_request_set_url_path)(hvb_wire_request *wr, const char *base_url,
+                                    const char *path, hvb_error *err);
   /* Append new members here, with a minor bump. */
 } hvb_gateway_host;
 
@@ -333,6 +344,7 @@ extern HVB_GATEWAY_HIDDEN const hvb_gateway_host *hvb_gateway_host_;
 #define hvb_openai_parse (hvb_gateway_host_->openai_parse)
 #define hvb_openai_parse_event (hvb_gateway_host_->openai_parse_event)
 #define hvb_openai_parse_error (hvb_gateway_host_->openai_parse_error)
+#define hvb_wire_request_set_url_path (hvb_gateway_host_->wire_request_set_url_path)
 
 /* The openai translation as descriptor operations: a static initializer cannot name a
  * member of the table, so these small functions stand in for it

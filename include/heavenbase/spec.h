@@ -118,11 +118,15 @@ long hvb_spec_timeout_ms(const hvb_spec *spec);
 long hvb_spec_connect_timeout_ms(const hvb_spec *spec);
 long hvb_spec_idle_timeout_ms(const hvb_spec *spec);
 int hvb_spec_max_retries(const hvb_spec *spec);
+/* The cap on a reply's body in bytes, streamed or not (option and config key
+ * max_response_bytes; default 64 MiB): a larger reply fails with HVB_TOO_LARGE. */
+long long hvb_spec_max_response_bytes(const hvb_spec *spec);
 
 /* The spec as a new JSON object (caller owns the reference): preset, model, model_id,
  * provider, gateway (after a fallback also requested_gateway and gateway_fallback_reason),
  * base_url, api_key_env (null when none), api_key, args, headers,
- * timeout, connect_timeout, idle_timeout (seconds), max_retries, hash_key, client_key.
+ * timeout, connect_timeout, idle_timeout (seconds), max_retries, max_response_bytes,
+ * hash_key, client_key.
  * The API key appears only when `include_secrets` is true; otherwise "api_key" is "<set>" or
  * absent, and the values of headers whose name contains "auth", "key" or "token" (any case)
  * read "<redacted>". */

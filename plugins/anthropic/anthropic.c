@@ -91,17 +91,9 @@ static bool anthropic_prepare(const hvb_spec *spec, hvb_gateway_op op, json_obje
   json_object *sv = json_object_object_get(body, "stream");
   bool stream = json_object_is_type(sv, json_type_boolean) && json_object_get_boolean(sv);
 
-  size_t n = strlen(base) + sizeof "/messages";
-  char *url = malloc(n);
-  bool ok = url != NULL;
-  if (!ok) hvb_gateway_fail(err, HVB_ENOMEM, "out of memory building the request URL");
-  if (ok) {
-    memcpy(url, base, strlen(base));
-    memcpy(url + strlen(base), "/messages", sizeof "/messages");
-    ok = hvb_wire_request_set_url(out, url, err) && add_headers(spec, stream, out, err) &&
-         hvb_wire_request_set_json(out, body, err);
-  }
-  free(url);
+  /* A query string of the base URL stays after the path (ABI 1.2). */
+  bool ok = hvb_wire_request_set_url_path(out, base, "/messages", err) &&
+            add_headers(spec, stream, out, err) && hvb_wire_request_set_json(out, body, err);
   json_object_put(body);
   return ok;
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Gateway ABI 1.1 as a user sees it: a lookup opens one plugin file (strace), the mock works
 # with no plugin file at all, a plugin logs through the host table, a plugin built against
-# ABI 1.0 still loads and works, one built against 1.2 is refused at stage "abi", and our
+# ABI 1.0 still loads and works, one built against a newer minor is refused at stage "abi", and our
 # plugins need no hvb_* symbol from the process.
 . "$(dirname "$0")/lib.sh"
 
@@ -113,14 +113,14 @@ expect_status "a 1.0 plugin whose init fails is refused" 1
 expect_out_has "at stage init with its message (init was called the 1.0 way)" \
   "broken at stage init: abi10: init was asked to fail"
 
-# ---- a plugin built against ABI 1.2 ----
+# ---- a plugin built against a newer minor (1.3) ----
 if nm -D --undefined-only "$FIX/hb-gateway-minor.so" | grep -q ' hvb_gateway_from_the_future$'; then
-  ok "the 1.2 fixture needs a host function this library lacks"
-else not_ok "the 1.2 fixture needs a host function this library lacks"; fi
+  ok "the 1.3 fixture needs a host function this library lacks"
+else not_ok "the 1.3 fixture needs a host function this library lacks"; fi
 hb gateways check "$FIX/hb-gateway-minor.so"
 expect_status "hb gateways check refuses it" 1
 expect_out_has "at stage abi, saying it needs a newer library (not a dlopen error)" \
-  "incompatible at stage abi: built for ABI 1.2, which needs a newer HeavenBase library (this one has ABI 1.1)"
+  "incompatible at stage abi: built for ABI 1.3, which needs a newer HeavenBase library (this one has ABI 1.2)"
 hb --gateway-path "$FIX" chat -p mock -g minor "hi"
 expect_err_has "hb chat falls back and says why" "gateway 'minor' cannot be used"
 

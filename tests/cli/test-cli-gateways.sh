@@ -37,10 +37,10 @@ expect_err_has "naming the file it looked for" "hb-gateway-nosuchgw.so"
 
 hb gateways check "$FIX/hb-gateway-good.so"
 expect_status "check of a good file exits 0" 0
-expect_out_has "and says it loaded" "loaded: gateway 'good' 1.2.3 (ABI 1.1)"
+expect_out_has "and says it loaded" "loaded: gateway 'good' 1.2.3 (ABI 1.2)"
 hb gateways check "$FIX/hb-gateway-minor.so"
 expect_status "check of an incompatible file exits 1" 1
-expect_out_has "with state, stage and reason" "incompatible at stage abi: built for ABI 1.2, which needs a newer HeavenBase library"
+expect_out_has "with state, stage and reason" "incompatible at stage abi: built for ABI 1.3, which needs a newer HeavenBase library"
 hb gateways check "$NOTELF/hb-gateway-notelf.so"
 expect_status "check of a file that is not ELF exits 1" 1
 hb gateways

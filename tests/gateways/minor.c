@@ -1,4 +1,4 @@
-/* tests/gateways/minor.c: built for a newer minor of this major (1.2 against a 1.1 library).
+/* tests/gateways/minor.c: built for a newer minor of this major (1.3 against a 1.2 library).
  * Like a real plugin of that minor built carelessly, it also calls a host function this
  * library does not have: the loader opens files RTLD_LAZY and reads the descriptor before
  * binding, so the file is refused at stage "abi", never inside dlopen. (Linked -z lazy, in

@@ -1030,7 +1030,7 @@ START_TEST(plugin_descriptor_offers_chat_and_refuses_embeddings_and_images) {
   const hvb_gateway_record *gw = hvb_gateway_lookup("anthropic");
   ck_assert_ptr_nonnull(gw);
   ck_assert_str_eq(hvb_gateway_record_path(gw), path);
-  ck_assert_uint_eq(hvb_gateway_record_abi_minor(gw), 1);
+  ck_assert_uint_eq(hvb_gateway_record_abi_minor(gw), HVB_GATEWAY_ABI_MINOR);
   const hvb_gateway_descriptor *d = &gw->ops;
   ck_assert_uint_eq(d->magic, HVB_GATEWAY_MAGIC);
   ck_assert_str_eq(d->name, "anthropic");

@@ -144,11 +144,11 @@ START_TEST(each_fixture_gets_its_state_stage_and_reason) {
                 "bad magic 0xdeadbeef (want 0x48564247): not a HeavenBase gateway descriptor");
   assert_record(record_of(fixtures, "major"), "incompatible", "abi",
                 "ABI major 2, library supports 1");
-  /* A 1.2 plugin that also calls a host function this library lacks: refused by its
+  /* A 1.3 plugin that also calls a host function this library lacks: refused by its
    * descriptor, before anything is bound. */
   assert_record(record_of(fixtures, "minor"), "incompatible", "abi",
-                "built for ABI 1.2, which needs a newer HeavenBase library (this one has ABI "
-                "1.1)");
+                "built for ABI 1.3, which needs a newer HeavenBase library (this one has ABI "
+                "1.2)");
   assert_record(record_of(fixtures, "tiny"), "broken", "struct",
                 "struct_size 8 is smaller than the descriptor's fixed fields");
   assert_record(record_of(fixtures, "mismatch"), "broken", "name",

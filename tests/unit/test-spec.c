@@ -545,7 +545,8 @@ START_TEST(to_json_shows_the_resolved_spec) {
   char *text = hvb__json_canonical(shown);
   ck_assert_str_eq(text, "{\"api_key_env\":null,\"args\":{\"temperature\":0},\"base_url\":\"\","
                          "\"connect_timeout\":10,\"gateway\":\"mock\",\"headers\":{},"
-                         "\"idle_timeout\":120,\"max_retries\":2,\"model\":\"mock-1\","
+                         "\"idle_timeout\":120,\"max_response_bytes\":67108864,"
+                         "\"max_retries\":2,\"model\":\"mock-1\","
                          "\"model_id\":\"mock-1\",\"preset\":\"mock\",\"provider\":\"mock\","
                          "\"timeout\":600}");
   g_free(text);

@@ -4,6 +4,8 @@
 #include "text/sse.h"
 #include "base/error.h"
 #include "gateway/gateway.h"
+#include "net/engine.h"
+#include "text/url.h"
 #include "upstream/upstream.h"
 
 #include <arpa/inet.h>
@@ -783,6 +785,179 @@ START_TEST(debug_log_tells_the_story_without_secrets) {
 }
 END_TEST
 
+/* ---- the timeout is a deadline for the whole transfer -------------------------------- */
+
+START_TEST(a_wait_that_would_cross_the_deadline_is_not_started) {
+  up_response limited = {.status = 429, .headers = "Retry-After: 999999\r\n",
+                         .chunks = &(up_chunk){openai_error("Rate limit reached", "requests",
+                                                            NULL), 0, 0},
+                         .nchunks = 1, .repeat = true};
+  up_push(srv, PATH, &limited);
+  hvb_http_request req = request(PATH);
+  req.timeout_ms = 2000;
+  req.retry_max_ms = 30000; /* the server's wait, capped at 30 s: still past the deadline */
+  gint64 start = g_get_monotonic_time();
+  hvb_error err = fails_after(&req, 1);
+  ck_assert_double_lt(seconds_since(start), 1.5);
+  ck_assert_int_eq(err.status, HVB_HTTP); /* the server's answer stays the error */
+  ck_assert_int_eq(err.http_status, 429);
+  ck_assert_ptr_nonnull(strstr(err.message, "would cross the deadline"));
+  ck_assert_ptr_nonnull(strstr(err.message, "timeout of 2 s"));
+  ck_assert_ptr_nonnull(strstr(err.message, "Retry-After"));
+  ck_assert_ptr_nonnull(strstr(err.message, "Rate limit reached"));
+  ck_assert_int_eq(up_request_count(srv), 1);
+}
+END_TEST
+
+START_TEST(every_attempt_shares_one_deadline) {
+  /* Each answer takes 400 ms; ten retries of it would take over 4 s. */
+  up_response slow = {.status = 503, .chunks = &(up_chunk){"{}", 0, 400}, .nchunks = 1,
+                      .repeat = true};
+  up_push(srv, PATH, &slow);
+  hvb_http_request req = request(PATH);
+  req.timeout_ms = 1000;
+  req.max_retries = 10;
+  hvb_transfer *t = hvb__transfer_new(client, &req, NULL, NULL, NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  gint64 start = g_get_monotonic_time();
+  ck_assert_int_eq(run(t, &err, NULL), HVB_STEP_FAILED);
+  ck_assert_double_lt(seconds_since(start), 1.9);
+  ck_assert_int_le(hvb__transfer_attempts(t), 3);
+  ck_assert_msg(strstr(err.message, "timeout of 1 s"), "%s", err.message);
+  hvb__transfer_free(t);
+}
+END_TEST
+
+/* A unit of work for the async engine that runs one transfer (what core/api/async.c's kinds
+ * do), so the engine's path is checked with the engine itself. */
+typedef struct one_work {
+  hvb_work w; /* first */
+  hvb_http_request req;
+  hvb_transfer *t;
+  hvb_step st;
+  hvb_error err;
+} one_work;
+
+static hvb_transfer *one_start(hvb_work *w) {
+  one_work *o = (one_work *)w;
+  o->t = hvb__transfer_new_detached(client, &o->req, NULL, NULL, NULL);
+  return o->t;
+}
+static hvb_transfer *one_transfer(hvb_work *w) { return ((one_work *)w)->t; }
+static void one_settle(hvb_work *w, hvb_step st, const hvb_error *failure) {
+  one_work *o = (one_work *)w;
+  o->st = st;
+  if (failure) o->err = *failure;
+  g_clear_pointer(&o->t, hvb__transfer_free);
+}
+static void one_finish(hvb_work *w, bool cancelled) {
+  (void)cancelled;
+  hvb__work_set_outcome(w, NULL, NULL, &((one_work *)w)->err);
+}
+static void one_release(hvb_work *w) { g_free(w); }
+static const hvb_work_ops one_ops = {.start = one_start, .transfer = one_transfer,
+                                     .settle = one_settle, .finish = one_finish,
+                                     .release = one_release};
+
+START_TEST(the_async_engine_keeps_the_same_deadline) {
+  up_response limited = {.status = 429, .headers = "Retry-After: 999999\r\n",
+                         .chunks = &(up_chunk){"{}", 0, 0}, .nchunks = 1, .repeat = true};
+  up_push(srv, PATH, &limited);
+  one_work *o = g_new0(one_work, 1);
+  o->req = request(PATH);
+  o->req.timeout_ms = 2000;
+  o->req.retry_max_ms = 30000;
+  hvb__work_init(&o->w, &one_ops, 2); /* ours and the engine's */
+  gint64 start = g_get_monotonic_time();
+  hvb__engine_submit(&o->w);
+  ck_assert(hvb__work_wait(&o->w, 10000));
+  ck_assert_double_lt(seconds_since(start), 1.5);
+  ck_assert_int_eq(o->st, HVB_STEP_FAILED);
+  ck_assert_int_eq(hvb__work_status(&o->w), HVB_HTTP);
+  ck_assert_ptr_nonnull(strstr(hvb__work_error(&o->w)->message, "would cross the deadline"));
+  ck_assert_int_eq(up_request_count(srv), 1);
+
+  /* A slow server: the engine's attempts get only the time left. */
+  up_stop(srv);
+  srv = up_start();
+  up_response slow = {.status = 503, .chunks = &(up_chunk){"{}", 0, 400}, .nchunks = 1,
+                      .repeat = true};
+  up_push(srv, PATH, &slow);
+  hvb__work_unref(&o->w);
+  o = g_new0(one_work, 1);
+  o->req = request(PATH);
+  o->req.timeout_ms = 1000;
+  o->req.max_retries = 10;
+  hvb__work_init(&o->w, &one_ops, 2);
+  start = g_get_monotonic_time();
+  hvb__engine_submit(&o->w);
+  ck_assert(hvb__work_wait(&o->w, 10000));
+  ck_assert_double_lt(seconds_since(start), 1.9);
+  ck_assert_msg(strstr(hvb__work_error(&o->w)->message, "timeout of 1 s"), "%s",
+                hvb__work_error(&o->w)->message);
+  hvb__work_unref(&o->w);
+}
+END_TEST
+
+/* ---- the cap on reply bodies --------------------------------------------------------- */
+
+START_TEST(a_stream_over_the_cap_fails_and_stops_reading) {
+  char event[1100];
+  snprintf(event, sizeof event, "data: {\"t\":\"%01000d\"}\n\n", 0);
+  up_chunk cs[] = {{event, 0, 0}, {"data: [DONE]\n\n", 0, 0}};
+  up_response r = {.content_type = "text/event-stream", .chunks = cs, .nchunks = 2,
+                   .chunked = true, .first_times = 20000}; /* 20 MB */
+  up_push(srv, PATH, &r);
+  sink *s = sink_new(true);
+  hvb_http_request req = request(PATH);
+  req.max_body_bytes = 100000;
+  req.max_body_setting = "max_response_bytes";
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert(!hvb__http_perform(client, &req, on_data, on_reset, s, &err));
+  ck_assert_int_eq(err.status, HVB_TOO_LARGE);
+  ck_assert_msg(strstr(err.message, "larger than 100000 bytes"), "%s", err.message);
+  ck_assert_ptr_nonnull(strstr(err.message, "max_response_bytes"));
+  ck_assert_ptr_nonnull(strstr(err.message, up_base_url(srv)));
+  ck_assert_uint_le(s->body->len, 100000); /* the sink never saw more than the cap */
+  ck_assert_int_eq(up_request_count(srv), 1); /* not retried */
+  sink_free(s);
+}
+END_TEST
+
+START_TEST(a_body_at_the_cap_is_fine_and_one_byte_more_is_not) {
+  up_push_body(srv, PATH, 200, NULL, "{\"ok\":true}"); /* 11 bytes */
+  up_push_body(srv, PATH, 200, NULL, "{\"ok\":true}");
+  hvb_http_request req = request(PATH);
+  req.max_body_bytes = 11;
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_msg(hvb__http_perform(client, &req, NULL, NULL, NULL, &err), "%s", err.message);
+  req.max_body_bytes = 10;
+  ck_assert(!hvb__http_perform(client, &req, NULL, NULL, NULL, &err));
+  ck_assert_int_eq(err.status, HVB_TOO_LARGE);
+  ck_assert_ptr_nonnull(strstr(err.message, "larger than 10 bytes, the limit"));
+}
+END_TEST
+
+/* ---- base URL and path ----------------------------------------------------------------- */
+
+static void joins(const char *base, const char *path, const char *want) {
+  char *got = hvb__url_join(base, path);
+  ck_assert_str_eq(got, want);
+  g_free(got);
+}
+
+START_TEST(a_query_in_the_base_url_stays_after_the_path) {
+  joins("https://r.openai.azure.com/openai/deployments/d?api-version=2024-10-21",
+        "/chat/completions",
+        "https://r.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-10-21");
+  joins("http://h:8080/v1", "/embeddings", "http://h:8080/v1/embeddings");
+  joins("http://h/v1/", "/messages", "http://h/v1/messages");
+  joins("http://h/v1/?a=1&b=2#frag", "/x", "http://h/v1/x?a=1&b=2#frag");
+  joins("http://h?k=v", "/x", "http://h/x?k=v");
+  joins("http://u:p@h/v1?k=v", "/x", "http://u:p@h/v1/x?k=v");
+}
+END_TEST
+
 /* A test case whose tests each get a fresh fake upstream and client. */
 static TCase *new_case(Suite *s, const char *name) {
   TCase *tc = tcase_create(name);
@@ -822,6 +997,14 @@ int main(void) {
   tcase_add_test(tc, keepalive_comments_do_not_reset_the_idle_timer);
   tcase_add_test(tc, real_data_resets_the_idle_timer);
   tcase_add_test(tc, total_timeout_fails_and_is_not_retried);
+  tcase_add_test(tc, a_wait_that_would_cross_the_deadline_is_not_started);
+  tcase_add_test(tc, every_attempt_shares_one_deadline);
+  tcase_add_test(tc, the_async_engine_keeps_the_same_deadline);
+
+  tc = new_case(s, "limits");
+  tcase_add_test(tc, a_stream_over_the_cap_fails_and_stops_reading);
+  tcase_add_test(tc, a_body_at_the_cap_is_fine_and_one_byte_more_is_not);
+  tcase_add_test(tc, a_query_in_the_base_url_stays_after_the_path);
 
   tc = new_case(s, "commit");
   tcase_add_test(tc, connection_closed_mid_stream_after_commit_is_truncated);
