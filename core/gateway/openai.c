@@ -143,7 +143,7 @@ static bool form_body(json_object *canonical, hvb_wire_request *out, hvb_error *
 
 /* Headers: defaults first; a header of the same name from the configuration replaces ours
  * (Azure uses "api-key", some proxies their own Accept), since curl would send both. A form
- * gets no Content-Type here: libcurl writes it, with the boundary. */
+ * gets no Content-Type, ours or the configuration's: libcurl writes it, with the boundary. */
 static bool add_headers(const hvb_spec *spec, bool stream, bool form, hvb_wire_request *out,
                         hvb_error *err) {
   json_object *extra = hvb_spec_headers(spec);
@@ -168,6 +168,8 @@ static bool add_headers(const hvb_spec *spec, bool stream, bool form, hvb_wire_r
   }
   if (extra) {
     json_object_object_foreach(extra, name, val) {
+      /* A configured JSON type would replace the form's, and with it the boundary. */
+      if (form && g_ascii_strcasecmp(name, "Content-Type") == 0) continue;
       const char *value =
           json_object_is_type(val, json_type_null) ? "" : json_object_get_string(val);
       if (!hvb_wire_request_add_header(out, name, value, err)) {

@@ -70,6 +70,10 @@ expect_request_has "as a multipart form with the image file and the prompt" \
   '{"name":"prompt","size":12,"value":"make it blue"}' '{"name":"model","size":11,"value":"gpt-image-1"}' \
   'multipart/form-data; boundary='
 expect_request_lacks "and no JSON body, no response_format" '"response_format"' '"content-type":"application/json"'
+hb imagen -g openai --base-url "$UP_URL/ed/v1" -m gpt-image-1 -o headers='{"Content-Type": "application/json"}' \
+  --image out.png -O ct.png "typed"
+expect_request_has "a configured JSON Content-Type does not replace the form's" \
+  '"content-type":"multipart/form-data; boundary=' '"value":"typed"'
 hb imagen -g openai --base-url "$UP_URL/ed/v1" -m gpt-image-1 --image out.png --image mug-1.png \
   -O two.png "both"
 expect_out "two --image" "two.png 1x1 png"
