@@ -7,9 +7,20 @@
  * becomes an hvb_image. Both paths share imagen_begin / imagen_take / imagen_end. The response cache's `image`
  * namespace keeps the response with every image as b64_json (URLs expire), only for a
  * seeded request (the deterministic policy).
+ *
+ * Reference images (the `refs` argument and the "images" option, in the forms chat takes)
+ * are sent or refused, never dropped: the gateway must declare HVB_GATEWAY_CAP_IMAGE_REFS
+ * and the model's catalog entry must say where it takes them ("reference_images", read by
+ * config/shape.c; the openai gateway uploads them to /images/edits for "edits"). They go
+ * into the canonical request's "image" array as data URLs (for "generations", a URL image
+ * keeps its URL): the cache key covers their bytes. An edit needs the bytes, so a sync call
+ * downloads a URL reference (the image fetch's timeout and size cap); an async call refuses
+ * one not downloaded yet, since the fetch would block its caller, maybe the engine thread.
  */
 #include "text/json.h"
 #include "config/shape.h"
+#include "gateway/gateway.h"
+#include "call/image.h"
 #include "cache/store.h"
 #include "api/handle.h"
 #include "api/json-call.h"
@@ -48,8 +59,132 @@ static bool includes(const char *include, const char *field) {
   return found;
 }
 
-static json_object *build_request(const hvb_spec *spec, const char *prompt, hvb_image *const *refs,
-                                  size_t nrefs, json_object *opts, hvb_error *err) {
+/* The "image" value of one reference: a data URL, or for the generations route a URL
+ * image's own URL. A sync call downloads a URL image for the edits route. New string. */
+static char *reference_value(hvb_image *img, hvb_refs_route route, bool async, hvb_error *err) {
+  const char *url = hvb_image_url(img);
+  if (url && route == HVB_REFS_GENERATIONS) return g_strdup(url);
+  if (url && async && !hvb__image_has_bytes(img)) {
+    hvb__fail(err, HVB_UNSUPPORTED,
+              "the URL %s is not downloaded by an async call (it would block the calling "
+              "thread): an edit uploads the image's bytes; use hvb_llm_imagen, or give a file, "
+              "a data URL or an image already fetched", url);
+    return NULL;
+  }
+  return hvb_image_data_url(img, err);
+}
+
+/* May this call send reference images, and by which route? HVB_UNSUPPORTED naming the option
+ * and the gateway or the model, HVB_CONFIG for a catalog value the library does not know. */
+static bool references_route(hvb_llm *llm, hvb_refs_route *route, hvb_error *err) {
+  const hvb_spec *spec = hvb_llm_spec(llm);
+  const hvb_gateway_record *gw = hvb__llm_gateway(llm);
+  if (!(gw->ops.caps & HVB_GATEWAY_CAP_IMAGE_REFS))
+    return hvb__fail(err, HVB_UNSUPPORTED,
+                     "option 'images': gateway '%s' cannot send reference images (it does not "
+                     "declare HVB_GATEWAY_CAP_IMAGE_REFS)", gw->name);
+  *route = hvb__reference_images_route(hvb_spec_model_info(spec));
+  if (*route == HVB_REFS_NONE)
+    return hvb__fail(err, HVB_UNSUPPORTED,
+                     "option 'images': model '%s' takes no reference images (its catalog entry "
+                     "has no \"reference_images\"; a catalog.d entry can say \"edits\" or "
+                     "\"generations\")", hvb_spec_model(spec));
+  if (*route == HVB_REFS_INVALID) {
+    char *v = hvb__json_canonical(
+        json_object_object_get(hvb_spec_model_info(spec), "reference_images"));
+    hvb__fail(err, HVB_CONFIG,
+              "catalog model '%s': 'reference_images' must be \"edits\" or \"generations\", "
+              "not %.40s", hvb_spec_model(spec), v);
+    g_free(v);
+    return false;
+  }
+  return true;
+}
+
+/* The reference images of a call, in order: `refs` (borrowed), then the "images" option
+ * given to hvb_llm_new (a request argument by then) and to the call (made here). */
+typedef struct references {
+  GPtrArray *all;   /* hvb_image*, borrowed from the caller or from `owned` */
+  GPtrArray *owned; /* made from the options */
+  GPtrArray *names; /* how messages name each: "reference image 0", "option 'images'[1]" */
+} references;
+
+static bool references_collect(references *rs, hvb_image *const *refs, size_t nrefs,
+                               json_object *arg, json_object *opts, hvb_error *err) {
+  for (size_t i = 0; i < nrefs; i++) {
+    if (!refs[i]) return hvb__fail(err, HVB_EINVAL, "reference image %zu is NULL", i);
+    g_ptr_array_add(rs->all, refs[i]);
+    g_ptr_array_add(rs->names, g_strdup_printf("reference image %zu", i));
+  }
+  json_object *lists[] = {arg, json_object_object_get(opts, "images")};
+  for (size_t l = 0; l < G_N_ELEMENTS(lists); l++) {
+    guint from = rs->owned->len;
+    if (!hvb__images_from_option(lists[l], rs->owned, err)) return false;
+    for (guint i = from; i < rs->owned->len; i++) {
+      g_ptr_array_add(rs->all, rs->owned->pdata[i]);
+      g_ptr_array_add(rs->names, g_strdup_printf("option 'images'[%u]", i - from));
+    }
+  }
+  return true;
+}
+
+/* A "mask" request argument (an image source) in the form the references take. */
+static bool mask_value(json_object *req, hvb_refs_route route, bool async, hvb_error *err) {
+  json_object *m = json_object_object_get(req, "mask");
+  if (!json_object_is_type(m, json_type_string))
+    return hvb__fail(err, HVB_EINVAL, "option 'mask' must be an image source string");
+  hvb_image *img = hvb_image_new(json_object_get_string(m), err);
+  char *v = img ? reference_value(img, route, async, err) : NULL;
+  hvb_image_free(img);
+  if (!v) {
+    hvb__error_prefix(err, "option 'mask'");
+    return false;
+  }
+  json_object_object_add(req, "mask", json_object_new_string(v));
+  g_free(v);
+  return true;
+}
+
+/* The call's reference images (and mask) into req's "image" array (and "mask"); an "images"
+ * request argument is taken out of req: a reference, never a field. */
+static bool add_references(hvb_llm *llm, json_object *req, hvb_image *const *refs, size_t nrefs,
+                           json_object *opts, bool async, hvb_error *err) {
+  references rs = {g_ptr_array_new(),
+                   g_ptr_array_new_with_free_func((GDestroyNotify)hvb_image_free),
+                   g_ptr_array_new_with_free_func(g_free)};
+  json_object *arg = json_object_get(json_object_object_get(req, "images"));
+  json_object_object_del(req, "images");
+  bool mask = json_object_object_get_ex(req, "mask", NULL);
+  hvb_refs_route route = HVB_REFS_NONE;
+  bool ok = references_collect(&rs, refs, nrefs, arg, opts, err);
+  if (ok && mask && rs.all->len == 0)
+    ok = hvb__fail(err, HVB_EINVAL, "option 'mask' needs reference images (option 'images')");
+  if (ok && rs.all->len) ok = references_route(llm, &route, err);
+  json_object *arr = ok && rs.all->len ? json_object_new_array() : NULL;
+  for (guint i = 0; arr && i < rs.all->len; i++) {
+    char *v = reference_value(rs.all->pdata[i], route, async, err);
+    if (!v) {
+      hvb__error_prefix(err, "%s", (const char *)rs.names->pdata[i]);
+      json_object_put(arr);
+      arr = NULL;
+      ok = false;
+      break;
+    }
+    json_object_array_add(arr, json_object_new_string(v));
+    g_free(v);
+  }
+  if (arr) json_object_object_add(req, "image", arr);
+  if (ok && mask) ok = mask_value(req, route, async, err);
+  json_object_put(arg);
+  g_ptr_array_free(rs.all, TRUE);
+  g_ptr_array_free(rs.owned, TRUE);
+  g_ptr_array_free(rs.names, TRUE);
+  return ok;
+}
+
+static json_object *build_request(hvb_llm *llm, const char *prompt, hvb_image *const *refs,
+                                  size_t nrefs, json_object *opts, bool async, hvb_error *err) {
+  const hvb_spec *spec = hvb_llm_spec(llm);
   json_object *req = hvb__request_template(spec, opts, chat_only_args, pipeline_options, err);
   if (!req) return NULL;
   json_object *size = json_object_object_get(req, "size");
@@ -68,20 +203,7 @@ static json_object *build_request(const hvb_spec *spec, const char *prompt, hvb_
   if (!hvb__rejected_args_has(hvb_spec_model_info(spec), "response_format") &&
       !json_object_object_get_ex(req, "response_format", NULL))
     json_object_object_add(req, "response_format", json_object_new_string("b64_json"));
-  if (nrefs) {
-    json_object *arr = json_object_new_array();
-    json_object_object_add(req, "image", arr);
-    for (size_t i = 0; i < nrefs; i++) {
-      json_object *part = refs[i] ? hvb_image_content_part(refs[i], err) : NULL;
-      if (!part) {
-        if (!refs[i]) hvb__fail(err, HVB_EINVAL, "reference image is NULL");
-        hvb__error_prefix(err, "reference image %zu", i);
-        goto fail;
-      }
-      json_object_array_add(arr, json_object_get(hvb__json_path(part, "image_url.url")));
-      json_object_put(part);
-    }
-  }
+  if (!add_references(llm, req, refs, nrefs, opts, async, err)) goto fail;
   return req;
 fail:
   json_object_put(req);
@@ -187,7 +309,7 @@ static imagen_call *imagen_begin(hvb_llm *llm, const char *prompt, hvb_image *co
   const hvb_spec *spec = hvb_llm_spec(llm);
   hvb_cache *cache = NULL;
   if (!hvb__cache_for_call(hvb__llm_cache(llm), options, HVB_NS_IMAGE, &cache, err)) return NULL;
-  json_object *req = build_request(spec, prompt, refs, nrefs, options, err);
+  json_object *req = build_request(llm, prompt, refs, nrefs, options, async, err);
   if (!req) {
     hvb__cache_unref(cache);
     return NULL;

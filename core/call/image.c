@@ -590,6 +590,46 @@ static json_object *element_part(json_object *el, hvb_error *err) {
   return NULL;
 }
 
+/* A new image for one element of the "images" option: what element_part takes. */
+static hvb_image *element_image(json_object *el, hvb_error *err) {
+  if (json_object_is_type(el, json_type_string))
+    return hvb_image_new(json_object_get_string(el), err);
+  if (json_object_is_type(el, json_type_object)) {
+    const char *type = hvb__json_str(el, "type");
+    if (!type || strcmp(type, "image_url") != 0) return hvb_image_new_item(el, err);
+    const char *url = hvb__json_str(json_object_object_get(el, "image_url"), "url");
+    if (url) return hvb_image_new_url(url, err);
+    hvb__fail(err, HVB_EINVAL, "an image_url part needs 'image_url.url' (a string)");
+    return NULL;
+  }
+  hvb__fail(err, HVB_EINVAL, "must be a source string or an object, not %s",
+            hvb__json_type_phrase(el));
+  return NULL;
+}
+
+bool hvb__images_from_option(json_object *images, GPtrArray *out, hvb_error *err) {
+  if (!images || json_object_is_type(images, json_type_null)) return true;
+  if (!json_object_is_type(images, json_type_array))
+    return hvb__fail(err, HVB_EINVAL, "option 'images' must be an array of image sources, not %s",
+                     hvb__json_type_phrase(images));
+  for (size_t i = 0; i < json_object_array_length(images); i++) {
+    hvb_image *img = element_image(json_object_array_get_idx(images, i), err);
+    if (!img) {
+      hvb__error_prefix(err, "option 'images'[%zu]", i);
+      return false;
+    }
+    g_ptr_array_add(out, img);
+  }
+  return true;
+}
+
+bool hvb__image_has_bytes(hvb_image *img) {
+  g_mutex_lock(&img->lock);
+  bool here = img->bytes != NULL;
+  g_mutex_unlock(&img->lock);
+  return here;
+}
+
 bool hvb__images_attach(json_object *messages, json_object *images, hvb_error *err) {
   if (!images || json_object_is_type(images, json_type_null)) return true;
   if (!json_object_is_type(images, json_type_array))

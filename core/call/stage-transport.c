@@ -12,6 +12,11 @@ static hvb_stage_rc transport_request(hvb_exchange *x, void **state, hvb_error *
   x->http.headers = hvb__wire_request_headers(x->wire);
   x->http.body = hvb__wire_request_body(x->wire, &len);
   x->http.body_len = len;
+  x->http.parts = hvb__wire_request_parts(x->wire, &x->http.nparts);
+  if (x->http.nparts) { /* a form (image edits) replaces the body */
+    x->http.body = NULL;
+    x->http.body_len = 0;
+  }
   if (hvb__log_enabled(HVB_LOG_DEBUG)) {
     bool events = x->op == HVB_GATEWAY_OP_CHAT &&
                   json_object_get_boolean(json_object_object_get(x->request, "stream"));

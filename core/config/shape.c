@@ -2,7 +2,7 @@
  *
  * What differs between providers and models in the requests the library sends lives in the
  * catalog, never in code that names them: a provider's "embedding" object and a model's
- * "rejects_args". This file only reads that data.
+ * "rejects_args" and "reference_images". This file only reads that data.
  */
 #include "config/shape.h"
 #include "text/json.h"
@@ -104,4 +104,13 @@ void hvb__rejected_args_drop(json_object *model_info, json_object *req) {
     const char *name = json_object_get_string(json_object_array_get_idx(rejects, i));
     if (name) json_object_object_del(req, name);
   }
+}
+
+hvb_refs_route hvb__reference_images_route(json_object *model_info) {
+  json_object *v = json_object_object_get(model_info, "reference_images");
+  if (!v || json_object_is_type(v, json_type_null)) return HVB_REFS_NONE;
+  const char *route = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+  if (!strcmp(route, "edits")) return HVB_REFS_EDITS;
+  if (!strcmp(route, "generations")) return HVB_REFS_GENERATIONS;
+  return HVB_REFS_INVALID;
 }

@@ -26,6 +26,12 @@
  *                             sent in its embeddings and image requests whoever set them
  *                             (["response_format"] for image models that always answer
  *                             with b64_json, which the library otherwise asks for)
+ *             "reference_images"  where an image model takes reference images (the
+ *                             "images" option of image generation): "edits" (uploaded as
+ *                             files, multipart/form-data, to the images edits route: the
+ *                             GPT image models) or "generations" (inline in the JSON
+ *                             generations request's "image" array). Absent: the model takes
+ *                             none, and a request with some is refused (HVB_UNSUPPORTED)
  *             "default_args"  object: request arguments
  *             "description"   one line for people
  *
@@ -258,7 +264,7 @@ static const field_rule preset_rules[] = {
 static const field_rule model_rules[] = {
   {"aliases", F_NAMES}, {"ids", F_STRING_MAP}, {"default_provider", F_NAME}, {"kind", F_KIND},
   {"dimension", F_COUNT}, {"rejects_args", F_NAMES}, {"default_args", F_OBJECT},
-  {"description", F_STRING}, {NULL, 0}};
+  {"description", F_STRING}, {"reference_images", F_NAME}, {NULL, 0}};
 static const field_rule provider_rules[] = {
   {"base_url", F_STRING}, {"api_key_env", F_NAME}, {"gateway", F_NAME},
   {"headers", F_STRING_MAP}, {"default_args", F_OBJECT}, {"model_args", F_OBJECT_MAP},

@@ -21,6 +21,7 @@
 #include <heavenbase/registry.h>
 #include <heavenbase/spec.h>
 #include "base/fork.h"
+#include "net/transport.h" /* hvb_http_part */
 
 /* ---- wire requests (core/gateway/wire.c) ---- */
 
@@ -32,6 +33,16 @@ void hvb__wire_request_free(hvb_wire_request *wr); /* NULL is a no-op */
 const char *const *hvb__wire_request_headers(const hvb_wire_request *wr);
 /* The body (NULL when none was set) and its length. Borrowed. */
 const char *hvb__wire_request_body(const hvb_wire_request *wr, size_t *len);
+
+/* A multipart/form-data body in place of the JSON one (the openai gateway's image edits):
+ * append a part (everything copied; `filename` NULL for a plain field, `content_type` NULL
+ * for none). A request with parts is sent as the form, its body (if any) is not. HVB_EINVAL
+ * for a missing name or a line break in a name, file name or type. */
+bool hvb__wire_request_add_part(hvb_wire_request *wr, const char *name, const char *filename,
+                                const char *content_type, const void *data, size_t len,
+                                hvb_error *err);
+/* The parts (borrowed, NULL when none) and their number in *n. */
+const hvb_http_part *hvb__wire_request_parts(const hvb_wire_request *wr, size_t *n);
 
 /* ---- registry records (core/gateway/registry.c) ---- */
 

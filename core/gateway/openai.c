@@ -1,6 +1,6 @@
 /* core/gateway/openai.c: the built-in `openai` gateway (OpenAI-compatible HTTP: chat
- * completions, embeddings, image generation) and the hvb_openai_* translation exported to
- * plugins.
+ * completions, embeddings, image generation and, for reference images, image edits) and the
+ * hvb_openai_* translation exported to plugins.
  *
  * The canonical form is the OpenAI wire form, so the translation is thin: the request body is
  * the canonical request (plus stream_options when streaming a chat), a response body is
@@ -10,6 +10,7 @@
  * plugins (the gateway servers in plugins/) reuse the functions through the host table.
  */
 #include "gateway/gateway.h"
+#include "config/shape.h"
 #include "text/json.h"
 #include "text/url.h"
 #include "base/common.h"
@@ -64,9 +65,87 @@ static const char *op_path(hvb_gateway_op op) {
   return NULL;
 }
 
+/* ---- image edits: reference images as a multipart/form-data form ---- */
+
+/* Whether an image request goes to /images/edits as a form: it has reference images and the
+ * model's catalog entry says "edits". False with err set when the model takes none (the core
+ * refuses those first; this is for a caller that did not) or names an unknown route. */
+static bool image_form(const hvb_spec *spec, json_object *canonical, bool *form, hvb_error *err) {
+  json_object *refs = json_object_object_get(canonical, "image");
+  *form = false;
+  if (!refs || json_object_is_type(refs, json_type_null)) return true;
+  if (!json_object_is_type(refs, json_type_array))
+    return hvb__fail(err, HVB_EINVAL, "'image' (the reference images) must be an array");
+  if (json_object_array_length(refs) == 0) return true;
+  switch (hvb__reference_images_route(hvb_spec_model_info(spec))) {
+  case HVB_REFS_EDITS: *form = true; return true;
+  case HVB_REFS_GENERATIONS: return true;
+  default:
+    return hvb__fail(err, HVB_UNSUPPORTED,
+                     "option 'images': model '%s' takes no reference images (its catalog "
+                     "entry has no valid \"reference_images\")", hvb_spec_model(spec));
+  }
+}
+
+/* One image of the request (a base64 data URL) as the file part `field`, named `stem` plus
+ * the extension of its type. `where` names it in errors. */
+static bool file_part(hvb_wire_request *out, const char *field, const char *stem,
+                      json_object *value, const char *where, hvb_error *err) {
+  const char *url = json_object_is_type(value, json_type_string) ? json_object_get_string(value)
+                                                                 : "";
+  const char *comma = g_ascii_strncasecmp(url, "data:", 5) == 0 ? strchr(url, ',') : NULL;
+  char *meta = comma ? g_strndup(url + 5, (gsize)(comma - url - 5)) : NULL;
+  if (!meta || !g_str_has_suffix(meta, ";base64")) {
+    g_free(meta);
+    return hvb__fail(err, HVB_EINVAL, "%s must be a base64 data: URL: /images/edits uploads the "
+                     "image's bytes (a URL is not fetched here)", where);
+  }
+  *strchr(meta, ';') = '\0'; /* the MIME type */
+  const char *slash = strchr(meta, '/');
+  char *filename = g_strdup_printf("%s.%s", stem, slash && slash[1] ? slash + 1 : "bin");
+  gsize len = 0;
+  guchar *bytes = g_base64_decode(comma + 1, &len);
+  bool ok = hvb__wire_request_add_part(out, field, filename, *meta ? meta : NULL, bytes, len, err);
+  g_free(bytes);
+  g_free(filename);
+  g_free(meta);
+  return ok;
+}
+
+/* The edits form: every field of the request a plain part (strings as they are, other values
+ * as JSON text), then the reference images as files ("image", or "image[]" for several, as
+ * OpenAI's API wants) and the mask. */
+static bool form_body(json_object *canonical, hvb_wire_request *out, hvb_error *err) {
+  json_object_object_foreach(canonical, key, val) {
+    if (!strcmp(key, "image") || !strcmp(key, "mask") || json_object_is_type(val, json_type_null))
+      continue;
+    size_t len = 0;
+    const char *text =
+        json_object_is_type(val, json_type_string)
+            ? (len = (size_t)json_object_get_string_len(val), json_object_get_string(val))
+            : json_object_to_json_string_length(
+                  val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    if (!hvb__wire_request_add_part(out, key, NULL, NULL, text, len, err)) return false;
+  }
+  json_object *refs = json_object_object_get(canonical, "image");
+  size_t n = json_object_array_length(refs);
+  for (size_t i = 0; i < n; i++) {
+    char stem[32], where[48];
+    snprintf(stem, sizeof stem, "image-%zu", i + 1);
+    snprintf(where, sizeof where, "reference image %zu", i);
+    if (!file_part(out, n > 1 ? "image[]" : "image", stem, json_object_array_get_idx(refs, i),
+                   where, err))
+      return false;
+  }
+  json_object *mask = json_object_object_get(canonical, "mask");
+  return !mask || json_object_is_type(mask, json_type_null) ||
+         file_part(out, "mask", "mask", mask, "the mask", err);
+}
+
 /* Headers: defaults first; a header of the same name from the configuration replaces ours
- * (Azure uses "api-key", some proxies their own Accept), since curl would send both. */
-static bool add_headers(const hvb_spec *spec, bool stream, hvb_wire_request *out,
+ * (Azure uses "api-key", some proxies their own Accept), since curl would send both. A form
+ * gets no Content-Type, ours or the configuration's: libcurl writes it, with the boundary. */
+static bool add_headers(const hvb_spec *spec, bool stream, bool form, hvb_wire_request *out,
                         hvb_error *err) {
   json_object *extra = hvb_spec_headers(spec);
   if (!json_object_is_type(extra, json_type_object)) extra = NULL;
@@ -75,7 +154,7 @@ static bool add_headers(const hvb_spec *spec, bool stream, hvb_wire_request *out
   if (key && *key && strpbrk(key, "\r\n"))
     return hvb__fail(err, HVB_CONFIG, "the API key of provider '%s' contains a line break",
                      provider);
-  if (!has_header(extra, "Content-Type") &&
+  if (!form && !has_header(extra, "Content-Type") &&
       !hvb_wire_request_add_header(out, "Content-Type", "application/json", err))
     return false;
   if (!has_header(extra, "Accept") &&
@@ -90,6 +169,8 @@ static bool add_headers(const hvb_spec *spec, bool stream, hvb_wire_request *out
   }
   if (extra) {
     json_object_object_foreach(extra, name, val) {
+      /* A configured JSON type would replace the form's, and with it the boundary. */
+      if (form && g_ascii_strcasecmp(name, "Content-Type") == 0) continue;
       const char *value =
           json_object_is_type(val, json_type_null) ? "" : json_object_get_string(val);
       if (!hvb_wire_request_add_header(out, name, value, err)) {
@@ -116,16 +197,19 @@ HVB_PUBLIC bool hvb_openai_prepare(const hvb_spec *spec, hvb_gateway_op op,
     return hvb__fail(err, HVB_EINVAL, "the canonical %s request is not a JSON object",
                      hvb__gateway_op_phrase(op));
 
-  bool stream = false;
+  bool stream = false, form = false;
   if (op == HVB_GATEWAY_OP_CHAT) {
     json_object *sv = json_object_object_get(canonical, "stream");
     stream = json_object_is_type(sv, json_type_boolean) && json_object_get_boolean(sv);
   }
-  if (!add_headers(spec, stream, out, err)) return false;
+  if (op == HVB_GATEWAY_OP_IMAGE && !image_form(spec, canonical, &form, err)) return false;
+  if (form) path = "/images/edits";
+  if (!add_headers(spec, stream, form, out, err)) return false;
   char *url = hvb__url_join(base, path); /* a query in the base (api-version) stays last */
   bool ok = hvb_wire_request_set_url(out, url, err);
   g_free(url);
   if (!ok) return false;
+  if (form) return form_body(canonical, out, err);
   /* Embeddings and images go as given: the canonical form is OpenAI's. */
   json_object *body = op == HVB_GATEWAY_OP_CHAT ? chat_body(canonical, stream)
                                                 : json_object_get(canonical);
@@ -296,7 +380,7 @@ const hvb_gateway_descriptor hvb__gateway_openai = {
                    "(built in; the fallback)",
     .license = "MIT",
     .caps = HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EMBED |
-            HVB_GATEWAY_CAP_IMAGE | HVB_GATEWAY_CAP_EXPORT_OPENAI,
+            HVB_GATEWAY_CAP_IMAGE | HVB_GATEWAY_CAP_IMAGE_REFS | HVB_GATEWAY_CAP_EXPORT_OPENAI,
     .prepare = hvb_openai_prepare,
     .parse = hvb_openai_parse,
     .parse_event = hvb_openai_parse_event,

@@ -16,6 +16,7 @@ struct hvb_wire_request {
   GPtrArray *headers; /* "Name: value" lines, NULL-terminated (the last element is NULL) */
   char *body;
   size_t body_len;
+  GArray *parts; /* hvb_http_part, every string and datum owned; NULL until a part is added */
 };
 
 hvb_wire_request *hvb__wire_request_new(void) {
@@ -31,6 +32,14 @@ void hvb__wire_request_free(hvb_wire_request *wr) {
   g_free(wr->url);
   g_ptr_array_free(wr->headers, TRUE);
   g_free(wr->body);
+  for (guint i = 0; wr->parts && i < wr->parts->len; i++) {
+    hvb_http_part *p = &g_array_index(wr->parts, hvb_http_part, i);
+    g_free((char *)p->name);
+    g_free((char *)p->filename);
+    g_free((char *)p->content_type);
+    g_free((char *)p->data);
+  }
+  if (wr->parts) g_array_free(wr->parts, TRUE);
   g_free(wr);
 }
 
@@ -41,6 +50,29 @@ const char *const *hvb__wire_request_headers(const hvb_wire_request *wr) {
 const char *hvb__wire_request_body(const hvb_wire_request *wr, size_t *len) {
   if (len) *len = wr->body_len;
   return wr->body;
+}
+
+bool hvb__wire_request_add_part(hvb_wire_request *wr, const char *name, const char *filename,
+                                const char *content_type, const void *data, size_t len,
+                                hvb_error *err) {
+  if (!wr || !name || !*name || (!data && len))
+    return hvb__fail(err, HVB_EINVAL, "a form part needs a name (and data for its length)");
+  /* curl_mime quotes the name and file name; a line break would still end the header. */
+  if (strpbrk(name, "\r\n") || (filename && strpbrk(filename, "\r\n")) ||
+      (content_type && strpbrk(content_type, "\r\n")))
+    return hvb__fail(err, HVB_EINVAL, "form part '%s' has a line break in its headers", name);
+  if (!wr->parts) wr->parts = g_array_new(FALSE, TRUE, sizeof(hvb_http_part));
+  char *copy = g_malloc(len + 1); /* GLib 2.64: no g_memdup2 */
+  if (len) memcpy(copy, data, len);
+  copy[len] = '\0';
+  hvb_http_part p = {g_strdup(name), g_strdup(filename), g_strdup(content_type), copy, len};
+  g_array_append_val(wr->parts, p);
+  return true;
+}
+
+const hvb_http_part *hvb__wire_request_parts(const hvb_wire_request *wr, size_t *n) {
+  *n = wr->parts ? wr->parts->len : 0;
+  return *n ? (const hvb_http_part *)(void *)wr->parts->data : NULL;
 }
 
 /* A line break in a URL or header would let a value smuggle in headers of its own (values

@@ -42,6 +42,8 @@ struct hvb_transfer {
   size_t body_len, body_cap;
   bool has_body; /* a body is sent (body may hold a buffer from an earlier call otherwise) */
   struct curl_slist *headers;
+  curl_mime *mime; /* a multipart body (hvb_http_request.parts); such a transfer is never
+                      pooled whole: its handle points at the form */
   bool configured; /* the easy handle has this struct's options (it may be reused whole) */
   bool debug;      /* debug logging was on when the transfer was made: the lines of every
                       call are not worth a level check each (a getenv and a lock) */
@@ -233,7 +235,9 @@ static bool configure_easy(hvb_transfer *t) {
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body_len);
     SET(CURLOPT_POSTFIELDS, t->body);
   }
-  if (strcmp(t->method, "GET") == 0) {
+  if (t->mime) {
+    SET(CURLOPT_MIMEPOST, t->mime);
+  } else if (strcmp(t->method, "GET") == 0) {
     if (!t->has_body) SET(CURLOPT_HTTPGET, 1L);
     else SET(CURLOPT_CUSTOMREQUEST, "GET");
   } else if (strcmp(t->method, "POST") == 0) {
@@ -381,10 +385,11 @@ typedef struct changes {
 static void set_target(hvb_transfer *t, const hvb_http_request *req, bool had_body,
                        changes *ch) {
   const char *url = req->url ? req->url : "";
-  const char *method = req->method ? req->method : req->body ? "POST" : "GET";
+  const char *method = req->method ? req->method : req->body || req->nparts ? "POST" : "GET";
   ch->url = !ch->reused || strcmp(t->url, url) != 0;
-  ch->method =
-      !ch->reused || strcmp(t->method, method) != 0 || had_body != (req->body != NULL);
+  /* A form always starts from a clean handle (see set_form). */
+  ch->method = !ch->reused || strcmp(t->method, method) != 0 ||
+               had_body != (req->body != NULL) || req->nparts > 0;
   if (ch->url) {
     g_free(t->url);
     g_free(t->shown_url);
@@ -410,6 +415,28 @@ static void set_body(hvb_transfer *t, const hvb_http_request *req) {
   memcpy(t->body, req->body, req->body_len);
   t->body[req->body_len] = '\0';
   t->body_len = req->body_len;
+}
+
+/* The multipart form of a request with parts, on t's easy handle (ready by now): curl_mime_data
+ * copies each part, so the request may be freed. The transfer owns the form and frees it
+ * with itself; libcurl rewinds it for every attempt. False with t failed. */
+static bool set_form(hvb_transfer *t, const hvb_http_request *req) {
+  if (!req->nparts) return true;
+  t->mime = curl_mime_init(t->easy);
+  bool ok = t->mime != NULL && req->parts != NULL;
+  for (size_t i = 0; ok && i < req->nparts; i++) {
+    const hvb_http_part *p = &req->parts[i];
+    curl_mimepart *part = curl_mime_addpart(t->mime);
+    ok = part && p->name && curl_mime_name(part, p->name) == CURLE_OK &&
+         curl_mime_data(part, p->data ? p->data : "", p->data ? p->len : 0) == CURLE_OK &&
+         (!p->filename || curl_mime_filename(part, p->filename) == CURLE_OK) &&
+         (!p->content_type || curl_mime_type(part, p->content_type) == CURLE_OK);
+  }
+  if (ok) return true;
+  hvb__fail(&t->err, HVB_EINVAL, "%s %s: cannot build the multipart form (a part without a name, "
+            "or out of memory)", t->method, t->shown_url);
+  t->st = ST_FAILED;
+  return false;
 }
 
 static void set_headers(hvb_transfer *t, const hvb_http_request *req, changes *ch) {
@@ -508,7 +535,7 @@ hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_requ
     t->st = ST_FAILED;
     return t;
   }
-  if (!easy_ready(t, client, &ch)) return t;
+  if (!easy_ready(t, client, &ch) || !set_form(t, req)) return t;
   t->configured = false;
   if (!(ch.reused ? reconfigure_easy(t, &ch) : configure_easy(t))) {
     hvb__fail(&t->err, HVB_EINVAL, "%s %s: libcurl rejected the request options", t->method,
@@ -835,6 +862,7 @@ const char *hvb__transfer_content_type(const hvb_transfer *t) { return t->conten
 static void xfer_destroy(hvb_transfer *t) {
   if (t->easy) curl_easy_cleanup(t->easy);
   curl_slist_free_all(t->headers);
+  curl_mime_free(t->mime);
   if (t->error_body) g_string_free(t->error_body, TRUE);
   g_free(t->method);
   g_free(t->url);
@@ -861,6 +889,7 @@ void hvb__transfer_free(hvb_transfer *t) {
   hvb_client *client = t->client;
   if (!t->attached) hvb__client_multi_give(client, t->multi);
   t->multi = NULL;
+  if (t->mime) t->configured = false; /* its handle points at the form: reset, not pooled */
   if (client && t->easy && t->configured) {
     /* Back to the client whole, options set (see xfer_take); nothing of the call stays
      * reachable from the handle. */

@@ -52,6 +52,15 @@ typedef bool (*hvb_error_body_fn)(void *data, long status, const char *body, siz
                                   char *type, size_t type_size, char *message,
                                   size_t message_size);
 
+/* One part of a multipart/form-data body (hvb_http_request.parts). */
+typedef struct hvb_http_part {
+  const char *name;         /* the form field ("prompt", "image[]") */
+  const char *filename;     /* NULL: a plain field; else sent as a file of this name */
+  const char *content_type; /* NULL: none (libcurl sends none for a plain field) */
+  const char *data;         /* len bytes */
+  size_t len;
+} hvb_http_part;
+
 typedef struct hvb_http_request {
   const char *method;         /* NULL: "POST" when body != NULL, else "GET" */
   const char *url;
@@ -72,6 +81,11 @@ typedef struct hvb_http_request {
                                    error message ("max_response_bytes"); may be NULL */
   hvb_error_body_fn error_body; /* NULL: the neutral reading only */
   void *error_body_data;        /* borrowed: must outlive the transfer */
+  const hvb_http_part *parts;   /* nparts > 0: the body is a multipart/form-data form of these
+                                   parts, built with libcurl's curl_mime (which sets the
+                                   Content-Type with its boundary); `body` must be NULL. The
+                                   parts are copied, like the rest of the request */
+  size_t nparts;
 } hvb_http_request;
 
 /* What the body sink tells the transport about the bytes it was given. */

@@ -219,7 +219,10 @@ hvb_call *hvb_llm_chat_tools_async(hvb_llm *llm, const char *prompt, json_object
  * call (storing them would fetch them on the engine thread); they are fetched lazily, as
  * for hvb_llm_imagen, when you read their bytes. Cancel aborts the request's transfer (see
  * "Cancellation"); nothing is stored. A gateway that cannot even prepare the request
- * (HVB_GATEWAY) fails through on_done, as a failed embedding batch does. */
+ * (HVB_GATEWAY) fails through on_done, as a failed embedding batch does. A reference image
+ * that is an http(s) URL not fetched yet is refused for a model that takes references as
+ * uploads ("edits"), HVB_UNSUPPORTED naming it: downloading it here would block the calling
+ * thread (use hvb_llm_imagen, a file, a data URL, or call hvb_image_bytes on it first). */
 hvb_call *hvb_llm_imagen_async(hvb_llm *llm, const char *prompt, hvb_image *const *refs,
                                size_t nrefs, json_object *options, hvb_call_done_fn on_done,
                                void *user_data, hvb_error *err);

@@ -29,8 +29,14 @@
  *   HVB_GATEWAY_OP_EMBED  request: {"model", "input": [strings], "dimensions"?}; response:
  *                         {"data": [{"index", "embedding": [numbers]}], "usage"?}.
  *   HVB_GATEWAY_OP_IMAGE  request: an images/generations body ("model", "prompt", "n", "size",
- *                         "seed"?, "image"? reference images); response: {"data": [{"b64_json"
- *                         or "url", "revised_prompt"?}], "usage"?}.
+ *                         "seed"?, "image"? reference images, "mask"?); response: {"data":
+ *                         [{"b64_json" or "url", "revised_prompt"?}], "usage"?}. Reference
+ *                         images (only for a gateway with HVB_GATEWAY_CAP_IMAGE_REFS) are
+ *                         strings: data URLs when the model's catalog entry says
+ *                         "reference_images": "edits" (the openai translation then uploads
+ *                         them as files, multipart/form-data, to /images/edits), data URLs or
+ *                         http(s) URLs when it says "generations" (sent as they are); "mask",
+ *                         when present, is a data URL too.
  *
  * Linking (ABI 1.1): a plugin calls the library only through the host table
  * (hvb_gateway_host) the library hands it when it loads it; it needs no symbol from the host
@@ -97,6 +103,12 @@ const char *hvb_gateway_op_name(hvb_gateway_op op);
  * (HVB_EXPORT_NATIVE). Declare only what a raw request, sent without the library, gets right. */
 #define HVB_GATEWAY_CAP_EXPORT_OPENAI (1u << 5)
 #define HVB_GATEWAY_CAP_EXPORT_NATIVE (1u << 6)
+/* The gateway sends the reference images of an image request (the canonical "image" array)
+ * where the model takes them (see HVB_GATEWAY_OP_IMAGE). The library refuses a request with
+ * reference images, HVB_UNSUPPORTED, on a gateway without it: a gateway that would drop them
+ * never gets one. Added in ABI 1.1 without a minor bump: only the library reads it, and a
+ * plugin built before it simply does not declare it. */
+#define HVB_GATEWAY_CAP_IMAGE_REFS (1u << 7)
 
 /* ---- the HTTP request a gateway builds (owned by the library; plugins use the setters) ----
  * The method is always POST. The library sends the headers in the order added, plus
@@ -156,7 +168,13 @@ bool hvb_gateway_fail_http(hvb_error *err, hvb_status status, int http_status, c
 /* URL = base URL + "/chat/completions" | "/embeddings" | "/images/generations" (a query string
  * of the base URL kept after the path, as hvb_wire_request_set_url_path does);
  * "Authorization: Bearer <key>" when the spec has a key; Accept/Content-Type; the spec's extra
- * headers; stream_options.include_usage when streaming. */
+ * headers; stream_options.include_usage when streaming. An image request with reference
+ * images for a model whose catalog entry has "reference_images": "edits" goes to
+ * "/images/edits" as a multipart/form-data form instead: every other field a plain part
+ * (strings as they are, other values as JSON text), each reference image a file part "image"
+ * ("image[]" when there are several; image-1.png, image-2.jpeg...), a mask the file part
+ * "mask". HVB_EINVAL for a reference that is not a base64 data URL there; HVB_UNSUPPORTED
+ * for reference images a model takes none of. */
 bool hvb_openai_prepare(const hvb_spec *spec, hvb_gateway_op op, json_object *canonical,
                         hvb_wire_request *out, hvb_error *err);
 json_object *hvb_openai_parse(const hvb_spec *spec, hvb_gateway_op op, json_object *body,

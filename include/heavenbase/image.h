@@ -136,12 +136,30 @@ hvb_result *hvb_llm_chat_images(hvb_llm *llm, const char *prompt, hvb_image *con
 
 typedef struct hvb_images hvb_images;
 
-/* Generate images from `prompt`, optionally from `nrefs` reference images (borrowed; sent
- * as data URLs, or as their URL, in the request's "image" array), on the gateway's image
+/* Generate images from `prompt`, optionally from reference images, on the gateway's image
  * operation (checked first with hvb_llm_supports: HVB_UNSUPPORTED for bifrost and anthropic).
  * Options (JSON object, borrowed, may be NULL): "size" ("1024x1024"), "n", "seed",
  * "quality", any other request argument (or inside "args"); "include" (a comma-separated
- * list; "raw" keeps the provider's response, hvb_images_raw); "cache" (as for chat).
+ * list; "raw" keeps the provider's response, hvb_images_raw); "cache" (as for chat);
+ * "images" and "mask" (below).
+ *
+ * Reference images: the `nrefs` images of `refs` (borrowed), then the elements of the option
+ * "images" (the forms chat takes: a path, an http(s) URL, a data URL, base64, an image_url
+ * part, a provider item; also when given to hvb_llm_new), in that order. They are sent or
+ * the call fails; never dropped. Where they go is catalog data, the model's
+ * "reference_images": "edits" (the GPT image models in the bundled catalog) uploads them as
+ * files in a multipart/form-data request to the provider's /images/edits (field "image",
+ * "image[]" for several; the other arguments as form fields), "generations" puts them in the
+ * JSON generations request's "image" array. An http(s) URL reference is downloaded for
+ * "edits" (within heavenbase.llm.image_url_timeout and HVB_IMAGE_MAX_BYTES; a failure fails
+ * the call, naming it) and sent as its URL for "generations". Option "mask" (an image
+ * source, needs references) goes as the file part "mask". HVB_UNSUPPORTED naming the option
+ * and the model when its catalog entry has no "reference_images" (add a catalog.d entry for
+ * a model the catalog does not know), or the gateway when it does not declare
+ * HVB_GATEWAY_CAP_IMAGE_REFS (openai, portkey and litellm do; the offline mock does not);
+ * HVB_CONFIG for a "reference_images" value other than those two; HVB_EINVAL naming a bad
+ * element ("option 'images'[1]: ...", "reference image 0: ..."). The cache key covers the
+ * references' bytes.
  * A model's catalog entry may list request arguments it rejects ("rejects_args"): those are
  * never sent, whoever set them. Models that answer with b64_json always and reject
  * "response_format" (in the bundled catalog: gpt-image-1, gpt-image-1-mini, gpt-5-image-mini,

@@ -36,7 +36,7 @@ static bool litellm_prepare(const hvb_spec *spec, hvb_gateway_op op, json_object
 
 HVB_GATEWAY_DEFINE(litellm, "1.0.0", "LiteLLM proxy server, OpenAI-compatible", "MIT",
                    HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EMBED |
-                       HVB_GATEWAY_CAP_IMAGE,
+                       HVB_GATEWAY_CAP_IMAGE | HVB_GATEWAY_CAP_IMAGE_REFS,
                    .prepare = litellm_prepare, .parse = hvb_openai_parse_op,
                    .parse_event = hvb_openai_parse_event_op,
                    .parse_error = hvb_openai_parse_error_op)

@@ -105,7 +105,8 @@ static bool portkey_prepare(const hvb_spec *spec, hvb_gateway_op op, json_object
 HVB_GATEWAY_DEFINE(portkey, "1.0.0",
                    "Portkey AI gateway (hosted or self-hosted), OpenAI-compatible", "MIT",
                    HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM | HVB_GATEWAY_CAP_EMBED |
-                       HVB_GATEWAY_CAP_IMAGE | HVB_GATEWAY_CAP_EXPORT_OPENAI,
+                       HVB_GATEWAY_CAP_IMAGE | HVB_GATEWAY_CAP_IMAGE_REFS |
+                       HVB_GATEWAY_CAP_EXPORT_OPENAI,
                    .supports = portkey_supports, .prepare = portkey_prepare,
                    .parse = hvb_openai_parse_op, .parse_event = hvb_openai_parse_event_op,
                    .parse_error = hvb_openai_parse_error_op)

@@ -51,6 +51,50 @@ hb imagen -g bifrost --base-url "$UP_URL/v1" -m gpt-image-1 "a mug"
 expect_status "bifrost refuses image generation" 1
 expect_err_has "saying so" "gateway 'bifrost' does not support image generation"
 
+# Reference images (issue #13, defect 13): --image and the "images" option go to
+# /images/edits as a multipart form for a model whose catalog entry says so, or are refused;
+# never dropped. Both routes answer, so only what the upstream received tells.
+size_of() { wc -c < "$1" | tr -d ' '; }
+# A second upstream in one script: start_upstream waits for the port file, which the first
+# one already wrote.
+rm -f "$T/port"
+start_upstream "{\"routes\": {\"/ed/v1/images/edits\": [{\"repeat\": true, \"body\":
+  \"{\\\"data\\\":[{\\\"b64_json\\\":\\\"$PNG1x1\\\"}]}\"}],
+  \"/ed/v1/images/generations\": [{\"repeat\": true, \"body\":
+  \"{\\\"data\\\":[{\\\"b64_json\\\":\\\"$PNG1x1\\\"}]}\"}]}}"
+hb imagen -g openai --base-url "$UP_URL/ed/v1" -m gpt-image-1 --image out.png -O edit.png "make it blue"
+expect_out "imagen --image writes the edited image" "edit.png 1x1 png"
+expect_request_has "--image goes to /images/edits" '"path":"/ed/v1/images/edits"'
+expect_request_has "as a multipart form with the image file and the prompt" \
+  "{\"name\":\"image\",\"filename\":\"image-1.png\",\"content_type\":\"image/png\",\"size\":$(size_of out.png)}" \
+  '{"name":"prompt","size":12,"value":"make it blue"}' '{"name":"model","size":11,"value":"gpt-image-1"}' \
+  'multipart/form-data; boundary='
+expect_request_lacks "and no JSON body, no response_format" '"response_format"' '"content-type":"application/json"'
+hb imagen -g openai --base-url "$UP_URL/ed/v1" -m gpt-image-1 -o headers='{"Content-Type": "application/json"}' \
+  --image out.png -O ct.png "typed"
+expect_request_has "a configured JSON Content-Type does not replace the form's" \
+  '"content-type":"multipart/form-data; boundary=' '"value":"typed"'
+hb imagen -g openai --base-url "$UP_URL/ed/v1" -m gpt-image-1 --image out.png --image mug-1.png \
+  -O two.png "both"
+expect_out "two --image" "two.png 1x1 png"
+expect_request_has "are two image[] files, in order" \
+  "{\"name\":\"image[]\",\"filename\":\"image-1.png\",\"content_type\":\"image/png\",\"size\":$(size_of out.png)}" \
+  "{\"name\":\"image[]\",\"filename\":\"image-2.png\",\"content_type\":\"image/png\",\"size\":$(size_of mug-1.png)}"
+hb imagen -g openai --base-url "$UP_URL/ed/v1" -m gpt-image-1 -o images='["mug-2.png"]' -O opt.png "opt"
+expect_out "the images option (-o images=[...])" "opt.png 1x1 png"
+expect_request_has "is a reference too" '"path":"/ed/v1/images/edits"' \
+  "{\"name\":\"image\",\"filename\":\"image-1.png\",\"content_type\":\"image/png\",\"size\":$(size_of mug-2.png)}"
+expect_request_lacks "and not a field" '"name":"images"'
+before=$(wc -l < "$UP_LOG")
+hb imagen -g openai --base-url "$UP_URL/ed/v1" -m dall-e-3 --image out.png -O no.png "a mug"
+expect_status "a model that takes no reference images refuses them" 1
+expect_err_has "naming the option and the model" "option 'images': model 'dall-e-3' takes no reference images"
+expect_true "sending nothing" [ "$(wc -l < "$UP_LOG")" = "$before" ]
+expect_true "and writing no file" [ ! -e no.png ]
+hb imagen -g mock -m gpt-image-1 --image out.png "a mug"
+expect_status "a gateway that cannot send them refuses them" 1
+expect_err_has "naming it" "gateway 'mock' cannot send reference images"
+
 hb chat -p custom "hi"
 expect_status "the custom preset without base_url fails" 1
 expect_err_has "naming base_url" "base_url"

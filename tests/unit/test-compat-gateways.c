@@ -293,9 +293,11 @@ START_TEST(descriptors_name_their_capabilities) {
   const hvb_gateway_descriptor *pk = plugin("portkey"), *bf = plugin("bifrost"),
                                *ll = plugin("litellm");
   ck_assert_str_eq(pk->name, "portkey");
-  ck_assert_uint_eq(pk->caps, all | HVB_GATEWAY_CAP_EXPORT_OPENAI);
+  /* reference images: the openai translation they reuse uploads them (bifrost has no images) */
+  ck_assert_uint_eq(pk->caps, all | HVB_GATEWAY_CAP_IMAGE_REFS | HVB_GATEWAY_CAP_EXPORT_OPENAI);
   ck_assert_uint_eq(bf->caps, (all & ~HVB_GATEWAY_CAP_IMAGE) | HVB_GATEWAY_CAP_EXPORT_OPENAI);
-  ck_assert_uint_eq(ll->caps, all); /* no export kind: its proxy rewrites requests */
+  /* no export kind: its proxy rewrites requests */
+  ck_assert_uint_eq(ll->caps, all | HVB_GATEWAY_CAP_IMAGE_REFS);
   ck_assert_ptr_nonnull(pk->parse);
   ck_assert_ptr_nonnull(bf->parse_event);
   ck_assert_ptr_nonnull(ll->prepare);

@@ -9,6 +9,7 @@
 
 #include <heavenbase/heavenbase.h>
 #include <glib.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -539,24 +540,6 @@ START_TEST(rejected_arguments_are_model_data) {
 }
 END_TEST
 
-START_TEST(reference_images_go_in_the_request) {
-  up_push_body(tu_srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
-  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_image *ref = hvb_image_new_base64(PNG_1X1_B64, NULL, &err);
-  hvb_images *r = hvb_llm_imagen(llm, "like this", &ref, 1, NULL, &err);
-  ck_assert_msg(r != NULL, "%s", err.message);
-  json_object *sent = tu_sent_body(tu_srv, 0);
-  json_object *arr = json_object_object_get(sent, "image");
-  ck_assert_int_eq(json_object_array_length(arr), 1);
-  ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(arr, 0)),
-                   "data:image/png;base64," PNG_1X1_B64);
-  json_object_put(sent);
-  hvb_images_free(r);
-  hvb_image_free(ref);
-  hvb_llm_free(llm);
-}
-END_TEST
 
 /* The upstream answers every image generation request with one 1x1 PNG as b64_json. */
 static void push_png_answer_for_every_request(void) {
@@ -984,6 +967,293 @@ START_TEST(cancelling_a_slow_imagen_aborts_its_transfer_and_reports_once) {
 }
 END_TEST
 
+/* ---- reference images (issue #13, defect 13: they were dropped or sent where the provider
+ * ignores them) ---- */
+
+#define EDITS_PATH "/v1/images/edits"
+
+/* One expected part of the form a request carried: `filename` NULL for a plain field, whose
+ * `value` is then compared; a file part's bytes are compared with `data` (`len` bytes). */
+typedef struct want_part {
+  const char *name, *filename, *content_type, *value;
+  const void *data;
+  size_t len;
+} want_part;
+
+/* Request i was a multipart/form-data POST to `path` with exactly the parts `want` (in any
+ * order for plain fields; files in order). */
+static void expect_form(int i, const char *path, const want_part *want, size_t nwant) {
+  up_request *r = up_request_get(tu_srv, i);
+  ck_assert_ptr_nonnull(r);
+  ck_assert_str_eq(r->path, path);
+  size_t n = 0;
+  up_part *parts = up_request_parts(r, &n);
+  ck_assert_msg(parts != NULL, "request %d is not multipart/form-data: %.200s", i, r->body);
+  ck_assert_msg(n == nwant, "request %d has %zu parts, want %zu", i, n, nwant);
+  size_t file = 0;
+  for (size_t w = 0; w < nwant; w++) {
+    const up_part *got = NULL;
+    if (want[w].filename) { /* files in the order given */
+      while (file < n && !parts[file].filename) file++;
+      ck_assert_msg(file < n, "no file part for '%s'", want[w].name);
+      got = &parts[file++];
+      ck_assert_str_eq(got->filename, want[w].filename);
+      ck_assert_str_eq(got->content_type, want[w].content_type);
+      ck_assert_uint_eq(got->len, want[w].len);
+      ck_assert(memcmp(got->data, want[w].data, want[w].len) == 0);
+    } else {
+      for (size_t k = 0; k < n && !got; k++)
+        if (!parts[k].filename && !strcmp(parts[k].name, want[w].name)) got = &parts[k];
+      ck_assert_msg(got != NULL, "no field '%s'", want[w].name);
+      ck_assert_str_eq(got->data, want[w].value);
+    }
+    ck_assert_str_eq(got->name, want[w].name);
+  }
+  up_parts_free(parts, n);
+  up_request_free(r);
+}
+
+/* The 1x1 PNG's bytes (g_free). */
+static guchar *png_bytes(gsize *n) { return g_base64_decode(PNG_1X1_B64, n); }
+
+START_TEST(reference_images_go_to_images_edits_as_a_form) {
+  /* Both routes answer, so that a request sent to the wrong one would not fail by itself:
+   * only what the upstream received tells. */
+  up_chunk ch = {"{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}", 0, 0};
+  up_response resp = {.status = 200, .chunks = &ch, .nchunks = 1, .repeat = true};
+  up_push(tu_srv, EDITS_PATH, &resp);
+  up_push(tu_srv, IMAGES_PATH, &resp);
+  gsize plen = 0;
+  guchar *pbytes = png_bytes(&plen);
+  GByteArray *big = png(640, 480);
+  char *path = g_build_filename(tu_tmpdir(), "ref.png", NULL);
+  ck_assert(g_file_set_contents(path, (const char *)big->data, big->len, NULL));
+
+  /* one reference (an hvb_image): the field "image"; n and size go as fields too */
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_image *ref = hvb_image_new_base64(PNG_1X1_B64, NULL, &err);
+  json_object *o = tu_parse("{\"n\": 2, \"size\": \"1024x1024\"}");
+  hvb_images *r = hvb_llm_imagen(llm, "like this", &ref, 1, o, &err);
+  json_object_put(o);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  assert_probe(hvb_images_at(r, 0), "png", 1, 1);
+  hvb_images_free(r);
+  want_part one[] = {{"model", NULL, NULL, "gpt-image-1", NULL, 0},
+                     {"prompt", NULL, NULL, "like this", NULL, 0},
+                     {"n", NULL, NULL, "2", NULL, 0},
+                     {"size", NULL, NULL, "1024x1024", NULL, 0},
+                     {"image", "image-1.png", "image/png", NULL, pbytes, plen}};
+  expect_form(0, EDITS_PATH, one, G_N_ELEMENTS(one));
+
+  /* several, from the "images" option in every form chat takes (a path, a data URL, an
+   * image_url part), after the hvb_image ones: the field "image[]", in that order */
+  char *opts = g_strdup_printf(
+      "{\"images\": [\"%s\", \"data:image/png;base64," PNG_1X1_B64 "\","
+      " {\"type\": \"image_url\", \"image_url\": {\"url\": \"data:image/png;base64,"
+      PNG_1X1_B64 "\"}}], \"mask\": \"%s\"}", path, path);
+  o = tu_parse(opts);
+  g_free(opts);
+  r = hvb_llm_imagen(llm, "all of them", &ref, 1, o, &err);
+  json_object_put(o);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  hvb_images_free(r);
+  want_part four[] = {{"model", NULL, NULL, "gpt-image-1", NULL, 0},
+                      {"prompt", NULL, NULL, "all of them", NULL, 0},
+                      {"image[]", "image-1.png", "image/png", NULL, pbytes, plen},
+                      {"image[]", "image-2.png", "image/png", NULL, big->data, big->len},
+                      {"image[]", "image-3.png", "image/png", NULL, pbytes, plen},
+                      {"image[]", "image-4.png", "image/png", NULL, pbytes, plen},
+                      {"mask", "mask.png", "image/png", NULL, big->data, big->len}};
+  expect_form(1, EDITS_PATH, four, G_N_ELEMENTS(four));
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
+
+  /* the "images" option alone, on the engine */
+  o = tu_parse("{\"images\": [\"data:image/png;base64," PNG_1X1_B64 "\"]}");
+  imagen_seen s = {.starter = g_thread_self()};
+  hvb_call *c = hvb_llm_imagen_async(llm, "async", NULL, 0, o, imagen_done, &s, &err);
+  json_object_put(o);
+  ck_assert_msg(c != NULL, "%s", err.message);
+  expect_async_ok(c, &s, 1);
+  hvb_call_free(c);
+  want_part async_one[] = {{"model", NULL, NULL, "gpt-image-1", NULL, 0},
+                           {"prompt", NULL, NULL, "async", NULL, 0},
+                           {"image", "image-1.png", "image/png", NULL, pbytes, plen}};
+  expect_form(2, EDITS_PATH, async_one, G_N_ELEMENTS(async_one));
+
+  hvb_image_free(ref);
+  hvb_llm_free(llm);
+  g_byte_array_free(big, TRUE);
+  g_free(pbytes);
+  g_free(path);
+}
+END_TEST
+
+START_TEST(a_reference_url_is_downloaded_for_an_edit) {
+  serve_png("/files/ref.png", 0);
+  up_push_body(tu_srv, EDITS_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  char *opts = g_strdup_printf("{\"images\": [\"%s/files/ref.png\"]}", up_base_url(tu_srv));
+  json_object *o = tu_parse(opts);
+  g_free(opts);
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_images *r = hvb_llm_imagen(llm, "from a URL", NULL, 0, o, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  hvb_images_free(r);
+  up_request *get = up_request_get(tu_srv, 0);
+  ck_assert_str_eq(get->method, "GET");
+  ck_assert_str_eq(get->path, "/files/ref.png");
+  up_request_free(get);
+  gsize plen = 0;
+  guchar *pbytes = png_bytes(&plen);
+  want_part want[] = {{"model", NULL, NULL, "gpt-image-1", NULL, 0},
+                      {"prompt", NULL, NULL, "from a URL", NULL, 0},
+                      {"image", "image-1.png", "image/png", NULL, pbytes, plen}};
+  expect_form(1, EDITS_PATH, want, G_N_ELEMENTS(want));
+  g_free(pbytes);
+
+  /* an async call does not download (it would block its caller, maybe the engine thread):
+   * refused at once, naming the URL and the way out */
+  imagen_seen s = {0};
+  ck_assert_ptr_null(hvb_llm_imagen_async(llm, "from a URL", NULL, 0, o, imagen_done, &s, &err));
+  ck_assert_int_eq(err.status, HVB_UNSUPPORTED);
+  ck_assert_msg(strstr(err.message, "option 'images'[0]") &&
+                    strstr(err.message, "/files/ref.png") && strstr(err.message, "hvb_llm_imagen"),
+                "%s", err.message);
+  ck_assert_int_eq(up_request_count(tu_srv), 2);
+  json_object_put(o);
+
+  /* a URL that fails fails the call, naming it; nothing is sent */
+  opts = g_strdup_printf("{\"images\": [\"%s/files/none.png\"]}", up_base_url(tu_srv));
+  o = tu_parse(opts);
+  g_free(opts);
+  ck_assert_ptr_null(hvb_llm_imagen(llm, "x", NULL, 0, o, &err));
+  ck_assert_int_eq(err.status, HVB_HTTP);
+  ck_assert_msg(strstr(err.message, "option 'images'[0]") && strstr(err.message, "none.png"), "%s",
+                err.message);
+  ck_assert_int_eq(up_request_count(tu_srv), 3); /* the GET only */
+  json_object_put(o);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(a_retried_edit_sends_the_whole_form_again) {
+  /* libcurl rewinds the form for the second attempt; the handle, reset after the form, then
+   * serves a JSON request and another form on the same client */
+  up_push_body(tu_srv, EDITS_PATH, 503, NULL, "{\"error\": {\"message\": \"busy\"}}");
+  up_push_body(tu_srv, EDITS_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  up_push_body(tu_srv, IMAGES_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  up_push_body(tu_srv, EDITS_PATH, 200, NULL, "{\"data\": [{\"b64_json\": \"" PNG_1X1_B64 "\"}]}");
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY,
+                                 "{\"max_retries\": 1, \"args\": {\"quality\": \"low\"}}");
+  json_object *o = tu_parse("{\"images\": [\"data:image/png;base64," PNG_1X1_B64 "\"]}");
+  hvb_error err = HVB_ERROR_INIT;
+  for (int i = 0; i < 3; i++) {
+    hvb_images *r = hvb_llm_imagen(llm, i == 1 ? "plain" : "edit", NULL, 0, i == 1 ? NULL : o,
+                                   &err);
+    ck_assert_msg(r != NULL, "call %d: %s", i, err.message);
+    hvb_images_free(r);
+  }
+  json_object_put(o);
+  ck_assert_int_eq(up_request_count(tu_srv), 4);
+  gsize plen = 0;
+  guchar *pbytes = png_bytes(&plen);
+  want_part want[] = {{"model", NULL, NULL, "gpt-image-1", NULL, 0},
+                      {"prompt", NULL, NULL, "edit", NULL, 0},
+                      {"quality", NULL, NULL, "low", NULL, 0},
+                      {"image", "image-1.png", "image/png", NULL, pbytes, plen}};
+  expect_form(0, EDITS_PATH, want, G_N_ELEMENTS(want));
+  expect_form(1, EDITS_PATH, want, G_N_ELEMENTS(want));
+  expect_form(3, EDITS_PATH, want, G_N_ELEMENTS(want));
+  json_object *sent = tu_sent_body(tu_srv, 2);
+  ck_assert_str_eq(hvb__json_str(sent, "prompt"), "plain");
+  ck_assert_ptr_null(json_object_object_get(sent, "image"));
+  json_object_put(sent);
+  g_free(pbytes);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+/* hvb_llm_imagen (and the async call) with one reference image fails with `status`, its
+ * message holding each of the NULL-terminated needles; no request reaches the upstream. */
+static void expect_refs_refused(hvb_llm *llm, hvb_status status, ...) {
+  json_object *o = tu_parse("{\"images\": [\"data:image/png;base64," PNG_1X1_B64 "\"]}");
+  hvb_error err = HVB_ERROR_INIT;
+  int before = up_request_count(tu_srv);
+  ck_assert_ptr_null(hvb_llm_imagen(llm, "like this", NULL, 0, o, &err));
+  ck_assert_int_eq(err.status, status);
+  va_list ap;
+  va_start(ap, status);
+  for (const char *n; (n = va_arg(ap, const char *));)
+    ck_assert_msg(strstr(err.message, n), "want '%s' in: %s", n, err.message);
+  va_end(ap);
+  /* async: the same refusal, before anything starts */
+  imagen_seen s = {0};
+  ck_assert_ptr_null(hvb_llm_imagen_async(llm, "like this", NULL, 0, o, imagen_done, &s, &err));
+  ck_assert_int_eq(err.status, status);
+  ck_assert_int_eq(up_request_count(tu_srv), before);
+  json_object_put(o);
+}
+
+START_TEST(reference_images_are_refused_where_they_cannot_go) {
+  push_png_answer_for_every_request();
+  /* a model whose catalog entry says nothing of reference images (dall-e-3 takes none) */
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "dall-e-3", KEY, NULL);
+  expect_refs_refused(llm, HVB_UNSUPPORTED, "option 'images'", "model 'dall-e-3'",
+                      "reference_images", NULL);
+  hvb_llm_free(llm);
+  /* a gateway that does not declare it sends them (the mock would draw without them) */
+  hvb_error err = HVB_ERROR_INIT;
+  json_object *o = tu_parse("{\"gateway\": \"mock\", \"model\": \"gpt-image-1\"}");
+  llm = hvb_llm_new(o, &err);
+  json_object_put(o);
+  ck_assert_msg(llm != NULL, "%s", err.message);
+  expect_refs_refused(llm, HVB_UNSUPPORTED, "option 'images'", "gateway 'mock'", NULL);
+  hvb_llm_free(llm);
+
+  /* the catalog decides: a drop-in model that takes them inline in the generations request */
+  char *dropin = g_build_filename(getenv("HB_DATA_DIR"), "catalog.d", "painter.json", NULL);
+  tu_write_file(dropin, "{\"models\": {\"painter-3\": {\"kind\": \"image\","
+                        " \"reference_images\": \"generations\"},"
+                        " \"painter-4\": {\"kind\": \"image\", \"reference_images\": \"edit\"}}}");
+  g_free(dropin);
+  llm = tu_upstream_llm(tu_srv, "painter-3", KEY, NULL);
+  o = tu_parse("{\"images\": [\"data:image/png;base64," PNG_1X1_B64 "\"]}");
+  hvb_images *r = hvb_llm_imagen(llm, "inline", NULL, 0, o, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  hvb_images_free(r);
+  json_object_put(o);
+  json_object *sent = tu_sent_body(tu_srv, 0);
+  json_object *arr = json_object_object_get(sent, "image");
+  ck_assert_int_eq(json_object_array_length(arr), 1);
+  ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(arr, 0)),
+                   "data:image/png;base64," PNG_1X1_B64);
+  ck_assert_ptr_null(json_object_object_get(sent, "images"));
+  json_object_put(sent);
+  hvb_llm_free(llm);
+  /* a value the library does not know is a configuration error naming the field */
+  llm = tu_upstream_llm(tu_srv, "painter-4", KEY, NULL);
+  expect_refs_refused(llm, HVB_CONFIG, "model 'painter-4'", "'reference_images'", "\"edit\"",
+                      NULL);
+  hvb_llm_free(llm);
+  /* a bad element of the option is named; so is a mask without references */
+  llm = tu_upstream_llm(tu_srv, "gpt-image-1", KEY, NULL);
+  o = tu_parse("{\"images\": [42]}");
+  ck_assert_ptr_null(hvb_llm_imagen(llm, "x", NULL, 0, o, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_msg(strstr(err.message, "option 'images'[0]"), "%s", err.message);
+  json_object_put(o);
+  o = tu_parse("{\"mask\": \"data:image/png;base64," PNG_1X1_B64 "\"}");
+  ck_assert_ptr_null(hvb_llm_imagen(llm, "x", NULL, 0, o, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_msg(strstr(err.message, "'mask'") && strstr(err.message, "'images'"), "%s",
+                err.message);
+  json_object_put(o);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("image");
   TCase *tc = tcase_create("image");
@@ -998,7 +1268,6 @@ int main(void) {
   tcase_add_test(tc, images_join_the_last_user_message);
   tcase_add_test(tc, imagen_takes_b64_and_url_answers);
   tcase_add_test(tc, rejected_arguments_are_model_data);
-  tcase_add_test(tc, reference_images_go_in_the_request);
   tcase_add_test(tc, seeded_imagen_is_cached_and_unseeded_is_not);
   tcase_add_test(tc, mock_imagen_is_deterministic_png);
   tcase_add_test(tc, bifrost_and_anthropic_refuse_imagen);
@@ -1008,6 +1277,10 @@ int main(void) {
   tcase_add_test(tc, async_imagen_never_waits_for_a_call_with_the_same_key);
   tcase_add_test(tc, async_imagen_from_a_callback_never_completes_inside_its_start);
   tcase_add_test(tc, cancelling_a_slow_imagen_aborts_its_transfer_and_reports_once);
+  tcase_add_test(tc, reference_images_go_to_images_edits_as_a_form);
+  tcase_add_test(tc, a_reference_url_is_downloaded_for_an_edit);
+  tcase_add_test(tc, a_retried_edit_sends_the_whole_form_again);
+  tcase_add_test(tc, reference_images_are_refused_where_they_cannot_go);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

@@ -119,6 +119,7 @@ START_TEST(builtin_openai_comes_first_and_needs_no_scan) {
   ck_assert_ptr_null(hvb_gateway_record_path(r));
   ck_assert_uint_eq(hvb_gateway_record_caps(r), HVB_GATEWAY_CAP_CHAT | HVB_GATEWAY_CAP_STREAM |
                                                     HVB_GATEWAY_CAP_EMBED | HVB_GATEWAY_CAP_IMAGE |
+                                                    HVB_GATEWAY_CAP_IMAGE_REFS |
                                                     HVB_GATEWAY_CAP_EXPORT_OPENAI);
   ck_assert_ptr_eq(hvb_gateway_at(0), r);
   json_object *j = hvb_gateway_record_to_json(r);

@@ -5,7 +5,8 @@
  * Prints the port on stdout (and writes it to F, atomically, so a test polling for the file
  * never reads half a number), serves until SIGTERM or SIGINT, and appends every request it
  * received to the log as one JSON line {method, path, query, headers, body} (body as JSON
- * when it parses as JSON).
+ * when it parses as JSON; a multipart/form-data body as "form", a list of its parts with
+ * their names, file names, content types and sizes, and plain fields' values).
  */
 #include "upstream.h"
 
@@ -43,6 +44,31 @@ static json_object *headers_json(const char *raw) {
   return o;
 }
 
+/* A multipart/form-data body as {"form": [{"name", "filename", "content_type", "size",
+ * "value"}]}: "value" (a plain field's text) only for parts without a file name, so the log
+ * holds no image bytes; NULL when the body is not a form. */
+static json_object *form_json(const up_request *r) {
+  size_t n = 0;
+  up_part *parts = up_request_parts(r, &n);
+  if (!parts) return NULL;
+  json_object *form = json_object_new_array();
+  for (size_t i = 0; i < n; i++) {
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "name", json_object_new_string(parts[i].name));
+    if (parts[i].filename)
+      json_object_object_add(p, "filename", json_object_new_string(parts[i].filename));
+    if (parts[i].content_type)
+      json_object_object_add(p, "content_type", json_object_new_string(parts[i].content_type));
+    json_object_object_add(p, "size", json_object_new_int64((int64_t)parts[i].len));
+    if (!parts[i].filename)
+      json_object_object_add(p, "value",
+                             json_object_new_string_len(parts[i].data, (int)parts[i].len));
+    json_object_array_add(form, p);
+  }
+  up_parts_free(parts, n);
+  return form;
+}
+
 static bool log_request(FILE *f, const up_request *r) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "method", json_object_new_string(r->method));
@@ -51,9 +77,12 @@ static bool log_request(FILE *f, const up_request *r) {
   json_object_object_add(o, "headers", headers_json(r->headers));
   /* A JSON body is logged as JSON, so shell tests can grep its fields as the client wrote
    * them; anything else as a string. */
-  json_object *body = r->body_len ? json_tokener_parse(r->body) : NULL;
+  json_object *form = form_json(r);
+  json_object *body = r->body_len && !form ? json_tokener_parse(r->body) : NULL;
+  if (form) body = json_object_new_string("(multipart/form-data: see \"form\")");
   if (!body) body = json_object_new_string_len(r->body, (int)r->body_len);
   json_object_object_add(o, "body", body);
+  if (form) json_object_object_add(o, "form", form);
   const char *line =
       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   bool ok = fprintf(f, "%s\n", line) > 0 && fflush(f) == 0;

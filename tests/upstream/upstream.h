@@ -127,6 +127,22 @@ char *up_request_header(const up_request *r, const char *name);
 typedef void (*up_request_hook)(const up_request *r, void *user_data);
 void up_set_request_hook(up_server *s, up_request_hook fn, void *user_data);
 
+/* One part of a multipart/form-data request body (up_request_parts). */
+typedef struct up_part {
+  char *name;         /* the form field ("prompt", "image[]") */
+  char *filename;     /* NULL for a plain field */
+  char *content_type; /* NULL when the part has no Content-Type */
+  char *data;         /* the part's bytes, NUL-terminated */
+  size_t len;
+} up_part;
+
+/* The parts of a recorded multipart/form-data request, in order (tests/upstream/multipart.c;
+ * the boundary comes from its Content-Type): a new array freed with up_parts_free, *n their
+ * number. NULL with *n = 0 when the request is not multipart/form-data or its body does not
+ * parse as one. */
+up_part *up_request_parts(const up_request *r, size_t *n);
+void up_parts_free(up_part *parts, size_t n);
+
 /* Block until at least `n` requests were received or `timeout_ms` passed; true when reached. */
 bool up_wait_requests(const up_server *s, int n, int timeout_ms);
 
