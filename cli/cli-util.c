@@ -7,8 +7,12 @@
 #include <unistd.h>
 
 int hb_fail(const char *what, const hvb_error *err) {
-  fprintf(stderr, "hb: %s: %s\n", what,
-          err && err->message[0] ? err->message : hvb_strerror(err ? err->status : HVB_OK));
+  /* The class last, as the C API names it, so that a script can tell a malformed reply
+   * (HVB_PARSE) from a provider's error without parsing the message. */
+  hvb_status status = err ? err->status : HVB_OK;
+  fprintf(stderr, "hb: %s: %s", what, err && err->message[0] ? err->message : hvb_strerror(status));
+  if (status != HVB_OK) fprintf(stderr, " (HVB_%s)", hvb_status_name(status));
+  fputc('\n', stderr);
   return HB_EXIT_FAIL;
 }
 

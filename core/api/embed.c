@@ -199,7 +199,11 @@ static bool embed_parse(json_object *body, size_t n, batch_out *out, hvb_error *
   for (size_t i = 0; i < n; i++) {
     json_object *item = json_object_array_get_idx(data, i);
     json_object *iv = json_object_object_get(item, "index");
-    int64_t idx = json_object_is_type(iv, json_type_int) ? json_object_get_int64(iv) : (int64_t)i;
+    /* A wrongly typed index would put the vector in the wrong place, or nowhere. */
+    if (iv && !json_object_is_type(iv, json_type_int))
+      return hvb__fail(err, HVB_PARSE, "data[%zu].index: expected an integer or null, got %s", i,
+                       json_type_to_name(json_object_get_type(iv)));
+    int64_t idx = iv ? json_object_get_int64(iv) : (int64_t)i;
     json_object *vec = json_object_object_get(item, "embedding");
     if (idx < 0 || (size_t)idx >= n || out->vecs[idx])
       return hvb__fail(err, HVB_PARSE, "data[%zu].index %lld is out of range or repeated", i,
@@ -212,6 +216,12 @@ static bool embed_parse(json_object *body, size_t n, batch_out *out, hvb_error *
       return hvb__fail(err, HVB_PARSE, "data[%zu].embedding has %zu numbers, data[0] %zu", i, dim,
                        out->dim);
     out->dim = dim;
+    for (size_t j = 0; j < dim; j++) {
+      json_object *x = json_object_array_get_idx(vec, j);
+      if (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int))
+        return hvb__fail(err, HVB_PARSE, "data[%zu].embedding[%zu]: expected a number, got %s", i,
+                         j, json_type_to_name(json_object_get_type(x)));
+    }
     float *v = g_new(float, dim);
     for (size_t j = 0; j < dim; j++)
       v[j] = (float)json_object_get_double(json_object_array_get_idx(vec, j));

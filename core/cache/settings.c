@@ -199,9 +199,9 @@ hvb_cache_store *hvb__cache_store_of(hvb_cache *c) {
   if (!c->store) c->store = hvb__store_get(c->dir);
   hvb_cache_store *st = c->store;
   g_mutex_unlock(&c->lock);
-  g_mutex_lock(&st->lock);
+  hvb__store_lock(st);
   bool ok = hvb__store_open(st);
-  g_mutex_unlock(&st->lock);
+  hvb__store_unlock(st);
   return ok ? st : NULL;
 }
 

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <glib.h>
 #include <sqlite3.h>
+#include "cache/fsguard.h"
 
 typedef struct hvb_cache_store hvb_cache_store;
 
@@ -23,7 +24,9 @@ struct hvb_cache_store {
   int refs; /* under the table of stores' lock (store.c) */
   char *dir, *path;
 
-  GMutex lock; /* the connection and everything below it */
+  GMutex lock; /* the connection and everything below it: take it with hvb__store_lock */
+  hvb_fsguard guard; /* SIGXFSZ held off while the lock is held (the holder's thread) */
+  bool full; /* a write hit a file-size limit or a full disk: off for the process */
   sqlite3 *db; /* NULL while unusable */
   sqlite3_stmt *st_get, *st_hit, *st_put, *st_total, *st_lru, *st_evict;
   int64_t failed_at; /* monotonic ms of the last failed open, 0 when none */
@@ -41,8 +44,16 @@ struct hvb_cache_store {
 hvb_cache_store *hvb__store_get(const char *dir);
 void hvb__store_unref(hvb_cache_store *st); /* NULL is a no-op; the last one closes it */
 
+/* The store's lock, with SIGXFSZ blocked in the calling thread while it is held (every
+ * SQLite write is made under it: see fsguard.h), and its release. A write that hit the
+ * file-size limit turns the store off for the process (one warning), at the release at the
+ * latest. */
+void hvb__store_lock(hvb_cache_store *st);
+void hvb__store_unlock(hvb_cache_store *st);
+
 /* Open the database when it is not (moving a damaged file aside, at most once per
- * REOPEN_DELAY_MS after a failure). True when st->db is usable. Called with st->lock held. */
+ * REOPEN_DELAY_MS after a failure; never once the store is full). True when st->db is usable.
+ * Called with st->lock held. */
 bool hvb__store_open(hvb_cache_store *st);
 
 /* The namespace named `name` ("text", "embedding", "image"), or -1. */

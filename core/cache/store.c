@@ -312,6 +312,7 @@ bool hvb__store_open(hvb_cache_store *st) {
     g_mutex_unlock(&st->flight_lock);
   }
   if (st->db) return true;
+  if (st->full) return false;
   int64_t mono = g_get_monotonic_time() / 1000;
   if (st->failed_at && mono - st->failed_at < REOPEN_DELAY_MS) return false;
   char *why = NULL;
@@ -362,9 +363,51 @@ bool hvb__store_open(hvb_cache_store *st) {
   return rc == SQLITE_OK;
 }
 
+/* A write hit the file-size limit or a full disk: the cache is off for the rest of the
+ * process, with one warning. Retrying would only fail again (or, past the limit, raise
+ * SIGXFSZ again); the file itself is sound (SQLite rolled the write back), so it is left for
+ * the next process. Called with st->lock held. */
+static void store_full(hvb_cache_store *st, const char *why) {
+  if (!st->full)
+    hvb__log(HVB_LOG_WARN, "cache database %s: %s; the cache is off for this process", st->path,
+             why);
+  st->full = true;
+  close_db(st);
+}
+
+/* The reason when the last failure of the connection was a full disk or a file-size limit,
+ * else NULL. */
+static const char *full_reason(hvb_cache_store *st, int rc) {
+  if (hvb__fsguard_raised(&st->guard)) return "a write went past the file-size limit (SIGXFSZ)";
+  int e = st->db ? sqlite3_system_errno(st->db) : 0;
+  if (e == EFBIG) return "a write went past the file-size limit";
+  if (e == ENOSPC || (rc & 0xff) == SQLITE_FULL) return "the disk is full";
+  return NULL;
+}
+
+void hvb__store_lock(hvb_cache_store *st) {
+  hvb_fsguard g;
+  hvb__fsguard_begin(&g); /* before the lock: the guard lives in the store while it is held */
+  g_mutex_lock(&st->lock);
+  st->guard = g;
+}
+
+void hvb__store_unlock(hvb_cache_store *st) {
+  hvb_fsguard g = st->guard;
+  /* A write that raised SIGXFSZ but failed quietly (hit counts are written best effort). */
+  if (hvb__fsguard_raised(&g)) store_full(st, "a write went past the file-size limit (SIGXFSZ)");
+  g_mutex_unlock(&st->lock);
+  hvb__fsguard_end(&g);
+}
+
 /* A statement failed with `rc`: log it, and when the file turned out to be bad, close it so
  * that the next use moves it aside and makes a new one. Called with st->lock held. */
 static void store_trouble(hvb_cache_store *st, int rc, const char *what) {
+  const char *full = full_reason(st, rc);
+  if (full) {
+    store_full(st, full);
+    return;
+  }
   hvb__log(HVB_LOG_WARN, "cache database %s: %s failed: %s", st->path, what,
            st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
   if (rc_is_bad_file(rc)) {
@@ -406,12 +449,12 @@ void hvb__store_unref(hvb_cache_store *st) {
   if (last) g_hash_table_remove(stores, st->path);
   g_mutex_unlock(&stores_lock);
   if (!last) return;
-  g_mutex_lock(&st->lock);
+  hvb__store_lock(st);
   abandon_parents_db(st);
   flush_hits(st);
-  g_mutex_unlock(&st->lock);
+  close_db(st); /* under the guard too: closing may checkpoint the WAL into the file */
+  hvb__store_unlock(st);
   if (st->hits) g_hash_table_destroy(st->hits);
-  close_db(st);
   g_hash_table_destroy(st->flights);
   g_cond_clear(&st->flight_cond);
   g_mutex_clear(&st->flight_lock);
@@ -507,9 +550,9 @@ GBytes *hvb__cache_get(hvb_cache *c, hvb_cache_ns ns, const char *key) {
   if (!hvb__cache_enabled(c, ns) || !key) return NULL;
   hvb_cache_store *st = hvb__cache_store_of(c);
   if (!st) return NULL;
-  g_mutex_lock(&st->lock);
+  hvb__store_lock(st);
   GBytes *v = st->db ? store_read(st, ns, key, c->ttl_ms[ns]) : NULL;
-  g_mutex_unlock(&st->lock);
+  hvb__store_unlock(st);
   return v;
 }
 
@@ -560,7 +603,7 @@ void hvb__cache_put(hvb_cache *c, hvb_cache_ns ns, const char *key, const void *
   if (!hvb__cache_enabled(c, ns) || !key) return;
   hvb_cache_store *st = hvb__cache_store_of(c);
   if (!st) return;
-  g_mutex_lock(&st->lock);
+  hvb__store_lock(st);
   for (int attempt = 0; attempt < 2 && (st->db || hvb__store_open(st)); attempt++) {
     flush_hits(st); /* LRU times first: eviction below reads them */
     sqlite3_stmt *q = st->st_put;
@@ -579,7 +622,7 @@ void hvb__cache_put(hvb_cache *c, hvb_cache_ns ns, const char *key, const void *
     store_trouble(st, rc, "storing an entry");
     if (st->db) break; /* not a bad file: no second try */
   }
-  g_mutex_unlock(&st->lock);
+  hvb__store_unlock(st);
 }
 
 /* ============================================================================================
@@ -594,12 +637,12 @@ static hvb_cache_store *locked_store(hvb_cache *c, hvb_error *err) {
   }
   hvb_cache_store *st = hvb__cache_store_of(c);
   if (st) {
-    g_mutex_lock(&st->lock);
+    hvb__store_lock(st);
     if (st->db || hvb__store_open(st)) {
       flush_hits(st); /* statistics, clear and prune see every hit of this process */
       return st;
     }
-    g_mutex_unlock(&st->lock);
+    hvb__store_unlock(st);
   }
   hvb__fail(err, HVB_IO, "cannot open the cache database in %s", c->dir);
   return NULL;
@@ -670,7 +713,7 @@ HVB_PUBLIC json_object *hvb_cache_stats(hvb_cache *cache, hvb_error *err) {
   }
   if (rc != SQLITE_DONE) {
     db_fail(st, rc, "reading statistics", err);
-    g_mutex_unlock(&st->lock);
+    hvb__store_unlock(st);
     json_object_put(nss);
     return NULL;
   }
@@ -681,7 +724,7 @@ HVB_PUBLIC json_object *hvb_cache_stats(hvb_cache *cache, hvb_error *err) {
                          json_object_new_int64(file_size(st->path) + file_size(wal)));
   g_free(wal);
   json_object_object_add(out, "namespaces", nss);
-  g_mutex_unlock(&st->lock);
+  hvb__store_unlock(st);
   return out;
 }
 
@@ -717,10 +760,10 @@ HVB_PUBLIC bool hvb_cache_clear(hvb_cache *cache, const char *ns, int64_t *remov
   if (rc != SQLITE_OK) {
     if (st->db) exec(st->db, "ROLLBACK", NULL);
     db_fail(st, rc, "clearing", err);
-    g_mutex_unlock(&st->lock);
+    hvb__store_unlock(st);
     return false;
   }
-  g_mutex_unlock(&st->lock);
+  hvb__store_unlock(st);
   if (removed) *removed = n;
   return true;
 }
@@ -740,12 +783,12 @@ HVB_PUBLIC bool hvb_cache_prune(hvb_cache *cache, int64_t *removed, hvb_error *e
   }
   if (rc != SQLITE_DONE) {
     db_fail(st, rc, "pruning", err);
-    g_mutex_unlock(&st->lock);
+    hvb__store_unlock(st);
     return false;
   }
   bool ok = evict(st, cache->max_bytes, &total);
   if (!ok) hvb__fail(err, HVB_IO, "cache database %s: eviction failed", st->path);
-  g_mutex_unlock(&st->lock);
+  hvb__store_unlock(st);
   if (removed) *removed = total;
   return ok;
 }

@@ -9,6 +9,7 @@
 #include "call/pipeline.h"
 #include "call/cache-codec.h"
 #include "call/accum.h"
+#include "call/result.h"
 #include "base/log.h"
 
 #include <glib.h>
@@ -61,10 +62,23 @@ static void cache_end(void **state) {
   *state = NULL;
 }
 
+/* Only a reply worth replaying is stored: one with text or tool calls. An empty one is more
+ * often a provider's fault than an answer, and storing it would serve the fault again for as
+ * long as the entry lives. (A reply of the wrong shape never gets here: it failed.) */
+static bool worth_storing(const hvb_result *r) {
+  return json_object_get_string_len(r->text_obj) > 0 || r->tool_calls;
+}
+
 static void cache_reply(hvb_exchange *x, void **state) {
   cache_state *st = *state;
   if (st && !x->cached) {
     hvb_result *r = hvb__accum_result(x->acc, NULL);
+    if (!worth_storing(r)) {
+      hvb__log(HVB_LOG_DEBUG, "cache: an empty reply is not stored (text %.12s)", st->key);
+      hvb_result_free(r);
+      cache_end(state);
+      return;
+    }
     GBytes *value = hvb__chat_cache_encode(r);
     hvb__cache_put(st->cache, HVB_NS_TEXT, st->key, g_bytes_get_data(value, NULL),
                    g_bytes_get_size(value));

@@ -6,11 +6,13 @@
  * the canonical request (plus stream_options when streaming a chat), a response body is
  * already canonical and a stream event is already a chat.completion.chunk. What this file
  * adds is the URL, the headers, the check that a response has the shape of its operation
- * (naming the missing field), and turning error payloads into errors. OpenAI-compatible
+ * (every member read, with its JSON type: openai-shape.c), and turning error payloads into
+ * errors. OpenAI-compatible
  * plugins (the gateway servers in plugins/) reuse the functions through the host table.
  */
 #include "gateway/gateway.h"
 #include "config/shape.h"
+#include "gateway/openai-shape.h"
 #include "text/json.h"
 #include "text/url.h"
 #include "base/common.h"
@@ -254,49 +256,6 @@ static json_object *fail_parse(hvb_error *err, const char *fmt, ...) {
   return NULL;
 }
 
-/* choices[0].message must be an object. */
-static json_object *check_chat(json_object *body, hvb_error *err) {
-  json_object *choices = json_object_object_get(body, "choices");
-  if (!json_object_is_type(choices, json_type_array) || json_object_array_length(choices) == 0)
-    return fail_parse(err, "the response has no 'choices' (a non-empty array is needed)");
-  json_object *msg = hvb__json_path(json_object_array_get_idx(choices, 0), "message");
-  if (!json_object_is_type(msg, json_type_object))
-    return fail_parse(err, "the response has no 'choices[0].message' object");
-  return body;
-}
-
-/* data must be an array of {"embedding": [numbers]}. */
-static json_object *check_embed(json_object *body, hvb_error *err) {
-  json_object *data = json_object_object_get(body, "data");
-  if (!json_object_is_type(data, json_type_array))
-    return fail_parse(err, "the response has no 'data' array of embeddings");
-  for (size_t i = 0; i < json_object_array_length(data); i++) {
-    json_object *vec = hvb__json_path(json_object_array_get_idx(data, i), "embedding");
-    if (!json_object_is_type(vec, json_type_array))
-      return fail_parse(err, "the response has no 'data[%zu].embedding' array", i);
-    for (size_t j = 0; j < json_object_array_length(vec); j++) {
-      json_object *x = json_object_array_get_idx(vec, j);
-      if (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int))
-        return fail_parse(err, "'data[%zu].embedding[%zu]' is not a number", i, j);
-    }
-  }
-  return body;
-}
-
-/* data must be a non-empty array of {"b64_json"} or {"url"} strings. */
-static json_object *check_image(json_object *body, hvb_error *err) {
-  json_object *data = json_object_object_get(body, "data");
-  if (!json_object_is_type(data, json_type_array) || json_object_array_length(data) == 0)
-    return fail_parse(err, "the response has no 'data' (a non-empty array of images is needed)");
-  for (size_t i = 0; i < json_object_array_length(data); i++) {
-    json_object *img = json_object_array_get_idx(data, i);
-    if (!hvb__json_str(img, "b64_json") && !hvb__json_str(img, "url"))
-      return fail_parse(err, "the response has neither 'data[%zu].b64_json' nor 'data[%zu].url'",
-                        i, i);
-  }
-  return body;
-}
-
 HVB_PUBLIC json_object *hvb_openai_parse(const hvb_spec *spec, hvb_gateway_op op,
                                          json_object *body, hvb_error *err) {
   (void)spec;
@@ -307,11 +266,11 @@ HVB_PUBLIC json_object *hvb_openai_parse(const hvb_spec *spec, hvb_gateway_op op
   }
   if (!json_object_is_type(body, json_type_object))
     return fail_parse(err, "the response is not a JSON object");
-  json_object *ok;
+  bool ok;
   switch (op) {
-  case HVB_GATEWAY_OP_CHAT: ok = check_chat(body, err); break;
-  case HVB_GATEWAY_OP_EMBED: ok = check_embed(body, err); break;
-  case HVB_GATEWAY_OP_IMAGE: ok = check_image(body, err); break;
+  case HVB_GATEWAY_OP_CHAT: ok = hvb__openai_shape_completion(body, err); break;
+  case HVB_GATEWAY_OP_EMBED: ok = hvb__openai_shape_embeddings(body, err); break;
+  case HVB_GATEWAY_OP_IMAGE: ok = hvb__openai_shape_images(body, err); break;
   default:
     hvb__fail(err, HVB_EINVAL, "unknown gateway operation %d", (int)op);
     return NULL;
@@ -345,6 +304,11 @@ HVB_PUBLIC bool hvb_openai_parse_event(void *state, const hvb_sse_event *ev, jso
   if (!json_object_is_type(chunk, json_type_object)) {
     json_object_put(chunk);
     return hvb__fail(err, HVB_PARSE, "stream event is not a JSON object");
+  }
+  /* Checked here, before the accumulator, which reads a wrongly typed member as absent. */
+  if (!hvb__openai_shape_chunk(chunk, err)) {
+    json_object_put(chunk);
+    return false;
   }
   json_object_array_add(chunks, chunk);
   return true;

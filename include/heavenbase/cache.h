@@ -38,13 +38,18 @@
  *
  * Values: the normalized result (text, think, tool calls, usage, finish reason, the deltas as
  * they were delivered, and the raw provider payload when it is under 64 KiB) for text; the
- * vector as little-endian float32 for embeddings. Errors, aborted streams and truncated
- * streams are never stored.
+ * vector as little-endian float32 for embeddings. Errors (a reply of the wrong shape is one,
+ * HVB_PARSE), aborted streams, truncated streams and chat replies with neither text nor tool
+ * calls are never stored.
  *
  * The cache never fails a call: when the database cannot be opened, read or written, the
  * library logs a warning (hvb_log) and the call goes to the provider. A database file that is
  * corrupt or unreadable is moved aside as cache.sqlite.corrupt-<UTC timestamp> (with its -wal
- * and -shm files) and a new one is made. Concurrent identical cacheable calls in one process
+ * and -shm files) and a new one is made. A write that meets a full disk or the process's
+ * file-size limit (ulimit -f) turns the cache off for the rest of the process, with one
+ * warning; SIGXFSZ is blocked in the writing thread during cache writes (never ignored or
+ * handled process-wide), so the limit cannot kill the process. Concurrent identical cacheable
+ * calls in one process
  * send one request: the later calls wait for the first one's entry.
  *
  * This header is for inspecting and maintaining the cache (`hb cache`); chat and embeddings

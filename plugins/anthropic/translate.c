@@ -880,6 +880,158 @@ static json_object *canonical_usage(json_object *first, json_object *later) {
   return usage;
 }
 
+/* ---- reply shape: every member read is checked for its JSON type ----
+ * The readers above are lenient (a member of the wrong type reads as absent), which made a
+ * reply with "text": 42 an empty success. A wrong type is HVB_PARSE naming the member's path;
+ * absent and null are the same to the readers, so a member that may be null may be absent. */
+
+enum { W_NULL = 1, W_BOOL = 2, W_INT = 4, W_NUM = 8, W_STR = 16, W_OBJ = 32, W_ARR = 64 };
+
+static unsigned w_type(json_object *v) {
+  switch (json_object_get_type(v)) {
+  case json_type_boolean: return W_BOOL;
+  case json_type_int: return W_INT;
+  case json_type_double: return W_NUM;
+  case json_type_string: return W_STR;
+  case json_type_object: return W_OBJ;
+  case json_type_array: return W_ARR;
+  default: return W_NULL;
+  }
+}
+
+static const char *w_name(unsigned t) {
+  switch (t) {
+  case W_BOOL: return "a boolean";
+  case W_INT: return "an integer";
+  case W_NUM: return "a number";
+  case W_STR: return "a string";
+  case W_OBJ: return "an object";
+  case W_ARR: return "an array";
+  default: return "null";
+  }
+}
+
+/* obj's member `key` is one of `types` (W_NULL: may be null or absent). `where` is the path
+ * of obj: "" (the top), "content[2]" or "message_delta event: delta"; a trailing space means
+ * no dot before the key. */
+static bool want(json_object *obj, const char *key, unsigned types, const char *where,
+                 hvb_error *err) {
+  json_object *v = NULL;
+  bool present = json_object_object_get_ex(obj, key, &v);
+  unsigned t = present ? w_type(v) : 0;
+  if (types & W_NUM) types |= W_INT;
+  if ((!present && (types & W_NULL)) || (t & types)) return true;
+  size_t wl = strlen(where);
+  const char *dot = wl && where[wl - 1] != ' ' ? "." : "";
+  const char *names[8];
+  size_t n = 0;
+  if (types & W_STR) names[n++] = "a string";
+  if (types & W_NUM) names[n++] = "a number"; /* W_NUM accepts integers too */
+  else if (types & W_INT) names[n++] = "an integer";
+  if (types & W_BOOL) names[n++] = "a boolean";
+  if (types & W_OBJ) names[n++] = "an object";
+  if (types & W_ARR) names[n++] = "an array";
+  if (types & W_NULL) names[n++] = "null";
+  char expected[96] = "";
+  for (size_t i = 0; i < n; i++) {
+    size_t used = strlen(expected);
+    snprintf(expected + used, sizeof expected - used, "%s%s",
+             i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+  }
+  if (!present)
+    return hvb_gateway_fail(err, HVB_PARSE, "%s%s%s: missing (expected %s)", where, dot, key,
+                            expected);
+  return hvb_gateway_fail(err, HVB_PARSE, "%s%s%s: expected %s, got %s", where, dot, key,
+                          expected, w_name(t));
+}
+
+static bool want_all(json_object *obj, const char *const *keys, unsigned types,
+                     const char *where, hvb_error *err) {
+  for (; *keys; keys++)
+    if (!want(obj, *keys, types, where, err)) return false;
+  return true;
+}
+
+/* holder.usage: an object or null, its token counts numbers or null. */
+static bool usage_shape(json_object *holder, const char *where, hvb_error *err) {
+  if (!want(holder, "usage", W_OBJ | W_NULL, where, err)) return false;
+  json_object *usage = member(holder, "usage");
+  if (!usage) return true;
+  char path[96];
+  snprintf(path, sizeof path, "%s%susage", where,
+           *where && where[strlen(where) - 1] != ' ' ? "." : "");
+  static const char *const counts[] = {"input_tokens", "output_tokens",
+                                       "cache_creation_input_tokens", "cache_read_input_tokens",
+                                       NULL};
+  return want_all(usage, counts, W_NUM | W_NULL, path, err);
+}
+
+/* A content block of a reply, or the content_block of content_block_start (`start`: its
+ * text and thinking may be null, the deltas bring them). */
+static bool block_shape(json_object *b, const char *where, bool start, hvb_error *err) {
+  if (!json_object_is_type(b, json_type_object))
+    return hvb_gateway_fail(err, HVB_PARSE, "%s: expected an object, got %s", where,
+                            w_name(w_type(b)));
+  if (!want(b, "type", W_STR, where, err)) return false;
+  const char *type = str_member(b, "type");
+  unsigned text = W_STR | (start ? W_NULL : 0);
+  if (str_eq(type, "text")) return want(b, "text", text, where, err);
+  if (str_eq(type, "thinking")) return want(b, "thinking", text, where, err);
+  if (!str_eq(type, "tool_use")) return true;
+  static const char *const ids[] = {"id", "name", NULL};
+  return want_all(b, ids, W_STR, where, err) && want(b, "input", W_OBJ | W_NULL, where, err);
+}
+
+static bool response_shape(json_object *body, hvb_error *err) {
+  if (!want(body, "content", W_ARR, "", err)) return false;
+  json_object *content = member(body, "content");
+  for (size_t i = 0; i < alen(content); i++) {
+    char where[32];
+    snprintf(where, sizeof where, "content[%zu]", i);
+    if (!block_shape(json_object_array_get_idx(content, i), where, false, err)) return false;
+  }
+  static const char *const labels[] = {"id", "model", "role", "stop_reason", NULL};
+  return want_all(body, labels, W_STR | W_NULL, "", err) && usage_shape(body, "", err);
+}
+
+/* The members of a stream event that the translation reads (see anthropic_stream_event). */
+static bool event_shape(json_object *ev, const char *type, hvb_error *err) {
+  char where[64];
+  snprintf(where, sizeof where, "%s event: ", type);
+  if (strcmp(type, "message_start") == 0) {
+    if (!want(ev, "message", W_OBJ | W_NULL, where, err)) return false;
+    snprintf(where, sizeof where, "%s event: message", type);
+    return !member(ev, "message") || usage_shape(member(ev, "message"), where, err);
+  }
+  if (strcmp(type, "content_block_start") == 0) {
+    if (!want(ev, "content_block", W_OBJ, where, err) ||
+        !want(ev, "index", W_NUM, where, err))
+      return false;
+    snprintf(where, sizeof where, "%s event: content_block", type);
+    return block_shape(member(ev, "content_block"), where, true, err);
+  }
+  if (strcmp(type, "content_block_delta") == 0) {
+    if (!want(ev, "delta", W_OBJ, where, err) || !want(ev, "index", W_NUM, where, err))
+      return false;
+    json_object *d = member(ev, "delta");
+    snprintf(where, sizeof where, "%s event: delta", type);
+    if (!want(d, "type", W_STR, where, err)) return false;
+    const char *dt = str_member(d, "type");
+    return str_eq(dt, "text_delta")         ? want(d, "text", W_STR, where, err)
+           : str_eq(dt, "thinking_delta")   ? want(d, "thinking", W_STR, where, err)
+           : str_eq(dt, "input_json_delta") ? want(d, "partial_json", W_STR, where, err)
+                                            : true;
+  }
+  if (strcmp(type, "message_delta") == 0) {
+    if (!want(ev, "delta", W_OBJ | W_NULL, where, err) || !usage_shape(ev, where, err))
+      return false;
+    snprintf(where, sizeof where, "%s event: delta", type);
+    return !member(ev, "delta") || want(member(ev, "delta"), "stop_reason", W_STR | W_NULL,
+                                        where, err);
+  }
+  return true;
+}
+
 static void append_text(struct printbuf *pb, const char *s) {
   if (s) printbuf_memappend(pb, s, (int)strlen(s));
 }
@@ -899,6 +1051,7 @@ json_object *anthropic_response(json_object *body, hvb_error *err) {
     hvb_gateway_fail(err, HVB_PARSE, "the response has no 'content' array (not a Messages reply)");
     return NULL;
   }
+  if (!response_shape(body, err)) return NULL;
   struct printbuf *text = printbuf_new(), *think = printbuf_new();
   if (!text || !think) {
     if (text) printbuf_free(text);
@@ -1174,7 +1327,11 @@ bool anthropic_stream_event(anthropic_stream *st, const char *event, const char 
   }
   const char *type = str_member(ev, "type");
   if (!type) type = event;
-  bool ok = true;
+  bool ok = want(ev, "type", W_STR | W_NULL, "stream event: ", err) && event_shape(ev, type, err);
+  if (!ok) {
+    json_object_put(ev);
+    return false;
+  }
   if (strcmp(type, "message_start") == 0) {
     json_object *msg = member(ev, "message");
     if (json_object_is_type(msg, json_type_object)) {

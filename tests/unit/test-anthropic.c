@@ -984,6 +984,75 @@ START_TEST(stream_errors_and_odd_events) {
 }
 END_TEST
 
+/* Issue #13, defect 5: a wrongly typed member was read as absent and the reply became an
+ * empty success. Now the first wrong one is HVB_PARSE naming its path. */
+START_TEST(wrongly_typed_replies_are_parse_errors_naming_the_member) {
+  static const struct {
+    const char *body, *message;
+  } replies[] = {
+    {"{\"content\":[{\"type\":\"text\",\"text\":42}]}",
+     "content[0].text: expected a string, got an integer"},
+    {"{\"content\":[\"hello\"]}", "content[0]: expected an object, got a string"},
+    {"{\"content\":[{\"text\":\"x\"}]}", "content[0].type: missing (expected a string)"},
+    {"{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":7,\"input\":{}}]}",
+     "content[0].name: expected a string, got an integer"},
+    {"{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":\"{}\"}]}",
+     "content[0].input: expected an object or null, got a string"},
+    {"{\"content\":[],\"stop_reason\":1}", "stop_reason: expected a string or null, got an integer"},
+    {"{\"content\":[],\"role\":7}", "role: expected a string or null, got an integer"},
+    {"{\"content\":[],\"usage\":\"lots\"}", "usage: expected an object or null, got a string"},
+    {"{\"content\":[],\"usage\":{\"input_tokens\":\"3\"}}",
+     "usage.input_tokens: expected a number or null, got a string"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(replies); i++) {
+    hvb_error err = HVB_ERROR_INIT;
+    json_object *body = tu_parse(replies[i].body);
+    json_object *out = anthropic_response(body, &err);
+    ck_assert_msg(out == NULL, "%s: accepted", replies[i].body);
+    ck_assert_int_eq(err.status, HVB_PARSE);
+    ck_assert_msg(strcmp(err.message, replies[i].message) == 0, "%s: %s", replies[i].body,
+                  err.message);
+    json_object_put(body);
+  }
+  static const struct {
+    const char *name, *data, *message;
+  } events[] = {
+    {"content_block_delta",
+     "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":5}}",
+     "content_block_delta event: delta.text: expected a string, got an integer"},
+    {"content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":\"x\"}",
+     "content_block_delta event: delta: expected an object, got a string"},
+    {"content_block_start",
+     "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\","
+     "\"text\":[]}}",
+     "content_block_start event: content_block.text: expected a string or null, got an array"},
+    {"message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":3}}",
+     "message_delta event: delta.stop_reason: expected a string or null, got an integer"},
+    {"message_delta", "{\"type\":\"message_delta\",\"delta\":{},\"usage\":\"lots\"}",
+     "message_delta event: usage: expected an object or null, got a string"},
+    {"message_start", "{\"type\":\"message_start\",\"message\":{\"usage\":{\"output_tokens\":"
+     "true}}}",
+     "message_start event: message.usage.output_tokens: expected a number or null, got a "
+     "boolean"},
+    {"", "{\"type\":7}", "stream event: type: expected a string or null, got an integer"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(events); i++) {
+    anthropic_stream *st = anthropic_stream_new();
+    json_object *chunks = json_object_new_array();
+    bool done = false;
+    hvb_error err = HVB_ERROR_INIT;
+    ck_assert_msg(!event(st, events[i].name, events[i].data, chunks, &done, &err), "%s: accepted",
+                  events[i].data);
+    ck_assert_int_eq(err.status, HVB_PARSE);
+    ck_assert_msg(strcmp(err.message, events[i].message) == 0, "%s: %s", events[i].data,
+                  err.message);
+    ck_assert_int_eq((int)json_object_array_length(chunks), 0);
+    json_object_put(chunks);
+    anthropic_stream_free(st);
+  }
+}
+END_TEST
+
 START_TEST(stream_error_event_fails_after_the_text_before_it) {
   bool done = false;
   hvb_error err = HVB_ERROR_INIT;
@@ -1340,6 +1409,7 @@ int main(int argc, char **argv) {
   tcase_add_test(str, a_gathered_stream_equals_the_reply_it_streams);
   tcase_add_test(str, stream_tool_calls_are_indexed_by_ordinal_and_usage_comes_once);
   tcase_add_test(str, stream_errors_and_odd_events);
+  tcase_add_test(str, wrongly_typed_replies_are_parse_errors_naming_the_member);
   tcase_add_test(str, stream_error_event_fails_after_the_text_before_it);
   tcase_add_test(str, usage_without_message_delta_comes_at_message_stop);
   suite_add_tcase(s, str);

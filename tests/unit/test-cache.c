@@ -11,10 +11,14 @@
 
 #include <heavenbase/heavenbase.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <glib.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -615,6 +619,108 @@ START_TEST(corrupt_database_warns_and_the_call_is_still_answered) {
 }
 END_TEST
 
+/* Defect 5 of issue #13: a reply of the wrong shape failed as an empty success, and at
+ * temperature 0 the empty answer was stored and served again. Now it fails (HVB_PARSE) and
+ * nothing is stored; neither is a well-formed but empty reply. */
+START_TEST(wrongly_typed_and_empty_replies_are_never_stored) {
+  hvb_llm *llm = up_llm("{\"temperature\": 0}");
+  hvb_error err = HVB_ERROR_INIT;
+  up_push_body(srv, CHAT_PATH, 200, NULL,
+               "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":42},"
+               "\"finish_reason\":\"stop\"}]}");
+  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, NULL, &err));
+  ck_assert_int_eq(err.status, HVB_PARSE);
+  ck_assert_ptr_nonnull(strstr(err.message, "choices[0].message.content"));
+  up_push_sse(srv, CHAT_PATH, "data: {\"choices\":\"hello\"}\n\ndata: [DONE]\n\n", 1);
+  json_object *stream = tu_parse("{\"stream\": true}");
+  ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, stream, &err));
+  ck_assert_int_eq(err.status, HVB_PARSE);
+  ck_assert_ptr_nonnull(strstr(err.message, "choices: expected an array or null, got a string"));
+  json_object_put(stream);
+  up_push_body(srv, CHAT_PATH, 200, NULL,
+               "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+               "\"finish_reason\":\"stop\"}]}");
+  hvb_result *r = chat_ok(llm, "hi", NULL);
+  ck_assert_str_eq(hvb_result_text(r), "");
+  hvb_result_free(r);
+  /* So the next identical call reaches the upstream, and its good answer is stored. */
+  push_chat_forever(0);
+  r = chat_ok(llm, "hi", NULL);
+  ck_assert(!hvb_result_cached(r));
+  ck_assert_str_eq(hvb_result_text(r), "Hello from upstream");
+  ck_assert_int_eq(up_request_count(srv), 4);
+  hvb_result_free(r);
+  r = chat_ok(llm, "hi", NULL);
+  ck_assert(hvb_result_cached(r));
+  ck_assert_int_eq(up_request_count(srv), 4);
+  hvb_result_free(r);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+/* The checks of a_file_size_limit_turns_the_cache_off_with_one_warning, run in the child
+ * under the limit: 0 when all hold, else the number of the first that failed. */
+static int limited_chats(void) {
+  hvb_llm *llm = up_llm("{\"temperature\": 0}");
+  char *big = g_strnfill(200000, 'a');
+  struct sigaction before, after;
+  sigaction(SIGXFSZ, NULL, &before);
+  int failed = 0;
+  for (int i = 0; i < 3 && !failed; i++) {
+    big[0] = (char)('a' + i); /* three different prompts: three writes tried */
+    hvb_error err = HVB_ERROR_INIT;
+    hvb_result *r = hvb_llm_chat(llm, big, NULL, NULL, &err);
+    if (!r || strlen(hvb_result_text(r)) != 200000 + 6 || hvb_result_cached(r)) failed = 1;
+    hvb_result_free(r);
+  }
+  hvb_llm_free(llm);
+  g_free(big);
+  sigset_t mask, pending;
+  pthread_sigmask(SIG_BLOCK, NULL, &mask);
+  sigpending(&pending);
+  sigaction(SIGXFSZ, NULL, &after);
+  if (failed) return 1;
+  if (!strstr(warnings->str, "the cache is off for this process") ||
+      !strstr(warnings->str, "file-size limit"))
+    return 2;
+  if ((size_t)(strchr(warnings->str, '\n') - warnings->str) + 1 != warnings->len) return 3;
+  if (sigismember(&mask, SIGXFSZ) || sigismember(&pending, SIGXFSZ)) return 4;
+  if (after.sa_handler != before.sa_handler) return 5;
+  return 0;
+}
+
+/* Defect 7 of issue #13: a cache write past the file-size limit (ulimit -f) raised SIGXFSZ,
+ * which killed the process. Now the cache turns itself off with one warning, the calls are
+ * answered, and the thread's signal mask and the disposition are as they were. In a child,
+ * whose output goes to /dev/null: the test's own log is a file the limit would cover. */
+START_TEST(a_file_size_limit_turns_the_cache_off_with_one_warning) {
+  up_response echo = {.status = 200, .repeat = true, .echo = true};
+  up_push(srv, CHAT_PATH, &echo);
+  fflush(NULL);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    struct rlimit was;
+    getrlimit(RLIMIT_FSIZE, &was);
+    struct rlimit small = {64 << 10, was.rlim_max};
+    setrlimit(RLIMIT_FSIZE, &small);
+    int rc = limited_chats();
+    setrlimit(RLIMIT_FSIZE, &was); /* for valgrind's report at exit */
+    _exit(rc);
+  }
+  int status = 0;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(!WIFSIGNALED(status), "the child was killed by signal %d",
+                WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "check %d failed in the child",
+                WEXITSTATUS(status));
+  ck_assert_int_eq(up_request_count(srv), 3);
+}
+END_TEST
+
 typedef struct flight_arg {
   hvb_llm *llm;
   hvb_result *r;
@@ -819,6 +925,8 @@ int main(void) {
   tcase_add_test(chat, corrupt_database_warns_and_the_call_is_still_answered);
   tcase_add_test(chat, concurrent_identical_calls_make_one_request);
   tcase_add_test(chat, mock_chats_are_cached_too_and_stats_count_the_hit);
+  tcase_add_test(chat, wrongly_typed_and_empty_replies_are_never_stored);
+  tcase_add_test(chat, a_file_size_limit_turns_the_cache_off_with_one_warning);
   suite_add_tcase(s, chat);
 
   TCase *conc = tcase_create("concurrency");

@@ -355,6 +355,96 @@ START_TEST(parse_chat_names_the_missing_field_and_reports_error_bodies) {
 }
 END_TEST
 
+/* Issue #13, defect 5: every member the core reads is checked for its JSON type, and the
+ * first wrong one is an HVB_PARSE error naming its path (before, each of these replies read
+ * as an empty success). The well-typed variants pass. */
+START_TEST(openai_parse_names_the_first_wrongly_typed_member) {
+  static const struct {
+    bool event;
+    const char *body;
+    const char *message; /* NULL: accepted */
+  } cases[] = {
+    {false, "{\"choices\":[{\"message\":{\"content\":42}}]}",
+     "choices[0].message.content: expected a string, an array or null, got an integer"},
+    {false, "{\"choices\":[{\"message\":{\"role\":7,\"content\":\"x\"}}]}",
+     "choices[0].message.role: expected a string or null, got an integer"},
+    {false, "{\"choices\":[{\"message\":{\"content\":\"x\"}}],\"usage\":\"lots\"}",
+     "usage: expected an object or null, got a string"},
+    {false, "{\"choices\":\"x\"}", "choices: expected an array, got a string"},
+    {false, "{\"choices\":[]}", "choices: an empty array"},
+    {false, "{\"choices\":[7]}", "choices[0]: expected an object, got an integer"},
+    {false, "{\"choices\":[{\"index\":\"0\",\"message\":{}}]}",
+     "choices[0].index: expected an integer or null, got a string"},
+    {false, "{\"choices\":[{\"message\":{},\"finish_reason\":1}]}",
+     "choices[0].finish_reason: expected a string or null, got an integer"},
+    {false, "{\"choices\":[{\"message\":{\"content\":[{\"type\":\"text\",\"text\":3}]}}]}",
+     "choices[0].message.content[0].text: expected a string or null, got an integer"},
+    {false, "{\"choices\":[{\"message\":{\"reasoning_content\":{}}}]}",
+     "choices[0].message.reasoning_content: expected a string or null, got an object"},
+    {false, "{\"choices\":[{\"message\":{\"tool_calls\":{}}}]}",
+     "choices[0].message.tool_calls: expected an array or null, got an object"},
+    {false, "{\"choices\":[{\"message\":{\"tool_calls\":[{\"id\":\"a\",\"function\":"
+            "{\"name\":\"f\",\"arguments\":{}}}]}}]}",
+     "choices[0].message.tool_calls[0].function.arguments: expected a string or null, got an "
+     "object"},
+    {false, "{\"choices\":[{\"message\":{\"tool_calls\":[{\"id\":\"a\"}]}}]}",
+     "choices[0].message.tool_calls[0].function: missing (expected an object)"},
+    {false, "{\"choices\":[{\"message\":{\"content\":\"x\"}}],\"usage\":{\"total_tokens\":true}}",
+     "usage.total_tokens: expected a number or null, got a boolean"},
+    {false, "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+            "\"tool_calls\":[{\"id\":\"a\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+            "\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":{"
+            "\"prompt_tokens\":1,\"completion_tokens\":2.0,\"total_tokens\":3,"
+            "\"prompt_tokens_details\":null}}",
+     NULL},
+    {false, "{\"choices\":[{\"message\":{\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
+            "{\"type\":\"image_url\"}]}}]}",
+     NULL},
+    {true, "{\"choices\":\"hello\"}", "choices: expected an array or null, got a string"},
+    {true, "{\"choices\":[{\"delta\":{\"content\":5}}]}",
+     "choices[0].delta.content: expected a string or null, got an integer"},
+    {true, "{\"choices\":[{\"delta\":[]}]}",
+     "choices[0].delta: expected an object or null, got an array"},
+    {true, "{\"choices\":[{\"delta\":{\"role\":7}}]}",
+     "choices[0].delta.role: expected a string or null, got an integer"},
+    {true, "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":5}}]}}]}",
+     "choices[0].delta.tool_calls[0].function.name: expected a string or null, got an integer"},
+    {true, "{\"choices\":[],\"usage\":\"lots\"}", "usage: expected an object or null, got a string"},
+    {true, "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+           "\"function\":{\"arguments\":\"{\\\"a\"}}]},\"finish_reason\":null}]}",
+     NULL},
+    {true, "{\"choices\":[],\"usage\":{\"prompt_tokens\":1}}", NULL},
+    {true, "{\"id\":\"x\",\"usage\":null}", NULL},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    hvb_error err = HVB_ERROR_INIT;
+    bool ok;
+    if (cases[i].event) {
+      json_object *chunks = json_object_new_array();
+      bool done = false;
+      hvb_sse_event ev = {"", cases[i].body, strlen(cases[i].body), ""};
+      ok = hvb_openai_parse_event(NULL, &ev, chunks, &done, &err);
+      ck_assert_int_eq((int)json_object_array_length(chunks), ok ? 1 : 0);
+      json_object_put(chunks);
+    } else {
+      json_object *body = tu_parse(cases[i].body);
+      json_object *res = hvb_openai_parse(NULL, HVB_GATEWAY_OP_CHAT, body, &err);
+      ok = res != NULL;
+      json_object_put(res);
+      json_object_put(body);
+    }
+    if (!cases[i].message) {
+      ck_assert_msg(ok, "%s: %s", cases[i].body, err.message);
+      continue;
+    }
+    ck_assert_msg(!ok, "%s: accepted", cases[i].body);
+    ck_assert_int_eq(err.status, HVB_PARSE);
+    ck_assert_msg(g_str_has_prefix(err.message, cases[i].message), "%s: %s", cases[i].body,
+                  err.message);
+  }
+}
+END_TEST
+
 START_TEST(projection_of_every_field) {
   hvb_result *r = completion_result("chat-reasoning.json");
   char *s;
@@ -684,18 +774,28 @@ START_TEST(openai_parse_checks_embedding_and_image_shapes) {
     const char *message;
   } cases[] = {
     {HVB_GATEWAY_OP_EMBED, "{\"data\":[{\"index\":0,\"embedding\":[0.5,-1]}]}", HVB_OK, NULL},
-    {HVB_GATEWAY_OP_EMBED, "{\"object\":\"list\"}", HVB_PARSE, "no 'data' array"},
+    {HVB_GATEWAY_OP_EMBED, "{\"object\":\"list\"}", HVB_PARSE, "data: missing (expected an array)"},
     {HVB_GATEWAY_OP_EMBED, "{\"data\":[{\"embedding\":[1]},{\"index\":1}]}", HVB_PARSE,
-     "no 'data[1].embedding' array"},
+     "data[1].embedding: missing (expected an array)"},
     {HVB_GATEWAY_OP_EMBED, "{\"data\":[{\"embedding\":[1,\"x\"]}]}", HVB_PARSE,
-     "'data[0].embedding[1]' is not a number"},
+     "data[0].embedding[1]: expected a number, got a string"},
     {HVB_GATEWAY_OP_IMAGE, "{\"data\":[{\"url\":\"https://img.test/1.png\"}]}", HVB_OK, NULL},
-    {HVB_GATEWAY_OP_IMAGE, "{\"data\":[]}", HVB_PARSE, "no 'data'"},
+    {HVB_GATEWAY_OP_IMAGE, "{\"data\":[]}", HVB_PARSE, "data: an empty array"},
     {HVB_GATEWAY_OP_IMAGE, "{\"data\":[{\"b64_json\":\"AA==\"},{\"revised_prompt\":\"x\"}]}",
-     HVB_PARSE, "neither 'data[1].b64_json' nor 'data[1].url'"},
+     HVB_PARSE, "data[1]: has neither 'b64_json' nor 'url'"},
     {HVB_GATEWAY_OP_IMAGE, "{\"error\":{\"message\":\"content policy\",\"type\":\"policy\"}}",
      HVB_PROVIDER, "content policy"},
     {HVB_GATEWAY_OP_EMBED, "{\"error\":\"quota exceeded\"}", HVB_PROVIDER, "quota exceeded"},
+    {HVB_GATEWAY_OP_EMBED, "{\"data\":[{\"embedding\":\"AAAA\"}]}", HVB_PARSE,
+     "data[0].embedding: expected an array, got a string"},
+    {HVB_GATEWAY_OP_EMBED, "{\"data\":[{\"index\":\"0\",\"embedding\":[1]}]}", HVB_PARSE,
+     "data[0].index: expected an integer or null, got a string"},
+    {HVB_GATEWAY_OP_EMBED, "{\"data\":[{\"embedding\":[1]}],\"usage\":7}", HVB_PARSE,
+     "usage: expected an object or null, got an integer"},
+    {HVB_GATEWAY_OP_IMAGE, "{\"data\":[{\"url\":5}]}", HVB_PARSE,
+     "data[0].url: expected a string or null, got an integer"},
+    {HVB_GATEWAY_OP_IMAGE, "{\"data\":[\"https://img.test/1.png\"]}", HVB_PARSE,
+     "data[0]: expected an object, got a string"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     hvb_error err = HVB_ERROR_INIT;
@@ -1362,6 +1462,7 @@ int main(int argc, char **argv) {
   tcase_add_test(pure, usage_split_across_chunks_is_summed);
   tcase_add_test(pure, chat_completion_gives_the_same_result_as_its_stream);
   tcase_add_test(pure, parse_chat_names_the_missing_field_and_reports_error_bodies);
+  tcase_add_test(pure, openai_parse_names_the_first_wrongly_typed_member);
   tcase_add_test(pure, projection_of_every_field);
   tcase_add_test(pure, projection_of_several_fields_is_an_object_and_unknown_fields_are_named);
   tcase_add_test(pure, mock_reply_is_word_chunks_that_concatenate_to_the_reply);
