@@ -185,7 +185,7 @@ static bool is_token_char(char c) {
 /* Mask `secret` wherever it appears, and any start of it (at least HVB_SECRET_MIN bytes) that
  * ends the text or is followed by something that cannot belong to a key ("sk-live-0123...",
  * a provider's excerpt, a message cut by someone else's buffer). A start followed by other
- * token characters is another word that shares a prefix ("mock-key-env" for "mock-key-1"). */
+ * token characters is another word that shares a prefix ("test-key-env" for "test-key-1"). */
 static void redact_secret(char *text, const char *secret) {
   size_t n = strlen(secret);
   char head[HVB_SECRET_MIN + 1];
