@@ -120,6 +120,22 @@ else
 fi
 grep -E '^[EW]:' "$work/lintian.log" | sed 's/^/  /' || true
 if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$debs"/*.deb "$changes" "$keep"/; fi
+# lintian checks neither: the licence the packages declare is the tree's LICENSE, and the
+# maintainer is a real address, not a placeholder.
+words() { tr -s '[:space:]' ' ' | sed 's/^ //; s/ $//'; }
+if [ -f "$top/LICENSE" ] &&
+   [ "$(sed -n '/^ Permission/,$p' "$top/debian/copyright" | sed 's/^ \.$//' | words)" = \
+     "$(sed -n '/^Permission/,$p' "$top/LICENSE" | words)" ]; then
+  ok "debian/copyright's MIT text is the tree's LICENSE"
+else
+  not_ok "debian/copyright's MIT text is the tree's LICENSE (missing, or the texts differ)"
+fi
+if grep -Eq '^Maintainer: .+<[^@>]+@[^>]+>$' "$top/debian/control" &&
+   ! grep -Eiq '^Maintainer: .*@(example\.(org|com|net)|localhost)' "$top/debian/control"; then
+  ok "debian/control names a real maintainer address"
+else
+  not_ok "debian/control names a real maintainer address ($(grep '^Maintainer:' "$top/debian/control"))"
+fi
 
 # ---- 2. the roots
 mkdir -p "$cache"

@@ -40,20 +40,31 @@ static void one_line(char *s) {
     if (*s == '\n' || *s == '\r') *s = ' ';
 }
 
+/* Store the whole text `full` (taken: freed here) into `dst`: folded to one line and redacted
+ * first, then cut to `size` at a UTF-8 character boundary. In that order: a key cut by the
+ * buffer first would no longer match the redactor. */
+static void store(char *dst, size_t size, char *full) {
+  if (!full) full = g_strdup("");
+  one_line(full);
+  hvb__redact(full);
+  size_t n = strlen(full);
+  if (n >= size) {
+    n = size - 1;
+    while (n > 0 && ((unsigned char)full[n] & 0xC0) == 0x80) n--;
+  }
+  memcpy(dst, full, n);
+  dst[n] = '\0';
+  g_free(full);
+}
+
 static void fill(hvb_error *err, hvb_status status, int http_status, const char *type,
                  const char *fmt, va_list ap) HVB_PRINTF(5, 0);
 static void fill(hvb_error *err, hvb_status status, int http_status, const char *type,
                  const char *fmt, va_list ap) {
   err->status = status;
   err->http_status = http_status;
-  err->type[0] = '\0';
-  if (type) {
-    snprintf(err->type, sizeof err->type, "%s", type);
-    hvb__redact(err->type);
-  }
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
-  one_line(err->message);
-  hvb__redact(err->message);
+  store(err->type, sizeof err->type, g_strdup(type ? type : ""));
+  store(err->message, sizeof err->message, g_strdup_vprintf(fmt, ap));
 }
 
 bool hvb__fail(hvb_error *err, hvb_status status, const char *fmt, ...) {
@@ -77,15 +88,11 @@ bool hvb__fail_http(hvb_error *err, hvb_status status, int http_status, const ch
 
 void hvb__error_prefix(hvb_error *err, const char *fmt, ...) {
   if (!err) return;
-  char prefix[256];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  char *prefix = g_strdup_vprintf(fmt, ap);
   va_end(ap);
-  /* Built in a larger buffer, then cut to fit: truncation is intended. */
-  char joined[sizeof prefix + sizeof err->message + 2];
-  snprintf(joined, sizeof joined, "%s: %s", prefix, err->message);
-  g_strlcpy(err->message, joined, sizeof err->message);
-  one_line(err->message);
-  hvb__redact(err->message);
+  store(err->message, sizeof err->message,
+        g_strdup_printf("%s: %s", prefix ? prefix : "", err->message));
+  g_free(prefix);
 }

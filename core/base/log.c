@@ -1,9 +1,12 @@
 /* core/base/log.c: the log callback and secret redaction.
  *
  * Redaction happens here, once, for both log lines and error messages: the secrets the
- * library has seen (API keys registered when a spec is resolved), bearer tokens, and the value
- * of any header whose name says it carries a credential (redact_headers: no list of
- * providers' header names) are replaced before the text leaves the library. */
+ * library has seen (API keys registered when a spec is resolved, and any cut-off start of one),
+ * bearer tokens, the value of any header whose name says it carries a credential
+ * (redact_headers: no list of providers' header names), and the credentials a URL can carry
+ * (user info, query parameters named like secrets) are replaced before the text leaves the
+ * library. Callers redact the whole text before cutting it to a buffer (base/error.c): a key
+ * cut first would no longer match. */
 #include "base/log.h"
 #include "base/common.h"
 #include "base/fork.h"
@@ -88,7 +91,7 @@ void hvb__log(hvb_log_level level, const char *fmt, ...) {
 }
 
 void hvb__secret_register(const char *secret) {
-  if (!secret || strlen(secret) < 8) return;
+  if (!secret || strlen(secret) < HVB_SECRET_MIN) return;
   g_mutex_lock(&secret_lock);
   if (!secrets) secrets = g_ptr_array_new();
   bool known = false;
@@ -132,14 +135,26 @@ static bool ends_with(const char *name, size_t n, const char *tail) {
   return n >= tl && g_ascii_strncasecmp(name + n - tl, tail, tl) == 0;
 }
 
-/* Does a header of this name carry a credential? Compound names ending in key, token, secret
- * or password (x-api-key, a gateway's x-<vendor>-api-key, x-auth-token, api_key), and the
+/* The words that make a name a credential's: the last word of a header's name (x-api-key,
+ * x-auth-token, x-client-secret) and of a URL's query parameter (key, api_key, access_token,
+ * X-Amz-Signature). One list, as data, for both. */
+static const char *const secret_words[] = {
+    "key",    "apikey", "token", "secret",     "password",      "passwd",     "pwd",
+    "sig",    "signature", "auth", "authorization", "credential", "credentials",
+};
+
+static bool ends_with_secret_word(const char *name, size_t n) {
+  for (size_t i = 0; i < G_N_ELEMENTS(secret_words); i++)
+    if (ends_with(name, n, secret_words[i])) return true;
+  return false;
+}
+
+/* Does a header of this name carry a credential? Compound names ending in one of
+ * secret_words (x-api-key, a gateway's x-<vendor>-api-key, x-auth-token, api_key), and the
  * Authorization headers. A plain word ("key: ", "its keys: ") is prose, not a header. */
 static bool credential_header(const char *name, size_t n) {
-  static const char *const tails[] = {"key", "token", "secret", "password"};
   bool compound = memchr(name, '-', n) || memchr(name, '_', n);
-  for (size_t i = 0; compound && i < G_N_ELEMENTS(tails); i++)
-    if (ends_with(name, n, tails[i])) return true;
+  if (compound && ends_with_secret_word(name, n)) return true;
   return ends_with(name, n, "apikey") || ends_with(name, n, "authorization");
 }
 
@@ -163,17 +178,76 @@ static void redact_headers(char *text) {
   }
 }
 
+static bool is_token_char(char c) {
+  return g_ascii_isalnum(c) || c == '-' || c == '_';
+}
+
+/* Mask `secret` wherever it appears, and any start of it (at least HVB_SECRET_MIN bytes) that
+ * ends the text or is followed by something that cannot belong to a key ("sk-live-0123...",
+ * a provider's excerpt, a message cut by someone else's buffer). A start followed by other
+ * token characters is another word that shares a prefix ("test-key-env" for "test-key-1"). */
+static void redact_secret(char *text, const char *secret) {
+  size_t n = strlen(secret);
+  char head[HVB_SECRET_MIN + 1];
+  memcpy(head, secret, HVB_SECRET_MIN);
+  head[HVB_SECRET_MIN] = '\0';
+  for (char *p = text; (p = strstr(p, head)) != NULL;) {
+    size_t m = HVB_SECRET_MIN;
+    while (m < n && p[m] == secret[m]) m++;
+    p += m == n || !is_token_char(p[m]) ? mask(p, m) : 1;
+  }
+}
+
+/* The user info of every URL ("https://user:key@host" -> "https://[REDACTED]@host"). */
+static void redact_userinfo(char *text) {
+  for (char *p = text; (p = strstr(p, "://")) != NULL;) {
+    char *auth = p + 3;
+    size_t len = strcspn(auth, "/?# \t\r\n\"'<>");
+    char *at = NULL;
+    for (size_t i = 0; i < len; i++)
+      if (auth[i] == '@') at = auth + i;
+    p = auth;
+    if (at && at > auth && strncmp(auth, "[REDACTED]@", 11) != 0)
+      p = auth + mask(auth, (size_t)(at - auth)) + 1;
+  }
+}
+
+static bool is_param_char(char c) {
+  return g_ascii_isalnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+/* The value of every query parameter whose name ends in one of secret_words ("?key=...",
+ * "&access_token=...", "&X-Amz-Signature=..."); other parameters ("api-version") stay. */
+static void redact_query(char *text) {
+  for (char *p = text; (p = strpbrk(p, "?&")) != NULL;) {
+    char *name = p + 1;
+    size_t n = 0;
+    while (is_param_char(name[n])) n++;
+    p = name;
+    if (n == 0 || name[n] != '=' || !ends_with_secret_word(name, n)) continue;
+    char *v = name + n + 1;
+    size_t len = strcspn(v, "&#; \t\r\n\"'<>");
+    if (len > 0 && strncmp(v, "[REDACTED]", 10) != 0) len = mask(v, len);
+    p = v + len;
+  }
+}
+
 void hvb__redact(char *text) {
   if (!text) return;
   g_mutex_lock(&secret_lock);
-  for (guint i = 0; secrets && i < secrets->len; i++) {
-    const char *s = secrets->pdata[i];
-    size_t n = strlen(s);
-    for (char *p = text; (p = strstr(p, s)) != NULL;) p += mask(p, n);
-  }
+  for (guint i = 0; secrets && i < secrets->len; i++) redact_secret(text, secrets->pdata[i]);
   g_mutex_unlock(&secret_lock);
   redact_after(text, "Bearer ");
   redact_headers(text);
+  redact_userinfo(text);
+  redact_query(text);
+}
+
+char *hvb__redact_url(const char *url) {
+  if (!url) return NULL;
+  char *copy = g_strdup(url);
+  hvb__redact(copy);
+  return copy;
 }
 
 /* fork() (core/base/fork.c): both locks are held only for a few instructions and never around

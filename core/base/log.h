@@ -9,13 +9,24 @@
 void hvb__log(hvb_log_level level, const char *fmt, ...) HVB_PRINTF(2, 3);
 bool hvb__log_enabled(hvb_log_level level);
 
-/* Remember `secret` (copied; ignored when shorter than 8 bytes) so that every later log
- * message and error message has it replaced by "[REDACTED]". Thread-safe. */
+/* The shortest secret that is registered, and the shortest start of one that is still
+ * redacted when the rest of it is missing. */
+#define HVB_SECRET_MIN 8
+
+/* Remember `secret` (copied; ignored when shorter than HVB_SECRET_MIN bytes) so that every
+ * later log message and error message has it, or a start of it of at least HVB_SECRET_MIN
+ * bytes, replaced by "[REDACTED]". Thread-safe. */
 void hvb__secret_register(const char *secret);
 
-/* Replace registered secrets and "Bearer <token>"/"x-api-key: <v>" values in `text` in place
- * (the result is never longer than the input). */
+/* Replace, in `text` in place (the result is never longer than the input): registered secrets
+ * and their cut-off starts, "Bearer <token>", the values of credential headers
+ * ("x-api-key: <v>"), the user info of URLs and the values of query parameters named like
+ * secrets ("?key=<v>"). Redact a whole text before cutting it to a buffer, never after. */
 void hvb__redact(char *text);
+
+/* A redacted copy of `url` (g_free it); NULL for NULL. What `hb spec` and messages show of a
+ * URL: "https://[REDACTED]@host/v1?api-version=1&key=[REDACTED]". */
+char *hvb__redact_url(const char *url);
 
 /* fork() handler (core/base/fork.h). */
 #include "base/fork.h"

@@ -854,7 +854,11 @@ HVB_PUBLIC json_object *hvb_spec_to_json(const hvb_spec *spec, bool include_secr
     add_str(o, "requested_gateway", spec->requested_gateway);
     add_str(o, "gateway_fallback_reason", spec->gateway_fallback_reason);
   }
-  add_str(o, "base_url", spec->base_url);
+  /* A base URL may carry a credential ("https://user:key@host", "?key="): shown redacted, as
+   * messages show it, unless the caller asked for secrets. */
+  char *shown_url = include_secrets ? g_strdup(spec->base_url) : hvb__redact_url(spec->base_url);
+  add_str(o, "base_url", shown_url);
+  g_free(shown_url);
   add_str(o, "api_key_env", spec->api_key_env);
   if (spec->api_key) add_str(o, "api_key", include_secrets ? spec->api_key : "<set>");
   json_object_object_add(o, "args", hvb__json_copy(spec->args));

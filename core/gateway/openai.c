@@ -247,12 +247,12 @@ static json_object *error_member(json_object *obj) {
 
 static json_object *fail_parse(hvb_error *err, const char *fmt, ...) HVB_PRINTF(2, 3);
 static json_object *fail_parse(hvb_error *err, const char *fmt, ...) {
-  char msg[256];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  char *msg = g_strdup_vprintf(fmt, ap);
   va_end(ap);
-  hvb__fail(err, HVB_PARSE, "%s", msg);
+  hvb__fail(err, HVB_PARSE, "%s", msg ? msg : "");
+  g_free(msg);
   return NULL;
 }
 

@@ -6,7 +6,9 @@
  *   point into), so callers read them without the lock; the lock guards the list, the scan
  *   and plugin init.
  * - A file is judged by its name before it is opened: a second file of a known name is a
- *   duplicate and is never dlopen'ed, so a shadowed plugin cannot run any code at all.
+ *   duplicate and is never dlopen'ed, so a shadowed plugin cannot run any code at all. So is
+ *   a file that users other than its owner could have written (stage "permissions",
+ *   base/trust.c): it is refused before dlopen, which would already run its constructors.
  * - dlclose only for files refused before init: once a plugin's init has run it may have left
  *   callbacks or threads behind, so it stays mapped even when init failed.
  * - Lazy: a lookup by name stats hb-gateway-<name>.so in each directory and opens only the
@@ -30,6 +32,7 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "base/fork.h"
+#include "base/trust.h"
 
 #include <dlfcn.h>
 #include <glib.h>
@@ -255,6 +258,13 @@ static const hvb_gateway_descriptor *open_file(hvb_gateway_record *r, int mode, 
  * message that says so, not at "open" with a linker error; any other file keeps the linker's
  * message. */
 static void load_file(hvb_gateway_record *r) {
+  /* Before any of its code runs (dlopen runs constructors): a file others can write is theirs. */
+  char *why = NULL;
+  if (!hvb__trusted_code_file(r->path, &why)) {
+    refuse(r, HVB_GATEWAY_STATE_BROKEN, HVB_GATEWAY_STAGE_PERMISSIONS, "%s", why);
+    g_free(why);
+    return;
+  }
   void *handle;
   const hvb_gateway_descriptor *d = open_file(r, RTLD_NOW, &handle);
   if (!d && r->stage == HVB_GATEWAY_STAGE_OPEN) {
@@ -625,6 +635,7 @@ HVB_PUBLIC const char *hvb_gateway_stage_name(hvb_gateway_stage stage) {
   case HVB_GATEWAY_STAGE_STRUCT: return "struct";
   case HVB_GATEWAY_STAGE_NAME: return "name";
   case HVB_GATEWAY_STAGE_INIT: return "init";
+  case HVB_GATEWAY_STAGE_PERMISSIONS: return "permissions";
   }
   return "unknown";
 }

@@ -146,25 +146,27 @@ HVB_PUBLIC const char *hvb_wire_request_url(const hvb_wire_request *wr) {
 HVB_PUBLIC bool hvb_gateway_fail(hvb_error *err, hvb_status status, const char *fmt, ...) {
   if (!err) return false;
   if (!fmt) return hvb__fail(err, status, "%s", hvb_strerror(status));
-  char msg[sizeof err->message];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  char *msg = g_strdup_vprintf(fmt, ap);
   va_end(ap);
-  /* hvb__fail redacts and folds line breaks. */
-  return hvb__fail(err, status, "%s", msg);
+  /* Whole, not cut to a buffer: hvb__fail redacts, folds line breaks, then cuts. */
+  hvb__fail(err, status, "%s", msg ? msg : "");
+  g_free(msg);
+  return false;
 }
 
 HVB_PUBLIC bool hvb_gateway_fail_http(hvb_error *err, hvb_status status, int http_status,
                                       const char *type, const char *fmt, ...) {
   if (!err) return false;
   if (!fmt) return hvb__fail_http(err, status, http_status, type, "%s", hvb_strerror(status));
-  char msg[sizeof err->message];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  char *msg = g_strdup_vprintf(fmt, ap);
   va_end(ap);
-  return hvb__fail_http(err, status, http_status, type, "%s", msg);
+  hvb__fail_http(err, status, http_status, type, "%s", msg ? msg : "");
+  g_free(msg);
+  return false;
 }
 
 HVB_PUBLIC const char *hvb_gateway_op_name(hvb_gateway_op op) {

@@ -76,7 +76,9 @@ CURL *hvb_export_easy(hvb_export *x);
  * it, the request defaults...}; borrowed, valid until hvb_export_free. */
 json_object *hvb_export_args(const hvb_export *x);
 
-/* The URL and the header list the handle uses (borrowed; the list holds secrets). */
+/* The URL and the header list the handle uses (borrowed; the list holds secrets, and so may
+ * the URL: it is the real one, with any user info or "?key=" the base URL has, because the
+ * caller's own HTTP loop needs it; the library's messages and logs show it redacted). */
 const char *hvb_export_url(const hvb_export *x);
 const struct curl_slist *hvb_export_headers(const hvb_export *x);
 

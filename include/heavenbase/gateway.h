@@ -3,7 +3,11 @@
  * A gateway translates between the library's canonical form and one wire protocol. It ships as
  * a shared object named hb-gateway-<name>.so, installed in
  *     $(pkg-config --variable=gatewaydir heavenbase)      (e.g. /usr/lib/heavenbase/gateways-1)
- * and exports exactly one symbol, hvb_gateway_query, returning a static descriptor. Define
+ * (or in a directory of HB_GATEWAY_PATH or ~/.local/share/heavenbase/gateways-1), and exports
+ * exactly one symbol, hvb_gateway_query, returning a static descriptor. The loader refuses a
+ * file that is owned by another user than the one running the program (root excepted) or
+ * writable by group or others, and likewise its directory (stage "permissions" in
+ * <heavenbase/registry.h>): install plugins mode 0644 (or 0755) in a 0755 directory. Define
  * HVB_GATEWAY_PLUGIN before including this header, then define the descriptor with
  * HVB_GATEWAY_DEFINE:
  *

@@ -21,9 +21,14 @@
  * candidate file gets a record, loaded or not, so that `hb gateways list --all` can say why a
  * gateway is missing.
  *
- * Loading a file: dlopen(RTLD_NOW | RTLD_LOCAL) ("open"; when binding fails, the file is
- * opened RTLD_LAZY just to read its descriptor, so that a plugin of a newer minor is reported
- * at "abi" rather than with the linker's error), look up hvb_gateway_query
+ * Loading a file: first its permissions ("permissions"): the file, and the directory holding
+ * it (and for a symbolic link the directory of its target), must be owned by the user running
+ * the program (the effective user) or by root, and writable by their owner only, not by group
+ * or others; otherwise someone else could have put code there, and the file is refused before
+ * anything of it runs (state broken, the reason naming the file). Then
+ * dlopen(RTLD_NOW | RTLD_LOCAL) ("open"; when binding fails, the file is opened RTLD_LAZY
+ * just to read its descriptor, so that a plugin of a newer minor is reported at "abi" rather
+ * than with the linker's error), look up hvb_gateway_query
  * ("symbol"), check the descriptor's magic ("magic"), ABI major equal and minor not newer
  * than the library's ("abi"), struct_size covering at least the fixed header ("struct"), the
  * descriptor's name equal to the file's <name> ("name"), then call init ("init"). A file that
@@ -70,14 +75,18 @@ typedef enum hvb_gateway_stage {
   HVB_GATEWAY_STAGE_ABI,      /* "abi": other major, or newer minor */
   HVB_GATEWAY_STAGE_STRUCT,   /* "struct": struct_size smaller than the fixed header */
   HVB_GATEWAY_STAGE_NAME,     /* "name": descriptor name differs from the file name */
-  HVB_GATEWAY_STAGE_INIT      /* "init": the plugin's init failed */
+  HVB_GATEWAY_STAGE_INIT,     /* "init": the plugin's init failed */
+  HVB_GATEWAY_STAGE_PERMISSIONS /* "permissions": the file or its directory is writable by
+                                   others or owned by another user; checked first, before
+                                   anything of the file runs */
 } hvb_gateway_stage;
 
 typedef struct hvb_gateway_record hvb_gateway_record;
 
 /* "builtin", "loaded", "incompatible", "broken", "duplicate"; "unknown" otherwise. */
 const char *hvb_gateway_state_name(hvb_gateway_state state);
-/* "", "open", "symbol", "magic", "abi", "struct", "name", "init"; "unknown" otherwise. */
+/* "", "open", "symbol", "magic", "abi", "struct", "name", "init", "permissions"; "unknown"
+ * otherwise. */
 const char *hvb_gateway_stage_name(hvb_gateway_stage stage);
 
 /* Search `dir` before the environment's directories (directories added earlier come

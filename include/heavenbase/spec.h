@@ -128,8 +128,10 @@ long long hvb_spec_max_response_bytes(const hvb_spec *spec);
  * timeout, connect_timeout, idle_timeout (seconds), max_retries, max_response_bytes,
  * hash_key, client_key.
  * The API key appears only when `include_secrets` is true; otherwise "api_key" is "<set>" or
- * absent, and the values of headers whose name contains "auth", "key" or "token" (any case)
- * read "<redacted>". */
+ * absent, the values of headers whose name contains "auth", "key" or "token" (any case)
+ * read "<redacted>", and "base_url" is shown as error messages show URLs: its user info and
+ * the values of query parameters named like credentials ("key", "api_key", "token", "sig"...)
+ * read "[REDACTED]". */
 json_object *hvb_spec_to_json(const hvb_spec *spec, bool include_secrets);
 
 /* The API key in clear, for gateways building a request; borrowed, NULL when none. Never

@@ -85,4 +85,33 @@ expect_log_has "the request went to the drop-in's base URL" '"model":"acme-large
 expect_log_has "with the drop-in's headers" '"x-acme-team":"blue"'
 expect_log_has "and the key from its api_key_env" "Bearer $ACME_API_KEY"
 
+# A plugin that group or others can write, or that sits in a directory they can write, is
+# refused before any of its code runs. The marker fixture's constructor and init write to
+# $HB_TEST_MARKER whenever it is loaded.
+export HB_TEST_MARKER="$T/marker.txt"
+mkdir -p "$T/wplug"
+cp "$HB_TEST_BUILDDIR/tests/gateways/marker/.libs/hb-gateway-marker.so" "$T/wplug/"
+chmod 755 "$T/wplug"
+chmod 666 "$T/wplug/hb-gateway-marker.so"
+hb --gateway-path "$T/wplug" gateways list --all --json
+expect_out_has "a world-writable plugin is broken" '"name":"marker","state":"broken","stage":"permissions"'
+hb --gateway-path "$T/wplug" gateways list --all
+expect_out_has "list --all names the file and why" "permissions: the file $T/wplug/hb-gateway-marker.so is writable by group and others (mode 0666)"
+hb --gateway-path "$T/wplug" chat -g marker -p mock "hi"
+expect_err_has "a chat asking for it falls back, saying why" "gateway 'marker' cannot be used"
+expect_true "and none of the plugin's code ran" test ! -e "$HB_TEST_MARKER"
+chmod 644 "$T/wplug/hb-gateway-marker.so"
+chmod 777 "$T/wplug"
+hb --gateway-path "$T/wplug" gateways list --all
+expect_out_has "a plugin in a world-writable directory is refused too" "permissions: the directory $T/wplug is writable by group and others (mode 0777); not loading $T/wplug/hb-gateway-marker.so"
+hb --gateway-path "$T/wplug" gateways check "$T/wplug/hb-gateway-marker.so"
+expect_status "hb gateways check refuses it" 1
+hb --gateway-path "$T/wplug" chat -g marker -p mock "hi"
+expect_true "and a chat runs none of its code" test ! -e "$HB_TEST_MARKER"
+chmod 755 "$T/wplug"
+hb --gateway-path "$T/wplug" chat -g marker -p mock "hi"
+expect_out "writable by its owner only, the same file loads" "marker reply"
+expect_true "(the marker fixture does mark when it runs)" grep -q init "$HB_TEST_MARKER"
+unset HB_TEST_MARKER
+
 finish

@@ -9,6 +9,10 @@
 # in turn (default 18787..18796) and prints the one it got; the PID is in SCRATCH/portkey.pid
 # (stop with kill), the log in SCRATCH/portkey.log. Every step is bounded in time; any failure
 # exits non-zero with the reason on stderr.
+#
+# npm and node get a HOME of their own inside the cache directory, and npm its cache there
+# too: make check points HOME into the build tree (tests/home), and npm's ~/.npm left there
+# made `make distcheck` fail its check that the build tree is clean.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 scratch=$1; shift
@@ -17,10 +21,12 @@ version=1.15.2
 hono_pin=1.13.5
 dir="${HB_PEERS_DIR:-$HOME/.cache/heavenbase-test-peers}/portkey"
 entry="$dir/node_modules/@portkey-ai/gateway/build/start-server.js"
+peer_home="$dir/home"
 
 die() { echo "start.sh: $*" >&2; exit 1; }
 command -v node >/dev/null 2>&1 || die "node is not installed (Debian: apt-get install nodejs npm)"
-mkdir -p "$scratch" "$dir" || die "cannot create $scratch or $dir"
+mkdir -p "$scratch" "$dir" "$peer_home" || die "cannot create $scratch or $dir"
+export HOME="$peer_home" npm_config_cache="$dir/npm-cache"
 
 # The installed version of package $1, "" when absent.
 installed() {

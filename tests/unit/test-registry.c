@@ -17,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-static char fixtures[4096], dups[4096], notelf[4096];
+static char fixtures[4096], dups[4096], notelf[4096], marker_so[4096];
 
 static void find_dirs(void) {
   const char *build = getenv("HB_TEST_BUILDDIR");
@@ -32,6 +34,7 @@ static void find_dirs(void) {
   snprintf(fixtures, sizeof fixtures, "%s/tests/gateways/.libs", b);
   snprintf(dups, sizeof dups, "%s/tests/gateways/dup/.libs", b);
   snprintf(notelf, sizeof notelf, "%s/tests/gateways/notelf", sdir);
+  snprintf(marker_so, sizeof marker_so, "%s/tests/gateways/marker/.libs/hb-gateway-marker.so", b);
   g_free(b);
   g_free(sdir);
 }
@@ -790,6 +793,104 @@ START_TEST(mock_images_are_valid_deterministic_pngs) {
 }
 END_TEST
 
+/* ============================================================================================
+ * Permissions: a file someone else could have written is refused before any of it runs
+ * ========================================================================================== */
+
+/* A copy of the marker fixture (its constructor and init append to $HB_TEST_MARKER) as
+ * `dir`/hb-gateway-marker.so, mode `mode`, in a fresh directory of mode `dir_mode`. */
+static char *marker_copy(const char *dir, mode_t mode, mode_t dir_mode) {
+  gchar *bytes = NULL;
+  gsize len = 0;
+  ck_assert(g_file_get_contents(marker_so, &bytes, &len, NULL));
+  ck_assert_int_eq(g_mkdir_with_parents(dir, 0700), 0);
+  char *dst = g_strdup_printf("%s/hb-gateway-marker.so", dir);
+  ck_assert(g_file_set_contents(dst, bytes, (gssize)len, NULL));
+  ck_assert_int_eq(chmod(dst, mode), 0);
+  ck_assert_int_eq(chmod(dir, dir_mode), 0);
+  g_free(bytes);
+  return dst;
+}
+
+/* The record of `dir`'s marker after a fresh scan of `dir` alone. */
+static const hvb_gateway_record *scan_marker(const char *dir) {
+  hvb__registry_reset_for_tests();
+  add_path(dir);
+  return record_of(dir, "marker");
+}
+
+static bool marked(const char *marker) {
+  return g_file_test(marker, G_FILE_TEST_EXISTS);
+}
+
+START_TEST(plugins_others_can_write_are_refused_before_any_code_runs) {
+  const char *tmp = tu_tmpdir();
+  char *marker = g_strdup_printf("%s/marker.txt", tmp);
+  setenv("HB_TEST_MARKER", marker, 1);
+  unsetenv("HB_GATEWAY_PATH");
+
+  char *dir = g_strdup_printf("%s/world-file", tmp);
+  char *file = marker_copy(dir, 0666, 0755);
+  assert_record(scan_marker(dir), "broken", "permissions", file);
+  assert_record(scan_marker(dir), "broken", "permissions", "is writable by group and others");
+  ck_assert_ptr_null(hvb_gateway_lookup("marker"));
+  ck_assert_msg(!marked(marker), "the refused plugin's code ran");
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_gateway_record *checked = hvb_gateway_check(file, &err);
+  assert_record(checked, "broken", "permissions", "(mode 0666)");
+  hvb_gateway_record_free(checked);
+  g_free(file);
+  g_free(dir);
+
+  dir = g_strdup_printf("%s/group-file", tmp);
+  file = marker_copy(dir, 0664, 0755);
+  assert_record(scan_marker(dir), "broken", "permissions", "is writable by group (mode 0664)");
+  g_free(file);
+  g_free(dir);
+
+  /* The directory: anyone who can write it can replace the file. */
+  dir = g_strdup_printf("%s/world-dir", tmp);
+  file = marker_copy(dir, 0644, 0777);
+  char *why = g_strdup_printf("the directory %s is writable by group and others (mode 0777); "
+                              "not loading %s", dir, file);
+  assert_record(scan_marker(dir), "broken", "permissions", why);
+  g_free(why);
+  /* A link from a safe directory to that file: its target's directory counts. */
+  char *safe = g_strdup_printf("%s/safe", tmp);
+  ck_assert_int_eq(g_mkdir_with_parents(safe, 0755), 0);
+  char *link = g_strdup_printf("%s/hb-gateway-marker.so", safe);
+  ck_assert_int_eq(symlink(file, link), 0);
+  assert_record(scan_marker(safe), "broken", "permissions", "the directory");
+  ck_assert_msg(!marked(marker), "the refused plugin's code ran");
+  g_free(link);
+  g_free(safe);
+  g_free(file);
+  g_free(dir);
+
+  /* Another user's file (only root can make one to test with). */
+  if (geteuid() == 0) {
+    dir = g_strdup_printf("%s/other-owner", tmp);
+    file = marker_copy(dir, 0644, 0755);
+    ck_assert_int_eq(chown(file, 65534, 65534), 0);
+    assert_record(scan_marker(dir), "broken", "permissions", "is owned by uid 65534");
+    g_free(file);
+    g_free(dir);
+  }
+  ck_assert_msg(!marked(marker), "a refused plugin's code ran");
+
+  /* The same file, writable by its owner only, loads and runs (the marker works). */
+  dir = g_strdup_printf("%s/safe-file", tmp);
+  file = marker_copy(dir, 0644, 0755);
+  assert_record(scan_marker(dir), "loaded", "", "");
+  ck_assert_ptr_nonnull(hvb_gateway_lookup("marker"));
+  ck_assert_msg(marked(marker), "the marker fixture left no mark when it loaded");
+  g_free(file);
+  g_free(dir);
+  unsetenv("HB_TEST_MARKER");
+  g_free(marker);
+}
+END_TEST
+
 START_TEST(getters_of_no_record_say_nothing_and_never_read_as_usable) {
   const hvb_gateway_record *none = hvb_gateway_lookup(NULL);
   ck_assert_ptr_null(none);
@@ -825,6 +926,7 @@ int main(void) {
   tcase_add_test(load, check_loads_one_file_outside_the_search_path);
   tcase_add_test(load, refusals_are_logged_and_the_log_handler_may_use_the_registry);
   tcase_add_test(load, concurrent_first_lookups_scan_once);
+  tcase_add_test(load, plugins_others_can_write_are_refused_before_any_code_runs);
   suite_add_tcase(s, load);
 
   TCase *order = tcase_create("order");
