@@ -81,4 +81,22 @@ hb chat -p chta "hi"
 expect_status "an unknown preset fails with exit 1" 1
 expect_err_has "the unknown preset gets a suggestion" "did you mean 'chat'"
 
+
+# Warnings the user must act on show without HB_LOG, once per process.
+mkdir -p "$HB_CONFIG_DIR/catalog.d"
+printf '{"providers": {"half": ' > "$HB_CONFIG_DIR/catalog.d/broken.json"
+hb chat -p mock "hi"
+expect_out "a broken catalog drop-in does not stop the chat" "Mock reply to: hi"
+expect_err_has "and is named on stderr without HB_LOG" "catalog drop-in skipped"
+expect_true "once" [ "$(grep -c 'broken.json' "$T/err")" = 1 ]
+HB_LOG=off hb chat -p mock "hi"
+expect_true "HB_LOG=off silences it" [ ! -s "$T/err" ]
+rm -f "$HB_CONFIG_DIR/catalog.d/broken.json"
+mkdir -p "$HB_CACHE_DIR/llm-cache"
+printf 'this is not a database, it is much longer than a header of one hundred bytes %0100d' 0 \
+  > "$HB_CACHE_DIR/llm-cache/cache.sqlite"
+hb chat -p mock -o temperature=0 "cached?"
+expect_out "a damaged cache does not stop the chat" "Mock reply to: cached?"
+expect_err_has "and the user is told, without HB_LOG" "cache database"
+
 finish
