@@ -29,7 +29,10 @@ int hb_usage(const char *command, const char *fmt, ...) {
   return HB_EXIT_USAGE;
 }
 
-void hb_llm_opts_init(hb_llm_opts *o) { o->options = json_object_new_object(); }
+void hb_llm_opts_init(hb_llm_opts *o) {
+  o->options = json_object_new_object();
+  o->call = NULL;
+}
 
 void hb_llm_opts_clear(hb_llm_opts *o) {
   json_object_put(o->options);
@@ -40,7 +43,8 @@ bool hb_llm_opts_add_kv(hb_llm_opts *o, const char *kv) {
   const char *eq = strchr(kv, '=');
   if (!eq || eq == kv) return false;
   char *key = strndup(kv, (size_t)(eq - kv));
-  json_object_object_add(o->options, key, hvb_config_parse_value(eq + 1, false));
+  json_object *into = o->call && hvb_option_scope(key) == HVB_OPTION_CALL ? o->call : o->options;
+  json_object_object_add(into, key, hvb_config_parse_value(eq + 1, false));
   free(key);
   return true;
 }

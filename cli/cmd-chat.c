@@ -431,6 +431,7 @@ static int chat_run(chat_args *c) {
 int hb_cmd_chat(int argc, char **argv) {
   chat_args c = {.call = json_object_new_object(), .include = "text", .stream = -1};
   hb_llm_opts_init(&c.lo);
+  c.lo.call = c.call;
   int rc = HB_EXIT_USAGE;
   if (chat_parse(&c, argc, argv) && (rc = chat_prompt(&c)) == HB_EXIT_OK) rc = chat_run(&c);
   free(c.stdin_text);

@@ -2,6 +2,7 @@
  * system prompt, the merge of the spec's arguments with the call's. */
 #include "call/request.h"
 #include "call/image.h"
+#include "config/options.h"
 #include "text/json.h"
 #include "base/error.h"
 
@@ -59,6 +60,7 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
     hvb__fail(err, HVB_EINVAL, "call options must be a JSON object");
     return NULL;
   }
+  if (!hvb__options_check(call_options, HVB__SCOPE_CALL, err)) return NULL;
   const char *system = NULL;
   json_object *images = NULL; /* borrowed: the "images" call option (core/call/image.c) */
   bool stream = force_stream;
@@ -76,18 +78,14 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_boolean)) goto bad_type;
         stream = stream || json_object_get_boolean(val);
-      } else if (strcmp(key, "cache") == 0 || strcmp(key, "max_steps") == 0 ||
-                 strcmp(key, "repair_tool_calls") == 0) {
-        /* Settings of the pipeline (the response cache, the tool loop, tool-call repair),
-         * not request arguments. */
-        continue;
       } else if (strcmp(key, "images") == 0) {
         images = val; /* image_url parts for the last user message, not an argument */
       } else if (strcmp(key, "args") == 0) {
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_object)) goto bad_type;
         hvb__json_merge(args, val);
-      } else {
+      } else if (!hvb__option_find(key)) {
+        /* Library options (core/config/options.c) steer the pipeline, never the provider. */
         json_object_object_add(top, key, hvb__json_copy(val));
       }
       continue;

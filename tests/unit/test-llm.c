@@ -856,7 +856,9 @@ START_TEST(call_options_of_the_wrong_type_are_named) {
   static const char *const cases[][2] = {
       {"{\"system\": 3}", "'system' must be a string"},
       {"{\"stream\": \"yes\"}", "'stream' must be a boolean"},
-      {"{\"args\": [1]}", "'args' must be a JSON object"},
+      {"{\"args\": [1]}", "'args' must be an object"},
+      {"{\"repair_tool_calls\": \"no\"}", "'repair_tool_calls' must be a boolean"},
+      {"{\"invalid_utf8\": \"drop\"}", "'invalid_utf8' must be \"error\" or \"replace\""},
       {"[1]", "call options must be a JSON object"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -868,6 +870,43 @@ START_TEST(call_options_of_the_wrong_type_are_named) {
     json_object_put(o);
   }
   hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(library_options_never_become_request_arguments) {
+  tu_isolate();
+  ck_assert_uint_eq(hvb_option_scope("temperature"), 0);
+  ck_assert_uint_eq(hvb_option_scope("include"), HVB_OPTION_CALL);
+  ck_assert_uint_eq(hvb_option_scope("timeout"), HVB_OPTION_LLM);
+  ck_assert_uint_eq(hvb_option_scope("repair_tool_calls"), HVB_OPTION_LLM | HVB_OPTION_CALL);
+  hvb_error err = HVB_ERROR_INIT;
+  json_object *o = tu_parse("{\"preset\":\"mock\",\"repair_tool_calls\":false,\"seed\":1}");
+  hvb_llm *llm = hvb_llm_new(o, &err);
+  ck_assert_msg(llm != NULL, "%s", err.message);
+  json_object_put(o);
+  json_object *args = hvb_spec_args(hvb_llm_spec(llm));
+  ck_assert(!json_object_object_get_ex(args, "repair_tool_calls", NULL));
+  ck_assert(json_object_object_get_ex(args, "seed", NULL));
+  json_object *call = tu_parse("{\"include\":\"raw\",\"cache\":false,\"top_k\":3}");
+  json_object *req = hvb__request_build(hvb_llm_spec(llm), "P", NULL, call, false, &err);
+  ck_assert_msg(req != NULL, "%s", err.message);
+  ck_assert(!json_object_object_get_ex(req, "include", NULL));
+  ck_assert(!json_object_object_get_ex(req, "cache", NULL));
+  ck_assert(json_object_object_get_ex(req, "top_k", NULL));
+  json_object_put(req);
+  json_object_put(call);
+  hvb_llm_free(llm);
+  /* An option of calls given to the LLM would be lost: refused, named. */
+  o = tu_parse("{\"preset\":\"mock\",\"include\":\"raw\"}");
+  ck_assert_ptr_null(hvb_llm_new(o, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_msg(strstr(err.message, "'include'"), "got '%s'", err.message);
+  json_object_put(o);
+  o = tu_parse("{\"preset\":\"mock\",\"repair_tool_calls\":\"off\"}");
+  ck_assert_ptr_null(hvb_llm_new(o, &err));
+  ck_assert_msg(strstr(err.message, "option 'repair_tool_calls' must be a boolean"), "got '%s'",
+                err.message);
+  json_object_put(o);
 }
 END_TEST
 
@@ -1384,6 +1423,7 @@ int main(int argc, char **argv) {
   tcase_add_test(mock, messages_are_validated_with_index_and_field);
   tcase_add_test(mock, call_options_of_the_wrong_type_are_named);
   tcase_add_test(mock, request_merges_spec_args_call_args_and_top_level_keys);
+  tcase_add_test(mock, library_options_never_become_request_arguments);
   tcase_add_test(mock, unknown_gateway_falls_back_to_openai_and_says_why);
   suite_add_tcase(s, mock);
 
