@@ -53,9 +53,15 @@ bool hb_llm_opts_add_kv(hb_llm_opts *o, const char *kv);
 /* Parse a positive integer from 1 to `max`; false when `v` is not one. */
 bool hb_parse_count(const char *v, long max, long *out);
 
-/* Print a JSON value: strings as raw text when `raw_strings`, else JSON; pretty on a
- * terminal, compact otherwise; always ends with a newline. */
+/* Print a JSON value: strings as raw text (whole, NUL bytes included) when `raw_strings`,
+ * else JSON that is always valid (hb_write_json); pretty on a terminal, compact otherwise;
+ * always ends with a newline. */
 void hb_print_json(FILE *out, json_object *value, bool raw_strings);
+
+/* Write `len` bytes of `s`, each byte that is not part of a UTF-8 character as U+FFFD. */
+void hb_write_utf8(FILE *out, const char *s, size_t len);
+/* Write `value` as JSON text (json-c `flags`), always valid UTF-8 (hb_write_utf8), no newline. */
+void hb_write_json(FILE *out, json_object *value, int flags);
 
 /* Read all of stdin; new string (free()); NULL on error. */
 char *hb_read_stdin(void);

@@ -16,12 +16,18 @@ typedef struct stream_printer {
   bool in_think, printed, ends_newline;
 } stream_printer;
 
-static void print_piece(stream_printer *p, const char *s) {
-  size_t n = strlen(s);
+static void print_piece_len(stream_printer *p, const char *s, size_t n) {
   if (!n) return;
   fwrite(s, 1, n, stdout);
   p->printed = true;
   p->ends_newline = s[n - 1] == '\n';
+}
+
+static void print_piece(stream_printer *p, const char *s) { print_piece_len(p, s, strlen(s)); }
+
+/* A delta's string, whole: it may hold a NUL. */
+static void print_string(stream_printer *p, json_object *v) {
+  print_piece_len(p, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 }
 
 static void print_delta(stream_printer *p, json_object *delta) {
@@ -31,15 +37,14 @@ static void print_delta(stream_printer *p, json_object *delta) {
       print_piece(p, "<think>\n");
       p->in_think = true;
     }
-    print_piece(p, json_object_get_string(v));
+    print_string(p, v);
   }
   if (json_object_object_get_ex(delta, "text", &v) && p->text) {
-    const char *t = json_object_get_string(v);
-    if (p->in_think && *t) {
+    if (p->in_think && json_object_get_string_len(v) > 0) {
       print_piece(p, "\n</think>\n");
       p->in_think = false;
     }
-    print_piece(p, t);
+    print_string(p, v);
   }
   fflush(stdout);
 }
@@ -98,9 +103,7 @@ static int run_stream(hvb_llm *llm, const char *prompt, json_object *call, const
     }
     if (!delta) break;
     if (json) {
-      fputs(json_object_to_json_string_ext(delta, JSON_C_TO_STRING_PLAIN |
-                                                      JSON_C_TO_STRING_NOSLASHESCAPE),
-            stdout);
+      hb_write_json(stdout, delta, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
       fputc('\n', stdout);
       fflush(stdout);
     } else {
@@ -200,8 +203,8 @@ static bool print_outcome(hvb_call *c, int line, const char *include, bool json)
                              json_object_new_string(hvb_status_name(e ? e->status : HVB_OK)));
       json_object_object_add(eo, "message", json_object_new_string(e ? e->message : ""));
       json_object_object_add(o, "error", eo);
-      puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+      hb_write_json(stdout, o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+      putchar('\n');
       json_object_put(o);
     } else {
       putchar('\n');
@@ -215,9 +218,11 @@ static bool print_outcome(hvb_call *c, int line, const char *include, bool json)
     return hb_fail("chat", &err) == HB_EXIT_OK;
   }
   if (json) {
-    puts(v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                                   JSON_C_TO_STRING_NOSLASHESCAPE)
-           : "null");
+    if (v)
+      hb_write_json(stdout, v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    else
+      fputs("null", stdout);
+    putchar('\n');
   } else {
     const char *t = json_object_is_type(v, json_type_string)
                         ? json_object_get_string(v)
@@ -398,11 +403,16 @@ static int chat_prompt(chat_args *c) {
   if (c->parallel && !c->input)
     return hb_usage("chat", "--parallel needs -i FILE (one prompt per line)");
   if (!c->input && (!c->prompt || !strcmp(c->prompt, "-"))) {
-    if (!(c->stdin_text = hb_read_stdin())) {
+    size_t n = 0;
+    if (!(c->stdin_text = hb_read_stdin_len(&n))) {
       fprintf(stderr, "hb: chat: cannot read the prompt from stdin\n");
       return HB_EXIT_FAIL;
     }
-    size_t n = strlen(c->stdin_text);
+    /* A prompt is text: a NUL byte would silently cut it short. */
+    const char *nul = memchr(c->stdin_text, '\0', n);
+    if (nul)
+      return hb_usage("chat", "the prompt holds a NUL byte at offset %td (a prompt is text)",
+                      nul - c->stdin_text);
     while (n && (c->stdin_text[n - 1] == '\n' || c->stdin_text[n - 1] == '\r'))
       c->stdin_text[--n] = '\0';
     c->prompt = c->stdin_text;

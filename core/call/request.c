@@ -54,6 +54,27 @@ static json_object *request_messages(const char *prompt, json_object *messages,
   return msgs;
 }
 
+/* The texts of the request must be UTF-8 (a provider answers raw bytes with an error, or
+ * worse, guesses): refused naming the message and the byte, or, with the call option
+ * invalid_utf8 "replace", repaired with U+FFFD. */
+static bool texts_check(json_object *msgs, json_object *call_options, bool from_messages,
+                        bool has_system, hvb_error *err) {
+  const char *mode = hvb__json_str(call_options, "invalid_utf8");
+  bool replace = mode && !strcmp(mode, "replace");
+  for (size_t i = 0, n = json_object_array_length(msgs); i < n; i++) {
+    char *what = from_messages ? g_strdup_printf("messages[%zu]", i - (has_system ? 1 : 0))
+                               : g_strdup("the prompt");
+    if (has_system && i == 0) {
+      g_free(what);
+      what = g_strdup("the system prompt");
+    }
+    bool ok = hvb__json_utf8_check(json_object_array_get_idx(msgs, i), replace, what, err);
+    g_free(what);
+    if (!ok) return false;
+  }
+  return true;
+}
+
 json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_object *messages,
                                 json_object *call_options, bool force_stream, hvb_error *err) {
   if (call_options && !json_object_is_type(call_options, json_type_object)) {
@@ -103,6 +124,8 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
   json_object_put(top);
 
   json_object *msgs = request_messages(prompt, messages, system, images, err);
+  if (msgs && !texts_check(msgs, call_options, messages != NULL, system != NULL, err))
+    g_clear_pointer(&msgs, json_object_put);
   if (!msgs) {
     json_object_put(args);
     return NULL;
