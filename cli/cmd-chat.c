@@ -1,6 +1,7 @@
 /* cli/cmd-chat.c: hb chat. */
 #include "cli.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,13 +342,41 @@ static void chat_add_image(chat_args *c, const char *source) {
 }
 
 static bool chat_add_tools(chat_args *c, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    hb_usage("chat", "--tools %s: cannot read it: %s", path, strerror(errno));
+    return false;
+  }
+  fclose(f);
   json_object *tools = json_object_from_file(path);
+  if (!tools) {
+    hb_usage("chat", "--tools %s: not JSON: %s", path, json_util_get_last_err());
+    return false;
+  }
   if (!json_object_is_type(tools, json_type_array)) {
     json_object_put(tools);
     hb_usage("chat", "--tools %s: expected a JSON array of OpenAI tool definitions", path);
     return false;
   }
   json_object_object_add(c->call, "tools", tools);
+  return true;
+}
+
+/* Every field of --include is one the table lists: a typo is a usage error before any call. */
+static bool include_known(const hb_arg *arg) {
+  for (const char *p = arg->value; *p;) {
+    p += strspn(p, ", ");
+    size_t len = strcspn(p, ",");
+    while (len && p[len - 1] == ' ') len--;
+    if (len) {
+      char *f = strndup(p, len);
+      bool ok = has_field(arg->opt->choices, f);
+      if (!ok) hb_usage("chat", "--include: unknown field '%s' (one of %s)", f, arg->opt->choices);
+      free(f);
+      if (!ok) return false;
+    }
+    p += strcspn(p, ",");
+  }
   return true;
 }
 
@@ -360,7 +389,10 @@ static bool chat_apply(chat_args *c, const hb_arg *arg) {
   switch (arg->opt->id) {
   case HB_OPT_SYSTEM: json_object_object_add(c->call, "system", json_object_new_string(v)); break;
   case HB_OPT_IMAGE: chat_add_image(c, v); break;
-  case HB_OPT_INCLUDE: c->include = v; break;
+  case HB_OPT_INCLUDE:
+    if (!include_known(arg)) return false;
+    c->include = v;
+    break;
   case HB_OPT_STREAM: c->stream = 1; break;
   case HB_OPT_NO_STREAM: c->stream = 0; break;
   case HB_OPT_JSON: c->json = true; break;
@@ -402,6 +434,9 @@ static int chat_prompt(chat_args *c) {
     return hb_usage("chat", "give prompts with -i FILE or one prompt, not both");
   if (c->parallel && !c->input)
     return hb_usage("chat", "--parallel needs -i FILE (one prompt per line)");
+  /* Several answers streamed at once would interleave: with -i each answer is one line. */
+  if (c->input && c->stream == 1)
+    return hb_usage("chat", "--stream takes one prompt; with -i FILE each answer prints as a line");
   if (!c->input && (!c->prompt || !strcmp(c->prompt, "-"))) {
     size_t n = 0;
     if (!(c->stdin_text = hb_read_stdin_len(&n))) {

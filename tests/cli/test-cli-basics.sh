@@ -70,8 +70,20 @@ expect_out_has "--include usage prints the usage object" '"total_tokens"'
 hb chat -p mock --include text,usage --json "x"
 expect_out_has "several fields give an object" '"text":"Mock reply to: x"'
 hb chat -p mock --include nonsense "x"
-expect_status "an unknown include field fails" 1
-expect_err_has "the unknown field is named" "nonsense"
+expect_status "an unknown include field is a usage error" 2
+expect_err_has "the unknown field is named" "unknown field 'nonsense'"
+hb chat -p mock --include "text, usage" "x"
+expect_out_has "a space after the comma is fine" '"total_tokens"'
+hb chat -p mock --tools "$T/no-such-tools.json" "x"
+expect_status "--tools naming a missing file is a usage error" 2
+expect_err_has "saying it cannot be read, not that it is no array" "cannot read it: No such file"
+printf '[{' > "$T/half.json"
+hb chat -p mock --tools "$T/half.json" "x"
+expect_err_has "a file that is not JSON is named as such" "not JSON"
+printf 'a\nb\n' > "$T/prompts.txt"
+hb chat -p mock -i "$T/prompts.txt" --stream
+expect_status "-i with --stream is refused, not ignored" 2
+expect_err_has "saying why" "--stream takes one prompt"
 hb chat -p mock --stream --json "a b"
 expect_out_has "--stream --json prints JSON deltas" '{"text":'
 hb chat -p mock -s "Be brief" --include messages "hi"
