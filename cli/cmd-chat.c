@@ -225,10 +225,12 @@ static bool print_outcome(hvb_call *c, int line, const char *include, bool json)
       fputs("null", stdout);
     putchar('\n');
   } else {
+    size_t len = 0;
     const char *t = json_object_is_type(v, json_type_string)
                         ? json_object_get_string(v)
-                        : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-    for (const char *q = t ? t : ""; *q; q++) putchar(*q == '\n' || *q == '\r' ? ' ' : *q);
+                        : json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, &len);
+    if (json_object_is_type(v, json_type_string)) len = (size_t)json_object_get_string_len(v);
+    for (size_t i = 0; t && i < len; i++) putchar(t[i] == '\n' || t[i] == '\r' ? ' ' : t[i]);
     putchar('\n');
   }
   json_object_put(v);
