@@ -11,8 +11,8 @@
 #define L HVB__SCOPE_LLM
 #define C HVB__SCOPE_CALL
 
-/* One row per option; a key not here is a request argument. Keep the meanings short: they are
- * what `hb help` and error messages would show. */
+/* One row per option; a key not here is a request argument. The meaning is quoted in the
+ * error for an option given in the wrong scope, so it stays short. */
 static const hvb__option table[] = {
     {"preset", L, HVB__OPT_NAME, "the preset to resolve"},
     {"model", L, HVB__OPT_NAME, "model or alias"},
@@ -96,18 +96,19 @@ static bool fits(json_object *v, hvb__opt_kind kind) {
   return false;
 }
 
-/* Numbers and booleans are quoted back; strings and containers only by type, since a
- * misplaced string could be a key. */
-static bool bad_value(const hvb__option *o, json_object *v, hvb_error *err) {
+/* "call option 'x'" or "option 'x'" (the LLM's). Numbers and booleans are quoted back;
+ * strings and containers only by type, since a misplaced string could be a key. */
+static bool bad_value(const hvb__option *o, unsigned scope, json_object *v, hvb_error *err) {
+  const char *what = scope == HVB__SCOPE_CALL ? "call option" : "option";
   json_type type = json_object_get_type(v);
   if (type == json_type_int || type == json_type_double || type == json_type_boolean) {
     char *text = hvb__json_canonical(v);
-    hvb__fail(err, HVB_EINVAL, "option '%s' must be %s, not %s", o->name, kind_text(o->kind),
+    hvb__fail(err, HVB_EINVAL, "%s '%s' must be %s, not %s", what, o->name, kind_text(o->kind),
               text);
     g_free(text);
     return false;
   }
-  return hvb__fail(err, HVB_EINVAL, "option '%s' must be %s, not %s", o->name,
+  return hvb__fail(err, HVB_EINVAL, "%s '%s' must be %s, not %s", what, o->name,
                    kind_text(o->kind), hvb__json_type_phrase(v));
 }
 
@@ -121,7 +122,7 @@ bool hvb__options_check(json_object *options, unsigned scope, hvb_error *err) {
     if (scope == HVB__SCOPE_LLM && !(o->scope & HVB__SCOPE_LLM))
       return hvb__fail(err, HVB_EINVAL, "option '%s' (%s) is an option of a call, not of the LLM",
                        key, o->meaning);
-    if (!fits(val, o->kind)) return bad_value(o, val, err);
+    if (!fits(val, o->kind)) return bad_value(o, scope, val, err);
   }
   return true;
 }

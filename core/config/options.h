@@ -41,8 +41,9 @@ const hvb__option *hvb__option_find(const char *name);
 
 /* Check every library option in `options` (borrowed; NULL and JSON null values pass) given in
  * `scope`: a value of the wrong kind, or an option of calls only given to the LLM, is
- * HVB_EINVAL naming the option ("option 'cache' must be true, false or an object, not 3"). An
- * option of the LLM only given to a call is ignored by the call (never a request argument). */
+ * HVB_EINVAL naming the option ("call option 'cache' must be true, false or an object, not
+ * 3"). An option of the LLM only given to a call is ignored by the call (never a request
+ * argument). */
 bool hvb__options_check(json_object *options, unsigned scope, hvb_error *err);
 
 #endif
