@@ -36,6 +36,7 @@ int hb_usage(const char *command, const char *fmt, ...) HVB_ATTR_PRINTF(2, 3);
  * variable, -o KEY=VALUE), shared by chat, embed, imagen and spec. */
 typedef struct hb_llm_opts {
   json_object *options; /* constructor options being built (owned) */
+  json_object *call;    /* the command's call options (borrowed; NULL: the command has none) */
 } hb_llm_opts;
 
 void hb_llm_opts_init(hb_llm_opts *o);
@@ -44,15 +45,23 @@ void hb_llm_opts_clear(hb_llm_opts *o);
  * (reported: -o without '=' names the option). */
 int hb_llm_opts_apply(hb_llm_opts *o, const char *command, const hb_arg *arg);
 /* Add KEY=VALUE (VALUE as JSON when it parses as JSON) to the options; false when `kv` has no
- * KEY= part. */
+ * KEY= part. A library option of calls only (hvb_option_scope: "include", "system",
+ * "invalid_utf8"...) goes to o->call when the command has call options; everything else to the
+ * constructor options, where the library tells its options from request arguments. */
 bool hb_llm_opts_add_kv(hb_llm_opts *o, const char *kv);
 
 /* Parse a positive integer from 1 to `max`; false when `v` is not one. */
 bool hb_parse_count(const char *v, long max, long *out);
 
-/* Print a JSON value: strings as raw text when `raw_strings`, else JSON; pretty on a
- * terminal, compact otherwise; always ends with a newline. */
+/* Print a JSON value: strings as raw text (whole, NUL bytes included) when `raw_strings`,
+ * else JSON that is always valid (hb_write_json); pretty on a terminal, compact otherwise;
+ * always ends with a newline. */
 void hb_print_json(FILE *out, json_object *value, bool raw_strings);
+
+/* Write `len` bytes of `s`, each byte that is not part of a UTF-8 character as U+FFFD. */
+void hb_write_utf8(FILE *out, const char *s, size_t len);
+/* Write `value` as JSON text (json-c `flags`), always valid UTF-8 (hb_write_utf8), no newline. */
+void hb_write_json(FILE *out, json_object *value, int flags);
 
 /* Read all of stdin; new string (free()); NULL on error. */
 char *hb_read_stdin(void);

@@ -1,6 +1,7 @@
 /* cli/cmd-chat.c: hb chat. */
 #include "cli.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,18 @@ typedef struct stream_printer {
   bool in_think, printed, ends_newline;
 } stream_printer;
 
-static void print_piece(stream_printer *p, const char *s) {
-  size_t n = strlen(s);
+static void print_piece_len(stream_printer *p, const char *s, size_t n) {
   if (!n) return;
   fwrite(s, 1, n, stdout);
   p->printed = true;
   p->ends_newline = s[n - 1] == '\n';
+}
+
+static void print_piece(stream_printer *p, const char *s) { print_piece_len(p, s, strlen(s)); }
+
+/* A delta's string, whole: it may hold a NUL. */
+static void print_string(stream_printer *p, json_object *v) {
+  print_piece_len(p, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 }
 
 static void print_delta(stream_printer *p, json_object *delta) {
@@ -31,15 +38,14 @@ static void print_delta(stream_printer *p, json_object *delta) {
       print_piece(p, "<think>\n");
       p->in_think = true;
     }
-    print_piece(p, json_object_get_string(v));
+    print_string(p, v);
   }
   if (json_object_object_get_ex(delta, "text", &v) && p->text) {
-    const char *t = json_object_get_string(v);
-    if (p->in_think && *t) {
+    if (p->in_think && json_object_get_string_len(v) > 0) {
       print_piece(p, "\n</think>\n");
       p->in_think = false;
     }
-    print_piece(p, t);
+    print_string(p, v);
   }
   fflush(stdout);
 }
@@ -98,9 +104,7 @@ static int run_stream(hvb_llm *llm, const char *prompt, json_object *call, const
     }
     if (!delta) break;
     if (json) {
-      fputs(json_object_to_json_string_ext(delta, JSON_C_TO_STRING_PLAIN |
-                                                      JSON_C_TO_STRING_NOSLASHESCAPE),
-            stdout);
+      hb_write_json(stdout, delta, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
       fputc('\n', stdout);
       fflush(stdout);
     } else {
@@ -200,8 +204,8 @@ static bool print_outcome(hvb_call *c, int line, const char *include, bool json)
                              json_object_new_string(hvb_status_name(e ? e->status : HVB_OK)));
       json_object_object_add(eo, "message", json_object_new_string(e ? e->message : ""));
       json_object_object_add(o, "error", eo);
-      puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+      hb_write_json(stdout, o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+      putchar('\n');
       json_object_put(o);
     } else {
       putchar('\n');
@@ -215,14 +219,18 @@ static bool print_outcome(hvb_call *c, int line, const char *include, bool json)
     return hb_fail("chat", &err) == HB_EXIT_OK;
   }
   if (json) {
-    puts(v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                                   JSON_C_TO_STRING_NOSLASHESCAPE)
-           : "null");
+    if (v)
+      hb_write_json(stdout, v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    else
+      fputs("null", stdout);
+    putchar('\n');
   } else {
+    size_t len = 0;
     const char *t = json_object_is_type(v, json_type_string)
                         ? json_object_get_string(v)
-                        : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-    for (const char *q = t ? t : ""; *q; q++) putchar(*q == '\n' || *q == '\r' ? ' ' : *q);
+                        : json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, &len);
+    if (json_object_is_type(v, json_type_string)) len = (size_t)json_object_get_string_len(v);
+    for (size_t i = 0; t && i < len; i++) putchar(t[i] == '\n' || t[i] == '\r' ? ' ' : t[i]);
     putchar('\n');
   }
   json_object_put(v);
@@ -336,13 +344,41 @@ static void chat_add_image(chat_args *c, const char *source) {
 }
 
 static bool chat_add_tools(chat_args *c, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    hb_usage("chat", "--tools %s: cannot read it: %s", path, strerror(errno));
+    return false;
+  }
+  fclose(f);
   json_object *tools = json_object_from_file(path);
+  if (!tools) {
+    hb_usage("chat", "--tools %s: not JSON: %s", path, json_util_get_last_err());
+    return false;
+  }
   if (!json_object_is_type(tools, json_type_array)) {
     json_object_put(tools);
     hb_usage("chat", "--tools %s: expected a JSON array of OpenAI tool definitions", path);
     return false;
   }
   json_object_object_add(c->call, "tools", tools);
+  return true;
+}
+
+/* Every field of --include is one the table lists: a typo is a usage error before any call. */
+static bool include_known(const hb_arg *arg) {
+  for (const char *p = arg->value; *p;) {
+    p += strspn(p, ", ");
+    size_t len = strcspn(p, ",");
+    while (len && p[len - 1] == ' ') len--;
+    if (len) {
+      char *f = strndup(p, len);
+      bool ok = has_field(arg->opt->choices, f);
+      if (!ok) hb_usage("chat", "--include: unknown field '%s' (one of %s)", f, arg->opt->choices);
+      free(f);
+      if (!ok) return false;
+    }
+    p += strcspn(p, ",");
+  }
   return true;
 }
 
@@ -355,7 +391,10 @@ static bool chat_apply(chat_args *c, const hb_arg *arg) {
   switch (arg->opt->id) {
   case HB_OPT_SYSTEM: json_object_object_add(c->call, "system", json_object_new_string(v)); break;
   case HB_OPT_IMAGE: chat_add_image(c, v); break;
-  case HB_OPT_INCLUDE: c->include = v; break;
+  case HB_OPT_INCLUDE:
+    if (!include_known(arg)) return false;
+    c->include = v;
+    break;
   case HB_OPT_STREAM: c->stream = 1; break;
   case HB_OPT_NO_STREAM: c->stream = 0; break;
   case HB_OPT_JSON: c->json = true; break;
@@ -397,12 +436,20 @@ static int chat_prompt(chat_args *c) {
     return hb_usage("chat", "give prompts with -i FILE or one prompt, not both");
   if (c->parallel && !c->input)
     return hb_usage("chat", "--parallel needs -i FILE (one prompt per line)");
+  /* Several answers streamed at once would interleave: with -i each answer is one line. */
+  if (c->input && c->stream == 1)
+    return hb_usage("chat", "--stream takes one prompt; with -i FILE each answer prints as a line");
   if (!c->input && (!c->prompt || !strcmp(c->prompt, "-"))) {
-    if (!(c->stdin_text = hb_read_stdin())) {
+    size_t n = 0;
+    if (!(c->stdin_text = hb_read_stdin_len(&n))) {
       fprintf(stderr, "hb: chat: cannot read the prompt from stdin\n");
       return HB_EXIT_FAIL;
     }
-    size_t n = strlen(c->stdin_text);
+    /* A prompt is text: a NUL byte would silently cut it short. */
+    const char *nul = memchr(c->stdin_text, '\0', n);
+    if (nul)
+      return hb_usage("chat", "the prompt holds a NUL byte at offset %td (a prompt is text)",
+                      nul - c->stdin_text);
     while (n && (c->stdin_text[n - 1] == '\n' || c->stdin_text[n - 1] == '\r'))
       c->stdin_text[--n] = '\0';
     c->prompt = c->stdin_text;
@@ -431,6 +478,7 @@ static int chat_run(chat_args *c) {
 int hb_cmd_chat(int argc, char **argv) {
   chat_args c = {.call = json_object_new_object(), .include = "text", .stream = -1};
   hb_llm_opts_init(&c.lo);
+  c.lo.call = c.call;
   int rc = HB_EXIT_USAGE;
   if (chat_parse(&c, argc, argv) && (rc = chat_prompt(&c)) == HB_EXIT_OK) rc = chat_run(&c);
   free(c.stdin_text);

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -72,10 +73,21 @@ static void on_progress(size_t done, size_t total, void *ud) {
 
 /* Floats as the shortest decimal that reads back as the same float (C locale: hb never
  * switches it). */
-static void print_vector(const float *v, size_t dim) {
+static size_t print_vector(const float *v, size_t dim) {
+  size_t outside = 0;
   fputc('[', stdout);
-  for (size_t j = 0; j < dim; j++) printf(j ? ",%.9g" : "%.9g", (double)v[j]);
+  for (size_t j = 0; j < dim; j++) {
+    if (j) fputc(',', stdout);
+    /* A value the provider sent beyond float range has no JSON spelling: null, counted. */
+    if (isfinite(v[j]))
+      printf("%.9g", (double)v[j]);
+    else {
+      fputs("null", stdout);
+      outside++;
+    }
+  }
   fputc(']', stdout);
+  return outside;
 }
 
 typedef struct embed_args {
@@ -125,12 +137,15 @@ static int embed_inputs(embed_args *e) {
 }
 
 static void print_embeddings(const embed_args *a, hvb_embeddings *e) {
-  size_t dim = hvb_embeddings_dim(e);
+  size_t dim = hvb_embeddings_dim(e), outside = 0;
   for (size_t i = 0; i < a->in.n; i++) {
     if (a->json) printf("{\"index\":%zu,\"embedding\":", i);
-    print_vector(hvb_embeddings_at(e, i), dim);
+    outside += print_vector(hvb_embeddings_at(e, i), dim);
     fputs(a->json ? "}\n" : "\n", stdout);
   }
+  if (outside)
+    fprintf(stderr, "hb: embed: warning: %zu value(s) beyond the range of a float printed as "
+                    "null\n", outside);
   if (a->json) {
     bool ok = false;
     hvb_error err = HVB_ERROR_INIT;

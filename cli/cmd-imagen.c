@@ -160,6 +160,7 @@ static int imagen_run(imagen_args *m) {
 int hb_cmd_imagen(int argc, char **argv) {
   imagen_args m = {.call = json_object_new_object()};
   hb_llm_opts_init(&m.lo);
+  m.lo.call = m.call; /* -o include=raw is the call's, not a request argument */
   m.refs = calloc((size_t)argc, sizeof *m.refs);
   if (!m.refs) abort(); /* the CLI's one answer to an exhausted heap */
   int rc = imagen_parse(&m, argc, argv) ? imagen_run(&m) : HB_EXIT_USAGE;

@@ -18,6 +18,7 @@
 #include "text/json.h"
 #include "config/config.h"
 #include "config/shape.h"
+#include "config/options.h"
 #include "cache/store.h"
 #include "api/handle.h"
 #include "api/json-call.h"
@@ -107,9 +108,9 @@ static const char *const chat_only_args[] = {
     "logprobs", "top_logprobs", "reasoning_effort", "stream", "stream_options", "messages",
     NULL};
 
-/* Call options that steer the pipeline and are never request arguments. */
-static const char *const pipeline_options[] = {"cache", "embedding_batch_size",
-                                               "embedding_max_workers", "input", NULL};
+/* The texts are the call's own "input"; the library options (core/config/options.c) are
+ * skipped by hvb__request_template. */
+static const char *const pipeline_options[] = {"input", NULL};
 
 json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
                                    const char *const *drop_args, const char *const *skip_options,
@@ -118,6 +119,7 @@ json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
     hvb__fail(err, HVB_EINVAL, "call options must be a JSON object");
     return NULL;
   }
+  if (!hvb__options_check(opts, HVB__SCOPE_CALL, err)) return NULL;
   json_object *req = json_object_new_object();
   json_object_object_add(req, "model", json_object_new_string(hvb_spec_model_id(spec)));
   json_object_object_foreach(hvb_spec_args(spec), key, val) {
@@ -126,7 +128,7 @@ json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
   json_object *top = json_object_new_object();
   if (opts) {
     json_object_object_foreach(opts, k, v) {
-      if (g_strv_contains(skip_options, k)) continue;
+      if (g_strv_contains(skip_options, k) || hvb__option_find(k)) continue;
       if (strcmp(k, "args") != 0) {
         json_object_object_add(top, k, hvb__json_copy(v));
       } else if (json_object_is_type(v, json_type_object)) {

@@ -25,9 +25,9 @@ bool hvb__embed_limits_init(const hvb_config *cfg, const hvb_spec *spec, json_ob
                             hvb_embed_limits *out, hvb_error *err);
 
 /* The request of a one-JSON operation (embeddings, images; core/api/embed.c): {"model": id,
- * <spec args except `drop_args`>, <call options except `skip_options`, "args" merged first,
- * other keys over it>}, arguments set to null and those of the model's catalog
- * "rejects_args" removed. NULL-terminated lists. New reference, or NULL with HVB_EINVAL for options that are not an object or a bad "args". */
+ * <spec args except `drop_args`>, <call options except `skip_options` and the library options
+ * (core/config/options.c), "args" merged first, other keys over it>}, arguments set to null and those of the model's catalog
+ * "rejects_args" removed. NULL-terminated lists. New reference, or NULL with HVB_EINVAL for options that are not an object, a bad "args" or a library option of the wrong type or scope. */
 json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
                                    const char *const *drop_args, const char *const *skip_options,
                                    hvb_error *err);

@@ -46,8 +46,8 @@ static const char *const chat_only_args[] = {
     "top_logprobs", "reasoning_effort", "stream", "stream_options", "messages", "input",
     "dimensions", "encoding_format", NULL};
 
-/* Call options that steer the pipeline and are never request arguments. */
-static const char *const pipeline_options[] = {"cache", "include", "images", NULL};
+/* Library options (core/config/options.c) are skipped by hvb__request_template. */
+static const char *const pipeline_options[] = {NULL};
 
 /* Does the comma-separated `include` list name `field`? */
 static bool includes(const char *include, const char *field) {

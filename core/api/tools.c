@@ -212,16 +212,19 @@ static bool read_steps(json_object *v, int *out, hvb_status status, const char *
 
 bool hvb__tools_settings(const hvb_config *cfg, json_object *options, hvb_repair_config *repair,
                          int *max_steps, hvb_error *err) {
-  json_object *opt_repair = NULL, *opt_steps = NULL;
+  json_object *opt_repair = NULL, *opt_steps = NULL, *opt_call_repair = NULL;
   if (json_object_is_type(options, json_type_object)) {
     opt_repair = json_object_object_get(options, "tool_call_repair");
     opt_steps = json_object_object_get(options, "max_steps");
+    /* The call option's name given to the LLM: the default of its every call. */
+    opt_call_repair = json_object_object_get(options, "repair_tool_calls");
   }
   return read_repair(hvb_config_get(cfg, "heavenbase.llm.tool_call_repair"), repair, HVB_CONFIG,
                      "config key 'heavenbase.llm.tool_call_repair'", err) &&
          read_steps(hvb_config_get(cfg, "heavenbase.llm.max_steps"), max_steps, HVB_CONFIG,
                     "config key 'heavenbase.llm.max_steps'", err) &&
          read_repair(opt_repair, repair, HVB_EINVAL, "option 'tool_call_repair'", err) &&
+         read_repair(opt_call_repair, repair, HVB_EINVAL, "option 'repair_tool_calls'", err) &&
          read_steps(opt_steps, max_steps, HVB_EINVAL, "option 'max_steps'", err);
 }
 

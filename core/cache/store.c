@@ -339,8 +339,10 @@ bool hvb__store_open(hvb_cache_store *st) {
       close_db(st);
       char *moved = NULL;
       bool ok = move_aside(st->path, &moved);
-      hvb__log(HVB_LOG_WARN, "cache database %s is unusable (%s); %s %s and starting afresh",
-               st->path, why, ok ? "moved it to" : "could not move it to", moved);
+      char *key = g_strconcat("cache-moved:", st->path, NULL);
+      hvb__warn_once(key, "cache database %s is unusable (%s); %s %s and starting afresh",
+                     st->path, why, ok ? "moved it to" : "could not move it to", moved);
+      g_free(key);
       g_free(moved);
       g_clear_pointer(&why, g_free);
       rc = ok ? try_open(st, &why) : SQLITE_CANTOPEN;
@@ -353,8 +355,10 @@ bool hvb__store_open(hvb_cache_store *st) {
     g_free(lock_path);
   }
   if (rc != SQLITE_OK) {
-    hvb__log(HVB_LOG_WARN, "cache database %s cannot be used (%s); calls go to the provider",
-             st->path, why ? why : sqlite3_errstr(rc));
+    char *key = g_strconcat("cache-unusable:", st->path, NULL);
+    hvb__warn_once(key, "cache database %s cannot be used (%s); calls go to the provider",
+                   st->path, why ? why : sqlite3_errstr(rc));
+    g_free(key);
     st->failed_at = mono ? mono : 1;
   } else {
     st->failed_at = 0;

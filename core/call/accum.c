@@ -190,10 +190,10 @@ static json_object *accum_fold(hvb_accum *acc, json_object *content, json_object
   json_object *pub = json_object_new_object();
   const char *text = json_object_is_type(content, json_type_string)
                          ? json_object_get_string(content) : NULL;
-  if (text && *text) {
-    size_t tl = strlen(text); /* the text ends at an embedded NUL, as it always did */
-    if (!acc->text_first && acc->text->len == 0 &&
-        tl == (size_t)json_object_get_string_len(content)) {
+  if (text && json_object_get_string_len(content) > 0) {
+    /* The whole string: a reply may hold U+0000, and it is kept. */
+    size_t tl = (size_t)json_object_get_string_len(content);
+    if (!acc->text_first && acc->text->len == 0) {
       acc->text_first = json_object_get(content);
     } else {
       if (acc->text_first) {

@@ -2,6 +2,7 @@
  * system prompt, the merge of the spec's arguments with the call's. */
 #include "call/request.h"
 #include "call/image.h"
+#include "config/options.h"
 #include "text/json.h"
 #include "base/error.h"
 
@@ -53,12 +54,34 @@ static json_object *request_messages(const char *prompt, json_object *messages,
   return msgs;
 }
 
+/* The texts of the request must be UTF-8 (a provider answers raw bytes with an error, or
+ * worse, guesses): refused naming the message and the byte, or, with the call option
+ * invalid_utf8 "replace", repaired with U+FFFD. */
+static bool texts_check(json_object *msgs, json_object *call_options, bool from_messages,
+                        bool has_system, hvb_error *err) {
+  const char *mode = hvb__json_str(call_options, "invalid_utf8");
+  bool replace = mode && !strcmp(mode, "replace");
+  for (size_t i = 0, n = json_object_array_length(msgs); i < n; i++) {
+    char *what = from_messages ? g_strdup_printf("messages[%zu]", i - (has_system ? 1 : 0))
+                               : g_strdup("the prompt");
+    if (has_system && i == 0) {
+      g_free(what);
+      what = g_strdup("the system prompt");
+    }
+    bool ok = hvb__json_utf8_check(json_object_array_get_idx(msgs, i), replace, what, err);
+    g_free(what);
+    if (!ok) return false;
+  }
+  return true;
+}
+
 json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_object *messages,
                                 json_object *call_options, bool force_stream, hvb_error *err) {
   if (call_options && !json_object_is_type(call_options, json_type_object)) {
     hvb__fail(err, HVB_EINVAL, "call options must be a JSON object");
     return NULL;
   }
+  if (!hvb__options_check(call_options, HVB__SCOPE_CALL, err)) return NULL;
   const char *system = NULL;
   json_object *images = NULL; /* borrowed: the "images" call option (core/call/image.c) */
   bool stream = force_stream;
@@ -76,18 +99,14 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_boolean)) goto bad_type;
         stream = stream || json_object_get_boolean(val);
-      } else if (strcmp(key, "cache") == 0 || strcmp(key, "max_steps") == 0 ||
-                 strcmp(key, "repair_tool_calls") == 0) {
-        /* Settings of the pipeline (the response cache, the tool loop, tool-call repair),
-         * not request arguments. */
-        continue;
       } else if (strcmp(key, "images") == 0) {
         images = val; /* image_url parts for the last user message, not an argument */
       } else if (strcmp(key, "args") == 0) {
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_object)) goto bad_type;
         hvb__json_merge(args, val);
-      } else {
+      } else if (!hvb__option_find(key)) {
+        /* Library options (core/config/options.c) steer the pipeline, never the provider. */
         json_object_object_add(top, key, hvb__json_copy(val));
       }
       continue;
@@ -105,6 +124,8 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
   json_object_put(top);
 
   json_object *msgs = request_messages(prompt, messages, system, images, err);
+  if (msgs && !texts_check(msgs, call_options, messages != NULL, system != NULL, err))
+    g_clear_pointer(&msgs, json_object_put);
   if (!msgs) {
     json_object_put(args);
     return NULL;

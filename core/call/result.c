@@ -25,6 +25,10 @@ HVB_PUBLIC void hvb_result_free(hvb_result *r) {
 HVB_PUBLIC const char *hvb_result_text(const hvb_result *r) {
   return r ? r->text : "";
 }
+HVB_PUBLIC const char *hvb_result_text_len(const hvb_result *r, size_t *len) {
+  if (len) *len = r && r->text_obj ? (size_t)json_object_get_string_len(r->text_obj) : 0;
+  return r ? r->text : "";
+}
 HVB_PUBLIC const char *hvb_result_think(const hvb_result *r) {
   return r ? r->think : "";
 }
@@ -93,7 +97,9 @@ static const char *const include_fields[] = {
 /* The value of one include field (new reference; NULL for a JSON null). */
 static json_object *field_value(const void *obj, const char *field) {
   const hvb_result *r = obj;
-  if (strcmp(field, "text") == 0) return json_object_new_string(r->text);
+  if (strcmp(field, "text") == 0)
+    return r->text_obj ? json_object_new_string_len(r->text, json_object_get_string_len(r->text_obj))
+                       : json_object_new_string(r->text);
   if (strcmp(field, "think") == 0) return json_object_new_string(r->think);
   if (strcmp(field, "content") == 0) {
     if (!*r->think) return json_object_new_string(r->text);

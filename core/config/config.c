@@ -511,7 +511,7 @@ static void merge_dropins(json_object *catalog, const char *dir) {
     if (!load_file(path, &part, &err) || !part || !hvb__catalog_check(part, path, &err)) {
       /* A broken third-party file must not take the library down with it. */
       if (err.status != HVB_OK)
-        hvb__log(HVB_LOG_WARN, "catalog drop-in skipped: %s", err.message);
+        hvb__warn_once(path, "catalog drop-in skipped: %s", err.message);
     } else {
       for (int s = 0; catalog_sections[s]; s++) {
         json_object *src = NULL;

@@ -109,6 +109,7 @@
  *   ("temperature": null for a model that rejects temperature).
  */
 #include "config/spec.h"
+#include "config/options.h"
 #include "text/hash.h"
 #include "text/json.h"
 #include "text/suggest.h"
@@ -330,38 +331,16 @@ bool hvb__catalog_check(json_object *fragment, const char *what, hvb_error *err)
 
 /* ---- options ---- */
 
-static const field_rule option_rules[] = {
-  {"preset", F_NAME}, {"model", F_NAME}, {"provider", F_NAME}, {"gateway", F_NAME},
-  {"base_url", F_STRING}, {"api_key", F_STRING}, {"api_key_env", F_NAME},
-  {"timeout", F_SECONDS}, {"connect_timeout", F_SECONDS}, {"idle_timeout", F_SECONDS},
-  {"max_retries", F_RETRIES}, {"max_response_bytes", F_COUNT}, {"headers", F_STRING_MAP},
-  {"args", F_OBJECT},
-  /* Settings of the LLM object, read by core/api/llm.c and core/api/embed.c: never request
-   * arguments, never part of hash_key. */
-  {"cache", F_SWITCH}, {"embedding_batch_size", F_COUNT}, {"embedding_max_workers", F_COUNT},
-  {"tool_call_repair", F_SWITCH}, {"max_steps", F_COUNT},
-  {NULL, 0}};
-
-static bool is_known_option(const char *key) {
-  for (const field_rule *r = option_rules; r->name; r++)
-    if (!strcmp(r->name, key)) return true;
-  return false;
-}
+/* The options and their kinds are the one table of core/config/options.c: a library option
+ * (of either scope) is never a request argument, and one of a call only is refused here. */
+static bool is_known_option(const char *key) { return hvb__option_find(key) != NULL; }
 
 static bool check_options(json_object *options, hvb_error *err) {
   if (!options) return true;
   if (!json_object_is_type(options, json_type_object))
     return hvb__fail(err, HVB_EINVAL, "options must be a JSON object, not %s",
                      hvb__json_type_phrase(options));
-  for (const field_rule *r = option_rules; r->name; r++) {
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(options, r->name, &v) || !v) continue;
-    char *subject = g_strdup_printf("option '%s'", r->name);
-    bool ok = check_value(v, r->kind, HVB_EINVAL, subject, err);
-    g_free(subject);
-    if (!ok) return false;
-  }
-  return true;
+  return hvb__options_check(options, HVB__SCOPE_LLM, err);
 }
 
 /* Member `name` of `obj` (options or a catalog entry), NULL when absent or null. */

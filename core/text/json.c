@@ -685,3 +685,57 @@ const char *hvb__json_type_phrase(json_object *v) {
 bool hvb__json_is_number(json_object *v) {
   return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
 }
+
+/* Length of the valid UTF-8 character at p (a NUL counts: texts may hold U+0000), 0 when the
+ * bytes there are not one. GLib's validators refuse NUL, hence this. */
+static size_t utf8_char_len(const char *p, const char *end) {
+  if (*p == '\0') return 1;
+  gunichar c = g_utf8_get_char_validated(p, end - p);
+  if (c == (gunichar)-1 || c == (gunichar)-2) return 0;
+  return (size_t)g_utf8_skip[*(const guchar *)p];
+}
+
+static bool utf8_check_string(json_object *v, bool replace, const char *what, hvb_error *err) {
+  const char *s = json_object_get_string(v), *end = s + json_object_get_string_len(v);
+  const char *p = s;
+  size_t n;
+  while (p < end && (n = utf8_char_len(p, end)) > 0) p += n;
+  if (p == end) return true;
+  if (!replace)
+    return hvb__fail(err, HVB_EINVAL,
+                     "%s is not valid UTF-8 at byte %td (the option invalid_utf8=\"replace\" "
+                     "sends U+FFFD for each bad byte instead)", what, p - s);
+  GString *out = g_string_new_len(s, p - s);
+  while (p < end) {
+    n = utf8_char_len(p, end);
+    if (n) {
+      g_string_append_len(out, p, (gssize)n);
+      p += n;
+    } else {
+      g_string_append(out, "\xef\xbf\xbd"); /* U+FFFD */
+      p++;
+    }
+  }
+  json_object_set_string_len(v, out->str, (int)out->len);
+  g_string_free(out, TRUE);
+  return true;
+}
+
+bool hvb__json_utf8_check(json_object *v, bool replace, const char *what, hvb_error *err) {
+  switch (json_object_get_type(v)) {
+  case json_type_string: return utf8_check_string(v, replace, what, err);
+  case json_type_array:
+    for (size_t i = 0, n = json_object_array_length(v); i < n; i++)
+      if (!hvb__json_utf8_check(json_object_array_get_idx(v, i), replace, what, err))
+        return false;
+    return true;
+  case json_type_object: {
+    json_object_object_foreach(v, key, val) {
+      (void)key;
+      if (!hvb__json_utf8_check(val, replace, what, err)) return false;
+    }
+    return true;
+  }
+  default: return true;
+  }
+}

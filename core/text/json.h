@@ -74,4 +74,9 @@ const char *hvb__json_type_phrase(json_object *v);
 /* Is `v` an integer or a double? (NULL is not.) */
 bool hvb__json_is_number(json_object *v);
 
+/* Check every string inside `v` (borrowed; strings, arrays, objects' values) for UTF-8, NUL
+ * bytes allowed. With `replace`, each bad sequence of a string becomes U+FFFD in place; else
+ * false with HVB_EINVAL "<what> is not valid UTF-8 at byte N" (N counted in that string). */
+bool hvb__json_utf8_check(json_object *v, bool replace, const char *what, hvb_error *err);
+
 #endif

@@ -18,6 +18,16 @@
  *   "repair_tool_calls"  false: leave this call's tool calls as the model wrote them (default:
  *                the LLM's tool_call_repair setting; see tools.h)
  *   "max_steps"  the step limit of a tool loop (tools.h); ignored by a plain chat
+ *   "invalid_utf8"  "error" (the default): a prompt or message text that is not UTF-8 fails
+ *                with HVB_EINVAL naming the byte offset; "replace": each bad byte becomes
+ *                U+FFFD
+ *
+ * These keys, and the constructor options of spec.h, are library options: they never reach
+ * the request body, whatever the scope they are given in; hvb_option_scope tells them from
+ * request arguments. A library option of the wrong type is HVB_EINVAL naming it.
+ *
+ * Texts are UTF-8 and may hold U+0000 (a reply with "\u0000"): hvb_result_text_len gives the
+ * whole text; hvb_result_text's C string ends at the first NUL.
  *
  * Tool calls of every result (chat, stream, cached) are repaired before the result is
  * returned, as tools.h describes; hvb_result_repairs (tools.h) lists what was changed.
@@ -78,6 +88,15 @@ typedef struct hvb_llm hvb_llm;
 typedef struct hvb_result hvb_result;
 typedef struct hvb_stream hvb_stream;
 
+/* Scopes of a library option, the bits hvb_option_scope returns. */
+#define HVB_OPTION_LLM 1u  /* a constructor option (hvb_llm_new) */
+#define HVB_OPTION_CALL 2u /* a call option */
+
+/* Is `name` a library option (a setting of the library, never sent to the provider), and in
+ * which scopes: HVB_OPTION_LLM | HVB_OPTION_CALL bits, 0 for a request argument (or NULL).
+ * For programs such as hb that take KEY=VALUE and must decide where each goes. Thread-safe. */
+unsigned hvb_option_scope(const char *name);
+
 /* Create an LLM from constructor options (spec.h lists them; borrowed, may be NULL), using
  * the configuration loaded from the environment. NULL with err set when resolution fails. */
 hvb_llm *hvb_llm_new(json_object *options, hvb_error *err);
@@ -136,6 +155,9 @@ void hvb_stream_free(hvb_stream *stream); /* NULL is a no-op */
 
 /* The answer text ("" when the model produced none; never NULL). */
 const char *hvb_result_text(const hvb_result *r);
+/* The same, with its length in bytes in *len (may be NULL): the whole text even when it holds
+ * a NUL byte. */
+const char *hvb_result_text_len(const hvb_result *r, size_t *len);
 /* The reasoning text ("reasoning_content", "reasoning" or thinking blocks), "" when none. */
 const char *hvb_result_think(const hvb_result *r);
 /* "stop", "length", "tool_calls", ...; "" when the provider gave none. */

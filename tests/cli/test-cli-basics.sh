@@ -70,8 +70,20 @@ expect_out_has "--include usage prints the usage object" '"total_tokens"'
 hb chat -p mock --include text,usage --json "x"
 expect_out_has "several fields give an object" '"text":"Mock reply to: x"'
 hb chat -p mock --include nonsense "x"
-expect_status "an unknown include field fails" 1
-expect_err_has "the unknown field is named" "nonsense"
+expect_status "an unknown include field is a usage error" 2
+expect_err_has "the unknown field is named" "unknown field 'nonsense'"
+hb chat -p mock --include "text, usage" "x"
+expect_out_has "a space after the comma is fine" '"total_tokens"'
+hb chat -p mock --tools "$T/no-such-tools.json" "x"
+expect_status "--tools naming a missing file is a usage error" 2
+expect_err_has "saying it cannot be read, not that it is no array" "cannot read it: No such file"
+printf '[{' > "$T/half.json"
+hb chat -p mock --tools "$T/half.json" "x"
+expect_err_has "a file that is not JSON is named as such" "not JSON"
+printf 'a\nb\n' > "$T/prompts.txt"
+hb chat -p mock -i "$T/prompts.txt" --stream
+expect_status "-i with --stream is refused, not ignored" 2
+expect_err_has "saying why" "--stream takes one prompt"
 hb chat -p mock --stream --json "a b"
 expect_out_has "--stream --json prints JSON deltas" '{"text":'
 hb chat -p mock -s "Be brief" --include messages "hi"
@@ -80,5 +92,23 @@ expect_out_has "the system prompt is in the messages" '"role":"system"'
 hb chat -p chta "hi"
 expect_status "an unknown preset fails with exit 1" 1
 expect_err_has "the unknown preset gets a suggestion" "did you mean 'chat'"
+
+
+# Warnings the user must act on show without HB_LOG, once per process.
+mkdir -p "$HB_CONFIG_DIR/catalog.d"
+printf '{"providers": {"half": ' > "$HB_CONFIG_DIR/catalog.d/broken.json"
+hb chat -p mock "hi"
+expect_out "a broken catalog drop-in does not stop the chat" "Mock reply to: hi"
+expect_err_has "and is named on stderr without HB_LOG" "catalog drop-in skipped"
+expect_true "once" [ "$(grep -c 'broken.json' "$T/err")" = 1 ]
+HB_LOG=off hb chat -p mock "hi"
+expect_true "HB_LOG=off silences it" [ ! -s "$T/err" ]
+rm -f "$HB_CONFIG_DIR/catalog.d/broken.json"
+mkdir -p "$HB_CACHE_DIR/llm-cache"
+printf 'this is not a database, it is much longer than a header of one hundred bytes %0100d' 0 \
+  > "$HB_CACHE_DIR/llm-cache/cache.sqlite"
+hb chat -p mock -o temperature=0 "cached?"
+expect_out "a damaged cache does not stop the chat" "Mock reply to: cached?"
+expect_err_has "and the user is told, without HB_LOG" "cache database"
 
 finish

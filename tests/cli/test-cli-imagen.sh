@@ -42,6 +42,10 @@ expect_nowhere "without a deprecation warning" "deprecated"
 expect_true "and no file named after it" [ ! -e quality=high ]
 hb imagen -g openai --base-url "$UP_URL/img/v1" -m dall-e-3 --arg quality=low -O kv.png "a mug"
 expect_request_has "--arg KEY=VALUE is the same" '"quality":"low"'
+hb imagen -g openai --base-url "$UP_URL/img/v1" -m dall-e-3 --arg include=raw -o cache=false \
+  -O kv.png "a mug"
+expect_out "--arg include=raw (a library option) still makes the image" "kv.png 1x1 png"
+expect_request_lacks "and never reaches the request body" '"include"' '"cache"'
 
 hb imagen -g openai --base-url "$UP_URL/v1" -m dall-e-3 -O url.png "a mug"
 expect_status "no scripted route: the upstream's 404 fails the call" 1

@@ -228,6 +228,32 @@ START_TEST(parse_rejects_bad_text_naming_what_was_parsed) {
 }
 END_TEST
 
+START_TEST(utf8_check_names_the_bad_byte_or_replaces_it) {
+  hvb_error err = HVB_ERROR_INIT;
+  /* NUL is a character, and good UTF-8 of every length passes untouched. */
+  json_object *good = json_object_new_string_len("a\0b \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 15);
+  ck_assert(hvb__json_utf8_check(good, false, "the prompt", &err));
+  ck_assert_int_eq(json_object_get_string_len(good), 15);
+  json_object_put(good);
+  static const char *const bad[] = {"caf\xe9", "caf\xc3", "caf\xed\xa0\x80", "caf\xc0\xaf",
+                                    "caf\xf4\x90\x80\x80"};
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    json_object *o = json_object_new_array();
+    json_object_array_add(o, json_object_new_string("ok"));
+    json_object_array_add(o, json_object_new_string(bad[i]));
+    ck_assert(!hvb__json_utf8_check(o, false, "the prompt", &err));
+    ck_assert_int_eq(err.status, HVB_EINVAL);
+    ck_assert_msg(strstr(err.message, "the prompt is not valid UTF-8 at byte 3"), "%zu: %s", i,
+                  err.message);
+    ck_assert(hvb__json_utf8_check(o, true, "the prompt", &err));
+    const char *fixed = json_object_get_string(json_object_array_get_idx(o, 1));
+    ck_assert_msg(!strncmp(fixed, "caf\xef\xbf\xbd", 6), "%zu: %s", i, fixed);
+    ck_assert(hvb__json_utf8_check(o, false, "the prompt", &err)); /* now valid */
+    json_object_put(o);
+  }
+}
+END_TEST
+
 START_TEST(parse_with_position_gives_line_and_column) {
   hvb_error err = HVB_ERROR_INIT;
   const char *text = "{\n  \"a\": 1,\n  \"b\": oops\n}\n";
@@ -399,6 +425,7 @@ int main(void) {
   tc = tcase_create("parse");
   tcase_add_test(tc, parse_rejects_bad_text_naming_what_was_parsed);
   tcase_add_test(tc, parse_with_position_gives_line_and_column);
+  tcase_add_test(tc, utf8_check_names_the_bad_byte_or_replaces_it);
   tcase_add_test(tc, strict_parse_refuses_what_json_c_would_bend);
   tcase_add_test(tc, parse_gives_the_same_values_as_json_c);
   suite_add_tcase(s, tc);

@@ -956,7 +956,9 @@ START_TEST(call_options_of_the_wrong_type_are_named) {
   static const char *const cases[][2] = {
       {"{\"system\": 3}", "'system' must be a string"},
       {"{\"stream\": \"yes\"}", "'stream' must be a boolean"},
-      {"{\"args\": [1]}", "'args' must be a JSON object"},
+      {"{\"args\": [1]}", "'args' must be an object"},
+      {"{\"repair_tool_calls\": \"no\"}", "'repair_tool_calls' must be a boolean"},
+      {"{\"invalid_utf8\": \"drop\"}", "'invalid_utf8' must be \"error\" or \"replace\""},
       {"[1]", "call options must be a JSON object"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -968,6 +970,67 @@ START_TEST(call_options_of_the_wrong_type_are_named) {
     json_object_put(o);
   }
   hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(prompts_not_utf8_are_refused_or_replaced) {
+  tu_isolate();
+  hvb_llm *llm = mock_llm();
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_ptr_null(hvb_llm_chat(llm, "caf\xe9", NULL, NULL, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_msg(strstr(err.message, "the prompt is not valid UTF-8 at byte 3"), "%s", err.message);
+  json_object *call = tu_parse("{\"invalid_utf8\":\"replace\"}");
+  hvb_result *r = hvb_llm_chat(llm, "caf\xe9", NULL, call, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  ck_assert_str_eq(hvb_result_text(r), "Mock reply to: caf\xef\xbf\xbd");
+  hvb_result_free(r);
+  json_object_put(call);
+  json_object *msgs = tu_parse("[{\"role\":\"user\",\"content\":\"ok\"}]");
+  json_object_array_add(msgs, tu_parse("{\"role\":\"user\"}"));
+  json_object_object_add(json_object_array_get_idx(msgs, 1), "content",
+                         json_object_new_string("\xff"));
+  ck_assert_ptr_null(hvb_llm_chat(llm, NULL, msgs, NULL, &err));
+  ck_assert_msg(strstr(err.message, "messages[1] is not valid UTF-8 at byte 0"), "%s", err.message);
+  json_object_put(msgs);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(library_options_never_become_request_arguments) {
+  tu_isolate();
+  ck_assert_uint_eq(hvb_option_scope("temperature"), 0);
+  ck_assert_uint_eq(hvb_option_scope("include"), HVB_OPTION_CALL);
+  ck_assert_uint_eq(hvb_option_scope("timeout"), HVB_OPTION_LLM);
+  ck_assert_uint_eq(hvb_option_scope("repair_tool_calls"), HVB_OPTION_LLM | HVB_OPTION_CALL);
+  hvb_error err = HVB_ERROR_INIT;
+  json_object *o = tu_parse("{\"preset\":\"mock\",\"repair_tool_calls\":false,\"seed\":1}");
+  hvb_llm *llm = hvb_llm_new(o, &err);
+  ck_assert_msg(llm != NULL, "%s", err.message);
+  json_object_put(o);
+  json_object *args = hvb_spec_args(hvb_llm_spec(llm));
+  ck_assert(!json_object_object_get_ex(args, "repair_tool_calls", NULL));
+  ck_assert(json_object_object_get_ex(args, "seed", NULL));
+  json_object *call = tu_parse("{\"include\":\"raw\",\"cache\":false,\"top_k\":3}");
+  json_object *req = hvb__request_build(hvb_llm_spec(llm), "P", NULL, call, false, &err);
+  ck_assert_msg(req != NULL, "%s", err.message);
+  ck_assert(!json_object_object_get_ex(req, "include", NULL));
+  ck_assert(!json_object_object_get_ex(req, "cache", NULL));
+  ck_assert(json_object_object_get_ex(req, "top_k", NULL));
+  json_object_put(req);
+  json_object_put(call);
+  hvb_llm_free(llm);
+  /* An option of calls given to the LLM would be lost: refused, named. */
+  o = tu_parse("{\"preset\":\"mock\",\"include\":\"raw\"}");
+  ck_assert_ptr_null(hvb_llm_new(o, &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_msg(strstr(err.message, "'include'"), "got '%s'", err.message);
+  json_object_put(o);
+  o = tu_parse("{\"preset\":\"mock\",\"repair_tool_calls\":\"off\"}");
+  ck_assert_ptr_null(hvb_llm_new(o, &err));
+  ck_assert_msg(strstr(err.message, "option 'repair_tool_calls' must be a boolean"), "got '%s'",
+                err.message);
+  json_object_put(o);
 }
 END_TEST
 
@@ -1131,6 +1194,46 @@ static hvb_stream *start_stream(hvb_llm *llm) {
   ck_assert_msg(st != NULL, "%s", err.message);
   return st;
 }
+
+/* A reply's U+0000 is text: kept whole in the result, its length and its projection, plain
+ * and streamed. */
+START_TEST(a_reply_holding_nul_is_kept_whole) {
+  up_push_body(tu_srv, CHAT_PATH, 200, NULL,
+               "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+               "\"content\":\"a\\u0000b\"},\"finish_reason\":\"stop\"}]}");
+  up_push_sse(tu_srv, CHAT_PATH,
+              "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\\u0000\"}}]}\n\n"
+              "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"y\"},"
+              "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n", 1);
+  hvb_llm *llm = up_llm("{\"cache\": false}");
+  hvb_error err = HVB_ERROR_INIT;
+  for (int streamed = 0; streamed < 2; streamed++) {
+    hvb_result *r = NULL;
+    if (streamed) {
+      hvb_stream *st = start_stream(llm);
+      GString *text = g_string_new(NULL);
+      int n;
+      r = drain(st, text, &n);
+      g_string_free(text, TRUE);
+      hvb_stream_free(st);
+    } else {
+      r = hvb_llm_chat(llm, "Hi", NULL, NULL, &err);
+    }
+    ck_assert_msg(r != NULL, "%s", err.message);
+    size_t len = 0;
+    const char *t = hvb_result_text_len(r, &len);
+    ck_assert_uint_eq(len, 3);
+    ck_assert(memcmp(t, streamed ? "x\0y" : "a\0b", 3) == 0);
+    bool ok = false;
+    json_object *v = hvb_result_project(r, "text", &ok, &err);
+    ck_assert(ok);
+    ck_assert_int_eq(json_object_get_string_len(v), 3);
+    json_object_put(v);
+    hvb_result_free(r);
+  }
+  hvb_llm_free(llm);
+}
+END_TEST
 
 START_TEST(stream_asks_for_usage_and_yields_deltas_then_the_result) {
   push_fixture("stream-content.sse", 1);
@@ -1485,6 +1588,8 @@ int main(int argc, char **argv) {
   tcase_add_test(mock, messages_are_validated_with_index_and_field);
   tcase_add_test(mock, call_options_of_the_wrong_type_are_named);
   tcase_add_test(mock, request_merges_spec_args_call_args_and_top_level_keys);
+  tcase_add_test(mock, library_options_never_become_request_arguments);
+  tcase_add_test(mock, prompts_not_utf8_are_refused_or_replaced);
   tcase_add_test(mock, unknown_gateway_falls_back_to_openai_and_says_why);
   suite_add_tcase(s, mock);
 
@@ -1493,6 +1598,7 @@ int main(int argc, char **argv) {
   tcase_add_checked_fixture(up, tu_up_setup, tu_up_teardown);
   tcase_add_test(up, plain_chat_returns_the_text_and_sends_model_messages_and_key);
   tcase_add_test(up, stream_asks_for_usage_and_yields_deltas_then_the_result);
+  tcase_add_test(up, a_reply_holding_nul_is_kept_whole);
   tcase_add_test(up, chat_with_stream_option_gathers_the_same_result);
   tcase_add_test(up, think_comes_from_reasoning_content_and_from_reasoning);
   tcase_add_test(up, sse_split_into_many_pieces_gives_the_same_result);
