@@ -23,6 +23,9 @@ static bool log_custom;
 static GMutex secret_lock;
 static GPtrArray *secrets; /* char*, kept for the life of the process */
 
+static GMutex once_lock;
+static GHashTable *once_seen; /* char* keys of the warnings already given, for the process */
+
 HVB_PUBLIC const char *hvb_log_level_name(hvb_log_level level) {
   switch (level) {
   case HVB_LOG_ERROR: return "error";
@@ -53,6 +56,7 @@ static int env_level(void) {
   if (privileged == 2) return -1;
   const char *v = getenv("HB_LOG");
   if (!v || !*v) return -1;
+  if (!strcmp(v, "off") || !strcmp(v, "none") || !strcmp(v, "0")) return -2;
   if (!strcmp(v, "error")) return HVB_LOG_ERROR;
   if (!strcmp(v, "warn") || !strcmp(v, "warning")) return HVB_LOG_WARN;
   if (!strcmp(v, "info")) return HVB_LOG_INFO;
@@ -69,12 +73,7 @@ bool hvb__log_enabled(hvb_log_level level) {
   return (int)level <= env_level();
 }
 
-void hvb__log(hvb_log_level level, const char *fmt, ...) {
-  if (!hvb__log_enabled(level)) return;
-  va_list ap;
-  va_start(ap, fmt);
-  char *msg = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
+static void log_emit(hvb_log_level level, char *msg) {
   hvb__redact(msg);
   g_mutex_lock(&log_lock);
   hvb_log_fn fn = log_fn;
@@ -85,6 +84,39 @@ void hvb__log(hvb_log_level level, const char *fmt, ...) {
   else
     fprintf(stderr, "heavenbase: %s: %s\n", hvb_log_level_name(level), msg);
   g_free(msg);
+}
+
+void hvb__log(hvb_log_level level, const char *fmt, ...) {
+  if (!hvb__log_enabled(level)) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  log_emit(level, msg);
+}
+
+/* A user-facing warning (a damaged cache, a skipped drop-in, an untrusted config file) is
+ * something the user must act on, so the default handler shows it even when $HB_LOG is unset;
+ * once per key, so a loop over calls does not repeat it. An application's handler gets it
+ * when it takes warnings; HB_LOG=off (or error) silences it. */
+void hvb__warn_once(const char *key, const char *fmt, ...) {
+  g_mutex_lock(&log_lock);
+  bool custom = log_custom;
+  hvb_log_level max = log_max;
+  g_mutex_unlock(&log_lock);
+  int env = custom ? 0 : env_level();
+  bool shown = custom ? HVB_LOG_WARN <= max : (env == -1 || env >= (int)HVB_LOG_WARN);
+  if (!shown) return;
+  g_mutex_lock(&once_lock);
+  if (!once_seen) once_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  bool first = g_hash_table_add(once_seen, g_strdup(key ? key : fmt));
+  g_mutex_unlock(&once_lock);
+  if (!first) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  log_emit(HVB_LOG_WARN, msg);
 }
 
 void hvb__secret_register(const char *secret) {
@@ -183,7 +215,9 @@ void hvb__log_atfork(hvb_fork_phase phase) {
   if (phase == HVB_FORK_PREPARE) {
     g_mutex_lock(&log_lock);
     g_mutex_lock(&secret_lock);
+    g_mutex_lock(&once_lock);
   } else {
+    g_mutex_unlock(&once_lock);
     g_mutex_unlock(&secret_lock);
     g_mutex_unlock(&log_lock);
   }

@@ -490,11 +490,28 @@ START_TEST(a_mistyped_catalog_entry_in_config_is_a_config_error_naming_it) {
   ck_assert_int_eq(err.status, HVB_CONFIG);
   ck_assert_str_eq(err.message, "catalog provider 'openrouter': 'base_url' must be a string, not 5");
   user_unset("heavenbase.llm.providers.openrouter.base_url");
-  user_set("heavenbase.llm.timeout", "\"long\"");
-  err = resolve_fails("{\"preset\": \"chat\"}");
-  ck_assert_int_eq(err.status, HVB_CONFIG);
-  ck_assert_str_eq(err.message, "config key 'heavenbase.llm.timeout' must be a number of seconds "
-                                "from 0 to 10000000, not a string");
+}
+END_TEST
+
+/* Before: a timeout of the wrong type failed every resolution, and a null one (or a
+ * heavenbase.llm that is not an object) silently meant "no limit, no retries". */
+START_TEST(mistyped_timeouts_in_a_file_leave_the_defaults_in_force) {
+  tu_isolate();
+  const char *files[] = {
+    "{\"heavenbase\": {\"llm\": {\"timeout\": \"long\", \"max_retries\": null}}}",
+    "{\"heavenbase\": {\"llm\": {\"timeout\": null, \"connect_timeout\": null, "
+    "\"idle_timeout\": null, \"max_retries\": \"x\"}}}",
+    "{\"heavenbase\": {\"llm\": \"x\"}}",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+    tu_write_file(user_config(), files[i]);
+    hvb_spec *spec = resolve_ok("{\"preset\": \"mock\"}");
+    ck_assert_int_eq(hvb_spec_timeout_ms(spec), 600000);
+    ck_assert_int_eq(hvb_spec_connect_timeout_ms(spec), 10000);
+    ck_assert_int_eq(hvb_spec_idle_timeout_ms(spec), 120000);
+    ck_assert_int_eq(hvb_spec_max_retries(spec), 2);
+    hvb_spec_unref(spec);
+  }
 }
 END_TEST
 
@@ -758,6 +775,7 @@ int main(void) {
   tcase_add_test(tc, a_null_argument_removes_an_inherited_one);
   tcase_add_test(tc, options_of_the_wrong_type_are_named);
   tcase_add_test(tc, a_mistyped_catalog_entry_in_config_is_a_config_error_naming_it);
+  tcase_add_test(tc, mistyped_timeouts_in_a_file_leave_the_defaults_in_force);
   tcase_add_test(tc, timeouts_come_from_options_in_seconds_else_from_config);
   tcase_add_test(tc, headers_merge_case_insensitively_and_secret_ones_are_redacted);
   suite_add_tcase(s, tc);
