@@ -18,6 +18,10 @@ typedef struct hvb_spec_gateways {
   bool (*usable)(const char *name, char **why);
   /* The built-in gateway used in place of one that cannot be (never NULL). */
   const char *fallback;
+  /* Every gateway name the registry has a record for, whatever its state (a plugin file
+   * that exists, loadable or not, or a built-in), as the keys of a new object; may be NULL.
+   * Asked only when a gateway cannot be used and the catalog does not name it. */
+  json_object *(*names)(void);
 } hvb_spec_gateways;
 
 /* hvb_spec_resolve with the gateways' availability given by `gateways` (borrowed). */
