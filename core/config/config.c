@@ -173,7 +173,10 @@ json_object *hvb__config_parse_layer(const char *text, size_t len, const char *w
   while (i < len && g_ascii_isspace(text[i])) i++;
   /* An empty file is an empty layer: `touch config.json` must not break every program. */
   if (i == len) return json_object_new_object();
-  json_object *root = hvb__json_parse_ex(text, (long)len, what, HVB_JSON_POSITION, err);
+  /* Deep: a file that an older hb wrote with a key of 40 parts must still open, so that
+   * hb cfg unset can repair it. */
+  json_object *root =
+      hvb__json_parse_ex(text, (long)len, what, HVB_JSON_POSITION | HVB_JSON_DEEP, err);
   if (root && !json_object_is_type(root, json_type_object)) {
     hvb__fail(err, HVB_PARSE, "%s: the top level must be a JSON object, not %s", what,
               hvb__json_type_phrase(root));
