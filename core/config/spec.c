@@ -547,46 +547,6 @@ static void compute_keys(hvb_spec *spec) {
   json_object_put(c);
 }
 
-/* The gateway names the catalog knows: its "gateways" section, and the gateways its
- * providers and presets name; as the keys of `out`. */
-static void catalog_gateway_names(json_object *catalog, json_object *out) {
-  json_object_object_foreach(json_object_object_get(catalog, "gateways"), name, server) {
-    (void)server;
-    json_object_object_add(out, name, NULL);
-  }
-  static const char *const naming[] = {"providers", "presets"};
-  for (size_t s = 0; s < G_N_ELEMENTS(naming); s++) {
-    json_object_object_foreach(json_object_object_get(catalog, naming[s]), key, entry) {
-      (void)key;
-      const char *gw = hvb__json_str(entry, "gateway");
-      if (gw) json_object_object_add(out, gw, NULL);
-    }
-  }
-}
-
-/* A gateway that cannot be used falls back only when it is a known one whose plugin is not
- * there or does not load: a misspelt name must not quietly bypass the gateway the caller
- * asked for. Known is data: a name of the catalog, or one the registry has a file for. */
-static bool check_known_gateway(const char *name, json_object *catalog,
-                                const hvb_spec_gateways *gateways, hvb_error *err) {
-  json_object *known = json_object_new_object();
-  catalog_gateway_names(catalog, known);
-  bool ok = json_object_object_get_ex(known, name, NULL);
-  if (!ok) {
-    json_object *files = gateways->names ? gateways->names() : NULL;
-    json_object_object_foreach(files, file_name, unused) {
-      (void)unused;
-      json_object_object_add(known, file_name, NULL);
-    }
-    json_object_put(files);
-    json_object_object_add(known, gateways->fallback, NULL);
-    ok = json_object_object_get_ex(known, name, NULL);
-    if (!ok) fail_unknown(err, NULL, "gateway", "gateways", name, known);
-  }
-  json_object_put(known);
-  return ok;
-}
-
 /* The gateway `name` when it can be used, else the built-in fallback (never silently: a
  * warning, and the spec keeps the requested name and the reason), or an HVB_GATEWAY error
  * when heavenbase.llm.gateway_fallback is false; HVB_NOT_FOUND for a name nobody knows. */
@@ -599,7 +559,7 @@ static bool resolve_gateway(hvb_spec *spec, const hvb_config *cfg, const char *n
     spec->gateway = g_strdup(name);
     return true;
   }
-  if (!check_known_gateway(name, catalog, gateways, err)) {
+  if (!hvb__gateway_known(name, catalog, gateways, err)) {
     g_free(why);
     return false;
   }

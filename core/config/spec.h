@@ -24,6 +24,14 @@ typedef struct hvb_spec_gateways {
   json_object *(*names)(void);
 } hvb_spec_gateways;
 
+/* Whether the gateway `name`, which cannot be used, is a known one (core/config/gateways.c):
+ * named by the merged `catalog` (its "gateways" section, or a provider's or preset's
+ * "gateway"), by gateways->names (a plugin file of that name exists) or the fallback itself.
+ * A known gateway may fall back; for any other name, false with HVB_NOT_FOUND naming it, the
+ * nearest known name ("did you mean") and the known ones. */
+bool hvb__gateway_known(const char *name, json_object *catalog,
+                        const hvb_spec_gateways *gateways, hvb_error *err);
+
 /* hvb_spec_resolve with the gateways' availability given by `gateways` (borrowed). */
 hvb_spec *hvb__spec_resolve(const hvb_config *cfg, json_object *options,
                             const hvb_spec_gateways *gateways, hvb_error *err);
