@@ -265,8 +265,9 @@ static bool load_layers(hvb_config *cfg, hvb_error *err) {
     if (!tree) continue;
     hvb__config_keys_sanitize(tree, path);
     /* Trust is the user's to give: a project file's own list means nothing. */
-    if (layer == HVB_CONFIG_PROJECT)
-      json_object_object_del(json_object_object_get(tree, "heavenbase"), "trusted_projects");
+    json_object *root = json_object_object_get(tree, "heavenbase");
+    if (layer == HVB_CONFIG_PROJECT && json_object_is_type(root, json_type_object))
+      json_object_object_del(root, "trusted_projects");
     if (layer == HVB_CONFIG_PROJECT &&
         !hvb__trust_project_ok(path, tree,
                                hvb__json_path(user_tree, "heavenbase.trusted_projects"))) {

@@ -838,6 +838,17 @@ START_TEST(a_project_file_cannot_trust_itself) {
   ck_assert_ptr_null(hvb__json_path(hvb__config_catalog(cfg), "presets.chat.base_url"));
   ck_assert_msg(strstr(log, "'heavenbase.llm.presets.chat.base_url'"), "log: %s", log);
   hvb_config_free(cfg);
+  /* Without the redirect the file is read, but its list is not: trust is the user's. */
+  write_at(cwd_file(".heavenbase/config.json"),
+           "{\"heavenbase\": {\"trusted_projects\": [\"/\"], \"llm\": {\"max_steps\": 3}}}");
+  cfg = load_ok(NULL);
+  ck_assert_double_eq(get_num(cfg, "heavenbase.llm.max_steps"), 3);
+  ck_assert_ptr_null(hvb_config_get(cfg, "heavenbase.trusted_projects"));
+  hvb_config_free(cfg);
+  write_at(cwd_file(".heavenbase/config.json"), "{\"other\": 1}"); /* no heavenbase at all */
+  cfg = load_ok(NULL);
+  ck_assert_double_eq(get_num(cfg, "other"), 1);
+  hvb_config_free(cfg);
   g_free(log);
   g_free(text);
   free(real);
