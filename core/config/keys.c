@@ -95,6 +95,15 @@ static const key_rule rules[] = {
   {LLM "gateways", K_OBJECT_MAP, NULLABLE},
 };
 
+/* What a key must be, where the kind's own words are not enough. */
+static const struct {
+  const char *key, *want;
+} wants[] = {
+  {LLM "cache", "an object (to turn the cache off, set heavenbase.llm.cache.enabled to false)"},
+};
+
+static const char *want_text(const key_rule *r);
+
 static const char *kind_text(key_kind kind) {
   switch (kind) {
   case K_OBJECT: return "an object";
@@ -125,14 +134,6 @@ static bool int_in(json_object *v, int64_t lo, int64_t hi) {
          json_object_get_int64(v) <= hi;
 }
 
-static bool all_objects(json_object *v) {
-  json_object_object_foreach(v, name, entry) {
-    (void)name;
-    if (entry && !json_object_is_type(entry, json_type_object)) return false;
-  }
-  return true;
-}
-
 static bool all_absolute(json_object *v) {
   for (size_t i = 0, n = json_object_array_length(v); i < n; i++) {
     json_object *item = json_object_array_get_idx(v, i);
@@ -148,7 +149,7 @@ static bool fits(json_object *v, key_kind kind) {
   bool is_str = json_object_is_type(v, json_type_string);
   switch (kind) {
   case K_OBJECT: return is_obj;
-  case K_OBJECT_MAP: return is_obj && all_objects(v);
+  case K_OBJECT_MAP: return is_obj; /* its entries: check_entries */
   case K_NAME:
   case K_PATH: return is_str && json_object_get_string_len(v) > 0;
   case K_DIRS: return json_object_is_type(v, json_type_array) && all_absolute(v);
@@ -162,6 +163,12 @@ static bool fits(json_object *v, key_kind kind) {
   case K_POLICY: return is_str && !strcmp(json_object_get_string(v), "deterministic");
   }
   return false;
+}
+
+static const char *want_text(const key_rule *r) {
+  for (size_t i = 0; i < G_N_ELEMENTS(wants); i++)
+    if (!strcmp(wants[i].key, r->key)) return wants[i].want;
+  return kind_text(r->kind);
 }
 
 /* What was found, for messages: numbers and booleans as they are, strings and containers by
@@ -244,6 +251,27 @@ static bool check_closed(walk *w, json_object *obj, const char *key) {
   return ok;
 }
 
+/* The entries of a catalog section must be objects (or null, which removes one); a bad one
+ * is named and dropped alone. */
+static bool check_entries(walk *w, json_object *obj, const char *key) {
+  GPtrArray *bad = g_ptr_array_new_with_free_func(g_free);
+  json_object_object_foreach(obj, name, entry) {
+    if (entry && !json_object_is_type(entry, json_type_object)) g_ptr_array_add(bad, g_strdup(name));
+  }
+  bool ok = true;
+  for (guint i = 0; i < bad->len && ok; i++) {
+    char got[64];
+    got_text(json_object_object_get(obj, bad->pdata[i]), K_OBJECT, got, sizeof got);
+    char *full = g_strconcat(key, ".", (char *)bad->pdata[i], NULL);
+    char *what = g_strdup_printf("must be an object (a catalog entry), not %s", got);
+    ok = problem(w, obj, bad->pdata[i], full, what);
+    g_free(what);
+    g_free(full);
+  }
+  g_ptr_array_free(bad, TRUE);
+  return ok;
+}
+
 static bool walk_tree(walk *w, json_object *tree) {
   if (!json_object_is_type(tree, json_type_object)) return true;
   for (size_t i = 0; i < G_N_ELEMENTS(rules); i++) {
@@ -255,7 +283,7 @@ static bool walk_tree(walk *w, json_object *tree) {
     if (!v || !fits(v, r->kind)) {
       char got[64];
       got_text(v, r->kind, got, sizeof got);
-      char *what = g_strdup_printf("must be %s, not %s", kind_text(r->kind), got);
+      char *what = g_strdup_printf("must be %s, not %s", want_text(r), got);
       bool ok = problem(w, obj, member, r->key, what);
       g_free(what);
       if (!ok) return false;
@@ -264,6 +292,7 @@ static bool walk_tree(walk *w, json_object *tree) {
     if ((r->flags & CLOSED) && json_object_is_type(v, json_type_object) &&
         !check_closed(w, v, r->key))
       return false;
+    if (r->kind == K_OBJECT_MAP && !check_entries(w, v, r->key)) return false;
   }
   return true;
 }

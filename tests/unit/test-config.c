@@ -702,6 +702,10 @@ START_TEST(check_refuses_wrong_types_and_ranges_and_keys_past_the_limits) {
   check_refused("heavenbase.llm.timeout.x", "5", "'heavenbase.llm.timeout' must be a number");
   check_refused("heavenbase.llm.cache", "{\"max_bytes\": -1}", "'heavenbase.llm.cache.max_bytes'");
   check_refused("heavenbase.llm.tool_call_repair.strcit", "true", "is not a known key");
+  check_refused("heavenbase.llm.providers.x", "\"str\"",
+                "'heavenbase.llm.providers.x' must be an object (a catalog entry), not a string");
+  check_refused("heavenbase.llm.cache", "false",
+                "to turn the cache off, set heavenbase.llm.cache.enabled to false");
   check_refused("heavenbase.trusted_projects", "[\"relative/dir\"]", "absolute directory paths");
   check_accepted("heavenbase.llm.timeout", "30");
   check_accepted("heavenbase.llm.default_preset", "null"); /* clears: the built-in default */
