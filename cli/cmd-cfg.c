@@ -1,4 +1,4 @@
-/* cli/cmd-cfg.c: hb cfg show|get|set|unset|paths. */
+/* cli/cmd-cfg.c: hb cfg show|get|set|unset|paths|trust. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -6,11 +6,11 @@
 
 static const char *layer_names[HVB_CONFIG_N_LAYERS] = {"defaults", "system", "user", "project"};
 
-/* The file a write goes to: the user layer (--global, the default) or the project layer. */
-static char *target_path(const hvb_config *cfg, bool local) {
-  if (local) return hvb_config_project_write_path();
-  const char *p = hvb_config_layer_path(cfg, HVB_CONFIG_USER);
-  return p ? strdup(p) : NULL;
+/* The file a write goes to: the user layer (--global, the default) or the project layer.
+ * Found without reading any config file, so that set and unset still work on a file that
+ * the other commands refuse. */
+static char *target_path(bool local) {
+  return local ? hvb_config_project_write_path() : hvb_config_user_path();
 }
 
 static int cfg_read(const char *sub, int argc, char **argv) {
@@ -67,16 +67,22 @@ static int cfg_write(const char *sub, int argc, char **argv) {
   if (!key || (set && !value))
     return hb_usage("cfg", set ? "cfg set needs KEY and VALUE" : "cfg unset needs a KEY");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_config *cfg = hvb_config_load(&err);
-  if (!cfg) return hb_fail("cfg", &err);
-  char *path = target_path(cfg, local);
-  hvb_config_free(cfg);
+  json_object *parsed = set ? hvb_config_parse_value(value, force_string) : NULL;
+  /* A value of the wrong type or a key past the limits is the caller's mistake: refused
+   * before anything is written, as a usage error. */
+  if (set && !hvb_config_check(key, parsed, &err)) {
+    json_object_put(parsed);
+    fprintf(stderr, "hb: cfg: %s\n", err.message);
+    return HB_EXIT_USAGE;
+  }
+  char *path = target_path(local);
   if (!path) {
+    json_object_put(parsed);
     fprintf(stderr, "hb: cfg: no %s configuration file could be located\n",
             local ? "project" : "user");
     return HB_EXIT_FAIL;
   }
-  bool ok = set ? hvb_config_file_set(path, key, hvb_config_parse_value(value, force_string), &err)
+  bool ok = set ? hvb_config_file_set(path, key, parsed, &err)
                 : hvb_config_file_unset(path, key, &err);
   free(path);
   return ok ? HB_EXIT_OK : hb_fail("cfg", &err);
@@ -94,11 +100,32 @@ static int cfg_paths(void) {
   return HB_EXIT_OK;
 }
 
+/* hb cfg trust [DIR]: let the project DIR change where API keys are sent. */
+static int cfg_trust(int argc, char **argv) {
+  const char *dir = NULL;
+  hb_args a;
+  hb_arg arg;
+  hb_args_init(&a, "cfg", hb_command_options_find("cfg", "trust"), argc, argv, 2);
+  for (hb_args_kind k; (k = hb_args_next(&a, &arg)) != HB_ARGS_END;) {
+    if (k == HB_ARGS_ERROR) return HB_EXIT_USAGE;
+    if (dir) return hb_usage("cfg", "cfg trust takes at most one DIR");
+    dir = arg.value;
+  }
+  hvb_error err = HVB_ERROR_INIT;
+  char *recorded = NULL;
+  if (!hvb_config_trust(dir, &recorded, &err)) return hb_fail("cfg", &err);
+  printf("trusted %s\n", recorded);
+  free(recorded);
+  return HB_EXIT_OK;
+}
+
 int hb_cmd_cfg(int argc, char **argv) {
-  if (argc < 2) return hb_usage("cfg", "cfg needs a subcommand: show, get, set, unset, paths");
+  if (argc < 2)
+    return hb_usage("cfg", "cfg needs a subcommand: show, get, set, unset, paths, trust");
   const char *sub = argv[1];
   if (!strcmp(sub, "show") || !strcmp(sub, "get")) return cfg_read(sub, argc, argv);
   if (!strcmp(sub, "set") || !strcmp(sub, "unset")) return cfg_write(sub, argc, argv);
   if (!strcmp(sub, "paths")) return cfg_paths();
+  if (!strcmp(sub, "trust")) return cfg_trust(argc, argv);
   return hb_usage("cfg", "unknown cfg subcommand '%s'", sub);
 }

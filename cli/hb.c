@@ -67,13 +67,19 @@ static const struct {
      "       hb cfg set KEY VALUE [--global|--local] [--string]\n"
      "       hb cfg unset KEY [--global|--local]\n"
      "       hb cfg paths\n"
+     "       hb cfg trust [DIR]\n"
      "\n"
      "  KEY is dotted and includes the root: heavenbase.llm.default_preset\n"
      "  VALUE is JSON when it parses as JSON (42, true, [1,2], {\"a\":1}), else a string;\n"
      "  --string always stores a string.\n"
      "  --global  the user file ($HB_CONFIG_DIR or ~/.config/heavenbase/config.json), default\n"
      "  --local   the project file (.heavenbase/config.json, nearest parent or here)\n"
-     "  A key that is not set is exit status 1.\n"},
+     "  A key that is not set is exit status 1. A key the library reads takes a value of\n"
+     "  its type and range (hb cfg set refuses others, exit status 2); keys have at most\n"
+     "  16 parts and 256 bytes.\n"
+     "  trust     let the project DIR (default: the one holding the nearest .heavenbase/)\n"
+     "            change where API keys are sent (base_url, api_key_env, headers); a\n"
+     "            project file that does so is ignored until then\n"},
     {"embed", hb_cmd_embed, "embed texts (arguments, or one per line of a file) as vectors",
      "usage: hb embed [TEXT...|-i FILE] [-p PRESET] [-m MODEL] [--provider P] [-g GATEWAY]\n"
      "                [--base-url URL] [--api-key-env VAR] [-o KEY=VALUE]... [--json]\n"

@@ -111,6 +111,7 @@ static const hb_command_options commands[] = {
     {"cfg", "set", cfg_set_opts},
     {"cfg", "unset", cfg_unset_opts},
     {"cfg", "paths", none},
+    {"cfg", "trust", none},
     {"cache", NULL, cache_opts},
     {"cache", "stats", json_only},
     {"cache", "clear", cache_clear_opts},

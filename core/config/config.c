@@ -7,6 +7,8 @@
  * one reading of the environment.
  */
 #include "config/config.h"
+#include "config/keys.h"
+#include "config/trust.h"
 #include "text/json.h"
 #include "base/common.h"
 #include "base/log.h"
@@ -108,7 +110,7 @@ HVB_PUBLIC char *hvb_config_project_write_path(void) {
 /* Read a whole file. Returns false with *missing set (and err untouched) when it does not
  * exist, false with err set when it exists but cannot be read. */
 static bool read_file(const char *path, char **text, size_t *len, bool *missing,
-                      hvb_error *err) {
+                      struct stat *st_out, hvb_error *err) {
   *text = NULL;
   *len = 0;
   *missing = false;
@@ -159,6 +161,7 @@ static bool read_file(const char *path, char **text, size_t *len, bool *missing,
     }
   }
   close(fd);
+  if (st_out) *st_out = st; /* of the file read, not of whatever the path names now */
   *len = buf->len;
   *text = g_string_free(buf, FALSE);
   return true;
@@ -170,7 +173,10 @@ json_object *hvb__config_parse_layer(const char *text, size_t len, const char *w
   while (i < len && g_ascii_isspace(text[i])) i++;
   /* An empty file is an empty layer: `touch config.json` must not break every program. */
   if (i == len) return json_object_new_object();
-  json_object *root = hvb__json_parse_ex(text, (long)len, what, HVB_JSON_POSITION, err);
+  /* Deep: a file that an older hb wrote with a key of 40 parts must still open, so that
+   * hb cfg unset can repair it. */
+  json_object *root =
+      hvb__json_parse_ex(text, (long)len, what, HVB_JSON_POSITION | HVB_JSON_DEEP, err);
   if (root && !json_object_is_type(root, json_type_object)) {
     hvb__fail(err, HVB_PARSE, "%s: the top level must be a JSON object, not %s", what,
               hvb__json_type_phrase(root));
@@ -180,16 +186,46 @@ json_object *hvb__config_parse_layer(const char *text, size_t len, const char *w
   return root;
 }
 
-/* One layer file: true with *out NULL when it does not exist. */
-static bool load_file(const char *path, json_object **out, hvb_error *err) {
+/* One layer file: true with *out NULL when it does not exist, or when `owner_checked` and
+ * the file may not be trusted for its owner or mode (hvb__trust_owner_ok warns): checked
+ * before parsing, so that another user's broken file cannot break our commands either. */
+static bool load_file_checked(const char *path, json_object **out, bool owner_checked,
+                              hvb_error *err) {
   *out = NULL;
   char *text;
   size_t len;
   bool missing;
-  if (!read_file(path, &text, &len, &missing, err)) return missing;
+  struct stat st;
+  if (!read_file(path, &text, &len, &missing, &st, err)) return missing;
+  if (owner_checked && !hvb__trust_owner_ok(path, &st)) {
+    g_free(text);
+    return true;
+  }
   *out = hvb__config_parse_layer(text, len, path, err);
   g_free(text);
   return *out != NULL;
+}
+
+static bool load_file(const char *path, json_object **out, hvb_error *err) {
+  return load_file_checked(path, out, false, err);
+}
+
+bool hvb__config_read_file(const char *path, json_object **out, hvb_error *err) {
+  return load_file(path, out, err);
+}
+
+char *hvb__config_user_file(void) {
+  char *dir = user_dir();
+  char *path = dir ? g_build_filename(dir, "config.json", NULL) : NULL;
+  g_free(dir);
+  return path;
+}
+
+HVB_PUBLIC char *hvb_config_user_path(void) {
+  char *path = hvb__config_user_file();
+  char *out = path ? strdup(path) : NULL;
+  g_free(path);
+  return out;
 }
 
 json_object *hvb__resource_json(const char *name, hvb_error *err) {
@@ -214,6 +250,41 @@ json_object *hvb__resource_json(const char *name, hvb_error *err) {
 
 /* ---- loading ---- */
 
+/* Merge the system, user and project files over the defaults. Each is checked against the
+ * table of known keys (core/config/keys.c); the project file also for its owner and mode and
+ * for settings that send a key elsewhere (core/config/trust.c), against the directories the
+ * user layer trusts. */
+static bool load_layers(hvb_config *cfg, hvb_error *err) {
+  json_object *user_tree = NULL;
+  bool ok = true;
+  for (int layer = HVB_CONFIG_SYSTEM; layer < HVB_CONFIG_N_LAYERS && ok; layer++) {
+    const char *path = cfg->paths[layer];
+    json_object *tree = NULL;
+    if (!path) continue;
+    ok = load_file_checked(path, &tree, layer == HVB_CONFIG_PROJECT, err);
+    if (!tree) continue;
+    hvb__config_keys_sanitize(tree, path);
+    /* Trust is the user's to give: a project file's own list means nothing. */
+    json_object *root = json_object_object_get(tree, "heavenbase");
+    if (layer == HVB_CONFIG_PROJECT && json_object_is_type(root, json_type_object))
+      json_object_object_del(root, "trusted_projects");
+    if (layer == HVB_CONFIG_PROJECT &&
+        !hvb__trust_project_ok(path, tree,
+                               hvb__json_path(user_tree, "heavenbase.trusted_projects"))) {
+      json_object_put(tree);
+      continue;
+    }
+    hvb__json_merge(cfg->merged, tree);
+    hvb__log(HVB_LOG_DEBUG, "config: loaded %s", path);
+    if (layer == HVB_CONFIG_USER)
+      user_tree = tree;
+    else
+      json_object_put(tree);
+  }
+  json_object_put(user_tree);
+  return ok;
+}
+
 HVB_PUBLIC hvb_config *hvb_config_load_from(const char *start_dir, hvb_error *err) {
   hvb_config *cfg = g_new0(hvb_config, 1);
   char *sys = system_dir(), *user = user_dir(), *data = data_dir();
@@ -228,22 +299,11 @@ HVB_PUBLIC hvb_config *hvb_config_load_from(const char *start_dir, hvb_error *er
   g_free(data);
 
   cfg->merged = hvb__resource_json("config.json", err);
-  if (!cfg->merged) goto fail;
-  for (int layer = HVB_CONFIG_SYSTEM; layer < HVB_CONFIG_N_LAYERS; layer++) {
-    json_object *tree = NULL;
-    if (!cfg->paths[layer]) continue;
-    if (!load_file(cfg->paths[layer], &tree, err)) goto fail;
-    if (tree) {
-      hvb__json_merge(cfg->merged, tree);
-      json_object_put(tree);
-      hvb__log(HVB_LOG_DEBUG, "config: loaded %s", cfg->paths[layer]);
-    }
+  if (!cfg->merged || !load_layers(cfg, err)) {
+    hvb_config_free(cfg);
+    return NULL;
   }
   return cfg;
-
-fail:
-  hvb_config_free(cfg);
-  return NULL;
 }
 
 HVB_PUBLIC hvb_config *hvb_config_load(hvb_error *err) {
@@ -404,8 +464,10 @@ static json_object *begin_edit(const char *path, const char *key, char ***segs,
 HVB_PUBLIC bool hvb_config_file_set(const char *path, const char *key, json_object *value,
                                     hvb_error *err) {
   bool ok = false;
-  char **segs;
-  json_object *root = begin_edit(path, key, &segs, err);
+  char **segs = NULL;
+  json_object *root = NULL;
+  if (!hvb_config_check(key, value, err)) goto out;
+  root = begin_edit(path, key, &segs, err);
   if (!root) goto out;
 
   json_object *cur = root;

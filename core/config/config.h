@@ -21,6 +21,13 @@ json_object *hvb__resource_json(const char *name, hvb_error *err);
  * with a warning in the log. */
 json_object *hvb__config_catalog(const hvb_config *cfg);
 
+/* One config file's tree: true with *out NULL when the file does not exist; false with err
+ * set (HVB_IO, HVB_PARSE, HVB_TOO_LARGE) when it cannot be read. No key checks. */
+bool hvb__config_read_file(const char *path, json_object **out, hvb_error *err);
+
+/* The user layer's file for the current environment (g_free), NULL without a home. */
+char *hvb__config_user_file(void);
+
 /* Parse the text of one config layer (a file's content, `len` bytes): a JSON object, or
  * nothing but whitespace (an empty layer). New reference, or NULL with HVB_PARSE naming `what`
  * (the file) and the line and column of the fault. Used by the loader and the fuzzer. */

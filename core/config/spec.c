@@ -543,14 +543,19 @@ static void compute_keys(hvb_spec *spec) {
 
 /* The gateway `name` when it can be used, else the built-in fallback (never silently: a
  * warning, and the spec keeps the requested name and the reason), or an HVB_GATEWAY error
- * when heavenbase.llm.gateway_fallback is false. */
+ * when heavenbase.llm.gateway_fallback is false; HVB_NOT_FOUND for a name nobody knows. */
 static bool resolve_gateway(hvb_spec *spec, const hvb_config *cfg, const char *name,
-                            const hvb_spec_gateways *gateways, hvb_error *err) {
+                            const hvb_spec_gateways *gateways, json_object *catalog,
+                            hvb_error *err) {
   spec->requested_gateway = g_strdup(name);
   char *why = NULL;
   if (gateways->usable(name, &why)) {
     spec->gateway = g_strdup(name);
     return true;
+  }
+  if (!hvb__gateway_known(name, catalog, gateways, err)) {
+    g_free(why);
+    return false;
   }
   json_object *v = NULL;
   if (!config_value(cfg, "gateway_fallback", F_BOOL, &v, err)) {
@@ -666,7 +671,7 @@ static bool choose_gateway(hvb_spec *spec, const hvb_config *cfg, json_object *o
     if (!config_value(cfg, "default_gateway", F_NAME, &v, err)) return false;
     name = v ? json_object_get_string(v) : "openai";
   }
-  if (!resolve_gateway(spec, cfg, name, gateways, err)) return false;
+  if (!resolve_gateway(spec, cfg, name, gateways, c->catalog, err)) return false;
   return catalog_entry(c->catalog, "gateways", spec->gateway, &c->gateway, err);
 }
 

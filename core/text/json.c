@@ -552,7 +552,8 @@ static json_object *json_parse_c_locale(const char *text, long len, const char *
     json_object *fast = fast_parse(text, n);
     if (fast) return fast;
   }
-  json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+  json_tokener *tok = json_tokener_new_ex((flags & HVB_JSON_DEEP) ? HVB_JSON_DEEP_DEPTH
+                                                                  : JSON_TOKENER_DEFAULT_DEPTH);
   if (flags & HVB_JSON_STRICT) json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
   json_object *obj = json_tokener_parse_ex(tok, text, (int)n);
   enum json_tokener_error jerr = json_tokener_get_error(tok);

@@ -34,9 +34,12 @@ json_object *hvb__json_parse(const char *text, long len, const char *what, hvb_e
 enum {
   HVB_JSON_STRICT = 1u << 0,  /* RFC 8259 only: no single quotes, trailing commas, case-folded
                                  literals, NaN or Infinity (json-c accepts them otherwise) */
-  HVB_JSON_POSITION = 1u << 1 /* the error message gives the line and column of the fault,
-                                 for text people edit by hand */
+  HVB_JSON_POSITION = 1u << 1, /* the error message gives the line and column of the fault,
+                                  for text people edit by hand */
+  HVB_JSON_DEEP = 1u << 2      /* nesting up to HVB_JSON_DEEP_DEPTH, not json-c's 32: config
+                                  files, which an older hb wrote deeper than 32 */
 };
+#define HVB_JSON_DEEP_DEPTH 1024
 
 /* hvb__json_parse with flags (0: the same as hvb__json_parse). */
 json_object *hvb__json_parse_ex(const char *text, long len, const char *what, unsigned flags,

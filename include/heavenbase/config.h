@@ -8,7 +8,16 @@
  *   4. project    .heavenbase/config.json in the working directory or the nearest parent
  * Constructor and call options (see llm.h) sit above these four.
  *
- * Keys are dotted paths that include the root object: "heavenbase.llm.default_preset".
+ * Keys are dotted paths that include the root object: "heavenbase.llm.default_preset", at most
+ * 16 parts and 256 bytes. Every key the library reads has a type and a range (hvb_config_check);
+ * a file value that breaks them is ignored with a warning naming the file and the key, and the
+ * value of the layers below (in the end the bundled default) stays in force.
+ *
+ * The project layer is read only when its file is owned by the invoking user (or root) and is
+ * not writable by group or others; otherwise it is ignored with a warning naming it. A project
+ * file that changes where an API key is sent (a provider's "base_url", "api_key_env" or
+ * "headers", a preset's "base_url", a gateway server's entry) is ignored, with a warning, unless
+ * its directory is listed in the user layer's "heavenbase.trusted_projects" (hvb_config_trust).
  * Environment variables are ignored in setuid/setgid processes.
  *
  * Thread safety: an hvb_config is immutable once loaded and may be read from any number of
@@ -70,12 +79,31 @@ const char *hvb_config_layer_path(const hvb_config *cfg, hvb_config_layer layer)
  * .heavenbase/config.json in the working directory. New string: free with free(). */
 char *hvb_config_project_write_path(void);
 
+/* The user layer's file for the current environment, whether or not it exists, found without
+ * reading any config file; NULL when there is no home directory. New string: free with free(). */
+char *hvb_config_user_path(void);
+
+/* Check that dotted `key` is within the limits (1 to 16 non-empty parts, at most 256 bytes)
+ * and that `value` (borrowed; NULL for JSON null) has the type and range the library reads
+ * there, when the key is one it reads (or holds keys it reads). HVB_EINVAL with a message
+ * naming the key and what it must be. Thread-safe. */
+bool hvb_config_check(const char *key, json_object *value, hvb_error *err);
+
+/* Trust the project directory `dir` (NULL: the one holding the nearest .heavenbase/ from the
+ * working directory, else the working directory) to change where API keys are sent: its
+ * canonical path (realpath) is added to "heavenbase.trusted_projects" in the user layer's file
+ * (with hvb_config_file_set's rules; nothing is written when it is already there). `recorded`
+ * (may be NULL) gets the path recorded, free with free(). HVB_NOT_FOUND when the directory
+ * does not exist or there is no user config file; HVB_EINVAL when it is not a directory;
+ * the errors of hvb_config_file_set. */
+bool hvb_config_trust(const char *dir, char **recorded, hvb_error *err);
+
 /* Set dotted `key` to `value` in the JSON file at `path`, creating the file and its parent
  * directories (mode 0700) when missing, and intermediate objects along the key. `value` is
  * taken (its reference passes to the file's tree; also on failure). The write is atomic (temp
  * file in the same directory + fsync + rename) and the file's mode is 0600; the file is
- * rewritten indented by two spaces, keeping the order of its keys. HVB_EINVAL for a bad key
- * (empty segment) or when a key segment crosses a non-object value (named); HVB_PARSE when
+ * rewritten indented by two spaces, keeping the order of its keys. HVB_EINVAL for a key or
+ * value that hvb_config_check refuses, or when a key segment crosses a non-object value (named); HVB_PARSE when
  * the existing file is not a JSON object; HVB_IO on a write failure. */
 bool hvb_config_file_set(const char *path, const char *key, json_object *value, hvb_error *err);
 

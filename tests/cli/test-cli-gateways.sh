@@ -48,7 +48,19 @@ expect_status "hb gateways without a subcommand is a usage error" 2
 hb --gateway-path
 expect_status "--gateway-path without a directory is a usage error" 2
 
-# The fallback is visible: hb spec shows it, hb chat warns.
+# A name nobody knows is an error with a suggestion, never a fallback (before: a warning,
+# exit 0, and the provider called directly, bypassing the gateway asked for).
+hb chat -p mock -g portky "hi"
+expect_status "a misspelt gateway is an error" 1
+expect_err_has "with a suggestion" "unknown gateway 'portky' (did you mean 'portkey'?)"
+if grep -q "Mock reply\|falling back\|using 'openai'" "$T/out" "$T/err"; then
+  not_ok "and no call, no fallback"; else ok "and no call, no fallback"; fi
+
+# The fallback is for a known gateway (here a catalog drop-in names it) whose plugin is not
+# there; it is visible: hb spec shows it, hb chat warns.
+mkdir -p "$HB_CONFIG_DIR/catalog.d"
+echo '{"gateways": {"nosuchgw": {"description": "known, not installed"}}}' \
+  > "$HB_CONFIG_DIR/catalog.d/nosuchgw.json"
 hb spec -p mock -g nosuchgw --json
 expect_out_has "hb spec shows the gateway in use" '"gateway":"openai"'
 expect_out_has "and the one requested" '"requested_gateway":"nosuchgw"'

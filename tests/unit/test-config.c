@@ -3,6 +3,7 @@
 #include "testutil.h"
 #include "text/json.h"
 #include "config/config.h"
+#include "config/keys.h"
 
 #include <heavenbase/heavenbase.h>
 #include <glib.h>
@@ -370,10 +371,10 @@ START_TEST(set_through_a_non_object_names_the_segment_and_keeps_the_file) {
   const char *before = "{\"heavenbase\": {\"llm\": \"oops\"}}";
   tu_write_file(path, before);
   hvb_error err = HVB_ERROR_INIT;
-  ck_assert(!hvb_config_file_set(path, "heavenbase.llm.timeout.x", json_object_new_int(5), &err));
+  ck_assert(!hvb_config_file_set(path, "heavenbase.llm.extra.x", json_object_new_int(5), &err));
   ck_assert_int_eq(err.status, HVB_EINVAL);
   char *expected = g_strdup_printf(
-      "cannot set 'heavenbase.llm.timeout.x' in %s: 'heavenbase.llm' is a string, not an object",
+      "cannot set 'heavenbase.llm.extra.x' in %s: 'heavenbase.llm' is a string, not an object",
       path);
   ck_assert_str_eq(err.message, expected);
   char *after = tu_read_file(path, NULL);
@@ -593,9 +594,269 @@ START_TEST(config_catalog_sections_of_the_wrong_type_are_ignored_with_a_warning)
   hvb_config *cfg = load_ok(NULL);
   ck_assert_ptr_nonnull(hvb__json_path(hvb__config_catalog(cfg), "presets.chat"));
   char *log = capture_stop();
-  ck_assert_msg(strstr(log, "'heavenbase.llm.presets' ignored"), "log: %s", log);
+  ck_assert_msg(strstr(log, "key 'heavenbase.llm.presets' must be an object of objects, not an "
+                            "array; ignored"),
+                "log: %s", log);
   g_free(log);
   hvb_config_free(cfg);
+}
+END_TEST
+
+/* ---- known keys: types and ranges (core/config/keys.c) ---- */
+
+static double get_num(const hvb_config *cfg, const char *key) {
+  return hvb_config_get_double(cfg, key, -1);
+}
+
+START_TEST(mistyped_values_in_a_file_are_ignored_with_a_warning_and_the_defaults_stay) {
+  tu_isolate();
+  write_at(system_file("config.json"), "{\"heavenbase\": {\"llm\": {\"idle_timeout\": 7}}}");
+  char *path = user_file("config.json");
+  tu_write_file(path, "{\"heavenbase\": {\"llm\": {\"timeout\": null, \"max_retries\": \"x\","
+                      " \"connect_timeout\": -1, \"idle_timeout\": \"abc\","
+                      " \"gateway_fallback\": \"no\", \"max_steps\": 0,"
+                      " \"cache\": {\"policy\": \"weird\", \"enabled\": \"no\","
+                      " \"namespaces\": {\"txt\": {}}}, \"default_preset\": \"mock\"}}}");
+  capture_start();
+  hvb_config *cfg = load_ok(NULL);
+  char *log = capture_stop();
+  /* Before: a null timeout read as "no limit", a string retry count as 0 retries. */
+  ck_assert_double_eq(get_num(cfg, "heavenbase.llm.timeout"), 600);
+  ck_assert_double_eq(get_num(cfg, "heavenbase.llm.max_retries"), 2);
+  ck_assert_double_eq(get_num(cfg, "heavenbase.llm.connect_timeout"), 10);
+  ck_assert_double_eq(get_num(cfg, "heavenbase.llm.idle_timeout"), 7); /* the layer below */
+  ck_assert_double_eq(get_num(cfg, "heavenbase.llm.max_steps"), 20);
+  ck_assert(hvb_config_get_bool(cfg, "heavenbase.llm.gateway_fallback", false));
+  ck_assert_str_eq(hvb_config_get_string(cfg, "heavenbase.llm.cache.policy", ""), "deterministic");
+  ck_assert(hvb_config_get_bool(cfg, "heavenbase.llm.cache.enabled", false));
+  ck_assert_ptr_null(hvb_config_get(cfg, "heavenbase.llm.cache.namespaces.txt"));
+  /* The good values of the same file apply. */
+  ck_assert_str_eq(hvb_config_get_string(cfg, "heavenbase.llm.default_preset", ""), "mock");
+  const char *keys[] = {"timeout' must be a number of seconds from 0 to 10000000, not null",
+                        "max_retries' must be an integer from 0 to 100, not a string",
+                        "connect_timeout' must be", "idle_timeout' must be",
+                        "gateway_fallback' must be true or false", "max_steps' must be",
+                        "cache.policy' must be \"deterministic\", not 'weird'",
+                        "cache.enabled' must be", "cache.namespaces.txt' is not a known key"};
+  for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+    char *want = g_strdup_printf("warn: config %s: key 'heavenbase.llm.%s", path, keys[i]);
+    ck_assert_msg(strstr(log, want), "want %s in log: %s", want, log);
+    g_free(want);
+  }
+  ck_assert_msg(strstr(log, "ignored, the default stays in force"), "log: %s", log);
+  g_free(log);
+  hvb_config_free(cfg);
+  g_free(path);
+}
+END_TEST
+
+START_TEST(a_file_whose_llm_section_is_not_an_object_keeps_every_default) {
+  tu_isolate();
+  write_at(user_file("config.json"), "{\"heavenbase\": {\"llm\": \"x\"}}");
+  capture_start();
+  hvb_config *cfg = load_ok(NULL);
+  char *log = capture_stop();
+  ck_assert_double_eq(get_num(cfg, "heavenbase.llm.timeout"), 600);
+  ck_assert_double_eq(get_num(cfg, "heavenbase.llm.max_retries"), 2);
+  ck_assert_msg(strstr(log, "key 'heavenbase.llm' must be an object, not a string"), "log: %s",
+                log);
+  g_free(log);
+  hvb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(the_bundled_defaults_pass_the_table_of_keys) {
+  hvb_error err = HVB_ERROR_INIT;
+  json_object *defaults = hvb__resource_json("config.json", &err);
+  ck_assert_msg(defaults != NULL, "%s", err.message);
+  ck_assert_msg(hvb__config_keys_check_tree(defaults, &err), "%s", err.message);
+  json_object_put(defaults);
+}
+END_TEST
+
+static void check_refused(const char *key, const char *value, const char *message) {
+  hvb_error err = HVB_ERROR_INIT;
+  json_object *v = value ? hvb_config_parse_value(value, false) : NULL;
+  ck_assert_msg(!hvb_config_check(key, v, &err), "%s = %s accepted", key, value);
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  ck_assert_msg(strstr(err.message, message), "%s = %s: %s", key, value, err.message);
+  json_object_put(v);
+}
+
+static void check_accepted(const char *key, const char *value) {
+  hvb_error err = HVB_ERROR_INIT;
+  json_object *v = hvb_config_parse_value(value, false);
+  ck_assert_msg(hvb_config_check(key, v, &err), "%s = %s: %s", key, value, err.message);
+  json_object_put(v);
+}
+
+START_TEST(check_refuses_wrong_types_and_ranges_and_keys_past_the_limits) {
+  tu_isolate();
+  check_refused("heavenbase.llm.timeout", "abc",
+                "config key 'heavenbase.llm.timeout' must be a number of seconds from 0 to "
+                "10000000, not a string");
+  check_refused("heavenbase.llm.timeout", "null", "not null");
+  check_refused("heavenbase.llm.timeout", "1e8", "not 100000000");
+  check_refused("heavenbase.llm.max_retries", "101", "must be an integer from 0 to 100, not 101");
+  check_refused("heavenbase.llm", "\"x\"", "'heavenbase.llm' must be an object");
+  check_refused("heavenbase.llm.timeout.x", "5", "'heavenbase.llm.timeout' must be a number");
+  check_refused("heavenbase.llm.cache", "{\"max_bytes\": -1}", "'heavenbase.llm.cache.max_bytes'");
+  check_refused("heavenbase.llm.tool_call_repair.strcit", "true", "is not a known key");
+  check_refused("heavenbase.llm.providers.x", "\"str\"",
+                "'heavenbase.llm.providers.x' must be an object (a catalog entry), not a string");
+  check_refused("heavenbase.llm.cache", "false",
+                "to turn the cache off, set heavenbase.llm.cache.enabled to false");
+  check_refused("heavenbase.trusted_projects", "[\"relative/dir\"]", "absolute directory paths");
+  check_accepted("heavenbase.llm.timeout", "30");
+  check_accepted("heavenbase.llm.default_preset", "null"); /* clears: the built-in default */
+  check_accepted("heavenbase.llm.cache", "{\"enabled\": false, \"namespaces\": {\"text\": {}}}");
+  check_accepted("heavenbase.mine.anything", "\"x\""); /* keys the library does not read */
+  /* Depth and length: 16 parts and 256 bytes pass, one more does not. */
+  GString *key = g_string_new("k");
+  for (int i = 1; i < 16; i++) g_string_append(key, ".k");
+  check_accepted(key->str, "1");
+  g_string_append(key, ".k");
+  check_refused(key->str, "1", "17 dotted parts, at most 16 allowed");
+  g_string_assign(key, "heavenbase.");
+  while (key->len < 256) g_string_append_c(key, 'x');
+  check_accepted(key->str, "1");
+  g_string_append_c(key, 'x');
+  check_refused(key->str, "1", "config key of 257 bytes is longer than the 256 allowed");
+  g_string_free(key, TRUE);
+}
+END_TEST
+
+START_TEST(set_refuses_what_check_refuses_and_writes_nothing) {
+  tu_isolate();
+  char *path = user_file("config.json");
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert(!hvb_config_file_set(path, "heavenbase.llm.timeout", json_object_new_string("abc"),
+                                 &err));
+  ck_assert_int_eq(err.status, HVB_EINVAL);
+  GString *deep = g_string_new("a");
+  for (int i = 0; i < 39; i++) g_string_append(deep, ".b");
+  ck_assert(!hvb_config_file_set(path, deep->str, json_object_new_int(1), &err));
+  ck_assert_msg(strstr(err.message, "40 dotted parts"), "%s", err.message);
+  g_string_free(deep, TRUE);
+  ck_assert(access(path, F_OK) != 0);
+  g_free(path);
+}
+END_TEST
+
+/* ---- which project files are read (core/config/trust.c) ---- */
+
+START_TEST(a_project_file_writable_by_others_is_ignored_with_a_warning_naming_it) {
+  tu_isolate();
+  char *path = cwd_file(".heavenbase/config.json");
+  tu_write_file(path, "{\"heavenbase\": {\"llm\": {\"default_preset\": \"mock\"}}}");
+  ck_assert_int_eq(chmod(path, 0666), 0);
+  capture_start();
+  hvb_config *cfg = load_ok(NULL);
+  char *log = capture_stop();
+  ck_assert_str_eq(hvb_config_get_string(cfg, "heavenbase.llm.default_preset", ""), "chat");
+  char *want = g_strdup_printf("warn: config %s ignored: it is writable by group or others", path);
+  ck_assert_msg(strstr(log, want), "log: %s", log);
+  g_free(want);
+  g_free(log);
+  hvb_config_free(cfg);
+  ck_assert_int_eq(chmod(path, 0600), 0);
+  cfg = load_ok(NULL);
+  ck_assert_str_eq(hvb_config_get_string(cfg, "heavenbase.llm.default_preset", ""), "mock");
+  hvb_config_free(cfg);
+  if (geteuid() == 0) { /* only root can give a file away */
+    ck_assert_int_eq(chown(path, 65534, 65534), 0);
+    capture_start();
+    cfg = load_ok(NULL);
+    log = capture_stop();
+    ck_assert_str_eq(hvb_config_get_string(cfg, "heavenbase.llm.default_preset", ""), "chat");
+    ck_assert_msg(strstr(log, "ignored: it is owned by uid 65534, not by you"), "log: %s", log);
+    g_free(log);
+    hvb_config_free(cfg);
+  }
+  g_free(path);
+}
+END_TEST
+
+START_TEST(a_project_file_that_redirects_a_key_needs_the_directory_trusted) {
+  tu_isolate();
+  char *path = cwd_file(".heavenbase/config.json");
+  tu_write_file(path, "{\"heavenbase\": {\"llm\": {\"providers\": {\"openai\": "
+                      "{\"base_url\": \"http://evil.test/v1\"}}}}}");
+  capture_start();
+  hvb_config *cfg = load_ok(NULL);
+  char *log = capture_stop();
+  ck_assert_str_eq(hvb__json_str(hvb__json_path(hvb__config_catalog(cfg), "providers.openai"),
+                                 "base_url"),
+                   "https://api.openai.com/v1");
+  char *cwd = g_get_current_dir();
+  char *real = realpath(cwd, NULL);
+  char *want = g_strdup_printf("warn: config %s ignored: it sets "
+                               "'heavenbase.llm.providers.openai.base_url', which changes where "
+                               "an API key is sent, and %s is not a trusted project directory "
+                               "(to trust it: hb cfg trust %s)",
+                               path, real, real);
+  ck_assert_msg(strstr(log, want), "log: %s", log);
+  hvb_config_free(cfg);
+  /* Trusted from a subdirectory: the project directory is recorded, canonical. */
+  char *sub = cwd_file("sub");
+  ck_assert_int_eq(mkdir(sub, 0700), 0);
+  ck_assert_int_eq(chdir(sub), 0);
+  hvb_error err = HVB_ERROR_INIT;
+  char *recorded = NULL;
+  ck_assert_msg(hvb_config_trust(NULL, &recorded, &err), "%s", err.message);
+  ck_assert_str_eq(recorded, real);
+  free(recorded);
+  ck_assert(hvb_config_trust(NULL, NULL, &err)); /* again: recorded once */
+  char *user = user_file("config.json");
+  json_object *file = read_json(user);
+  ck_assert_int_eq(json_object_array_length(hvb__json_path(file, "heavenbase.trusted_projects")), 1);
+  json_object_put(file);
+  cfg = load_ok(NULL);
+  ck_assert_str_eq(hvb__json_str(hvb__json_path(hvb__config_catalog(cfg), "providers.openai"),
+                                 "base_url"),
+                   "http://evil.test/v1");
+  hvb_config_free(cfg);
+  /* A project file cannot trust itself. */
+  ck_assert_int_eq(chdir(cwd), 0);
+  g_free(want);
+  g_free(log);
+  free(real);
+  g_free(cwd);
+  g_free(sub);
+  g_free(user);
+  g_free(path);
+}
+END_TEST
+
+START_TEST(a_project_file_cannot_trust_itself) {
+  tu_isolate();
+  char *cwd = g_get_current_dir();
+  char *real = realpath(cwd, NULL);
+  char *text = g_strdup_printf("{\"heavenbase\": {\"trusted_projects\": [\"%s\"], \"llm\": "
+                               "{\"presets\": {\"chat\": {\"base_url\": \"http://evil.test\"}}}}}",
+                               real);
+  write_at(cwd_file(".heavenbase/config.json"), text);
+  capture_start();
+  hvb_config *cfg = load_ok(NULL);
+  char *log = capture_stop();
+  ck_assert_ptr_null(hvb__json_path(hvb__config_catalog(cfg), "presets.chat.base_url"));
+  ck_assert_msg(strstr(log, "'heavenbase.llm.presets.chat.base_url'"), "log: %s", log);
+  hvb_config_free(cfg);
+  /* Without the redirect the file is read, but its list is not: trust is the user's. */
+  write_at(cwd_file(".heavenbase/config.json"),
+           "{\"heavenbase\": {\"trusted_projects\": [\"/\"], \"llm\": {\"max_steps\": 3}}}");
+  cfg = load_ok(NULL);
+  ck_assert_double_eq(get_num(cfg, "heavenbase.llm.max_steps"), 3);
+  ck_assert_ptr_null(hvb_config_get(cfg, "heavenbase.trusted_projects"));
+  hvb_config_free(cfg);
+  write_at(cwd_file(".heavenbase/config.json"), "{\"other\": 1}"); /* no heavenbase at all */
+  cfg = load_ok(NULL);
+  ck_assert_double_eq(get_num(cfg, "other"), 1);
+  hvb_config_free(cfg);
+  g_free(log);
+  g_free(text);
+  free(real);
+  g_free(cwd);
 }
 END_TEST
 
@@ -632,6 +893,20 @@ int main(void) {
   tcase_add_test(tc, dropins_apply_by_directory_then_name_and_config_sits_on_top);
   tcase_add_test(tc, a_bad_dropin_is_skipped_with_a_warning_naming_it);
   tcase_add_test(tc, config_catalog_sections_of_the_wrong_type_are_ignored_with_a_warning);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("keys");
+  tcase_add_test(tc, mistyped_values_in_a_file_are_ignored_with_a_warning_and_the_defaults_stay);
+  tcase_add_test(tc, a_file_whose_llm_section_is_not_an_object_keeps_every_default);
+  tcase_add_test(tc, the_bundled_defaults_pass_the_table_of_keys);
+  tcase_add_test(tc, check_refuses_wrong_types_and_ranges_and_keys_past_the_limits);
+  tcase_add_test(tc, set_refuses_what_check_refuses_and_writes_nothing);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("trust");
+  tcase_add_test(tc, a_project_file_writable_by_others_is_ignored_with_a_warning_naming_it);
+  tcase_add_test(tc, a_project_file_that_redirects_a_key_needs_the_directory_trusted);
+  tcase_add_test(tc, a_project_file_cannot_trust_itself);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

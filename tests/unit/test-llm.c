@@ -1064,7 +1064,11 @@ START_TEST(request_merges_spec_args_call_args_and_top_level_keys) {
 END_TEST
 
 START_TEST(unknown_gateway_falls_back_to_openai_and_says_why) {
-  tu_isolate();
+  const char *dir = tu_isolate();
+  /* Known (a catalog entry names it) but with no plugin: the case the fallback is for. */
+  char *dropin = g_build_filename(dir, "catalog.d", "gw.json", NULL);
+  tu_write_file(dropin, "{\"gateways\": {\"nosuchgw\": {\"description\": \"not installed\"}}}");
+  g_free(dropin);
   hvb_error err = HVB_ERROR_INIT;
   json_object *o = tu_parse("{\"preset\":\"mock\",\"gateway\":\"nosuchgw\"}");
   hvb_llm *llm = hvb_llm_new(o, &err);

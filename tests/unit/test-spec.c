@@ -490,11 +490,28 @@ START_TEST(a_mistyped_catalog_entry_in_config_is_a_config_error_naming_it) {
   ck_assert_int_eq(err.status, HVB_CONFIG);
   ck_assert_str_eq(err.message, "catalog provider 'openrouter': 'base_url' must be a string, not 5");
   user_unset("heavenbase.llm.providers.openrouter.base_url");
-  user_set("heavenbase.llm.timeout", "\"long\"");
-  err = resolve_fails("{\"preset\": \"chat\"}");
-  ck_assert_int_eq(err.status, HVB_CONFIG);
-  ck_assert_str_eq(err.message, "config key 'heavenbase.llm.timeout' must be a number of seconds "
-                                "from 0 to 10000000, not a string");
+}
+END_TEST
+
+/* Before: a timeout of the wrong type failed every resolution, and a null one (or a
+ * heavenbase.llm that is not an object) silently meant "no limit, no retries". */
+START_TEST(mistyped_timeouts_in_a_file_leave_the_defaults_in_force) {
+  tu_isolate();
+  const char *files[] = {
+    "{\"heavenbase\": {\"llm\": {\"timeout\": \"long\", \"max_retries\": null}}}",
+    "{\"heavenbase\": {\"llm\": {\"timeout\": null, \"connect_timeout\": null, "
+    "\"idle_timeout\": null, \"max_retries\": \"x\"}}}",
+    "{\"heavenbase\": {\"llm\": \"x\"}}",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+    tu_write_file(user_config(), files[i]);
+    hvb_spec *spec = resolve_ok("{\"preset\": \"mock\"}");
+    ck_assert_int_eq(hvb_spec_timeout_ms(spec), 600000);
+    ck_assert_int_eq(hvb_spec_connect_timeout_ms(spec), 10000);
+    ck_assert_int_eq(hvb_spec_idle_timeout_ms(spec), 120000);
+    ck_assert_int_eq(hvb_spec_max_retries(spec), 2);
+    hvb_spec_unref(spec);
+  }
 }
 END_TEST
 
@@ -706,6 +723,39 @@ START_TEST(after_a_fallback_to_openai_the_providers_url_and_key_are_used) {
 }
 END_TEST
 
+/* Before: any name that could not be loaded fell back to openai, so a typo quietly sent the
+ * call to the provider directly. */
+START_TEST(a_misspelt_gateway_is_an_error_with_a_suggestion_not_a_fallback) {
+  tu_isolate();
+  char *saved = g_strdup(getenv("HB_GATEWAY_PATH"));
+  setenv("HB_GATEWAY_PATH", tu_tmpdir(), 1); /* no plugin at all */
+  hvb__registry_reset_for_tests();
+  hvb_error err = resolve_fails("{\"preset\": \"mock\", \"gateway\": \"portky\"}");
+  ck_assert_int_eq(err.status, HVB_NOT_FOUND);
+  ck_assert_msg(strstr(err.message, "unknown gateway 'portky' (did you mean 'portkey'?); known "
+                                    "gateways: "),
+                "%s", err.message);
+  /* Known: named by the catalog (a gateway server, or a provider's gateway), or added by a
+   * drop-in; those fall back when their plugin is missing. */
+  const char *known[] = {"portkey", "anthropic", "mine"};
+  char *path = g_build_filename(getenv("HB_CONFIG_DIR"), "catalog.d", "gw.json", NULL);
+  tu_write_file(path, "{\"gateways\": {\"mine\": {\"description\": \"a third party's\"}}}");
+  for (size_t i = 0; i < G_N_ELEMENTS(known); i++) {
+    char *options = g_strdup_printf("{\"preset\": \"mock\", \"gateway\": \"%s\"}", known[i]);
+    hvb_spec *spec = resolve_ok(options);
+    ck_assert_str_eq(hvb_spec_gateway(spec), "openai");
+    ck_assert(hvb_spec_gateway_fallback(spec));
+    hvb_spec_unref(spec);
+    g_free(options);
+  }
+  g_free(path);
+  if (saved) setenv("HB_GATEWAY_PATH", saved, 1);
+  else unsetenv("HB_GATEWAY_PATH");
+  hvb__registry_reset_for_tests();
+  g_free(saved);
+}
+END_TEST
+
 START_TEST(specs_are_reference_counted_and_resolve_loads_config_itself) {
   tu_isolate();
   user_set("heavenbase.llm.default_preset", "\"mock\"");
@@ -759,6 +809,7 @@ int main(void) {
   tcase_add_test(tc, a_null_argument_removes_an_inherited_one);
   tcase_add_test(tc, options_of_the_wrong_type_are_named);
   tcase_add_test(tc, a_mistyped_catalog_entry_in_config_is_a_config_error_naming_it);
+  tcase_add_test(tc, mistyped_timeouts_in_a_file_leave_the_defaults_in_force);
   tcase_add_test(tc, timeouts_come_from_options_in_seconds_else_from_config);
   tcase_add_test(tc, headers_merge_case_insensitively_and_secret_ones_are_redacted);
   suite_add_tcase(s, tc);
@@ -774,6 +825,7 @@ int main(void) {
   tcase_add_test(tc, gateway_server_keys_go_where_each_gateway_wants_them);
   tcase_add_test(tc, gateway_entries_are_checked_and_drop_ins_change_them);
   tcase_add_test(tc, after_a_fallback_to_openai_the_providers_url_and_key_are_used);
+  tcase_add_test(tc, a_misspelt_gateway_is_an_error_with_a_suggestion_not_a_fallback);
   tcase_add_test(tc, a_provider_named_by_the_caller_brings_its_own_gateway);
   tcase_set_timeout(tc, 30); /* localedef may run */
   suite_add_tcase(s, tc);
