@@ -29,22 +29,9 @@
 # Every run also asserts that no 16-character piece of the key appears in stdout, stderr, the
 # cache files or `hb spec` of the same setup.
 #
-# PENDING: rows that wait on a fix of issue #13 (their defect number is in the row). They are
-# listed in the table and not run; HB_FAULTS_PENDING=run runs them. Emptied once the fixes are
-# merged.
-PENDING="d1-project-world-writable d1-project-other-owner d1-project-redirects-key-untrusted
-  d1-project-trusted d2-key-echoed-164-chars d2-key-echoed-500-chars d2-key-head-echoed
-  d3-timeout-null-keeps-defaults d3-llm-string-keeps-defaults d3-cfg-set-wrong-type
-  d3-cfg-set-40-parts d3-bad-cache-setting-plain-chat d4-retry-after-beyond-deadline
-  d4-retries-within-deadline d5-content-number d5-role-number d5-usage-string
-  d5-stream-choices-string d6-stream-size-cap d7-file-size-limit d8-query-in-base-url
-  d8-query-in-base-url-anthropic d9-spec-userinfo d9-spec-query-key d9-log-query-key
-  d10-plugin-file-world-writable d10-plugin-dir-world-writable d11-nul-in-prompt d11-nul-in-reply
-  d11-invalid-utf8-prompt d11-invalid-utf8-prompt-replaced d11-invalid-utf8-reply-json
-  d12-embed-out-of-range d12-include-unknown-field d12-tools-missing-file d12-input-with-stream
-  d12-damaged-cache-warns-once d12-broken-dropin-warns-once d13-imagen-images-option
-  d13-imagen-edits-multipart d14-misspelt-gateway d15-library-option-not-sent
-  d15-imagen-arg-include-not-sent d16-npm-cache-outside-build-tree d17-license-and-maintainer"
+# PENDING: rows waiting on a fix (their defect number is in the row) are listed in the table
+# and not run; HB_FAULTS_PENDING=run runs them. Every fix of issue #13 has landed: none wait.
+PENDING=""
 
 # Functions the rows name (pre=, check=). They see $D (the case's directory), $W (its working
 # directory), $UP and $UP2, $KEY, and the upstreams' request logs $D/up.log and $D/up2.log.
