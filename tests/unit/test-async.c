@@ -227,8 +227,10 @@ START_TEST(a_thousand_concurrent_chats_each_get_their_own_reply) {
     seen_clear(&m->s[i]);
   }
   ck_assert_int_eq(up_request_count(tu_srv), MANY);
-  /* Keep-alive: connections were reused, far fewer than calls. */
-  ck_assert_int_le(up_connection_count(tu_srv), HVB_ASYNC_MAX_HOST_CONNECTIONS);
+  /* Keep-alive: connections were reused, far fewer than calls. Not bounded by the per-host
+   * cap: that caps connections open at once, and under load (valgrind on a busy machine)
+   * libcurl may close an idle one and open another, so the total over the test can pass it. */
+  ck_assert_int_le(up_connection_count(tu_srv), MANY / 4);
   g_free(calls);
   g_free(m);
   hvb_llm_free(llm);
