@@ -23,11 +23,17 @@
 
 #include <glib.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 static unsigned generation; /* written in the child handler only (one thread then) */
 
 static GMutex keep_lock;
-static GPtrArray *kept; /* void*, never freed: see hvb__fork_keep */
+/* void*, never freed: see hvb__fork_keep. A plain realloc'd array, not a GPtrArray: the child
+ * handlers add to it, and GLib's slice allocator (which g_ptr_array_new uses on GLib < 2.76)
+ * has a lock that another thread may have held at fork(), so the child would wait forever.
+ * glibc's malloc is made safe across fork() by glibc itself. */
+static void **kept;
+static size_t kept_len, kept_cap;
 
 unsigned hvb__fork_generation(void) {
   return g_atomic_int_get((const gint *)&generation);
@@ -36,8 +42,16 @@ unsigned hvb__fork_generation(void) {
 void hvb__fork_keep(void *p) {
   if (!p) return;
   g_mutex_lock(&keep_lock);
-  if (!kept) kept = g_ptr_array_new();
-  g_ptr_array_add(kept, p);
+  if (kept_len == kept_cap) {
+    size_t cap = kept_cap ? kept_cap * 2 : 16;
+    void **grown = realloc(kept, cap * sizeof *kept);
+    if (grown) {
+      kept = grown;
+      kept_cap = cap;
+    }
+  }
+  /* Out of memory: p is left unreferenced (a leak checker calls it lost), never used. */
+  if (kept_len < kept_cap) kept[kept_len++] = p;
   g_mutex_unlock(&keep_lock);
 }
 
