@@ -82,6 +82,12 @@ static bool log_request(FILE *f, const up_request *r) {
   if (form) body = json_object_new_string("(multipart/form-data: see \"form\")");
   if (!body) body = json_object_new_string_len(r->body, (int)r->body_len);
   json_object_object_add(o, "body", body);
+  /* The body above is re-serialized: tests that compare request bodies byte for byte (a
+   * session saved and loaded sends what an unbroken one sends) compare this digest. */
+  char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)r->body,
+                                             r->body_len);
+  json_object_object_add(o, "body_sha256", json_object_new_string(digest));
+  g_free(digest);
   if (form) json_object_object_add(o, "form", form);
   const char *line =
       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
