@@ -37,6 +37,9 @@ struct hvb_accum {
   bool usage_shared;   /* usage is a parsed reply's object (read only), not our own sum */
   json_object *deltas; /* array of every public delta */
   json_object *raw;    /* NULL, the body, or the array of event payloads */
+  /* The provider's thinking blocks (signed: they go back in the next turn's request), NULL
+   * until one comes. Not a public delta: the text is already "think". */
+  json_object *thinking_blocks;
 };
 
 hvb_accum *hvb__accum_new(void) {
@@ -57,6 +60,7 @@ void hvb__accum_reset(hvb_accum *acc) {
   g_clear_pointer(&acc->usage, json_object_put);
   acc->usage_shared = false;
   g_clear_pointer(&acc->raw, json_object_put);
+  g_clear_pointer(&acc->thinking_blocks, json_object_put);
   json_object_put(acc->deltas);
   acc->deltas = json_object_new_array();
 }
@@ -68,6 +72,7 @@ void hvb__accum_free(hvb_accum *acc) {
   g_free(acc->finish_reason);
   json_object_put(acc->usage);
   json_object_put(acc->raw);
+  json_object_put(acc->thinking_blocks);
   g_string_free(acc->text, TRUE);
   g_string_free(acc->think, TRUE);
   g_ptr_array_free(acc->calls, TRUE);
@@ -254,12 +259,24 @@ static json_object *nonempty_obj(json_object *obj, const char *key) {
   return nonempty_str(obj, key) ? json_object_object_get(obj, key) : NULL;
 }
 
+/* Keep the "thinking_blocks" list (borrowed) of a delta or message, in order. */
+static void keep_thinking(hvb_accum *acc, json_object *list) {
+  for (size_t i = 0; json_object_is_type(list, json_type_array) &&
+                     i < json_object_array_length(list);
+       i++) {
+    if (!acc->thinking_blocks) acc->thinking_blocks = json_object_new_array();
+    json_object_array_add(acc->thinking_blocks,
+                          hvb__json_copy(json_object_array_get_idx(list, i)));
+  }
+}
+
 json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk) {
   json_object *choice = first_choice(chunk);
   json_object *delta = json_object_object_get(choice, "delta");
   /* The public delta shares the chunk's string objects (a reference each, no copy). */
   json_object *think = nonempty_obj(delta, "reasoning_content");
   if (!think) think = nonempty_obj(delta, "reasoning");
+  keep_thinking(acc, json_object_object_get(delta, "thinking_blocks"));
   return accum_fold(acc, nonempty_obj(delta, "content"), think,
                     json_object_object_get(delta, "tool_calls"), false,
                     nonempty_str(choice, "finish_reason"), json_object_object_get(chunk, "usage"),
@@ -299,6 +316,8 @@ json_object *hvb__completion_to_chunk(json_object *completion) {
     const char *t = hvb__json_str(message, think_keys[i]);
     if (t) json_object_object_add(delta, think_keys[i], json_object_new_string(t));
   }
+  json_object *blocks = json_object_object_get(message, "thinking_blocks");
+  if (blocks) json_object_object_add(delta, "thinking_blocks", hvb__json_copy(blocks));
   json_object *calls = json_object_object_get(message, "tool_calls");
   if (json_object_is_type(calls, json_type_array)) {
     json_object *frags = json_object_new_array();
@@ -350,6 +369,7 @@ json_object *hvb__accum_feed_completion(hvb_accum *acc, json_object *completion)
       json_object_array_add(frags, frag);
     }
   }
+  keep_thinking(acc, json_object_object_get(message, "thinking_blocks"));
   json_object *pub = accum_fold(acc, content, think, frags, true,
                                 nonempty_str(choice, "finish_reason"),
                                 json_object_object_get(completion, "usage"), true);
@@ -411,6 +431,8 @@ hvb_result *hvb__accum_result(const hvb_accum *acc, json_object *request_message
                          has_text || !r->tool_calls ? json_object_get(r->text_obj) : NULL);
   if (acc->think->len)
     json_object_object_add(r->message, "reasoning_content", json_object_new_string(r->think));
+  if (acc->thinking_blocks)
+    json_object_object_add(r->message, "thinking_blocks", hvb__json_copy(acc->thinking_blocks));
   if (r->tool_calls)
     json_object_object_add(r->message, "tool_calls", json_object_get(r->tool_calls));
 

@@ -30,6 +30,9 @@ void hvb__accum_reset(hvb_accum *acc);
  *       id yet, or starts a new call; a fragment without id joins the latest call of its
  *       index; arguments are concatenated; type, id and name are taken once
  *   choices[0].finish_reason            -> finish reason (the last non-null one)
+ *   choices[0].delta.thinking_blocks    -> kept in order (a provider's signed thinking blocks,
+ *       given back in the next request); the result's message carries them as
+ *       "thinking_blocks"; no public delta
  *   usage (object; null is ignored)     -> merged by hvb__usage_merge
  * Returns the public delta of the chunk (new reference, also recorded for the result's
  * deltas): an object with any of "text", "think", "tool_calls", "finish_reason", "usage";

@@ -162,7 +162,10 @@ const char *hvb_result_text_len(const hvb_result *r, size_t *len);
 const char *hvb_result_think(const hvb_result *r);
 /* "stop", "length", "tool_calls", ...; "" when the provider gave none. */
 const char *hvb_result_finish_reason(const hvb_result *r);
-/* The assistant message as an OpenAI message object. */
+/* The assistant message as an OpenAI message object. A provider's signed thinking (Anthropic)
+ * is kept as "thinking_blocks": [{"type": "thinking", "thinking", "signature"} or
+ * {"type": "redacted_thinking", "data"}], which the gateway sends back when the message is
+ * part of a later request (a tool loop's next step, a session's next turn). */
 json_object *hvb_result_message(const hvb_result *r);
 /* Tool calls of the assistant message (array), NULL when none. */
 json_object *hvb_result_tool_calls(const hvb_result *r);

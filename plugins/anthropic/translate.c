@@ -450,6 +450,7 @@ static bool translate_messages(json_object *messages, json_object *system_arg, j
       push_turn(msgs, "user", blocks);
     } else if (strcmp(role, "assistant") == 0) {
       json_object *blocks = json_object_new_array();
+      size_t kept = anthropic_thinking_blocks(msg, blocks);
       ok = content_blocks(content, where, false, blocks, err);
       json_object *calls = member(msg, "tool_calls");
       for (size_t j = 0; ok && j < alen(calls); j++) {
@@ -461,9 +462,9 @@ static bool translate_messages(json_object *messages, json_object *system_arg, j
         else
           ok = false;
       }
-      /* Anthropic accepts earlier thinking only with the signature it issued, which the
-       * canonical form does not keep: earlier reasoning stays out of the request. */
-      if (member(msg, "reasoning_content")) {
+      /* Anthropic accepts earlier thinking only with the signature it issued: reasoning
+       * without its thinking_blocks (another provider's, or text) stays out of the request. */
+      if (!kept && member(msg, "reasoning_content")) {
         char what[96];
         snprintf(what, sizeof what, "%s.reasoning_content", where);
         note_dropped(dropped, what);
@@ -1059,14 +1060,16 @@ json_object *anthropic_response(json_object *body, hvb_error *err) {
     hvb_gateway_fail(err, HVB_ENOMEM, "out of memory reading the response");
     return NULL;
   }
-  json_object *calls = json_object_new_array();
+  json_object *calls = json_object_new_array(), *thinking_blocks = json_object_new_array();
   for (size_t i = 0; i < alen(content); i++) {
     json_object *b = json_object_array_get_idx(content, i);
     const char *type = str_member(b, "type");
     if (str_eq(type, "text")) {
       append_text(text, str_member(b, "text"));
-    } else if (str_eq(type, "thinking")) {
-      append_text(think, str_member(b, "thinking"));
+    } else if (str_eq(type, "thinking") || str_eq(type, "redacted_thinking")) {
+      if (str_eq(type, "thinking")) append_text(think, str_member(b, "thinking"));
+      json_object *kept = anthropic_thinking_keep(b);
+      if (kept) json_object_array_add(thinking_blocks, kept);
     } else if (str_eq(type, "tool_use")) {
       json_object *call = json_object_new_object();
       const char *id = str_member(b, "id");
@@ -1092,6 +1095,10 @@ json_object *anthropic_response(json_object *body, hvb_error *err) {
   if (printbuf_length(think))
     json_object_object_add(message, "reasoning_content",
                            json_object_new_string_len(think->buf, printbuf_length(think)));
+  if (alen(thinking_blocks))
+    json_object_object_add(message, "thinking_blocks", thinking_blocks);
+  else
+    json_object_put(thinking_blocks);
   if (has_calls)
     json_object_object_add(message, "tool_calls", calls);
   else
@@ -1139,6 +1146,8 @@ struct anthropic_stream {
   size_t nblocks, cap;
   int tools;            /* tool_use blocks seen */
   bool usage_sent;
+  struct printbuf *think; /* the thinking block being streamed (blocks come one at a time) */
+  char *signature;        /* its signature_delta */
 };
 
 anthropic_stream *anthropic_stream_new(void) {
@@ -1149,6 +1158,8 @@ void anthropic_stream_free(anthropic_stream *st) {
   if (!st) return;
   json_object_put(st->message);
   free(st->blocks);
+  if (st->think) printbuf_free(st->think);
+  free(st->signature);
   free(st);
 }
 
@@ -1250,6 +1261,30 @@ static size_t compact_fragment(block *b, char *s, size_t len) {
   return out;
 }
 
+/* A thinking block starts: gather its text and signature until content_block_stop. */
+static void thinking_begin(anthropic_stream *st, const char *text) {
+  if (st->think) printbuf_free(st->think);
+  st->think = printbuf_new();
+  if (st->think && text) printbuf_memappend(st->think, text, (int)strlen(text));
+  free(st->signature);
+  st->signature = NULL;
+}
+
+/* The block ended: hand it on whole, with its signature, as "thinking_blocks". */
+static void thinking_end(anthropic_stream *st, json_object *chunks) {
+  bool keep = st->think && st->signature; /* unsigned thinking cannot be sent back */
+  if (!keep) {
+    if (st->think) printbuf_free(st->think);
+    st->think = NULL;
+    return;
+  }
+  json_object *list = anthropic_thinking_streamed(st->think->buf, (size_t)printbuf_length(st->think),
+                                                  st->signature);
+  json_object_object_add(chunk_delta(new_chunk(st, chunks)), "thinking_blocks", list);
+  printbuf_free(st->think);
+  st->think = NULL;
+}
+
 static bool on_block_start(anthropic_stream *st, json_object *ev, json_object *chunks,
                            hvb_error *err) {
   int64_t index = 0;
@@ -1268,6 +1303,11 @@ static bool on_block_start(anthropic_stream *st, json_object *ev, json_object *c
     emit_text(st, chunks, "content", str_member(cb, "text"));
   } else if (kind == BLOCK_THINKING) {
     emit_text(st, chunks, "reasoning_content", str_member(cb, "thinking"));
+    thinking_begin(st, str_member(cb, "thinking"));
+  } else if (str_eq(type, "redacted_thinking")) {
+    json_object *list = json_object_new_array(), *kept = anthropic_thinking_keep(cb);
+    if (kept) json_object_array_add(list, kept);
+    json_object_object_add(chunk_delta(new_chunk(st, chunks)), "thinking_blocks", list);
   } else if (kind == BLOCK_TOOL) {
     const char *id = str_member(cb, "id");
     const char *name = str_member(cb, "name");
@@ -1294,6 +1334,12 @@ static bool on_block_delta(anthropic_stream *st, json_object *ev, json_object *c
     emit_text(st, chunks, "content", str_member(delta, "text"));
   } else if (str_eq(type, "thinking_delta")) {
     emit_text(st, chunks, "reasoning_content", str_member(delta, "thinking"));
+    const char *t = str_member(delta, "thinking");
+    if (st->think && t) printbuf_memappend(st->think, t, (int)strlen(t));
+  } else if (str_eq(type, "signature_delta")) {
+    const char *sig = str_member(delta, "signature");
+    free(st->signature);
+    st->signature = sig ? strdup(sig) : NULL;
   } else if (str_eq(type, "input_json_delta")) {
     block *b = find_block(st, index);
     if (!b || b->kind != BLOCK_TOOL)
@@ -1311,8 +1357,7 @@ static bool on_block_delta(anthropic_stream *st, json_object *ev, json_object *c
     if (len) emit_tool(st, chunks, b, NULL, NULL, frag, len);
     free(frag);
   }
-  /* signature_delta (proof of the thinking, for sending it back) and citations_delta carry
-   * nothing the canonical form holds. */
+  /* citations_delta carries nothing the canonical form holds. */
   return true;
 }
 
@@ -1366,10 +1411,12 @@ bool anthropic_stream_event(anthropic_stream *st, const char *event, const char 
       st->usage_sent = true;
     }
     *done = true;
+  } else if (strcmp(type, "content_block_stop") == 0) {
+    thinking_end(st, chunks);
   } else if (strcmp(type, "error") == 0) {
     ok = provider_error(member(ev, "error") ? member(ev, "error") : ev, "the stream", err);
   }
-  /* ping, content_block_stop and event types added after this was written: nothing. */
+  /* ping and event types added after this was written: nothing. */
   json_object_put(ev);
   return ok;
 }

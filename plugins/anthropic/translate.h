@@ -104,11 +104,21 @@ void anthropic_stream_free(anthropic_stream *st); /* NULL is a no-op */
  * fragments lose the whitespace outside strings, so that the gathered arguments equal the
  * compact JSON a non-streamed reply gives);
  * message_delta -> finish_reason and the usage of the whole message, once (input tokens from
- * message_start unless message_delta reports them, output tokens from message_delta); ping,
- * content_block_stop, signature and citation deltas and unknown event types give nothing.
+ * message_start unless message_delta reports them, output tokens from message_delta); the
+ * content_block_stop of a signed thinking block -> "thinking_blocks" [{type, thinking,
+ * signature}] (the whole block, for sending it back), a redacted_thinking block start ->
+ * "thinking_blocks" [{type, data}]; ping, citation deltas and unknown event types give nothing.
  * HVB_PROVIDER (err->type set) for an error event; HVB_PARSE for data that is not a JSON
  * object or an input_json_delta for a block that is not a tool_use. */
 bool anthropic_stream_event(anthropic_stream *st, const char *event, const char *data,
                             size_t len, json_object *chunks, bool *done, hvb_error *err);
+
+/* Thinking blocks (thinking.c): see there. anthropic_thinking_keep: a response's thinking or
+ * redacted_thinking block as the canonical one (new), NULL for others. anthropic_thinking_blocks:
+ * append the canonical message's "thinking_blocks" to a turn's `blocks`; returns how many.
+ * anthropic_thinking_streamed: the "thinking_blocks" array (new) for a streamed block. */
+json_object *anthropic_thinking_keep(json_object *block);
+size_t anthropic_thinking_blocks(json_object *msg, json_object *blocks);
+json_object *anthropic_thinking_streamed(const char *text, size_t len, const char *signature);
 
 #endif

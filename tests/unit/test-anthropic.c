@@ -1359,6 +1359,132 @@ END_TEST
 /* The plugin in the build tree: $HB_TEST_BUILDDIR when make check runs us, else found from
  * the program's own place (tests/unit/). The library finds it through HB_GATEWAY_PATH, which
  * make check sets; by hand, we set it. */
+/* ---- thinking blocks across a tool loop and a session's turns ---- */
+
+#define THINK_TOOL_REPLY                                                                       \
+  "{\"id\":\"msg_t1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\"," \
+  "\"content\":[{\"type\":\"thinking\",\"thinking\":\"I need the weather.\",\"signature\":"       \
+  "\"SIG_one_abc\"},{\"type\":\"redacted_thinking\",\"data\":\"REDACTED_xyz\"},{\"type\":"        \
+  "\"tool_use\",\"id\":\"toolu_01\",\"name\":\"get_weather\",\"input\":{\"city\":\"Paris\"}}],"  \
+  "\"stop_reason\":\"tool_use\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,"           \
+  "\"output_tokens\":5}}"
+#define TEXT_REPLY(text)                                                                       \
+  "{\"id\":\"msg_t2\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\"," \
+  "\"content\":[{\"type\":\"text\",\"text\":\"" text "\"}],\"stop_reason\":\"end_turn\","         \
+  "\"stop_sequence\":null,\"usage\":{\"input_tokens\":20,\"output_tokens\":4}}"
+
+#define SSE(ev, data) "event: " ev "\ndata: " data "\n\n"
+#define THINK_TOOL_SSE                                                                          \
+  SSE("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_t1\",\"type\":"     \
+      "\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],"         \
+      "\"stop_reason\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}")                \
+  SSE("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":"   \
+      "{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}}")                             \
+  SSE("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":" \
+      "\"thinking_delta\",\"thinking\":\"I need \"}}")                                             \
+  SSE("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":" \
+      "\"thinking_delta\",\"thinking\":\"the weather.\"}}")                                        \
+  SSE("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":" \
+      "\"signature_delta\",\"signature\":\"SIG_one_abc\"}}")                                       \
+  SSE("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}")                      \
+  SSE("content_block_start", "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":"   \
+      "{\"type\":\"redacted_thinking\",\"data\":\"REDACTED_xyz\"}}")                               \
+  SSE("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":1}")                      \
+  SSE("content_block_start", "{\"type\":\"content_block_start\",\"index\":2,\"content_block\":"   \
+      "{\"type\":\"tool_use\",\"id\":\"toolu_01\",\"name\":\"get_weather\",\"input\":{}}}")        \
+  SSE("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":" \
+      "\"input_json_delta\",\"partial_json\":\"{\\\"city\\\": \\\"Paris\\\"}\"}}")                 \
+  SSE("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":2}")                      \
+  SSE("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\","     \
+      "\"stop_sequence\":null},\"usage\":{\"output_tokens\":5}}")                                  \
+  SSE("message_stop", "{\"type\":\"message_stop\"}")
+#define TEXT_SSE(text)                                                                          \
+  SSE("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_t2\",\"type\":"     \
+      "\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],"         \
+      "\"stop_reason\":null,\"usage\":{\"input_tokens\":20,\"output_tokens\":1}}}")                \
+  SSE("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":"   \
+      "{\"type\":\"text\",\"text\":\"" text "\"}}")                                                \
+  SSE("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}")                      \
+  SSE("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\","     \
+      "\"stop_sequence\":null},\"usage\":{\"output_tokens\":4}}")                                  \
+  SSE("message_stop", "{\"type\":\"message_stop\"}")
+
+static json_object *weather_tool(json_object *args, void *ud, hvb_error *err) {
+  (void)args, (void)ud, (void)err;
+  return parse("{\"temp_c\":14}");
+}
+
+/* Request i's assistant turn holds the thinking blocks, signature and redacted data as
+ * Anthropic issued them, first, then the tool call; and the body is valid. */
+static void assert_thinking_sent_back(int i) {
+  json_object *body = sent_body(i);
+  assert_valid_request(body, "a request after a thinking tool step");
+  json_object *turn = json_object_array_get_idx(json_object_object_get(body, "messages"), 1);
+  ck_assert_str_eq(str_at(turn, "role"), "assistant");
+  json_object *content = json_object_object_get(turn, "content");
+  ck_assert_str_eq(json_object_to_json_string_ext(content, JSON_C_TO_STRING_PLAIN),
+                   "[{\"type\":\"thinking\",\"thinking\":\"I need the weather.\",\"signature\":"
+                   "\"SIG_one_abc\"},{\"type\":\"redacted_thinking\",\"data\":\"REDACTED_xyz\"},"
+                   "{\"type\":\"tool_use\",\"id\":\"toolu_01\",\"name\":\"get_weather\","
+                   "\"input\":{\"city\":\"Paris\"}}]");
+  ck_assert_str_eq(str_at(body, "thinking.type"), "enabled");
+  json_object_put(body);
+}
+
+/* A two-step tool loop with thinking on, then a second turn of the same session: both later
+ * requests carry the signed thinking blocks. Plain replies, or streams when `stream`. */
+static void thinking_loop_and_next_turn(bool stream) {
+  if (stream) {
+    up_push_sse(tu_srv, MESSAGES_PATH, THINK_TOOL_SSE, 7);
+    up_push_sse(tu_srv, MESSAGES_PATH, TEXT_SSE("14 C in Paris."), 1);
+    up_push_sse(tu_srv, MESSAGES_PATH, TEXT_SSE("You are welcome."), 1);
+  } else {
+    up_push_body(tu_srv, MESSAGES_PATH, 200, NULL, THINK_TOOL_REPLY);
+    up_push_body(tu_srv, MESSAGES_PATH, 200, NULL, TEXT_REPLY("14 C in Paris."));
+    up_push_body(tu_srv, MESSAGES_PATH, 200, NULL, TEXT_REPLY("You are welcome."));
+  }
+  hvb_llm *llm = anthropic_llm(
+      "{\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":1024},\"max_tokens\":2048}");
+  hvb_tools *tools = hvb_tools_new();
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert(hvb_tools_add(tools, "get_weather", "Weather of a city", NULL, weather_tool, NULL,
+                          &err));
+  json_object *opts = parse(stream ? "{\"call_options\":{\"stream\":true}}" : "{}");
+  hvb_session *s = hvb_session_new(llm, opts, &err);
+  ck_assert_msg(s != NULL, "%s", err.message);
+  hvb_session_set_tools(s, tools);
+  hvb_result *r = hvb_session_send(s, "Weather in Paris?", NULL, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  ck_assert_str_eq(hvb_result_text(r), "14 C in Paris.");
+  ck_assert_int_eq(hvb_result_steps(r), 2);
+  hvb_result_free(r);
+  assert_thinking_sent_back(1);
+  /* Saved and loaded: the blocks are data of the history, and survive the round trip. */
+  char *saved = hvb_session_save(s, &err);
+  hvb_session_free(s);
+  s = hvb_session_load(llm, saved, &err);
+  free(saved);
+  ck_assert_msg(s != NULL, "%s", err.message);
+  hvb_session_set_tools(s, tools);
+  r = hvb_session_send(s, "Thanks!", NULL, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  hvb_result_free(r);
+  assert_thinking_sent_back(2);
+  ck_assert_int_eq(up_request_count(tu_srv), 3);
+  hvb_session_free(s);
+  json_object_put(opts);
+  hvb_tools_free(tools);
+  hvb_llm_free(llm);
+}
+
+START_TEST(a_thinking_tool_loop_sends_the_signed_blocks_back) { thinking_loop_and_next_turn(false); }
+END_TEST
+
+START_TEST(a_streamed_thinking_tool_loop_sends_the_signed_blocks_back) {
+  thinking_loop_and_next_turn(true);
+}
+END_TEST
+
 static void find_plugin_dir(const char *argv0) {
   const char *env = getenv("HB_TEST_BUILDDIR");
   char *root = env && *env ? g_strdup(env) : NULL;
@@ -1423,6 +1549,8 @@ int main(int argc, char **argv) {
   tcase_add_checked_fixture(up, tu_up_setup, tu_up_teardown);
   tcase_add_test(up, chat_sends_a_messages_request_and_reads_the_reply);
   tcase_add_test(up, a_stream_through_the_library_equals_the_chat_of_the_same_reply);
+  tcase_add_test(up, a_thinking_tool_loop_sends_the_signed_blocks_back);
+  tcase_add_test(up, a_streamed_thinking_tool_loop_sends_the_signed_blocks_back);
   tcase_add_test(up, provider_errors_keep_type_and_message_and_never_the_key);
   tcase_add_test(up, embeddings_and_images_are_refused_before_any_request);
   tcase_add_test(up, untranslatable_requests_fail_before_sending);
