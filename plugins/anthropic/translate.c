@@ -1037,6 +1037,21 @@ static void append_text(struct printbuf *pb, const char *s) {
   if (s) printbuf_memappend(pb, s, (int)strlen(s));
 }
 
+/* A tool_use block of a reply as a canonical tool call (new). */
+static json_object *tool_call_of(json_object *b) {
+  json_object *call = json_object_new_object();
+  const char *id = str_member(b, "id");
+  if (id) add_str(call, "id", id);
+  add_str(call, "type", "function");
+  json_object *fn = json_object_new_object();
+  const char *name = str_member(b, "name");
+  add_str(fn, "name", name ? name : "");
+  json_object *input = member(b, "input");
+  add_str(fn, "arguments", input ? compact(input) : "{}");
+  json_object_object_add(call, "function", fn);
+  return call;
+}
+
 json_object *anthropic_response(json_object *body, hvb_error *err) {
   if (!json_object_is_type(body, json_type_object)) {
     hvb_gateway_fail(err, HVB_PARSE, "the response is not a JSON object");
@@ -1071,19 +1086,9 @@ json_object *anthropic_response(json_object *body, hvb_error *err) {
       json_object *kept = anthropic_thinking_keep(b);
       if (kept) json_object_array_add(thinking_blocks, kept);
     } else if (str_eq(type, "tool_use")) {
-      json_object *call = json_object_new_object();
-      const char *id = str_member(b, "id");
-      if (id) add_str(call, "id", id);
-      add_str(call, "type", "function");
-      json_object *fn = json_object_new_object();
-      const char *name = str_member(b, "name");
-      add_str(fn, "name", name ? name : "");
-      json_object *input = member(b, "input");
-      add_str(fn, "arguments", input ? compact(input) : "{}");
-      json_object_object_add(call, "function", fn);
-      json_object_array_add(calls, call);
+      json_object_array_add(calls, tool_call_of(b));
     }
-    /* redacted_thinking, server tool blocks and results: nothing a chat result shows. */
+    /* Server tool blocks and results: nothing a chat result shows. */
   }
   bool has_calls = alen(calls) > 0;
   json_object *message = json_object_new_object();
