@@ -1,5 +1,6 @@
 /* cli/cmd-chat.c: hb chat. */
 #include "cli.h"
+#include "chat-repl.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -332,6 +333,7 @@ typedef struct chat_args {
   bool json;
   int parallel;
   char *stdin_text; /* the prompt read from stdin (owned) */
+  const char *session; /* --session FILE (interactive) */
 } chat_args;
 
 static void chat_add_image(chat_args *c, const char *source) {
@@ -399,6 +401,7 @@ static bool chat_apply(chat_args *c, const hb_arg *arg) {
   case HB_OPT_NO_STREAM: c->stream = 0; break;
   case HB_OPT_JSON: c->json = true; break;
   case HB_OPT_INPUT: c->input = v; break;
+  case HB_OPT_SESSION: c->session = v; break;
   case HB_OPT_TOOLS: return chat_add_tools(c, v);
   case HB_OPT_PARALLEL:
     if (!hb_parse_count(v, 100000, &n)) {
@@ -480,7 +483,14 @@ int hb_cmd_chat(int argc, char **argv) {
   hb_llm_opts_init(&c.lo);
   c.lo.call = c.call;
   int rc = HB_EXIT_USAGE;
-  if (chat_parse(&c, argc, argv) && (rc = chat_prompt(&c)) == HB_EXIT_OK) rc = chat_run(&c);
+  bool parsed = chat_parse(&c, argc, argv);
+  /* No prompt and a terminal: an interactive session (cli/cmd-chat-session.c). */
+  if (parsed && !c.prompt && !c.input && isatty(STDIN_FILENO))
+    rc = hb_chat_repl(c.lo.options, c.call, c.session, NULL);
+  else if (parsed && c.session)
+    rc = hb_usage("chat", "--session FILE is for the interactive chat (no prompt, a terminal)");
+  else if (parsed && (rc = chat_prompt(&c)) == HB_EXIT_OK)
+    rc = chat_run(&c);
   free(c.stdin_text);
   json_object_put(c.call);
   hb_llm_opts_clear(&c.lo);

@@ -15,8 +15,10 @@ static const struct {
      "               [--include FIELDS] [--json] [--tools FILE] [-o KEY=VALUE]...\n"
      "               [--image PATH_OR_URL]...\n"
      "       hb chat -i FILE [--parallel N] [options above]\n"
+     "       hb chat [--session FILE] [options above]   (on a terminal: interactive)\n"
      "\n"
-     "  PROMPT             the user message; '-' or none reads it from stdin\n"
+     "  PROMPT             the user message; '-' or none reads it from stdin (none on a\n"
+     "                     terminal: an interactive session, /help lists its commands)\n"
      "  -s, --system TEXT  a system prompt\n"
      "  --image SOURCE     attach an image to the prompt (a file, an http(s) URL, a data\n"
      "                     URL); repeatable\n"
@@ -42,7 +44,9 @@ static const struct {
      "                     per line (newlines inside become spaces; --json: one JSON\n"
      "                     value per line, {\"error\": ...} for a failed line)\n"
      "  --parallel N       with -i: at most N chats in flight (default 1); a progress\n"
-     "                     bar goes to stderr when it is a terminal\n"},
+     "                     bar goes to stderr when it is a terminal\n"
+     "  --session FILE     interactive: resume the session saved in FILE, and save it\n"
+     "                     there after each turn\n"},
     {"imagen", hb_cmd_imagen, "generate images from a prompt and save them",
      "usage: hb imagen PROMPT [-O FILE] [--size WxH] [-n N] [--seed S] [--image REF]...\n"
      "                 [-p PRESET] [-m MODEL] [--provider P] [-g GATEWAY] [--base-url URL]\n"

@@ -36,6 +36,8 @@ static const hb_option table[] = {
      "send the OpenAI tools array in FILE"},
     {HB_OPT_PARALLEL, "parallel", 0, HB_VALUE_NUMBER, "N", NULL, NULL,
      "with -i: at most N chats in flight"},
+    {HB_OPT_SESSION, "session", 0, HB_VALUE_FILE, "FILE", NULL, NULL,
+     "interactive: resume the session saved in FILE, and save it there after each turn"},
     {HB_OPT_INPUT, "input", 'i', HB_VALUE_FILE, "FILE", NULL, NULL,
      "one input per line of FILE ('-': stdin)"},
     {HB_OPT_IMAGE, "image", 0, HB_VALUE_IMAGE, "SOURCE", NULL, NULL,
@@ -83,7 +85,7 @@ static const hb_opt_id global_opts[] = {HB_OPT_GATEWAY_PATH, HB_OPT_VERSION, HB_
                                         HB_OPT_END};
 static const hb_opt_id chat_opts[] = {LLM_OPTIONS,   HB_OPT_SYSTEM,    HB_OPT_IMAGE, HB_OPT_INCLUDE,
                                       HB_OPT_STREAM, HB_OPT_NO_STREAM, HB_OPT_JSON,  HB_OPT_TOOLS,
-                                      HB_OPT_INPUT,  HB_OPT_PARALLEL,  HB_OPT_END};
+                                      HB_OPT_INPUT,  HB_OPT_PARALLEL,  HB_OPT_SESSION, HB_OPT_END};
 static const hb_opt_id imagen_opts[] = {LLM_OPTIONS,  HB_OPT_OUTPUT, HB_OPT_ARG,   HB_OPT_SIZE,
                                         HB_OPT_COUNT, HB_OPT_SEED,   HB_OPT_IMAGE, HB_OPT_END};
 static const hb_opt_id embed_opts[] = {LLM_OPTIONS, HB_OPT_INPUT, HB_OPT_JSON, HB_OPT_END};

@@ -1,0 +1,79 @@
+#!/bin/bash
+# The interactive hb chat (no prompt, a terminal on stdin), driven in tmux: streamed turns,
+# multi-line input, /back, /save, a tool step, Ctrl-C during a slow reply, --session FILE.
+. "$HB_TEST_SRCDIR/tests/cli/lib.sh"
+
+command -v tmux >/dev/null 2>&1 || { echo "not ok - tmux is not installed (the README's apt-get line installs it)"; exit 1; }
+
+# An OpenAI stream answering TEXT, as a script response; DELAY_MS before its end (slow reply).
+sse() {  # TEXT [DELAY_MS]
+  local c1 c2
+  c1="data: {\\\"choices\\\":[{\\\"index\\\":0,\\\"delta\\\":{\\\"role\\\":\\\"assistant\\\",\\\"content\\\":\\\"$1\\\"},\\\"finish_reason\\\":null}]}\\n\\n"
+  c2="data: {\\\"choices\\\":[{\\\"index\\\":0,\\\"delta\\\":{},\\\"finish_reason\\\":\\\"stop\\\"}],\\\"usage\\\":{\\\"prompt_tokens\\\":5,\\\"completion_tokens\\\":2,\\\"total_tokens\\\":7}}\\n\\ndata: [DONE]\\n\\n"
+  printf '{"content_type": "text/event-stream", "chunked": true, "chunks": [{"data": "%s"}, {"data": "%s", "delay_ms": %s}]}' "$c1" "$c2" "${2:-0}"
+}
+TOOL_SSE='{"content_type": "text/event-stream", "chunked": true, "chunks": [{"data": "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"id\":\"call_p1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\"}}]},\"finish_reason\":null}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]},\"finish_reason\":null}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n"}]}'
+start_upstream "{\"routes\": {\"/v1/chat/completions\": [$(sse 'Reply one.'), $(sse 'Reply two.'), $TOOL_SSE, $(sse 'Slow start' 20000), $(sse 'Still here.'), $(sse 'Resumed.')]}}"
+printf '[{"type": "function", "function": {"name": "get_weather", "description": "Weather of a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]' >"$T/tools.json"
+
+SOCK="$T/tmux.sock"
+tm() { tmux -S "$SOCK" "$@"; }
+export HB_TEST_KEY=sk-test-interactive
+tm new-session -d -x 160 -y 50 -s hb \
+  "${HB_TEST_WRAPPER:-} $HB_BIN chat --provider openai -m gpt-4o-mini --base-url $UP_URL/v1 --api-key-env HB_TEST_KEY --tools $T/tools.json --session $T/session.json 2>&1; echo EXITED-\$?; sleep 30"
+pids="$pids $(tm display-message -p '#{pid}')"
+screen() { tm capture-pane -p -J -S -2000 -t hb; }
+# wait_for TEXT: poll the screen for TEXT (30 s at most: valgrind runs are slow).
+wait_for() {
+  local i=0
+  while [ $i -lt 300 ]; do
+    screen | grep -qF -- "$1" && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+# step DESCRIPTION TEXT: the screen shows TEXT (else the screen is the failure's output).
+step() {
+  if wait_for "$2"; then ok "$1"; else screen >"$T/out"; : >"$T/err"; rc=1; not_ok "$1 (want on screen: $2)"; fi
+}
+send() { tm send-keys -t hb -l -- "$1"; tm send-keys -t hb Enter; }
+
+step "with no prompt on a terminal, hb chat starts a session" "/help for commands"
+send "hello one"
+step "turn 1 is streamed" "Reply one."
+send 'hello \'
+send "two"
+step "a message over two lines (backslash at the end of the first) makes turn 2" "Reply two."
+expect_request_has "the two lines were sent as one message" '"content":"hello \ntwo"'
+send "/back"
+step "/back drops the last turn" "(back: the last turn is dropped)"
+send "/save $T/saved.json"
+step "/save writes the session" "(saved to $T/saved.json)"
+expect_true "the saved session holds turn 1" grep -q '"Reply one."' "$T/saved.json"
+expect_true "and not the turn /back dropped" sh -c "! grep -q 'Reply two' '$T/saved.json'"
+send "weather in Paris?"
+step "a tool step is shown" 'STEP 1/20 get_weather(city="Paris") -> '
+expect_request_lacks "the request after /back lacks the dropped turn" "Reply two."
+send "slow one"
+step "a slow reply starts streaming" "Slow start"
+tm send-keys -t hb C-c
+step "Ctrl-C cancels the reply in progress" "(cancelled: the turn is dropped)"
+send "after cancel"
+step "the session is still usable after Ctrl-C" "Still here."
+expect_request_lacks "the cancelled turn is not sent again" "slow one"
+expect_request_has "the turns before it are" '"content":"hello one"' '"content":"Reply one."'
+expect_true "--session keeps the file up to date after each turn" grep -q '"Still here."' "$T/session.json"
+send "/exit"
+step "/exit leaves with status 0" "EXITED-0"
+tm kill-session -t hb
+tm new-session -d -x 160 -y 50 -s hb \
+  "${HB_TEST_WRAPPER:-} $HB_BIN chat --provider openai -m gpt-4o-mini --base-url $UP_URL/v1 --api-key-env HB_TEST_KEY --session $T/session.json 2>&1; echo EXITED-\$?; sleep 30"
+step "hb chat --session FILE resumes the saved session" "(loaded $T/session.json"
+send "and now?"
+step "and goes on with it" "Resumed."
+expect_request_has "the resumed turn is sent with the whole saved conversation" \
+  '"content":"hello one"' '"content":"after cancel"' '"content":"Still here."' '"content":"and now?"'
+tm send-keys -t hb C-d
+step "Ctrl-D leaves with status 0" "EXITED-0"
+
+finish
