@@ -7,6 +7,7 @@
  *     ./session BASE_URL load FILE            the session loaded from FILE, then turn 3
  *     ./session BASE_URL edit                 back and clear between turns
  *     ./session BASE_URL context WINDOW       three turns in a window of WINDOW tokens
+ *     ./session BASE_URL summary WINDOW       the same, the oldest turns summarised by a call
  *
  * BASE_URL is an OpenAI-compatible endpoint (the test suite's fake upstream, scripted with the
  * replies: turn 1 asks for the get_weather tool, then answers). Each turn's reply is printed
@@ -106,15 +107,18 @@ static bool run(hvb_llm *llm, hvb_tools *tools, int argc, char **argv) {
   const char *mode = argv[2];
   json_object *opts = json_object_new_object();
   json_object_object_add(opts, "system", json_object_new_string("You are a weather assistant."));
-  if (!strcmp(mode, "context") && argc > 3)
+  bool windowed = !strcmp(mode, "context") || !strcmp(mode, "summary");
+  if (windowed && argc > 3)
     json_object_object_add(opts, "context_window", json_object_new_int(atoi(argv[3])));
+  if (!strcmp(mode, "summary"))
+    json_object_object_add(opts, "context_strategy", json_object_new_string("summarize"));
   hvb_error err = HVB_ERROR_INIT;
   hvb_session *s = strcmp(mode, "load") ? hvb_session_new(llm, opts, &err) : load(llm, argv[3]);
   json_object_put(opts);
   if (!s) return false;
   hvb_session_set_tools(s, tools);
   bool ok;
-  if (!strcmp(mode, "full") || !strcmp(mode, "context"))
+  if (!strcmp(mode, "full") || windowed)
     ok = turn(s, 1) && turn(s, 2) && turn(s, 3);
   else if (!strcmp(mode, "save"))
     ok = turn(s, 1) && turn(s, 2) && save(s, argv[3]);
@@ -129,7 +133,7 @@ static bool run(hvb_llm *llm, hvb_tools *tools, int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc < 3 || ((!strcmp(argv[2], "save") || !strcmp(argv[2], "load")) && argc < 4)) {
-    fprintf(stderr, "usage: %s BASE_URL full|save FILE|load FILE|edit|context WINDOW\n", argv[0]);
+    fprintf(stderr, "usage: %s BASE_URL full|save FILE|load FILE|edit|context WINDOW|summary WINDOW\n", argv[0]);
     return 2;
   }
   json_object *o = json_object_new_object();

@@ -76,4 +76,19 @@ ex "$UP_URL/v1" context 20
 expect_status "a prompt that alone exceeds the window fails" 1
 expect_true "...saying so" grep -q "does not fit in the context window of 20 tokens" "$T/err"
 
+# 5. The same window with "context_strategy": "summarize": turn 1 is summarised by a call, and
+# the summary replaces it as one turn.
+restart_upstream "{\"routes\": {\"/v1/chat/completions\": [$TOOL_CALL, $(answer 'It is 14 C in Paris.'), $(answer 'Yes, take a light coat.'), $(answer 'The user asked about Paris: 14 C.'), $(answer 'Goodbye!')]}}"
+ex "$UP_URL/v1" summary 175
+expect_out_has "the summarising session ran three turns" "turn 3: Goodbye!"
+expect_out_has "its history starts with the summary turn" "history: user assistant user assistant user assistant"
+req4=$(sed -n 4p "$UP_LOG")
+case "$req4" in
+  *"Summarise this conversation"*"What is the weather in Paris?"*"It is 14 C in Paris."*) ok "the summary call reads the dropped turn" ;;
+  *) not_ok "unexpected summary request: $req4" ;;
+esac
+expect_request_has "turn 3's request holds the summary turn, then turn 2" \
+  '"content":"Summarise our conversation so far."},{"role":"assistant","content":"The user asked about Paris: 14 C."},{"role":"user","content":"And should I take a coat?"}'
+expect_request_lacks "and no half of the summarised tool pair" 'call_w1' '"role":"tool"'
+
 finish
