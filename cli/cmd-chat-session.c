@@ -257,6 +257,9 @@ static hvb_session *open_session(repl *r, json_object *call) {
   json_object_object_foreach(call, k, v) {
     if (!strcmp(k, "system"))
       json_object_object_add(opts, "system", json_object_get(v));
+    else if (!strcmp(k, "images"))
+      fputs("hb: chat: --image is for a one-shot chat; the interactive chat leaves it out\n",
+            stderr);
     else if (strcmp(k, "tools") && strcmp(k, "stream"))
       json_object_object_add(co, k, json_object_get(v));
   }

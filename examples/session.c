@@ -60,6 +60,32 @@ static bool turn(hvb_session *s, int n) {
   return true;
 }
 
+/* Runs on the engine thread while hvb_session_send_stream waits: print the text as it comes. */
+static void on_delta(hvb_call *call, json_object *delta, void *user_data) {
+  (void)call;
+  json_object *text = json_object_object_get(delta, "text");
+  if (text) {
+    fputs(json_object_get_string(text), stdout);
+    ++*(int *)user_data;
+  }
+}
+
+/* Turn n, streamed: "turn N (streamed in K pieces): TEXT" once it is over. */
+static bool turn_streamed(hvb_session *s, int n) {
+  hvb_error err = HVB_ERROR_INIT;
+  int pieces = 0;
+  fputs("streaming: ", stdout);
+  hvb_result *r = hvb_session_send_stream(s, prompts[n - 1], NULL, on_delta, &pieces, &err);
+  putchar('\n');
+  if (!r) {
+    fprintf(stderr, "turn %d failed: %s\n", n, err.message);
+    return false;
+  }
+  printf("turn %d (streamed in %d pieces): %s\n", n, pieces, hvb_result_text(r));
+  hvb_result_free(r);
+  return true;
+}
+
 static void print_roles(hvb_session *s) {
   json_object *msgs = hvb_session_messages(s);
   fputs("history:", stdout);
@@ -98,7 +124,7 @@ static bool edit(hvb_session *s) {
   hvb_error err = HVB_ERROR_INIT;
   bool ok = turn(s, 1) && turn(s, 2) && hvb_session_back(s, &err) && turn(s, 3);
   print_roles(s);
-  ok = ok && hvb_session_clear(s, &err) && turn(s, 2);
+  ok = ok && hvb_session_clear(s, &err) && turn_streamed(s, 2);
   if (err.status != HVB_OK) fprintf(stderr, "edit: %s\n", err.message);
   return ok;
 }

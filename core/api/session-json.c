@@ -121,7 +121,10 @@ HVB_PUBLIC hvb_session *hvb_session_load(hvb_llm *llm, const char *json_text, hv
     hvb__fail(err, HVB_EINVAL, "session JSON: 'system' must be a string or null");
   else if (check_messages(msgs, err) &&
            (s = hvb_session_new(llm, json_object_object_get(o, "options"), err))) {
-    if (system) s->system = g_strdup(json_object_get_string(system));
+    if (system) {
+      g_free(s->system); /* the saved prompt wins over an "options" one */
+      s->system = g_strdup(json_object_get_string(system));
+    }
     json_object_put(s->messages);
     s->messages = json_object_get(msgs);
   }

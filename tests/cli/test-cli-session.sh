@@ -47,6 +47,8 @@ done
 restart_upstream "{\"routes\": {\"/v1/chat/completions\": [{\"echo\": true, \"repeat\": true}]}}"
 ex "$UP_URL/v1" edit
 expect_out_has "back: turn 3 follows turn 1" "history: user assistant user assistant"
+expect_out_has "a streamed turn hands its text out in pieces" "streaming: echo: And should I take a coat?"
+expect_out_has "and its result is the whole reply" "turn 2 (streamed in 2 pieces): echo: And should I take a coat?"
 expect_request_has "clear: the last request holds only the system prompt and its prompt" \
   '"messages":[{"role":"system","content":"You are a weather assistant."},{"role":"user","content":"And should I take a coat?"}]'
 req3=$(sed -n 3p "$UP_LOG")
