@@ -263,7 +263,9 @@ static bool is_number(json_object *x) {
 bool hvb__schema_json_equal(json_object *a, json_object *b) {
   json_type ta = json_object_get_type(a), tb = json_object_get_type(b);
   if (is_number(a) && is_number(b)) {
-    if (ta == json_type_int && tb == json_type_int) return json_object_get_int64(a) == json_object_get_int64(b);
+    if (ta == json_type_int && tb == json_type_int) /* uint64 beyond INT64_MAX as well */
+      return json_object_get_int64(a) == json_object_get_int64(b) &&
+             json_object_get_uint64(a) == json_object_get_uint64(b);
     return json_object_get_double(a) == json_object_get_double(b);
   }
   if (ta != tb) return false;

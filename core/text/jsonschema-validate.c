@@ -161,6 +161,8 @@ static bool check_values(vctx *v, const hvb_schema_node *n, json_object *x) {
 static int num_cmp(json_object *x, const hvb_schema_num *b) {
   if (json_object_get_type(x) == json_type_int && b->is_int) {
     int64_t i = json_object_get_int64(x);
+    /* json-c keeps integers above INT64_MAX as uint64 and clamps them here */
+    if (i == INT64_MAX && json_object_get_uint64(x) > (uint64_t)INT64_MAX) return 1;
     return i < b->i ? -1 : i > b->i;
   }
   double d = json_object_get_double(x);
@@ -426,6 +428,7 @@ static bool validate(vctx *v, const hvb_schema_node *n, json_object *x) {
 }
 
 bool hvb__schema_validate(const hvb_schema *s, json_object *instance, hvb_error *err) {
+  if (!s) return hvb__fail(err, HVB_EINVAL, "no compiled schema to validate against");
   vctx v = {0};
   bool ok = validate(&v, s->root, instance);
   if (!ok) hvb__fail(err, HVB_SCHEMA, "%s", v.msg);

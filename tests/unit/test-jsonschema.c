@@ -163,6 +163,9 @@ START_TEST(numeric_bounds_and_multiple_of) {
   check("{\"exclusiveMaximum\":10}", "10.0", "/: must be < 10");
   valid("{\"maximum\":9223372036854775807}", "9223372036854775807"); /* exact beyond 2^53 */
   check("{\"maximum\":9223372036854775806}", "9223372036854775807", "/: must be <= 9223372036854775806");
+  check("{\"maximum\":9223372036854775807}", "18446744073709551615", "/: must be <= 9223372036854775807");
+  check("{\"const\":18446744073709551615}", "18446744073709551614",
+        "/: must be equal to the constant 18446744073709551615");
   valid("{\"multipleOf\":0.5}", "2.5");
   check("{\"multipleOf\":3}", "10", "/: must be a multiple of 3");
   valid("{\"multipleOf\":0.1}", "0.2");
