@@ -90,7 +90,7 @@ hvb_schema_format hvb__schema_format_lookup(const char *name) {
 GRegex *hvb__schema_format_regex(hvb_schema_format f) {
   for (size_t i = 0; i < G_N_ELEMENTS(format_res); i++) {
     if (format_res[i].format != f) continue;
-    GRegexCompileFlags flags = G_REGEX_DOLLAR_ENDONLY | G_REGEX_NEWLINE_ANYCRLF | G_REGEX_OPTIMIZE;
+    GRegexCompileFlags flags = G_REGEX_DOLLAR_ENDONLY | G_REGEX_NEWLINE_ANYCRLF;
     if (format_res[i].caseless) flags |= G_REGEX_CASELESS;
     /* Fixed expressions, tested: a failure here is a bug in this table. */
     GRegex *re = g_regex_new(format_res[i].source, flags, 0, NULL);

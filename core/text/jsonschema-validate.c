@@ -17,6 +17,7 @@ typedef struct vctx {
   char *msg;       /* the first failure, "pointer: rule" */
   size_t msg_ptr_len; /* the length of its pointer: branches of anyOf compare them */
   size_t msg_rule;    /* where the rule starts in msg */
+  bool type_miss;     /* the failure was the type, where it started: anyOf ranks those last */
 } vctx;
 
 static bool validate(vctx *v, const hvb_schema_node *n, json_object *x);
@@ -28,7 +29,11 @@ static bool fail(vctx *v, const char *fmt, ...) {
   va_start(ap, fmt);
   char *rule = g_strdup_vprintf(fmt, ap);
   va_end(ap);
-  v->msg = g_strdup_printf("%s: %s", v->path->len ? v->path->str : "/", rule);
+  /* A pointer longer than the message has room for keeps its start and its end. */
+  if (v->path->len > 240)
+    v->msg = g_strdup_printf("%.120s...%s: %s", v->path->str, v->path->str + v->path->len - 100, rule);
+  else
+    v->msg = g_strdup_printf("%s: %s", v->path->len ? v->path->str : "/", rule);
   v->msg_ptr_len = v->path->len;
   v->msg_rule = strlen(v->msg) - strlen(rule);
   g_free(rule);
@@ -84,8 +89,8 @@ static const char *got_name(json_object *x) {
   case json_type_object: return "object";
   case json_type_array: return "array";
   case json_type_string: return "string";
-  case json_type_int: return "integer";
-  case json_type_double: return (type_of(x) & HVB_ST_INTEGER) ? "integer" : "number";
+  case json_type_int:
+  case json_type_double: return "number"; /* JSON's name: "expected integer, got number" for 1.5 */
   }
   return "unknown";
 }
@@ -102,10 +107,8 @@ static bool check_type(vctx *v, const hvb_schema_node *n, json_object *x) {
     if (n->types & order[i].bit) names[k++] = order[i].name;
   GString *want = g_string_new(names[0]);
   for (size_t i = 1; i < k; i++) g_string_append_printf(want, "%s%s", i + 1 == k ? " or " : ", ", names[i]);
-  /* "got number" for 1.5 against integer; an integral number is never "got integer" there. */
-  fail(v, "expected %s, got %s", want->str,
-       json_object_get_type(x) == json_type_double || json_object_get_type(x) == json_type_int
-           ? ((n->types & HVB_ST_NUMBER) ? got_name(x) : "number") : got_name(x));
+  fail(v, "expected %s, got %s", want->str, got_name(x));
+  v->type_miss = true;
   g_string_free(want, TRUE);
   return false;
 }
@@ -146,10 +149,22 @@ static bool is_multiple(double x, double m) {
   return isfinite(q) && q == trunc(q) && fabs(q) < 1e21;
 }
 
+/* The bound as the schema most likely spelled it: the shortest text that reads back. */
+static const char *bound_str(const hvb_schema_num *b, char *buf, size_t size) {
+  if (b->is_int) {
+    g_snprintf(buf, size, "%" G_GINT64_FORMAT, b->i);
+    return buf;
+  }
+  for (int digits = 15; digits <= 17; digits++) {
+    g_ascii_formatd(buf, (gint)size, digits == 15 ? "%.15g" : digits == 16 ? "%.16g" : "%.17g", b->d);
+    if (g_ascii_strtod(buf, NULL) == b->d) break;
+  }
+  return buf;
+}
+
 static bool check_number(vctx *v, const hvb_schema_node *n, json_object *x) {
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
-#define BOUND_STR(b) ((b).is_int ? (g_snprintf(buf, sizeof buf, "%" G_GINT64_FORMAT, (b).i), buf) \
-                                 : g_ascii_dtostr(buf, sizeof buf, (b).d))
+#define BOUND_STR(b) bound_str(&(b), buf, sizeof buf)
   if (n->minimum.set && num_cmp(x, &n->minimum) < 0)
     return fail(v, "must be >= %s", BOUND_STR(n->minimum));
   if (n->maximum.set && num_cmp(x, &n->maximum) > 0)
@@ -288,11 +303,15 @@ static bool try_branch(vctx *v, vctx *sub, const hvb_schema_node *n, json_object
   return validate(sub, n, x);
 }
 
-/* No alternative matched: report the failure that got deepest into the instance (the branch
- * that was meant, most likely: for anyOf [object, null], the object's wrong field), else the
- * first one's rule, as the alternatives' failure here. */
+/* How far a failed branch got: deeper into the instance, or past the type check where it
+ * started. The furthest is most likely the alternative that was meant (for anyOf [object,
+ * null], the object's wrong field). */
+static size_t reach(const vctx *sub) { return sub->msg_ptr_len * 2 + !sub->type_miss; }
+
+/* No alternative matched: report the failure of the branch that got furthest as it is, or,
+ * when every branch failed on its type here, the first one's rule as the alternatives'. */
 static bool fail_alternatives(vctx *v, const char *kw, vctx *best) {
-  if (best->msg_ptr_len > v->path->len) {
+  if (best->msg_ptr_len > v->path->len || !best->type_miss) {
     v->msg = best->msg;
     v->msg_ptr_len = best->msg_ptr_len;
     v->msg_rule = best->msg_rule;
@@ -321,7 +340,7 @@ static bool check_alternatives(vctx *v, const hvb_schema_list *l, json_object *x
         g_free(best.msg);
         return fail(v, "matches more than one oneOf alternative (%zu and %zu)", first_match, i);
       }
-    } else if (!best.msg || sub.msg_ptr_len > best.msg_ptr_len) {
+    } else if (!best.msg || reach(&sub) > reach(&best)) {
       g_free(best.msg);
       best = sub;
       continue;

@@ -35,6 +35,9 @@ static char *ptr_join(const char *ptr, const char *token) {
 }
 
 static bool bad(compiler *c, const char *at, const char *what) {
+  size_t len = strlen(at);
+  /* A pointer longer than the message has room for keeps its start and its end. */
+  if (len > 240) return hvb__fail(c->err, HVB_EINVAL, "schema %.120s...%s: %s", at, at + len - 100, what);
   return hvb__fail(c->err, HVB_EINVAL, "schema %s: %s", *at ? at : "/", what);
 }
 
