@@ -76,8 +76,8 @@ static const char *kind_text(hvb__opt_kind kind) {
   case HVB__OPT_ARRAY: return "an array";
   case HVB__OPT_UTF8_MODE: return "\"error\" or \"replace\"";
   case HVB__OPT_RESPONSE_FORMAT:
-    return "{\"type\": \"json_object\"} or {\"type\": \"json_schema\", \"json_schema\": "
-           "{\"name\": ..., \"schema\": {...}}}";
+    return "{\"type\": \"json_object\"}, {\"type\": \"json_schema\", \"json_schema\": "
+           "{\"name\": ..., \"schema\": {...}}} or (images) a string";
   }
   return "valid";
 }
@@ -91,8 +91,10 @@ static bool strings_only(json_object *obj) {
 }
 
 /* OpenAI's forms: "text", "json_object", or "json_schema" with a name and an object schema
- * (the schema's own keywords are checked when the call compiles it). */
+ * (the schema's own keywords are checked when the call compiles it). A string is the images
+ * API's argument of the same name ("url", "b64_json"). */
 static bool response_format_fits(json_object *v) {
+  if (json_object_is_type(v, json_type_string)) return true;
   const char *type = hvb__json_str(v, "type");
   if (!json_object_is_type(v, json_type_object) || !type) return false;
   if (!strcmp(type, "text") || !strcmp(type, "json_object")) return true;
