@@ -14,6 +14,9 @@ echo
 echo "== tool-call argument repair: throughput over tests/data/repair (no server) =="
 "$build/libtool" --mode=execute "$build/bench/bench-repair" "$src/tests/data/repair/cases.jsonl" "${HB_BENCH_REPAIR_SECONDS:-1}"
 echo
+echo "== structured output: JSON Schema validation of replies (no server) =="
+"$build/libtool" --mode=execute "$build/bench/bench-schema" "${HB_BENCH_SCHEMA_SECONDS:-1}"
+echo
 echo "== response cache: a hit beside a miss through the same upstream =="
 "$build/libtool" --mode=execute "$build/bench/bench-cache" "http://127.0.0.1:$port" "${HB_BENCH_CACHE_CALLS:-5000}"
 echo

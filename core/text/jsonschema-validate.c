@@ -11,16 +11,47 @@
  * growing the stack: a recursive schema over a hostile instance cannot overflow it. */
 #define VALIDATE_MAX_DEPTH 512
 
+/* One step into the instance (a member or an item), on the C stack: the pointer is spelled
+ * out only when something fails, so a valid value costs no string building. */
+typedef struct step {
+  const struct step *up;
+  const char *key; /* NULL: an array item */
+  size_t index;
+} step;
+
 typedef struct vctx {
-  GString *path;   /* the instance location being validated, as a JSON pointer */
+  const step *at;  /* the instance location being validated */
+  size_t level;    /* how many steps deep it is */
   int depth;
   char *msg;       /* the first failure, "pointer: rule" */
-  size_t msg_ptr_len; /* the length of its pointer: branches of anyOf compare them */
+  size_t msg_ptr_len; /* the level of its location: branches of anyOf compare them */
   size_t msg_rule;    /* where the rule starts in msg */
   bool type_miss;     /* the failure was the type, where it started: anyOf ranks those last */
 } vctx;
 
 static bool validate(vctx *v, const hvb_schema_node *n, json_object *x);
+
+/* The JSON pointer of `at`, ~ and / escaped; "" for the root. */
+static GString *pointer(const step *at) {
+  GPtrArray *steps = g_ptr_array_new();
+  for (; at; at = at->up) g_ptr_array_add(steps, (gpointer)at);
+  GString *out = g_string_new(NULL);
+  for (guint i = steps->len; i-- > 0;) {
+    const step *st = g_ptr_array_index(steps, i);
+    if (!st->key) {
+      g_string_append_printf(out, "/%zu", st->index);
+      continue;
+    }
+    g_string_append_c(out, '/');
+    for (const char *p = st->key; *p; p++) {
+      if (*p == '~') g_string_append(out, "~0");
+      else if (*p == '/') g_string_append(out, "~1");
+      else g_string_append_c(out, *p);
+    }
+  }
+  g_ptr_array_free(steps, TRUE);
+  return out;
+}
 
 static bool fail(vctx *v, const char *fmt, ...) HVB_PRINTF(2, 3);
 static bool fail(vctx *v, const char *fmt, ...) {
@@ -29,35 +60,29 @@ static bool fail(vctx *v, const char *fmt, ...) {
   va_start(ap, fmt);
   char *rule = g_strdup_vprintf(fmt, ap);
   va_end(ap);
+  GString *path = pointer(v->at);
   /* A pointer longer than the message has room for keeps its start and its end. */
-  if (v->path->len > 240)
-    v->msg = g_strdup_printf("%.120s...%s: %s", v->path->str, v->path->str + v->path->len - 100, rule);
+  if (path->len > 240)
+    v->msg = g_strdup_printf("%.120s...%s: %s", path->str, path->str + path->len - 100, rule);
   else
-    v->msg = g_strdup_printf("%s: %s", v->path->len ? v->path->str : "/", rule);
-  v->msg_ptr_len = v->path->len;
+    v->msg = g_strdup_printf("%s: %s", path->len ? path->str : "/", rule);
+  g_string_free(path, TRUE);
+  v->msg_ptr_len = v->level;
   v->msg_rule = strlen(v->msg) - strlen(rule);
   g_free(rule);
   return false;
 }
 
-static size_t push_key(vctx *v, const char *key) {
-  size_t old = v->path->len;
-  g_string_append_c(v->path, '/');
-  for (const char *p = key; *p; p++) {
-    if (*p == '~') g_string_append(v->path, "~0");
-    else if (*p == '/') g_string_append(v->path, "~1");
-    else g_string_append_c(v->path, *p);
-  }
-  return old;
+static void push(vctx *v, step *st) {
+  st->up = v->at;
+  v->at = st;
+  v->level++;
 }
 
-static size_t push_index(vctx *v, size_t i) {
-  size_t old = v->path->len;
-  g_string_append_printf(v->path, "/%zu", i);
-  return old;
+static void pop(vctx *v) {
+  v->at = v->at->up;
+  v->level--;
 }
-
-static void pop(vctx *v, size_t old) { g_string_truncate(v->path, old); }
 
 /* A short JSON rendering of a schema value for messages: at most ~80 bytes. */
 static char *show(json_object *value) {
@@ -210,7 +235,7 @@ static bool check_array(vctx *v, const hvb_schema_node *n, json_object *x) {
   if (n->contains) {
     size_t found = 0;
     for (size_t i = 0; i < len; i++) {
-      vctx sub = {.path = v->path, .depth = v->depth};
+      vctx sub = {.at = v->at, .level = v->level, .depth = v->depth};
       if (validate(&sub, n->contains, json_object_array_get_idx(x, i))) found++;
       g_free(sub.msg);
     }
@@ -250,7 +275,8 @@ static bool check_object(vctx *v, const hvb_schema_node *n, json_object *x) {
 
 static bool check_members(vctx *v, const hvb_schema_node *n, json_object *x) {
   json_object_object_foreach(x, key, val) {
-    size_t old = push_key(v, key);
+    step st = {.key = key};
+    push(v, &st);
     bool matched = false, ok = true;
     for (size_t i = 0; ok && i < n->n_props; i++)
       if (strcmp(n->props[i].name, key) == 0) {
@@ -265,20 +291,20 @@ static bool check_members(vctx *v, const hvb_schema_node *n, json_object *x) {
       }
     if (ok && !matched && n->additional) {
       if (n->additional->is_bool && !n->additional->bool_value) {
-        pop(v, old);
+        pop(v);
         return fail(v, "property \"%s\" is not allowed", key);
       }
       ok = validate(v, n->additional, val);
     }
     if (ok && n->property_names) {
       json_object *name = json_object_new_string_len(key, (int)klen);
-      vctx sub = {.path = v->path, .depth = v->depth};
+      vctx sub = {.at = v->at, .level = v->level, .depth = v->depth};
       ok = validate(&sub, n->property_names, name);
       if (!ok) fail(v, "property name does not match propertyNames: %s", sub.msg + sub.msg_rule);
       g_free(sub.msg);
       json_object_put(name);
     }
-    pop(v, old);
+    pop(v);
     if (!ok) return false;
   }
   return true;
@@ -289,9 +315,10 @@ static bool check_items(vctx *v, const hvb_schema_node *n, json_object *x) {
   for (size_t i = 0; i < len; i++) {
     const hvb_schema_node *item = i < n->prefix_items.n ? n->prefix_items.v[i] : n->items;
     if (!item) break;
-    size_t old = push_index(v, i);
+    step st = {.index = i};
+    push(v, &st);
     bool ok = validate(v, item, json_object_array_get_idx(x, i));
-    pop(v, old);
+    pop(v);
     if (!ok) return false;
   }
   return true;
@@ -299,7 +326,7 @@ static bool check_items(vctx *v, const hvb_schema_node *n, json_object *x) {
 
 /* Validate quietly into `sub`; the caller decides what to report. */
 static bool try_branch(vctx *v, vctx *sub, const hvb_schema_node *n, json_object *x) {
-  *sub = (vctx){.path = v->path, .depth = v->depth};
+  *sub = (vctx){.at = v->at, .level = v->level, .depth = v->depth};
   return validate(sub, n, x);
 }
 
@@ -311,7 +338,7 @@ static size_t reach(const vctx *sub) { return sub->msg_ptr_len * 2 + !sub->type_
 /* No alternative matched: report the failure of the branch that got furthest as it is, or,
  * when every branch failed on its type here, the first one's rule as the alternatives'. */
 static bool fail_alternatives(vctx *v, const char *kw, vctx *best) {
-  if (best->msg_ptr_len > v->path->len || !best->type_miss) {
+  if (best->msg_ptr_len > v->level || !best->type_miss) {
     v->msg = best->msg;
     v->msg_ptr_len = best->msg_ptr_len;
     v->msg_rule = best->msg_rule;
@@ -399,10 +426,9 @@ static bool validate(vctx *v, const hvb_schema_node *n, json_object *x) {
 }
 
 bool hvb__schema_validate(const hvb_schema *s, json_object *instance, hvb_error *err) {
-  vctx v = {.path = g_string_sized_new(128)};
+  vctx v = {0};
   bool ok = validate(&v, s->root, instance);
   if (!ok) hvb__fail(err, HVB_SCHEMA, "%s", v.msg);
   g_free(v.msg);
-  g_string_free(v.path, TRUE);
   return ok;
 }

@@ -107,10 +107,45 @@ static bool read_list(compiler *c, json_object *v, const char *at, bool nonempty
   return true;
 }
 
+/* An ECMA-262 pattern (what JSON Schema specifies, and ajv runs) spelled for GLib's PCRE:
+ * \d and \w are ASCII in JavaScript but Unicode in GLib (which turns PCRE's UCP on), so they
+ * become explicit classes; \uXXXX and \u{X...}, which PCRE lacks, become \x{...}. New string. */
+static char *ecma_to_pcre(const char *src) {
+  GString *out = g_string_new(NULL);
+  bool in_class = false;
+  for (const char *p = src; *p; p++) {
+    if (*p != '\\' || !p[1]) {
+      if (*p == '[') in_class = true;
+      else if (*p == ']') in_class = false;
+      g_string_append_c(out, *p);
+      continue;
+    }
+    char e = *++p;
+    size_t hex = 0;
+    if (e == 'd') g_string_append(out, in_class ? "0-9" : "[0-9]");
+    else if (e == 'w') g_string_append(out, in_class ? "A-Za-z0-9_" : "[A-Za-z0-9_]");
+    else if (e == 'D' && !in_class) g_string_append(out, "[^0-9]");
+    else if (e == 'W' && !in_class) g_string_append(out, "[^A-Za-z0-9_]");
+    else if (e == 'u' && p[1] == '{' && (hex = strspn(p + 2, "0123456789abcdefABCDEF")) && p[2 + hex] == '}') {
+      g_string_append_printf(out, "\\x{%.*s}", (int)hex, p + 2);
+      p += hex + 2;
+    } else if (e == 'u' && strspn(p + 1, "0123456789abcdefABCDEF") >= 4) {
+      g_string_append_printf(out, "\\x{%.4s}", p + 1);
+      p += 4;
+    } else {
+      g_string_append_c(out, '\\');
+      g_string_append_c(out, e);
+    }
+  }
+  return g_string_free(out, FALSE);
+}
+
 static GRegex *read_regex(compiler *c, const char *src, const char *at) {
   GError *gerr = NULL;
+  char *pcre = ecma_to_pcre(src);
   /* DOLLAR_ENDONLY and NEWLINE_ANYCRLF: $ and . as ECMA-262 has them (docs/jsonschema.md). */
-  GRegex *re = g_regex_new(src, G_REGEX_DOLLAR_ENDONLY | G_REGEX_NEWLINE_ANYCRLF, 0, &gerr);
+  GRegex *re = g_regex_new(pcre, G_REGEX_DOLLAR_ENDONLY | G_REGEX_NEWLINE_ANYCRLF, 0, &gerr);
+  g_free(pcre);
   if (!re) {
     char *msg = g_strdup_printf("invalid regular expression \"%s\": %s", src, gerr->message);
     g_error_free(gerr);

@@ -187,6 +187,16 @@ START_TEST(pattern_searches_with_ecma_anchors) {
   check("{\"pattern\":\"^a$\"}", "\"a\\n\"", "/: must match the pattern \"^a$\"");
   check("{\"pattern\":\"^.$\"}", "\"\\r\"", "/: must match the pattern \"^.$\"");
   valid("{\"pattern\":\"^.$\"}", "\"é\""); /* . is a code point */
+  /* \d and \w are ASCII, as in JavaScript (GLib's PCRE would take any Unicode digit) */
+  valid("{\"pattern\":\"^\\\\d{3}$\"}", "\"123\"");
+  check("{\"pattern\":\"^\\\\d$\"}", "\"\u0663\"", "/: must match the pattern \"^\\d$\"");
+  check("{\"pattern\":\"^[\\\\w.]+$\"}", "\"a.é\"", "/: must match the pattern \"^[\\w.]+$\"");
+  valid("{\"pattern\":\"^[\\\\w.]+$\"}", "\"a_1.B\"");
+  valid("{\"pattern\":\"^\\\\D\\\\W$\"}", "\"a-\"");
+  /* \uXXXX and \u{...} escapes, which PCRE lacks */
+  valid("{\"pattern\":\"^caf\\\\u00e9$\"}", "\"café\"");
+  valid("{\"pattern\":\"^\\\\u{1F600}$\"}", "\"\\ud83d\\ude00\"");
+  valid("{\"pattern\":\"^a\\\\\\\\d$\"}", "\"a\\\\d\""); /* an escaped backslash, then d */
 }
 END_TEST
 
