@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "chat-repl.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -366,6 +367,40 @@ static bool chat_add_tools(chat_args *c, const char *path) {
   return true;
 }
 
+/* --schema FILE: the reply must match the JSON Schema in FILE (named after the file). */
+static bool chat_add_schema(chat_args *c, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    hb_usage("chat", "--schema %s: cannot read it: %s", path, strerror(errno));
+    return false;
+  }
+  fclose(f);
+  json_object *schema = json_object_from_file(path);
+  if (!schema) {
+    hb_usage("chat", "--schema %s: not JSON: %s", path, json_util_get_last_err());
+    return false;
+  }
+  /* The file's base name, cut to what a schema name may hold. */
+  const char *slash = strrchr(path, '/');
+  char name[65];
+  snprintf(name, sizeof name, "%s", slash ? slash + 1 : path);
+  char *dot = strrchr(name, '.');
+  if (dot && dot != name) *dot = '\0';
+  for (char *p = name; *p; p++)
+    if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') *p = '_';
+  hvb_error err = HVB_ERROR_INIT;
+  bool ok = hvb_call_options_set_schema(c->call, *name ? name : "schema", schema, true, &err);
+  if (!ok) hb_usage("chat", "--schema %s: %s", path, err.message);
+  json_object_put(schema);
+  return ok;
+}
+
+static void chat_json_object(chat_args *c) {
+  json_object *rf = json_object_new_object();
+  json_object_object_add(rf, "type", json_object_new_string("json_object"));
+  json_object_object_add(c->call, "response_format", rf);
+}
+
 /* Every field of --include is one the table lists: a typo is a usage error before any call. */
 static bool include_known(const hb_arg *arg) {
   for (const char *p = arg->value; *p;) {
@@ -403,6 +438,8 @@ static bool chat_apply(chat_args *c, const hb_arg *arg) {
   case HB_OPT_INPUT: c->input = v; break;
   case HB_OPT_SESSION: c->session = v; break;
   case HB_OPT_TOOLS: return chat_add_tools(c, v);
+  case HB_OPT_SCHEMA: return chat_add_schema(c, v);
+  case HB_OPT_JSON_OBJECT: chat_json_object(c); break;
   case HB_OPT_PARALLEL:
     if (!hb_parse_count(v, 100000, &n)) {
       hb_usage("chat", "--parallel %s: expected a number of calls from 1 to 100000", v);

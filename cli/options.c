@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-#define INCLUDE_FIELDS "text,think,content,message,messages,delta,tool_calls,usage,raw"
+#define INCLUDE_FIELDS \
+  "text,think,content,message,messages,delta,tool_calls,usage,raw,structured,structured_outcome"
 
 /* One row per option, whatever command takes it: a name means one thing across hb. The one
  * letter with two meanings is -n (imagen's count, cache's namespace), older than this table;
@@ -59,7 +60,9 @@ static const hb_option table[] = {
     {HB_OPT_ALL, "all", 0, HB_VALUE_NONE, NULL, NULL, NULL,
      "also list the refused files, and the search path"},
     {HB_OPT_SCHEMA, "schema", 0, HB_VALUE_FILE, "FILE", NULL, NULL,
-     "the tool's parameters JSON schema, or an OpenAI tools array"},
+     "a JSON Schema file (chat: the reply's; repair: the tool's parameters or a tools array)"},
+    {HB_OPT_JSON_OBJECT, "json-object", 0, HB_VALUE_NONE, NULL, NULL, NULL,
+     "ask for a reply that is one JSON object"},
     {HB_OPT_TOOL_NAMES, "tool-names", 0, HB_VALUE_TOOLS, "A,B", NULL, NULL,
      "the known tools: an unknown --tool is corrected to the closest"},
     {HB_OPT_TOOL, "tool", 0, HB_VALUE_TOOL, "NAME", NULL, NULL, "the tool the model called"},
@@ -85,7 +88,8 @@ static const hb_opt_id global_opts[] = {HB_OPT_GATEWAY_PATH, HB_OPT_VERSION, HB_
                                         HB_OPT_END};
 static const hb_opt_id chat_opts[] = {LLM_OPTIONS,   HB_OPT_SYSTEM,    HB_OPT_IMAGE, HB_OPT_INCLUDE,
                                       HB_OPT_STREAM, HB_OPT_NO_STREAM, HB_OPT_JSON,  HB_OPT_TOOLS,
-                                      HB_OPT_INPUT,  HB_OPT_PARALLEL,  HB_OPT_SESSION, HB_OPT_END};
+                                      HB_OPT_INPUT,  HB_OPT_PARALLEL,  HB_OPT_SESSION,
+                                      HB_OPT_SCHEMA, HB_OPT_JSON_OBJECT, HB_OPT_END};
 static const hb_opt_id imagen_opts[] = {LLM_OPTIONS,  HB_OPT_OUTPUT, HB_OPT_ARG,   HB_OPT_SIZE,
                                         HB_OPT_COUNT, HB_OPT_SEED,   HB_OPT_IMAGE, HB_OPT_END};
 static const hb_opt_id embed_opts[] = {LLM_OPTIONS, HB_OPT_INPUT, HB_OPT_JSON, HB_OPT_END};

@@ -55,6 +55,7 @@ typedef enum hb_opt_id {
   HB_OPT_TOOLS,
   HB_OPT_PARALLEL,
   HB_OPT_SESSION,
+  HB_OPT_JSON_OBJECT,
   /* chat and embed */
   HB_OPT_INPUT,
   /* chat and imagen */

@@ -313,13 +313,28 @@ static hvb_result *call_gather(hvb_stream *s, hvb_error *err) {
   return exchange_result(s, err);
 }
 
-hvb_result *hvb__llm_chat_ex(hvb_llm *llm, const char *prompt, json_object *messages,
-                             json_object *call_options, bool runs_tools, hvb_error *err) {
+hvb_result *hvb__chat_once(hvb_llm *llm, const char *prompt, json_object *messages,
+                           json_object *call_options, bool runs_tools, json_object **again,
+                           hvb_error *err) {
   hvb_stream *s =
       call_start(llm, prompt, messages, call_options, false, true, runs_tools, false, err);
   if (!s) return NULL;
   hvb_result *r = call_gather(s, err);
+  if (!r && again) {
+    *again = s->x.retry_messages;
+    s->x.retry_messages = NULL;
+  }
   hvb_stream_free(s);
+  return r;
+}
+
+hvb_result *hvb__llm_chat_ex(hvb_llm *llm, const char *prompt, json_object *messages,
+                             json_object *call_options, bool runs_tools, hvb_error *err) {
+  json_object *again = NULL;
+  hvb_error e = HVB_ERROR_INIT;
+  hvb_result *r = hvb__chat_once(llm, prompt, messages, call_options, runs_tools, &again, &e);
+  if (!r && again) return hvb__structured_retry(llm, again, call_options, runs_tools, &e, err);
+  if (!r && err) *err = e;
   return r;
 }
 

@@ -20,6 +20,19 @@
 hvb_result *hvb__llm_chat_ex(hvb_llm *llm, const char *prompt, json_object *messages,
                              json_object *call_options, bool runs_tools, hvb_error *err);
 
+/* One request of hvb__llm_chat_ex, without asking again: when a structured reply failed its
+ * schema, *again (may be NULL) takes the conversation to ask again with. */
+hvb_result *hvb__chat_once(hvb_llm *llm, const char *prompt, json_object *messages,
+                           json_object *call_options, bool runs_tools, json_object **again,
+                           hvb_error *err);
+
+/* Ask again after a structured reply failed (core/api/structured.c): `conv` (taken) is the
+ * conversation with the failed reply and its error, `first` that error. The result of the
+ * first request that matches (its outcome says "retried"), or NULL with err: `first`'s
+ * error when the call option structured_retries is 0, else the last reply's HVB_SCHEMA. */
+hvb_result *hvb__structured_retry(hvb_llm *llm, json_object *conv, json_object *call_options,
+                                  bool runs_tools, const hvb_error *first, hvb_error *err);
+
 /* hvb_llm_stream once its arguments are checked (exactly one of prompt and messages). */
 hvb_stream *hvb__chat_stream(hvb_llm *llm, const char *prompt, json_object *messages,
                              json_object *call_options, hvb_error *err);

@@ -128,7 +128,7 @@ json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
   json_object *top = json_object_new_object();
   if (opts) {
     json_object_object_foreach(opts, k, v) {
-      if (g_strv_contains(skip_options, k) || hvb__option_find(k)) continue;
+      if (g_strv_contains(skip_options, k) || hvb__option_is_library(k)) continue;
       if (strcmp(k, "args") != 0) {
         json_object_object_add(top, k, hvb__json_copy(v));
       } else if (json_object_is_type(v, json_type_object)) {

@@ -5,10 +5,11 @@
 
 /* The order is the call's: options make the request the cache keys on; repair amends what
  * the cache stored (a replay is repaired like a live reply); limits before the gateway and
- * the transport that use them. Routing, structured output, cost, telemetry and a shared
+ * the transport that use them. Structured output sits after the cache, so that its reply
+ * hook (the way out runs in reverse) judges a reply before the cache would store it. Routing, structured output, cost, telemetry and a shared
  * cache backend are further lines here. */
 static const hvb_stage *const stages[HVB_STAGE_COUNT] = {
-    &hvb__stage_options, &hvb__stage_cache,   &hvb__stage_repair,
+    &hvb__stage_options, &hvb__stage_cache,   &hvb__stage_structured, &hvb__stage_repair,
     &hvb__stage_limits,  &hvb__stage_gateway, &hvb__stage_transport,
 };
 
@@ -49,4 +50,5 @@ void hvb__pipeline_release(hvb_exchange *x) {
   g_clear_pointer(&x->wire, hvb__wire_request_free);
   g_clear_pointer(&x->answers, json_object_put);
   g_clear_pointer(&x->answer_raw, json_object_put);
+  g_clear_pointer(&x->retry_messages, json_object_put);
 }

@@ -32,7 +32,7 @@
 #include "net/transport.h"
 #include "call/accum.h"
 
-#define HVB_STAGE_COUNT 6
+#define HVB_STAGE_COUNT 7
 
 /* An offline gateway answers through execute, without HTTP. */
 static inline bool hvb__gateway_offline(const hvb_gateway_record *gw) {
@@ -69,6 +69,10 @@ typedef struct hvb_exchange {
                                    chunks for chat, responses for JSON operations */
   json_object *answer_raw;      /* the raw payload of a replayed answer (owned), or NULL */
   bool cached;                  /* the answer was replayed from the response cache */
+  bool no_store;                /* a stage found the reply unfit to keep: the cache stores
+                                   nothing (a structured reply that failed its schema) */
+  json_object *retry_messages;  /* the conversation to ask again with, when a structured reply
+                                   failed its schema (owned), or NULL */
   void *state[HVB_STAGE_COUNT]; /* one slot per stage */
 } hvb_exchange;
 
@@ -94,6 +98,7 @@ typedef struct hvb_stage {
 /* Today's stages, in pipeline order (each in core/call/stage-<name>.c). */
 extern const hvb_stage hvb__stage_options;   /* options, defaults, the canonical request */
 extern const hvb_stage hvb__stage_cache;     /* response cache lookup and store, single flight */
+extern const hvb_stage hvb__stage_structured; /* structured output: validate, repair, partials */
 extern const hvb_stage hvb__stage_repair;    /* tool-call repair of the result */
 extern const hvb_stage hvb__stage_limits;    /* retries and deadlines */
 extern const hvb_stage hvb__stage_gateway;   /* the gateway's translation (or offline answer) */

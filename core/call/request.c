@@ -105,7 +105,7 @@ json_object *hvb__request_build(const hvb_spec *spec, const char *prompt, json_o
         if (json_object_is_type(val, json_type_null)) continue;
         if (!json_object_is_type(val, json_type_object)) goto bad_type;
         hvb__json_merge(args, val);
-      } else if (!hvb__option_find(key)) {
+      } else if (!hvb__option_is_library(key)) {
         /* Library options (core/config/options.c) steer the pipeline, never the provider. */
         json_object_object_add(top, key, hvb__json_copy(val));
       }

@@ -19,6 +19,8 @@ HVB_PUBLIC void hvb_result_free(hvb_result *r) {
   json_object_put(r->deltas);
   json_object_put(r->raw);
   json_object_put(r->repairs);
+  json_object_put(r->structured);
+  json_object_put(r->structured_outcome);
   g_free(r);
 }
 
@@ -91,8 +93,34 @@ void hvb__result_set_loop(hvb_result *r, json_object *deltas, json_object *usage
   r->max_steps_reached = max_steps_reached;
 }
 
+HVB_PUBLIC json_object *hvb_result_structured(const hvb_result *r) {
+  return r ? r->structured : NULL;
+}
+HVB_PUBLIC json_object *hvb_result_structured_outcome(const hvb_result *r) {
+  return r ? r->structured_outcome : NULL;
+}
+
+void hvb__result_set_structured(hvb_result *r, json_object *value, json_object *outcome) {
+  json_object_put(r->structured);
+  json_object_put(r->structured_outcome);
+  r->structured = value;
+  r->structured_outcome = outcome;
+  r->structured_asked = true;
+}
+
+void hvb__result_structured_retried(hvb_result *r, int retries, json_object *errors) {
+  if (!r->structured_outcome) {
+    json_object_put(errors);
+    return;
+  }
+  json_object_object_add(r->structured_outcome, "outcome", json_object_new_string("retried"));
+  json_object_object_add(r->structured_outcome, "retries", json_object_new_int(retries));
+  json_object_object_add(r->structured_outcome, "errors", errors);
+}
+
 static const char *const include_fields[] = {
-    "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw", NULL};
+    "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw",
+    "structured", "structured_outcome", NULL};
 
 /* The value of one include field (new reference; NULL for a JSON null). */
 static json_object *field_value(const void *obj, const char *field) {
@@ -113,7 +141,19 @@ static json_object *field_value(const void *obj, const char *field) {
   if (strcmp(field, "delta") == 0) return json_object_get(r->deltas);
   if (strcmp(field, "tool_calls") == 0) return json_object_get(r->tool_calls);
   if (strcmp(field, "usage") == 0) return json_object_get(r->usage);
+  if (strcmp(field, "structured") == 0) return json_object_get(r->structured);
+  if (strcmp(field, "structured_outcome") == 0) return json_object_get(r->structured_outcome);
   return json_object_get(r->raw); /* "raw": the caller checked the name */
+}
+
+/* Does the comma-separated `include` list name `field`? */
+static bool names_field(const char *include, const char *field) {
+  if (!include) return false;
+  char **names = g_strsplit(include, ",", -1);
+  bool found = false;
+  for (char **n = names; *n && !found; n++) found = !strcmp(g_strstrip(*n), field);
+  g_strfreev(names);
+  return found;
 }
 
 HVB_PUBLIC json_object *hvb_result_project(const hvb_result *r, const char *include, bool *ok,
@@ -121,6 +161,13 @@ HVB_PUBLIC json_object *hvb_result_project(const hvb_result *r, const char *incl
   if (ok) *ok = false;
   if (!r) {
     hvb__fail(err, HVB_EINVAL, "result is NULL");
+    return NULL;
+  }
+  if (!r->structured_asked && (names_field(include, "structured") ||
+                               names_field(include, "structured_outcome"))) {
+    hvb__fail(err, HVB_EINVAL,
+              "include 'structured' needs a call with response_format (json_object or "
+              "json_schema)");
     return NULL;
   }
   return hvb__project(include, include_fields, "text", field_value, r, ok, err);

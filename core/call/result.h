@@ -27,7 +27,19 @@ struct hvb_result {
   json_object *repairs; /* array, NULL until repair ran */
   int steps;
   bool max_steps_reached;
+  /* Set by the structured stage (core/call/stage-structured.c). */
+  bool structured_asked;        /* the call had a response_format */
+  json_object *structured;      /* the value, or NULL */
+  json_object *structured_outcome;
 };
+
+/* The structured value and its outcome (both taken, may be NULL); marks the call as one
+ * that asked for structured output. */
+void hvb__result_set_structured(hvb_result *r, json_object *value, json_object *outcome);
+
+/* The call was asked again `retries` times; `errors` (taken, array) are the failed replies'
+ * validation errors. */
+void hvb__result_structured_retried(hvb_result *r, int retries, json_object *errors);
 
 /* Replace the tool calls of the result (`calls` taken): in the message, the tool_calls
  * getter and the last message of the conversation. */

@@ -71,7 +71,9 @@ static bool worth_storing(const hvb_result *r) {
 
 static void cache_reply(hvb_exchange *x, void **state) {
   cache_state *st = *state;
-  if (st && !x->cached) {
+  if (st && !x->cached && x->no_store) {
+    hvb__log(HVB_LOG_DEBUG, "cache: a reply a stage refused is not stored (text %.12s)", st->key);
+  } else if (st && !x->cached) {
     hvb_result *r = hvb__accum_result(x->acc, NULL);
     if (!worth_storing(r)) {
       hvb__log(HVB_LOG_DEBUG, "cache: an empty reply is not stored (text %.12s)", st->key);

@@ -40,12 +40,26 @@ static const hvb__option table[] = {
     {"stream", C, HVB__OPT_BOOL, "stream the reply"},
     {"images", C, HVB__OPT_ARRAY, "images for the last user message"},
     {"include", C, HVB__OPT_STRING, "the result fields to keep"},
+    {"response_format", L | C, HVB__OPT_RESPONSE_FORMAT,
+     "structured output: {\"type\": \"json_object\"} or a json_schema"},
+    {"structured_retries", C, HVB__OPT_RETRIES,
+     "requests again when a structured reply does not match its schema"},
 };
 
 const hvb__option *hvb__option_find(const char *name) {
   for (size_t i = 0; name && i < G_N_ELEMENTS(table); i++)
     if (!strcmp(table[i].name, name)) return &table[i];
   return NULL;
+}
+
+/* Rows of the table that are checked here and still sent as request arguments. */
+static const char *const checked_arguments[] = {"response_format"};
+
+bool hvb__option_is_library(const char *name) {
+  if (!hvb__option_find(name)) return false;
+  for (size_t i = 0; i < G_N_ELEMENTS(checked_arguments); i++)
+    if (!strcmp(checked_arguments[i], name)) return false;
+  return true;
 }
 
 static const char *kind_text(hvb__opt_kind kind) {
@@ -61,6 +75,9 @@ static const char *kind_text(hvb__opt_kind kind) {
   case HVB__OPT_SWITCH: return "true, false or an object";
   case HVB__OPT_ARRAY: return "an array";
   case HVB__OPT_UTF8_MODE: return "\"error\" or \"replace\"";
+  case HVB__OPT_RESPONSE_FORMAT:
+    return "{\"type\": \"json_object\"}, {\"type\": \"json_schema\", \"json_schema\": "
+           "{\"name\": ..., \"schema\": {...}}} or (images) a string";
   }
   return "valid";
 }
@@ -71,6 +88,23 @@ static bool strings_only(json_object *obj) {
     if (!json_object_is_type(val, json_type_string)) return false;
   }
   return true;
+}
+
+/* OpenAI's forms: "text", "json_object", or "json_schema" with a name and an object schema
+ * (the schema's own keywords are checked when the call compiles it). A string is the images
+ * API's argument of the same name ("url", "b64_json"). */
+static bool response_format_fits(json_object *v) {
+  if (json_object_is_type(v, json_type_string)) return true;
+  const char *type = hvb__json_str(v, "type");
+  if (!json_object_is_type(v, json_type_object) || !type) return false;
+  if (!strcmp(type, "text") || !strcmp(type, "json_object")) return true;
+  if (strcmp(type, "json_schema")) return false;
+  json_object *js = json_object_object_get(v, "json_schema");
+  json_object *strict = json_object_object_get(js, "strict");
+  const char *name = hvb__json_str(js, "name");
+  return json_object_is_type(js, json_type_object) && name && *name &&
+         json_object_is_type(json_object_object_get(js, "schema"), json_type_object) &&
+         (!strict || json_object_is_type(strict, json_type_boolean));
 }
 
 static bool fits(json_object *v, hvb__opt_kind kind) {
@@ -93,6 +127,7 @@ static bool fits(json_object *v, hvb__opt_kind kind) {
   case HVB__OPT_UTF8_MODE:
     return t == json_type_string && (!strcmp(json_object_get_string(v), "error") ||
                                      !strcmp(json_object_get_string(v), "replace"));
+  case HVB__OPT_RESPONSE_FORMAT: return response_format_fits(v);
   }
   return false;
 }

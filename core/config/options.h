@@ -26,7 +26,8 @@ typedef enum hvb__opt_kind {
   HVB__OPT_BOOL,
   HVB__OPT_SWITCH,     /* true, false or an object of settings */
   HVB__OPT_ARRAY,
-  HVB__OPT_UTF8_MODE   /* "error" or "replace" */
+  HVB__OPT_UTF8_MODE,  /* "error" or "replace" */
+  HVB__OPT_RESPONSE_FORMAT /* {"type": "text" | "json_object" | "json_schema", ...} */
 } hvb__opt_kind;
 
 typedef struct hvb__option {
@@ -35,6 +36,11 @@ typedef struct hvb__option {
   hvb__opt_kind kind;
   const char *meaning;
 } hvb__option;
+
+/* Is `name` a library option that stays out of the request? false for request arguments,
+ * including the few the table checks but that still go to the provider (response_format: the
+ * pipeline reads it from the request, the gateway translates it). */
+bool hvb__option_is_library(const char *name);
 
 /* The row of `name`, NULL when `name` is a request argument. */
 const hvb__option *hvb__option_find(const char *name);

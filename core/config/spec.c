@@ -333,7 +333,7 @@ bool hvb__catalog_check(json_object *fragment, const char *what, hvb_error *err)
 
 /* The options and their kinds are the one table of core/config/options.c: a library option
  * (of either scope) is never a request argument, and one of a call only is refused here. */
-static bool is_known_option(const char *key) { return hvb__option_find(key) != NULL; }
+static bool is_known_option(const char *key) { return hvb__option_is_library(key); }
 
 static bool check_options(json_object *options, hvb_error *err) {
   if (!options) return true;

@@ -19,5 +19,6 @@
 #include <heavenbase/image.h>
 #include <heavenbase/async.h>
 #include <heavenbase/session.h>
+#include <heavenbase/structured.h>
 
 #endif

@@ -21,6 +21,8 @@
  *   "invalid_utf8"  "error" (the default): a prompt or message text that is not UTF-8 fails
  *                with HVB_EINVAL naming the byte offset; "replace": each bad byte becomes
  *                U+FFFD
+ *   "response_format", "structured_retries"  structured output (structured.h); the first is
+ *                also sent as a request argument, translated by each gateway
  *
  * These keys, and the constructor options of spec.h, are library options: they never reach
  * the request body, whatever the scope they are given in; hvb_option_scope tells them from
@@ -184,7 +186,8 @@ bool hvb_result_cached(const hvb_result *r);
 
 /* Project the result by a comma-separated `include` list of: text, think, content (thinking
  * wrapped as "<think>\n...\n</think>\n" before the answer), message, messages, delta,
- * tool_calls, usage, raw. One field gives that value; several give an object keyed by field.
+ * tool_calls, usage, raw, structured, structured_outcome (structured.h; HVB_EINVAL for a
+ * result of a call without response_format). One field gives that value; several give an object keyed by field.
  * Spaces around names are ignored; NULL or "" means "text". Returns a new reference (NULL
  * for a JSON null value, e.g. usage when none) and sets *ok (may be NULL) to true, or NULL
  * with *ok false and HVB_EINVAL naming an unknown field and listing the valid ones. */

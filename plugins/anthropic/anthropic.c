@@ -6,6 +6,7 @@
  * Anthropic has no embeddings and no image generation, and saying so beats a 404.
  */
 #include "translate.h"
+#include "structured.h"
 
 #include <heavenbase/gateway.h>
 #include <stdlib.h>
@@ -69,6 +70,11 @@ static bool add_headers(const hvb_spec *spec, bool stream, hvb_wire_request *out
   return true;
 }
 
+static void drop_body(json_object **body) {
+  json_object_put(*body);
+  *body = NULL;
+}
+
 static bool anthropic_prepare(const hvb_spec *spec, hvb_gateway_op op, json_object *canonical,
                               hvb_wire_request *out, hvb_error *err) {
   if (op != HVB_GATEWAY_OP_CHAT) return unsupported(op, err);
@@ -82,6 +88,8 @@ static bool anthropic_prepare(const hvb_spec *spec, hvb_gateway_op op, json_obje
    * so in the debug log, or a user wonders why `-o seed=1` changes nothing. */
   json_object *dropped = hvb_gateway_log_enabled(HVB_LOG_DEBUG) ? json_object_new_array() : NULL;
   json_object *body = anthropic_request(canonical, dropped, err);
+  if (body && !anthropic_structured_request(spec, canonical, body, err))
+    drop_body(&body);
   if (body && dropped && json_object_array_length(dropped) > 0)
     hvb_gateway_log(HVB_LOG_DEBUG,
                     GATEWAY_NAME ": dropped request arguments the Messages API does not take: %s",
@@ -105,7 +113,9 @@ static json_object *anthropic_parse(const hvb_spec *spec, hvb_gateway_op op, jso
     unsupported(op, err);
     return NULL;
   }
-  return anthropic_response(body, err);
+  json_object *completion = anthropic_response(body, err);
+  if (completion) anthropic_structured_completion(completion);
+  return completion;
 }
 
 /* Anthropic's error body: {"type": "error", "error": {"type": "overloaded_error", "message":
@@ -128,19 +138,41 @@ static bool anthropic_parse_error(const hvb_spec *spec, int http_status, json_ob
   return true;
 }
 
+/* A stream's state: the translation's, and the forced structured-output tool's. */
+typedef struct gw_stream {
+  anthropic_stream *events;
+  anthropic_structured_stream answer;
+} gw_stream;
+
 static void *anthropic_stream_begin(const hvb_spec *spec) {
   (void)spec;
-  return anthropic_stream_new();
+  gw_stream *st = calloc(1, sizeof *st);
+  if (!st) return NULL;
+  st->events = anthropic_stream_new();
+  st->answer = (anthropic_structured_stream)ANTHROPIC_STRUCTURED_STREAM_INIT;
+  if (!st->events) {
+    free(st);
+    return NULL;
+  }
+  return st;
 }
 
 static void anthropic_stream_end(void *state) {
-  anthropic_stream_free(state);
+  gw_stream *st = state;
+  if (!st) return;
+  anthropic_stream_free(st->events);
+  free(st);
 }
 
 static bool anthropic_parse_event(void *state, const hvb_sse_event *ev, json_object *chunks,
                                   bool *done, hvb_error *err) {
-  return anthropic_stream_event(state, ev->event ? ev->event : "", ev->data, ev->data_len,
-                                chunks, done, err);
+  gw_stream *st = state;
+  if (!st) return hvb_gateway_fail(err, HVB_ENOMEM, "out of memory starting the stream");
+  if (!anthropic_stream_event(st->events, ev->event ? ev->event : "", ev->data, ev->data_len,
+                              chunks, done, err))
+    return false;
+  anthropic_structured_chunks(&st->answer, chunks);
+  return true;
 }
 
 HVB_GATEWAY_DEFINE(anthropic, "1.0.0",

@@ -123,12 +123,12 @@ static bool provider_error(json_object *error, const char *where, hvb_error *err
  * Request
  * ========================================================================================== */
 
-/* Request arguments this file reads itself. */
+/* Request arguments this file reads itself (response_format: structured.c). */
 static const char *const handled_keys[] = {
     "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
     "stop", "stop_sequences", "stream", "user", "metadata", "tools", "tool_choice",
     "parallel_tool_calls", "reasoning_effort", "think", "thinking", "system", "service_tier",
-    "stream_options", NULL};
+    "stream_options", "response_format", NULL};
 
 /* Anthropic's own top-level keys with no OpenAI counterpart: a request configured for this
  * gateway may set them, and they go out as given. */

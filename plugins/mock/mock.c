@@ -51,6 +51,8 @@
 #endif
 #include <heavenbase/gateway.h>
 
+#include "mock-schema.h"
+
 #include <glib.h>
 #include <math.h>
 #include <stdio.h>
@@ -245,6 +247,29 @@ static bool scripted_reply(json_object *el, size_t turn, const char *model, long
   return true;
 }
 
+/* A structured call ("response_format" json_schema or json_object) is answered with JSON: a
+ * value made from the schema (mock-schema.h), or {"reply": <the usual reply>}. Spaced, so that
+ * a stream has several deltas. New string, or NULL when the call asks for text. */
+static char *structured_reply(json_object *canonical, const char *reply) {
+  json_object *rf = json_object_object_get(canonical, "response_format");
+  const char *type = str_member(rf, "type");
+  json_object *v = NULL;
+  if (type && !strcmp(type, "json_schema")) {
+    v = mock_schema_value(json_object_object_get(json_object_object_get(rf, "json_schema"),
+                                                 "schema"));
+  } else if (type && !strcmp(type, "json_object")) {
+    v = json_object_new_object();
+    json_object_object_add(v, "reply", json_object_new_string(reply));
+  } else {
+    return NULL;
+  }
+  char *text = g_strdup(v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_SPACED |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE)
+                          : "null");
+  json_object_put(v);
+  return text;
+}
+
 static bool mock_chat(const hvb_spec *spec, json_object *canonical, json_object *chunks,
                       hvb_error *err) {
   json_object *messages = json_object_object_get(canonical, "messages");
@@ -287,6 +312,11 @@ static bool mock_chat(const hvb_spec *spec, json_object *canonical, json_object 
 
   char *reply = g_strconcat(MOCK_PREFIX, last_user ? last_user : MOCK_NO_USER, NULL);
   g_free(last_user);
+  char *structured = structured_reply(canonical, reply);
+  if (structured) {
+    g_free(reply);
+    reply = structured;
+  }
   json_object_array_add(chunks, chunk_new(model, text_delta("role", "assistant", 9), NULL));
   add_word_chunks(chunks, model, reply);
   json_object_array_add(chunks, chunk_new(model, json_object_new_object(), "stop"));
