@@ -332,6 +332,7 @@ typedef struct chat_args {
   bool json;
   int parallel;
   char *stdin_text; /* the prompt read from stdin (owned) */
+  hb_mcp_servers mcp; /* --mcp: a tool loop over their tools (cli/cmd-mcp.c) */
 } chat_args;
 
 static void chat_add_image(chat_args *c, const char *source) {
@@ -400,6 +401,7 @@ static bool chat_apply(chat_args *c, const hb_arg *arg) {
   case HB_OPT_JSON: c->json = true; break;
   case HB_OPT_INPUT: c->input = v; break;
   case HB_OPT_TOOLS: return chat_add_tools(c, v);
+  case HB_OPT_MCP: hb_mcp_servers_add(&c->mcp, v); break;
   case HB_OPT_PARALLEL:
     if (!hb_parse_count(v, 100000, &n)) {
       hb_usage("chat", "--parallel %s: expected a number of calls from 1 to 100000", v);
@@ -434,6 +436,7 @@ static bool chat_parse(chat_args *c, int argc, char **argv) {
 static int chat_prompt(chat_args *c) {
   if (c->input && c->prompt)
     return hb_usage("chat", "give prompts with -i FILE or one prompt, not both");
+  if (c->mcp.n && c->input) return hb_usage("chat", "--mcp takes one prompt, not -i FILE");
   if (c->parallel && !c->input)
     return hb_usage("chat", "--parallel needs -i FILE (one prompt per line)");
   /* Several answers streamed at once would interleave: with -i each answer is one line. */
@@ -465,7 +468,9 @@ static int chat_run(chat_args *c) {
   hb_warn_fallback(hvb_llm_spec(llm));
   if (c->stream == 0) json_object_object_add(c->call, "stream", json_object_new_boolean(false));
   int rc;
-  if (c->input)
+  if (c->mcp.n)
+    rc = hb_mcp_chat(llm, c->prompt, c->call, &c->mcp, c->json);
+  else if (c->input)
     rc = run_parallel(llm, c->input, c->parallel ? c->parallel : 1, c->call, c->include, c->json);
   else if (c->stream == 1)
     rc = run_stream(llm, c->prompt, c->call, c->include, c->json);
@@ -482,6 +487,7 @@ int hb_cmd_chat(int argc, char **argv) {
   int rc = HB_EXIT_USAGE;
   if (chat_parse(&c, argc, argv) && (rc = chat_prompt(&c)) == HB_EXIT_OK) rc = chat_run(&c);
   free(c.stdin_text);
+  hb_mcp_servers_clear(&c.mcp);
   json_object_put(c.call);
   hb_llm_opts_clear(&c.lo);
   return rc;

@@ -54,6 +54,7 @@ typedef enum hb_opt_id {
   HB_OPT_NO_STREAM,
   HB_OPT_TOOLS,
   HB_OPT_PARALLEL,
+  HB_OPT_MCP,
   /* chat and embed */
   HB_OPT_INPUT,
   /* chat and imagen */
