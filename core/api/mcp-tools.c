@@ -52,7 +52,10 @@ static json_object *tool_message(json_object *r, GString *text) {
 static json_object *call_tool(json_object *args, void *ud, hvb_error *err) {
   mcp_tool *t = ud;
   json_object *r = hvb_mcp_call(t->mcp, t->name, args, err);
-  if (!r) return NULL;
+  if (!r) {
+    hvb__error_prefix(err, "MCP tool %s", t->name);
+    return NULL;
+  }
   GString *text = g_string_new(NULL);
   json_object *out = tool_message(r, text);
   bool is_error = json_object_get_boolean(json_object_object_get(r, "isError"));

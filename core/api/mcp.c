@@ -11,6 +11,9 @@
 #include <glib.h>
 #include <string.h>
 
+/* Starting a server (npx may download it first) takes longer than a tool call may: initialize
+ * and tools/list get at least this long, whatever the timeout. */
+#define STARTUP_TIMEOUT_MS (HVB_MCP_DEFAULT_TIMEOUT_S * 1000L)
 #define MAX_PAGES 1000 /* of tools/list: a server whose cursor never ends is a broken one */
 
 struct hvb_mcp {
@@ -60,6 +63,10 @@ static bool version_known(const char *v) {
   return ok;
 }
 
+static long startup_timeout(const hvb_mcp *m) {
+  return m->timeout_ms > STARTUP_TIMEOUT_MS ? m->timeout_ms : STARTUP_TIMEOUT_MS;
+}
+
 static bool initialize(hvb_mcp *m, hvb_error *err) {
   json_object *p = json_object_new_object(), *client = json_object_new_object();
   char **known = g_strsplit(HVB_MCP_VERSIONS, " ", 2);
@@ -69,7 +76,7 @@ static bool initialize(hvb_mcp *m, hvb_error *err) {
   json_object_object_add(client, "name", json_object_new_string("heavenbase"));
   json_object_object_add(client, "version", json_object_new_string(HVB_VERSION_STRING));
   json_object_object_add(p, "clientInfo", client);
-  json_object *r = hvb__mcp_rpc_call(m->rpc, "initialize", p, m->timeout_ms, err);
+  json_object *r = hvb__mcp_rpc_call(m->rpc, "initialize", p, startup_timeout(m), err);
   if (!r) return false;
   const char *v = hvb__json_str(r, "protocolVersion");
   if (!version_known(v)) {
@@ -99,7 +106,7 @@ static bool list_tools(hvb_mcp *m, hvb_error *err) {
     if (cursor) json_object_object_add(p, "cursor", json_object_new_string(cursor));
     g_free(cursor);
     cursor = NULL;
-    json_object *r = hvb__mcp_rpc_call(m->rpc, "tools/list", p, m->timeout_ms, err);
+    json_object *r = hvb__mcp_rpc_call(m->rpc, "tools/list", p, startup_timeout(m), err);
     if (!r) {
       json_object_put(all);
       return false;

@@ -260,7 +260,9 @@ hvb_mcp_link *hvb__mcp_stdio_new(char *const *argv, char *const *env, hvb_error 
   }
   stdio_link *s = g_new0(stdio_link, 1);
   s->base.ops = &stdio_ops;
-  s->base.label = g_strdup(argv[0]);
+  char *line = g_strjoinv(" ", (char **)argv);
+  s->base.label = g_utf8_make_valid(line, MIN(strlen(line), 120));
+  g_free(line);
   s->exit_status = -1;
   bool ok = spawn(s, argv, env, sv[1], ep[1], err);
   close(sv[1]);

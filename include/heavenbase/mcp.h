@@ -22,7 +22,8 @@
  * "auth_env" (HTTP: the NAME of an environment variable whose value is sent as
  * "Authorization: Bearer <value>", or as is when it already holds a space, e.g.
  * "Basic ..."; the value is a secret: redacted from every message and log), "timeout"
- * (seconds for each request, tool calls included; default 60).
+ * (seconds for each request, tool calls included; default 60; initialize and tools/list
+ * get at least 60 s whatever it says, as starting a server may take long: npx downloads).
  *
  * hvb_mcp_new runs initialize (protocol version negotiation: we offer the newest version we
  * know, "2025-06-18", and accept any version of HVB_MCP_VERSIONS the server answers with),
