@@ -114,6 +114,39 @@ expect_out "the loop over HTTP ends with the model's answer" "HTTP done."
 expect_true "echo's result over HTTP reaches the model" grep -qF 'Echo: over http' <(request 2)
 expect_true "get-sum's result over HTTP too" grep -qF 'The sum of 40 and 2 is 42.' <(request 2)
 
+mkdir -p "$HB_CONFIG_DIR"
+# ---- the fake upstream as an MCP server: JSON replies, pages, session, auth from a named variable ----
+mcp_reply() {  # ID RESULT_JSON
+  python3 -c 'import json,sys; print(json.dumps({"jsonrpc": "2.0", "id": int(sys.argv[1]), "result": json.loads(sys.argv[2])}))' "$1" "$2"
+}
+restart_upstream "$(python3 -c 'import json,sys; print(json.dumps({"routes": {"/mcp": [
+  {"content_type": "application/json", "headers": {"Mcp-Session-Id": "sess-42"}, "body": sys.argv[1]},
+  {"status": 202, "body": ""},
+  {"content_type": "application/json", "body": sys.argv[2]},
+  {"content_type": "application/json", "body": sys.argv[3]},
+  {"status": 200, "body": ""}]}}))' \
+  "$(mcp_reply 1 '{"protocolVersion": "2025-03-26", "capabilities": {"tools": {}}, "serverInfo": {"name": "fake", "version": "1"}}')" \
+  "$(mcp_reply 2 '{"tools": [{"name": "first", "description": "page one", "inputSchema": {"type": "object"}}], "nextCursor": "page-2"}')" \
+  "$(mcp_reply 3 '{"tools": [{"name": "second", "description": "page two", "inputSchema": {"type": "object"}}]}')")"
+python3 -c 'import json,sys; print(json.dumps({"heavenbase": {"llm": {"mcp": {"fake": {"url": sys.argv[1], "auth_env": "FAKE_MCP_TOKEN", "headers": {"X-Team": "core"}}, "both": {"command": "x", "url": sys.argv[1]}}}}}))' \
+  "$UP_URL/mcp" > "$HB_CONFIG_DIR/config.json"
+FAKE_MCP_TOKEN=tok-secret-0123456789 hb mcp list fake
+expect_status "a config-named HTTP server lists" 0
+expect_out_has "the tools of every page" "second  page two"
+expect_out_has "(the first page too)" "first  page one"
+expect_log_has "the token is sent from the named variable" '"authorization":"Bearer tok-secret-0123456789"'
+expect_log_has "the config's headers are sent" '"x-team":"core"'
+expect_true "the second page is asked for with its cursor" grep -qF '"params":{"cursor":"page-2"}' <(sed -n 4p "$UP_LOG")
+expect_true "the session id goes back" grep -qF '"mcp-session-id":"sess-42"' <(sed -n 3p "$UP_LOG")
+expect_true "with the negotiated version" grep -qF '"mcp-protocol-version":"2025-03-26"' <(sed -n 3p "$UP_LOG")
+expect_true "and the session is deleted at the end" grep -qF '"method":"DELETE"' <(sed -n 5p "$UP_LOG")
+hb mcp list fake
+expect_status "a named variable that is not set fails" 1
+expect_err_has "naming the variable" "FAKE_MCP_TOKEN is not set"
+hb mcp list both
+expect_status "a config entry with both command and url fails" 1
+expect_err_has "naming the key" "heavenbase.llm.mcp.both"
+
 # ---- a server killed before the model asks for its tool: a tool error, not a hang ----
 restart_upstream "$(python3 -c 'import json,sys; print(json.dumps({"routes": {"/v1/chat/completions": [{"body": sys.argv[1], "head_delay_ms": 1500}, {"body": sys.argv[2]}]}}))' \
   "$(tool_calls_reply '[["k1","echo","{\"message\":\"anyone?\"}"]]')" "$(text_reply "It died.")")"
@@ -130,7 +163,6 @@ expect_true "saying how the server ended" grep -qF 'was killed by signal 9' <(re
 expect_true "within seconds" [ $(( $(date +%s) - start )) -lt 20 ]
 
 # ---- a server that hangs (stopped): the tool timeout of a config-named server ----
-mkdir -p "$HB_CONFIG_DIR"
 python3 -c 'import json,sys; print(json.dumps({"heavenbase": {"llm": {"mcp": {"stuck": {"command": ["sh", "-c", "echo $$ > " + sys.argv[2] + "; exec node " + sys.argv[1] + " stdio"], "timeout": 1}}}}}))' \
   "$E" "$T/pid-stop" > "$HB_CONFIG_DIR/config.json"
 restart_upstream "$(python3 -c 'import json,sys; print(json.dumps({"routes": {"/v1/chat/completions": [{"body": sys.argv[1], "head_delay_ms": 1500}, {"body": sys.argv[2]}]}}))' \
