@@ -33,7 +33,6 @@ typedef struct stdio_link {
   pid_t pid;
   int sock, errfd;
   GString *line, *errtail;
-  int exit_status; /* waitpid status once reaped, -1 before */
   bool eof;
 } stdio_link;
 
@@ -63,20 +62,20 @@ static void drain_stderr(stdio_link *s) {
 /* The server is gone: say so, with how it ended and the end of what it wrote on stderr. */
 static bool fail_gone(stdio_link *s, hvb_error *err) {
   drain_stderr(s);
-  if (s->exit_status < 0) {
-    /* Its stdout closed; give it a moment to exit, without waiting long for one that only
-     * closed the socket. */
-    for (int i = 0; i < 50 && s->exit_status < 0; i++) {
-      int st;
-      if (waitpid(s->pid, &st, WNOHANG) == s->pid) s->exit_status = st;
-      else g_usleep(2000);
-    }
+  /* Its stdout closed; give it a moment to exit, without waiting long for one that only
+   * closed the socket. WNOWAIT: the leader is reaped only by close, after the group is
+   * killed, so that the group id cannot be reused meanwhile. */
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  for (int i = 0; i < 50 && !si.si_pid; i++) {
+    if (waitid(P_PID, (id_t)s->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) break;
+    if (!si.si_pid) g_usleep(2000);
   }
   char how[64] = "closed its output";
-  if (s->exit_status >= 0 && WIFEXITED(s->exit_status))
-    snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(s->exit_status));
-  else if (s->exit_status >= 0 && WIFSIGNALED(s->exit_status))
-    snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(s->exit_status));
+  if (si.si_pid && si.si_code == CLD_EXITED)
+    snprintf(how, sizeof how, "exited with status %d", si.si_status);
+  else if (si.si_pid)
+    snprintf(how, sizeof how, "was killed by signal %d", si.si_status);
   char *tail = g_strstrip(g_strdup(s->errtail->str));
   bool r = hvb__fail(err, HVB_TRANSPORT, "MCP server '%s' %s%s%s", s->base.label, how,
                      *tail ? "; its stderr ends: " : "", tail);
@@ -177,20 +176,17 @@ static void stdio_close(hvb_mcp_link *l) {
   stdio_link *s = (stdio_link *)l;
   if (s->sock >= 0) shutdown(s->sock, SHUT_RDWR), close(s->sock);
   siginfo_t si;
-  bool exited = s->exit_status >= 0;
-  for (int i = 0; !exited && i < STOP_GRACE_MS / 10; i++) {
-    memset(&si, 0, sizeof si);
-    if (waitid(P_PID, (id_t)s->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid) exited = true;
-    else g_usleep(10000);
+  memset(&si, 0, sizeof si);
+  for (int i = 0; !si.si_pid && i < STOP_GRACE_MS / 10; i++) {
+    if (waitid(P_PID, (id_t)s->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) break;
     if (s->errfd >= 0) drain_stderr(s);
+    if (si.si_pid) break;
+    g_usleep(10000);
     if (i == STOP_GRACE_MS / 20) kill(-s->pid, SIGTERM);
   }
-  if (s->exit_status < 0) {
-    kill(-s->pid, SIGKILL); /* what it spawned, and itself if still running */
-    while (waitpid(s->pid, &s->exit_status, 0) < 0 && errno == EINTR) {}
-  } else {
-    kill(-s->pid, SIGKILL); /* the leader is reaped; only stragglers of the group, if any */
-  }
+  kill(-s->pid, SIGKILL); /* what it spawned, and itself if still running */
+  int st;
+  while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR) {}
   if (s->errfd >= 0) close(s->errfd);
   hvb__log(HVB_LOG_DEBUG, "mcp %s: stopped", s->base.label);
   g_string_free(s->line, TRUE);
@@ -263,7 +259,6 @@ hvb_mcp_link *hvb__mcp_stdio_new(char *const *argv, char *const *env, hvb_error 
   char *line = g_strjoinv(" ", (char **)argv);
   s->base.label = g_utf8_make_valid(line, MIN(strlen(line), 120));
   g_free(line);
-  s->exit_status = -1;
   bool ok = spawn(s, argv, env, sv[1], ep[1], err);
   close(sv[1]);
   close(ep[1]);
