@@ -20,6 +20,28 @@ int hb_cmd_gateways(int argc, char **argv);
 int hb_cmd_cache(int argc, char **argv);
 int hb_cmd_embed(int argc, char **argv);
 int hb_cmd_imagen(int argc, char **argv);
+int hb_cmd_mcp(int argc, char **argv);
+
+/* hb chat --mcp SERVER (repeatable), cli/cmd-mcp.c: the servers given, in order. */
+typedef struct hb_mcp_servers {
+  const char **list; /* borrowed from argv */
+  int n;
+} hb_mcp_servers;
+void hb_mcp_servers_add(hb_mcp_servers *s, const char *server);
+void hb_mcp_servers_clear(hb_mcp_servers *s);
+/* The servers opened (cli/cmd-mcp.c): every handle made so far, also after a failure. */
+typedef struct hb_mcp_open_set {
+  hvb_mcp **list;
+  int n;
+} hb_mcp_open_set;
+/* Start every server of `s` and add its tools to `tools`; HB_EXIT_OK, or a failure reported
+ * (naming the server). Free with hb_mcp_close after the tools, whatever was returned. */
+int hb_mcp_open(const hb_mcp_servers *s, hvb_tools *tools, hb_mcp_open_set *open);
+void hb_mcp_close(hb_mcp_open_set *open);
+/* The tool loop over every server's tools, for PROMPT: prints the answer (or with `json`,
+ * the conversation's messages). */
+int hb_mcp_chat(hvb_llm *llm, const char *prompt, json_object *call, const hb_mcp_servers *s,
+                bool json);
 
 /* Print the help of `command` (NULL: the overview) to `out`; false for an unknown command. */
 bool hb_help(const char *command, FILE *out);

@@ -335,6 +335,7 @@ typedef struct chat_args {
   int parallel;
   char *stdin_text; /* the prompt read from stdin (owned) */
   const char *session; /* --session FILE (interactive) */
+  hb_mcp_servers mcp; /* --mcp: a tool loop over their tools (cli/cmd-mcp.c) */
 } chat_args;
 
 static void chat_add_image(chat_args *c, const char *source) {
@@ -440,6 +441,7 @@ static bool chat_apply(chat_args *c, const hb_arg *arg) {
   case HB_OPT_TOOLS: return chat_add_tools(c, v);
   case HB_OPT_SCHEMA: return chat_add_schema(c, v);
   case HB_OPT_JSON_OBJECT: chat_json_object(c); break;
+  case HB_OPT_MCP: hb_mcp_servers_add(&c->mcp, v); break;
   case HB_OPT_PARALLEL:
     if (!hb_parse_count(v, 100000, &n)) {
       hb_usage("chat", "--parallel %s: expected a number of calls from 1 to 100000", v);
@@ -474,6 +476,7 @@ static bool chat_parse(chat_args *c, int argc, char **argv) {
 static int chat_prompt(chat_args *c) {
   if (c->input && c->prompt)
     return hb_usage("chat", "give prompts with -i FILE or one prompt, not both");
+  if (c->mcp.n && c->input) return hb_usage("chat", "--mcp takes one prompt, not -i FILE");
   if (c->parallel && !c->input)
     return hb_usage("chat", "--parallel needs -i FILE (one prompt per line)");
   /* Several answers streamed at once would interleave: with -i each answer is one line. */
@@ -505,13 +508,27 @@ static int chat_run(chat_args *c) {
   hb_warn_fallback(hvb_llm_spec(llm));
   if (c->stream == 0) json_object_object_add(c->call, "stream", json_object_new_boolean(false));
   int rc;
-  if (c->input)
+  if (c->mcp.n)
+    rc = hb_mcp_chat(llm, c->prompt, c->call, &c->mcp, c->json);
+  else if (c->input)
     rc = run_parallel(llm, c->input, c->parallel ? c->parallel : 1, c->call, c->include, c->json);
   else if (c->stream == 1)
     rc = run_stream(llm, c->prompt, c->call, c->include, c->json);
   else
     rc = run_chat(llm, c->prompt, c->call, c->include, c->json);
   hvb_llm_free(llm);
+  return rc;
+}
+
+/* The interactive chat, with the tools of the --mcp servers. */
+static int chat_interactive(chat_args *c) {
+  if (!c->mcp.n) return hb_chat_repl(c->lo.options, c->call, c->session, NULL);
+  hvb_tools *tools = hvb_tools_new();
+  hb_mcp_open_set open;
+  int rc = hb_mcp_open(&c->mcp, tools, &open);
+  if (rc == HB_EXIT_OK) rc = hb_chat_repl(c->lo.options, c->call, c->session, tools);
+  hvb_tools_free(tools);
+  hb_mcp_close(&open);
   return rc;
 }
 
@@ -523,12 +540,13 @@ int hb_cmd_chat(int argc, char **argv) {
   bool parsed = chat_parse(&c, argc, argv);
   /* No prompt and a terminal: an interactive session (cli/cmd-chat-session.c). */
   if (parsed && !c.prompt && !c.input && isatty(STDIN_FILENO))
-    rc = hb_chat_repl(c.lo.options, c.call, c.session, NULL);
+    rc = chat_interactive(&c);
   else if (parsed && c.session)
     rc = hb_usage("chat", "--session FILE is for the interactive chat (no prompt, a terminal)");
   else if (parsed && (rc = chat_prompt(&c)) == HB_EXIT_OK)
     rc = chat_run(&c);
   free(c.stdin_text);
+  hb_mcp_servers_clear(&c.mcp);
   json_object_put(c.call);
   hb_llm_opts_clear(&c.lo);
   return rc;

@@ -37,6 +37,10 @@ static const struct {
      "  --json             print JSON (with --stream: one JSON delta per line)\n"
      "  --tools FILE       send the OpenAI tools array in FILE; when the model answers\n"
      "                     with tool calls and no text, they print as a JSON array\n"
+     "  --mcp SERVER       run a tool loop with the tools of an MCP server: a command\n"
+     "                     line, an http(s) URL or a config name (see hb mcp); its\n"
+     "                     results go back to the model; repeatable; --json prints the\n"
+     "                     conversation's messages\n"
      "  -o KEY=VALUE       a request argument or option; VALUE is JSON when it parses\n"
      "                     as JSON, else a string (-o temperature=0 -o max_tokens=64)\n"
      "  -i, --input FILE   one chat per line of FILE ('-': stdin; empty lines skipped),\n"
@@ -129,6 +133,17 @@ static const struct {
      "  Search order: hb --gateway-path DIR (repeatable), $HB_GATEWAY_PATH (colon-\n"
      "  separated), ~/.local/share/heavenbase/gateways-1, then the system directory\n"
      "  (pkg-config --variable=gatewaydir heavenbase). The first file of a name wins.\n"},
+    {"mcp", hb_cmd_mcp, "list the tools of an MCP server",
+     "usage: hb mcp list SERVER [--json]\n"
+     "\n"
+     "  SERVER is a command line (stdio: the server runs as a child of hb, its stderr\n"
+     "  goes to the debug log, HB_LOG=debug), an http(s) URL (Streamable HTTP), or the\n"
+     "  NAME of a server in the config: heavenbase.llm.mcp.NAME = {\"command\" or\n"
+     "  \"url\", \"env\", \"headers\", \"auth_env\", \"timeout\"}.\n"
+     "  list   one line per tool: its name and the first line of its description;\n"
+     "         --json prints the server's tools as it sent them\n"
+     "\n"
+     "  hb chat --mcp SERVER (repeatable) runs a tool loop over the servers' tools.\n"},
     {"repair", hb_cmd_repair, "repair broken tool-call arguments read from stdin",
      "usage: hb repair [--schema FILE] [--tool-names A,B] [--tool NAME] [--split] [--strict]\n"
      "                 [--json] < ARGUMENTS\n"

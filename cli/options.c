@@ -39,6 +39,8 @@ static const hb_option table[] = {
      "with -i: at most N chats in flight"},
     {HB_OPT_SESSION, "session", 0, HB_VALUE_FILE, "FILE", NULL, NULL,
      "interactive: resume the session saved in FILE, and save it there after each turn"},
+    {HB_OPT_MCP, "mcp", 0, HB_VALUE_TEXT, "SERVER", NULL, NULL,
+     "run the tools of an MCP server (command line, URL or config name); repeatable"},
     {HB_OPT_INPUT, "input", 'i', HB_VALUE_FILE, "FILE", NULL, NULL,
      "one input per line of FILE ('-': stdin)"},
     {HB_OPT_IMAGE, "image", 0, HB_VALUE_IMAGE, "SOURCE", NULL, NULL,
@@ -89,7 +91,7 @@ static const hb_opt_id global_opts[] = {HB_OPT_GATEWAY_PATH, HB_OPT_VERSION, HB_
 static const hb_opt_id chat_opts[] = {LLM_OPTIONS,   HB_OPT_SYSTEM,    HB_OPT_IMAGE, HB_OPT_INCLUDE,
                                       HB_OPT_STREAM, HB_OPT_NO_STREAM, HB_OPT_JSON,  HB_OPT_TOOLS,
                                       HB_OPT_INPUT,  HB_OPT_PARALLEL,  HB_OPT_SESSION,
-                                      HB_OPT_SCHEMA, HB_OPT_JSON_OBJECT, HB_OPT_END};
+                                      HB_OPT_SCHEMA, HB_OPT_JSON_OBJECT, HB_OPT_MCP, HB_OPT_END};
 static const hb_opt_id imagen_opts[] = {LLM_OPTIONS,  HB_OPT_OUTPUT, HB_OPT_ARG,   HB_OPT_SIZE,
                                         HB_OPT_COUNT, HB_OPT_SEED,   HB_OPT_IMAGE, HB_OPT_END};
 static const hb_opt_id embed_opts[] = {LLM_OPTIONS, HB_OPT_INPUT, HB_OPT_JSON, HB_OPT_END};
@@ -126,6 +128,7 @@ static const hb_command_options commands[] = {
     {"gateways", "info", json_only},
     {"gateways", "check", json_only},
     {"repair", NULL, repair_opts},
+    {"mcp", "list", json_only},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -56,6 +56,7 @@ typedef enum hb_opt_id {
   HB_OPT_PARALLEL,
   HB_OPT_SESSION,
   HB_OPT_JSON_OBJECT,
+  HB_OPT_MCP,
   /* chat and embed */
   HB_OPT_INPUT,
   /* chat and imagen */

@@ -60,6 +60,7 @@ struct hvb_transfer {
   long retry_after_ms; /* server's hint, -1 when none */
   bool hint_ms;        /* the hint came from retry-after-ms, which wins over Retry-After */
   char content_type[128];
+  char session_id[256]; /* Mcp-Session-Id of the response (the MCP client's), "" when none */
   GString *error_body; /* non-2xx body, first ERROR_BODY_MAX bytes */
   hvb_error_body_fn error_reader; /* the request's error_body reader, and its data */
   void *error_reader_data;

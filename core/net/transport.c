@@ -88,6 +88,11 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ud) {
     t->retry_after_ms = -1;
     t->hint_ms = false;
     t->content_type[0] = '\0';
+    t->session_id[0] = '\0';
+  } else if (header_is(line, len, "mcp-session-id", &v, &vlen)) {
+    size_t n = MIN(vlen, sizeof t->session_id - 1);
+    memcpy(t->session_id, v, n);
+    t->session_id[n] = '\0';
   } else if (header_is(line, len, "content-type", &v, &vlen)) {
     size_t n = MIN(vlen, sizeof t->content_type - 1); /* curl's line has no NUL */
     memcpy(t->content_type, v, n);
@@ -206,6 +211,7 @@ static void attempt_reset(hvb_transfer *t) {
   t->retry_after_ms = -1;
   t->hint_ms = false;
   t->content_type[0] = '\0';
+  t->session_id[0] = '\0';
   g_string_truncate(t->error_body, 0);
   t->body_bytes = 0;
   t->sink_aborted = false;
@@ -650,6 +656,8 @@ long hvb__transfer_status(const hvb_transfer *t) { return t->status; }
 int hvb__transfer_attempts(const hvb_transfer *t) { return t->attempts; }
 
 const char *hvb__transfer_content_type(const hvb_transfer *t) { return t->content_type; }
+
+const char *hvb__transfer_session_id(const hvb_transfer *t) { return t->session_id; }
 
 /* Free a transfer that belongs to no client (and no multi) any more. */
 static void xfer_destroy(hvb_transfer *t) {

@@ -174,6 +174,10 @@ int hvb__transfer_attempts(const hvb_transfer *t);
  * until the next step: lets a stream reader notice a provider that answered with plain JSON. */
 const char *hvb__transfer_content_type(const hvb_transfer *t);
 
+/* The Mcp-Session-Id header of the last attempt's response ("" when absent), borrowed until
+ * the next step: the MCP client's Streamable HTTP transport sends it back. */
+const char *hvb__transfer_session_id(const hvb_transfer *t);
+
 /* Abort if running and release; handles go back to the client's pools. NULL is a no-op. */
 void hvb__transfer_free(hvb_transfer *t);
 

@@ -20,5 +20,6 @@
 #include <heavenbase/async.h>
 #include <heavenbase/session.h>
 #include <heavenbase/structured.h>
+#include <heavenbase/mcp.h>
 
 #endif

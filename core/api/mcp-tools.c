@@ -1,0 +1,95 @@
+/* core/api/mcp-tools.c: an MCP server's tools as executable tools of the tool loop
+ * (hvb_tools_add_mcp), and a tools/call result as the tool message the model reads.
+ */
+#include "api/mcp.h"
+#include "text/json.h"
+#include "base/error.h"
+
+#include <glib.h>
+#include <string.h>
+
+typedef struct mcp_tool {
+  hvb_mcp *mcp;
+  char name[];
+} mcp_tool;
+
+static void add_member(json_object *o, const char *key, json_object *v) {
+  if (v) json_object_object_add(o, key, v);
+}
+
+/* {"text", "structured", "images", "resources"}: what the model can read of a result, each
+ * member only when the result has it. */
+static json_object *tool_message(json_object *r, GString *text) {
+  json_object *content = json_object_object_get(r, "content");
+  json_object *images = NULL, *other = NULL;
+  for (size_t i = 0; i < json_object_array_length(content); i++) {
+    json_object *c = json_object_array_get_idx(content, i);
+    const char *type = hvb__json_str(c, "type");
+    if (type && !strcmp(type, "text")) {
+      if (text->len) g_string_append_c(text, '\n');
+      g_string_append(text, hvb__json_str(c, "text") ? hvb__json_str(c, "text") : "");
+    } else if (type && !strcmp(type, "image")) {
+      json_object *img = json_object_new_object();
+      json_object_object_add(img, "mime_type",
+                             json_object_new_string(hvb__json_str(c, "mimeType") ?
+                                                    hvb__json_str(c, "mimeType") : ""));
+      json_object_object_add(img, "data", json_object_get(json_object_object_get(c, "data")));
+      if (!images) images = json_object_new_array();
+      json_object_array_add(images, img);
+    } else {
+      if (!other) other = json_object_new_array();
+      json_object_array_add(other, json_object_get(c));
+    }
+  }
+  json_object *out = json_object_new_object();
+  if (text->len) json_object_object_add(out, "text", json_object_new_string(text->str));
+  add_member(out, "structured", json_object_get(json_object_object_get(r, "structuredContent")));
+  add_member(out, "images", images);
+  add_member(out, "resources", other);
+  return out;
+}
+
+static json_object *call_tool(json_object *args, void *ud, hvb_error *err) {
+  mcp_tool *t = ud;
+  json_object *r = hvb_mcp_call(t->mcp, t->name, args, err);
+  if (!r) {
+    hvb__error_prefix(err, "MCP tool %s", t->name);
+    return NULL;
+  }
+  GString *text = g_string_new(NULL);
+  json_object *out = tool_message(r, text);
+  bool is_error = json_object_get_boolean(json_object_object_get(r, "isError"));
+  if (is_error) {
+    hvb__fail(err, HVB_PROVIDER, "MCP tool %s failed: %s", t->name,
+              text->len ? text->str : "(no text)");
+    json_object_put(out);
+    out = NULL;
+  }
+  g_string_free(text, TRUE);
+  json_object_put(r);
+  return out;
+}
+
+HVB_PUBLIC bool hvb_tools_add_mcp(hvb_tools *tools, hvb_mcp *mcp, hvb_error *err) {
+  if (!tools || !mcp) return hvb__fail(err, HVB_EINVAL, "tools or mcp is NULL");
+  json_object *list = hvb_mcp_tools(mcp, err);
+  if (!list) return false;
+  list = json_object_get(list); /* a list_changed during a call may replace it */
+  bool ok = true;
+  for (size_t i = 0; ok && i < json_object_array_length(list); i++) {
+    json_object *def = json_object_array_get_idx(list, i);
+    const char *name = hvb__json_str(def, "name");
+    if (!name) continue;
+    json_object *schema = json_object_object_get(def, "inputSchema");
+    size_t n = strlen(name) + 1;
+    mcp_tool *t = g_malloc(sizeof *t + n);
+    t->mcp = mcp;
+    memcpy(t->name, name, n);
+    hvb__mcp_keep(mcp, t);
+    ok = hvb_tools_add(tools, name, hvb__json_str(def, "description"),
+                       json_object_is_type(schema, json_type_object) ? schema : NULL, call_tool,
+                       t, err);
+  }
+  json_object_put(list);
+  return ok;
+}

@@ -1,0 +1,17 @@
+/* core/api/mcp.h: the MCP handle's seams between core/api/mcp.c (connect, requests) and
+ * core/api/mcp-server.c (what a server string or config entry means). */
+#ifndef HVB_API_MCP_H
+#define HVB_API_MCP_H
+
+#include <heavenbase/mcp.h>
+#include "net/mcp-link.h"
+
+/* The link for `server` with `options` (see heavenbase/mcp.h), and the request timeout in
+ * *timeout_ms. NULL with err set. */
+hvb_mcp_link *hvb__mcp_open(const char *server, json_object *options, long *timeout_ms,
+                            hvb_error *err);
+
+/* Keep `block` (g_malloc'd) until hvb_mcp_free frees it: the tools' user data. */
+void hvb__mcp_keep(hvb_mcp *m, void *block);
+
+#endif

@@ -1,0 +1,181 @@
+/* core/net/mcp-http.c: the Streamable HTTP transport of the MCP client (MCP spec,
+ * "Transports: Streamable HTTP"), on the library's own HTTP transport (core/net/transport.h:
+ * pooled libcurl handles, timeouts, size caps, redacted messages).
+ *
+ * Every client message is one POST to the endpoint with "Accept: application/json,
+ * text/event-stream". The server answers a request with either one JSON body or an SSE stream
+ * whose events carry its notifications and then the reply; a notification or a reply of ours
+ * gets 202 and no body. The Mcp-Session-Id the server gives at initialize goes back on every
+ * later request, with MCP-Protocol-Version once negotiated, and a DELETE ends the session on
+ * close. The optional GET stream for unsolicited server messages is not opened: a tool
+ * client needs nothing a server could only send there (list_changed also comes on POSTs).
+ */
+#include "net/mcp-link.h"
+#include "net/transport.h"
+#include "text/hash.h"
+#include "text/sse.h"
+#include "base/error.h"
+#include "base/log.h"
+
+#include <string.h>
+
+#define MAX_REPLY_BYTES (64u << 20)
+
+typedef struct http_link {
+  hvb_mcp_link base;
+  hvb_client *client;
+  char *url;
+  GPtrArray *headers; /* "Name: value" (the caller's), NULL-terminated on use */
+  char *session, *version;
+} http_link;
+
+static hvb_sink_rc gather(void *ud, const char *data, size_t len, hvb_error *err) {
+  (void)err;
+  g_string_append_len(ud, data, len);
+  return HVB_SINK_PROGRESS;
+}
+
+static void reset(void *ud) { g_string_truncate(ud, 0); }
+
+/* A message (an object) or a batch (an array of them) to `in`. */
+static void push_json(GQueue *in, const char *text, size_t len) {
+  json_tokener *tok = json_tokener_new();
+  json_object *v = json_tokener_parse_ex(tok, text, (int)len);
+  json_tokener_free(tok);
+  if (json_object_is_type(v, json_type_object)) {
+    g_queue_push_tail(in, v);
+    return;
+  }
+  if (json_object_is_type(v, json_type_array))
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+      json_object *m = json_object_array_get_idx(v, i);
+      if (json_object_is_type(m, json_type_object)) g_queue_push_tail(in, json_object_get(m));
+    }
+  json_object_put(v);
+}
+
+static bool on_event(void *ud, const hvb_sse_event *ev, hvb_error *err) {
+  (void)err;
+  if (ev->data && ev->data_len && (!ev->event || !*ev->event || !strcmp(ev->event, "message")))
+    push_json(ud, ev->data, ev->data_len);
+  return true;
+}
+
+static char **request_headers(http_link *h, bool json_body) {
+  GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < h->headers->len; i++) g_ptr_array_add(a, g_strdup(h->headers->pdata[i]));
+  if (json_body) g_ptr_array_add(a, g_strdup("Accept: application/json, text/event-stream"));
+  if (h->session) g_ptr_array_add(a, g_strdup_printf("Mcp-Session-Id: %s", h->session));
+  if (h->version) g_ptr_array_add(a, g_strdup_printf("MCP-Protocol-Version: %s", h->version));
+  g_ptr_array_add(a, NULL);
+  g_ptr_array_set_free_func(a, NULL);
+  return (char **)g_ptr_array_free(a, FALSE);
+}
+
+/* One HTTP exchange, run to its end or the deadline; the 2xx body in `body`. */
+static bool exchange(http_link *h, const char *method, const char *text, GString *body,
+                     gint64 deadline, char **ctype, hvb_error *err) {
+  char **hdrs = request_headers(h, text != NULL);
+  gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+  hvb_http_request req = {.method = method, .url = h->url, .headers = (const char *const *)hdrs,
+                          .body = text, .body_len = text ? strlen(text) : 0,
+                          .timeout_ms = left > 0 ? left : 1, .max_retries = 0,
+                          .max_body_bytes = MAX_REPLY_BYTES};
+  hvb_transfer *t = hvb__transfer_new(h->client, &req, gather, reset, body);
+  g_strfreev(hdrs);
+  hvb_step st;
+  while ((st = hvb__transfer_step(t, 100, err)) == HVB_STEP_RUNNING) {}
+  if (st == HVB_STEP_DONE) {
+    const char *sid = hvb__transfer_session_id(t);
+    if (*sid && (!h->session || strcmp(sid, h->session))) {
+      g_free(h->session);
+      h->session = g_strdup(sid);
+    }
+    *ctype = g_ascii_strdown(hvb__transfer_content_type(t), -1);
+  } else {
+    hvb__error_prefix(err, "MCP server %s", h->base.label);
+  }
+  hvb__transfer_free(t);
+  return st == HVB_STEP_DONE;
+}
+
+static bool http_send(hvb_mcp_link *l, json_object *msg, GQueue *in, gint64 deadline,
+                      hvb_error *err) {
+  http_link *h = (http_link *)l;
+  const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
+  GString *body = g_string_new(NULL);
+  char *ctype = NULL;
+  bool ok = exchange(h, "POST", text, body, deadline, &ctype, err);
+  if (ok && strstr(ctype, "text/event-stream")) {
+    hvb_sse *sse = hvb__sse_new(0, 0, on_event, in);
+    ok = hvb__sse_feed(sse, body->str, body->len, err) >= 0 &&
+         hvb__sse_feed(sse, "\n\n", 2, err) >= 0; /* a last event without its blank line */
+    hvb__sse_free(sse);
+  } else if (ok && body->len) {
+    push_json(in, body->str, body->len);
+  }
+  g_free(ctype);
+  g_string_free(body, TRUE);
+  return ok;
+}
+
+static bool http_pump(hvb_mcp_link *l, GQueue *in, gint64 deadline, hvb_error *err) {
+  (void)in;
+  (void)deadline;
+  return hvb__fail(err, HVB_PARSE, "MCP server %s: its HTTP reply held no JSON-RPC response",
+                   l->label);
+}
+
+static void http_set_version(hvb_mcp_link *l, const char *version) {
+  http_link *h = (http_link *)l;
+  g_free(h->version);
+  h->version = g_strdup(version);
+}
+
+static void http_close(hvb_mcp_link *l) {
+  http_link *h = (http_link *)l;
+  if (h->session) { /* the spec's way to end a session; a server may refuse (405): fine */
+    GString *body = g_string_new(NULL);
+    char *ctype = NULL;
+    hvb_error e = HVB_ERROR_INIT;
+    exchange(h, "DELETE", NULL, body, g_get_monotonic_time() + 2 * G_USEC_PER_SEC, &ctype, &e);
+    g_free(ctype);
+    g_string_free(body, TRUE);
+  }
+  hvb__client_unref(h->client);
+  g_ptr_array_free(h->headers, TRUE);
+  g_free(h->url);
+  g_free(h->session);
+  g_free(h->version);
+  g_free(h->base.label);
+  g_free(h);
+}
+
+static const hvb_mcp_link_ops http_ops = {http_send, http_pump, http_set_version, http_close};
+
+hvb_mcp_link *hvb__mcp_http_new(const char *url, char *const *headers) {
+  http_link *h = g_new0(http_link, 1);
+  h->base.ops = &http_ops;
+  h->base.label = hvb__redact_url(url);
+  h->url = g_strdup(url);
+  h->headers = g_ptr_array_new_with_free_func(g_free);
+  json_object *key = json_object_new_object();
+  json_object *hk = json_object_new_array();
+  json_object_object_add(key, "mcp", json_object_new_string(url));
+  for (char *const *x = headers; x && *x; x++) {
+    g_ptr_array_add(h->headers, g_strdup(*x));
+    json_object_array_add(hk, json_object_new_string(*x));
+    if (!g_ascii_strncasecmp(*x, "Authorization:", 14)) {
+      const char *v = *x + 14;
+      while (*v == ' ') v++;
+      hvb__secret_register(v);
+      if (!g_ascii_strncasecmp(v, "Bearer ", 7)) hvb__secret_register(v + 7);
+    }
+  }
+  json_object_object_add(key, "headers", hk);
+  char *digest = hvb__hash_json(key); /* a digest: the key holds secrets */
+  json_object_put(key);
+  h->client = hvb__client_get(digest);
+  g_free(digest);
+  return &h->base;
+}
