@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#define INCLUDE_FIELDS "text,think,content,message,messages,delta,tool_calls,usage,raw"
+#define INCLUDE_FIELDS "text,think,content,message,messages,delta,tool_calls,usage,raw,route"
 
 /* One row per option, whatever command takes it: a name means one thing across hb. The one
  * letter with two meanings is -n (imagen's count, cache's namespace), older than this table;

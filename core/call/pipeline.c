@@ -5,11 +5,11 @@
 
 /* The order is the call's: options make the request the cache keys on; repair amends what
  * the cache stored (a replay is repaired like a live reply); limits before the gateway and
- * the transport that use them. Routing, structured output, cost, telemetry and a shared
- * cache backend are further lines here. */
+ * the transport that use them; a routed call's limits after the spec's. Structured output,
+ * cost, telemetry and a shared cache backend are further lines here. */
 static const hvb_stage *const stages[HVB_STAGE_COUNT] = {
     &hvb__stage_options, &hvb__stage_cache,   &hvb__stage_repair,
-    &hvb__stage_limits,  &hvb__stage_gateway, &hvb__stage_transport,
+    &hvb__stage_limits,  &hvb__stage_route,   &hvb__stage_gateway, &hvb__stage_transport,
 };
 
 hvb_stage_rc hvb__pipeline_request(hvb_exchange *x, hvb_error *err) {

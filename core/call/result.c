@@ -19,6 +19,7 @@ HVB_PUBLIC void hvb_result_free(hvb_result *r) {
   json_object_put(r->deltas);
   json_object_put(r->raw);
   json_object_put(r->repairs);
+  json_object_put(r->route);
   g_free(r);
 }
 
@@ -60,6 +61,14 @@ HVB_PUBLIC bool hvb_result_cached(const hvb_result *r) {
 HVB_PUBLIC json_object *hvb_result_repairs(const hvb_result *r) {
   return r ? r->repairs : NULL;
 }
+HVB_PUBLIC json_object *hvb_result_route(const hvb_result *r) {
+  return r ? r->route : NULL;
+}
+void hvb__result_set_route(hvb_result *r, json_object *route) {
+  json_object_put(r->route);
+  r->route = route;
+}
+
 HVB_PUBLIC size_t hvb_result_steps(const hvb_result *r) {
   return r && r->steps > 0 ? (size_t)r->steps : 0;
 }
@@ -92,7 +101,8 @@ void hvb__result_set_loop(hvb_result *r, json_object *deltas, json_object *usage
 }
 
 static const char *const include_fields[] = {
-    "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw", NULL};
+    "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw",
+    "route", NULL};
 
 /* The value of one include field (new reference; NULL for a JSON null). */
 static json_object *field_value(const void *obj, const char *field) {
@@ -113,6 +123,7 @@ static json_object *field_value(const void *obj, const char *field) {
   if (strcmp(field, "delta") == 0) return json_object_get(r->deltas);
   if (strcmp(field, "tool_calls") == 0) return json_object_get(r->tool_calls);
   if (strcmp(field, "usage") == 0) return json_object_get(r->usage);
+  if (strcmp(field, "route") == 0) return json_object_get(r->route);
   return json_object_get(r->raw); /* "raw": the caller checked the name */
 }
 

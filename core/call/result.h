@@ -27,7 +27,11 @@ struct hvb_result {
   json_object *repairs; /* array, NULL until repair ran */
   int steps;
   bool max_steps_reached;
+  json_object *route; /* a routed call's record (core/call/route.c), else NULL */
 };
+
+/* Replace the route record (taken). */
+void hvb__result_set_route(hvb_result *r, json_object *route);
 
 /* Replace the tool calls of the result (`calls` taken): in the message, the tool_calls
  * getter and the last message of the conversation. */

@@ -95,6 +95,7 @@ static const key_rule rules[] = {
   {LLM "models", K_OBJECT_MAP, NULLABLE},
   {LLM "providers", K_OBJECT_MAP, NULLABLE},
   {LLM "gateways", K_OBJECT_MAP, NULLABLE},
+  {LLM "routes", K_OBJECT_MAP, NULLABLE},
 };
 
 /* What a key must be, where the kind's own words are not enough. */

@@ -175,6 +175,11 @@ json_object *hvb_result_deltas(const hvb_result *r);
 /* The provider's raw payload: the response body object, or for a stream the array of event
  * payloads; NULL when none (offline gateways may give none). */
 json_object *hvb_result_raw(const hvb_result *r);
+/* A routed call's record (borrowed; include field "route", docs/routing.md): {"name",
+ * "strategy", "answered": the target's label or null, "attempts": [{"target", "index",
+ * "outcome": "answered" | "failed" | "skipped", "status", "http_status", "reason", "ms"}],
+ * "ms"}; NULL for a call that was not routed. */
+json_object *hvb_result_route(const hvb_result *r);
 
 /* Was the result replayed from the response cache (no request was made)? */
 bool hvb_result_cached(const hvb_result *r);

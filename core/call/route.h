@@ -1,0 +1,61 @@
+/* core/call/route.h: a route at call time (core/call/route.c): which target a routed call
+ * tries next, whether a failure falls through, and the record of what was tried.
+ *
+ * A hvb_route is the loaded route (core/config/route.h) with one resolved target per entry
+ * (spec, gateway, connection pool), made by the routed LLM (core/api/route-llm.c), which
+ * owns it; it is immutable and shared by the LLM's calls (thread-safe to read). A
+ * hvb_route_call is one call's walk along it and belongs to that call's thread.
+ */
+#ifndef HVB_CALL_ROUTE_H
+#define HVB_CALL_ROUTE_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+#include <heavenbase/error.h>
+#include <heavenbase/spec.h>
+#include "config/route.h"
+#include "gateway/gateway.h"
+#include "net/transport.h"
+
+typedef struct hvb_route_target {
+  const char *label;            /* borrowed from the def */
+  hvb_spec *spec;               /* borrowed from the target's LLM */
+  const hvb_gateway_record *gw; /* the registry's */
+  hvb_client *client;           /* borrowed; NULL for an offline gateway */
+} hvb_route_target;
+
+typedef struct hvb_route {
+  const hvb_route_def *def;  /* borrowed from the owner */
+  hvb_route_target *targets; /* def->ntargets of them */
+} hvb_route;
+
+typedef struct hvb_route_call hvb_route_call;
+
+/* A call's walk along `r` (borrowed; must outlive the call). `call_options` (borrowed, may be
+ * NULL) may hold "route_key" (string) for the hash strategy. */
+hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_options);
+void hvb__route_call_free(hvb_route_call *rc);
+
+/* The next target to try (borrowed), or NULL when none is left: every target tried, the
+ * route's max_targets reached, or its deadline passed. Starts that target's clock. */
+const hvb_route_target *hvb__route_call_next(hvb_route_call *rc);
+
+/* The current target failed with `e`: recorded. True when the failure falls through (the
+ * caller then asks hvb__route_call_next), false when the call fails with it. */
+bool hvb__route_call_failed(hvb_route_call *rc, const hvb_error *e);
+
+/* The current target answered: recorded. */
+void hvb__route_call_answered(hvb_route_call *rc);
+
+/* Milliseconds left of the route's deadline (>= 1), or 0 when it has none. */
+long hvb__route_call_remaining_ms(const hvb_route_call *rc);
+
+/* Whether the current target is the last the call may try (it keeps its own retries). */
+bool hvb__route_call_is_last(const hvb_route_call *rc);
+
+/* The route as the result records it (new reference): {"name", "strategy", "answered":
+ * label or null, "attempts": [{"target", "index", "outcome": "answered" | "failed" |
+ * "skipped", "status", "http_status", "reason", "ms"}...], "ms"}. */
+json_object *hvb__route_call_record(const hvb_route_call *rc);
+
+#endif
