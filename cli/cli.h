@@ -20,6 +20,7 @@ int hb_cmd_gateways(int argc, char **argv);
 int hb_cmd_cache(int argc, char **argv);
 int hb_cmd_embed(int argc, char **argv);
 int hb_cmd_imagen(int argc, char **argv);
+int hb_cmd_route(int argc, char **argv);
 
 /* Print the help of `command` (NULL: the overview) to `out`; false for an unknown command. */
 bool hb_help(const char *command, FILE *out);

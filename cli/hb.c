@@ -125,6 +125,13 @@ static const struct {
      "  Search order: hb --gateway-path DIR (repeatable), $HB_GATEWAY_PATH (colon-\n"
      "  separated), ~/.local/share/heavenbase/gateways-1, then the system directory\n"
      "  (pkg-config --variable=gatewaydir heavenbase). The first file of a name wins.\n"},
+    {"route", hb_cmd_route, "show routes and their targets' circuit breakers",
+     "usage: hb route status [NAME] [--json]\n"
+     "\n"
+     "  Shows the route NAME of the catalog (heavenbase.llm.routes.NAME), or every route:\n"
+     "  strategy, targets, and each target's circuit breaker in this process (closed,\n"
+     "  open, half-open; failures, successes, calls that skipped it). Routes: hb chat\n"
+     "  -p NAME routes a call; --include route shows what a call tried.\n"},
     {"repair", hb_cmd_repair, "repair broken tool-call arguments read from stdin",
      "usage: hb repair [--schema FILE] [--tool-names A,B] [--tool NAME] [--split] [--strict]\n"
      "                 [--json] < ARGUMENTS\n"

@@ -120,6 +120,7 @@ static const hb_command_options commands[] = {
     {"gateways", "info", json_only},
     {"gateways", "check", json_only},
     {"repair", NULL, repair_opts},
+    {"route", "status", json_only},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -303,7 +303,7 @@ static void target_switch(hvb_stream *s, const hvb_route_target *t) {
  * which the caller set for a target that failed before). */
 static bool route_next(hvb_stream *s, hvb_error *err) {
   for (;;) {
-    const hvb_route_target *t = hvb__route_call_next(s->x.route);
+    const hvb_route_target *t = hvb__route_call_next(s->x.route, err);
     if (!t) return false;
     target_switch(s, t);
     hvb_error e = HVB_ERROR_INIT;

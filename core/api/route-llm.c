@@ -5,6 +5,9 @@
  */
 #include "api/handle.h"
 #include "config/route.h"
+#include "config/config.h"
+#include "call/breaker.h"
+#include "base/common.h"
 #include "base/error.h"
 
 #include <glib.h>
@@ -13,16 +16,21 @@ struct hvb_routed {
   hvb_route_def *def;
   hvb_route route;
   hvb_llm **llms; /* def->ntargets */
+  char **keys;    /* breaker keys, def->ntargets */
 };
 
 void hvb__routed_free(struct hvb_routed *r) {
   if (!r) return;
   for (size_t i = 0; r->def && i < r->def->ntargets; i++) hvb_llm_free(r->llms[i]);
   g_free(r->llms);
+  g_strfreev(r->keys);
   g_free(r->route.targets);
   hvb__route_def_free(r->def);
   g_free(r);
 }
+
+static struct hvb_routed *routed_new_named(const hvb_config *cfg, const char *name,
+                                          json_object *options, hvb_error *err);
 
 struct hvb_routed *hvb__routed_new(const hvb_config *cfg, json_object *options,
                                    hvb_error *err) {
@@ -31,6 +39,11 @@ struct hvb_routed *hvb__routed_new(const hvb_config *cfg, json_object *options,
     hvb__fail(err, HVB_CONFIG, "the options name no route");
     return NULL;
   }
+  return routed_new_named(cfg, name, options, err);
+}
+
+static struct hvb_routed *routed_new_named(const hvb_config *cfg, const char *name,
+                                          json_object *options, hvb_error *err) {
   hvb_route_def *def = hvb__route_def_load(cfg, name, err);
   if (!def) return NULL;
   struct hvb_routed *r = g_new0(struct hvb_routed, 1);
@@ -38,6 +51,7 @@ struct hvb_routed *hvb__routed_new(const hvb_config *cfg, json_object *options,
   r->route.def = def;
   r->route.targets = g_new0(hvb_route_target, def->ntargets);
   r->llms = g_new0(hvb_llm *, def->ntargets);
+  r->keys = g_new0(char *, def->ntargets + 1);
   for (size_t i = 0; i < def->ntargets; i++) {
     json_object *topts = hvb__route_target_options(def, i, options);
     r->llms[i] = hvb_llm_new_with_config(cfg, topts, err);
@@ -53,6 +67,10 @@ struct hvb_routed *hvb__routed_new(const hvb_config *cfg, json_object *options,
     t->spec = hvb__llm_spec(r->llms[i]);
     t->gw = hvb__llm_gateway(r->llms[i]);
     t->client = hvb__llm_client(r->llms[i]);
+    /* client_key is a digest (the key never in clear): it and the model id name the target
+     * whoever routes to it. */
+    r->keys[i] = g_strconcat(hvb_spec_client_key(t->spec), ":", hvb_spec_model_id(t->spec), NULL);
+    t->breaker_key = r->keys[i];
   }
   return r;
 }
@@ -70,4 +88,48 @@ bool hvb__routed_supports(const struct hvb_routed *r, hvb_gateway_op op, hvb_err
   }
   if (err) *err = first;
   return false;
+}
+
+/* ---- hvb_route_status ---- */
+
+static json_object *route_status(const hvb_config *cfg, const char *name, hvb_error *err) {
+  struct hvb_routed *r = routed_new_named(cfg, name, NULL, err);
+  if (!r) return NULL;
+  json_object *o = hvb__route_def_view(r->def);
+  json_object *targets = json_object_object_get(o, "targets");
+  for (size_t i = 0; i < r->def->ntargets; i++) {
+    json_object *t = json_object_array_get_idx(targets, i);
+    json_object_object_add(t, "model_id", json_object_new_string(hvb_spec_model_id(r->route.targets[i].spec)));
+    json_object_object_add(t, "breaker", r->def->breaker.enabled
+                                             ? hvb__breaker_status(&r->def->breaker, r->keys[i])
+                                             : NULL);
+  }
+  hvb__routed_free(r);
+  return o;
+}
+
+HVB_PUBLIC json_object *hvb_route_status(const hvb_config *cfg, const char *name,
+                                         hvb_error *err) {
+  hvb_config *own = NULL;
+  if (!cfg && !(cfg = own = hvb_config_load(err))) return NULL;
+  json_object *out = NULL;
+  if (name) {
+    out = route_status(cfg, name, err);
+  } else {
+    out = json_object_new_array();
+    json_object_object_foreach(json_object_object_get(hvb__config_catalog(cfg), "routes"), key,
+                               val) {
+      (void)val;
+      hvb_error e = HVB_ERROR_INIT;
+      json_object *one = route_status(cfg, key, &e);
+      if (!one) { /* one broken route does not hide the others */
+        one = json_object_new_object();
+        json_object_object_add(one, "name", json_object_new_string(key));
+        json_object_object_add(one, "error", json_object_new_string(e.message));
+      }
+      json_object_array_add(out, one);
+    }
+  }
+  hvb_config_free(own);
+  return out;
 }

@@ -2,6 +2,7 @@
  * the strategy's; every decision (a target tried, failed, skipped, answered) is recorded for
  * the result's "route" field and logged at info level, one line each. */
 #include "call/route.h"
+#include "call/breaker.h"
 #include "text/json.h"
 #include "base/log.h"
 #include "base/error.h"
@@ -71,20 +72,43 @@ static const char *stop_reason(const hvb_route_call *rc) {
   return NULL;
 }
 
-const hvb_route_target *hvb__route_call_next(hvb_route_call *rc) {
-  rc->current = NULL;
-  const char *why = stop_reason(rc);
-  if (why) {
-    if (rc->tried)
-      hvb__log(HVB_LOG_INFO, "route %s: no further target: %s", rc->route->def->name, why);
-    return NULL;
+/* No target could be tried (every one skipped): say so, naming the skips. */
+static void fail_none(const hvb_route_call *rc, const char *why, hvb_error *err) {
+  GString *skips = g_string_new(NULL);
+  for (guint i = 0; i < rc->attempts->len; i++) {
+    const attempt *a = &g_array_index(rc->attempts, attempt, i);
+    g_string_append_printf(skips, "%s target %zu (%s): %s", i ? ";" : "", a->index + 1,
+                           label(rc, a->index), a->reason ? a->reason : a->outcome);
   }
-  size_t i = rc->order[rc->pos++];
-  rc->tried++;
-  rc->current = add_attempt(rc, i, "running");
-  hvb__log(HVB_LOG_INFO, "route %s: trying target %zu (%s)", rc->route->def->name, i + 1,
-           label(rc, i));
-  return &rc->route->targets[i];
+  hvb__fail(err, HVB_TRANSPORT, "route '%s': no target could be tried (%s)%s%s",
+            rc->route->def->name, why, skips->len ? ":" : "", skips->str);
+  g_string_free(skips, TRUE);
+}
+
+const hvb_route_target *hvb__route_call_next(hvb_route_call *rc, hvb_error *err) {
+  rc->current = NULL;
+  const hvb_route_def *def = rc->route->def;
+  for (;;) {
+    const char *why = stop_reason(rc);
+    if (why) {
+      hvb__log(HVB_LOG_INFO, "route %s: no further target: %s", def->name, why);
+      if (err && err->status == HVB_OK) fail_none(rc, why, err);
+      return NULL;
+    }
+    size_t i = rc->order[rc->pos++];
+    const hvb_route_target *t = &rc->route->targets[i];
+    char *skip = NULL;
+    if (!hvb__breaker_allow(&def->breaker, t->breaker_key, &skip)) {
+      add_attempt(rc, i, "skipped")->reason = skip;
+      hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) skipped: %s", def->name, i + 1,
+               label(rc, i), skip);
+      continue;
+    }
+    rc->tried++;
+    rc->current = add_attempt(rc, i, "running");
+    hvb__log(HVB_LOG_INFO, "route %s: trying target %zu (%s)", def->name, i + 1, label(rc, i));
+    return t;
+  }
 }
 
 bool hvb__route_call_failed(hvb_route_call *rc, const hvb_error *e) {
@@ -95,6 +119,9 @@ bool hvb__route_call_failed(hvb_route_call *rc, const hvb_error *e) {
   a->error = *e;
   a->ended_us = g_get_monotonic_time();
   bool through = hvb__route_falls_through(rc->route->def, e);
+  /* Only what falls through counts against the target: a 400 says it is up. */
+  hvb__breaker_record(&rc->route->def->breaker, rc->route->targets[a->index].breaker_key,
+                      through);
   hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) failed after %.1f ms: %s%s",
            rc->route->def->name, a->index + 1, label(rc, a->index),
            (double)(a->ended_us - a->started_us) / 1000.0, e->message,
@@ -108,6 +135,8 @@ void hvb__route_call_answered(hvb_route_call *rc) {
   rc->current = NULL;
   rc->answered = true;
   a->outcome = "answered";
+  hvb__breaker_record(&rc->route->def->breaker, rc->route->targets[a->index].breaker_key,
+                      false);
   a->ended_us = g_get_monotonic_time();
   hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) answered after %.1f ms",
            rc->route->def->name, a->index + 1, label(rc, a->index),
@@ -124,6 +153,13 @@ bool hvb__route_call_is_last(const hvb_route_call *rc) {
   return rc->pos >= rc->norder || rc->tried >= rc->route->def->max_targets;
 }
 
+/* Milliseconds with one decimal, printed as such (not 11.800000000000001). */
+static json_object *ms_json(gint64 us) {
+  char buf[32];
+  g_snprintf(buf, sizeof buf, "%.1f", (double)us / 1000.0);
+  return json_object_new_double_s(g_ascii_strtod(buf, NULL), buf);
+}
+
 static json_object *attempt_json(const hvb_route_call *rc, const attempt *a) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "target", json_object_new_string(label(rc, a->index)));
@@ -137,8 +173,7 @@ static json_object *attempt_json(const hvb_route_call *rc, const attempt *a) {
   } else if (a->reason) {
     json_object_object_add(o, "reason", json_object_new_string(a->reason));
   }
-  json_object_object_add(o, "ms", json_object_new_double(
-                                      (double)((a->ended_us - a->started_us) / 100) / 10.0));
+  json_object_object_add(o, "ms", ms_json(a->ended_us - a->started_us));
   return o;
 }
 
@@ -157,7 +192,6 @@ json_object *hvb__route_call_record(const hvb_route_call *rc) {
   }
   json_object_object_add(o, "answered", answered ? json_object_new_string(answered) : NULL);
   json_object_object_add(o, "attempts", tried);
-  gint64 ms10 = (g_get_monotonic_time() - rc->started_us) / 100;
-  json_object_object_add(o, "ms", json_object_new_double((double)ms10 / 10.0));
+  json_object_object_add(o, "ms", ms_json(g_get_monotonic_time() - rc->started_us));
   return o;
 }

@@ -22,6 +22,7 @@ typedef struct hvb_route_target {
   hvb_spec *spec;               /* borrowed from the target's LLM */
   const hvb_gateway_record *gw; /* the registry's */
   hvb_client *client;           /* borrowed; NULL for an offline gateway */
+  const char *breaker_key;      /* client_key + model id (core/call/breaker.h) */
 } hvb_route_target;
 
 typedef struct hvb_route {
@@ -37,8 +38,10 @@ hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_option
 void hvb__route_call_free(hvb_route_call *rc);
 
 /* The next target to try (borrowed), or NULL when none is left: every target tried, the
- * route's max_targets reached, or its deadline passed. Starts that target's clock. */
-const hvb_route_target *hvb__route_call_next(hvb_route_call *rc);
+ * route's max_targets reached, or its deadline passed. Targets whose circuit breaker is open
+ * are skipped (recorded, with why). Starts that target's clock. When NULL and `err` holds no
+ * failure yet (no target could be tried), err says why. */
+const hvb_route_target *hvb__route_call_next(hvb_route_call *rc, hvb_error *err);
 
 /* The current target failed with `e`: recorded. True when the failure falls through (the
  * caller then asks hvb__route_call_next), false when the call fails with it. */

@@ -18,6 +18,11 @@
  *           "retries"       false: every target is tried once (default true: the last
  *                           target tried keeps its own max_retries; earlier ones never
  *                           retry, since the next target is the better retry)
+ *           "breaker"       false, or an object: the circuit breaker per target
+ *                           (core/call/breaker.c): "failures" (consecutive failures that
+ *                           open it, default 5), "failure_rate" (0..1, with "min_calls",
+ *                           default 10, in "window" seconds, default 60; off by default),
+ *                           "cooldown" (seconds open before one trial call, default 30)
  *           "description"   one line for people
  * A target may not itself be a route.
  */
@@ -100,6 +105,50 @@ static bool check_fall_through(const char *name, json_object *ft, hvb_error *err
   return true;
 }
 
+static bool seconds_ok(json_object *v) {
+  return hvb__json_is_number(v) && isfinite(json_object_get_double(v)) &&
+         json_object_get_double(v) >= 0 && json_object_get_double(v) <= 1e7;
+}
+
+static bool check_breaker(const char *name, json_object *b, hvb_error *err) {
+  if (json_object_is_type(b, json_type_boolean)) return true;
+  if (!json_object_is_type(b, json_type_object))
+    return fail_field(err, name, "breaker", "false or an object");
+  json_object *v;
+  if ((v = json_object_object_get(b, "failures")) &&
+      (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1))
+    return fail_field(err, name, "breaker.failures", "a positive integer");
+  if ((v = json_object_object_get(b, "min_calls")) &&
+      (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1))
+    return fail_field(err, name, "breaker.min_calls", "a positive integer");
+  if ((v = json_object_object_get(b, "failure_rate")) &&
+      (!hvb__json_is_number(v) || !(json_object_get_double(v) >= 0) ||
+       json_object_get_double(v) > 1))
+    return fail_field(err, name, "breaker.failure_rate", "a number from 0 to 1");
+  if ((v = json_object_object_get(b, "window")) && !seconds_ok(v))
+    return fail_field(err, name, "breaker.window", "a number of seconds from 0 to 10000000");
+  if ((v = json_object_object_get(b, "cooldown")) && !seconds_ok(v))
+    return fail_field(err, name, "breaker.cooldown", "a number of seconds from 0 to 10000000");
+  return true;
+}
+
+static void load_breaker(hvb_breaker_config *c, json_object *b) {
+  c->enabled = !json_object_is_type(b, json_type_boolean) || json_object_get_boolean(b);
+  c->failures = 5;
+  c->min_calls = 10;
+  c->window_us = 60 * G_USEC_PER_SEC;
+  c->cooldown_us = 30 * G_USEC_PER_SEC;
+  if (!json_object_is_type(b, json_type_object)) return;
+  json_object *v;
+  if ((v = json_object_object_get(b, "failures"))) c->failures = json_object_get_int64(v);
+  if ((v = json_object_object_get(b, "min_calls"))) c->min_calls = json_object_get_int64(v);
+  if ((v = json_object_object_get(b, "failure_rate"))) c->failure_rate = json_object_get_double(v);
+  if ((v = json_object_object_get(b, "window")))
+    c->window_us = (int64_t)(json_object_get_double(v) * G_USEC_PER_SEC);
+  if ((v = json_object_object_get(b, "cooldown")))
+    c->cooldown_us = (int64_t)(json_object_get_double(v) * G_USEC_PER_SEC);
+}
+
 bool hvb__route_entry_check(const char *name, json_object *e, hvb_error *err) {
   if (!json_object_is_type(e, json_type_object))
     return hvb__fail(err, HVB_CONFIG, "catalog route '%s' must be an object", name);
@@ -125,6 +174,7 @@ bool hvb__route_entry_check(const char *name, json_object *e, hvb_error *err) {
   v = json_object_object_get(e, "retries");
   if (v && !json_object_is_type(v, json_type_boolean))
     return fail_field(err, name, "retries", "true or false");
+  if ((v = json_object_object_get(e, "breaker")) && !check_breaker(name, v, err)) return false;
   v = json_object_object_get(e, "description");
   if (v && !json_object_is_type(v, json_type_string))
     return fail_field(err, name, "description", "a string");
@@ -234,6 +284,7 @@ hvb_route_def *hvb__route_def_load(const hvb_config *cfg, const char *name, hvb_
   def->deadline_ms = dl ? (long)llround(json_object_get_double(dl) * 1000) : 0;
   json_object *rt = json_object_object_get(e, "retries");
   def->no_retries = rt && !json_object_get_boolean(rt);
+  load_breaker(&def->breaker, json_object_object_get(e, "breaker"));
   if (!check_no_nesting(cfg, def, err)) {
     hvb__route_def_free(def);
     return NULL;

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
 #include <heavenbase/config.h>
 #include <heavenbase/error.h>
@@ -35,6 +36,16 @@ enum {
 
 #define HVB_ROUTE_MAX_CODES 16
 
+/* A route's circuit breaker settings (its "breaker" entry; core/call/breaker.c uses them). */
+typedef struct hvb_breaker_config {
+  bool enabled;         /* default true; "breaker": false turns it off */
+  int64_t failures;     /* consecutive failures that open it (default 5) */
+  double failure_rate;  /* 0 (default): off; else the failure rate in the window that opens it */
+  int64_t min_calls;    /* calls in the window before the rate counts (default 10) */
+  int64_t window_us;    /* default 60 s */
+  int64_t cooldown_us;  /* open this long before a trial call (default 30 s) */
+} hvb_breaker_config;
+
 typedef struct hvb_route_def {
   char *name;
   hvb_route_strategy strategy;
@@ -47,7 +58,8 @@ typedef struct hvb_route_def {
   size_t ft_ncodes;
   size_t max_targets;    /* at most this many targets per call (<= ntargets) */
   long deadline_ms;      /* the whole routed call; 0: none */
-  bool no_retries;       /* "retries": false... (targets before the last are tried once) */
+  bool no_retries;       /* "retries": false: every target is tried once */
+  hvb_breaker_config breaker;
 } hvb_route_def;
 
 /* Check one catalog entry of "routes" (HVB_CONFIG naming the route and field). */

@@ -181,6 +181,16 @@ json_object *hvb_result_raw(const hvb_result *r);
  * "ms"}; NULL for a call that was not routed. */
 json_object *hvb_result_route(const hvb_result *r);
 
+/* The route `name` of the catalog (heavenbase.llm.routes.NAME, docs/routing.md) as `hb route
+ * status` shows it: its view (as hvb_spec_route) whose targets each also have "model_id" and
+ * "breaker": the target's circuit breaker in this process, {"state": "closed" | "open" |
+ * "half-open", "consecutive_failures", "failures", "successes", "skipped",
+ * "half_open_in_s" (open only)}, or null when the route has none. `name` NULL: an array of
+ * every route, a route that cannot be loaded giving {"name", "error"}. `cfg` NULL: the
+ * configuration is loaded. New reference, or NULL with err (HVB_NOT_FOUND: no such route;
+ * HVB_CONFIG: it or one of its targets cannot be loaded). Thread-safe. */
+json_object *hvb_route_status(const hvb_config *cfg, const char *name, hvb_error *err);
+
 /* Was the result replayed from the response cache (no request was made)? */
 bool hvb_result_cached(const hvb_result *r);
 
