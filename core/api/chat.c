@@ -128,6 +128,7 @@ static bool on_event(void *user_data, const hvb_sse_event *ev, hvb_error *err) {
 /* Transport sink: body bytes (borrowed, valid during the call) to the decoder or the buffer. */
 static hvb_sink_rc on_body(void *user_data, const char *data, size_t len, hvb_error *err) {
   hvb_stream *s = user_data;
+  if (s->x.route) hvb__route_call_first_byte(s->x.route); /* least-latency learns TTFB */
   if (s->reply == REPLY_UNSEEN)
     s->reply = g_str_has_prefix(hvb__transfer_content_type(s->x.transfer), "application/json")
                    ? REPLY_EVENTS_BODY

@@ -25,6 +25,7 @@ void hvb__routed_free(struct hvb_routed *r) {
   g_free(r->llms);
   g_strfreev(r->keys);
   g_free(r->route.targets);
+  hvb__route_stats_free(r->route.stats);
   hvb__route_def_free(r->def);
   g_free(r);
 }
@@ -50,6 +51,7 @@ static struct hvb_routed *routed_new_named(const hvb_config *cfg, const char *na
   r->def = def;
   r->route.def = def;
   r->route.targets = g_new0(hvb_route_target, def->ntargets);
+  r->route.stats = hvb__route_stats_new(def->ntargets);
   r->llms = g_new0(hvb_llm *, def->ntargets);
   r->keys = g_new0(char *, def->ntargets + 1);
   for (size_t i = 0; i < def->ntargets; i++) {

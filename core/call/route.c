@@ -10,12 +10,76 @@
 #include <glib.h>
 #include <string.h>
 
+/* ---- what the strategies learn ---- */
+
+struct hvb_route_stats {
+  GMutex lock;
+  size_t n;
+  double *current;  /* smooth weighted round robin: each target's current weight */
+  double *ttfb_us;  /* EWMA of time to first byte; 0: not measured yet */
+  int *inflight;
+};
+
+#define EWMA_ALPHA 0.3
+
+hvb_route_stats *hvb__route_stats_new(size_t n) {
+  hvb_route_stats *st = g_new0(hvb_route_stats, 1);
+  g_mutex_init(&st->lock);
+  st->n = n;
+  st->current = g_new0(double, n);
+  st->ttfb_us = g_new0(double, n);
+  st->inflight = g_new0(int, n);
+  return st;
+}
+
+void hvb__route_stats_free(hvb_route_stats *st) {
+  if (!st) return;
+  g_mutex_clear(&st->lock);
+  g_free(st->current);
+  g_free(st->ttfb_us);
+  g_free(st->inflight);
+  g_free(st);
+}
+
+/* nginx's smooth weighted round robin: every pick adds each weight to its target's current
+ * weight, takes the largest and subtracts the total from it. Shares are exact over every
+ * cycle of sum(weights) picks, and the picks are spread out (3:1 gives a a b a, not a a a b). */
+static size_t swrr_pick(hvb_route_stats *st, const double *weights) {
+  g_mutex_lock(&st->lock);
+  double total = 0;
+  size_t best = 0;
+  for (size_t i = 0; i < st->n; i++) {
+    st->current[i] += weights[i];
+    total += weights[i];
+    if (st->current[i] > st->current[best]) best = i;
+  }
+  st->current[best] -= total;
+  g_mutex_unlock(&st->lock);
+  return best;
+}
+
+static void stats_busy(hvb_route_stats *st, size_t i, int delta) {
+  g_mutex_lock(&st->lock);
+  st->inflight[i] += delta;
+  g_mutex_unlock(&st->lock);
+}
+
+static void stats_ttfb(hvb_route_stats *st, size_t i, gint64 us) {
+  g_mutex_lock(&st->lock);
+  st->ttfb_us[i] = st->ttfb_us[i] > 0 ? EWMA_ALPHA * (double)us + (1 - EWMA_ALPHA) * st->ttfb_us[i]
+                                      : (double)us;
+  g_mutex_unlock(&st->lock);
+}
+
+/* ---- one call ---- */
+
 typedef struct attempt {
   size_t index;
   const char *outcome; /* "answered", "failed", "skipped" (static) */
   hvb_error error;     /* failed: why */
   char *reason;        /* skipped: why (g_free) */
   gint64 started_us, ended_us;
+  bool first_byte;
 } attempt;
 
 struct hvb_route_call {
@@ -30,13 +94,63 @@ struct hvb_route_call {
   bool answered;
 };
 
+/* The order of targets by a key per target, smallest first (ties: as listed). */
+static void sort_by(size_t *order, size_t n, const double *key) {
+  for (size_t i = 1; i < n; i++) /* insertion sort: routes have a handful of targets */
+    for (size_t j = i; j > 0 && key[order[j]] < key[order[j - 1]]; j--) {
+      size_t t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
+    }
+}
+
+/* Rendezvous hashing: each target's score for the key, highest first (so negated). */
+static void hash_scores(const hvb_route_def *def, const char *key, double *out) {
+  for (size_t i = 0; i < def->ntargets; i++) {
+    guint64 h = 1469598103934665603ULL; /* FNV-1a over key, a separator and the label */
+    for (const char *p = key; *p; p++) h = (h ^ (guchar)*p) * 1099511628211ULL;
+    h = (h ^ 0x1f) * 1099511628211ULL;
+    for (const char *p = def->labels[i]; *p; p++) h = (h ^ (guchar)*p) * 1099511628211ULL;
+    h ^= h >> 33; /* FNV's low bits mix poorly: finish as splitmix does */
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    out[i] = -(double)(h >> 11);
+  }
+}
+
+static void strategy_order(hvb_route_call *rc, json_object *call_options) {
+  const hvb_route_def *def = rc->route->def;
+  hvb_route_stats *st = rc->route->stats;
+  size_t n = rc->norder;
+  double *key = g_new0(double, n);
+  switch (def->strategy) {
+  case HVB_ROUTE_FALLBACK: break;
+  case HVB_ROUTE_WEIGHTED: key[swrr_pick(st, def->weights)] = -1; break;
+  case HVB_ROUTE_LEAST_LATENCY:
+  case HVB_ROUTE_LEAST_BUSY:
+    g_mutex_lock(&st->lock);
+    for (size_t i = 0; i < n; i++)
+      key[i] = def->strategy == HVB_ROUTE_LEAST_BUSY ? st->inflight[i] : st->ttfb_us[i];
+    g_mutex_unlock(&st->lock);
+    break;
+  case HVB_ROUTE_HASH: {
+    const char *k = hvb__json_str(call_options, "route_key");
+    if (k) hash_scores(def, k, key);
+    else hvb__log(HVB_LOG_INFO, "route %s: no route_key option: targets in order", def->name);
+    break;
+  }
+  }
+  sort_by(rc->order, n, key);
+  g_free(key);
+}
+
 hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_options) {
-  (void)call_options;
   hvb_route_call *rc = g_new0(hvb_route_call, 1);
   rc->route = r;
   rc->norder = r->def->ntargets;
   rc->order = g_new(size_t, rc->norder);
   for (size_t i = 0; i < rc->norder; i++) rc->order[i] = i;
+  strategy_order(rc, call_options);
   rc->started_us = g_get_monotonic_time();
   if (r->def->deadline_ms) rc->deadline_us = rc->started_us + (gint64)r->def->deadline_ms * 1000;
   rc->attempts = g_array_new(FALSE, TRUE, sizeof(attempt));
@@ -45,6 +159,7 @@ hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_option
 
 void hvb__route_call_free(hvb_route_call *rc) {
   if (!rc) return;
+  if (rc->current) stats_busy(rc->route->stats, rc->current->index, -1); /* abandoned */
   for (guint i = 0; i < rc->attempts->len; i++)
     g_free(g_array_index(rc->attempts, attempt, i).reason);
   g_array_free(rc->attempts, TRUE);
@@ -106,6 +221,7 @@ const hvb_route_target *hvb__route_call_next(hvb_route_call *rc, hvb_error *err)
     }
     rc->tried++;
     rc->current = add_attempt(rc, i, "running");
+    stats_busy(rc->route->stats, i, +1);
     hvb__log(HVB_LOG_INFO, "route %s: trying target %zu (%s)", def->name, i + 1, label(rc, i));
     return t;
   }
@@ -115,6 +231,7 @@ bool hvb__route_call_failed(hvb_route_call *rc, const hvb_error *e) {
   attempt *a = rc->current;
   if (!a) return false;
   rc->current = NULL;
+  stats_busy(rc->route->stats, a->index, -1);
   a->outcome = "failed";
   a->error = *e;
   a->ended_us = g_get_monotonic_time();
@@ -133,6 +250,9 @@ void hvb__route_call_answered(hvb_route_call *rc) {
   attempt *a = rc->current;
   if (!a) return;
   rc->current = NULL;
+  stats_busy(rc->route->stats, a->index, -1);
+  /* An answer without body bytes (an offline gateway, a cache hit) counts whole. */
+  if (!a->first_byte) stats_ttfb(rc->route->stats, a->index, g_get_monotonic_time() - a->started_us);
   rc->answered = true;
   a->outcome = "answered";
   hvb__breaker_record(&rc->route->def->breaker, rc->route->targets[a->index].breaker_key,
@@ -141,6 +261,13 @@ void hvb__route_call_answered(hvb_route_call *rc) {
   hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) answered after %.1f ms",
            rc->route->def->name, a->index + 1, label(rc, a->index),
            (double)(a->ended_us - a->started_us) / 1000.0);
+}
+
+void hvb__route_call_first_byte(hvb_route_call *rc) {
+  attempt *a = rc->current;
+  if (!a || a->first_byte) return;
+  a->first_byte = true;
+  stats_ttfb(rc->route->stats, a->index, g_get_monotonic_time() - a->started_us);
 }
 
 long hvb__route_call_remaining_ms(const hvb_route_call *rc) {

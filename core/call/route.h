@@ -25,15 +25,25 @@ typedef struct hvb_route_target {
   const char *breaker_key;      /* client_key + model id (core/call/breaker.h) */
 } hvb_route_target;
 
+/* What the strategies learn as calls run (per routed LLM; thread-safe, own lock). */
+typedef struct hvb_route_stats hvb_route_stats;
+hvb_route_stats *hvb__route_stats_new(size_t ntargets);
+void hvb__route_stats_free(hvb_route_stats *st);
+
 typedef struct hvb_route {
   const hvb_route_def *def;  /* borrowed from the owner */
   hvb_route_target *targets; /* def->ntargets of them */
+  hvb_route_stats *stats;    /* owned by the owner */
 } hvb_route;
 
 typedef struct hvb_route_call hvb_route_call;
 
-/* A call's walk along `r` (borrowed; must outlive the call). `call_options` (borrowed, may be
- * NULL) may hold "route_key" (string) for the hash strategy. */
+/* A call's walk along `r` (borrowed; must outlive the call), in the order of its strategy:
+ * fallback: as listed; weighted: the first target by smooth weighted round robin (exact
+ * shares, as nginx does), then the others as listed; least-latency: by the EWMA of time to
+ * first byte (unmeasured targets first); least-busy: fewest calls in flight; hash: by
+ * rendezvous hashing of the call option "route_key" (a string; the same key keeps its
+ * target while that target is there). `call_options` borrowed, may be NULL. */
 hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_options);
 void hvb__route_call_free(hvb_route_call *rc);
 
@@ -46,6 +56,9 @@ const hvb_route_target *hvb__route_call_next(hvb_route_call *rc, hvb_error *err)
 /* The current target failed with `e`: recorded. True when the failure falls through (the
  * caller then asks hvb__route_call_next), false when the call fails with it. */
 bool hvb__route_call_failed(hvb_route_call *rc, const hvb_error *e);
+
+/* The current target's first reply byte arrived (time to first byte, for least-latency). */
+void hvb__route_call_first_byte(hvb_route_call *rc);
 
 /* The current target answered: recorded. */
 void hvb__route_call_answered(hvb_route_call *rc);

@@ -257,6 +257,88 @@ START_TEST(an_async_routed_call_falls_through_like_a_sync_one) {
 }
 END_TEST
 
+/* The label of the target that answered one call on `llm` (g_free). */
+static char *answered_by(hvb_llm *llm, const char *route_key) {
+  json_object *opts = NULL;
+  if (route_key) {
+    opts = json_object_new_object();
+    json_object_object_add(opts, "route_key", json_object_new_string(route_key));
+  }
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_result *r = hvb_llm_chat(llm, "hi", NULL, opts, &err);
+  json_object_put(opts);
+  ck_assert_msg(r, "routed chat: %s", err.message);
+  char *who = g_strdup(json_object_get_string(json_object_object_get(hvb_result_route(r), "answered")));
+  hvb_result_free(r);
+  return who;
+}
+
+START_TEST(a_weighted_route_of_3_to_1_splits_4000_calls_within_3_percent) {
+  write_routes("{\"routes\": {\"w\": {\"strategy\": \"weighted\", \"targets\": ["
+               "{\"label\": \"three\", \"preset\": \"mock\", \"weight\": 3},"
+               "{\"label\": \"one\", \"preset\": \"mock\", \"weight\": 1}]}}}");
+  hvb_llm *llm = routed_llm("w");
+  int n = scaled(4000), three = 0, one = 0;
+  for (int i = 0; i < n; i++) {
+    char *who = answered_by(llm, NULL);
+    if (!strcmp(who, "three")) three++;
+    else if (!strcmp(who, "one")) one++;
+    g_free(who);
+  }
+  ck_assert_int_eq(three + one, n);
+  double share = (double)three / n; /* 3:1 is a share of 0.75 */
+  ck_assert_msg(share >= 0.75 * 0.97 && share <= 0.75 * 1.03, "3:1 split as %d:%d", three, one);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(a_hash_route_keeps_a_key_on_one_target_and_spreads_keys) {
+  write_routes("{\"routes\": {\"h\": {\"strategy\": \"hash\", \"targets\": ["
+               "{\"label\": \"a\", \"preset\": \"mock\"},"
+               "{\"label\": \"b\", \"preset\": \"mock\"},"
+               "{\"label\": \"c\", \"preset\": \"mock\"}]}}}");
+  hvb_llm *llm = routed_llm("h");
+  char *first = answered_by(llm, "user-42");
+  for (int i = 0; i < 20; i++) {
+    char *who = answered_by(llm, "user-42");
+    ck_assert_str_eq(who, first);
+    g_free(who);
+  }
+  g_free(first);
+  int seen[3] = {0};
+  for (int k = 0; k < 60; k++) {
+    char key[32];
+    g_snprintf(key, sizeof key, "user-%d", k);
+    char *who = answered_by(llm, key);
+    seen[who[0] - 'a']++;
+    g_free(who);
+  }
+  ck_assert_msg(seen[0] && seen[1] && seen[2], "60 keys over 3 targets: %d %d %d", seen[0],
+                seen[1], seen[2]);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(a_least_latency_route_moves_to_the_faster_target) {
+  const char *p1 = "/slow/v1/chat/completions", *p2 = "/fast/v1/chat/completions";
+  up_chunk slow_chunk = {.data = OK_BODY("slow"), .delay_ms = 300};
+  up_response slow = {.chunks = &slow_chunk, .nchunks = 1, .repeat = true};
+  up_push(tu_srv, p1, &slow);
+  push_ok(p2, OK_BODY("fast"));
+  write_routes("{\"routes\": {\"ll\": {\"strategy\": \"least-latency\", \"targets\": ["
+               "{\"label\": \"slow\", \"model\": \"m\", \"provider\": \"openai\","
+               " \"base_url\": \"URL/slow/v1\"},"
+               "{\"label\": \"fast\", \"model\": \"m\", \"provider\": \"openai\","
+               " \"base_url\": \"URL/fast/v1\"}]}}}");
+  hvb_llm *llm = routed_llm("ll");
+  for (int i = 0; i < 10; i++) g_free(answered_by(llm, NULL));
+  /* Each unmeasured target is tried once; then the faster one takes every call. */
+  ck_assert_int_eq(requests_to(p1), 1);
+  ck_assert_int_eq(requests_to(p2), 9);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("route");
   TCase *tc = tcase_create("breakers");
@@ -267,5 +349,12 @@ int main(void) {
   tcase_add_test(tc, a_route_whose_targets_are_all_skipped_fails_saying_why);
   tcase_add_test(tc, an_async_routed_call_falls_through_like_a_sync_one);
   suite_add_tcase(s, tc);
+  TCase *st = tcase_create("strategies");
+  tcase_set_timeout(st, 120);
+  tcase_add_checked_fixture(st, setup, teardown);
+  tcase_add_test(st, a_weighted_route_of_3_to_1_splits_4000_calls_within_3_percent);
+  tcase_add_test(st, a_hash_route_keeps_a_key_on_one_target_and_spreads_keys);
+  tcase_add_test(st, a_least_latency_route_moves_to_the_faster_target);
+  suite_add_tcase(s, st);
   return tu_run(s);
 }
