@@ -223,7 +223,10 @@ void hvb__chat_settle(hvb_stream *s, int st, const hvb_error *failure) {
     g_clear_pointer(&s->x.transfer, hvb__transfer_free);
     return;
   }
+  /* A routed target that said Retry-After is left alone that long by every routed call. */
+  long pause_ms = s->x.route && s->x.transfer ? hvb__transfer_retry_after_ms(s->x.transfer) : -1;
   g_clear_pointer(&s->x.transfer, hvb__transfer_free);
+  if (pause_ms > 0) hvb__route_call_retry_after(s->x.route, pause_ms);
   if (!route_on(s, &e)) fail_call(s, &e);
 }
 
@@ -332,6 +335,7 @@ static bool route_on(hvb_stream *s, hvb_error *e) {
 
 static hvb_stream *route_start(hvb_stream *s, const hvb_route *route, hvb_error *err) {
   s->x.route = hvb__route_call_new(route, s->x.options);
+  hvb__route_call_set_may_wait(s->x.route, !s->x.async);
   s->x.route_no_retries = route->def->no_retries;
   s->r_prompt = g_strdup(s->x.prompt);
   s->r_messages = s->x.messages ? hvb__json_copy(s->x.messages) : NULL;

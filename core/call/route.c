@@ -3,6 +3,7 @@
  * the result's "route" field and logged at info level, one line each. */
 #include "call/route.h"
 #include "call/breaker.h"
+#include "call/ratelimit.h"
 #include "text/json.h"
 #include "base/log.h"
 #include "base/error.h"
@@ -92,6 +93,8 @@ struct hvb_route_call {
   GArray *attempts; /* of attempt */
   attempt *current; /* the last attempt while it runs, else NULL */
   bool answered;
+  bool may_wait;
+  size_t answered_index;
 };
 
 /* The order of targets by a key per target, smallest first (ties: as listed). */
@@ -187,6 +190,40 @@ static const char *stop_reason(const hvb_route_call *rc) {
   return NULL;
 }
 
+void hvb__route_call_set_may_wait(hvb_route_call *rc, bool may_wait) {
+  rc->may_wait = may_wait;
+}
+
+void hvb__route_call_spend(hvb_route_call *rc, int64_t tokens) {
+  if (!rc->answered) return;
+  size_t i = rc->answered_index;
+  hvb__ratelimit_spend(rc->route->targets[i].breaker_key, &rc->route->def->limits[i], tokens);
+}
+
+/* May target i go now under its rate limits? A sync call of a route that waits sleeps for
+ * a free slot while the deadline allows. Else *why (new) says when one frees. */
+static bool within_limits(hvb_route_call *rc, size_t i, char **why) {
+  const hvb_route_def *def = rc->route->def;
+  const hvb_rate_limits *l = &def->limits[i];
+  int64_t wait_us = 0;
+  while (!hvb__ratelimit_take(rc->route->targets[i].breaker_key, l, &wait_us)) {
+    gint64 now = g_get_monotonic_time();
+    bool past = rc->deadline_us && now + wait_us >= rc->deadline_us;
+    if (!def->wait_on_limit || !rc->may_wait || past) {
+      *why = l->rpm > 0 || l->tpm > 0
+                 ? g_strdup_printf("rate limit (%g rpm, %g tpm, or Retry-After): a request may "
+                                   "go in %.2f s", l->rpm, l->tpm, (double)wait_us / 1e6)
+                 : g_strdup_printf("the server asked for quiet (Retry-After): %.1f s left",
+                                   (double)wait_us / 1e6);
+      return false;
+    }
+    hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) at its rate limit: waiting %.2f s",
+             def->name, i + 1, label(rc, i), (double)wait_us / 1e6);
+    g_usleep((gulong)wait_us);
+  }
+  return true;
+}
+
 /* No target could be tried (every one skipped): say so, naming the skips. */
 static void fail_none(const hvb_route_call *rc, const char *why, hvb_error *err) {
   GString *skips = g_string_new(NULL);
@@ -213,7 +250,8 @@ const hvb_route_target *hvb__route_call_next(hvb_route_call *rc, hvb_error *err)
     size_t i = rc->order[rc->pos++];
     const hvb_route_target *t = &rc->route->targets[i];
     char *skip = NULL;
-    if (!hvb__breaker_allow(&def->breaker, t->breaker_key, &skip)) {
+    if (!within_limits(rc, i, &skip) ||
+        !hvb__breaker_allow(&def->breaker, t->breaker_key, &skip)) {
       add_attempt(rc, i, "skipped")->reason = skip;
       hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) skipped: %s", def->name, i + 1,
                label(rc, i), skip);
@@ -254,6 +292,7 @@ void hvb__route_call_answered(hvb_route_call *rc) {
   /* An answer without body bytes (an offline gateway, a cache hit) counts whole. */
   if (!a->first_byte) stats_ttfb(rc->route->stats, a->index, g_get_monotonic_time() - a->started_us);
   rc->answered = true;
+  rc->answered_index = a->index;
   a->outcome = "answered";
   hvb__breaker_record(&rc->route->def->breaker, rc->route->targets[a->index].breaker_key,
                       false);
@@ -261,6 +300,15 @@ void hvb__route_call_answered(hvb_route_call *rc) {
   hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) answered after %.1f ms",
            rc->route->def->name, a->index + 1, label(rc, a->index),
            (double)(a->ended_us - a->started_us) / 1000.0);
+}
+
+void hvb__route_call_retry_after(hvb_route_call *rc, long ms) {
+  attempt *a = rc->current;
+  if (!a) return;
+  hvb__ratelimit_pause(rc->route->targets[a->index].breaker_key,
+                       g_get_monotonic_time() + (gint64)ms * 1000);
+  hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) asked for %.1f s of quiet (Retry-After)",
+           rc->route->def->name, a->index + 1, label(rc, a->index), (double)ms / 1000.0);
 }
 
 void hvb__route_call_first_byte(hvb_route_call *rc) {

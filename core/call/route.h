@@ -47,6 +47,13 @@ typedef struct hvb_route_call hvb_route_call;
 hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_options);
 void hvb__route_call_free(hvb_route_call *rc);
 
+/* The call may block its thread (a sync call): a route whose on_limit is "wait" then waits
+ * for a target's rate limit within the deadline, rather than moving on. */
+void hvb__route_call_set_may_wait(hvb_route_call *rc, bool may_wait);
+
+/* The answering target's reply used `tokens` tokens: spent from its tokens-per-minute limit. */
+void hvb__route_call_spend(hvb_route_call *rc, int64_t tokens);
+
 /* The next target to try (borrowed), or NULL when none is left: every target tried, the
  * route's max_targets reached, or its deadline passed. Targets whose circuit breaker is open
  * are skipped (recorded, with why). Starts that target's clock. When NULL and `err` holds no
@@ -56,6 +63,10 @@ const hvb_route_target *hvb__route_call_next(hvb_route_call *rc, hvb_error *err)
 /* The current target failed with `e`: recorded. True when the failure falls through (the
  * caller then asks hvb__route_call_next), false when the call fails with it. */
 bool hvb__route_call_failed(hvb_route_call *rc, const hvb_error *e);
+
+/* The current target's server asked for `ms` milliseconds of quiet (Retry-After): no routed
+ * call of the process sends to it before then (core/call/ratelimit.c). */
+void hvb__route_call_retry_after(hvb_route_call *rc, long ms);
 
 /* The current target's first reply byte arrived (time to first byte, for least-latency). */
 void hvb__route_call_first_byte(hvb_route_call *rc);

@@ -21,5 +21,15 @@ static void route_reply(hvb_exchange *x, void **state) {
   if (x->route) hvb__route_call_answered(x->route);
 }
 
+/* A chat result's usage is spent from the answering target's tokens-per-minute limit. */
+static bool route_result(hvb_exchange *x, void **state, hvb_result *r, hvb_error *err) {
+  (void)state, (void)err;
+  if (!x->route) return true;
+  json_object *total = json_object_object_get(hvb_result_usage(r), "total_tokens");
+  if (json_object_is_type(total, json_type_int))
+    hvb__route_call_spend(x->route, json_object_get_int64(total));
+  return true;
+}
+
 const hvb_stage hvb__stage_route = {
-    .name = "route", .request = route_request, .reply = route_reply};
+    .name = "route", .request = route_request, .reply = route_reply, .result = route_result};

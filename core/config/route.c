@@ -18,6 +18,9 @@
  *           "retries"       false: every target is tried once (default true: the last
  *                           target tried keeps its own max_retries; earlier ones never
  *                           retry, since the next target is the better retry)
+ *           "on_limit"      "next" (default: a target at its rpm/tpm limit is skipped) or
+ *                           "wait" (a sync call waits for it within the deadline; an async
+ *                           call, which never blocks, moves on)
  *           "breaker"       false, or an object: the circuit breaker per target
  *                           (core/call/breaker.c): "failures" (consecutive failures that
  *                           open it, default 5), "failure_rate" (0..1, with "min_calls",
@@ -39,7 +42,7 @@ static const char *const strategy_names[] = {"fallback", "weighted", "least-late
                                              "least-busy", "hash", NULL};
 
 /* Per-target fields that belong to the route, never passed to the target's LLM. */
-static const char *const route_only[] = {"label", "weight", NULL};
+static const char *const route_only[] = {"label", "weight", "rpm", "tpm", "burst", NULL};
 
 /* Keys that define what a target is: the caller's values of these give way to the target. */
 static const char *const defining[] = {"preset", "model", "provider", "gateway", "base_url",
@@ -72,6 +75,14 @@ static bool check_target(const char *name, size_t i, json_object *t, hvb_error *
   if (w && (!hvb__json_is_number(w) || !isfinite(json_object_get_double(w)) ||
             json_object_get_double(w) < 0))
     return fail_field(err, name, field, "a number, 0 or more");
+  const char *limits[] = {"rpm", "tpm", "burst"};
+  for (size_t k = 0; k < 3; k++) {
+    json_object *v = json_object_object_get(t, limits[k]);
+    g_snprintf(field, sizeof field, "targets[%zu].%s", i, limits[k]);
+    if (v && (!hvb__json_is_number(v) || !(json_object_get_double(v) > 0) ||
+              !isfinite(json_object_get_double(v))))
+      return fail_field(err, name, field, "a number above 0");
+  }
   json_object *l = json_object_object_get(t, "label");
   g_snprintf(field, sizeof field, "targets[%zu].label", i);
   if (l && !json_object_is_type(l, json_type_string))
@@ -175,6 +186,10 @@ bool hvb__route_entry_check(const char *name, json_object *e, hvb_error *err) {
   if (v && !json_object_is_type(v, json_type_boolean))
     return fail_field(err, name, "retries", "true or false");
   if ((v = json_object_object_get(e, "breaker")) && !check_breaker(name, v, err)) return false;
+  v = json_object_object_get(e, "on_limit");
+  if (v && (!json_object_is_type(v, json_type_string) ||
+            (strcmp(json_object_get_string(v), "next") && strcmp(json_object_get_string(v), "wait"))))
+    return fail_field(err, name, "on_limit", "\"next\" or \"wait\"");
   v = json_object_object_get(e, "description");
   if (v && !json_object_is_type(v, json_type_string))
     return fail_field(err, name, "description", "a string");
@@ -260,11 +275,16 @@ hvb_route_def *hvb__route_def_load(const hvb_config *cfg, const char *name, hvb_
   def->targets = json_object_new_array();
   def->labels = g_new0(char *, def->ntargets + 1);
   def->weights = g_new0(double, def->ntargets);
+  def->limits = g_new0(hvb_rate_limits, def->ntargets);
   for (size_t i = 0; i < def->ntargets; i++) {
     json_object *t = json_object_array_get_idx(targets, i);
     def->labels[i] = target_label(t, i);
     json_object *w = json_object_object_get(t, "weight");
     def->weights[i] = w ? json_object_get_double(w) : 1.0;
+    json_object *v;
+    if ((v = json_object_object_get(t, "rpm"))) def->limits[i].rpm = json_object_get_double(v);
+    if ((v = json_object_object_get(t, "tpm"))) def->limits[i].tpm = json_object_get_double(v);
+    if ((v = json_object_object_get(t, "burst"))) def->limits[i].burst = json_object_get_double(v);
     json_object *o = json_object_new_object();
     if (json_object_is_type(t, json_type_string)) {
       json_object_object_add(o, "preset", json_object_get(t));
@@ -285,6 +305,8 @@ hvb_route_def *hvb__route_def_load(const hvb_config *cfg, const char *name, hvb_
   json_object *rt = json_object_object_get(e, "retries");
   def->no_retries = rt && !json_object_get_boolean(rt);
   load_breaker(&def->breaker, json_object_object_get(e, "breaker"));
+  const char *on_limit = hvb__json_str(e, "on_limit");
+  def->wait_on_limit = on_limit && !strcmp(on_limit, "wait");
   if (!check_no_nesting(cfg, def, err)) {
     hvb__route_def_free(def);
     return NULL;
@@ -298,6 +320,7 @@ void hvb__route_def_free(hvb_route_def *def) {
   json_object_put(def->targets);
   g_strfreev(def->labels);
   g_free(def->weights);
+  g_free(def->limits);
   g_free(def);
 }
 

@@ -46,12 +46,20 @@ typedef struct hvb_breaker_config {
   int64_t cooldown_us;  /* open this long before a trial call (default 30 s) */
 } hvb_breaker_config;
 
+/* A target's client-side rate limits (its "rpm", "tpm", "burst"; core/call/ratelimit.c). */
+typedef struct hvb_rate_limits {
+  double rpm, tpm; /* 0: no limit */
+  double burst;    /* requests the bucket holds (0: rpm, a minute's worth) */
+} hvb_rate_limits;
+
 typedef struct hvb_route_def {
   char *name;
   hvb_route_strategy strategy;
   json_object *targets;  /* array of option objects, one per target (owned) */
   char **labels;         /* per target: "preset chat", "openai/gpt-4o-mini"... */
   double *weights;       /* per target, >= 0 (1 when not given) */
+  hvb_rate_limits *limits; /* per target */
+  bool wait_on_limit;    /* "on_limit": "wait" (else "next": move on) */
   size_t ntargets;
   unsigned ft_flags;     /* HVB_ROUTE_FT_* */
   int ft_codes[HVB_ROUTE_MAX_CODES]; /* HTTP statuses that fall through (429...) */

@@ -173,6 +173,9 @@ int hvb__transfer_attempts(const hvb_transfer *t);
 /* Content-Type of the last attempt's response ("" before headers or when absent), borrowed
  * until the next step: lets a stream reader notice a provider that answered with plain JSON. */
 const char *hvb__transfer_content_type(const hvb_transfer *t);
+/* The last attempt's Retry-After (or retry-after-ms) in milliseconds, -1 when it gave none
+ * (a routed call pauses the target that long: core/call/route.c). */
+long hvb__transfer_retry_after_ms(const hvb_transfer *t);
 
 /* Abort if running and release; handles go back to the client's pools. NULL is a no-op. */
 void hvb__transfer_free(hvb_transfer *t);

@@ -339,6 +339,88 @@ START_TEST(a_least_latency_route_moves_to_the_faster_target) {
 }
 END_TEST
 
+START_TEST(a_burst_over_a_targets_rpm_moves_to_the_next_target_without_a_429) {
+  const char *p1 = "/r1/v1/chat/completions", *p2 = "/r2/v1/chat/completions";
+  int rpm = slow() ? 10 : 60, n = slow() ? 20 : 100;
+  /* Target 1 answers 429 to any request beyond its rpm: none may reach it. */
+  for (int i = 0; i < rpm; i++) up_push_body(tu_srv, p1, 200, NULL, OK_BODY("one"));
+  up_chunk c = {.data = "{\"error\":{\"message\":\"Rate limit reached\"}}"};
+  up_response limited = {.status = 429, .chunks = &c, .nchunks = 1, .repeat = true};
+  up_push(tu_srv, p1, &limited);
+  push_ok(p2, OK_BODY("two"));
+  char *routes = g_strdup_printf(
+      "{\"routes\": {\"rl\": {\"targets\": ["
+      "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"base_url\": \"URL/r1/v1\", \"rpm\": %d},"
+      "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"base_url\": \"URL/r2/v1\"}]}}}", rpm);
+  write_routes(routes);
+  g_free(routes);
+  hvb_llm *llm = routed_llm("rl");
+  gint64 start = g_get_monotonic_time();
+  int ones = 0;
+  for (int i = 0; i < n; i++) {
+    char *who = answered_by(llm, NULL);
+    ones += !strcmp(who, "one");
+    g_free(who);
+  }
+  double secs = (double)(g_get_monotonic_time() - start) / 1e6;
+  /* The bucket refills at rpm/60 a second while the burst runs. */
+  int allowed = rpm + (int)(secs * rpm / 60.0) + 1;
+  ck_assert_msg(ones >= rpm && ones <= allowed, "%d calls answered by target 1 (rpm %d)", ones,
+                rpm);
+  ck_assert_int_eq(requests_to(p1), ones); /* every request to it was answered: no 429 */
+  ck_assert_int_eq(requests_to(p2), n - ones);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(a_route_that_waits_holds_a_sync_call_for_the_next_slot) {
+  const char *p1 = "/wt/v1/chat/completions";
+  push_ok(p1, OK_BODY("one"));
+  write_routes("{\"routes\": {\"wt\": {\"on_limit\": \"wait\", \"deadline\": 30,"
+               " \"targets\": [{\"label\": \"one\", \"model\": \"m\","
+               " \"provider\": \"openai\", \"base_url\": \"URL/wt/v1\","
+               " \"rpm\": 600, \"burst\": 5}]}}}");
+  hvb_llm *llm = routed_llm("wt");
+  gint64 start = g_get_monotonic_time();
+  for (int i = 0; i < 10; i++) g_free(answered_by(llm, NULL));
+  double secs = (double)(g_get_monotonic_time() - start) / 1e6;
+  /* 5 at once, then one every 0.1 s: the last 5 waited about 0.5 s in all. */
+  ck_assert_msg(secs >= 0.45, "10 calls at 600 rpm with a burst of 5 took %.2f s", secs);
+  ck_assert_int_eq(requests_to(p1), 10);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(a_target_that_said_retry_after_is_left_alone_that_long) {
+  const char *p1 = "/q1/v1/chat/completions", *p2 = "/q2/v1/chat/completions";
+  up_chunk c = {.data = ERR_BODY};
+  up_response limited = {.status = 429, .headers = "Retry-After: 30\r\n", .chunks = &c,
+                         .nchunks = 1, .repeat = true};
+  up_push(tu_srv, p1, &limited);
+  push_ok(p2, OK_BODY("two"));
+  write_routes("{\"routes\": {\"q\": {\"breaker\": false, \"targets\": ["
+               "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
+               " \"base_url\": \"URL/q1/v1\"},"
+               "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
+               " \"base_url\": \"URL/q2/v1\"}]}}}");
+  hvb_llm *llm = routed_llm("q");
+  g_free(chat_text(llm, NULL));
+  for (int i = 0; i < 5; i++) {
+    char *outcome = NULL;
+    char *text = chat_text(llm, &outcome);
+    ck_assert_str_eq(text, "two");
+    ck_assert_str_eq(outcome, "skipped");
+    g_free(text);
+    g_free(outcome);
+  }
+  ck_assert_int_eq(requests_to(p1), 1); /* the 30 s it asked for are not over */
+  ck_assert_int_eq(requests_to(p2), 6);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("route");
   TCase *tc = tcase_create("breakers");
@@ -355,6 +437,9 @@ int main(void) {
   tcase_add_test(st, a_weighted_route_of_3_to_1_splits_4000_calls_within_3_percent);
   tcase_add_test(st, a_hash_route_keeps_a_key_on_one_target_and_spreads_keys);
   tcase_add_test(st, a_least_latency_route_moves_to_the_faster_target);
+  tcase_add_test(st, a_burst_over_a_targets_rpm_moves_to_the_next_target_without_a_429);
+  tcase_add_test(st, a_route_that_waits_holds_a_sync_call_for_the_next_slot);
+  tcase_add_test(st, a_target_that_said_retry_after_is_left_alone_that_long);
   suite_add_tcase(s, st);
   return tu_run(s);
 }
