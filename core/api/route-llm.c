@@ -43,6 +43,36 @@ struct hvb_routed *hvb__routed_new(const hvb_config *cfg, json_object *options,
   return routed_new_named(cfg, name, options, err);
 }
 
+/* The embedding size a target is known to give without asking it: its "dimensions"
+ * argument, else its model's catalog "dimension"; 0 when neither says. */
+static int64_t known_dimension(const hvb_spec *spec) {
+  json_object *v = json_object_object_get(hvb_spec_args(spec), "dimensions");
+  if (!json_object_is_type(v, json_type_int))
+    v = json_object_object_get(hvb_spec_model_info(spec), "dimension");
+  return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+}
+
+/* Targets whose embeddings differ in size cannot stand in for each other: vectors from two
+ * of them could not be compared. Refused when the route is loaded, naming both. */
+static bool same_dimensions(const struct hvb_routed *r, hvb_error *err) {
+  size_t first = 0;
+  int64_t dim = 0;
+  for (size_t i = 0; i < r->def->ntargets; i++) {
+    int64_t d = known_dimension(r->route.targets[i].spec);
+    if (!d) continue;
+    if (!dim) {
+      dim = d, first = i;
+    } else if (d != dim) {
+      return hvb__fail(err, HVB_CONFIG,
+                       "route '%s': targets[%zu] (%s) gives embeddings of %lld dimensions and "
+                       "targets[%zu] (%s) of %lld: vectors of one route must be comparable",
+                       r->def->name, first, r->def->labels[first], (long long)dim, i,
+                       r->def->labels[i], (long long)d);
+    }
+  }
+  return true;
+}
+
 static struct hvb_routed *routed_new_named(const hvb_config *cfg, const char *name,
                                           json_object *options, hvb_error *err) {
   hvb_route_def *def = hvb__route_def_load(cfg, name, err);
@@ -73,6 +103,10 @@ static struct hvb_routed *routed_new_named(const hvb_config *cfg, const char *na
      * whoever routes to it. */
     r->keys[i] = g_strconcat(hvb_spec_client_key(t->spec), ":", hvb_spec_model_id(t->spec), NULL);
     t->breaker_key = r->keys[i];
+  }
+  if (!same_dimensions(r, err)) {
+    hvb__routed_free(r);
+    return NULL;
   }
   return r;
 }

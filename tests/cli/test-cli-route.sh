@@ -114,4 +114,14 @@ expect_status "a drop-in whose route lets 400 fall through is refused" 1
 expect_err_has "saying why" "may not hold 400"
 rm -f "$HB_CONFIG_DIR/catalog.d/60-broken.json"
 
+cat > "$HB_CONFIG_DIR/catalog.d/60-embed.json" <<EOF
+{"routes": {"vectors": {"targets": [
+  {"label": "small", "model": "text-embedding-3-small", "provider": "openai"},
+  {"label": "large", "model": "text-embedding-3-large", "provider": "openai"}]}}}
+EOF
+hb embed -p vectors "hi"
+expect_status "a route whose targets' embeddings differ in size is refused" 1
+expect_err_has "naming both targets and sizes" "targets[0] (small) gives embeddings of 1536 dimensions and targets[1] (large) of 3072"
+rm -f "$HB_CONFIG_DIR/catalog.d/60-embed.json"
+
 finish
