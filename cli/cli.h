@@ -42,6 +42,7 @@ void hb_mcp_close(hb_mcp_open_set *open);
  * the conversation's messages). */
 int hb_mcp_chat(hvb_llm *llm, const char *prompt, json_object *call, const hb_mcp_servers *s,
                 bool json);
+int hb_cmd_route(int argc, char **argv);
 
 /* Print the help of `command` (NULL: the overview) to `out`; false for an unknown command. */
 bool hb_help(const char *command, FILE *out);

@@ -144,6 +144,13 @@ static const struct {
      "         --json prints the server's tools as it sent them\n"
      "\n"
      "  hb chat --mcp SERVER (repeatable) runs a tool loop over the servers' tools.\n"},
+    {"route", hb_cmd_route, "show routes and their targets' circuit breakers",
+     "usage: hb route status [NAME] [--json]\n"
+     "\n"
+     "  Shows the route NAME of the catalog (heavenbase.llm.routes.NAME), or every route:\n"
+     "  strategy, targets, and each target's circuit breaker in this process (closed,\n"
+     "  open, half-open; failures, successes, calls that skipped it). Routes: hb chat\n"
+     "  -p NAME routes a call; --include route shows what a call tried.\n"},
     {"repair", hb_cmd_repair, "repair broken tool-call arguments read from stdin",
      "usage: hb repair [--schema FILE] [--tool-names A,B] [--tool NAME] [--split] [--strict]\n"
      "                 [--json] < ARGUMENTS\n"

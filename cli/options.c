@@ -6,7 +6,8 @@
 #include <string.h>
 
 #define INCLUDE_FIELDS \
-  "text,think,content,message,messages,delta,tool_calls,usage,raw,structured,structured_outcome"
+  "text,think,content,message,messages,delta,tool_calls,usage,raw,structured,structured_outcome," \
+  "route"
 
 /* One row per option, whatever command takes it: a name means one thing across hb. The one
  * letter with two meanings is -n (imagen's count, cache's namespace), older than this table;
@@ -129,6 +130,7 @@ static const hb_command_options commands[] = {
     {"gateways", "check", json_only},
     {"repair", NULL, repair_opts},
     {"mcp", "list", json_only},
+    {"route", "status", json_only},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -98,6 +98,7 @@ static const hvb_work_ops chat_ops = {
     .start = chat_start,
     .transfer = chat_transfer,
     .settle = chat_settle,
+    .next = chat_start, /* a routed call's next target */
     .deliver = chat_deliver,
     .finish = chat_finish,
     .release = call_release,

@@ -12,6 +12,7 @@
 #include "call/accum.h"
 #include "call/pipeline.h"
 #include "call/result.h"
+#include "call/route.h"
 #include "cache/store.h"
 #include "gateway/gateway.h"
 #include "net/transport.h"
@@ -62,6 +63,9 @@ struct hvb_stream {
   json_object *current;
   GString *body;
   hvb_error error;
+  /* A routed call: what each target's way in needs again (owned copies). */
+  char *r_prompt;
+  json_object *r_messages, *r_options;
 };
 
 static bool is_over(const hvb_stream *s) {
@@ -124,6 +128,7 @@ static bool on_event(void *user_data, const hvb_sse_event *ev, hvb_error *err) {
 /* Transport sink: body bytes (borrowed, valid during the call) to the decoder or the buffer. */
 static hvb_sink_rc on_body(void *user_data, const char *data, size_t len, hvb_error *err) {
   hvb_stream *s = user_data;
+  if (s->x.route) hvb__route_call_first_byte(s->x.route); /* least-latency learns TTFB */
   if (s->reply == REPLY_UNSEEN)
     s->reply = g_str_has_prefix(hvb__transfer_content_type(s->x.transfer), "application/json")
                    ? REPLY_EVENTS_BODY
@@ -205,6 +210,8 @@ static void advance(hvb_stream *s) {
   hvb__chat_settle(s, st, &e);
 }
 
+static bool route_on(hvb_stream *s, hvb_error *e);
+
 void hvb__chat_settle(hvb_stream *s, int st, const hvb_error *failure) {
   if (st == HVB_STEP_RUNNING) return;
   hvb_error e = HVB_ERROR_INIT;
@@ -212,10 +219,15 @@ void hvb__chat_settle(hvb_stream *s, int st, const hvb_error *failure) {
   if (st == HVB_STEP_DONE && finish_transfer(s, &e)) {
     s->phase = PHASE_ENDED;
     hvb__pipeline_reply(&s->x);
-  } else
-    fail_call(s, &e);
-  /* Give the connection back to the pool now rather than when the caller frees the stream. */
+    /* Give the connection back to the pool now rather than when the caller frees the stream. */
+    g_clear_pointer(&s->x.transfer, hvb__transfer_free);
+    return;
+  }
+  /* A routed target that said Retry-After is left alone that long by every routed call. */
+  long pause_ms = s->x.route && s->x.transfer ? hvb__transfer_retry_after_ms(s->x.transfer) : -1;
   g_clear_pointer(&s->x.transfer, hvb__transfer_free);
+  if (pause_ms > 0) hvb__route_call_retry_after(s->x.route, pause_ms);
+  if (!route_on(s, &e)) fail_call(s, &e);
 }
 
 HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
@@ -230,6 +242,10 @@ HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
   hvb__accum_free(s->x.acc);
   if (s->body) g_string_free(s->body, TRUE);
   hvb_spec_unref(s->x.spec);
+  hvb__route_call_free(s->x.route);
+  g_free(s->r_prompt);
+  json_object_put(s->r_messages);
+  json_object_put(s->r_options);
   g_free(s);
 }
 
@@ -244,6 +260,94 @@ static void take_answer(hvb_stream *s) {
   hvb__pipeline_reply(&s->x);
 }
 
+/* After the way in: how the reply is read, or a stage's answer taken. */
+static void exchange_ready(hvb_stream *s, hvb_stage_rc rc) {
+  bool events = json_object_get_boolean(json_object_object_get(s->x.request, "stream"));
+  s->reply = events ? REPLY_UNSEEN : REPLY_BODY;
+  if (rc == HVB_STAGE_ANSWERED) {
+    take_answer(s);
+    return;
+  }
+  if (!s->body) s->body = g_string_new(NULL);
+  if (events) {
+    s->decoder = hvb__sse_new(0, 0, on_event, s);
+    s->gw_state = s->x.gw->ops.stream_begin ? s->x.gw->ops.stream_begin(s->x.spec) : NULL;
+  }
+}
+
+/* ---- a routed call: a loop around the way in and the transfer (core/call/route.c) ---- */
+
+/* Forget the previous target's way in and reply (nothing of it reached the caller), and make
+ * `t` the exchange's spec, gateway and pool. */
+static void target_switch(hvb_stream *s, const hvb_route_target *t) {
+  hvb__pipeline_release(&s->x); /* the previous target's stage states: an aborted exchange */
+  if (s->decoder) {
+    if (s->x.gw->ops.stream_end) s->x.gw->ops.stream_end(s->gw_state);
+    s->gw_state = NULL;
+    g_clear_pointer(&s->decoder, hvb__sse_free);
+  }
+  queue_clear(s);
+  hvb__accum_reset(s->x.acc);
+  if (s->body) g_string_truncate(s->body, 0);
+  if (json_object_array_length(s->chunks))
+    json_object_array_del_idx(s->chunks, 0, json_object_array_length(s->chunks));
+  s->done_marker = false;
+  memset(&s->x.http, 0, sizeof s->x.http);
+  memset(s->x.state, 0, sizeof s->x.state);
+  s->x.url = NULL;
+  s->x.cached = false;
+  hvb_spec_unref(s->x.spec);
+  s->x.spec = hvb_spec_ref(t->spec);
+  s->x.gw = t->gw;
+  s->x.client = t->client;
+}
+
+/* Run the way in on the route's next targets until one makes its transfer or answers (true),
+ * or none is left or a failure does not fall through (false; *err holds the last failure,
+ * which the caller set for a target that failed before). */
+static bool route_next(hvb_stream *s, hvb_error *err) {
+  for (;;) {
+    const hvb_route_target *t = hvb__route_call_next(s->x.route, err);
+    if (!t) return false;
+    target_switch(s, t);
+    hvb_error e = HVB_ERROR_INIT;
+    hvb_stage_rc rc = HVB_STAGE_FAILED;
+    if (hvb__gateway_supports(t->gw, t->spec, HVB_GATEWAY_OP_CHAT, &e)) {
+      s->x.prompt = s->r_prompt, s->x.messages = s->r_messages, s->x.options = s->r_options;
+      rc = hvb__pipeline_request(&s->x, &e);
+      s->x.prompt = NULL, s->x.messages = s->x.options = NULL;
+    }
+    if (rc != HVB_STAGE_FAILED) {
+      exchange_ready(s, rc);
+      return true;
+    }
+    *err = e;
+    if (!hvb__route_call_failed(s->x.route, &e)) return false;
+  }
+}
+
+/* A target failed (`e`): on to the next when nothing reached the caller and the route lets
+ * the failure fall through. Streams fall back only before their first delta is handed out. */
+static bool route_on(hvb_stream *s, hvb_error *e) {
+  if (!s->x.route || s->committed || !hvb__route_call_failed(s->x.route, e)) return false;
+  return route_next(s, e);
+}
+
+static hvb_stream *route_start(hvb_stream *s, const hvb_route *route, hvb_error *err) {
+  s->x.route = hvb__route_call_new(route, s->x.options);
+  hvb__route_call_set_may_wait(s->x.route, !s->x.async);
+  s->x.route_no_retries = route->def->no_retries;
+  s->r_prompt = g_strdup(s->x.prompt);
+  s->r_messages = s->x.messages ? hvb__json_copy(s->x.messages) : NULL;
+  s->r_options = s->x.options ? hvb__json_copy(s->x.options) : NULL;
+  s->x.prompt = NULL, s->x.messages = s->x.options = NULL;
+  hvb_error e = HVB_ERROR_INIT;
+  if (route_next(s, &e)) return s;
+  if (err) *err = e;
+  hvb_stream_free(s);
+  return NULL;
+}
+
 /* Start a call: the pipeline's way in (core/call/pipeline.c) builds the request and either
  * answers or makes the transfer. `force_stream` asks for an event stream whatever the
  * options say. New stream, or NULL with err set (bad input, or a stage refused). */
@@ -252,7 +356,8 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
                               bool runs_tools, bool async, hvb_error *err) {
   /* The operation is checked before anything else, so that an unsupported call fails the
    * same way whatever its arguments. */
-  if (!hvb_llm_supports(llm, HVB_GATEWAY_OP_CHAT, err)) return NULL;
+  const hvb_route *route = hvb__llm_route(llm);
+  if (!route && !hvb_llm_supports(llm, HVB_GATEWAY_OP_CHAT, err)) return NULL;
   hvb_stream *s = g_new0(hvb_stream, 1);
   hvb__llm_exchange_init(llm, &s->x, HVB_GATEWAY_OP_CHAT);
   s->x.prompt = prompt;
@@ -269,6 +374,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   s->chunks = json_object_new_array();
   g_queue_init(&s->pending);
   s->debug = hvb__log_enabled(HVB_LOG_DEBUG);
+  if (route) return route_start(s, route, err);
   /* The transfer makes no progress before it is stepped: the sink's state can follow. */
   hvb_stage_rc rc = hvb__pipeline_request(&s->x, err);
   s->x.prompt = NULL, s->x.messages = s->x.options = NULL; /* borrowed for the way in only */
@@ -276,17 +382,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
     hvb_stream_free(s);
     return NULL;
   }
-  bool events = json_object_get_boolean(json_object_object_get(s->x.request, "stream"));
-  s->reply = events ? REPLY_UNSEEN : REPLY_BODY;
-  if (rc == HVB_STAGE_ANSWERED) {
-    take_answer(s);
-    return s;
-  }
-  s->body = g_string_new(NULL);
-  if (events) {
-    s->decoder = hvb__sse_new(0, 0, on_event, s);
-    s->gw_state = s->x.gw->ops.stream_begin ? s->x.gw->ops.stream_begin(s->x.spec) : NULL;
-  }
+  exchange_ready(s, rc);
   return s;
 }
 
@@ -296,6 +392,7 @@ static hvb_result *exchange_result(hvb_stream *s, hvb_error *err) {
   hvb_result *r = hvb__accum_result(s->x.acc, json_object_object_get(s->x.request, "messages"));
   r->cached = s->x.cached;
   r->steps = 1;
+  if (s->x.route) hvb__result_set_route(r, hvb__route_call_record(s->x.route));
   if (!hvb__pipeline_result(&s->x, r, err)) {
     hvb_result_free(r);
     return NULL;

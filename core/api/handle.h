@@ -16,6 +16,7 @@
 #include "net/transport.h"
 #include "api/embed.h"
 #include "call/pipeline.h"
+#include "call/route.h"
 
 struct hvb_cache;
 /* The LLM's response cache handle and embedding limits, borrowed from it. */
@@ -35,6 +36,25 @@ const hvb_gateway_record *hvb__llm_gateway(const hvb_llm *llm);
 /* Start `x` (zeroed) as a call of `op` on the LLM: its spec (a reference), gateway, client,
  * cache and repair settings. The exchange may outlive the LLM. */
 void hvb__llm_exchange_init(const hvb_llm *llm, hvb_exchange *x, hvb_gateway_op op);
+
+/* ---- routes (core/api/route-llm.c) ---- */
+
+/* A routed LLM's targets: the route `options` name (hvb__route_named), loaded from cfg, each
+ * target an LLM of its own. NULL with err (HVB_CONFIG naming the route and target) when the
+ * route or a target cannot be made. */
+struct hvb_routed *hvb__routed_new(const hvb_config *cfg, json_object *options,
+                                   hvb_error *err);
+void hvb__routed_free(struct hvb_routed *r); /* NULL is a no-op */
+const hvb_route *hvb__routed_route(const struct hvb_routed *r);
+/* Whether some target supports `op`; else the first target's refusal. */
+bool hvb__routed_supports(const struct hvb_routed *r, hvb_gateway_op op, hvb_error *err);
+
+/* The LLM's route (borrowed for the LLM's life), NULL for an LLM that is not routed. */
+const hvb_route *hvb__llm_route(const hvb_llm *llm);
+
+/* Whether gateway `gw` supports `op` for `spec` (hvb_llm_supports of one target). */
+bool hvb__gateway_supports(const hvb_gateway_record *gw, const hvb_spec *spec,
+                           hvb_gateway_op op, hvb_error *err);
 
 /* The LLM's max_steps. */
 int hvb__llm_max_steps(const hvb_llm *llm);

@@ -32,6 +32,7 @@ struct hvb_llm {
   hvb_client *client;           /* NULL for an offline gateway */
   hvb_cache *cache;             /* the response cache's settings (store opened lazily) */
   hvb_embed_limits embed;
+  struct hvb_routed *routed; /* a routed preset's targets (core/api/route-llm.c), else NULL */
 };
 
 hvb_cache *hvb__llm_cache(const hvb_llm *llm) {
@@ -64,9 +65,7 @@ static hvb_cache *llm_cache_new(const hvb_config *cfg, json_object *options, hvb
   return c;
 }
 
-HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *options,
-                                            hvb_error *err) {
-  hvb__atfork_install();
+static hvb_llm *llm_new_plain(const hvb_config *cfg, json_object *options, hvb_error *err) {
   /* Load the configuration once for the spec, the cache settings and the embedding limits. */
   hvb_config *own = NULL;
   if (!cfg && !(cfg = own = hvb_config_load(err))) return NULL;
@@ -109,20 +108,43 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
   return llm;
 }
 
+/* A routed preset is an LLM of its first target (its spec says so, with the route attached)
+ * that also holds every target's LLM. */
+HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *options,
+                                            hvb_error *err) {
+  hvb__atfork_install();
+  hvb_config *own = NULL;
+  if (!cfg && !(cfg = own = hvb_config_load(err))) return NULL;
+  hvb_llm *llm = llm_new_plain(cfg, options, err);
+  if (llm && hvb_spec_route(llm->spec) && !(llm->routed = hvb__routed_new(cfg, options, err)))
+    g_clear_pointer(&llm, hvb_llm_free);
+  hvb_config_free(own);
+  return llm;
+}
+
+const hvb_route *hvb__llm_route(const hvb_llm *llm) {
+  return llm->routed ? hvb__routed_route(llm->routed) : NULL;
+}
+
 HVB_PUBLIC bool hvb_llm_supports(const hvb_llm *llm, hvb_gateway_op op, hvb_error *err) {
   if (!llm) return hvb__fail(err, HVB_EINVAL, "llm is NULL");
+  if (llm->routed) return hvb__routed_supports(llm->routed, op, err);
+  return hvb__gateway_supports(llm->gw, llm->spec, op, err);
+}
+
+bool hvb__gateway_supports(const hvb_gateway_record *gw, const hvb_spec *spec,
+                           hvb_gateway_op op, hvb_error *err) {
   uint32_t cap = hvb__gateway_op_cap(op);
   if (!cap) return hvb__fail(err, HVB_EINVAL, "unknown gateway operation %d", (int)op);
-  const hvb_gateway_record *gw = llm->gw;
   /* The gateway's own answer first: it knows the better message ("use an embedding provider
    * such as ..."); the capabilities then catch what it did not refuse. */
   if (gw->ops.supports) {
     hvb_error e = HVB_ERROR_INIT;
-    if (!gw->ops.supports(llm->spec, op, &e)) {
+    if (!gw->ops.supports(spec, op, &e)) {
       /* A plugin that forgot the message or the status still gets a useful error. */
       if (!e.message[0])
         hvb__fail(&e, HVB_UNSUPPORTED, "gateway '%s' does not support %s for provider '%s'",
-                  gw->name, hvb__gateway_op_phrase(op), hvb_spec_provider(llm->spec));
+                  gw->name, hvb__gateway_op_phrase(op), hvb_spec_provider(spec));
       if (e.status == HVB_OK) e.status = HVB_UNSUPPORTED;
       if (err) *err = e;
       return false;
@@ -179,6 +201,7 @@ hvb_llm *hvb__llm_ref(hvb_llm *llm) {
 
 HVB_PUBLIC void hvb_llm_free(hvb_llm *llm) {
   if (!llm || !g_atomic_int_dec_and_test(&llm->refs)) return;
+  hvb__routed_free(llm->routed);
   hvb__client_unref(llm->client);
   hvb__cache_unref(llm->cache);
   hvb_spec_unref(llm->spec);

@@ -5,12 +5,18 @@
 
 /* The order is the call's: options make the request the cache keys on; repair amends what
  * the cache stored (a replay is repaired like a live reply); limits before the gateway and
- * the transport that use them. Structured output sits after the cache, so that its reply
- * hook (the way out runs in reverse) judges a reply before the cache would store it. Routing, structured output, cost, telemetry and a shared
- * cache backend are further lines here. */
+ * the transport that use them; a routed call's limits after the spec's. Structured output
+ * sits after the cache, so that its reply hook (the way out runs in reverse) judges a reply
+ * before the cache would store it. */
 static const hvb_stage *const stages[HVB_STAGE_COUNT] = {
-    &hvb__stage_options, &hvb__stage_cache,   &hvb__stage_structured, &hvb__stage_repair,
-    &hvb__stage_limits,  &hvb__stage_gateway, &hvb__stage_transport,
+    &hvb__stage_options,    /* the canonical request */
+    &hvb__stage_cache,      /* lookup; store on the way out */
+    &hvb__stage_structured, /* schema validation, repair, ask again */
+    &hvb__stage_repair,     /* tool-call repair */
+    &hvb__stage_limits,     /* retries, deadlines */
+    &hvb__stage_route,      /* a routed call's deadline and retries */
+    &hvb__stage_gateway,    /* translation, or an offline answer */
+    &hvb__stage_transport,  /* the transfer */
 };
 
 hvb_stage_rc hvb__pipeline_request(hvb_exchange *x, hvb_error *err) {

@@ -32,7 +32,7 @@
 #include "net/transport.h"
 #include "call/accum.h"
 
-#define HVB_STAGE_COUNT 7
+#define HVB_STAGE_COUNT 8
 
 /* An offline gateway answers through execute, without HTTP. */
 static inline bool hvb__gateway_offline(const hvb_gateway_record *gw) {
@@ -58,6 +58,9 @@ typedef struct hvb_exchange {
   hvb_reset_fn reset;
   void *sink_data;
   hvb_accum *acc;               /* chat: the exchange's accumulator (stages read it) */
+  struct hvb_route_call *route; /* a routed call's walk (call/route.h), owned by the owner;
+                                   x->spec/gw/client are then the current target's */
+  bool route_no_retries;        /* the route says: every target is tried once */
   /* ---- made on the way in ---- */
   json_object *request;         /* the canonical request (owned); JSON ops: set by the owner */
   hvb_repair_config repair;     /* chat: this call's repair settings */
@@ -101,6 +104,7 @@ extern const hvb_stage hvb__stage_cache;     /* response cache lookup and store,
 extern const hvb_stage hvb__stage_structured; /* structured output: validate, repair, partials */
 extern const hvb_stage hvb__stage_repair;    /* tool-call repair of the result */
 extern const hvb_stage hvb__stage_limits;    /* retries and deadlines */
+extern const hvb_stage hvb__stage_route;     /* a routed call's deadline and retries */
 extern const hvb_stage hvb__stage_gateway;   /* the gateway's translation (or offline answer) */
 extern const hvb_stage hvb__stage_transport; /* the transfer */
 

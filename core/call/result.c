@@ -21,6 +21,7 @@ HVB_PUBLIC void hvb_result_free(hvb_result *r) {
   json_object_put(r->repairs);
   json_object_put(r->structured);
   json_object_put(r->structured_outcome);
+  json_object_put(r->route);
   g_free(r);
 }
 
@@ -62,6 +63,14 @@ HVB_PUBLIC bool hvb_result_cached(const hvb_result *r) {
 HVB_PUBLIC json_object *hvb_result_repairs(const hvb_result *r) {
   return r ? r->repairs : NULL;
 }
+HVB_PUBLIC json_object *hvb_result_route(const hvb_result *r) {
+  return r ? r->route : NULL;
+}
+void hvb__result_set_route(hvb_result *r, json_object *route) {
+  json_object_put(r->route);
+  r->route = route;
+}
+
 HVB_PUBLIC size_t hvb_result_steps(const hvb_result *r) {
   return r && r->steps > 0 ? (size_t)r->steps : 0;
 }
@@ -120,7 +129,7 @@ void hvb__result_structured_retried(hvb_result *r, int retries, json_object *err
 
 static const char *const include_fields[] = {
     "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw",
-    "structured", "structured_outcome", NULL};
+    "structured", "structured_outcome", "route", NULL};
 
 /* The value of one include field (new reference; NULL for a JSON null). */
 static json_object *field_value(const void *obj, const char *field) {
@@ -143,6 +152,7 @@ static json_object *field_value(const void *obj, const char *field) {
   if (strcmp(field, "usage") == 0) return json_object_get(r->usage);
   if (strcmp(field, "structured") == 0) return json_object_get(r->structured);
   if (strcmp(field, "structured_outcome") == 0) return json_object_get(r->structured_outcome);
+  if (strcmp(field, "route") == 0) return json_object_get(r->route);
   return json_object_get(r->raw); /* "raw": the caller checked the name */
 }
 

@@ -31,6 +31,7 @@ struct hvb_result {
   bool structured_asked;        /* the call had a response_format */
   json_object *structured;      /* the value, or NULL */
   json_object *structured_outcome;
+  json_object *route; /* a routed call's record (core/call/route.c), else NULL */
 };
 
 /* The structured value and its outcome (both taken, may be NULL); marks the call as one
@@ -40,6 +41,9 @@ void hvb__result_set_structured(hvb_result *r, json_object *value, json_object *
 /* The call was asked again `retries` times; `errors` (taken, array) are the failed replies'
  * validation errors. */
 void hvb__result_structured_retried(hvb_result *r, int retries, json_object *errors);
+
+/* Replace the route record (taken). */
+void hvb__result_set_route(hvb_result *r, json_object *route);
 
 /* Replace the tool calls of the result (`calls` taken): in the message, the tool_calls
  * getter and the last message of the conversation. */

@@ -547,7 +547,7 @@ HVB_PUBLIC json_object *hvb_config_parse_value(const char *text, bool force_stri
 /* ---- the catalog ---- */
 
 static const char *const catalog_sections[] = {"presets", "models", "providers", "gateways",
-                                               NULL};
+                                               "routes", NULL};
 
 static int cmp_names(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);

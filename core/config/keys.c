@@ -96,6 +96,7 @@ static const key_rule rules[] = {
   {LLM "providers", K_OBJECT_MAP, NULLABLE},
   {LLM "gateways", K_OBJECT_MAP, NULLABLE},
   {LLM "mcp", K_OBJECT_MAP, NULLABLE}, /* MCP servers by name: core/api/mcp-server.c */
+  {LLM "routes", K_OBJECT_MAP, NULLABLE},
 };
 
 /* What a key must be, where the kind's own words are not enough. */

@@ -38,6 +38,7 @@ static const hvb__option table[] = {
      "a prompt that is not UTF-8: \"error\" (the default) or \"replace\" with U+FFFD"},
     {"system", C, HVB__OPT_STRING, "a system prompt"},
     {"stream", C, HVB__OPT_BOOL, "stream the reply"},
+    {"route_key", C, HVB__OPT_STRING, "the key a hash route keeps on one target"},
     {"images", C, HVB__OPT_ARRAY, "images for the last user message"},
     {"include", C, HVB__OPT_STRING, "the result fields to keep"},
     {"response_format", L | C, HVB__OPT_RESPONSE_FORMAT,

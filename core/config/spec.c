@@ -114,6 +114,7 @@
 #include "text/json.h"
 #include "text/suggest.h"
 #include "config/config.h"
+#include "config/route.h"
 #include "base/common.h"
 #include "base/log.h"
 #include "base/env.h"
@@ -137,6 +138,7 @@ struct hvb_spec {
   long timeout_ms, connect_timeout_ms, idle_timeout_ms;
   int max_retries;
   long long max_response_bytes;
+  json_object *route; /* the route's view when the options named one (core/config/route.c) */
 };
 
 /* ---- value checks, shared by options, config keys and catalog entries ---- */
@@ -275,6 +277,8 @@ static const field_rule gateway_rules[] = {
   {"base_url", F_STRING}, {"base_url_env", F_NAME}, {"api_key_env", F_NAME},
   {"api_key_header", F_NAME}, {"description", F_STRING}, {NULL, 0}};
 
+static const field_rule route_rules[] = {{NULL, 0}}; /* checked by core/config/route.c */
+
 static const struct {
   const char *section, *singular;
   const field_rule *rules;
@@ -282,12 +286,14 @@ static const struct {
   {"presets", "preset", preset_rules},
   {"models", "model", model_rules},
   {"providers", "provider", provider_rules},
-  {"gateways", "gateway", gateway_rules}};
+  {"gateways", "gateway", gateway_rules},
+  {"routes", "route", route_rules}};
 
 bool hvb__catalog_entry_check(const char *section, const char *name, json_object *entry,
                               hvb_error *err) {
   for (size_t s = 0; s < G_N_ELEMENTS(sections); s++) {
     if (strcmp(section, sections[s].section) != 0) continue;
+    if (sections[s].rules == route_rules) return hvb__route_entry_check(name, entry, err);
     if (!json_object_is_type(entry, json_type_object))
       return hvb__fail(err, HVB_CONFIG, "catalog %s '%s' must be an object",
                        sections[s].singular, name);
@@ -745,7 +751,11 @@ hvb_spec *hvb__spec_resolve(const hvb_config *cfg, json_object *options,
   }
   hvb_spec *spec = g_new0(hvb_spec, 1);
   spec->refcount = 1;
-  bool ok = resolve(spec, cfg, options, gateways, err);
+  /* A routed preset resolves to its first target, with the route attached for people. */
+  json_object *target = NULL;
+  bool ok = hvb__route_for_spec(cfg, options, &target, &spec->route, err) &&
+            resolve(spec, cfg, target ? target : options, gateways, err);
+  json_object_put(target);
   hvb_config_free(own);
   if (!ok) {
     hvb_spec_unref(spec);
@@ -780,6 +790,7 @@ HVB_PUBLIC void hvb_spec_unref(hvb_spec *spec) {
   json_object_put(spec->args);
   json_object_put(spec->headers);
   json_object_put(spec->model_info);
+  json_object_put(spec->route);
   g_free(spec);
 }
 
@@ -811,6 +822,7 @@ SPEC_GETTER(long, connect_timeout_ms, spec->connect_timeout_ms, 0)
 SPEC_GETTER(long, idle_timeout_ms, spec->idle_timeout_ms, 0)
 SPEC_GETTER(int, max_retries, spec->max_retries, 0)
 SPEC_GETTER(long long, max_response_bytes, spec->max_response_bytes, 0)
+SPEC_GETTER(json_object *, route, spec->route, NULL)
 
 /* ---- JSON view ---- */
 
@@ -863,5 +875,6 @@ HVB_PUBLIC json_object *hvb_spec_to_json(const hvb_spec *spec, bool include_secr
   json_object_object_add(o, "max_response_bytes", json_object_new_int64(spec->max_response_bytes));
   add_str(o, "hash_key", spec->hash_key);
   add_str(o, "client_key", spec->client_key);
+  if (spec->route) json_object_object_add(o, "route", hvb__json_copy(spec->route));
   return o;
 }

@@ -187,6 +187,13 @@ static void complete(hvb_work *w, bool cancel) {
 static void settle(hvb_work *w, hvb_step st, const hvb_error *e) {
   if (st == HVB_STEP_RUNNING) return;
   w->ops->settle(w, st, e);
+  hvb_transfer *t = w->ops->next ? w->ops->next(w) : NULL;
+  if (t) { /* the work stays in the active list, with its new transfer */
+    hvb_error ae = HVB_ERROR_INIT;
+    if (hvb__transfer_attach(t, multi, w, &ae)) return;
+    settle(w, HVB_STEP_FAILED, &ae);
+    return;
+  }
   complete(w, false);
 }
 

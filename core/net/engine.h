@@ -51,6 +51,9 @@ typedef struct hvb_work_ops {
   /* Hand out queued output (deltas); called after each perform and before finish. A
    * cancelled work (hvb__work_cancel_requested) hands out nothing. May be NULL. */
   void (*deliver)(hvb_work *w);
+  /* After settle: a further transfer the work goes on with (detached; a routed call moving
+   * to its next target), or NULL when the work is over. May be NULL. */
+  hvb_transfer *(*next)(hvb_work *w);
   /* The work is over (`cancelled`: by hvb__work_cancel; else it ended): set the outcome
    * (hvb__work_set_outcome) and run the owner's completion. Called exactly once. */
   void (*finish)(hvb_work *w, bool cancelled);

@@ -656,6 +656,7 @@ long hvb__transfer_status(const hvb_transfer *t) { return t->status; }
 int hvb__transfer_attempts(const hvb_transfer *t) { return t->attempts; }
 
 const char *hvb__transfer_content_type(const hvb_transfer *t) { return t->content_type; }
+long hvb__transfer_retry_after_ms(const hvb_transfer *t) { return t->retry_after_ms; }
 
 const char *hvb__transfer_session_id(const hvb_transfer *t) { return t->session_id; }
 

@@ -173,6 +173,9 @@ int hvb__transfer_attempts(const hvb_transfer *t);
 /* Content-Type of the last attempt's response ("" before headers or when absent), borrowed
  * until the next step: lets a stream reader notice a provider that answered with plain JSON. */
 const char *hvb__transfer_content_type(const hvb_transfer *t);
+/* The last attempt's Retry-After (or retry-after-ms) in milliseconds, -1 when it gave none
+ * (a routed call pauses the target that long: core/call/route.c). */
+long hvb__transfer_retry_after_ms(const hvb_transfer *t);
 
 /* The Mcp-Session-Id header of the last attempt's response ("" when absent), borrowed until
  * the next step: the MCP client's Streamable HTTP transport sends it back. */

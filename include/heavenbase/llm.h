@@ -180,6 +180,21 @@ json_object *hvb_result_deltas(const hvb_result *r);
 /* The provider's raw payload: the response body object, or for a stream the array of event
  * payloads; NULL when none (offline gateways may give none). */
 json_object *hvb_result_raw(const hvb_result *r);
+/* A routed call's record (borrowed; include field "route", docs/routing.md): {"name",
+ * "strategy", "answered": the target's label or null, "attempts": [{"target", "index",
+ * "outcome": "answered" | "failed" | "skipped", "status", "http_status", "reason", "ms"}],
+ * "ms"}; NULL for a call that was not routed. */
+json_object *hvb_result_route(const hvb_result *r);
+
+/* The route `name` of the catalog (heavenbase.llm.routes.NAME, docs/routing.md) as `hb route
+ * status` shows it: its view (as hvb_spec_route) whose targets each also have "model_id" and
+ * "breaker": the target's circuit breaker in this process, {"state": "closed" | "open" |
+ * "half-open", "consecutive_failures", "failures", "successes", "skipped",
+ * "half_open_in_s" (open only)}, or null when the route has none. `name` NULL: an array of
+ * every route, a route that cannot be loaded giving {"name", "error"}. `cfg` NULL: the
+ * configuration is loaded. New reference, or NULL with err (HVB_NOT_FOUND: no such route;
+ * HVB_CONFIG: it or one of its targets cannot be loaded). Thread-safe. */
+json_object *hvb_route_status(const hvb_config *cfg, const char *name, hvb_error *err);
 
 /* Was the result replayed from the response cache (no request was made)? */
 bool hvb_result_cached(const hvb_result *r);

@@ -122,6 +122,12 @@ int hvb_spec_max_retries(const hvb_spec *spec);
  * max_response_bytes; default 64 MiB): a larger reply fails with HVB_TOO_LARGE. */
 long long hvb_spec_max_response_bytes(const hvb_spec *spec);
 
+/* When the options named a route (heavenbase.llm.routes.NAME, docs/routing.md), its view
+ * {"name", "strategy", "targets": [{"label", "preset"|"model", "provider", "gateway"}...],
+ * "fall_through", "max_targets", "deadline"}, borrowed from the spec, which then describes
+ * the route's first target; NULL otherwise. hvb_spec_to_json shows it as "route". */
+json_object *hvb_spec_route(const hvb_spec *spec);
+
 /* The spec as a new JSON object (caller owns the reference): preset, model, model_id,
  * provider, gateway (after a fallback also requested_gateway and gateway_fallback_reason),
  * base_url, api_key_env (null when none), api_key, args, headers,

@@ -1,0 +1,27 @@
+/* core/call/ratelimit.h: client-side rate limits per route target (core/call/ratelimit.c): a
+ * token bucket for requests per minute and one for tokens per minute, keyed like the
+ * breakers (client_key + model id), so that every LLM of the process reaching the same
+ * model with the same key shares them. A call that would exceed a limit is not sent: the
+ * route moves on to its next target, or waits within its deadline (route "on_limit").
+ * Thread-safe (one lock).
+ */
+#ifndef HVB_CALL_RATELIMIT_H
+#define HVB_CALL_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "config/route.h" /* hvb_rate_limits: a target's settings */
+
+/* Take one request from `key`'s buckets now: true when it may go. Otherwise false and
+ * *wait_us says when it could (a bucket refills continuously). */
+bool hvb__ratelimit_take(const char *key, const hvb_rate_limits *l, int64_t *wait_us);
+
+/* A call on `key` used `tokens` tokens (its usage): taken from the tokens-per-minute bucket,
+ * which may go below zero (the next calls then wait for it to refill). */
+void hvb__ratelimit_spend(const char *key, const hvb_rate_limits *l, int64_t tokens);
+
+/* The server asked `key`'s callers to wait (Retry-After): no request is let through until
+ * `until_us` (monotonic time), whatever the limits. */
+void hvb__ratelimit_pause(const char *key, int64_t until_us);
+
+#endif

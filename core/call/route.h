@@ -1,0 +1,88 @@
+/* core/call/route.h: a route at call time (core/call/route.c): which target a routed call
+ * tries next, whether a failure falls through, and the record of what was tried.
+ *
+ * A hvb_route is the loaded route (core/config/route.h) with one resolved target per entry
+ * (spec, gateway, connection pool), made by the routed LLM (core/api/route-llm.c), which
+ * owns it; it is immutable and shared by the LLM's calls (thread-safe to read). A
+ * hvb_route_call is one call's walk along it and belongs to that call's thread.
+ */
+#ifndef HVB_CALL_ROUTE_H
+#define HVB_CALL_ROUTE_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+#include <heavenbase/error.h>
+#include <heavenbase/spec.h>
+#include "config/route.h"
+#include "gateway/gateway.h"
+#include "net/transport.h"
+
+typedef struct hvb_route_target {
+  const char *label;            /* borrowed from the def */
+  hvb_spec *spec;               /* borrowed from the target's LLM */
+  const hvb_gateway_record *gw; /* the registry's */
+  hvb_client *client;           /* borrowed; NULL for an offline gateway */
+  const char *breaker_key;      /* client_key + model id (core/call/breaker.h) */
+} hvb_route_target;
+
+/* What the strategies learn as calls run (per routed LLM; thread-safe, own lock). */
+typedef struct hvb_route_stats hvb_route_stats;
+hvb_route_stats *hvb__route_stats_new(size_t ntargets);
+void hvb__route_stats_free(hvb_route_stats *st);
+
+typedef struct hvb_route {
+  const hvb_route_def *def;  /* borrowed from the owner */
+  hvb_route_target *targets; /* def->ntargets of them */
+  hvb_route_stats *stats;    /* owned by the owner */
+} hvb_route;
+
+typedef struct hvb_route_call hvb_route_call;
+
+/* A call's walk along `r` (borrowed; must outlive the call), in the order of its strategy:
+ * fallback: as listed; weighted: the first target by smooth weighted round robin (exact
+ * shares, as nginx does), then the others as listed; least-latency: by the EWMA of time to
+ * first byte (unmeasured targets first); least-busy: fewest calls in flight; hash: by
+ * rendezvous hashing of the call option "route_key" (a string; the same key keeps its
+ * target while that target is there). `call_options` borrowed, may be NULL. */
+hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_options);
+void hvb__route_call_free(hvb_route_call *rc);
+
+/* The call may block its thread (a sync call): a route whose on_limit is "wait" then waits
+ * for a target's rate limit within the deadline, rather than moving on. */
+void hvb__route_call_set_may_wait(hvb_route_call *rc, bool may_wait);
+
+/* The answering target's reply used `tokens` tokens: spent from its tokens-per-minute limit. */
+void hvb__route_call_spend(hvb_route_call *rc, int64_t tokens);
+
+/* The next target to try (borrowed), or NULL when none is left: every target tried, the
+ * route's max_targets reached, or its deadline passed. Targets whose circuit breaker is open
+ * are skipped (recorded, with why). Starts that target's clock. When NULL and `err` holds no
+ * failure yet (no target could be tried), err says why. */
+const hvb_route_target *hvb__route_call_next(hvb_route_call *rc, hvb_error *err);
+
+/* The current target failed with `e`: recorded. True when the failure falls through (the
+ * caller then asks hvb__route_call_next), false when the call fails with it. */
+bool hvb__route_call_failed(hvb_route_call *rc, const hvb_error *e);
+
+/* The current target's server asked for `ms` milliseconds of quiet (Retry-After): no routed
+ * call of the process sends to it before then (core/call/ratelimit.c). */
+void hvb__route_call_retry_after(hvb_route_call *rc, long ms);
+
+/* The current target's first reply byte arrived (time to first byte, for least-latency). */
+void hvb__route_call_first_byte(hvb_route_call *rc);
+
+/* The current target answered: recorded. */
+void hvb__route_call_answered(hvb_route_call *rc);
+
+/* Milliseconds left of the route's deadline (>= 1), or 0 when it has none. */
+long hvb__route_call_remaining_ms(const hvb_route_call *rc);
+
+/* Whether the current target is the last the call may try (it keeps its own retries). */
+bool hvb__route_call_is_last(const hvb_route_call *rc);
+
+/* The route as the result records it (new reference): {"name", "strategy", "answered":
+ * label or null, "attempts": [{"target", "index", "outcome": "answered" | "failed" |
+ * "skipped", "status", "http_status", "reason", "ms"}...], "ms"}. */
+json_object *hvb__route_call_record(const hvb_route_call *rc);
+
+#endif
