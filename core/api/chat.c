@@ -209,7 +209,10 @@ void hvb__chat_settle(hvb_stream *s, int st, const hvb_error *failure) {
   if (st == HVB_STEP_RUNNING) return;
   hvb_error e = HVB_ERROR_INIT;
   if (failure) e = *failure;
-  if (st == HVB_STEP_DONE && finish_transfer(s, &e)) {
+  gint64 t = hvb__clock_us();
+  bool finished = st == HVB_STEP_DONE && finish_transfer(s, &e);
+  s->x.times.parse_us += hvb__clock_us() - t;
+  if (finished) {
     s->phase = PHASE_ENDED;
     hvb__pipeline_reply(&s->x);
   } else

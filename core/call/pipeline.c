@@ -1,15 +1,17 @@
 /* core/call/pipeline.c: the ordered list of stages and the passes over it. */
 #include "call/pipeline.h"
+#include "cache/ledger.h"
 
 #include <glib.h>
 
 /* The order is the call's: options make the request the cache keys on; repair amends what
  * the cache stored (a replay is repaired like a live reply); limits before the gateway and
- * the transport that use them. Routing, structured output, cost, telemetry and a shared
- * cache backend are further lines here. */
+ * the transport that use them. Accounting first, so that its clock spans the call and its
+ * way out comes last; budgets after the cache (a hit costs nothing). Routing, structured
+ * output, telemetry and a shared cache backend are further lines here. */
 static const hvb_stage *const stages[HVB_STAGE_COUNT] = {
-    &hvb__stage_options, &hvb__stage_cache,   &hvb__stage_repair,
-    &hvb__stage_limits,  &hvb__stage_gateway, &hvb__stage_transport,
+    &hvb__stage_account, &hvb__stage_options, &hvb__stage_cache,   &hvb__stage_budget,
+    &hvb__stage_repair,  &hvb__stage_limits,  &hvb__stage_gateway, &hvb__stage_transport,
 };
 
 hvb_stage_rc hvb__pipeline_request(hvb_exchange *x, hvb_error *err) {
@@ -49,4 +51,5 @@ void hvb__pipeline_release(hvb_exchange *x) {
   g_clear_pointer(&x->wire, hvb__wire_request_free);
   g_clear_pointer(&x->answers, json_object_put);
   g_clear_pointer(&x->answer_raw, json_object_put);
+  g_clear_pointer(&x->usage, hvb__usage_cfg_unref);
 }

@@ -19,6 +19,7 @@ HVB_PUBLIC void hvb_result_free(hvb_result *r) {
   json_object_put(r->deltas);
   json_object_put(r->raw);
   json_object_put(r->repairs);
+  json_object_put(r->timing);
   g_free(r);
 }
 
@@ -92,7 +93,8 @@ void hvb__result_set_loop(hvb_result *r, json_object *deltas, json_object *usage
 }
 
 static const char *const include_fields[] = {
-    "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw", NULL};
+    "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw",
+    "cost", "timing", NULL};
 
 /* The value of one include field (new reference; NULL for a JSON null). */
 static json_object *field_value(const void *obj, const char *field) {
@@ -113,6 +115,8 @@ static json_object *field_value(const void *obj, const char *field) {
   if (strcmp(field, "delta") == 0) return json_object_get(r->deltas);
   if (strcmp(field, "tool_calls") == 0) return json_object_get(r->tool_calls);
   if (strcmp(field, "usage") == 0) return json_object_get(r->usage);
+  if (strcmp(field, "cost") == 0) return hvb__cost_json(&r->cost);
+  if (strcmp(field, "timing") == 0) return json_object_get(r->timing);
   return json_object_get(r->raw); /* "raw": the caller checked the name */
 }
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <json-c/json.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/usage.h>
 
 struct hvb_result {
   char *text;           /* the string of text_obj (not a separate allocation) */
@@ -27,7 +28,13 @@ struct hvb_result {
   json_object *repairs; /* array, NULL until repair ran */
   int steps;
   bool max_steps_reached;
+  /* Set by the accounting stage (core/call/stage-account.c); summed by a tool loop. */
+  hvb_cost cost;
+  json_object *timing; /* object, NULL until accounted */
 };
+
+/* The cost as the include field "cost" shows it (new object). */
+json_object *hvb__cost_json(const hvb_cost *c);
 
 /* Replace the tool calls of the result (`calls` taken): in the message, the tool_calls
  * getter and the last message of the conversation. */

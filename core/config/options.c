@@ -40,6 +40,7 @@ static const hvb__option table[] = {
     {"stream", C, HVB__OPT_BOOL, "stream the reply"},
     {"images", C, HVB__OPT_ARRAY, "images for the last user message"},
     {"include", C, HVB__OPT_STRING, "the result fields to keep"},
+    {"tag", C, HVB__OPT_STRING, "a label for the usage ledger and budgets"},
 };
 
 const hvb__option *hvb__option_find(const char *name) {
