@@ -163,6 +163,11 @@ static int usage_parse(usage_args *u, int argc, char **argv) {
   if (u->action && (u->since || u->until || u->by || u->json || u->csv))
     return hb_usage("usage", "prune takes --before DATE only");
   if (u->json && u->csv) return hb_usage("usage", "give --json or --csv, not both");
+  static const char *const groupings[] = {"day", "model", "preset", "provider", "tag", NULL};
+  bool known = !u->by;
+  for (int i = 0; !known && groupings[i]; i++) known = !strcmp(u->by, groupings[i]);
+  if (!known)
+    return hb_usage("usage", "--by %s: one of day, model, preset, provider, tag", u->by);
   return HB_EXIT_OK;
 }
 

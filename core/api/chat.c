@@ -255,8 +255,10 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
                               bool runs_tools, bool async, hvb_error *err) {
   /* The operation is checked before anything else, so that an unsupported call fails the
    * same way whatever its arguments. */
+  gint64 start = hvb__clock_us(); /* the call's clock (core/call/stage-account.c) */
   if (!hvb_llm_supports(llm, HVB_GATEWAY_OP_CHAT, err)) return NULL;
   hvb_stream *s = g_new0(hvb_stream, 1);
+  s->x.times.start_us = start;
   hvb__llm_exchange_init(llm, &s->x, HVB_GATEWAY_OP_CHAT);
   s->x.prompt = prompt;
   s->x.messages = messages;
@@ -322,7 +324,9 @@ hvb_result *hvb__llm_chat_ex(hvb_llm *llm, const char *prompt, json_object *mess
       call_start(llm, prompt, messages, call_options, false, true, runs_tools, false, err);
   if (!s) return NULL;
   hvb_result *r = call_gather(s, err);
+  gint64 t = hvb__clock_us();
   hvb_stream_free(s);
+  if (r) hvb__result_timing_add(r, hvb__clock_us() - t);
   return r;
 }
 

@@ -20,6 +20,7 @@ HVB_PUBLIC void hvb_result_free(hvb_result *r) {
   json_object_put(r->raw);
   json_object_put(r->repairs);
   json_object_put(r->timing);
+  json_object_put(r->clock.steps);
   g_free(r);
 }
 
@@ -116,7 +117,7 @@ static json_object *field_value(const void *obj, const char *field) {
   if (strcmp(field, "tool_calls") == 0) return json_object_get(r->tool_calls);
   if (strcmp(field, "usage") == 0) return json_object_get(r->usage);
   if (strcmp(field, "cost") == 0) return hvb__cost_json(&r->cost);
-  if (strcmp(field, "timing") == 0) return json_object_get(r->timing);
+  if (strcmp(field, "timing") == 0) return json_object_get(hvb_result_timing(r));
   return json_object_get(r->raw); /* "raw": the caller checked the name */
 }
 

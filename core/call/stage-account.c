@@ -26,7 +26,7 @@ typedef struct account_state {
 } account_state;
 
 static hvb_stage_rc account_request(hvb_exchange *x, void **state, hvb_error *err) {
-  x->times.start_us = hvb__clock_us();
+  if (!x->times.start_us) x->times.start_us = hvb__clock_us();
   json_object *tag = json_object_object_get(x->options, "tag");
   if (tag && !json_object_is_type(tag, json_type_string)) {
     hvb__fail(err, HVB_EINVAL, "call option 'tag' must be a string, not %s",
@@ -138,33 +138,36 @@ static void add_ms(json_object *o, const char *key, gint64 us, gint64 *sum) {
   if (sum) *sum += us;
 }
 
-static json_object *timing_json(const hvb_exchange *x, const account_state *st, gint64 total) {
+static json_object *timing_json(const hvb_call_timing *c) {
   json_object *o = json_object_new_object(), *q = json_object_new_object();
-  gint64 sum = 0;
-  const hvb_net_times *n = &st->net;
+  gint64 sum = 0, total = c->total_us;
+  hvb_net_times n;
+  memcpy(&n, c->net, sizeof n);
   add_ms(o, "total_ms", total, NULL);
-  add_ms(o, "prepare_ms", x->times.prepare_us, &sum);
-  add_ms(o, "cache_lookup_ms", x->times.cache_lookup_us, &sum);
-  add_ms(q, "engine_ms", n->engine_us, &sum);
-  add_ms(q, "rate_limit_ms", n->waited_us, &sum);
+  add_ms(o, "prepare_ms", c->call.prepare_us, &sum);
+  add_ms(o, "cache_lookup_ms", c->call.cache_lookup_us, &sum);
+  add_ms(q, "engine_ms", n.engine_us, &sum);
+  add_ms(q, "rate_limit_ms", n.waited_us, &sum);
   json_object_object_add(o, "queued_ms", q);
-  add_ms(o, "retries_ms", n->retries_us, &sum);
-  add_ms(o, "dns_ms", n->dns_us, &sum);
-  add_ms(o, "connect_ms", n->connect_us, &sum);
-  add_ms(o, "tls_ms", n->tls_us, &sum);
-  add_ms(o, "send_ms", n->send_us, &sum);
-  add_ms(o, "server_ms", n->server_us, &sum);
-  add_ms(o, "ttfb_ms", n->ttfb_us, NULL);
-  add_ms(o, "transfer_ms", n->receive_us, &sum);
+  add_ms(o, "retries_ms", n.retries_us, &sum);
+  add_ms(o, "dns_ms", n.dns_us, &sum);
+  add_ms(o, "connect_ms", n.connect_us, &sum);
+  add_ms(o, "tls_ms", n.tls_us, &sum);
+  add_ms(o, "send_ms", n.send_us, &sum);
+  add_ms(o, "server_ms", n.server_us, &sum);
+  add_ms(o, "ttfb_ms", n.ttfb_us, NULL);
+  add_ms(o, "transfer_ms", n.receive_us, &sum);
   /* A part libcurl does not name (its own bookkeeping before the name lookup). */
-  sum += n->ttfb_us - (n->dns_us + n->connect_us + n->tls_us + n->send_us + n->server_us);
-  add_ms(o, "parse_ms", x->times.parse_us, &sum);
-  add_ms(o, "repair_ms", x->times.repair_us, &sum);
-  add_ms(o, "cache_store_ms", x->times.cache_store_us, &sum);
-  add_ms(o, "accounting_ms", x->times.ledger_us, &sum);
-  add_ms(o, "tools_ms", 0, NULL);
+  sum += n.ttfb_us - (n.dns_us + n.connect_us + n.tls_us + n.send_us + n.server_us);
+  add_ms(o, "parse_ms", c->call.parse_us, &sum);
+  add_ms(o, "repair_ms", c->call.repair_us, &sum);
+  add_ms(o, "cache_store_ms", c->call.cache_store_us, &sum);
+  add_ms(o, "accounting_ms", c->call.ledger_us, &sum);
+  add_ms(o, "release_ms", c->release_us, &sum);
+  add_ms(o, "tools_ms", c->tools_us, NULL);
+  if (c->steps) json_object_object_add(o, "steps", json_object_get(c->steps));
   add_ms(o, "other_ms", total > sum ? total - sum : 0, NULL);
-  json_object_object_add(o, "attempts", json_object_new_int(n->attempts));
+  json_object_object_add(o, "attempts", json_object_new_int(n.attempts));
   return o;
 }
 
@@ -173,8 +176,12 @@ static bool account_result(hvb_exchange *x, void **state, hvb_result *r, hvb_err
   account_state *st = *state;
   if (!st) return true;
   r->cost = st->cost;
-  json_object_put(r->timing);
-  r->timing = timing_json(x, st, hvb__clock_us() - x->times.start_us);
+  G_STATIC_ASSERT(sizeof r->clock.net == sizeof st->net);
+  r->clock.set = true;
+  r->clock.call = x->times;
+  memcpy(r->clock.net, &st->net, sizeof st->net);
+  r->clock.total_us = hvb__clock_us() - x->times.start_us;
+  g_clear_pointer(&r->timing, json_object_put);
   return true;
 }
 
@@ -212,6 +219,53 @@ json_object *hvb__cost_json(const hvb_cost *c) {
   return o;
 }
 
+void hvb__result_timing_add(hvb_result *r, gint64 release_us) {
+  r->clock.release_us += release_us;
+  r->clock.total_us += release_us;
+}
+
+void hvb__loop_acct_step(hvb_loop_acct *a, const hvb_result *r) {
+  const hvb_cost *c = &r->cost;
+  /* The loop's cost is known only when every step's is. */
+  bool first = !a->steps;
+  a->cost.known = (first || a->cost.known) && c->known;
+  a->cost.cached = (first || a->cost.cached) && c->cached;
+  a->cost.usd += c->usd;
+  a->cost.saved_usd += c->saved_usd;
+  a->cost.input_tokens += c->input_tokens;
+  a->cost.output_tokens += c->output_tokens;
+  a->cost.cached_tokens += c->cached_tokens;
+  if (!a->steps) a->steps = json_object_new_array();
+  json_object *s = json_object_new_object();
+  json_object_object_add(s, "model_ms", number((double)r->clock.total_us / 1000.0, 3, false));
+  json_object_object_add(s, "tools_ms", number(0, 3, false));
+  json_object_array_add(a->steps, s);
+}
+
+void hvb__loop_acct_tools(hvb_loop_acct *a, gint64 us) {
+  size_t n = a->steps ? json_object_array_length(a->steps) : 0;
+  if (!n) return;
+  json_object_object_add(json_object_array_get_idx(a->steps, n - 1), "tools_ms",
+                         number((double)us / 1000.0, 3, false));
+  a->tools_us += us;
+}
+
+void hvb__loop_acct_finish(hvb_loop_acct *a, hvb_result *r) {
+  if (!a->steps) return;
+  r->cost = a->cost;
+  if (!a->cost.known) r->cost.usd = r->cost.saved_usd = 0;
+  json_object_put(r->clock.steps);
+  r->clock.steps = a->steps;
+  r->clock.tools_us = a->tools_us;
+  a->steps = NULL;
+  g_clear_pointer(&r->timing, json_object_put);
+}
+
+void hvb__loop_acct_clear(hvb_loop_acct *a) {
+  json_object_put(a->steps);
+  memset(a, 0, sizeof *a);
+}
+
 HVB_PUBLIC bool hvb_result_cost(const hvb_result *r, hvb_cost *out) {
   if (!out) return false;
   memset(out, 0, sizeof *out);
@@ -221,5 +275,9 @@ HVB_PUBLIC bool hvb_result_cost(const hvb_result *r, hvb_cost *out) {
 }
 
 HVB_PUBLIC json_object *hvb_result_timing(const hvb_result *r) {
-  return r ? r->timing : NULL;
+  if (!r || !r->clock.set) return NULL;
+  /* Made once, when first asked for; the result belongs to one thread at a time. */
+  hvb_result *w = (hvb_result *)r;
+  if (!w->timing) w->timing = timing_json(&r->clock);
+  return w->timing;
 }

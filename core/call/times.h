@@ -10,6 +10,8 @@
 #define HVB_CALL_TIMES_H
 
 #include <glib.h>
+#include <json-c/json.h>
+#include <stdbool.h>
 
 typedef struct hvb_call_times {
   gint64 start_us;        /* monotonic: the call entered the pipeline */
@@ -21,6 +23,18 @@ typedef struct hvb_call_times {
   gint64 repair_us;       /* tool-call repair of the result */
   gint64 ledger_us;       /* the usage ledger's row and the budgets' reads */
 } hvb_call_times;
+
+/* What a result keeps of its call's clock; the JSON of hvb_result_timing is made from it
+ * when asked for (making it inside the call would be time the parts do not cover). */
+typedef struct hvb_call_timing {
+  bool set;
+  hvb_call_times call;
+  long long net[11]; /* hvb_net_times, in its order (call/times.h may not include net/) */
+  gint64 total_us;   /* start to the result, plus release_us */
+  gint64 release_us; /* the exchange's release, after the result was made */
+  gint64 tools_us;   /* a tool loop: time in the tools, every step */
+  json_object *steps; /* a tool loop: [{"model_ms", "tools_ms"}] per step (owned), or NULL */
+} hvb_call_timing;
 
 static inline gint64 hvb__clock_us(void) {
   return g_get_monotonic_time();
