@@ -37,7 +37,16 @@ typedef struct ledger {
   bool broken; /* could not be opened or written: rows are dropped (one warning) */
   GPtrArray *pending; /* kept_row */
   gint64 last_flush;
+  /* What budgets read, per scope: the sums up to the last row seen, so that the next read
+   * adds only the rows after it (ids grow: writers take turns under SQLite's write lock). */
+  GHashTable *memo; /* "scope\x1fvalue" -> spend_memo */
 } ledger;
+
+typedef struct spend_memo {
+  int64_t since_ms; /* the period the sums are for */
+  int64_t last_id;
+  hvb_spend s;
+} spend_memo;
 
 static GMutex lock;
 static GHashTable *ledgers; /* path -> ledger, never freed (backends point at them) */
@@ -172,6 +181,51 @@ static const char *scope_column(const char *scope) {
   return "tag";
 }
 
+/* The memo of `q`'s scope, reset when the period moved on. */
+static spend_memo *memo_for(ledger *l, const hvb_spend_query *q) {
+  char *key = g_strdup_printf("%s\x1f%s", q->scope ? q->scope : "all",
+                              q->scope_value ? q->scope_value : "");
+  spend_memo *m = g_hash_table_lookup(l->memo, key);
+  if (!m) {
+    m = g_new0(spend_memo, 1);
+    g_hash_table_insert(l->memo, key, m);
+  } else
+    g_free(key);
+  if (m->since_ms != q->since_ms) {
+    memset(m, 0, sizeof *m);
+    m->since_ms = q->since_ms;
+  }
+  return m;
+}
+
+/* Add the rows after the memo's last one. Under the lock, with l->db open. */
+static bool spend_update(ledger *l, const hvb_spend_query *q, spend_memo *m, hvb_error *err) {
+  const char *col = scope_column(q->scope);
+  char *sql = g_strdup_printf("SELECT TOTAL(cost), TOTAL(tokens_in + tokens_out), "
+                              "TOTAL(cost IS NULL AND cached = 0), TOTAL(outcome = 'ok' AND "
+                              "cached = 0), MAX(id) FROM usage WHERE id > ? AND ts >= ?%s%s%s",
+                              col ? " AND " : "", col ? col : "", col ? " = ?" : "");
+  sqlite3_stmt *st = NULL;
+  bool ok = sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) == SQLITE_OK;
+  if (ok) {
+    sqlite3_bind_int64(st, 1, m->last_id);
+    sqlite3_bind_int64(st, 2, q->since_ms);
+    if (col) bind_text(st, 3, q->scope_value);
+    ok = sqlite3_step(st) == SQLITE_ROW;
+  }
+  if (ok && sqlite3_column_type(st, 4) != SQLITE_NULL) {
+    m->s.usd += sqlite3_column_double(st, 0);
+    m->s.tokens += (long long)sqlite3_column_double(st, 1);
+    m->s.unpriced += (long long)sqlite3_column_double(st, 2);
+    m->s.calls += (long long)sqlite3_column_double(st, 3);
+    m->last_id = sqlite3_column_int64(st, 4);
+  }
+  if (!ok) hvb__fail(err, HVB_IO, "usage ledger %s: %s", l->path, sqlite3_errmsg(l->db));
+  sqlite3_finalize(st);
+  g_free(sql);
+  return ok;
+}
+
 static bool ledger_spent(void *self, const hvb_spend_query *q, hvb_spend *out, hvb_error *err) {
   ledger *l = self;
   memset(out, 0, sizeof *out);
@@ -180,29 +234,12 @@ static bool ledger_spent(void *self, const hvb_spend_query *q, hvb_spend *out, h
   char *why = NULL;
   if (!l->db && !l->broken && !(l->db = db_open(l->path, true, &why))) broke(l, why);
   bool ok = l->db != NULL;
-  if (!ok) hvb__fail(err, HVB_IO, "usage ledger %s cannot be read: %s", l->path,
-                     why ? why : "it could not be written before");
+  if (!ok)
+    hvb__fail(err, HVB_IO, "usage ledger %s cannot be read: %s", l->path,
+              why ? why : "it could not be written before");
   g_free(why);
-  const char *col = scope_column(q->scope);
-  char *sql = g_strdup_printf("SELECT TOTAL(cost), TOTAL(tokens_in + tokens_out), "
-                              "TOTAL(cost IS NULL AND cached = 0), TOTAL(outcome = 'ok' AND cached = 0) "
-                              "FROM usage WHERE ts >= ?%s%s%s",
-                              col ? " AND " : "", col ? col : "", col ? " = ?" : "");
-  sqlite3_stmt *st = NULL;
-  if (ok && sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, q->since_ms);
-    if (col) bind_text(st, 2, q->scope_value);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-      out->usd = sqlite3_column_double(st, 0);
-      out->tokens = (long long)sqlite3_column_double(st, 1);
-      out->unpriced = (long long)sqlite3_column_double(st, 2);
-      out->calls = (long long)sqlite3_column_double(st, 3);
-    } else
-      ok = hvb__fail(err, HVB_IO, "usage ledger %s: %s", l->path, sqlite3_errmsg(l->db));
-  } else if (ok)
-    ok = hvb__fail(err, HVB_IO, "usage ledger %s: %s", l->path, sqlite3_errmsg(l->db));
-  sqlite3_finalize(st);
-  g_free(sql);
+  spend_memo *m = ok ? memo_for(l, q) : NULL;
+  if (ok && (ok = spend_update(l, q, m, err))) *out = m->s;
   g_mutex_unlock(&lock);
   return ok;
 }
@@ -215,6 +252,7 @@ hvb_spend_backend hvb__ledger_backend(const char *path) {
     l = g_new0(ledger, 1);
     l->path = g_strdup(path);
     l->pending = g_ptr_array_new_with_free_func(kept_free);
+    l->memo = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     l->last_flush = g_get_monotonic_time();
     g_hash_table_insert(ledgers, l->path, l);
   }
@@ -234,9 +272,21 @@ void hvb__ledger_flush_all(void) {
   g_mutex_unlock(&lock);
 }
 
-/* Rows still buffered are written when the process exits normally. */
+/* Rows still buffered are written when the process exits normally, and the connections
+ * closed (a later row, from another destructor, opens its own again). */
 HVB_DESTRUCTOR static void ledger_exit(void) {
-  hvb__ledger_flush_all();
+  g_mutex_lock(&lock);
+  if (ledgers) {
+    GHashTableIter it;
+    void *p;
+    g_hash_table_iter_init(&it, ledgers);
+    while (g_hash_table_iter_next(&it, NULL, &p)) {
+      ledger *l = p;
+      flush_locked(l);
+      g_clear_pointer(&l->db, sqlite3_close);
+    }
+  }
+  g_mutex_unlock(&lock);
 }
 
 void hvb__ledger_atfork(hvb_fork_phase phase) {
@@ -254,6 +304,7 @@ void hvb__ledger_atfork(hvb_fork_phase phase) {
       ledger *l = p;
       g_ptr_array_set_size(l->pending, 0);
       l->db = NULL;
+      g_hash_table_remove_all(l->memo);
     }
   }
   g_mutex_unlock(&lock);
@@ -366,6 +417,11 @@ long long hvb__ledger_prune(const char *path, int64_t before_ms, hvb_error *err)
   if (n < 0) hvb__fail(err, HVB_IO, "usage ledger %s: %s", path, sqlite3_errmsg(db));
   sqlite3_finalize(st);
   sqlite3_close(db);
+  /* The budgets' sums of this process counted the rows that went: read them again. */
+  g_mutex_lock(&lock);
+  ledger *l = ledgers ? g_hash_table_lookup(ledgers, path) : NULL;
+  if (l) g_hash_table_remove_all(l->memo);
+  g_mutex_unlock(&lock);
   return n;
 }
 
