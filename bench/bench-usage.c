@@ -1,6 +1,8 @@
 /* bench/bench-usage.c: the cost of the usage ledger, as a same-run ratio.
  *
  *   bench-usage BASE_URL [CALLS]      e.g. bench-usage http://127.0.0.1:18080 20000
+ *   bench-usage BASE_URL CALLS off|on|budget   CALLS calls of one kind only, to count
+ *                                              instructions (valgrind --tool=callgrind)
  *
  * The same non-streamed chat (canned 1 KB reply of tests/nginx, response cache off) through
  * three LLMs that differ only in their configuration:
@@ -103,6 +105,13 @@ int main(int argc, char **argv) {
   hvb_llm *budget = llm_with(root, "budget",
                              "{\"heavenbase\": {\"llm\": {\"budgets\": {\"b\": "
                              "{\"limit_usd\": 1000000}}}}}", base);
+  if (argc > 3) { /* one kind only */
+    hvb_llm *one = !strcmp(argv[3], "off") ? off : !strcmp(argv[3], "on") ? on : budget;
+    run(one, calls);
+    printf("%d calls, ledger %s\n", calls, argv[3]);
+    hvb_llm_free(off), hvb_llm_free(on), hvb_llm_free(budget);
+    return 0;
+  }
   run(off, 100), run(on, 100), run(budget, 100); /* connections and the database warm */
   double t_off = 0, t_on = 0, t_budget = 0, r_on[ROUNDS], r_budget[ROUNDS];
   for (int r = 0; r < ROUNDS; r++) {
