@@ -5,7 +5,7 @@
  * cost, cost saved by the cache, latency, outcome, cached, the caller's tag) in a SQLite
  * file of its own (see docs/usage.md for where, and why not the cache's database). Never a
  * prompt, a reply or a key. Rows are buffered per process and written in one transaction
- * when 64 are waiting, a second passed, a budget reads the spend, or the process exits; a
+ * when 256 are waiting, a second passed, a budget reads the spend, or the process exits; a
  * call whose LLM has budgets writes its row at once, so other processes see it.
  *
  * Budgets read the spend through hvb_spend_backend, so a shared backend (Redis) can give
