@@ -84,7 +84,7 @@ static bool has_field(const char *include, const char *name) {
 }
 
 static int run_stream(hvb_llm *llm, const char *prompt, json_object *call, const char *include,
-                      bool json) {
+                      bool json, bool verbose) {
   hvb_error err = HVB_ERROR_INIT;
   stream_printer p = {0};
   p.wrap_think = has_field(include, "content");
@@ -126,6 +126,11 @@ static int run_stream(hvb_llm *llm, const char *prompt, json_object *call, const
         hb_print_json(stdout, hvb_result_tool_calls(r), false);
       hvb_result_free(r);
     }
+    if (verbose) {
+      hvb_result *r = hvb_stream_result(st, NULL);
+      if (r) hb_print_usage_line(stderr, r);
+      hvb_result_free(r);
+    }
     if (rest) {
       hvb_result *r = hvb_stream_result(st, &err);
       bool ok = r != NULL;
@@ -144,7 +149,7 @@ static int run_stream(hvb_llm *llm, const char *prompt, json_object *call, const
 }
 
 static int run_chat(hvb_llm *llm, const char *prompt, json_object *call, const char *include,
-                    bool json) {
+                    bool json, bool verbose) {
   hvb_error err = HVB_ERROR_INIT;
   hvb_result *r = hvb_llm_chat(llm, prompt, NULL, call, &err);
   if (!r) return hb_fail("chat", &err);
@@ -160,6 +165,10 @@ static int run_chat(hvb_llm *llm, const char *prompt, json_object *call, const c
     puts(json ? "null" : "");
   else
     hb_print_json(stdout, v, !json);
+  if (verbose && rc == HB_EXIT_OK) {
+    fflush(stdout);
+    hb_print_usage_line(stderr, r);
+  }
   json_object_put(v);
   hvb_result_free(r);
   return rc;
@@ -332,6 +341,7 @@ typedef struct chat_args {
   const char *prompt, *include, *input;
   int stream; /* -1: as configured */
   bool json;
+  bool verbose; /* -v: a usage line on stderr after the reply */
   int parallel;
   char *stdin_text; /* the prompt read from stdin (owned) */
   const char *session; /* --session FILE (interactive) */
@@ -436,6 +446,7 @@ static bool chat_apply(chat_args *c, const hb_arg *arg) {
   case HB_OPT_STREAM: c->stream = 1; break;
   case HB_OPT_NO_STREAM: c->stream = 0; break;
   case HB_OPT_JSON: c->json = true; break;
+  case HB_OPT_VERBOSE: c->verbose = true; break;
   case HB_OPT_INPUT: c->input = v; break;
   case HB_OPT_SESSION: c->session = v; break;
   case HB_OPT_TOOLS: return chat_add_tools(c, v);
@@ -513,9 +524,9 @@ static int chat_run(chat_args *c) {
   else if (c->input)
     rc = run_parallel(llm, c->input, c->parallel ? c->parallel : 1, c->call, c->include, c->json);
   else if (c->stream == 1)
-    rc = run_stream(llm, c->prompt, c->call, c->include, c->json);
+    rc = run_stream(llm, c->prompt, c->call, c->include, c->json, c->verbose);
   else
-    rc = run_chat(llm, c->prompt, c->call, c->include, c->json);
+    rc = run_chat(llm, c->prompt, c->call, c->include, c->json, c->verbose);
   hvb_llm_free(llm);
   return rc;
 }

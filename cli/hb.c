@@ -33,7 +33,7 @@ static const struct {
      "                     --include fields follow as JSON when it ends\n"
      "  --no-stream        one request, one response (the default)\n"
      "  --include FIELDS   comma-separated: text (default), think, content, message,\n"
-     "                     messages, delta, tool_calls, usage, raw\n"
+     "                     messages, delta, tool_calls, usage, raw, cost, timing\n"
      "  --json             print JSON (with --stream: one JSON delta per line)\n"
      "  --tools FILE       send the OpenAI tools array in FILE; when the model answers\n"
      "                     with tool calls and no text, they print as a JSON array\n"
@@ -50,7 +50,9 @@ static const struct {
      "  --parallel N       with -i: at most N chats in flight (default 1); a progress\n"
      "                     bar goes to stderr when it is a terminal\n"
      "  --session FILE     interactive: resume the session saved in FILE, and save it\n"
-     "                     there after each turn\n"},
+     "                     there after each turn\n"
+     "  -v, --verbose      after the reply, one line on stderr: tokens, cost, time\n"
+     "                     (and time to first byte), cached\n"},
     {"imagen", hb_cmd_imagen, "generate images from a prompt and save them",
      "usage: hb imagen PROMPT [-O FILE] [--size WxH] [-n N] [--seed S] [--image REF]...\n"
      "                 [-p PRESET] [-m MODEL] [--provider P] [-g GATEWAY] [--base-url URL]\n"
@@ -112,6 +114,18 @@ static const struct {
      "  clear   remove every entry, or those of one namespace, and reset the hit counts\n"
      "  prune   remove the entries past their namespace's ttl_seconds, and the least\n"
      "          recently used ones beyond heavenbase.llm.cache.max_bytes\n"},
+    {"usage", hb_cmd_usage, "what the calls cost: the usage ledger, by day, model...",
+     "usage: hb usage [--since DATE] [--until DATE] [--by day|model|preset|provider|tag]\n"
+     "                [--json|--csv]\n"
+     "       hb usage prune --before DATE\n"
+     "\n"
+     "  Calls, failures, cache hits, tokens in/out/cached, cost in USD and the cost the\n"
+     "  cache saved, from the usage ledger ($HB_CACHE_DIR/usage.sqlite or\n"
+     "  ~/.local/state/heavenbase/usage.sqlite; heavenbase.llm.usage.path), with totals.\n"
+     "  Dates are UTC days (YYYY-MM-DD); --until includes its day. On a terminal,\n"
+     "  --by day also draws the spend per day as bars. Calls without a price count as\n"
+     "  'unpriced' and add nothing to the cost.\n"
+     "  prune   remove the rows older than DATE\n"},
     {"spec", hb_cmd_spec, "show how a preset/model/provider/gateway resolves",
      "usage: hb spec [-p PRESET] [-m MODEL] [--provider P] [-g GATEWAY] [--base-url URL]\n"
      "               [--api-key-env VAR] [-o KEY=VALUE]... [--json]\n"

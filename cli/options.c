@@ -7,7 +7,7 @@
 
 #define INCLUDE_FIELDS \
   "text,think,content,message,messages,delta,tool_calls,usage,raw,structured,structured_outcome," \
-  "route"
+  "route,cost,timing"
 
 /* One row per option, whatever command takes it: a name means one thing across hb. The one
  * letter with two meanings is -n (imagen's count, cache's namespace), older than this table;
@@ -79,6 +79,17 @@ static const hb_option table[] = {
     {HB_OPT_VERSION, "version", 'V', HB_VALUE_NONE, NULL, NULL, NULL,
      "print the versions of hb and libheavenbase"},
     {HB_OPT_HELP, "help", 'h', HB_VALUE_NONE, NULL, NULL, NULL, "print the usage"},
+    {HB_OPT_VERBOSE, "verbose", 'v', HB_VALUE_NONE, NULL, NULL, NULL,
+     "after the reply, one line on stderr: tokens, cost, time, cached"},
+    {HB_OPT_SINCE, "since", 0, HB_VALUE_TEXT, "DATE", NULL, NULL,
+     "from this day (YYYY-MM-DD, UTC) on"},
+    {HB_OPT_UNTIL, "until", 0, HB_VALUE_TEXT, "DATE", NULL, NULL,
+     "up to this day (YYYY-MM-DD, UTC), included"},
+    {HB_OPT_BY, "by", 0, HB_VALUE_CHOICE, "KEY", "day,model,preset,provider,tag", NULL,
+     "one line per day, model, preset, provider or tag"},
+    {HB_OPT_CSV, "csv", 0, HB_VALUE_NONE, NULL, NULL, NULL, "print CSV"},
+    {HB_OPT_BEFORE, "before", 0, HB_VALUE_TEXT, "DATE", NULL, NULL,
+     "the rows older than this day (YYYY-MM-DD, UTC)"},
 };
 
 #define N_TABLE (sizeof table / sizeof table[0])
@@ -92,7 +103,8 @@ static const hb_opt_id global_opts[] = {HB_OPT_GATEWAY_PATH, HB_OPT_VERSION, HB_
 static const hb_opt_id chat_opts[] = {LLM_OPTIONS,   HB_OPT_SYSTEM,    HB_OPT_IMAGE, HB_OPT_INCLUDE,
                                       HB_OPT_STREAM, HB_OPT_NO_STREAM, HB_OPT_JSON,  HB_OPT_TOOLS,
                                       HB_OPT_INPUT,  HB_OPT_PARALLEL,  HB_OPT_SESSION,
-                                      HB_OPT_SCHEMA, HB_OPT_JSON_OBJECT, HB_OPT_MCP, HB_OPT_END};
+                                      HB_OPT_SCHEMA, HB_OPT_JSON_OBJECT, HB_OPT_MCP,
+                                      HB_OPT_VERBOSE, HB_OPT_END};
 static const hb_opt_id imagen_opts[] = {LLM_OPTIONS,  HB_OPT_OUTPUT, HB_OPT_ARG,   HB_OPT_SIZE,
                                         HB_OPT_COUNT, HB_OPT_SEED,   HB_OPT_IMAGE, HB_OPT_END};
 static const hb_opt_id embed_opts[] = {LLM_OPTIONS, HB_OPT_INPUT, HB_OPT_JSON, HB_OPT_END};
@@ -104,6 +116,8 @@ static const hb_opt_id cache_opts[] = {HB_OPT_NAMESPACE, HB_OPT_JSON, HB_OPT_END
 static const hb_opt_id cache_clear_opts[] = {HB_OPT_NAMESPACE, HB_OPT_END};
 static const hb_opt_id json_only[] = {HB_OPT_JSON, HB_OPT_END};
 static const hb_opt_id gateways_list_opts[] = {HB_OPT_ALL, HB_OPT_JSON, HB_OPT_END};
+static const hb_opt_id usage_opts[] = {HB_OPT_SINCE, HB_OPT_UNTIL, HB_OPT_BY,  HB_OPT_JSON,
+                                       HB_OPT_CSV,   HB_OPT_BEFORE, HB_OPT_END};
 static const hb_opt_id repair_opts[] = {HB_OPT_SCHEMA, HB_OPT_TOOL_NAMES, HB_OPT_TOOL, HB_OPT_SPLIT,
                                         HB_OPT_STRICT, HB_OPT_JSON,       HB_OPT_END};
 
@@ -131,6 +145,7 @@ static const hb_command_options commands[] = {
     {"repair", NULL, repair_opts},
     {"mcp", "list", json_only},
     {"route", "status", json_only},
+    {"usage", NULL, usage_opts},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

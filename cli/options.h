@@ -87,6 +87,13 @@ typedef enum hb_opt_id {
   HB_OPT_GATEWAY_PATH,
   HB_OPT_VERSION,
   HB_OPT_HELP, /* also accepted after every command: hb CMD --help */
+  /* hb chat -v and hb usage (issue #16) */
+  HB_OPT_VERBOSE,
+  HB_OPT_SINCE,
+  HB_OPT_UNTIL,
+  HB_OPT_BY,
+  HB_OPT_CSV,
+  HB_OPT_BEFORE,
   HB_OPT__COUNT
 } hb_opt_id;
 

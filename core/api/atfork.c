@@ -9,6 +9,7 @@
 #include "base/fork.h"
 #include "base/log.h"
 #include "cache/store.h"
+#include "cache/ledger.h"
 #include "gateway/gateway.h"
 #include "net/transport.h"
 #include "net/engine.h"
@@ -28,6 +29,7 @@ static void prepare(void) {
   hvb__engine_atfork(HVB_FORK_PREPARE);
   hvb__transport_atfork(HVB_FORK_PREPARE);
   hvb__cache_atfork(HVB_FORK_PREPARE);
+  hvb__ledger_atfork(HVB_FORK_PREPARE);
   hvb__embed_atfork(HVB_FORK_PREPARE);
   hvb__log_atfork(HVB_FORK_PREPARE);
   hvb__fork_prepare_self();
@@ -37,6 +39,7 @@ static void parent(void) {
   hvb__fork_parent_self();
   hvb__log_atfork(HVB_FORK_PARENT);
   hvb__embed_atfork(HVB_FORK_PARENT);
+  hvb__ledger_atfork(HVB_FORK_PARENT);
   hvb__cache_atfork(HVB_FORK_PARENT);
   hvb__transport_atfork(HVB_FORK_PARENT);
   hvb__engine_atfork(HVB_FORK_PARENT);
@@ -47,6 +50,7 @@ static void child(void) {
   hvb__fork_child_self(); /* first: the modules' child hooks keep what they inherited */
   hvb__log_atfork(HVB_FORK_CHILD);
   hvb__embed_atfork(HVB_FORK_CHILD);
+  hvb__ledger_atfork(HVB_FORK_CHILD);
   hvb__cache_atfork(HVB_FORK_CHILD);
   hvb__transport_atfork(HVB_FORK_CHILD);
   hvb__engine_atfork(HVB_FORK_CHILD);

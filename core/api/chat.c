@@ -216,7 +216,10 @@ void hvb__chat_settle(hvb_stream *s, int st, const hvb_error *failure) {
   if (st == HVB_STEP_RUNNING) return;
   hvb_error e = HVB_ERROR_INIT;
   if (failure) e = *failure;
-  if (st == HVB_STEP_DONE && finish_transfer(s, &e)) {
+  gint64 t = hvb__clock_us();
+  bool finished = st == HVB_STEP_DONE && finish_transfer(s, &e);
+  s->x.times.parse_us += hvb__clock_us() - t;
+  if (finished) {
     s->phase = PHASE_ENDED;
     hvb__pipeline_reply(&s->x);
     /* Give the connection back to the pool now rather than when the caller frees the stream. */
@@ -356,9 +359,11 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
                               bool runs_tools, bool async, hvb_error *err) {
   /* The operation is checked before anything else, so that an unsupported call fails the
    * same way whatever its arguments. */
+  gint64 start = hvb__clock_us(); /* the call's clock (core/call/stage-account.c) */
   const hvb_route *route = hvb__llm_route(llm);
   if (!route && !hvb_llm_supports(llm, HVB_GATEWAY_OP_CHAT, err)) return NULL;
   hvb_stream *s = g_new0(hvb_stream, 1);
+  s->x.times.start_us = start;
   hvb__llm_exchange_init(llm, &s->x, HVB_GATEWAY_OP_CHAT);
   s->x.prompt = prompt;
   s->x.messages = messages;
@@ -421,7 +426,9 @@ hvb_result *hvb__chat_once(hvb_llm *llm, const char *prompt, json_object *messag
     *again = s->x.retry_messages;
     s->x.retry_messages = NULL;
   }
+  gint64 t = hvb__clock_us();
   hvb_stream_free(s);
+  if (r) hvb__result_timing_add(r, hvb__clock_us() - t);
   return r;
 }
 

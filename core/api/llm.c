@@ -10,6 +10,8 @@
 #include "api/tools.h"
 #include "call/stage-repair.h"
 #include "cache/store.h"
+#include "cache/ledger.h"
+#include "call/stage-budget.h"
 #include "gateway/gateway.h"
 #include "net/transport.h"
 #include "base/common.h"
@@ -31,6 +33,7 @@ struct hvb_llm {
   const hvb_gateway_record *gw; /* the registry's: lives as long as the process */
   hvb_client *client;           /* NULL for an offline gateway */
   hvb_cache *cache;             /* the response cache's settings (store opened lazily) */
+  hvb_usage_cfg *usage;         /* the usage ledger and budgets */
   hvb_embed_limits embed;
   struct hvb_routed *routed; /* a routed preset's targets (core/api/route-llm.c), else NULL */
 };
@@ -75,8 +78,10 @@ static hvb_llm *llm_new_plain(const hvb_config *cfg, json_object *options, hvb_e
   hvb_repair_config repair = HVB_REPAIR_CONFIG_INIT;
   int max_steps = HVB_TOOLS_DEFAULT_MAX_STEPS;
   if (cache && (!hvb__embed_limits_init(cfg, spec, options, &limits, err) ||
-                !hvb__tools_settings(cfg, options, &repair, &max_steps, err)))
+                !hvb__tools_settings(cfg, options, &repair, &max_steps, err) ||
+                !hvb__budgets_check(hvb_config_get(cfg, "heavenbase.llm.budgets"), err)))
     g_clear_pointer(&cache, hvb__cache_unref);
+  hvb_usage_cfg *usage = cache ? hvb__usage_cfg_new(cfg) : NULL;
   hvb_config_free(own);
   if (!cache) {
     hvb_spec_unref(spec);
@@ -92,6 +97,7 @@ static hvb_llm *llm_new_plain(const hvb_config *cfg, json_object *options, hvb_e
     g_free(why);
     hvb_spec_unref(spec);
     hvb__cache_unref(cache);
+    hvb__usage_cfg_unref(usage);
     return NULL;
   }
   /* The spec may have read the key from the environment: make sure no message shows it. */
@@ -103,6 +109,7 @@ static hvb_llm *llm_new_plain(const hvb_config *cfg, json_object *options, hvb_e
   llm->spec = spec;
   llm->gw = gw;
   llm->cache = cache;
+  llm->usage = usage;
   llm->embed = limits;
   if (!hvb__gateway_offline(gw)) llm->client = hvb__client_get(hvb_spec_client_key(spec));
   return llm;
@@ -176,6 +183,7 @@ void hvb__llm_exchange_init(const hvb_llm *llm, hvb_exchange *x, hvb_gateway_op 
   x->client = llm->client;
   x->llm_cache = llm->cache;
   x->llm_repair = llm->repair;
+  x->usage = hvb__usage_cfg_ref(llm->usage);
 }
 
 HVB_PUBLIC hvb_llm *hvb_llm_new(json_object *options, hvb_error *err) {
@@ -204,6 +212,7 @@ HVB_PUBLIC void hvb_llm_free(hvb_llm *llm) {
   hvb__routed_free(llm->routed);
   hvb__client_unref(llm->client);
   hvb__cache_unref(llm->cache);
+  hvb__usage_cfg_unref(llm->usage);
   hvb_spec_unref(llm->spec);
   g_free(llm);
 }

@@ -375,6 +375,7 @@ typedef struct loop_state {
   json_object *next; /* being built: conv + the assistant message + tool messages */
   int step;
   bool reached;
+  hvb_loop_acct acct; /* the steps' cost and time (core/call/stage-account.c) */
 } loop_state;
 
 /* Check the arguments and set up a loop. false with HVB_EINVAL. */
@@ -403,6 +404,7 @@ static void loop_clear(loop_state *ls) {
   json_object_put(ls->usage);
   json_object_put(ls->conv);
   json_object_put(ls->next);
+  hvb__loop_acct_clear(&ls->acct);
   memset(ls, 0, sizeof *ls);
 }
 
@@ -410,6 +412,7 @@ static void loop_clear(loop_state *ls) {
  * tool calls (ls->next is then the conversation to add their answers to); false: the loop
  * is over with `r` (the answer, schema tool calls for the caller, or max_steps). */
 static bool loop_step_done(loop_state *ls, hvb_result *r) {
+  hvb__loop_acct_step(&ls->acct, r);
   json_object *d = hvb_result_deltas(r);
   for (size_t i = 0; d && i < json_object_array_length(d); i++)
     json_object_array_add(ls->deltas, json_object_get(json_object_array_get_idx(d, i)));
@@ -477,6 +480,7 @@ static void loop_next_step(loop_state *ls) {
 static hvb_result *loop_result(loop_state *ls, hvb_result *r) {
   hvb__result_set_loop(r, ls->deltas, ls->usage, ls->step, ls->reached);
   hvb__result_set_repairs(r, ls->repairs);
+  hvb__loop_acct_finish(&ls->acct, r);
   ls->deltas = ls->repairs = ls->usage = NULL;
   return r;
 }
@@ -513,6 +517,7 @@ HVB_PUBLIC hvb_result *hvb_llm_chat_tools(hvb_llm *llm, const char *prompt, json
     }
     if (!loop_step_done(&ls, r)) break;
     json_object *calls = hvb_result_tool_calls(r);
+    gint64 t = g_get_monotonic_time();
     for (size_t i = 0; i < json_object_array_length(calls); i++) {
       json_object *call = json_object_array_get_idx(calls, i);
       bool ok = false;
@@ -520,6 +525,7 @@ HVB_PUBLIC hvb_result *hvb_llm_chat_tools(hvb_llm *llm, const char *prompt, json
       loop_answer(&ls, call, content, ok);
       g_free(content);
     }
+    hvb__loop_acct_tools(&ls.acct, g_get_monotonic_time() - t);
     hvb_result_free(r);
     r = NULL;
     loop_next_step(&ls);

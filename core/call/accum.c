@@ -97,6 +97,10 @@ const char *hvb__accum_finish_reason(const hvb_accum *acc) {
   return acc->finish_reason;
 }
 
+json_object *hvb__accum_usage(const hvb_accum *acc) {
+  return acc->usage;
+}
+
 static bool is_number(json_object *v) {
   return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
 }

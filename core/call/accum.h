@@ -46,6 +46,8 @@ void hvb__accum_raw_append(hvb_accum *acc, json_object *payload);
 
 /* The finish reason fed so far, borrowed; NULL when none. */
 const char *hvb__accum_finish_reason(const hvb_accum *acc);
+/* The usage gathered so far (borrowed; NULL when none was reported). */
+json_object *hvb__accum_usage(const hvb_accum *acc);
 
 /* Build the result of everything fed: `request_messages` (borrowed, deep-copied) are the
  * messages that were sent; the assistant message is appended to them. Tool calls whose

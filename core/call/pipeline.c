@@ -1,17 +1,21 @@
 /* core/call/pipeline.c: the ordered list of stages and the passes over it. */
 #include "call/pipeline.h"
+#include "cache/ledger.h"
 
 #include <glib.h>
 
 /* The order is the call's: options make the request the cache keys on; repair amends what
  * the cache stored (a replay is repaired like a live reply); limits before the gateway and
- * the transport that use them; a routed call's limits after the spec's. Structured output
- * sits after the cache, so that its reply hook (the way out runs in reverse) judges a reply
- * before the cache would store it. */
+ * the transport that use them; a routed call's limits after the spec's. Accounting first, so
+ * that its clock spans the call and its way out comes last. Structured output sits after the
+ * cache, so that its reply hook (the way out runs in reverse) judges a reply before the cache
+ * would store it; budgets after the cache (a hit costs nothing). */
 static const hvb_stage *const stages[HVB_STAGE_COUNT] = {
+    &hvb__stage_account,    /* cost, timing, the usage ledger */
     &hvb__stage_options,    /* the canonical request */
     &hvb__stage_cache,      /* lookup; store on the way out */
     &hvb__stage_structured, /* schema validation, repair, ask again */
+    &hvb__stage_budget,     /* refuse a call over a budget */
     &hvb__stage_repair,     /* tool-call repair */
     &hvb__stage_limits,     /* retries, deadlines */
     &hvb__stage_route,      /* a routed call's deadline and retries */
@@ -57,4 +61,5 @@ void hvb__pipeline_release(hvb_exchange *x) {
   g_clear_pointer(&x->answers, json_object_put);
   g_clear_pointer(&x->answer_raw, json_object_put);
   g_clear_pointer(&x->retry_messages, json_object_put);
+  g_clear_pointer(&x->usage, hvb__usage_cfg_unref);
 }

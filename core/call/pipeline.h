@@ -31,8 +31,9 @@
 #include "gateway/gateway.h"
 #include "net/transport.h"
 #include "call/accum.h"
+#include "call/times.h"
 
-#define HVB_STAGE_COUNT 8
+#define HVB_STAGE_COUNT 10
 
 /* An offline gateway answers through execute, without HTTP. */
 static inline bool hvb__gateway_offline(const hvb_gateway_record *gw) {
@@ -76,6 +77,8 @@ typedef struct hvb_exchange {
                                    nothing (a structured reply that failed its schema) */
   json_object *retry_messages;  /* the conversation to ask again with, when a structured reply
                                    failed its schema (owned), or NULL */
+  hvb_call_times times;         /* where the call's time went (call/times.h) */
+  struct hvb_usage_cfg *usage;  /* a reference (the LLM's): ledger and budgets; NULL: none */
   void *state[HVB_STAGE_COUNT]; /* one slot per stage */
 } hvb_exchange;
 
@@ -99,9 +102,11 @@ typedef struct hvb_stage {
 } hvb_stage;
 
 /* Today's stages, in pipeline order (each in core/call/stage-<name>.c). */
+extern const hvb_stage hvb__stage_account;   /* cost, timing, the usage ledger */
 extern const hvb_stage hvb__stage_options;   /* options, defaults, the canonical request */
 extern const hvb_stage hvb__stage_cache;     /* response cache lookup and store, single flight */
 extern const hvb_stage hvb__stage_structured; /* structured output: validate, repair, partials */
+extern const hvb_stage hvb__stage_budget;    /* budgets: refuse a call over one */
 extern const hvb_stage hvb__stage_repair;    /* tool-call repair of the result */
 extern const hvb_stage hvb__stage_limits;    /* retries and deadlines */
 extern const hvb_stage hvb__stage_route;     /* a routed call's deadline and retries */

@@ -22,6 +22,8 @@ HVB_PUBLIC void hvb_result_free(hvb_result *r) {
   json_object_put(r->structured);
   json_object_put(r->structured_outcome);
   json_object_put(r->route);
+  json_object_put(r->timing);
+  json_object_put(r->clock.steps);
   g_free(r);
 }
 
@@ -129,7 +131,7 @@ void hvb__result_structured_retried(hvb_result *r, int retries, json_object *err
 
 static const char *const include_fields[] = {
     "text", "think", "content", "message", "messages", "delta", "tool_calls", "usage", "raw",
-    "structured", "structured_outcome", "route", NULL};
+    "structured", "structured_outcome", "route", "cost", "timing", NULL};
 
 /* The value of one include field (new reference; NULL for a JSON null). */
 static json_object *field_value(const void *obj, const char *field) {
@@ -153,6 +155,8 @@ static json_object *field_value(const void *obj, const char *field) {
   if (strcmp(field, "structured") == 0) return json_object_get(r->structured);
   if (strcmp(field, "structured_outcome") == 0) return json_object_get(r->structured_outcome);
   if (strcmp(field, "route") == 0) return json_object_get(r->route);
+  if (strcmp(field, "cost") == 0) return hvb__cost_json(&r->cost);
+  if (strcmp(field, "timing") == 0) return json_object_get(hvb_result_timing(r));
   return json_object_get(r->raw); /* "raw": the caller checked the name */
 }
 

@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <json-c/json.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/usage.h>
+#include <glib.h>
+#include "call/times.h"
 
 struct hvb_result {
   char *text;           /* the string of text_obj (not a separate allocation) */
@@ -32,6 +35,10 @@ struct hvb_result {
   json_object *structured;      /* the value, or NULL */
   json_object *structured_outcome;
   json_object *route; /* a routed call's record (core/call/route.c), else NULL */
+  /* Set by the accounting stage (core/call/stage-account.c); summed by a tool loop. */
+  hvb_cost cost;
+  hvb_call_timing clock;
+  json_object *timing; /* made from `clock` on the first hvb_result_timing, then kept */
 };
 
 /* The structured value and its outcome (both taken, may be NULL); marks the call as one
@@ -44,6 +51,28 @@ void hvb__result_structured_retried(hvb_result *r, int retries, json_object *err
 
 /* Replace the route record (taken). */
 void hvb__result_set_route(hvb_result *r, json_object *route);
+
+/* Add the time the call spent after its result was made (the exchange's release) to the
+ * result's timing. */
+void hvb__result_timing_add(hvb_result *r, gint64 release_us);
+
+/* What a tool loop gathers of its steps (core/api/tools.c): the sum of their costs and the
+ * time of each step's model call and tools. Zeroed to start; hvb__loop_acct_clear frees. */
+typedef struct hvb_loop_acct {
+  hvb_cost cost;
+  json_object *steps; /* array */
+  gint64 tools_us;
+} hvb_loop_acct;
+/* A step answered with `r` (borrowed). */
+void hvb__loop_acct_step(hvb_loop_acct *a, const hvb_result *r);
+/* The step's tools took `us`. */
+void hvb__loop_acct_tools(hvb_loop_acct *a, gint64 us);
+/* The loop ends with `r`: its cost becomes the sum, its timing gets the steps (taken). */
+void hvb__loop_acct_finish(hvb_loop_acct *a, hvb_result *r);
+void hvb__loop_acct_clear(hvb_loop_acct *a);
+
+/* The cost as the include field "cost" shows it (new object). */
+json_object *hvb__cost_json(const hvb_cost *c);
 
 /* Replace the tool calls of the result (`calls` taken): in the message, the tool_calls
  * getter and the last message of the conversation. */

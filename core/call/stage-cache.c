@@ -37,7 +37,9 @@ static hvb_stage_rc cache_request(hvb_exchange *x, void **state, hvb_error *err)
   long timeout_ms = hvb_spec_timeout_ms(x->spec);
   long wait_ms = x->async ? 0 : timeout_ms > 0 ? timeout_ms : -1; /* -1: without limit */
   GBytes *value = NULL;
+  gint64 t = hvb__clock_us();
   hvb_flight f = hvb__cache_fetch(c, HVB_NS_TEXT, st->key, wait_ms, &value);
+  x->times.cache_lookup_us += hvb__clock_us() - t;
   st->leader = f == HVB_FLIGHT_LEADER;
   if (f != HVB_FLIGHT_HIT) return HVB_STAGE_NEXT;
   json_object *raw = NULL;
@@ -71,6 +73,7 @@ static bool worth_storing(const hvb_result *r) {
 
 static void cache_reply(hvb_exchange *x, void **state) {
   cache_state *st = *state;
+  gint64 t = hvb__clock_us();
   if (st && !x->cached && x->no_store) {
     hvb__log(HVB_LOG_DEBUG, "cache: a reply a stage refused is not stored (text %.12s)", st->key);
   } else if (st && !x->cached) {
@@ -79,6 +82,7 @@ static void cache_reply(hvb_exchange *x, void **state) {
       hvb__log(HVB_LOG_DEBUG, "cache: an empty reply is not stored (text %.12s)", st->key);
       hvb_result_free(r);
       cache_end(state);
+      x->times.cache_store_us += hvb__clock_us() - t;
       return;
     }
     GBytes *value = hvb__chat_cache_encode(r);
@@ -88,6 +92,7 @@ static void cache_reply(hvb_exchange *x, void **state) {
     hvb_result_free(r);
   }
   cache_end(state);
+  x->times.cache_store_us += hvb__clock_us() - t;
 }
 
 /* A failed or aborted call stores nothing. */

@@ -131,7 +131,10 @@ bool hvb__result_repair(hvb_result *r, json_object *tools, const hvb_repair_conf
 static bool repair_result(hvb_exchange *x, void **state, hvb_result *r, hvb_error *err) {
   (void)state;
   if (x->op != HVB_GATEWAY_OP_CHAT) return true;
-  return hvb__result_repair(r, json_object_object_get(x->request, "tools"), &x->repair, 1, err);
+  gint64 t = hvb__clock_us();
+  bool ok = hvb__result_repair(r, json_object_object_get(x->request, "tools"), &x->repair, 1, err);
+  x->times.repair_us += hvb__clock_us() - t;
+  return ok;
 }
 
 const hvb_stage hvb__stage_repair = {.name = "repair", .result = repair_result};

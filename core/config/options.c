@@ -45,6 +45,7 @@ static const hvb__option table[] = {
      "structured output: {\"type\": \"json_object\"} or a json_schema"},
     {"structured_retries", C, HVB__OPT_RETRIES,
      "requests again when a structured reply does not match its schema"},
+    {"tag", C, HVB__OPT_STRING, "a label for the usage ledger and budgets"},
 };
 
 const hvb__option *hvb__option_find(const char *name) {

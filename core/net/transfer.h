@@ -54,6 +54,9 @@ struct hvb_transfer {
   int attempts;
   bool committed;
   gint64 attempt_start, last_progress, wait_until; /* monotonic microseconds */
+  /* For the call's timing breakdown (transfer-times.c): when the transfer was made, its
+   * first attempt started, the last attempt ended, and the backoff waited in between. */
+  gint64 created_us, first_start_us, end_us, waited_us;
 
   /* per attempt, from the response headers and body */
   long status;

@@ -248,6 +248,8 @@ static void start_attempt(hvb_transfer *t) {
     fail_now(t);
     return;
   }
+  if (t->attempts == 0) t->first_start_us = now;
+  else t->waited_us += now - t->end_us;
   t->attempts++;
   t->attempt_start = t->last_progress = now;
   if (t->debug)
@@ -445,6 +447,8 @@ hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_requ
   if (!t) t = g_new0(hvb_transfer, 1);
   t->client = client;
   t->gen = hvb__fork_generation();
+  t->created_us = now_us();
+  t->first_start_us = t->end_us = t->waited_us = 0;
   hvb__client_ref(client);
   set_target(t, req, had_body, &ch);
   set_body(t, req);
@@ -514,6 +518,7 @@ void *hvb__transfer_owner_of(void *easy) {
 }
 
 static void finish_attempt(hvb_transfer *t, CURLcode rc) {
+  t->end_us = now_us();
   curl_multi_remove_handle(t->multi, t->easy);
   t->in_multi = false;
   if (rc == CURLE_OK && status_ok(t->status)) {

@@ -181,6 +181,26 @@ long hvb__transfer_retry_after_ms(const hvb_transfer *t);
  * the next step: the MCP client's Streamable HTTP transport sends it back. */
 const char *hvb__transfer_session_id(const hvb_transfer *t);
 
+/* Where a finished transfer's time went, in microseconds (core/net/transfer-times.c). The
+ * parts do not overlap: engine + retries + waited + dns + connect + tls + send + server +
+ * receive = from the transfer's creation to the end of its last attempt. */
+typedef struct hvb_net_times {
+  long long engine_us;  /* made to first attempt: the async engine's queue */
+  long long waited_us;  /* backoff and Retry-After waits between attempts (rate limits) */
+  long long retries_us; /* the failed attempts themselves */
+  long long dns_us, connect_us, tls_us; /* the last attempt's, from libcurl's getinfo */
+  long long send_us;    /* connected to request sent (pretransfer) */
+  long long server_us;  /* request sent to first response byte */
+  long long ttfb_us;    /* the last attempt's start to its first byte (includes the above) */
+  long long receive_us; /* first byte to the end of the attempt, reading included */
+  int attempts;
+} hvb_net_times;
+
+/* Fill `out` (zeroed first) for a transfer whose last attempt ended; zeros before. */
+void hvb__transfer_times(const hvb_transfer *t, hvb_net_times *out);
+/* When the transfer was made (monotonic microseconds). */
+long long hvb__transfer_created_us(const hvb_transfer *t);
+
 /* Abort if running and release; handles go back to the client's pools. NULL is a no-op. */
 void hvb__transfer_free(hvb_transfer *t);
 

@@ -39,7 +39,8 @@ extern "C" {
   X(CANCELLED,   13, "cancelled")                                                   \
   X(GATEWAY,     14, "gateway could not be loaded")                                 \
   X(TOO_LARGE,   15, "data exceeds a size limit")                                   \
-  X(SCHEMA,      17, "the reply does not match the schema")
+  X(SCHEMA,      17, "the reply does not match the schema")                         \
+  X(BUDGET,      18, "a usage budget is spent")
 
 typedef enum hvb_status {
 #define HVB_STATUS_ENUM_(name, code, msg) HVB_##name = code,

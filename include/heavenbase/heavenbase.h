@@ -21,5 +21,6 @@
 #include <heavenbase/session.h>
 #include <heavenbase/structured.h>
 #include <heavenbase/mcp.h>
+#include <heavenbase/usage.h>
 
 #endif
