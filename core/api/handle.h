@@ -36,6 +36,9 @@ const hvb_gateway_record *hvb__llm_gateway(const hvb_llm *llm);
  * cache and repair settings. The exchange may outlive the LLM. */
 void hvb__llm_exchange_init(const hvb_llm *llm, hvb_exchange *x, hvb_gateway_op op);
 
+/* The LLM's telemetry (call/telemetry.h), borrowed. */
+struct hvb_telemetry *hvb__llm_telemetry(const hvb_llm *llm);
+
 /* The LLM's max_steps. */
 int hvb__llm_max_steps(const hvb_llm *llm);
 

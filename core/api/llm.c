@@ -9,6 +9,7 @@
 #include "api/embed.h"
 #include "api/tools.h"
 #include "call/stage-repair.h"
+#include "call/telemetry.h"
 #include "cache/store.h"
 #include "gateway/gateway.h"
 #include "net/transport.h"
@@ -32,7 +33,16 @@ struct hvb_llm {
   hvb_client *client;           /* NULL for an offline gateway */
   hvb_cache *cache;             /* the response cache's settings (store opened lazily) */
   hvb_embed_limits embed;
+  hvb_telemetry *telemetry; /* observer, OTLP export, trace context (call/telemetry.h) */
 };
+
+hvb_telemetry *hvb__llm_telemetry(const hvb_llm *llm) {
+  return llm->telemetry;
+}
+
+HVB_PUBLIC void hvb_llm_set_observer(hvb_llm *llm, hvb_observer_fn fn, void *user_data) {
+  if (llm) hvb__telemetry_set_observer(llm->telemetry, fn, user_data);
+}
 
 hvb_cache *hvb__llm_cache(const hvb_llm *llm) {
   return llm->cache;
@@ -78,6 +88,8 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
   if (cache && (!hvb__embed_limits_init(cfg, spec, options, &limits, err) ||
                 !hvb__tools_settings(cfg, options, &repair, &max_steps, err)))
     g_clear_pointer(&cache, hvb__cache_unref);
+  hvb_telemetry *telemetry = cache ? hvb__telemetry_new(cfg, err) : NULL;
+  if (!telemetry) g_clear_pointer(&cache, hvb__cache_unref);
   hvb_config_free(own);
   if (!cache) {
     hvb_spec_unref(spec);
@@ -93,6 +105,7 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
     g_free(why);
     hvb_spec_unref(spec);
     hvb__cache_unref(cache);
+    hvb__telemetry_unref(telemetry);
     return NULL;
   }
   /* The spec may have read the key from the environment: make sure no message shows it. */
@@ -105,6 +118,7 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
   llm->gw = gw;
   llm->cache = cache;
   llm->embed = limits;
+  llm->telemetry = telemetry;
   if (!hvb__gateway_offline(gw)) llm->client = hvb__client_get(hvb_spec_client_key(spec));
   return llm;
 }
@@ -154,6 +168,7 @@ void hvb__llm_exchange_init(const hvb_llm *llm, hvb_exchange *x, hvb_gateway_op 
   x->client = llm->client;
   x->llm_cache = llm->cache;
   x->llm_repair = llm->repair;
+  x->telemetry = hvb__telemetry_ref(llm->telemetry);
 }
 
 HVB_PUBLIC hvb_llm *hvb_llm_new(json_object *options, hvb_error *err) {
@@ -182,6 +197,7 @@ HVB_PUBLIC void hvb_llm_free(hvb_llm *llm) {
   hvb__client_unref(llm->client);
   hvb__cache_unref(llm->cache);
   hvb_spec_unref(llm->spec);
+  hvb__telemetry_unref(llm->telemetry);
   g_free(llm);
 }
 

@@ -1,15 +1,19 @@
 /* core/call/pipeline.c: the ordered list of stages and the passes over it. */
 #include "call/pipeline.h"
+#include "call/telemetry.h"
 
 #include <glib.h>
 
 /* The order is the call's: options make the request the cache keys on; repair amends what
  * the cache stored (a replay is repaired like a live reply); limits before the gateway and
- * the transport that use them. Routing, structured output, cost, telemetry and a shared
+ * the transport that use them. Telemetry comes first, so that it sees every call (answered
+ * or refused by a later stage) and, on the way out, the result as repair left it; the
+ * traceparent header needs the gateway's HTTP request. Routing, structured output, cost and a shared
  * cache backend are further lines here. */
 static const hvb_stage *const stages[HVB_STAGE_COUNT] = {
-    &hvb__stage_options, &hvb__stage_cache,   &hvb__stage_repair,
-    &hvb__stage_limits,  &hvb__stage_gateway, &hvb__stage_transport,
+    &hvb__stage_telemetry, &hvb__stage_options, &hvb__stage_cache,
+    &hvb__stage_repair,    &hvb__stage_limits,  &hvb__stage_gateway,
+    &hvb__stage_traceparent, &hvb__stage_transport,
 };
 
 hvb_stage_rc hvb__pipeline_request(hvb_exchange *x, hvb_error *err) {
@@ -49,4 +53,5 @@ void hvb__pipeline_release(hvb_exchange *x) {
   g_clear_pointer(&x->wire, hvb__wire_request_free);
   g_clear_pointer(&x->answers, json_object_put);
   g_clear_pointer(&x->answer_raw, json_object_put);
+  g_clear_pointer(&x->telemetry, hvb__telemetry_unref);
 }

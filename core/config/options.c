@@ -40,6 +40,7 @@ static const hvb__option table[] = {
     {"stream", C, HVB__OPT_BOOL, "stream the reply"},
     {"images", C, HVB__OPT_ARRAY, "images for the last user message"},
     {"include", C, HVB__OPT_STRING, "the result fields to keep"},
+    {"traceparent", C, HVB__OPT_NAME, "the caller's W3C trace context for this call"},
 };
 
 const hvb__option *hvb__option_find(const char *name) {

@@ -18,5 +18,6 @@
 #include <heavenbase/tools.h>
 #include <heavenbase/image.h>
 #include <heavenbase/async.h>
+#include <heavenbase/observe.h>
 
 #endif
