@@ -103,10 +103,12 @@ static void hex(const uint8_t *b, size_t n, char *out) {
 
 static void format_traceparent(const uint8_t trace[16], const uint8_t span[8], uint8_t flags,
                                char out[56]) {
-  char t[33], s[17];
-  hex(trace, 16, t);
-  hex(span, 8, s);
-  snprintf(out, 56, "00-%s-%s-%02x", t, s, flags);
+  memcpy(out, "00-", 3);
+  hex(trace, 16, out + 3);
+  out[35] = '-';
+  hex(span, 8, out + 36);
+  out[52] = '-';
+  hex(&flags, 1, out + 53);
 }
 
 /* Random ids: a per-thread xorshift generator seeded from GLib's (locked) one once. */
@@ -347,6 +349,12 @@ static const char *reply_model(json_object *raw) {
   return NULL;
 }
 
+static void copy_n(char *dst, size_t size, const char *src, size_t n) {
+  if (n >= size) n = size - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
 /* Host and port of `url` ("http://h:8080/v1/..." -> "h", 8080; [v6] kept without brackets). */
 static void server_of(const char *url, char *host, size_t size, int *port) {
   host[0] = '\0';
@@ -362,10 +370,10 @@ static void server_of(const char *url, char *host, size_t size, int *port) {
   if (*p == '[') {
     const char *close = memchr(p, ']', auth);
     if (close && close + 1 < end && close[1] == ':') colon = close + 1;
-    snprintf(host, size, "%.*s", close ? (int)(close - p - 1) : (int)auth - 1, p + 1);
+    copy_n(host, size, p + 1, close ? (size_t)(close - p - 1) : auth - 1);
   } else {
     colon = memchr(p, ':', auth);
-    snprintf(host, size, "%.*s", (int)((colon ? colon : end) - p), p);
+    copy_n(host, size, p, (size_t)((colon ? colon : end) - p));
   }
   *port = colon ? atoi(colon + 1) : tls ? 443 : 80;
 }
@@ -440,7 +448,7 @@ static void export_attempts(const hvb_obs *o) {
     random_bytes(id, 8);
     char name[32];
     snprintf(name, sizeof name, "attempt %d", a->n);
-    GByteArray *s = hvb__otlp_span_new(o->trace_id, id, o->span_id, o->flags, name,
+    hvb_pb *s = hvb__otlp_span_new(o->trace_id, id, o->span_id, o->flags, name,
                                        HVB_OTLP_KIND_CLIENT, unix_ns(o, a->start_us),
                                        unix_ns(o, a->end_us));
     hvb__otlp_attr_int(s, "heavenbase.attempt", a->n);
@@ -453,7 +461,7 @@ static void export_attempts(const hvb_obs *o) {
   }
 }
 
-static void add_content(GByteArray *s, const hvb_obs_outcome *out) {
+static void add_content(hvb_pb *s, const hvb_obs_outcome *out) {
   json_object *msgs = json_object_object_get(out->request, "messages");
   if (msgs)
     hvb__otlp_attr_str(s, "gen_ai.input.messages",
@@ -467,7 +475,7 @@ static void add_content(GByteArray *s, const hvb_obs_outcome *out) {
   }
 }
 
-static void span_attributes(GByteArray *s, const hvb_call_record *rec) {
+static void span_attributes(hvb_pb *s, const hvb_call_record *rec) {
   hvb__otlp_attr_str(s, "gen_ai.operation.name", rec->operation);
   hvb__otlp_attr_str(s, "gen_ai.provider.name", rec->provider);
   hvb__otlp_attr_str(s, "gen_ai.request.model", rec->request_model);
@@ -496,13 +504,14 @@ static void span_attributes(GByteArray *s, const hvb_call_record *rec) {
 
 static void export_span(const hvb_obs *o, const hvb_call_record *rec,
                         const hvb_obs_outcome *out) {
-  char *name = g_strdup_printf("%s %s", o->loop ? "tool_loop" : rec->operation,
-                               rec->request_model ? rec->request_model : "");
-  GByteArray *s = hvb__otlp_span_new(o->trace_id, o->span_id,
+  char name[256];
+  g_strlcpy(name, o->loop ? "tool_loop " : rec->operation, sizeof name);
+  if (!o->loop) g_strlcat(name, " ", sizeof name);
+  g_strlcat(name, rec->request_model ? rec->request_model : "", sizeof name);
+  hvb_pb *s = hvb__otlp_span_new(o->trace_id, o->span_id,
                                      o->parent.valid ? o->parent.span_id : NULL, o->flags, name,
                                      o->loop ? HVB_OTLP_KIND_INTERNAL : HVB_OTLP_KIND_CLIENT,
                                      unix_ns(o, o->start_mono_us), unix_ns(o, o->end_mono_us));
-  g_free(name);
   span_attributes(s, rec);
   if (o->t->capture_content) add_content(s, out);
   if (rec->status != HVB_OK) hvb__otlp_span_status(s, HVB_OTLP_STATUS_ERROR, rec->error_message);

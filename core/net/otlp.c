@@ -65,10 +65,10 @@ enum {
   SS_SCOPE = 1, SS_SPANS = 2, SCOPE_NAME = 1, SCOPE_VERSION = 2,
 };
 
-GByteArray *hvb__otlp_span_new(const uint8_t trace_id[16], const uint8_t span_id[8],
+hvb_pb *hvb__otlp_span_new(const uint8_t trace_id[16], const uint8_t span_id[8],
                                const uint8_t *parent_id, uint8_t trace_flags, const char *name,
                                int kind, uint64_t start_unix_ns, uint64_t end_unix_ns) {
-  GByteArray *s = g_byte_array_sized_new(512);
+  hvb_pb *s = hvb__pb_new(1024);
   hvb__pb_bytes_field(s, SPAN_TRACE_ID, trace_id, 16);
   hvb__pb_bytes_field(s, SPAN_SPAN_ID, span_id, 8);
   if (parent_id) hvb__pb_bytes_field(s, SPAN_PARENT_SPAN_ID, parent_id, 8);
@@ -81,43 +81,52 @@ GByteArray *hvb__otlp_span_new(const uint8_t trace_id[16], const uint8_t span_id
   return s;
 }
 
-static void attr_key(GByteArray *b, const char *key, size_t *kv, size_t *any) {
+static void attr_key(hvb_pb *b, const char *key, size_t *kv, size_t *any) {
   *kv = hvb__pb_begin(b);
   hvb__pb_string_field(b, KV_KEY, key);
   *any = hvb__pb_begin(b);
 }
 
-static void attr_close(GByteArray *b, size_t kv, size_t any, unsigned field) {
+static void attr_close(hvb_pb *b, size_t kv, size_t any, unsigned field) {
   hvb__pb_end(b, KV_VALUE, any);
   hvb__pb_end(b, field, kv);
 }
 
-static void attr_str_in(GByteArray *b, unsigned field, const char *key, const char *value) {
+static void attr_str_in(hvb_pb *b, unsigned field, const char *key, const char *value) {
   size_t kv, any;
   attr_key(b, key, &kv, &any);
   hvb__pb_string_field(b, ANY_STRING, value);
   attr_close(b, kv, any, field);
 }
 
-void hvb__otlp_attr_str(GByteArray *span, const char *key, const char *value) {
-  if (value) attr_str_in(span, SPAN_ATTRIBUTES, key, value);
+/* The head of a span attribute whose AnyValue takes `any_len` bytes, sized up front (the
+ * common attributes are written this way: no memmove; this is the per-call cost). */
+static void attr_head(hvb_pb *b, const char *key, size_t any_len) {
+  size_t klen = strlen(key);
+  hvb__pb_len_header(b, SPAN_ATTRIBUTES,
+                     hvb__pb_len_field_size(KV_KEY, klen) + hvb__pb_len_field_size(KV_VALUE, any_len));
+  hvb__pb_bytes_field(b, KV_KEY, key, klen);
+  hvb__pb_len_header(b, KV_VALUE, any_len);
 }
 
-void hvb__otlp_attr_int(GByteArray *span, const char *key, int64_t value) {
-  size_t kv, any;
-  attr_key(span, key, &kv, &any);
+void hvb__otlp_attr_str(hvb_pb *span, const char *key, const char *value) {
+  if (!value) return;
+  size_t vlen = strlen(value);
+  attr_head(span, key, hvb__pb_len_field_size(ANY_STRING, vlen));
+  hvb__pb_bytes_field(span, ANY_STRING, value, vlen);
+}
+
+void hvb__otlp_attr_int(hvb_pb *span, const char *key, int64_t value) {
+  attr_head(span, key, 1 + hvb__pb_varint_size((uint64_t)value));
   hvb__pb_varint_field(span, ANY_INT, (uint64_t)value); /* int64: two's complement */
-  attr_close(span, kv, any, SPAN_ATTRIBUTES);
 }
 
-void hvb__otlp_attr_bool(GByteArray *span, const char *key, bool value) {
-  size_t kv, any;
-  attr_key(span, key, &kv, &any);
+void hvb__otlp_attr_bool(hvb_pb *span, const char *key, bool value) {
+  attr_head(span, key, 2);
   hvb__pb_bool_field(span, ANY_BOOL, value);
-  attr_close(span, kv, any, SPAN_ATTRIBUTES);
 }
 
-void hvb__otlp_attr_strs(GByteArray *span, const char *key, const char *const *values,
+void hvb__otlp_attr_strs(hvb_pb *span, const char *key, const char *const *values,
                          size_t n) {
   size_t kv, any;
   attr_key(span, key, &kv, &any);
@@ -131,7 +140,7 @@ void hvb__otlp_attr_strs(GByteArray *span, const char *key, const char *const *v
   attr_close(span, kv, any, SPAN_ATTRIBUTES);
 }
 
-void hvb__otlp_span_status(GByteArray *span, int code, const char *message) {
+void hvb__otlp_span_status(hvb_pb *span, int code, const char *message) {
   size_t st = hvb__pb_begin(span);
   if (message && *message) hvb__pb_string_field(span, STATUS_MESSAGE, message);
   if (code) hvb__pb_varint_field(span, STATUS_CODE, (uint64_t)code);
@@ -139,8 +148,8 @@ void hvb__otlp_span_status(GByteArray *span, int code, const char *message) {
 }
 
 /* An ExportTraceServiceRequest of `n` spans for `t`. */
-static GByteArray *encode_request(const hvb_otlp_target *t, GByteArray **spans, size_t n) {
-  GByteArray *b = g_byte_array_sized_new(1024);
+static hvb_pb *encode_request(const hvb_otlp_target *t, hvb_pb **spans, size_t n) {
+  hvb_pb *b = hvb__pb_new(1024);
   size_t rs = hvb__pb_begin(b);
   size_t res = hvb__pb_begin(b);
   attr_str_in(b, RESOURCE_ATTRIBUTES, "service.name", t->service);
@@ -163,7 +172,7 @@ static GByteArray *encode_request(const hvb_otlp_target *t, GByteArray **spans, 
 
 typedef struct item {
   hvb_otlp_target *target;
-  GByteArray *span;
+  hvb_pb *span;
 } item;
 
 static GMutex lock;
@@ -175,7 +184,7 @@ static hvb_otlp_stats stats;
 
 static void item_free(item *it) {
   hvb__otlp_target_unref(it->target);
-  g_byte_array_unref(it->span);
+  hvb__pb_free(it->span);
   g_free(it);
 }
 
@@ -185,7 +194,7 @@ static size_t discard(char *data, size_t size, size_t n, void *ud) {
 }
 
 /* POST one request; false with `why` filled. */
-static bool post(CURL *h, const hvb_otlp_target *t, GByteArray *body, char *why, size_t size) {
+static bool post(CURL *h, const hvb_otlp_target *t, hvb_pb *body, char *why, size_t size) {
   struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
   hdr = curl_slist_append(hdr, "Expect:");
   char err[CURL_ERROR_SIZE] = "";
@@ -223,14 +232,14 @@ static char *shown_url(const char *url) {
 /* Send the batch (taken), unlocked. */
 static void send_batch(CURL *h, GPtrArray *batch) {
   item *first = batch->pdata[0];
-  GByteArray **spans = g_new(GByteArray *, batch->len);
+  hvb_pb **spans = g_new(hvb_pb *, batch->len);
   for (guint i = 0; i < batch->len; i++) spans[i] = ((item *)batch->pdata[i])->span;
-  GByteArray *body = encode_request(first->target, spans, batch->len);
+  hvb_pb *body = encode_request(first->target, spans, batch->len);
   g_free(spans);
   char why[CURL_ERROR_SIZE + 32] = "";
   bool ok = h && post(h, first->target, body, why, sizeof why);
   if (!h) snprintf(why, sizeof why, "libcurl could not make a handle");
-  g_byte_array_unref(body);
+  hvb__pb_free(body);
   if (!ok) {
     char *where = shown_url(first->target->url);
     hvb__warn_once("otlp-export",
@@ -290,13 +299,13 @@ static gpointer exporter_main(gpointer data) {
   return NULL;
 }
 
-void hvb__otlp_submit(hvb_otlp_target *target, GByteArray *span) {
+void hvb__otlp_submit(hvb_otlp_target *target, hvb_pb *span) {
   g_mutex_lock(&lock);
   stats.submitted++;
   if (queue.length >= HVB_OTLP_QUEUE_MAX) {
     stats.dropped++;
     g_mutex_unlock(&lock);
-    g_byte_array_unref(span);
+    hvb__pb_free(span);
     hvb__warn_once("otlp-queue-full",
                    "telemetry: the span queue is full (%d spans): the collector is slow or "
                    "down; new spans are dropped until it drains", HVB_OTLP_QUEUE_MAX);
@@ -310,7 +319,7 @@ void hvb__otlp_submit(hvb_otlp_target *target, GByteArray *span) {
   if (!thread) { /* no thread: nothing would ever send it */
     stats.dropped++;
     g_mutex_unlock(&lock);
-    g_byte_array_unref(span);
+    hvb__pb_free(span);
     return;
   }
   item *it = g_new(item, 1);

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "base/fork.h"
+#include "text/protobuf.h"
 
 #define HVB_OTLP_QUEUE_MAX 2048
 #define HVB_OTLP_BATCH_MAX 512
@@ -37,21 +38,21 @@ const char *hvb__otlp_target_url(const hvb_otlp_target *t);
 enum { HVB_OTLP_KIND_INTERNAL = 1, HVB_OTLP_KIND_CLIENT = 3 };
 enum { HVB_OTLP_STATUS_UNSET = 0, HVB_OTLP_STATUS_OK = 1, HVB_OTLP_STATUS_ERROR = 2 };
 
-/* A new Span message (free with g_byte_array_unref, or give it to hvb__otlp_submit) with its
+/* A new Span message (free with hvb__pb_free, or give it to hvb__otlp_submit) with its
  * ids, name, kind and times; `parent` NULL for a root span. */
-GByteArray *hvb__otlp_span_new(const uint8_t trace_id[16], const uint8_t span_id[8],
+hvb_pb *hvb__otlp_span_new(const uint8_t trace_id[16], const uint8_t span_id[8],
                                const uint8_t *parent_id, uint8_t trace_flags, const char *name,
                                int kind, uint64_t start_unix_ns, uint64_t end_unix_ns);
-void hvb__otlp_attr_str(GByteArray *span, const char *key, const char *value); /* NULL: none */
-void hvb__otlp_attr_int(GByteArray *span, const char *key, int64_t value);
-void hvb__otlp_attr_bool(GByteArray *span, const char *key, bool value);
-void hvb__otlp_attr_strs(GByteArray *span, const char *key, const char *const *values, size_t n);
-void hvb__otlp_span_status(GByteArray *span, int code, const char *message);
+void hvb__otlp_attr_str(hvb_pb *span, const char *key, const char *value); /* NULL: none */
+void hvb__otlp_attr_int(hvb_pb *span, const char *key, int64_t value);
+void hvb__otlp_attr_bool(hvb_pb *span, const char *key, bool value);
+void hvb__otlp_attr_strs(hvb_pb *span, const char *key, const char *const *values, size_t n);
+void hvb__otlp_span_status(hvb_pb *span, int code, const char *message);
 
 /* ---- the queue ---- */
 
 /* Queue `span` (taken) for `target` (a reference is taken). Never blocks on I/O. */
-void hvb__otlp_submit(hvb_otlp_target *target, GByteArray *span);
+void hvb__otlp_submit(hvb_otlp_target *target, hvb_pb *span);
 
 typedef struct hvb_otlp_stats {
   uint64_t submitted; /* spans given to hvb__otlp_submit */

@@ -17,66 +17,107 @@ static size_t varint_bytes(uint64_t v, uint8_t out[10]) {
   return n;
 }
 
-static void varint(GByteArray *b, uint64_t v) {
-  uint8_t buf[10];
-  g_byte_array_append(b, buf, (guint)varint_bytes(v, buf));
+hvb_pb *hvb__pb_new(size_t capacity) {
+  hvb_pb *b = g_new(hvb_pb, 1);
+  b->cap = capacity ? capacity : 64;
+  b->data = g_malloc(b->cap);
+  b->len = 0;
+  return b;
 }
 
-static void tag(GByteArray *b, unsigned field, unsigned wire) {
+void hvb__pb_free(hvb_pb *b) {
+  if (!b) return;
+  g_free(b->data);
+  g_free(b);
+}
+
+static void reserve(hvb_pb *b, size_t n) {
+  if (b->len + n <= b->cap) return;
+  while (b->len + n > b->cap) b->cap *= 2;
+  b->data = g_realloc(b->data, b->cap);
+}
+
+void hvb__pb_append(hvb_pb *b, const void *data, size_t n) {
+  reserve(b, n);
+  if (n) memcpy(b->data + b->len, data, n);
+  b->len += n;
+}
+
+static void varint(hvb_pb *b, uint64_t v) {
+  reserve(b, 10);
+  b->len += varint_bytes(v, b->data + b->len);
+}
+
+static void tag(hvb_pb *b, unsigned field, unsigned wire) {
   varint(b, ((uint64_t)field << 3) | wire);
 }
 
-static void little_endian(GByteArray *b, uint64_t v, size_t n) {
-  uint8_t buf[8];
-  for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)(v >> (8 * i));
-  g_byte_array_append(b, buf, (guint)n);
+static void little_endian(hvb_pb *b, uint64_t v, size_t n) {
+  reserve(b, n);
+  for (size_t i = 0; i < n; i++) b->data[b->len++] = (uint8_t)(v >> (8 * i));
 }
 
-void hvb__pb_varint_field(GByteArray *b, unsigned field, uint64_t v) {
+void hvb__pb_varint_field(hvb_pb *b, unsigned field, uint64_t v) {
   tag(b, field, WIRE_VARINT);
   varint(b, v);
 }
 
-void hvb__pb_bool_field(GByteArray *b, unsigned field, bool v) {
+void hvb__pb_bool_field(hvb_pb *b, unsigned field, bool v) {
   hvb__pb_varint_field(b, field, v ? 1 : 0);
 }
 
-void hvb__pb_fixed32_field(GByteArray *b, unsigned field, uint32_t v) {
+void hvb__pb_fixed32_field(hvb_pb *b, unsigned field, uint32_t v) {
   tag(b, field, WIRE_I32);
   little_endian(b, v, 4);
 }
 
-void hvb__pb_fixed64_field(GByteArray *b, unsigned field, uint64_t v) {
+void hvb__pb_fixed64_field(hvb_pb *b, unsigned field, uint64_t v) {
   tag(b, field, WIRE_I64);
   little_endian(b, v, 8);
 }
 
-void hvb__pb_double_field(GByteArray *b, unsigned field, double v) {
+void hvb__pb_double_field(hvb_pb *b, unsigned field, double v) {
   uint64_t bits;
   memcpy(&bits, &v, sizeof bits); /* IEEE 754 binary64, as protobuf's double is */
   hvb__pb_fixed64_field(b, field, bits);
 }
 
-void hvb__pb_bytes_field(GByteArray *b, unsigned field, const void *data, size_t len) {
+void hvb__pb_bytes_field(hvb_pb *b, unsigned field, const void *data, size_t len) {
   tag(b, field, WIRE_LEN);
   varint(b, len);
-  if (len) g_byte_array_append(b, data, (guint)len);
+  hvb__pb_append(b, data, len);
 }
 
-void hvb__pb_string_field(GByteArray *b, unsigned field, const char *s) {
+void hvb__pb_string_field(hvb_pb *b, unsigned field, const char *s) {
   hvb__pb_bytes_field(b, field, s ? s : "", s ? strlen(s) : 0);
 }
 
-size_t hvb__pb_begin(GByteArray *b) {
+size_t hvb__pb_varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) v >>= 7, n++;
+  return n;
+}
+
+size_t hvb__pb_len_field_size(unsigned field, size_t len) {
+  return hvb__pb_varint_size((uint64_t)field << 3) + hvb__pb_varint_size(len) + len;
+}
+
+void hvb__pb_len_header(hvb_pb *b, unsigned field, size_t len) {
+  tag(b, field, WIRE_LEN);
+  varint(b, len);
+}
+
+size_t hvb__pb_begin(hvb_pb *b) {
   return b->len;
 }
 
-void hvb__pb_end(GByteArray *b, unsigned field, size_t mark) {
+void hvb__pb_end(hvb_pb *b, unsigned field, size_t mark) {
   size_t body = b->len - mark;
   uint8_t head[20];
   size_t n = varint_bytes(((uint64_t)field << 3) | WIRE_LEN, head);
   n += varint_bytes(body, head + n);
-  g_byte_array_set_size(b, (guint)(b->len + n));
+  reserve(b, n);
+  b->len += n;
   memmove(b->data + mark + n, b->data + mark, body);
   memcpy(b->data + mark, head, n);
 }
