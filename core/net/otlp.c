@@ -180,6 +180,7 @@ static GCond cond; /* new spans, stop (thread); a batch done (flush) */
 static GQueue queue;
 static GThread *thread;
 static bool stopping, busy;
+static int flushers; /* threads in hvb__otlp_flush: a batch does not wait for more spans */
 static hvb_otlp_stats stats;
 
 static void item_free(item *it) {
@@ -284,7 +285,7 @@ static gpointer exporter_main(gpointer data) {
     while (g_queue_is_empty(&queue) && !stopping) g_cond_wait(&cond, &lock);
     if (g_queue_is_empty(&queue)) break; /* stopping */
     gint64 until = g_get_monotonic_time() + LINGER_MS * G_TIME_SPAN_MILLISECOND;
-    while (queue.length < HVB_OTLP_BATCH_MAX && !stopping &&
+    while (queue.length < HVB_OTLP_BATCH_MAX && !stopping && !flushers &&
            g_cond_wait_until(&cond, &lock, until))
       ;
     GPtrArray *batch = take_batch();
@@ -342,6 +343,7 @@ void hvb__otlp_stats(hvb_otlp_stats *out) {
 bool hvb__otlp_flush(long timeout_ms) {
   gint64 until = g_get_monotonic_time() + (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
   g_mutex_lock(&lock);
+  flushers++;
   g_cond_broadcast(&cond);
   bool done = true;
   while (!g_queue_is_empty(&queue) || busy) {
@@ -350,6 +352,7 @@ bool hvb__otlp_flush(long timeout_ms) {
       break;
     }
   }
+  flushers--;
   g_mutex_unlock(&lock);
   return done;
 }
@@ -385,6 +388,7 @@ void hvb__otlp_atfork(hvb_fork_phase phase) {
     g_queue_init(&queue);
     thread = NULL;
     busy = stopping = false;
+    flushers = 0;
     memset(&stats, 0, sizeof stats);
     memset(&cond, 0, sizeof cond);
   }
