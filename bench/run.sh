@@ -22,6 +22,8 @@ echo "== response cache: a hit beside a miss through the same upstream =="
 echo
 echo "== usage ledger: on (batched) and with a budget (written at once) against off =="
 "$build/libtool" --mode=execute "$build/bench/bench-usage" "http://127.0.0.1:$port" "${HB_BENCH_USAGE_CALLS:-20000}"
+echo "== telemetry: an observer, and OTLP export to nginx, against off (same run) =="
+"$build/libtool" --mode=execute "$build/bench/bench-telemetry" "http://127.0.0.1:$port" "${HB_BENCH_CALLS:-20000}"
 echo
 echo "== async engine: C calls in flight vs wrk with C connections (same URL, 1 KB replies) =="
 # wrk sends a GET; nginx serves the same canned body for it (error_page maps POST's 405 onto

@@ -13,6 +13,7 @@
 #include "gateway/gateway.h"
 #include "net/transport.h"
 #include "net/engine.h"
+#include "net/otlp.h"
 #include "api/embed.h"
 #include "api/handle.h"
 
@@ -31,6 +32,7 @@ static void prepare(void) {
   hvb__cache_atfork(HVB_FORK_PREPARE);
   hvb__ledger_atfork(HVB_FORK_PREPARE);
   hvb__embed_atfork(HVB_FORK_PREPARE);
+  hvb__otlp_atfork(HVB_FORK_PREPARE);
   hvb__log_atfork(HVB_FORK_PREPARE);
   hvb__fork_prepare_self();
 }
@@ -38,6 +40,7 @@ static void prepare(void) {
 static void parent(void) {
   hvb__fork_parent_self();
   hvb__log_atfork(HVB_FORK_PARENT);
+  hvb__otlp_atfork(HVB_FORK_PARENT);
   hvb__embed_atfork(HVB_FORK_PARENT);
   hvb__ledger_atfork(HVB_FORK_PARENT);
   hvb__cache_atfork(HVB_FORK_PARENT);
@@ -49,6 +52,7 @@ static void parent(void) {
 static void child(void) {
   hvb__fork_child_self(); /* first: the modules' child hooks keep what they inherited */
   hvb__log_atfork(HVB_FORK_CHILD);
+  hvb__otlp_atfork(HVB_FORK_CHILD);
   hvb__embed_atfork(HVB_FORK_CHILD);
   hvb__ledger_atfork(HVB_FORK_CHILD);
   hvb__cache_atfork(HVB_FORK_CHILD);

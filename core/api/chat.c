@@ -381,9 +381,12 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   s->debug = hvb__log_enabled(HVB_LOG_DEBUG);
   if (route) return route_start(s, route, err);
   /* The transfer makes no progress before it is stepped: the sink's state can follow. */
-  hvb_stage_rc rc = hvb__pipeline_request(&s->x, err);
+  hvb_error e = HVB_ERROR_INIT;
+  hvb_stage_rc rc = hvb__pipeline_request(&s->x, &e);
   s->x.prompt = NULL, s->x.messages = s->x.options = NULL; /* borrowed for the way in only */
   if (rc == HVB_STAGE_FAILED) {
+    hvb__pipeline_error(&s->x, &e); /* the stages that ran are told, as of any failure */
+    if (err) *err = e;
     hvb_stream_free(s);
     return NULL;
   }

@@ -55,6 +55,8 @@ const hvb_route *hvb__llm_route(const hvb_llm *llm);
 /* Whether gateway `gw` supports `op` for `spec` (hvb_llm_supports of one target). */
 bool hvb__gateway_supports(const hvb_gateway_record *gw, const hvb_spec *spec,
                            hvb_gateway_op op, hvb_error *err);
+/* The LLM's telemetry (call/telemetry.h), borrowed. */
+struct hvb_telemetry *hvb__llm_telemetry(const hvb_llm *llm);
 
 /* The LLM's max_steps. */
 int hvb__llm_max_steps(const hvb_llm *llm);

@@ -9,6 +9,7 @@
 #include "api/embed.h"
 #include "api/tools.h"
 #include "call/stage-repair.h"
+#include "call/telemetry.h"
 #include "cache/store.h"
 #include "cache/ledger.h"
 #include "call/stage-budget.h"
@@ -36,7 +37,16 @@ struct hvb_llm {
   hvb_usage_cfg *usage;         /* the usage ledger and budgets */
   hvb_embed_limits embed;
   struct hvb_routed *routed; /* a routed preset's targets (core/api/route-llm.c), else NULL */
+  hvb_telemetry *telemetry; /* observer, OTLP export, trace context (call/telemetry.h) */
 };
+
+hvb_telemetry *hvb__llm_telemetry(const hvb_llm *llm) {
+  return llm->telemetry;
+}
+
+HVB_PUBLIC void hvb_llm_set_observer(hvb_llm *llm, hvb_observer_fn fn, void *user_data) {
+  if (llm) hvb__telemetry_set_observer(llm->telemetry, fn, user_data);
+}
 
 hvb_cache *hvb__llm_cache(const hvb_llm *llm) {
   return llm->cache;
@@ -81,6 +91,8 @@ static hvb_llm *llm_new_plain(const hvb_config *cfg, json_object *options, hvb_e
                 !hvb__tools_settings(cfg, options, &repair, &max_steps, err) ||
                 !hvb__budgets_check(hvb_config_get(cfg, "heavenbase.llm.budgets"), err)))
     g_clear_pointer(&cache, hvb__cache_unref);
+  hvb_telemetry *telemetry = cache ? hvb__telemetry_new(cfg, err) : NULL;
+  if (!telemetry) g_clear_pointer(&cache, hvb__cache_unref);
   hvb_usage_cfg *usage = cache ? hvb__usage_cfg_new(cfg) : NULL;
   hvb_config_free(own);
   if (!cache) {
@@ -98,6 +110,7 @@ static hvb_llm *llm_new_plain(const hvb_config *cfg, json_object *options, hvb_e
     hvb_spec_unref(spec);
     hvb__cache_unref(cache);
     hvb__usage_cfg_unref(usage);
+    hvb__telemetry_unref(telemetry);
     return NULL;
   }
   /* The spec may have read the key from the environment: make sure no message shows it. */
@@ -111,6 +124,7 @@ static hvb_llm *llm_new_plain(const hvb_config *cfg, json_object *options, hvb_e
   llm->cache = cache;
   llm->usage = usage;
   llm->embed = limits;
+  llm->telemetry = telemetry;
   if (!hvb__gateway_offline(gw)) llm->client = hvb__client_get(hvb_spec_client_key(spec));
   return llm;
 }
@@ -184,6 +198,7 @@ void hvb__llm_exchange_init(const hvb_llm *llm, hvb_exchange *x, hvb_gateway_op 
   x->llm_cache = llm->cache;
   x->llm_repair = llm->repair;
   x->usage = hvb__usage_cfg_ref(llm->usage);
+  x->telemetry = hvb__telemetry_ref(llm->telemetry);
 }
 
 HVB_PUBLIC hvb_llm *hvb_llm_new(json_object *options, hvb_error *err) {
@@ -214,6 +229,7 @@ HVB_PUBLIC void hvb_llm_free(hvb_llm *llm) {
   hvb__cache_unref(llm->cache);
   hvb__usage_cfg_unref(llm->usage);
   hvb_spec_unref(llm->spec);
+  hvb__telemetry_unref(llm->telemetry);
   g_free(llm);
 }
 

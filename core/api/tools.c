@@ -12,6 +12,7 @@
 #include "call/accum.h"
 #include "call/result.h"
 #include "call/stage-repair.h"
+#include "call/telemetry.h"
 #include "api/async.h"
 #include "base/common.h"
 #include "base/log.h"
@@ -376,11 +377,13 @@ typedef struct loop_state {
   int step;
   bool reached;
   hvb_loop_acct acct; /* the steps' cost and time (core/call/stage-account.c) */
+  hvb_obs *obs; /* the loop's observation (its steps are children), or NULL */
 } loop_state;
 
 /* Check the arguments and set up a loop. false with HVB_EINVAL. */
 static bool loop_init(loop_state *ls, hvb_llm *llm, const char *prompt, json_object *messages,
-                      const hvb_tools *ts, json_object *call_options, hvb_error *err) {
+                      const hvb_tools *ts, json_object *call_options, bool async,
+                      hvb_error *err) {
   memset(ls, 0, sizeof *ls);
   if (!llm) return hvb__fail(err, HVB_EINVAL, "llm is NULL");
   if (!prompt == !messages)
@@ -394,7 +397,19 @@ static bool loop_init(loop_state *ls, hvb_llm *llm, const char *prompt, json_obj
   ls->deltas = json_object_new_array();
   ls->repairs = json_object_new_array();
   ls->step = 1;
+  ls->obs = hvb__obs_loop_begin(hvb__llm_telemetry(llm), call_options, async);
   return true;
+}
+
+/* Report the whole loop (its result `r` when it ended with one, else `e`) to the observer
+ * and the exporter; the steps were reported on their own. */
+static void loop_report(loop_state *ls, hvb_llm *llm, const hvb_result *r, const hvb_error *e) {
+  if (!ls->obs) return;
+  hvb_obs_outcome out = {.spec = hvb__llm_spec(llm),
+                         .url = hvb_spec_base_url(hvb__llm_spec(llm)),
+                         .result = r,
+                         .error = r ? NULL : e};
+  hvb__obs_finish(&ls->obs, &out);
 }
 
 static void loop_clear(loop_state *ls) {
@@ -405,6 +420,7 @@ static void loop_clear(loop_state *ls) {
   json_object_put(ls->conv);
   json_object_put(ls->next);
   hvb__loop_acct_clear(&ls->acct);
+  hvb__obs_free(ls->obs);
   memset(ls, 0, sizeof *ls);
 }
 
@@ -506,13 +522,17 @@ HVB_PUBLIC hvb_result *hvb_llm_chat_tools(hvb_llm *llm, const char *prompt, json
     return NULL;
   }
   loop_state ls;
-  if (!loop_init(&ls, llm, prompt, messages, ts, call_options, err)) return NULL;
+  if (!loop_init(&ls, llm, prompt, messages, ts, call_options, false, err)) return NULL;
   hvb_result *r = NULL;
+  hvb_error e = HVB_ERROR_INIT;
   for (;;) {
+    void *scope = hvb__obs_scope_enter(ls.obs, ls.step);
     r = hvb__llm_chat_ex(llm, ls.conv ? NULL : prompt, ls.conv ? ls.conv : messages, ls.opts,
-                         ls.runs, err);
+                         ls.runs, &e);
+    hvb__obs_scope_leave(scope);
     if (!r) {
-      hvb__error_prefix(err, "step %d", ls.step);
+      hvb__error_prefix(&e, "step %d", ls.step);
+      if (err) *err = e;
       break;
     }
     if (!loop_step_done(&ls, r)) break;
@@ -531,6 +551,7 @@ HVB_PUBLIC hvb_result *hvb_llm_chat_tools(hvb_llm *llm, const char *prompt, json
     loop_next_step(&ls);
   }
   if (r) r = loop_result(&ls, r);
+  loop_report(&ls, llm, r, &e);
   loop_clear(&ls);
   return r;
 }
@@ -578,6 +599,11 @@ struct hvb_tool_call {
 
 static void aloop_unref(aloop *al) {
   if (!g_atomic_int_dec_and_test(&al->refs)) return;
+  if (al->ls.obs) { /* never finished: cancelled */
+    hvb_error e = HVB_ERROR_INIT;
+    hvb__fail(&e, HVB_CANCELLED, "the call was cancelled");
+    loop_report(&al->ls, al->llm, NULL, &e);
+  }
   loop_clear(&al->ls);
   hvb_result_free(al->r);
   for (size_t i = 0; al->contents && i < al->ncalls; i++) g_free(al->contents[i]);
@@ -593,6 +619,7 @@ static void aloop_unref(aloop *al) {
 /* The loop is over with `r` (taken) or the error: hand the outcome to the public call. */
 static void aloop_finish(aloop *al, hvb_result *r, const hvb_error *e) {
   if (r) r = loop_result(&al->ls, r);
+  loop_report(&al->ls, al->llm, r, e);
   hvb__call_external_finish(al->owner, r, (void (*)(void *))hvb_result_free, r ? NULL : e);
   aloop_unref(al);
 }
@@ -612,9 +639,11 @@ static void step_delta(hvb_call *inner, json_object *delta, void *user_data) {
 static hvb_call *start_step(aloop *al, const char *prompt, json_object *messages,
                             hvb_error *err) {
   loop_state *ls = &al->ls;
+  void *scope = hvb__obs_scope_enter(ls->obs, ls->step);
   hvb_call *c = hvb__chat_async(al->llm, ls->conv ? NULL : prompt, ls->conv ? ls->conv : messages,
                                 ls->opts, step_done, al->stream ? step_delta : NULL, al,
                                 ls->runs, err);
+  hvb__obs_scope_leave(scope);
   if (!c) hvb__error_prefix(err, "step %d", ls->step);
   return c;
 }
@@ -777,7 +806,7 @@ HVB_PUBLIC hvb_call *hvb_llm_chat_tools_async(hvb_llm *llm, const char *prompt,
   al->refs = 1;
   g_mutex_init(&al->gate);
   al->tools = tools_copy(ts);
-  if (!loop_init(&al->ls, llm, prompt, messages, al->tools, call_options, err)) {
+  if (!loop_init(&al->ls, llm, prompt, messages, al->tools, call_options, true, err)) {
     aloop_unref(al);
     return NULL;
   }

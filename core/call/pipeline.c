@@ -1,26 +1,31 @@
 /* core/call/pipeline.c: the ordered list of stages and the passes over it. */
 #include "call/pipeline.h"
 #include "cache/ledger.h"
+#include "call/telemetry.h"
 
 #include <glib.h>
 
 /* The order is the call's: options make the request the cache keys on; repair amends what
  * the cache stored (a replay is repaired like a live reply); limits before the gateway and
- * the transport that use them; a routed call's limits after the spec's. Accounting first, so
- * that its clock spans the call and its way out comes last. Structured output sits after the
- * cache, so that its reply hook (the way out runs in reverse) judges a reply before the cache
- * would store it; budgets after the cache (a hit costs nothing). */
+ * the transport that use them; a routed call's limits after the spec's. Telemetry comes first,
+ * so that it sees every call (answered or refused by a later stage) and, on the way out, the
+ * result as the other stages left it (its cost included); accounting next, so that its clock
+ * spans the call. Structured output sits after the cache, so that its reply hook (the way out
+ * runs in reverse) judges a reply before the cache would store it; budgets after the cache (a
+ * hit costs nothing). The traceparent header needs the gateway's HTTP request. */
 static const hvb_stage *const stages[HVB_STAGE_COUNT] = {
-    &hvb__stage_account,    /* cost, timing, the usage ledger */
-    &hvb__stage_options,    /* the canonical request */
-    &hvb__stage_cache,      /* lookup; store on the way out */
-    &hvb__stage_structured, /* schema validation, repair, ask again */
-    &hvb__stage_budget,     /* refuse a call over a budget */
-    &hvb__stage_repair,     /* tool-call repair */
-    &hvb__stage_limits,     /* retries, deadlines */
-    &hvb__stage_route,      /* a routed call's deadline and retries */
-    &hvb__stage_gateway,    /* translation, or an offline answer */
-    &hvb__stage_transport,  /* the transfer */
+    &hvb__stage_telemetry,   /* observer records and OTLP spans */
+    &hvb__stage_account,     /* cost, timing, the usage ledger */
+    &hvb__stage_options,     /* the canonical request */
+    &hvb__stage_cache,       /* lookup; store on the way out */
+    &hvb__stage_structured,  /* schema validation, repair, ask again */
+    &hvb__stage_budget,      /* refuse a call over a budget */
+    &hvb__stage_repair,      /* tool-call repair */
+    &hvb__stage_limits,      /* retries, deadlines */
+    &hvb__stage_route,       /* a routed call's deadline and retries */
+    &hvb__stage_gateway,     /* translation, or an offline answer */
+    &hvb__stage_traceparent, /* the trace context header */
+    &hvb__stage_transport,   /* the transfer */
 };
 
 hvb_stage_rc hvb__pipeline_request(hvb_exchange *x, hvb_error *err) {
@@ -62,4 +67,5 @@ void hvb__pipeline_release(hvb_exchange *x) {
   g_clear_pointer(&x->answer_raw, json_object_put);
   g_clear_pointer(&x->retry_messages, json_object_put);
   g_clear_pointer(&x->usage, hvb__usage_cfg_unref);
+  g_clear_pointer(&x->telemetry, hvb__telemetry_unref);
 }

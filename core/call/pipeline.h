@@ -33,7 +33,9 @@
 #include "call/accum.h"
 #include "call/times.h"
 
-#define HVB_STAGE_COUNT 10
+struct hvb_telemetry;
+
+#define HVB_STAGE_COUNT 12
 
 /* An offline gateway answers through execute, without HTTP. */
 static inline bool hvb__gateway_offline(const hvb_gateway_record *gw) {
@@ -54,6 +56,7 @@ typedef struct hvb_exchange {
   json_object *options;         /* call options, borrowed for the way in; may be NULL */
   bool force_stream;            /* chat: ask for an event stream whatever the options say */
   bool runs_tools;              /* chat: the caller executes tools (no text cache) */
+  struct hvb_telemetry *telemetry; /* the LLM's (a reference; core/call/telemetry.h) */
   bool async;                   /* driven by the engine: never block; transfer detached */
   hvb_body_fn sink;             /* the transfer's body sink, reset and their data */
   hvb_reset_fn reset;
@@ -79,6 +82,7 @@ typedef struct hvb_exchange {
                                    failed its schema (owned), or NULL */
   hvb_call_times times;         /* where the call's time went (call/times.h) */
   struct hvb_usage_cfg *usage;  /* a reference (the LLM's): ledger and budgets; NULL: none */
+  char traceparent[56];         /* the W3C trace context for the provider, or "" */
   void *state[HVB_STAGE_COUNT]; /* one slot per stage */
 } hvb_exchange;
 
@@ -103,6 +107,7 @@ typedef struct hvb_stage {
 
 /* Today's stages, in pipeline order (each in core/call/stage-<name>.c). */
 extern const hvb_stage hvb__stage_account;   /* cost, timing, the usage ledger */
+extern const hvb_stage hvb__stage_telemetry; /* observer records and OTLP spans */
 extern const hvb_stage hvb__stage_options;   /* options, defaults, the canonical request */
 extern const hvb_stage hvb__stage_cache;     /* response cache lookup and store, single flight */
 extern const hvb_stage hvb__stage_structured; /* structured output: validate, repair, partials */
@@ -111,6 +116,7 @@ extern const hvb_stage hvb__stage_repair;    /* tool-call repair of the result *
 extern const hvb_stage hvb__stage_limits;    /* retries and deadlines */
 extern const hvb_stage hvb__stage_route;     /* a routed call's deadline and retries */
 extern const hvb_stage hvb__stage_gateway;   /* the gateway's translation (or offline answer) */
+extern const hvb_stage hvb__stage_traceparent; /* the trace context as an HTTP header */
 extern const hvb_stage hvb__stage_transport; /* the transfer */
 
 /* The way in. HVB_STAGE_NEXT: the transfer is made (x->transfer); ANSWERED: x->answers. */
@@ -120,8 +126,8 @@ void hvb__pipeline_delta(hvb_exchange *x, json_object *delta);
 void hvb__pipeline_reply(hvb_exchange *x);
 bool hvb__pipeline_result(hvb_exchange *x, hvb_result *r, hvb_error *err);
 void hvb__pipeline_error(hvb_exchange *x, const hvb_error *e);
-/* Release every stage's state and what the exchange's way in made (request, wire, answers;
- * not the transfer, which its owner frees). Idempotent. */
+/* Release every stage's state and what the exchange's way in made (request, wire, answers,
+ * the telemetry reference; not the transfer, which its owner frees). Idempotent. */
 void hvb__pipeline_release(hvb_exchange *x);
 
 #endif

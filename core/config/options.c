@@ -46,6 +46,7 @@ static const hvb__option table[] = {
     {"structured_retries", C, HVB__OPT_RETRIES,
      "requests again when a structured reply does not match its schema"},
     {"tag", C, HVB__OPT_STRING, "a label for the usage ledger and budgets"},
+    {"traceparent", C, HVB__OPT_NAME, "the caller's W3C trace context for this call"},
 };
 
 const hvb__option *hvb__option_find(const char *name) {

@@ -67,6 +67,8 @@ struct hvb_transfer {
   GString *error_body; /* non-2xx body, first ERROR_BODY_MAX bytes */
   hvb_error_body_fn error_reader; /* the request's error_body reader, and its data */
   void *error_reader_data;
+  hvb_attempt_fn on_attempt; /* the request's, and its data */
+  void *attempt_data;
   size_t body_bytes;   /* 2xx body bytes handed to the sink */
   bool sink_aborted;
   bool connected;

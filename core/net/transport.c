@@ -459,6 +459,8 @@ hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_requ
   t->user_data = user_data;
   t->error_reader = req->error_body;
   t->error_reader_data = req->error_body_data;
+  t->on_attempt = req->on_attempt;
+  t->attempt_data = req->attempt_data;
   t->debug = hvb__log_enabled(HVB_LOG_DEBUG);
   if (!t->error_body) t->error_body = g_string_new(NULL);
   t->retry_after_ms = -1;
@@ -517,11 +519,17 @@ void *hvb__transfer_owner_of(void *easy) {
   return owner;
 }
 
+static void tell_attempt(hvb_transfer *t, const hvb_error *failure) {
+  if (t->on_attempt)
+    t->on_attempt(t->attempt_data, t->attempts, t->attempt_start, now_us(), t->status, failure);
+}
+
 static void finish_attempt(hvb_transfer *t, CURLcode rc) {
   t->end_us = now_us();
   curl_multi_remove_handle(t->multi, t->easy);
   t->in_multi = false;
   if (rc == CURLE_OK && status_ok(t->status)) {
+    tell_attempt(t, NULL);
     if (t->debug)
       hvb__log(HVB_LOG_DEBUG, "%s %s: HTTP %ld, %zu bytes, attempt %d", t->method, t->shown_url,
                t->status, t->body_bytes, t->attempts);
@@ -529,6 +537,7 @@ static void finish_attempt(hvb_transfer *t, CURLcode rc) {
     return;
   }
   bool retryable = hvb__xfer_classify(t, rc);
+  tell_attempt(t, &t->err);
   if (!retryable || t->committed || t->attempts > t->max_retries) {
     if (retryable && t->attempts > 1)
       hvb__error_prefix(&t->err, "after %d attempts", t->attempts);
@@ -551,6 +560,7 @@ static void idle_timeout(hvb_transfer *t) {
   hvb__fail(&t->err, HVB_TIMEOUT, "idle timeout: no data from %s for %ld ms", t->shown_url,
             t->idle_timeout_ms);
   hvb__log(HVB_LOG_DEBUG, "%s %s: %s", t->method, t->shown_url, t->err.message);
+  tell_attempt(t, &t->err);
   fail_now(t);
 }
 

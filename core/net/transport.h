@@ -37,6 +37,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <heavenbase/error.h>
 #include "base/fork.h"
 #include "net/pool.h" /* hvb_client, hvb__client_get/unref */
@@ -60,6 +61,12 @@ typedef struct hvb_http_part {
   const char *data;         /* len bytes */
   size_t len;
 } hvb_http_part;
+
+/* Told when an attempt ends (for telemetry: a retried call's attempts become child spans):
+ * its number (1...), its start and end (monotonic microseconds), the HTTP status seen (0:
+ * none) and its failure (NULL: it succeeded). Called on the thread stepping the transfer. */
+typedef void (*hvb_attempt_fn)(void *data, int attempt, int64_t start_us, int64_t end_us,
+                               long http_status, const hvb_error *failure);
 
 typedef struct hvb_http_request {
   const char *method;         /* NULL: "POST" when body != NULL, else "GET" */
@@ -86,6 +93,8 @@ typedef struct hvb_http_request {
                                    Content-Type with its boundary); `body` must be NULL. The
                                    parts are copied, like the rest of the request */
   size_t nparts;
+  hvb_attempt_fn on_attempt;    /* may be NULL */
+  void *attempt_data;           /* borrowed: must outlive the transfer */
 } hvb_http_request;
 
 /* What the body sink tells the transport about the bytes it was given. */

@@ -22,5 +22,6 @@
 #include <heavenbase/structured.h>
 #include <heavenbase/mcp.h>
 #include <heavenbase/usage.h>
+#include <heavenbase/observe.h>
 
 #endif

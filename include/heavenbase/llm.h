@@ -18,6 +18,9 @@
  *   "repair_tool_calls"  false: leave this call's tool calls as the model wrote them (default:
  *                the LLM's tool_call_repair setting; see tools.h)
  *   "max_steps"  the step limit of a tool loop (tools.h); ignored by a plain chat
+ *   "traceparent"  a W3C trace context ("00-<trace id>-<span id>-<flags>") for this call: its
+ *                span joins that trace, and the provider gets a traceparent header
+ *                (observe.h, docs/telemetry.md); HVB_EINVAL when malformed
  *   "invalid_utf8"  "error" (the default): a prompt or message text that is not UTF-8 fails
  *                with HVB_EINVAL naming the byte offset; "replace": each bad byte becomes
  *                U+FFFD

@@ -26,6 +26,7 @@ export HB_CACHE_DIR="$T/cache"
 mkdir -p "$T/work"
 cd "$T/work" || exit 1
 unset HB_LOG OPENAI_API_KEY OPENROUTER_API_KEY DEEPSEEK_API_KEY
+unset OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT TRACEPARENT
 
 # hb ARGS...: run hb (under the test wrapper when there is one); stdout in $T/out, stderr in
 # $T/err, status in $rc.

@@ -91,7 +91,8 @@ const char *tu_isolate(void) {
   static const char *keys[] = {"OPENAI_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY",
                                "ANTHROPIC_API_KEY", "HB_LOG", "PORTKEY_API_KEY",
                                "PORTKEY_BASE_URL", "BIFROST_BASE_URL", "LITELLM_BASE_URL",
-                               "LITELLM_API_KEY", NULL};
+                               "LITELLM_API_KEY", "OTEL_EXPORTER_OTLP_ENDPOINT",
+                               "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "TRACEPARENT", NULL};
   for (int i = 0; keys[i]; i++) unsetenv(keys[i]);
   return getenv("HB_CONFIG_DIR");
 }
