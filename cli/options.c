@@ -66,6 +66,8 @@ static const hb_option table[] = {
     {HB_OPT_STRICT, "strict", 0, HB_VALUE_NONE, NULL, NULL, NULL,
      "unfixable arguments are an error"},
     {HB_OPT_JSON, "json", 0, HB_VALUE_NONE, NULL, NULL, NULL, "print JSON"},
+    {HB_OPT_ONLINE, "online", 0, HB_VALUE_NONE, NULL, NULL, NULL,
+     "also reach each provider's endpoint (GET /models)"},
     {HB_OPT_GATEWAY_PATH, "gateway-path", 0, HB_VALUE_DIR, "DIR", NULL, NULL,
      "search DIR for gateway plugins first; repeatable"},
     {HB_OPT_VERSION, "version", 'V', HB_VALUE_NONE, NULL, NULL, NULL,
@@ -95,6 +97,7 @@ static const hb_opt_id cache_opts[] = {HB_OPT_NAMESPACE, HB_OPT_JSON, HB_OPT_END
 static const hb_opt_id cache_clear_opts[] = {HB_OPT_NAMESPACE, HB_OPT_END};
 static const hb_opt_id json_only[] = {HB_OPT_JSON, HB_OPT_END};
 static const hb_opt_id gateways_list_opts[] = {HB_OPT_ALL, HB_OPT_JSON, HB_OPT_END};
+static const hb_opt_id doctor_opts[] = {HB_OPT_JSON, HB_OPT_ONLINE, HB_OPT_END};
 static const hb_opt_id repair_opts[] = {HB_OPT_SCHEMA, HB_OPT_TOOL_NAMES, HB_OPT_TOOL, HB_OPT_SPLIT,
                                         HB_OPT_STRICT, HB_OPT_JSON,       HB_OPT_END};
 
@@ -120,6 +123,7 @@ static const hb_command_options commands[] = {
     {"gateways", "info", json_only},
     {"gateways", "check", json_only},
     {"repair", NULL, repair_opts},
+    {"doctor", NULL, doctor_opts},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -9,6 +9,7 @@
  * cache backend are further lines here. */
 static const hvb_stage *const stages[HVB_STAGE_COUNT] = {
     &hvb__stage_options, &hvb__stage_cache,   &hvb__stage_repair,
+    &hvb__stage_credentials, /* after the cache (a replay needs no key), before any request */
     &hvb__stage_limits,  &hvb__stage_gateway, &hvb__stage_transport,
 };
 

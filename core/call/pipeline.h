@@ -32,7 +32,7 @@
 #include "net/transport.h"
 #include "call/accum.h"
 
-#define HVB_STAGE_COUNT 6
+#define HVB_STAGE_COUNT 7
 
 /* An offline gateway answers through execute, without HTTP. */
 static inline bool hvb__gateway_offline(const hvb_gateway_record *gw) {
@@ -95,6 +95,7 @@ typedef struct hvb_stage {
 extern const hvb_stage hvb__stage_options;   /* options, defaults, the canonical request */
 extern const hvb_stage hvb__stage_cache;     /* response cache lookup and store, single flight */
 extern const hvb_stage hvb__stage_repair;    /* tool-call repair of the result */
+extern const hvb_stage hvb__stage_credentials; /* no request without a needed key */
 extern const hvb_stage hvb__stage_limits;    /* retries and deadlines */
 extern const hvb_stage hvb__stage_gateway;   /* the gateway's translation (or offline answer) */
 extern const hvb_stage hvb__stage_transport; /* the transfer */

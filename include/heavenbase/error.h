@@ -38,7 +38,8 @@ extern "C" {
   X(UNSUPPORTED, 12, "operation not supported by this gateway or provider")         \
   X(CANCELLED,   13, "cancelled")                                                   \
   X(GATEWAY,     14, "gateway could not be loaded")                                 \
-  X(TOO_LARGE,   15, "data exceeds a size limit")
+  X(TOO_LARGE,   15, "data exceeds a size limit")                                 \
+  X(AUTH,        16, "no API key for a provider that needs one")
 
 typedef enum hvb_status {
 #define HVB_STATUS_ENUM_(name, code, msg) HVB_##name = code,

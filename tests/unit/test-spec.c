@@ -560,7 +560,8 @@ START_TEST(to_json_shows_the_resolved_spec) {
   json_object_object_del(shown, "hash_key");
   json_object_object_del(shown, "client_key");
   char *text = hvb__json_canonical(shown);
-  ck_assert_str_eq(text, "{\"api_key_env\":null,\"args\":{\"temperature\":0},\"base_url\":\"\","
+  ck_assert_str_eq(text, "{\"api_key_env\":null,\"api_key_required\":false,\"api_key_set\":false,"
+                         "\"args\":{\"temperature\":0},\"base_url\":\"\","
                          "\"connect_timeout\":10,\"gateway\":\"mock\",\"headers\":{},"
                          "\"idle_timeout\":120,\"max_response_bytes\":67108864,"
                          "\"max_retries\":2,\"model\":\"mock-1\","
