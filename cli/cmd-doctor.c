@@ -424,6 +424,7 @@ static void run_checks(report *r, bool online) {
     if (online) {
       curl_global_init(CURL_GLOBAL_DEFAULT);
       json_object_object_foreach(uses, provider, u) check_online(r, provider, u);
+      curl_global_cleanup();
     }
     json_object_put(uses);
     json_object_put(catalog);
