@@ -63,4 +63,7 @@ expect_request_lacks "without an Authorization header" '"authorization"'
 hb chat -p mock hi
 expect_status "the offline way out works without any key" 0
 
+hb spec -g bifrost --json
+expect_out_has "a gateway server that holds the keys itself needs none" '"api_key_required":false'
+
 finish

@@ -804,7 +804,6 @@ START_TEST(a_public_provider_requires_a_key_unless_the_endpoint_is_given) {
   ck_assert(!key_required("{\"preset\": \"chat\", \"base_url\": \"http://127.0.0.1:1/v1\"}"));
   ck_assert(!key_required("{\"preset\": \"mock\"}"));
   ck_assert(!key_required("{\"preset\": \"embed-local\"}"));
-  ck_assert(!key_required("{\"preset\": \"chat\", \"gateway\": \"bifrost\"}"));
   hvb_spec *spec = resolve_ok("{\"preset\": \"chat\", \"api_key\": \"sk-x\"}");
   ck_assert(hvb_spec_api_key_required(spec) && hvb_spec_has_api_key(spec));
   json_object *shown = hvb_spec_to_json(spec, false);
