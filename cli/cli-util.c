@@ -13,7 +13,7 @@ int hb_fail(const char *what, const hvb_error *err) {
   fprintf(stderr, "hb: %s: %s", what, err && err->message[0] ? err->message : hvb_strerror(status));
   if (status != HVB_OK) fprintf(stderr, " (HVB_%s)", hvb_status_name(status));
   fputc('\n', stderr);
-  return HB_EXIT_FAIL;
+  return status == HVB_AUTH ? HB_EXIT_AUTH : HB_EXIT_FAIL;
 }
 
 void hb_warn_fallback(const hvb_spec *spec) {

@@ -9,8 +9,9 @@
 
 #include "options.h"
 
-/* Exit statuses: 0 success, 1 the operation failed, 2 bad usage. */
-enum { HB_EXIT_OK = 0, HB_EXIT_FAIL = 1, HB_EXIT_USAGE = 2 };
+/* Exit statuses: 0 success, 1 the operation failed, 2 bad usage, 4 no API key for a provider
+ * that needs one (HVB_AUTH; 4 as gh's "authentication required", so a script can tell it). */
+enum { HB_EXIT_OK = 0, HB_EXIT_FAIL = 1, HB_EXIT_USAGE = 2, HB_EXIT_AUTH = 4 };
 
 int hb_cmd_chat(int argc, char **argv);
 int hb_cmd_cfg(int argc, char **argv);
@@ -46,11 +47,15 @@ void hb_mcp_close(hb_mcp_open_set *open);
 int hb_mcp_chat(hvb_llm *llm, const char *prompt, json_object *call, const hb_mcp_servers *s,
                 bool json);
 int hb_cmd_route(int argc, char **argv);
+int hb_cmd_doctor(int argc, char **argv);
+int hb_cmd_completion(int argc, char **argv);
+/* hb __complete -- WORD...: the candidates for the last word, one per line (completion.c). */
+int hb_cmd_complete(int argc, char **argv);
 
 /* Print the help of `command` (NULL: the overview) to `out`; false for an unknown command. */
 bool hb_help(const char *command, FILE *out);
 
-/* "hb: <what>: <message>" on stderr; returns HB_EXIT_FAIL. */
+/* "hb: <what>: <message>" on stderr; returns HB_EXIT_AUTH for HVB_AUTH, else HB_EXIT_FAIL. */
 int hb_fail(const char *what, const hvb_error *err);
 /* When the spec fell back from the requested gateway, say so on stderr (the library only logs
  * it, and its default log is silent unless HB_LOG is set). */

@@ -181,6 +181,22 @@ static const struct {
      "  --strict           unfixable arguments are an error (HVB_PARSE)\n"
      "  --json             print {\"outcome\", \"arguments\", \"edits\", \"reason\", \"tool\", ...}\n"
      "  Exit status 0 when valid or repaired, 1 when unfixable (the reason on stderr).\n"},
+    {"doctor", hb_cmd_doctor, "check the setup: config, keys, plugins, cache, endpoints",
+     "usage: hb doctor [--json] [--online]\n"
+     "\n"
+     "  One line per check, ok / warn / fail, each with a one-line fix: the config files\n"
+     "  (read or refused, parse errors, unknown keys), the catalog drop-ins, the key of\n"
+     "  each provider a preset uses (never the key itself), the gateway plugins and the\n"
+     "  response cache (integrity, size, permissions). Changes nothing.\n"
+     "  --online           also GET /models from each provider's endpoint, with timing\n"
+     "  --json             print {\"checks\": [{status, check, message, fix}], \"ok\"}\n"
+     "  Exit status 0 when no check fails, 1 otherwise.\n"},
+    {"completion", hb_cmd_completion, "print the bash or zsh completion script",
+     "usage: hb completion bash|zsh\n"
+     "\n"
+     "  Prints the script; packages install it (bash-completion/completions/hb and the\n"
+     "  zsh site-functions). To try it: source <(hb completion bash). Options, commands\n"
+     "  and values (presets, models, providers, gateways, fields, files) come from hb.\n"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -256,6 +272,7 @@ static int run_command(int argc, char **argv) {
     return HB_EXIT_OK;
   }
   if (!strcmp(cmd, "help")) return help(argc > 1 ? argv[1] : NULL);
+  if (!strcmp(cmd, "__complete")) return hb_cmd_complete(argc, argv); /* for the scripts */
   for (size_t i = 0; i < N_COMMANDS; i++) {
     if (strcmp(commands[i].name, cmd)) continue;
     for (int a = 1; a < argc; a++) {

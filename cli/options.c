@@ -74,6 +74,8 @@ static const hb_option table[] = {
     {HB_OPT_STRICT, "strict", 0, HB_VALUE_NONE, NULL, NULL, NULL,
      "unfixable arguments are an error"},
     {HB_OPT_JSON, "json", 0, HB_VALUE_NONE, NULL, NULL, NULL, "print JSON"},
+    {HB_OPT_ONLINE, "online", 0, HB_VALUE_NONE, NULL, NULL, NULL,
+     "also reach each provider's endpoint (GET /models)"},
     {HB_OPT_GATEWAY_PATH, "gateway-path", 0, HB_VALUE_DIR, "DIR", NULL, NULL,
      "search DIR for gateway plugins first; repeatable"},
     {HB_OPT_VERSION, "version", 'V', HB_VALUE_NONE, NULL, NULL, NULL,
@@ -118,6 +120,7 @@ static const hb_opt_id json_only[] = {HB_OPT_JSON, HB_OPT_END};
 static const hb_opt_id gateways_list_opts[] = {HB_OPT_ALL, HB_OPT_JSON, HB_OPT_END};
 static const hb_opt_id usage_opts[] = {HB_OPT_SINCE, HB_OPT_UNTIL, HB_OPT_BY,  HB_OPT_JSON,
                                        HB_OPT_CSV,   HB_OPT_BEFORE, HB_OPT_END};
+static const hb_opt_id doctor_opts[] = {HB_OPT_JSON, HB_OPT_ONLINE, HB_OPT_END};
 static const hb_opt_id repair_opts[] = {HB_OPT_SCHEMA, HB_OPT_TOOL_NAMES, HB_OPT_TOOL, HB_OPT_SPLIT,
                                         HB_OPT_STRICT, HB_OPT_JSON,       HB_OPT_END};
 
@@ -146,6 +149,7 @@ static const hb_command_options commands[] = {
     {"mcp", "list", json_only},
     {"route", "status", json_only},
     {"usage", NULL, usage_opts},
+    {"doctor", NULL, doctor_opts},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

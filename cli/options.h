@@ -83,6 +83,8 @@ typedef enum hb_opt_id {
   HB_OPT_STRICT,
   /* several commands */
   HB_OPT_JSON,
+  /* doctor */
+  HB_OPT_ONLINE,
   /* before the command */
   HB_OPT_GATEWAY_PATH,
   HB_OPT_VERSION,

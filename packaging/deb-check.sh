@@ -241,6 +241,10 @@ for g in openai anthropic portkey bifrost litellm mock; do
 done
 out=$(hb chat -p mock "Hello" 2>&1) || true
 [ "$out" = "Mock reply to: Hello" ] && ok "hb chat -p mock" || not_ok "hb chat -p mock printed: $out"
+for f in /usr/share/bash-completion/completions/hb /usr/share/zsh/vendor-completions/_hb; do
+  in_root "$r" grep -q 'hb __complete' "$f" && ok "heavenbase-cli installs $f" ||
+    not_ok "heavenbase-cli installs $f"
+done
 out=$(hb spec -g bifrost 2>&1) || true
 if grep -q '^gateway_fallback_reason ' <<<"$out"; then not_ok "hb spec -g bifrost uses the plugin: $out"
 else ok "hb spec -g bifrost uses the bifrost plugin"; fi

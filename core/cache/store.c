@@ -36,7 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DB_NAME "cache.sqlite"
+#define DB_NAME HVB__CACHE_DB_NAME
 #define SCHEMA_VERSION 1
 #define BUSY_TIMEOUT_MS 10000
 /* Hit counts and LRU times are written at most this often (and before every write, statistic

@@ -38,6 +38,9 @@ typedef enum hvb_cache_ns {
 /* "text", "embedding", "image". */
 const char *hvb__cache_ns_name(hvb_cache_ns ns);
 
+/* The database's file name in the cache directory (hvb_cache_check reads it too). */
+#define HVB__CACHE_DB_NAME "cache.sqlite"
+
 /* ---- handles ---- */
 
 /* The cache settings object: heavenbase.llm.cache from `cfg` (borrowed, NULL: none) merged

@@ -21,6 +21,7 @@ static const hvb_stage *const stages[HVB_STAGE_COUNT] = {
     &hvb__stage_structured,  /* schema validation, repair, ask again */
     &hvb__stage_budget,      /* refuse a call over a budget */
     &hvb__stage_repair,      /* tool-call repair */
+    &hvb__stage_credentials, /* after the cache (a replay needs no key), before any request */
     &hvb__stage_limits,      /* retries, deadlines */
     &hvb__stage_route,       /* a routed call's deadline and retries */
     &hvb__stage_gateway,     /* translation, or an offline answer */

@@ -35,7 +35,7 @@
 
 struct hvb_telemetry;
 
-#define HVB_STAGE_COUNT 12
+#define HVB_STAGE_COUNT 13
 
 /* An offline gateway answers through execute, without HTTP. */
 static inline bool hvb__gateway_offline(const hvb_gateway_record *gw) {
@@ -113,6 +113,7 @@ extern const hvb_stage hvb__stage_cache;     /* response cache lookup and store,
 extern const hvb_stage hvb__stage_structured; /* structured output: validate, repair, partials */
 extern const hvb_stage hvb__stage_budget;    /* budgets: refuse a call over one */
 extern const hvb_stage hvb__stage_repair;    /* tool-call repair of the result */
+extern const hvb_stage hvb__stage_credentials; /* no request without a needed key */
 extern const hvb_stage hvb__stage_limits;    /* retries and deadlines */
 extern const hvb_stage hvb__stage_route;     /* a routed call's deadline and retries */
 extern const hvb_stage hvb__stage_gateway;   /* the gateway's translation (or offline answer) */

@@ -626,3 +626,8 @@ json_object *hvb__config_catalog(const hvb_config *cfg) {
   }
   return (json_object *)mut->catalog;
 }
+
+HVB_PUBLIC json_object *hvb_config_catalog(const hvb_config *cfg) {
+  json_object *catalog = cfg ? hvb__config_catalog(cfg) : NULL;
+  return catalog ? hvb__json_copy(catalog) : NULL;
+}

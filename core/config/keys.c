@@ -368,3 +368,10 @@ HVB_PUBLIC bool hvb_config_check(const char *key, json_object *value, hvb_error 
   g_strfreev(segs);
   return ok;
 }
+
+HVB_PUBLIC json_object *hvb_config_known_keys(void) {
+  json_object *out = json_object_new_array();
+  for (size_t i = 0; i < G_N_ELEMENTS(rules); i++)
+    json_object_array_add(out, json_object_new_string(rules[i].key));
+  return out;
+}

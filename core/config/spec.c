@@ -10,6 +10,8 @@
  *
  *   preset    "model"         model name or alias (a preset without one needs the "model"
  *                             option, e.g. "custom")
+ *             "offline"       true: answers without network or key (named as the way out
+ *                             when a key is missing)
  *             "provider"      provider name
  *             "gateway"       gateway name
  *             "base_url"      overrides the provider's base URL
@@ -38,6 +40,8 @@
  *   provider  "base_url"      endpoint root, e.g. "https://api.openai.com/v1" ("" for
  *                             offline providers and for "custom", where it comes from options)
  *             "api_key_env"   environment variable holding the key
+ *             "requires_key"  true: a call fails (HVB_AUTH) before any request when the key
+ *                             is missing, unless the caller gave the endpoint (base_url)
  *             "gateway"       default gateway for this provider
  *             "headers"       object of strings: extra HTTP headers
  *             "default_args"  object: request arguments
@@ -61,6 +65,7 @@
  *                             provider's: the gateway reaches the provider itself
  *             "base_url_env"  environment variable that overrides "base_url"
  *             "api_key_env"   environment variable holding the gateway's own key
+ *             "requires_key"  as for providers; the provider's is not consulted
  *             "api_key_header"  header that carries the gateway's key, next to the
  *                             provider's key as the bearer token (for a server that
  *                             forwards the provider's key); absent: the gateway's key IS
@@ -133,6 +138,8 @@ struct hvb_spec {
   char *requested_gateway;       /* what resolution asked for */
   char *gateway_fallback_reason; /* NULL unless `gateway` is the fallback for it */
   char *api_key, *api_key_env;
+  bool api_key_required; /* a call without the key fails before any request */
+  char *offline_preset;  /* a preset marked "offline", named as the way out; may be NULL */
   char *hash_key, *client_key;
   json_object *args, *headers, *model_info;
   long timeout_ms, connect_timeout_ms, idle_timeout_ms;
@@ -263,7 +270,7 @@ static bool check_value(json_object *v, field_kind kind, hvb_status status,
 
 static const field_rule preset_rules[] = {
   {"model", F_NAME}, {"provider", F_NAME}, {"gateway", F_NAME}, {"base_url", F_STRING},
-  {"default_args", F_OBJECT}, {"description", F_STRING}, {NULL, 0}};
+  {"default_args", F_OBJECT}, {"description", F_STRING}, {"offline", F_BOOL}, {NULL, 0}};
 static const field_rule model_rules[] = {
   {"aliases", F_NAMES}, {"ids", F_STRING_MAP}, {"default_provider", F_NAME}, {"kind", F_KIND},
   {"dimension", F_COUNT}, {"rejects_args", F_NAMES}, {"default_args", F_OBJECT},
@@ -272,10 +279,10 @@ static const field_rule provider_rules[] = {
   {"base_url", F_STRING}, {"api_key_env", F_NAME}, {"gateway", F_NAME},
   {"headers", F_STRING_MAP}, {"default_args", F_OBJECT}, {"model_args", F_OBJECT_MAP},
   {"embedding_batch_size", F_COUNT}, {"embedding", F_OBJECT}, {"description", F_STRING},
-  {NULL, 0}};
+  {"requires_key", F_BOOL}, {NULL, 0}};
 static const field_rule gateway_rules[] = {
   {"base_url", F_STRING}, {"base_url_env", F_NAME}, {"api_key_env", F_NAME},
-  {"api_key_header", F_NAME}, {"description", F_STRING}, {NULL, 0}};
+  {"api_key_header", F_NAME}, {"description", F_STRING}, {"requires_key", F_BOOL}, {NULL, 0}};
 
 static const field_rule route_rules[] = {{NULL, 0}}; /* checked by core/config/route.c */
 
@@ -718,6 +725,17 @@ static void resolve_api_key(hvb_spec *spec, json_object *options, const chosen *
     spec->api_key = g_strdup(key);
     hvb__secret_register(key);
   }
+  /* An endpoint the caller chose (a local server, a test double) may need no key; a gateway
+   * server may hold the provider's keys itself: only its own entry says. */
+  json_object *says = member(c->gateway ? c->gateway : c->provider, "requires_key");
+  bool own_url = member_str(options, "base_url") || member_str(c->preset, "base_url");
+  spec->api_key_required = json_object_get_boolean(says) && (c->gateway || !own_url);
+  json_object *presets = member(c->catalog, "presets");
+  if (!json_object_is_type(presets, json_type_object)) return;
+  json_object_object_foreach(presets, preset_name, p) {
+    if (!spec->offline_preset && json_object_get_boolean(member(p, "offline")))
+      spec->offline_preset = g_strdup(preset_name);
+  }
 }
 
 static bool resolve(hvb_spec *spec, const hvb_config *cfg, json_object *options,
@@ -785,6 +803,7 @@ HVB_PUBLIC void hvb_spec_unref(hvb_spec *spec) {
     g_free(spec->api_key);
   }
   g_free(spec->api_key_env);
+  g_free(spec->offline_preset);
   g_free(spec->hash_key);
   g_free(spec->client_key);
   json_object_put(spec->args);
@@ -811,6 +830,8 @@ SPEC_GETTER(const char *, gateway_fallback_reason, spec->gateway_fallback_reason
 SPEC_GETTER(const char *, base_url, spec->base_url, NULL)
 SPEC_GETTER(bool, has_api_key, spec->api_key != NULL, false)
 SPEC_GETTER(const char *, api_key_env, spec->api_key_env, NULL)
+SPEC_GETTER(bool, api_key_required, spec->api_key_required, false)
+const char *hvb__spec_offline_preset(const hvb_spec *spec) { return spec->offline_preset; }
 SPEC_GETTER(const char *, api_key, spec->api_key, NULL)
 SPEC_GETTER(const char *, hash_key, spec->hash_key, NULL)
 SPEC_GETTER(const char *, client_key, spec->client_key, NULL)
@@ -857,6 +878,8 @@ HVB_PUBLIC json_object *hvb_spec_to_json(const hvb_spec *spec, bool include_secr
   g_free(shown_url);
   add_str(o, "api_key_env", spec->api_key_env);
   if (spec->api_key) add_str(o, "api_key", include_secrets ? spec->api_key : "<set>");
+  json_object_object_add(o, "api_key_set", json_object_new_boolean(spec->api_key != NULL));
+  json_object_object_add(o, "api_key_required", json_object_new_boolean(spec->api_key_required));
   json_object_object_add(o, "args", hvb__json_copy(spec->args));
   json_object *headers = json_object_new_object();
   json_object_object_foreach(spec->headers, name, value) {

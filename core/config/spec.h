@@ -36,4 +36,8 @@ bool hvb__gateway_known(const char *name, json_object *catalog,
 hvb_spec *hvb__spec_resolve(const hvb_config *cfg, json_object *options,
                             const hvb_spec_gateways *gateways, hvb_error *err);
 
+/* A preset of the catalog marked "offline" (answers without network or key), named in the
+ * message of a call refused for a missing key; borrowed from `spec`, NULL when none. */
+const char *hvb__spec_offline_preset(const hvb_spec *spec);
+
 #endif

@@ -105,6 +105,16 @@ bool hvb_cache_clear(hvb_cache *cache, const char *ns, int64_t *removed, hvb_err
  * least recently used ones beyond max_bytes. *removed as for hvb_cache_clear. */
 bool hvb_cache_prune(hvb_cache *cache, int64_t *removed, hvb_error *err);
 
+/* Look at the cache database that `cfg` (borrowed; NULL loads the configuration afresh)
+ * names, changing nothing: the file is opened read-only, never created, and a damaged one is
+ * reported, not moved aside as opening it for calls would. A new JSON object (caller owns the
+ * reference): {"path", "dir", "enabled", "max_bytes", "dir_mode" (octal text, when the
+ * directory exists), "exists", and when it exists "mode", "file_bytes" (database plus WAL)
+ * and "integrity" ("ok", or what SQLite's quick_check or opening said)}. NULL with err only
+ * for a configuration that cannot be read or a bad cache setting (HVB_CONFIG/HVB_EINVAL,
+ * named). Thread-safe. */
+json_object *hvb_cache_check(const hvb_config *cfg, hvb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -112,6 +112,18 @@ bool hvb_config_file_set(const char *path, const char *key, json_object *value, 
  * file) when it is not set there. Same write rules as hvb_config_file_set. */
 bool hvb_config_file_unset(const char *path, const char *key, hvb_error *err);
 
+/* The merged catalog that spec resolution uses: {"presets", "models", "providers",
+ * "gateways"}, from the bundled catalog, the catalog.d drop-ins (a broken one is skipped with
+ * a warning to the log) and the config's heavenbase.llm sections. A new deep copy (caller
+ * owns the reference); NULL when `cfg` is NULL. For listings and completions. Thread-safe. */
+json_object *hvb_config_catalog(const hvb_config *cfg);
+
+/* Every dotted key the library reads (the table hvb_config_check uses), as a new JSON array
+ * of strings (caller owns the reference), parents before their members. Keys below the
+ * catalog sections (presets, models, providers, gateways) are not listed: their entries are
+ * free names. For tools that point out unknown keys ("did you mean"). Thread-safe. */
+json_object *hvb_config_known_keys(void);
+
 /* Parse a command-line value: JSON when the whole `text` is strict JSON (RFC 8259: so
  * True, 'x', NaN and [1,] stay strings), else the string itself. `force_string` always gives
  * a string. Returns a new reference; NULL only for the JSON literal `null` (json-c's

@@ -39,6 +39,7 @@ extern "C" {
   X(CANCELLED,   13, "cancelled")                                                   \
   X(GATEWAY,     14, "gateway could not be loaded")                                 \
   X(TOO_LARGE,   15, "data exceeds a size limit")                                   \
+  X(AUTH,        16, "no API key for a provider that needs one")                    \
   X(SCHEMA,      17, "the reply does not match the schema")                         \
   X(BUDGET,      18, "a usage budget is spent")
 

@@ -100,6 +100,12 @@ const char *hvb_spec_gateway_fallback_reason(const hvb_spec *spec);
 const char *hvb_spec_base_url(const hvb_spec *spec); /* no trailing slash; "" when none */
 bool hvb_spec_has_api_key(const hvb_spec *spec);
 const char *hvb_spec_api_key_env(const hvb_spec *spec); /* variable consulted, or NULL */
+/* True when calls need the key: the provider's catalog entry (or, for a gateway server, the
+ * gateway's) says "requires_key" and the caller did not give the endpoint itself (a
+ * "base_url" option or preset field). A call then fails with HVB_AUTH, before any request,
+ * while hvb_spec_has_api_key is false; resolution itself succeeds, so that the spec can
+ * still be shown. */
+bool hvb_spec_api_key_required(const hvb_spec *spec);
 const char *hvb_spec_hash_key(const hvb_spec *spec);    /* 64 hex digits */
 const char *hvb_spec_client_key(const hvb_spec *spec);  /* 64 hex digits */
 
@@ -130,7 +136,8 @@ json_object *hvb_spec_route(const hvb_spec *spec);
 
 /* The spec as a new JSON object (caller owns the reference): preset, model, model_id,
  * provider, gateway (after a fallback also requested_gateway and gateway_fallback_reason),
- * base_url, api_key_env (null when none), api_key, args, headers,
+ * base_url, api_key_env (null when none), api_key, api_key_set and api_key_required
+ * (booleans), args, headers,
  * timeout, connect_timeout, idle_timeout (seconds), max_retries, max_response_bytes,
  * hash_key, client_key.
  * The API key appears only when `include_secrets` is true; otherwise "api_key" is "<set>" or

@@ -560,7 +560,8 @@ START_TEST(to_json_shows_the_resolved_spec) {
   json_object_object_del(shown, "hash_key");
   json_object_object_del(shown, "client_key");
   char *text = hvb__json_canonical(shown);
-  ck_assert_str_eq(text, "{\"api_key_env\":null,\"args\":{\"temperature\":0},\"base_url\":\"\","
+  ck_assert_str_eq(text, "{\"api_key_env\":null,\"api_key_required\":false,\"api_key_set\":false,"
+                         "\"args\":{\"temperature\":0},\"base_url\":\"\","
                          "\"connect_timeout\":10,\"gateway\":\"mock\",\"headers\":{},"
                          "\"idle_timeout\":120,\"max_response_bytes\":67108864,"
                          "\"max_retries\":2,\"model\":\"mock-1\","
@@ -787,6 +788,31 @@ START_TEST(a_provider_named_by_the_caller_brings_its_own_gateway) {
 }
 END_TEST
 
+/* Whether calls need a key (issue #19): the catalog's requires_key, unless the caller gave the
+ * endpoint; a gateway server decides for itself. */
+static bool key_required(const char *options_text) {
+  hvb_spec *spec = resolve_ok(options_text);
+  bool required = hvb_spec_api_key_required(spec);
+  hvb_spec_unref(spec);
+  return required;
+}
+
+START_TEST(a_public_provider_requires_a_key_unless_the_endpoint_is_given) {
+  tu_isolate();
+  ck_assert(key_required("{\"preset\": \"chat\"}"));
+  ck_assert(key_required("{\"preset\": \"embed\"}"));
+  ck_assert(!key_required("{\"preset\": \"chat\", \"base_url\": \"http://127.0.0.1:1/v1\"}"));
+  ck_assert(!key_required("{\"preset\": \"mock\"}"));
+  ck_assert(!key_required("{\"preset\": \"embed-local\"}"));
+  hvb_spec *spec = resolve_ok("{\"preset\": \"chat\", \"api_key\": \"sk-x\"}");
+  ck_assert(hvb_spec_api_key_required(spec) && hvb_spec_has_api_key(spec));
+  json_object *shown = hvb_spec_to_json(spec, false);
+  ck_assert(json_object_get_boolean(json_object_object_get(shown, "api_key_set")));
+  json_object_put(shown);
+  hvb_spec_unref(spec);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("spec");
   TCase *tc = tcase_create("presets");
@@ -795,6 +821,7 @@ int main(void) {
   tcase_add_test(tc, mock_preset_uses_the_mock_gateway_offline);
   tcase_add_test(tc, embedding_presets_carry_their_dimension);
   tcase_add_test(tc, every_bundled_preset_resolves);
+  tcase_add_test(tc, a_public_provider_requires_a_key_unless_the_endpoint_is_given);
   tcase_add_test(tc, custom_preset_takes_model_and_base_url_from_options);
   tcase_add_test(tc, an_alias_resolves_to_its_model_and_the_provider_picks_the_id);
   tcase_add_test(tc, a_preset_defined_in_config_resolves_through_the_catalog);
