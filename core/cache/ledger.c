@@ -315,6 +315,7 @@ void hvb__ledger_atfork(hvb_fork_phase phase) {
     while (g_hash_table_iter_next(&it, NULL, &p)) {
       ledger *l = p;
       g_ptr_array_set_size(l->pending, 0);
+      hvb__fork_keep(l->db); /* reachable, never used: not a leak to the child's checkers */
       l->db = NULL;
       g_hash_table_remove_all(l->memo);
     }
