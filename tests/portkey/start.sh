@@ -9,10 +9,7 @@
 # in turn (default 18787..18796) and prints the one it got; the PID is in SCRATCH/portkey.pid
 # (stop with kill), the log in SCRATCH/portkey.log. Every step is bounded in time; any failure
 # exits non-zero with the reason on stderr.
-#
-# npm and node get a HOME of their own inside the cache directory, and npm its cache there
-# too: make check points HOME into the build tree (tests/home), and npm's ~/.npm left there
-# made `make distcheck` fail its check that the build tree is clean.
+# The install is tests/peers/npm-install.sh's.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 scratch=$1; shift
@@ -21,47 +18,16 @@ version=1.15.2
 hono_pin=1.13.5
 dir="${HB_PEERS_DIR:-$HOME/.cache/heavenbase-test-peers}/portkey"
 entry="$dir/node_modules/@portkey-ai/gateway/build/start-server.js"
-peer_home="$dir/home"
 
 die() { echo "start.sh: $*" >&2; exit 1; }
 command -v node >/dev/null 2>&1 || die "node is not installed (Debian: apt-get install nodejs npm)"
-mkdir -p "$scratch" "$dir" "$peer_home" || die "cannot create $scratch or $dir"
-export HOME="$peer_home" npm_config_cache="$dir/npm-cache"
+mkdir -p "$scratch" || die "cannot create $scratch"
 
-# The installed version of package $1, "" when absent.
-installed() {
-  node -e 'try { process.stdout.write(require(process.argv[1] + "/package.json").version) } catch (e) {}' \
-    "$dir/node_modules/$1"
-}
-
-install() {
-  command -v npm >/dev/null 2>&1 || die "npm is not installed (Debian: apt-get install nodejs npm)"
-  cat > "$dir/package.json" <<JSON
-{
-  "name": "heavenbase-test-portkey",
-  "private": true,
-  "description": "The Portkey gateway for HeavenBase's tests (written by tests/portkey/start.sh)",
-  "dependencies": { "@portkey-ai/gateway": "$version" },
-  "overrides": { "@hono/node-server": "$hono_pin" }
-}
-JSON
-  echo "start.sh: installing @portkey-ai/gateway@$version into $dir" >&2
-  (cd "$dir" && timeout 600 npm install --no-audit --no-fund --no-update-notifier --loglevel=error \
-     >"$dir/npm-install.log" 2>&1) ||
-    die "npm install of @portkey-ai/gateway@$version failed; see $dir/npm-install.log: $(tail -n 5 "$dir/npm-install.log")"
-}
-
-# One install at a time, even when several test runs share the cache (make -j).
-exec 9>"$dir/.lock"
-flock -w 660 9 || die "timed out waiting for another install in $dir"
-if [ "$(installed @portkey-ai/gateway)" != "$version" ] || [ "$(installed @hono/node-server)" != "$hono_pin" ] ||
-   [ ! -f "$entry" ]; then
-  install
-  [ "$(installed @portkey-ai/gateway)" = "$version" ] || die "@portkey-ai/gateway@$version did not install"
-  [ "$(installed @hono/node-server)" = "$hono_pin" ] || die "@hono/node-server was not pinned to $hono_pin"
-  [ -f "$entry" ] || die "$entry is missing after the install"
-fi
-exec 9>&-
+"$here/../peers/npm-install.sh" portkey "@portkey-ai/gateway@$version" \
+  --override "@hono/node-server@$hono_pin" >/dev/null
+[ -f "$entry" ] || die "$entry is missing after the install"
+# node keeps out of the HOME make check gives (the build tree), as npm did.
+export HOME="$dir/home"
 
 # Is Portkey answering on port $1? (node, not curl: node is what we need anyway)
 answers() {
