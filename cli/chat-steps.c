@@ -115,10 +115,16 @@ void hb_steps_print_call(hb_steps *v, int step, const char *name, const char *ar
   char *call = call_text(name, args);
   fprintf(v->out, "STEP %d/%d %s -> ", step, v->max_steps, call);
   free(call);
-  /* A JSON string result shows as its text; anything else as the JSON, on one line. */
-  json_object *parsed = json_tokener_parse(result);
-  const char *shown = json_object_is_type(parsed, json_type_string)
-                          ? json_object_get_string(parsed) : result;
+  /* A JSON string result shows as its text, and so does an object holding nothing but a
+   * "text" string (an MCP tool's text answer); anything else as the JSON, on one line. */
+  json_object *parsed = json_tokener_parse(result), *text = NULL;
+  const char *shown = result;
+  if (json_object_is_type(parsed, json_type_string))
+    shown = json_object_get_string(parsed);
+  else if (json_object_is_type(parsed, json_type_object) && json_object_object_length(parsed) == 1 &&
+           json_object_object_get_ex(parsed, "text", &text) &&
+           json_object_is_type(text, json_type_string))
+    shown = json_object_get_string(text);
   size_t n = strlen(shown);
   for (size_t i = 0; i < n && i < RESULT_SHOWN; i++)
     fputc(shown[i] == '\n' || shown[i] == '\r' ? ' ' : shown[i], v->out);
