@@ -84,6 +84,48 @@ expect_err_has "its progress notifications are logged" "progress 2 of 2"
 expect_true "the server process is gone after hb chat" \
   sh -c "[ -s '$T/pid-chat' ] && ! kill -0 \$(cat '$T/pid-chat') 2>/dev/null"
 
+# ---- hb chat --mcp --stream: every step streamed; the tool runs between them, the answer
+# prints as it arrives (its second piece comes 2 s after the first) ----
+sse_script() {
+  python3 - <<'PY'
+import json
+def ev(d): return "data: " + json.dumps({"choices": [dict(index=0, finish_reason=None, **d)]}) + "\n\n"
+call = ev({"delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": "t1", "type": "function",
+       "function": {"name": "echo", "arguments": "{\"message\":"}}]}}) + \
+       ev({"delta": {"tool_calls": [{"index": 0, "function": {"arguments": "\"streamed\"}"}}]}}) + \
+       "data: " + json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}) + "\n\ndata: [DONE]\n\n"
+end = "data: " + json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}) + "\n\ndata: [DONE]\n\n"
+sse = {"content_type": "text/event-stream", "chunked": True}
+print(json.dumps({"routes": {"/v1/chat/completions": [
+  dict(sse, chunks=[{"data": call}]),
+  dict(sse, chunks=[{"data": ev({"delta": {"role": "assistant", "content": "Streamed "}})},
+                    {"data": ev({"delta": {"content": "answer."}}) + end, "delay_ms": 2000}])]}}))
+PY
+}
+restart_upstream "$(sse_script)"
+: >"$T/out"
+${HB_TEST_WRAPPER:-} "$HB_BIN" chat "${MODEL[@]}" --base-url "$UP_URL/v1" --mcp "$SERVER" --stream \
+  "Echo, streamed" >"$T/out" 2>"$T/err" &
+hb_pid=$!
+early=no
+for _ in $(seq 1 600); do
+  kill -0 $hb_pid 2>/dev/null || break
+  grep -qF "Streamed " "$T/out" && { kill -0 $hb_pid 2>/dev/null && early=yes; break; }
+  sleep 0.05
+done
+wait $hb_pid; rc=$?
+expect_out "hb chat --mcp --stream prints the answer" "Streamed answer."
+expect_true "its first piece is on stdout before the reply ended (streamed)" [ "$early" = yes ]
+expect_err_has "the tool step shows on stderr as it ran, with its result" \
+  'STEP 1/20 echo(message="streamed") -> Echo: streamed'
+expect_true "each step asks for a stream" grep -qF '"stream":true' <(request 1)
+expect_true "the streamed tool call ran: its result reaches the next request" \
+  grep -qF '"tool_call_id":"t1","content":"{\"text\":\"Echo: streamed\"}"' <(request 2)
+restart_upstream "$(sse_script)"
+hb chat "${MODEL[@]}" --base-url "$UP_URL/v1" --mcp "$SERVER" --stream --json "Echo, streamed" </dev/null
+expect_true "with --json each delta is a JSON line, the tool result among them" \
+  grep -qF '"tool_result":{"id":"t1","name":"echo"' "$T/out"
+
 # ---- Streamable HTTP ----
 port_file="$T/mcp-port"
 for port in $(shuf -i 20000-40000 -n 5); do
