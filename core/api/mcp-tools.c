@@ -2,6 +2,7 @@
  * (hvb_tools_add_mcp), and a tools/call result as the tool message the model reads.
  */
 #include "api/mcp.h"
+#include "api/tools-set.h"
 #include "text/json.h"
 #include "base/error.h"
 
@@ -70,8 +71,14 @@ static json_object *call_tool(json_object *args, void *ud, hvb_error *err) {
   return out;
 }
 
-HVB_PUBLIC bool hvb_tools_add_mcp(hvb_tools *tools, hvb_mcp *mcp, hvb_error *err) {
-  if (!tools || !mcp) return hvb__fail(err, HVB_EINVAL, "tools or mcp is NULL");
+/* The server as a tool source (api/tools-set.h): the loop lists it again before its next
+ * step when it said its tools changed. */
+static unsigned src_changes(void *src) { return hvb__mcp_changes(src); }
+
+static bool src_list(void *src, hvb_error *err) { return hvb_mcp_tools(src, err) != NULL; }
+
+static bool src_add(void *src, hvb_tools *tools, hvb_error *err) {
+  hvb_mcp *mcp = src;
   json_object *list = hvb_mcp_tools(mcp, err);
   if (!list) return false;
   list = json_object_get(list); /* a list_changed during a call may replace it */
@@ -92,4 +99,11 @@ HVB_PUBLIC bool hvb_tools_add_mcp(hvb_tools *tools, hvb_mcp *mcp, hvb_error *err
   }
   json_object_put(list);
   return ok;
+}
+
+static const hvb__tool_source_ops mcp_source = {src_changes, src_list, src_add};
+
+HVB_PUBLIC bool hvb_tools_add_mcp(hvb_tools *tools, hvb_mcp *mcp, hvb_error *err) {
+  if (!tools || !mcp) return hvb__fail(err, HVB_EINVAL, "tools or mcp is NULL");
+  return hvb__tools_add_source(tools, &mcp_source, mcp, err);
 }

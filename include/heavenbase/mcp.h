@@ -28,7 +28,9 @@
  * hvb_mcp_new runs initialize (protocol version negotiation: we offer the newest version we
  * know, "2025-06-18", and accept any version of HVB_MCP_VERSIONS the server answers with),
  * then lists the tools (every page of tools/list). notifications/tools/list_changed makes the
- * next hvb_mcp_tools list them again. notifications/progress and notifications/message are
+ * next hvb_mcp_tools list them again, and a tool loop over a set filled by hvb_tools_add_mcp
+ * offers the new list from its next step. Over HTTP, a 404 to a request carrying our session
+ * id starts a new session (initialize again) and the request is sent again, once. notifications/progress and notifications/message are
  * logged (info). A request without a reply within the timeout fails with HVB_TIMEOUT and
  * notifications/cancelled is sent for it. A server that died fails every request at once with
  * HVB_TRANSPORT, naming how it ended and the end of its stderr.

@@ -189,6 +189,58 @@ hb mcp list both
 expect_status "a config entry with both command and url fails" 1
 expect_err_has "naming the key" "heavenbase.llm.mcp.both"
 
+# ---- the fake upstream as an MCP server that drops our session (404: a new one is started,
+# the call sent again) and then changes its tool list in the middle of the loop (the next step
+# offers the new list) ----
+restart_upstream "$(python3 - "$(tool_calls_reply '[["f1","first","{}"]]')" "$(text_reply "Refreshed.")" <<'PY'
+import json, sys
+def rpc(i, result): return json.dumps({"jsonrpc": "2.0", "id": i, "result": result})
+init = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {"listChanged": True}},
+        "serverInfo": {"name": "fake", "version": "1"}}
+tool = lambda n: {"name": n, "description": "tool " + n, "inputSchema": {"type": "object"}}
+changed = json.dumps({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+call_sse = "event: message\ndata: " + changed + "\n\nevent: message\ndata: " + \
+  rpc(5, {"content": [{"type": "text", "text": "first result"}]}) + "\n\n"
+print(json.dumps({"routes": {
+  "/mcp": [
+    {"content_type": "application/json", "headers": {"Mcp-Session-Id": "sess-1"}, "body": rpc(1, init)},
+    {"status": 202, "body": ""},
+    {"content_type": "application/json", "body": rpc(2, {"tools": [tool("first")]})},
+    {"status": 404, "content_type": "application/json", "body": json.dumps({"jsonrpc": "2.0", "id": 3, "error": {"code": -32001, "message": "Session not found"}})},
+    {"content_type": "application/json", "headers": {"Mcp-Session-Id": "sess-2"}, "body": rpc(4, init)},
+    {"status": 202, "body": ""},
+    {"content_type": "text/event-stream", "body": call_sse},
+    {"content_type": "application/json", "body": rpc(6, {"tools": [tool("first"), tool("second")]})},
+    {"status": 200, "body": ""}],
+  "/v1/chat/completions": [{"body": sys.argv[1]}, {"body": sys.argv[2]}]}}))
+PY
+)"
+HB_LOG=info hb chat "${MODEL[@]}" --base-url "$UP_URL/v1" --mcp "$UP_URL/mcp" "Use first"
+expect_out "the loop ends with the model's answer" "Refreshed."
+# mcp_req N FIELD: request N to /mcp (1-based), FIELD: its JSON-RPC method or a header.
+mcp_req() {
+  python3 -c 'import json,sys
+reqs = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["path"] == "/mcp"]
+r = reqs[int(sys.argv[2]) - 1]
+print(r["body"].get("method", "") if sys.argv[3] == "method" else r["headers"].get(sys.argv[3], "-"))' \
+    "$UP_LOG" "$1" "$2"
+}
+chat_req() { python3 -c 'import json,sys
+print([l for l in open(sys.argv[1]) if json.loads(l)["path"] == "/v1/chat/completions"][int(sys.argv[2]) - 1], end="")' "$UP_LOG" "$1"; }
+expect_true "the tool call went out in the first session" \
+  [ "$(mcp_req 4 method) $(mcp_req 4 mcp-session-id)" = "tools/call sess-1" ]
+expect_true "after the 404, a new initialize without a session id" \
+  [ "$(mcp_req 5 method) $(mcp_req 5 mcp-session-id)" = "initialize -" ]
+expect_true "then the call again, in the new session" \
+  [ "$(mcp_req 7 method) $(mcp_req 7 mcp-session-id)" = "tools/call sess-2" ]
+expect_err_has "the new session is logged" "starting a new session for tools/call"
+expect_true "the tool's result reaches the model" grep -qF 'first result' <(chat_req 2)
+expect_true "list_changed (sent during the call) makes hb list the tools again before the next step" \
+  [ "$(mcp_req 8 method)" = "tools/list" ]
+chat_req 1 >"$T/c1"; chat_req 2 >"$T/c2"
+expect_true "the first step did not offer the tool added later" sh -c "! grep -qF '\"name\":\"second\"' '$T/c1'"
+expect_true "the next step offers it" grep -qF '"name":"second"' "$T/c2"
+
 # ---- a server killed before the model asks for its tool: a tool error, not a hang ----
 restart_upstream "$(python3 -c 'import json,sys; print(json.dumps({"routes": {"/v1/chat/completions": [{"body": sys.argv[1], "head_delay_ms": 1500}, {"body": sys.argv[2]}]}}))' \
   "$(tool_calls_reply '[["k1","echo","{\"message\":\"anyone?\"}"]]')" "$(text_reply "It died.")")"
