@@ -10,6 +10,7 @@
 #include <heavenbase/version.h>
 #include <glib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Starting a server (npx may download it first) takes longer than a tool call may: initialize
  * and tools/list get at least this long, whatever the timeout. */
@@ -26,7 +27,23 @@ struct hvb_mcp {
   gint changes; /* how many times it said so (atomic: tool loops read it, hvb__mcp_changes) */
   gint64 progress_token;
   GPtrArray *keep; /* hvb__mcp_keep's blocks (g_free) */
+  GMutex jobs_lock; /* calls running off the caller's thread (hvb__mcp_hold) */
+  GCond jobs_idle;
+  int jobs;
+  pid_t pid; /* of the process that made it: a fork child has none of its calls' threads */
 };
+
+void hvb__mcp_hold(hvb_mcp *m) {
+  g_mutex_lock(&m->jobs_lock);
+  m->jobs++;
+  g_mutex_unlock(&m->jobs_lock);
+}
+
+void hvb__mcp_release(hvb_mcp *m) {
+  g_mutex_lock(&m->jobs_lock);
+  if (--m->jobs == 0) g_cond_broadcast(&m->jobs_idle);
+  g_mutex_unlock(&m->jobs_lock);
+}
 
 void hvb__mcp_keep(hvb_mcp *m, void *block) {
   g_mutex_lock(&m->lock);
@@ -158,6 +175,9 @@ HVB_PUBLIC hvb_mcp *hvb_mcp_new(const char *server, json_object *options, hvb_er
     return NULL;
   }
   g_mutex_init(&m->lock);
+  g_mutex_init(&m->jobs_lock);
+  g_cond_init(&m->jobs_idle);
+  m->pid = getpid();
   m->keep = g_ptr_array_new_with_free_func(g_free);
   m->rpc = hvb__mcp_rpc_new(l, on_note, m);
   if (!initialize(m, err) || !list_tools(m, err)) {
@@ -169,12 +189,19 @@ HVB_PUBLIC hvb_mcp *hvb_mcp_new(const char *server, json_object *options, hvb_er
 
 HVB_PUBLIC void hvb_mcp_free(hvb_mcp *m) {
   if (!m) return;
+  /* An async loop's calls may still run (the loop was cancelled): they end within the
+   * timeout, and use the handle until then. */
+  g_mutex_lock(&m->jobs_lock);
+  while (m->jobs > 0 && m->pid == getpid()) g_cond_wait(&m->jobs_idle, &m->jobs_lock);
+  g_mutex_unlock(&m->jobs_lock);
   hvb__mcp_rpc_free(m->rpc);
   json_object_put(m->tools);
   json_object_put(m->info);
   g_free(m->version);
   g_ptr_array_free(m->keep, TRUE);
   g_mutex_clear(&m->lock);
+  g_mutex_clear(&m->jobs_lock);
+  g_cond_clear(&m->jobs_idle);
   g_free(m);
 }
 

@@ -23,6 +23,12 @@ struct hvb_tools {
   GPtrArray *sources; /* tool_source* (tools-source.c) whose tools are in the set; NULL: none */
 };
 
+/* A tool with both forms (an MCP server's): the synchronous loop calls `fn`, the async loop
+ * `afn`. Same rules and errors as hvb_tools_add. */
+bool hvb__tools_add_both(hvb_tools *ts, const char *name, const char *description,
+                         json_object *parameters, hvb_tool_fn fn, hvb_tool_async_fn afn,
+                         void *user_data, hvb_error *err);
+
 /* A source of tools whose list can change while a loop runs (an MCP server that sent
  * notifications/tools/list_changed). */
 typedef struct hvb__tool_source_ops {

@@ -132,6 +132,12 @@ HVB_PUBLIC bool hvb_tools_add(hvb_tools *ts, const char *name, const char *descr
   return add_executable(ts, name, description, parameters, fn, NULL, user_data, err);
 }
 
+bool hvb__tools_add_both(hvb_tools *ts, const char *name, const char *description,
+                         json_object *parameters, hvb_tool_fn fn, hvb_tool_async_fn afn,
+                         void *user_data, hvb_error *err) {
+  return add_executable(ts, name, description, parameters, fn, afn, user_data, err);
+}
+
 HVB_PUBLIC bool hvb_tools_add_async(hvb_tools *ts, const char *name, const char *description,
                                     json_object *parameters, hvb_tool_async_fn fn,
                                     void *user_data, hvb_error *err) {
@@ -513,7 +519,7 @@ static hvb_result *loop_result(loop_state *ls, hvb_result *r) {
 static const tool_entry *first_async(const hvb_tools *ts) {
   for (guint i = 0; ts && i < ts->list->len; i++) {
     const tool_entry *t = ts->list->pdata[i];
-    if (t->afn) return t;
+    if (t->afn && !t->fn) return t; /* a tool with both runs its synchronous form here */
   }
   return NULL;
 }
