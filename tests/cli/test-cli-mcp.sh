@@ -241,6 +241,33 @@ chat_req 1 >"$T/c1"; chat_req 2 >"$T/c2"
 expect_true "the first step did not offer the tool added later" sh -c "! grep -qF '\"name\":\"second\"' '$T/c1'"
 expect_true "the next step offers it" grep -qF '"name":"second"' "$T/c2"
 
+# ---- the same list change in the async loop (--stream): the refresh happens there too ----
+restart_upstream "$(python3 - "$(tool_calls_reply '[["f1","first","{}"]]')" "$(text_reply "Refreshed too.")" <<'PY'
+import json, sys
+def rpc(i, result): return json.dumps({"jsonrpc": "2.0", "id": i, "result": result})
+init = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {"listChanged": True}},
+        "serverInfo": {"name": "fake", "version": "1"}}
+tool = lambda n: {"name": n, "description": "tool " + n, "inputSchema": {"type": "object"}}
+changed = json.dumps({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+call_sse = "data: " + changed + "\n\ndata: " + rpc(3, {"content": [{"type": "text", "text": "first result"}]}) + "\n\n"
+print(json.dumps({"routes": {
+  "/mcp": [
+    {"content_type": "application/json", "headers": {"Mcp-Session-Id": "s"}, "body": rpc(1, init)},
+    {"status": 202, "body": ""},
+    {"content_type": "application/json", "body": rpc(2, {"tools": [tool("first")]})},
+    {"content_type": "text/event-stream", "body": call_sse},
+    {"content_type": "application/json", "body": rpc(4, {"tools": [tool("first"), tool("second")]})},
+    {"status": 200, "body": ""}],
+  "/v1/chat/completions": [{"body": sys.argv[1]}, {"body": sys.argv[2]}]}}))
+PY
+)"
+hb chat "${MODEL[@]}" --base-url "$UP_URL/v1" --mcp "$UP_URL/mcp" --stream "Use first"
+expect_out "the streamed loop ends with the model's answer" "Refreshed too."
+expect_err_has "its tool step ran" "STEP 1/20 first() -> first result"
+chat_req 1 >"$T/c1"; chat_req 2 >"$T/c2"
+expect_true "its first step did not offer the tool added later" sh -c "! grep -qF '\"name\":\"second\"' '$T/c1'"
+expect_true "its next step offers it" grep -qF '"name":"second"' "$T/c2"
+
 # ---- a server killed before the model asks for its tool: a tool error, not a hang ----
 restart_upstream "$(python3 -c 'import json,sys; print(json.dumps({"routes": {"/v1/chat/completions": [{"body": sys.argv[1], "head_delay_ms": 1500}, {"body": sys.argv[2]}]}}))' \
   "$(tool_calls_reply '[["k1","echo","{\"message\":\"anyone?\"}"]]')" "$(text_reply "It died.")")"
