@@ -22,6 +22,9 @@ typedef struct hb_steps hb_steps;
 /* A view printing to `out`; `max_steps` for "STEP n/max". */
 hb_steps *hb_steps_new(FILE *out, int max_steps);
 void hb_steps_free(hb_steps *v);
+/* Print the model's text to `text_out` instead (hb chat --mcp --stream: the answer on stdout,
+ * the steps on stderr). */
+void hb_steps_set_text_out(hb_steps *v, FILE *text_out);
 /* A new turn begins (step 1, nothing printed). */
 void hb_steps_reset(hb_steps *v);
 /* One delta of the turn (engine thread): text printed as it comes, a tool result as its

@@ -14,17 +14,18 @@ typedef struct step_call {
 } step_call;
 
 struct hb_steps {
-  FILE *out;
+  FILE *out, *text_out; /* STEP lines, the model's text (the same file unless set apart) */
   int max_steps, step;
   bool in_results;     /* the last delta was a tool result: the next text is a new step */
   bool at_line_start;  /* nothing printed on the current line */
+  bool text_printed, text_ends_newline; /* of text_out, when it is not out */
   step_call *calls;
   size_t ncalls;
 };
 
 hb_steps *hb_steps_new(FILE *out, int max_steps) {
   hb_steps *v = calloc(1, sizeof *v);
-  v->out = out;
+  v->out = v->text_out = out;
   v->max_steps = max_steps;
   hb_steps_reset(v);
   return v;
@@ -47,11 +48,14 @@ void hb_steps_free(hb_steps *v) {
   free(v);
 }
 
+void hb_steps_set_text_out(hb_steps *v, FILE *text_out) { v->text_out = text_out; }
+
 void hb_steps_reset(hb_steps *v) {
   calls_clear(v);
   v->step = 1;
   v->in_results = false;
   v->at_line_start = true;
+  v->text_printed = v->text_ends_newline = false;
 }
 
 static char *append(char *s, const char *more) {
@@ -115,10 +119,16 @@ void hb_steps_print_call(hb_steps *v, int step, const char *name, const char *ar
   char *call = call_text(name, args);
   fprintf(v->out, "STEP %d/%d %s -> ", step, v->max_steps, call);
   free(call);
-  /* A JSON string result shows as its text; anything else as the JSON, on one line. */
-  json_object *parsed = json_tokener_parse(result);
-  const char *shown = json_object_is_type(parsed, json_type_string)
-                          ? json_object_get_string(parsed) : result;
+  /* A JSON string result shows as its text, and so does an object holding nothing but a
+   * "text" string (an MCP tool's text answer); anything else as the JSON, on one line. */
+  json_object *parsed = json_tokener_parse(result), *text = NULL;
+  const char *shown = result;
+  if (json_object_is_type(parsed, json_type_string))
+    shown = json_object_get_string(parsed);
+  else if (json_object_is_type(parsed, json_type_object) && json_object_object_length(parsed) == 1 &&
+           json_object_object_get_ex(parsed, "text", &text) &&
+           json_object_is_type(text, json_type_string))
+    shown = json_object_get_string(text);
   size_t n = strlen(shown);
   for (size_t i = 0; i < n && i < RESULT_SHOWN; i++)
     fputc(shown[i] == '\n' || shown[i] == '\r' ? ' ' : shown[i], v->out);
@@ -158,9 +168,11 @@ void hb_steps_delta(hb_steps *v, json_object *delta) {
   json_object *text = json_object_object_get(delta, "text");
   if (text && json_object_get_string_len(text) > 0) {
     size_t n = (size_t)json_object_get_string_len(text);
-    fwrite(json_object_get_string(text), 1, n, v->out);
-    v->at_line_start = json_object_get_string(text)[n - 1] == '\n';
-    fflush(v->out);
+    fwrite(json_object_get_string(text), 1, n, v->text_out);
+    if (v->text_out == v->out) v->at_line_start = json_object_get_string(text)[n - 1] == '\n';
+    else v->text_ends_newline = json_object_get_string(text)[n - 1] == '\n';
+    v->text_printed = true;
+    fflush(v->text_out);
   }
 }
 
@@ -173,5 +185,7 @@ void hb_steps_end(hb_steps *v, const hvb_result *r) {
                         "(not run)");
   }
   end_line(v);
+  if (v->text_out != v->out && v->text_printed && !v->text_ends_newline) fputc('\n', v->text_out);
   fflush(v->out);
+  fflush(v->text_out);
 }

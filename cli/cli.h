@@ -43,9 +43,11 @@ typedef struct hb_mcp_open_set {
 int hb_mcp_open(const hb_mcp_servers *s, hvb_tools *tools, hb_mcp_open_set *open);
 void hb_mcp_close(hb_mcp_open_set *open);
 /* The tool loop over every server's tools, for PROMPT: prints the answer (or with `json`,
- * the conversation's messages). */
+ * the conversation's messages). With `stream`, every step is streamed: the answer's text
+ * prints as it arrives, each tool step as a STEP line on stderr (`json`: each delta as a JSON
+ * line). */
 int hb_mcp_chat(hvb_llm *llm, const char *prompt, json_object *call, const hb_mcp_servers *s,
-                bool json);
+                bool json, bool stream);
 int hb_cmd_route(int argc, char **argv);
 int hb_cmd_doctor(int argc, char **argv);
 int hb_cmd_completion(int argc, char **argv);

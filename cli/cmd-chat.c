@@ -520,7 +520,7 @@ static int chat_run(chat_args *c) {
   if (c->stream == 0) json_object_object_add(c->call, "stream", json_object_new_boolean(false));
   int rc;
   if (c->mcp.n)
-    rc = hb_mcp_chat(llm, c->prompt, c->call, &c->mcp, c->json);
+    rc = hb_mcp_chat(llm, c->prompt, c->call, &c->mcp, c->json, c->stream == 1);
   else if (c->input)
     rc = run_parallel(llm, c->input, c->parallel ? c->parallel : 1, c->call, c->include, c->json);
   else if (c->stream == 1)

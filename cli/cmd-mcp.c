@@ -1,4 +1,5 @@
 /* cli/cmd-mcp.c: hb mcp list SERVER, and the tool loop of hb chat --mcp SERVER. */
+#include "chat-repl.h"
 #include "cli.h"
 
 #include <stdlib.h>
@@ -87,21 +88,60 @@ void hb_mcp_close(hb_mcp_open_set *open) {
   open->n = 0;
 }
 
+typedef struct mcp_stream {
+  hb_steps *view; /* text to stdout, STEP lines to stderr */
+  bool json;      /* each delta as a JSON line on stdout instead */
+} mcp_stream;
+
+static void on_delta(hvb_call *call, json_object *delta, void *ud) {
+  (void)call;
+  mcp_stream *ms = ud;
+  if (!ms->json) {
+    hb_steps_delta(ms->view, delta);
+    return;
+  }
+  hb_write_json(stdout, delta, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  fputc('\n', stdout);
+  fflush(stdout);
+}
+
+/* hb chat --mcp --stream: the async tool loop, every step streamed; the steps' tool calls run
+ * as they come (STEP lines on stderr) and the answer's text prints as it arrives. */
+static hvb_result *stream_loop(hvb_llm *llm, const char *prompt, json_object *call,
+                               hvb_tools *tools, bool json, hvb_error *err) {
+  json_object *ms_opt = json_object_object_get(call, "max_steps");
+  mcp_stream ms = {.json = json};
+  ms.view = hb_steps_new(stderr, ms_opt ? json_object_get_int(ms_opt) : HVB_TOOLS_DEFAULT_MAX_STEPS);
+  hb_steps_set_text_out(ms.view, stdout);
+  hvb_call *c = hvb_llm_chat_tools_async(llm, prompt, NULL, tools, call, NULL, on_delta, &ms, err);
+  hvb_result *r = NULL;
+  if (c) {
+    hvb_call_wait(c, -1);
+    if (hvb_call_status(c) == HVB_OK) r = hvb_call_take_result(c);
+    else if (err) *err = *hvb_call_error(c);
+    hvb_call_free(c);
+  }
+  if (!json) hb_steps_end(ms.view, r);
+  hb_steps_free(ms.view);
+  return r;
+}
+
 int hb_mcp_chat(hvb_llm *llm, const char *prompt, json_object *call, const hb_mcp_servers *s,
-                bool json) {
+                bool json, bool stream) {
   hvb_error err = HVB_ERROR_INIT;
   hvb_tools *tools = hvb_tools_new();
   hb_mcp_open_set open;
   int rc = hb_mcp_open(s, tools, &open);
   if (rc == HB_EXIT_OK) {
-    hvb_result *r = hvb_llm_chat_tools(llm, prompt, NULL, tools, call, &err);
+    hvb_result *r = stream ? stream_loop(llm, prompt, call, tools, json, &err)
+                           : hvb_llm_chat_tools(llm, prompt, NULL, tools, call, &err);
     if (!r) {
       rc = hb_fail("chat", &err);
-    } else {
+    } else if (!stream) {
       if (json) hb_print_json(stdout, hvb_result_messages(r), false);
       else printf("%s\n", hvb_result_text(r) ? hvb_result_text(r) : "");
-      hvb_result_free(r);
     }
+    hvb_result_free(r);
   }
   hvb_tools_free(tools);
   hb_mcp_close(&open);

@@ -2,8 +2,10 @@
  * (hvb_tools_add_mcp), and a tools/call result as the tool message the model reads.
  */
 #include "api/mcp.h"
+#include "api/tools-set.h"
 #include "text/json.h"
 #include "base/error.h"
+#include "base/log.h"
 
 #include <glib.h>
 #include <string.h>
@@ -70,8 +72,61 @@ static json_object *call_tool(json_object *args, void *ud, hvb_error *err) {
   return out;
 }
 
-HVB_PUBLIC bool hvb_tools_add_mcp(hvb_tools *tools, hvb_mcp *mcp, hvb_error *err) {
-  if (!tools || !mcp) return hvb__fail(err, HVB_EINVAL, "tools or mcp is NULL");
+/* ---- the async form: an async tool loop's call runs on a thread of its own ----
+ *
+ * The MCP request blocks until its reply (the client polls the server in the calling thread),
+ * so on the engine thread it would hold every other async call for the length of the tool
+ * call. The async form hands it to a short-lived thread instead, which answers through
+ * hvb_tool_call_complete (carried back to the engine thread). */
+
+typedef struct mcp_job {
+  mcp_tool *tool;
+  json_object *args; /* a copy: the loop's are borrowed for the callback only */
+  hvb_tool_call *call;
+} mcp_job;
+
+static gpointer job_run(gpointer p) {
+  mcp_job *j = p;
+  hvb_error e = HVB_ERROR_INIT;
+  json_object *out = NULL;
+  if (hvb_tool_call_cancelled(j->call)) /* cancelled before it started: do not call */
+    hvb__fail(&e, HVB_CANCELLED, "MCP tool %s: the chat was cancelled", j->tool->name);
+  else
+    out = call_tool(j->args, j->tool, &e);
+  hvb_mcp *mcp = j->tool->mcp;
+  hvb_tool_call_complete(j->call, out, out ? NULL : &e);
+  json_object_put(j->args);
+  g_free(j);
+  hvb__mcp_release(mcp); /* last: hvb_mcp_free may go on from here */
+  return NULL;
+}
+
+static void call_tool_async(json_object *args, hvb_tool_call *call, void *ud) {
+  mcp_job *j = g_new0(mcp_job, 1);
+  j->tool = ud;
+  j->args = hvb__json_copy(args);
+  j->call = call;
+  hvb__mcp_hold(j->tool->mcp);
+  GError *ge = NULL;
+  GThread *th = g_thread_try_new("hb-mcp-call", job_run, j, &ge);
+  if (th) {
+    g_thread_unref(th); /* detached: it completes the call and ends */
+    return;
+  }
+  hvb__log(HVB_LOG_WARN, "MCP tool %s: no thread for the call (%s): it runs on the engine "
+           "thread", j->tool->name, ge->message);
+  g_error_free(ge);
+  job_run(j);
+}
+
+/* The server as a tool source (api/tools-set.h): the loop lists it again before its next
+ * step when it said its tools changed. */
+static unsigned src_changes(void *src) { return hvb__mcp_changes(src); }
+
+static bool src_list(void *src, hvb_error *err) { return hvb_mcp_tools(src, err) != NULL; }
+
+static bool src_add(void *src, hvb_tools *tools, hvb_error *err) {
+  hvb_mcp *mcp = src;
   json_object *list = hvb_mcp_tools(mcp, err);
   if (!list) return false;
   list = json_object_get(list); /* a list_changed during a call may replace it */
@@ -86,10 +141,17 @@ HVB_PUBLIC bool hvb_tools_add_mcp(hvb_tools *tools, hvb_mcp *mcp, hvb_error *err
     t->mcp = mcp;
     memcpy(t->name, name, n);
     hvb__mcp_keep(mcp, t);
-    ok = hvb_tools_add(tools, name, hvb__json_str(def, "description"),
-                       json_object_is_type(schema, json_type_object) ? schema : NULL, call_tool,
-                       t, err);
+    ok = hvb__tools_add_both(tools, name, hvb__json_str(def, "description"),
+                             json_object_is_type(schema, json_type_object) ? schema : NULL,
+                             call_tool, call_tool_async, t, err);
   }
   json_object_put(list);
   return ok;
+}
+
+static const hvb__tool_source_ops mcp_source = {src_changes, src_list, src_add};
+
+HVB_PUBLIC bool hvb_tools_add_mcp(hvb_tools *tools, hvb_mcp *mcp, hvb_error *err) {
+  if (!tools || !mcp) return hvb__fail(err, HVB_EINVAL, "tools or mcp is NULL");
+  return hvb__tools_add_source(tools, &mcp_source, mcp, err);
 }

@@ -10,6 +10,7 @@
 #include <heavenbase/version.h>
 #include <glib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Starting a server (npx may download it first) takes longer than a tool call may: initialize
  * and tools/list get at least this long, whatever the timeout. */
@@ -22,10 +23,27 @@ struct hvb_mcp {
   long timeout_ms;
   json_object *tools, *info;
   char *version;
-  bool stale; /* the server said its list changed */
+  bool stale;  /* the server said its list changed */
+  gint changes; /* how many times it said so (atomic: tool loops read it, hvb__mcp_changes) */
   gint64 progress_token;
   GPtrArray *keep; /* hvb__mcp_keep's blocks (g_free) */
+  GMutex jobs_lock; /* calls running off the caller's thread (hvb__mcp_hold) */
+  GCond jobs_idle;
+  int jobs;
+  pid_t pid; /* of the process that made it: a fork child has none of its calls' threads */
 };
+
+void hvb__mcp_hold(hvb_mcp *m) {
+  g_mutex_lock(&m->jobs_lock);
+  m->jobs++;
+  g_mutex_unlock(&m->jobs_lock);
+}
+
+void hvb__mcp_release(hvb_mcp *m) {
+  g_mutex_lock(&m->jobs_lock);
+  if (--m->jobs == 0) g_cond_broadcast(&m->jobs_idle);
+  g_mutex_unlock(&m->jobs_lock);
+}
 
 void hvb__mcp_keep(hvb_mcp *m, void *block) {
   g_mutex_lock(&m->lock);
@@ -38,6 +56,8 @@ static void on_note(void *data, const char *method, json_object *params) {
   const char *label = hvb__mcp_rpc_link(m->rpc)->label;
   if (!strcmp(method, "notifications/tools/list_changed")) {
     m->stale = true;
+    g_atomic_int_inc(&m->changes);
+    hvb__log(HVB_LOG_DEBUG, "mcp %s: its tool list changed", label);
   } else if (!strcmp(method, "notifications/progress")) {
     json_object *total = json_object_object_get(params, "total");
     hvb__log(HVB_LOG_INFO, "mcp %s: progress %g%s%s%s%s", label,
@@ -86,13 +106,37 @@ static bool initialize(hvb_mcp *m, hvb_error *err) {
     json_object_put(r);
     return false;
   }
+  g_free(m->version); /* a new session after a 404 initializes again */
   m->version = g_strdup(v);
+  json_object_put(m->info);
   m->info = json_object_get(json_object_object_get(r, "serverInfo"));
   json_object_put(r);
   hvb_mcp_link *l = hvb__mcp_rpc_link(m->rpc);
   l->ops->set_version(l, m->version);
   hvb__log(HVB_LOG_DEBUG, "mcp %s: initialized, protocol %s", l->label, m->version);
   return hvb__mcp_rpc_notify(m->rpc, "notifications/initialized", NULL, m->timeout_ms, err);
+}
+
+/* Request `method` (params taken); when the server answered 404 for our session (HTTP), a
+ * new session is initialized, as the spec asks, and the request sent again, once. */
+static json_object *request(hvb_mcp *m, const char *method, json_object *params, long timeout_ms,
+                            hvb_error *err) {
+  hvb_mcp_link *l = hvb__mcp_rpc_link(m->rpc);
+  json_object *again = params ? hvb__json_copy(params) : NULL;
+  json_object *r = hvb__mcp_rpc_call(m->rpc, method, params, timeout_ms, err);
+  if (!r && l->session_lost) {
+    l->session_lost = false;
+    hvb__log(HVB_LOG_INFO, "mcp %s: starting a new session for %s", l->label, method);
+    hvb_error_clear(err);
+    if (initialize(m, err)) {
+      r = hvb__mcp_rpc_call(m->rpc, method, again, timeout_ms, err);
+      again = NULL; /* taken */
+    } else {
+      hvb__error_prefix(err, "a new session (the server dropped ours)");
+    }
+  }
+  json_object_put(again);
+  return r;
 }
 
 /* Every page of tools/list into m->tools. */
@@ -106,7 +150,7 @@ static bool list_tools(hvb_mcp *m, hvb_error *err) {
     if (cursor) json_object_object_add(p, "cursor", json_object_new_string(cursor));
     g_free(cursor);
     cursor = NULL;
-    json_object *r = hvb__mcp_rpc_call(m->rpc, "tools/list", p, startup_timeout(m), err);
+    json_object *r = request(m, "tools/list", p, startup_timeout(m), err);
     if (!r) {
       json_object_put(all);
       return false;
@@ -131,6 +175,9 @@ HVB_PUBLIC hvb_mcp *hvb_mcp_new(const char *server, json_object *options, hvb_er
     return NULL;
   }
   g_mutex_init(&m->lock);
+  g_mutex_init(&m->jobs_lock);
+  g_cond_init(&m->jobs_idle);
+  m->pid = getpid();
   m->keep = g_ptr_array_new_with_free_func(g_free);
   m->rpc = hvb__mcp_rpc_new(l, on_note, m);
   if (!initialize(m, err) || !list_tools(m, err)) {
@@ -142,12 +189,19 @@ HVB_PUBLIC hvb_mcp *hvb_mcp_new(const char *server, json_object *options, hvb_er
 
 HVB_PUBLIC void hvb_mcp_free(hvb_mcp *m) {
   if (!m) return;
+  /* An async loop's calls may still run (the loop was cancelled): they end within the
+   * timeout, and use the handle until then. */
+  g_mutex_lock(&m->jobs_lock);
+  while (m->jobs > 0 && m->pid == getpid()) g_cond_wait(&m->jobs_idle, &m->jobs_lock);
+  g_mutex_unlock(&m->jobs_lock);
   hvb__mcp_rpc_free(m->rpc);
   json_object_put(m->tools);
   json_object_put(m->info);
   g_free(m->version);
   g_ptr_array_free(m->keep, TRUE);
   g_mutex_clear(&m->lock);
+  g_mutex_clear(&m->jobs_lock);
+  g_cond_clear(&m->jobs_idle);
   g_free(m);
 }
 
@@ -172,7 +226,7 @@ HVB_PUBLIC json_object *hvb_mcp_call(hvb_mcp *m, const char *name, json_object *
                          arguments ? hvb__json_copy(arguments) : json_object_new_object());
   json_object_object_add(meta, "progressToken", json_object_new_int64(++m->progress_token));
   json_object_object_add(p, "_meta", meta);
-  json_object *r = hvb__mcp_rpc_call(m->rpc, "tools/call", p, m->timeout_ms, &e);
+  json_object *r = request(m, "tools/call", p, m->timeout_ms, &e);
   g_mutex_unlock(&m->lock);
   if (!r && err) *err = e;
   return r;
@@ -183,3 +237,5 @@ HVB_PUBLIC json_object *hvb_mcp_server_info(const hvb_mcp *m) { return m ? m->in
 HVB_PUBLIC const char *hvb_mcp_protocol_version(const hvb_mcp *m) {
   return m ? m->version : NULL;
 }
+
+unsigned hvb__mcp_changes(hvb_mcp *m) { return (unsigned)g_atomic_int_get(&m->changes); }

@@ -14,4 +14,13 @@ hvb_mcp_link *hvb__mcp_open(const char *server, json_object *options, long *time
 /* Keep `block` (g_malloc'd) until hvb_mcp_free frees it: the tools' user data. */
 void hvb__mcp_keep(hvb_mcp *m, void *block);
 
+/* A call runs on a thread of its own (an async loop's MCP tool, mcp-tools.c): hvb_mcp_free
+ * waits until every held call is released. */
+void hvb__mcp_hold(hvb_mcp *m);
+void hvb__mcp_release(hvb_mcp *m);
+
+/* How many times the server said its tool list changed (notifications/tools/list_changed);
+ * any thread. A tool set holding the server's tools compares it with the count it saw. */
+unsigned hvb__mcp_changes(hvb_mcp *m);
+
 #endif

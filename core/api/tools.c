@@ -6,6 +6,7 @@
  * rather than failing the call: models recover from a bad call when told what went wrong.
  */
 #include "api/tools.h"
+#include "api/tools-set.h"
 #include "text/json.h"
 #include "api/handle.h"
 #include "api/chat.h"
@@ -25,19 +26,6 @@
  * Tool sets
  * ========================================================================================== */
 
-typedef struct tool_entry {
-  char *name;
-  hvb_tool_fn fn;        /* a synchronous tool, or */
-  hvb_tool_async_fn afn; /* an async one; neither: a schema tool, returned, never run */
-  void *user_data;
-} tool_entry;
-
-struct hvb_tools {
-  GPtrArray *list;    /* tool*, in order added */
-  json_object *array; /* the OpenAI "tools" array */
-  int executable;     /* how many have a callback (sync or async) */
-};
-
 static void tool_free(gpointer p) {
   tool_entry *t = p;
   g_free(t->name);
@@ -55,6 +43,7 @@ HVB_PUBLIC void hvb_tools_free(hvb_tools *ts) {
   if (!ts) return;
   g_ptr_array_free(ts->list, TRUE);
   json_object_put(ts->array);
+  hvb__tools_free_sources(ts);
   g_free(ts);
 }
 
@@ -106,6 +95,7 @@ static hvb_tools *tools_copy(const hvb_tools *ts) {
     tools_insert(c, t->name, t->fn, t->afn, t->user_data,
                  hvb__json_copy(json_object_array_get_idx(ts->array, i)), NULL);
   }
+  if (ts) hvb__tools_copy_sources(c, ts);
   return c;
 }
 
@@ -140,6 +130,12 @@ HVB_PUBLIC bool hvb_tools_add(hvb_tools *ts, const char *name, const char *descr
                               json_object *parameters, hvb_tool_fn fn, void *user_data,
                               hvb_error *err) {
   return add_executable(ts, name, description, parameters, fn, NULL, user_data, err);
+}
+
+bool hvb__tools_add_both(hvb_tools *ts, const char *name, const char *description,
+                         json_object *parameters, hvb_tool_fn fn, hvb_tool_async_fn afn,
+                         void *user_data, hvb_error *err) {
+  return add_executable(ts, name, description, parameters, fn, afn, user_data, err);
 }
 
 HVB_PUBLIC bool hvb_tools_add_async(hvb_tools *ts, const char *name, const char *description,
@@ -333,6 +329,22 @@ static bool is_schema_tool(const hvb_tools *ts, json_object *request_tools, cons
   return false;
 }
 
+/* opts "tools" = `given` (the caller's schema tools) + the set's; "tool_choice" "auto" unless
+ * given. */
+static void set_tools_option(json_object *opts, json_object *given, const hvb_tools *ts) {
+  json_object *all = given ? hvb__json_copy(given) : json_object_new_array();
+  json_object *mine = hvb_tools_json(ts);
+  for (size_t i = 0; mine && i < json_object_array_length(mine); i++)
+    json_object_array_add(all, hvb__json_copy(json_object_array_get_idx(mine, i)));
+  if (json_object_array_length(all) > 0) {
+    json_object_object_add(opts, "tools", all);
+    json_object *choice = json_object_object_get(opts, "tool_choice");
+    if (!choice) json_object_object_add(opts, "tool_choice", json_object_new_string("auto"));
+  } else {
+    json_object_put(all);
+  }
+}
+
 /* The call options of the loop: a copy with the set's tools appended to "tools" and
  * "tool_choice" defaulting to "auto". NULL with HVB_EINVAL for bad options. */
 static json_object *loop_options(json_object *call_options, const hvb_tools *ts, int *max_steps,
@@ -350,23 +362,15 @@ static json_object *loop_options(json_object *call_options, const hvb_tools *ts,
     return NULL;
   }
   json_object *opts = call_options ? hvb__json_copy(call_options) : json_object_new_object();
-  json_object *all = given ? hvb__json_copy(given) : json_object_new_array();
-  json_object *mine = hvb_tools_json(ts);
-  for (size_t i = 0; mine && i < json_object_array_length(mine); i++)
-    json_object_array_add(all, hvb__json_copy(json_object_array_get_idx(mine, i)));
-  if (json_object_array_length(all) > 0) {
-    json_object_object_add(opts, "tools", all);
-    json_object *choice = json_object_object_get(opts, "tool_choice");
-    if (!choice) json_object_object_add(opts, "tool_choice", json_object_new_string("auto"));
-  } else {
-    json_object_put(all);
-  }
+  set_tools_option(opts, given, ts);
   return opts;
 }
 
 /* What a loop gathers over its steps; the same for the sync and the async loop. */
 typedef struct loop_state {
   const hvb_tools *ts;
+  hvb_tools *own;             /* ts, when the loop copied the set to refresh it (sources) */
+  json_object *given;         /* the call option "tools" (a copy), NULL when none */
   json_object *opts;          /* loop_options */
   json_object *request_tools; /* borrowed from opts */
   int max_steps;
@@ -391,6 +395,8 @@ static bool loop_init(loop_state *ls, hvb_llm *llm, const char *prompt, json_obj
   ls->max_steps = hvb__llm_max_steps(llm);
   ls->opts = loop_options(call_options, ts, &ls->max_steps, err);
   if (!ls->opts) return false;
+  if (ts && ts->sources) ts = ls->own = tools_copy(ts); /* refreshed between steps */
+  ls->given = hvb__json_copy(json_object_object_get(call_options, "tools"));
   ls->ts = ts;
   ls->runs = ts && ts->executable > 0;
   ls->request_tools = json_object_object_get(ls->opts, "tools");
@@ -414,6 +420,8 @@ static void loop_report(loop_state *ls, hvb_llm *llm, const hvb_result *r, const
 
 static void loop_clear(loop_state *ls) {
   json_object_put(ls->opts);
+  json_object_put(ls->given);
+  hvb_tools_free(ls->own);
   json_object_put(ls->deltas);
   json_object_put(ls->repairs);
   json_object_put(ls->usage);
@@ -490,6 +498,12 @@ static void loop_next_step(loop_state *ls) {
   ls->step++;
   /* The system prompt is in the conversation now; the option would add it again. */
   json_object_object_del(ls->opts, "system");
+  if (ls->own && hvb__tools_refresh(ls->own)) { /* a source's tools changed: offer the new */
+    json_object_object_del(ls->opts, "tools");
+    set_tools_option(ls->opts, ls->given, ls->own);
+    ls->request_tools = json_object_object_get(ls->opts, "tools");
+    ls->runs = ls->own->executable > 0;
+  }
 }
 
 /* The loop's result: the last step's `r` with the gathered fields (taken from ls). */
@@ -505,7 +519,7 @@ static hvb_result *loop_result(loop_state *ls, hvb_result *r) {
 static const tool_entry *first_async(const hvb_tools *ts) {
   for (guint i = 0; ts && i < ts->list->len; i++) {
     const tool_entry *t = ts->list->pdata[i];
-    if (t->afn) return t;
+    if (t->afn && !t->fn) return t; /* a tool with both runs its synchronous form here */
   }
   return NULL;
 }
@@ -541,7 +555,7 @@ HVB_PUBLIC hvb_result *hvb_llm_chat_tools(hvb_llm *llm, const char *prompt, json
     for (size_t i = 0; i < json_object_array_length(calls); i++) {
       json_object *call = json_object_array_get_idx(calls, i);
       bool ok = false;
-      char *content = run_call(ts, call, ls.step, &ok);
+      char *content = run_call(ls.ts, call, ls.step, &ok);
       loop_answer(&ls, call, content, ok);
       g_free(content);
     }
@@ -733,7 +747,7 @@ static void run_tools(aloop *al) {
     json_object *call = json_object_array_get_idx(calls, i);
     json_object *args = NULL;
     char *content = NULL;
-    const tool_entry *t = call_target(al->tools, call, al->ls.step, &args, &content);
+    const tool_entry *t = call_target(al->ls.ts, call, al->ls.step, &args, &content);
     const char *id = hvb__json_str(call, "id");
     if (t && t->afn) {
       hvb_tool_call *tc = g_new0(hvb_tool_call, 1);

@@ -7,7 +7,8 @@
  * whose events carry its notifications and then the reply; a notification or a reply of ours
  * gets 202 and no body. The Mcp-Session-Id the server gives at initialize goes back on every
  * later request, with MCP-Protocol-Version once negotiated, and a DELETE ends the session on
- * close. The optional GET stream for unsolicited server messages is not opened: a tool
+ * close. A 404 to a request that carried the id means the server dropped the session: the id
+ * is forgotten and session_lost tells the protocol layer to initialize anew. The optional GET stream for unsolicited server messages is not opened: a tool
  * client needs nothing a server could only send there (list_changed also comes on POSTs).
  */
 #include "net/mcp-link.h"
@@ -93,6 +94,13 @@ static bool exchange(http_link *h, const char *method, const char *text, GString
     }
     *ctype = g_ascii_strdown(hvb__transfer_content_type(t), -1);
   } else {
+    if (err && err->http_status == 404 && h->session && text) { /* spec: start a new session */
+      hvb__log(HVB_LOG_INFO, "mcp %s: the server no longer knows session %s (404)",
+               h->base.label, h->session);
+      g_clear_pointer(&h->session, g_free);
+      g_clear_pointer(&h->version, g_free);
+      h->base.session_lost = true;
+    }
     hvb__error_prefix(err, "MCP server %s", h->base.label);
   }
   hvb__transfer_free(t);

@@ -33,6 +33,11 @@ typedef struct hvb_mcp_link_ops {
 struct hvb_mcp_link {
   const hvb_mcp_link_ops *ops;
   char *label; /* the command's program or the URL without credentials, for messages */
+  /* Set by a Streamable HTTP link when the server answered 404 to a request that carried
+   * our session id: the session is gone (the id is dropped with it), and the spec wants a
+   * new one, from a new initialize. The protocol layer (core/api/mcp.c) starts it, clears
+   * the flag and sends the request again. */
+  bool session_lost;
 };
 
 /* Start `argv` (argv[0] searched in PATH) with `env` (NULL-terminated "NAME=value" lines

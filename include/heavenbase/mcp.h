@@ -28,14 +28,19 @@
  * hvb_mcp_new runs initialize (protocol version negotiation: we offer the newest version we
  * know, "2025-06-18", and accept any version of HVB_MCP_VERSIONS the server answers with),
  * then lists the tools (every page of tools/list). notifications/tools/list_changed makes the
- * next hvb_mcp_tools list them again. notifications/progress and notifications/message are
+ * next hvb_mcp_tools list them again, and a tool loop over a set filled by hvb_tools_add_mcp
+ * offers the new list from its next step. Over HTTP, a 404 to a request carrying our session
+ * id starts a new session (initialize again) and the request is sent again, once. notifications/progress and notifications/message are
  * logged (info). A request without a reply within the timeout fails with HVB_TIMEOUT and
  * notifications/cancelled is sent for it. A server that died fails every request at once with
  * HVB_TRANSPORT, naming how it ended and the end of its stderr.
  *
- * Threads: no thread of its own. Requests run in the calling thread, which polls the child's
- * socket or steps the HTTP transfer until the reply or the timeout (docs/decisions-mcp.md).
- * One hvb_mcp may be used from several threads: requests are serialized by a lock.
+ * Threads: no thread per server. Requests run in the calling thread, which polls the child's
+ * socket or steps the HTTP transfer until the reply or the timeout (docs/mcp.md "Threads").
+ * One hvb_mcp may be used from several threads: requests are serialized by a lock. In an
+ * async tool loop (hvb_llm_chat_tools_async) a tool of hvb_tools_add_mcp runs each call on a
+ * short-lived thread of its own, not on the engine thread; hvb_mcp_free waits for such calls
+ * still running (a cancelled loop's) to end.
  */
 #ifndef HEAVENBASE_MCP_H
 #define HEAVENBASE_MCP_H
@@ -90,7 +95,9 @@ const char *hvb_mcp_protocol_version(const hvb_mcp *mcp);
  *    "images": [{"mime_type", "data" (base64)}], "resources": [<other content items>]}
  * (members only when present); a result with isError, a JSON-RPC error, a timeout or a dead
  * server is a tool error the model sees ({"ok": false, "error": {"type": "PROVIDER" |
- * "TIMEOUT" | "TRANSPORT", "message"}}). `mcp` must outlive every use of `tools`. false with
+ * "TIMEOUT" | "TRANSPORT", "message"}}). `mcp` must outlive every use of `tools`. The tools
+ * run in the synchronous loop (in the caller's thread) and in the async loop (off the engine
+ * thread, above). false with
  * err set when the tools cannot be listed, or HVB_EINVAL when a name is already in `tools`
  *, or is not a valid tool name (the tools added before it stay). */
 bool hvb_tools_add_mcp(hvb_tools *tools, hvb_mcp *mcp, hvb_error *err);

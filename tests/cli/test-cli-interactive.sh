@@ -1,6 +1,7 @@
 #!/bin/bash
 # The interactive hb chat (no prompt, a terminal on stdin), driven in tmux: streamed turns,
-# multi-line input, /back, /save, a tool step, Ctrl-C during a slow reply, --session FILE.
+# multi-line input, /back, /save, a tool step run on the MCP reference server (--mcp), Ctrl-C
+# during a slow reply, --session FILE.
 . "$HB_TEST_SRCDIR/tests/cli/lib.sh"
 
 command -v tmux >/dev/null 2>&1 || { echo "not ok - tmux is not installed (the README's apt-get line installs it)"; exit 1; }
@@ -12,15 +13,28 @@ sse() {  # TEXT [DELAY_MS]
   c2="data: {\\\"choices\\\":[{\\\"index\\\":0,\\\"delta\\\":{},\\\"finish_reason\\\":\\\"stop\\\"}],\\\"usage\\\":{\\\"prompt_tokens\\\":5,\\\"completion_tokens\\\":2,\\\"total_tokens\\\":7}}\\n\\ndata: [DONE]\\n\\n"
   printf '{"content_type": "text/event-stream", "chunked": true, "chunks": [{"data": "%s"}, {"data": "%s", "delay_ms": %s}]}' "$c1" "$c2" "${2:-0}"
 }
-TOOL_SSE='{"content_type": "text/event-stream", "chunked": true, "chunks": [{"data": "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"id\":\"call_p1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\"}}]},\"finish_reason\":null}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]},\"finish_reason\":null}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n"}]}'
-start_upstream "{\"routes\": {\"/v1/chat/completions\": [$(sse 'Reply one.'), $(sse 'Reply two.'), $TOOL_SSE, $(sse 'Slow start' 20000), $(sse 'Still here.'), $(sse 'Resumed.')]}}"
+# The tool the model asks for: echo of the MCP reference server (npm, tests/mcp/install.sh),
+# run by hb as the turn goes on. A package build has no npm (HB_TEST_NO_NETWORK=1): there the
+# step is a schema tool's, shown "(not run)".
+MCP_ARGS=()
+if [ "${HB_TEST_NO_NETWORK:-}" != 1 ]; then
+  E=$(bash "$HB_TEST_SRCDIR/tests/mcp/install.sh" 2>"$T/install.err") ||
+    { echo "not ok - the MCP reference server could not be installed (needs node and npm):"
+      sed 's/^/  /' "$T/install.err"; exit 1; }
+  MCP_ARGS=(--mcp "node $E stdio")
+  TOOL=echo KEY=message STEP_SHOWN='STEP 1/20 echo(message="Paris") -> Echo: Paris' AFTER_TOOL="$(sse 'Echoed.'),"
+else
+  TOOL=get_weather KEY=city STEP_SHOWN='STEP 1/20 get_weather(city="Paris") -> (not run)' AFTER_TOOL=
+fi
+TOOL_SSE='{"content_type": "text/event-stream", "chunked": true, "chunks": [{"data": "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"id\":\"call_p1\",\"type\":\"function\",\"function\":{\"name\":\"'$TOOL'\",\"arguments\":\"{\\\"'$KEY'\\\":\"}}]},\"finish_reason\":null}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]},\"finish_reason\":null}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n"}]}'
+start_upstream "{\"routes\": {\"/v1/chat/completions\": [$(sse 'Reply one.'), $(sse 'Reply two.'), $TOOL_SSE, $AFTER_TOOL $(sse 'Slow start' 20000), $(sse 'Still here.'), $(sse 'Resumed.')]}}"
 printf '[{"type": "function", "function": {"name": "get_weather", "description": "Weather of a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]' >"$T/tools.json"
 
 SOCK="$T/tmux.sock"
 tm() { tmux -S "$SOCK" "$@"; }
 export HB_TEST_KEY=sk-test-interactive
 tm new-session -d -x 160 -y 50 -s hb \
-  "${HB_TEST_WRAPPER:-} $HB_BIN chat --provider openai -m gpt-4o-mini --base-url $UP_URL/v1 --api-key-env HB_TEST_KEY --tools $T/tools.json --session $T/session.json 2>&1; echo EXITED-\$?; sleep 30"
+  "${HB_TEST_WRAPPER:-} $HB_BIN chat --provider openai -m gpt-4o-mini --base-url $UP_URL/v1 --api-key-env HB_TEST_KEY --tools $T/tools.json ${MCP_ARGS[*]@Q} --session $T/session.json 2>&1; echo EXITED-\$?; sleep 30"
 pids="$pids $(tm display-message -p '#{pid}')"
 screen() { tm capture-pane -p -J -S -2000 -t hb; }
 # wait_for TEXT: poll the screen for TEXT (30 s at most: valgrind runs are slow).
@@ -61,7 +75,11 @@ step "/save writes the session" "(saved to $T/saved.json)"
 expect_true "the saved session holds turn 1" grep -q '"Reply one."' "$T/saved.json"
 expect_true "and not the turn /back dropped" sh -c "! grep -q 'Reply two' '$T/saved.json'"
 send "weather in Paris?"
-step "a tool step is shown" 'STEP 1/20 get_weather(city="Paris") -> '
+step "a tool step is shown as it runs, with its result" "$STEP_SHOWN"
+if [ -n "$AFTER_TOOL" ]; then
+  step "the turn goes on with the tool's result" "Echoed."
+  expect_request_has "the MCP tool's result reached the model" '"tool_call_id":"call_p1","content":"{\"text\":\"Echo: Paris\"}"'
+fi
 expect_request_lacks "the request after /back lacks the dropped turn" "Reply two."
 send "slow one"
 step "a slow reply starts streaming" "Slow start"

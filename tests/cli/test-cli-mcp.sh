@@ -84,6 +84,48 @@ expect_err_has "its progress notifications are logged" "progress 2 of 2"
 expect_true "the server process is gone after hb chat" \
   sh -c "[ -s '$T/pid-chat' ] && ! kill -0 \$(cat '$T/pid-chat') 2>/dev/null"
 
+# ---- hb chat --mcp --stream: every step streamed; the tool runs between them, the answer
+# prints as it arrives (its second piece comes 2 s after the first) ----
+sse_script() {
+  python3 - <<'PY'
+import json
+def ev(d): return "data: " + json.dumps({"choices": [dict(index=0, finish_reason=None, **d)]}) + "\n\n"
+call = ev({"delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": "t1", "type": "function",
+       "function": {"name": "echo", "arguments": "{\"message\":"}}]}}) + \
+       ev({"delta": {"tool_calls": [{"index": 0, "function": {"arguments": "\"streamed\"}"}}]}}) + \
+       "data: " + json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}) + "\n\ndata: [DONE]\n\n"
+end = "data: " + json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}) + "\n\ndata: [DONE]\n\n"
+sse = {"content_type": "text/event-stream", "chunked": True}
+print(json.dumps({"routes": {"/v1/chat/completions": [
+  dict(sse, chunks=[{"data": call}]),
+  dict(sse, chunks=[{"data": ev({"delta": {"role": "assistant", "content": "Streamed "}})},
+                    {"data": ev({"delta": {"content": "answer."}}) + end, "delay_ms": 2000}])]}}))
+PY
+}
+restart_upstream "$(sse_script)"
+: >"$T/out"
+${HB_TEST_WRAPPER:-} "$HB_BIN" chat "${MODEL[@]}" --base-url "$UP_URL/v1" --mcp "$SERVER" --stream \
+  "Echo, streamed" >"$T/out" 2>"$T/err" &
+hb_pid=$!
+early=no
+for _ in $(seq 1 600); do
+  kill -0 $hb_pid 2>/dev/null || break
+  grep -qF "Streamed " "$T/out" && { kill -0 $hb_pid 2>/dev/null && early=yes; break; }
+  sleep 0.05
+done
+wait $hb_pid; rc=$?
+expect_out "hb chat --mcp --stream prints the answer" "Streamed answer."
+expect_true "its first piece is on stdout before the reply ended (streamed)" [ "$early" = yes ]
+expect_err_has "the tool step shows on stderr as it ran, with its result" \
+  'STEP 1/20 echo(message="streamed") -> Echo: streamed'
+expect_true "each step asks for a stream" grep -qF '"stream":true' <(request 1)
+expect_true "the streamed tool call ran: its result reaches the next request" \
+  grep -qF '"tool_call_id":"t1","content":"{\"text\":\"Echo: streamed\"}"' <(request 2)
+restart_upstream "$(sse_script)"
+hb chat "${MODEL[@]}" --base-url "$UP_URL/v1" --mcp "$SERVER" --stream --json "Echo, streamed" </dev/null
+expect_true "with --json each delta is a JSON line, the tool result among them" \
+  grep -qF '"tool_result":{"id":"t1","name":"echo"' "$T/out"
+
 # ---- Streamable HTTP ----
 port_file="$T/mcp-port"
 for port in $(shuf -i 20000-40000 -n 5); do
@@ -146,6 +188,85 @@ expect_err_has "naming the variable" "FAKE_MCP_TOKEN is not set"
 hb mcp list both
 expect_status "a config entry with both command and url fails" 1
 expect_err_has "naming the key" "heavenbase.llm.mcp.both"
+
+# ---- the fake upstream as an MCP server that drops our session (404: a new one is started,
+# the call sent again) and then changes its tool list in the middle of the loop (the next step
+# offers the new list) ----
+restart_upstream "$(python3 - "$(tool_calls_reply '[["f1","first","{}"]]')" "$(text_reply "Refreshed.")" <<'PY'
+import json, sys
+def rpc(i, result): return json.dumps({"jsonrpc": "2.0", "id": i, "result": result})
+init = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {"listChanged": True}},
+        "serverInfo": {"name": "fake", "version": "1"}}
+tool = lambda n: {"name": n, "description": "tool " + n, "inputSchema": {"type": "object"}}
+changed = json.dumps({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+call_sse = "event: message\ndata: " + changed + "\n\nevent: message\ndata: " + \
+  rpc(5, {"content": [{"type": "text", "text": "first result"}]}) + "\n\n"
+print(json.dumps({"routes": {
+  "/mcp": [
+    {"content_type": "application/json", "headers": {"Mcp-Session-Id": "sess-1"}, "body": rpc(1, init)},
+    {"status": 202, "body": ""},
+    {"content_type": "application/json", "body": rpc(2, {"tools": [tool("first")]})},
+    {"status": 404, "content_type": "application/json", "body": json.dumps({"jsonrpc": "2.0", "id": 3, "error": {"code": -32001, "message": "Session not found"}})},
+    {"content_type": "application/json", "headers": {"Mcp-Session-Id": "sess-2"}, "body": rpc(4, init)},
+    {"status": 202, "body": ""},
+    {"content_type": "text/event-stream", "body": call_sse},
+    {"content_type": "application/json", "body": rpc(6, {"tools": [tool("first"), tool("second")]})},
+    {"status": 200, "body": ""}],
+  "/v1/chat/completions": [{"body": sys.argv[1]}, {"body": sys.argv[2]}]}}))
+PY
+)"
+HB_LOG=info hb chat "${MODEL[@]}" --base-url "$UP_URL/v1" --mcp "$UP_URL/mcp" "Use first"
+expect_out "the loop ends with the model's answer" "Refreshed."
+# mcp_req N FIELD: request N to /mcp (1-based), FIELD: its JSON-RPC method or a header.
+mcp_req() {
+  python3 -c 'import json,sys
+reqs = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["path"] == "/mcp"]
+r = reqs[int(sys.argv[2]) - 1]
+print(r["body"].get("method", "") if sys.argv[3] == "method" else r["headers"].get(sys.argv[3], "-"))' \
+    "$UP_LOG" "$1" "$2"
+}
+chat_req() { python3 -c 'import json,sys
+print([l for l in open(sys.argv[1]) if json.loads(l)["path"] == "/v1/chat/completions"][int(sys.argv[2]) - 1], end="")' "$UP_LOG" "$1"; }
+expect_true "the tool call went out in the first session" \
+  [ "$(mcp_req 4 method) $(mcp_req 4 mcp-session-id)" = "tools/call sess-1" ]
+expect_true "after the 404, a new initialize without a session id" \
+  [ "$(mcp_req 5 method) $(mcp_req 5 mcp-session-id)" = "initialize -" ]
+expect_true "then the call again, in the new session" \
+  [ "$(mcp_req 7 method) $(mcp_req 7 mcp-session-id)" = "tools/call sess-2" ]
+expect_err_has "the new session is logged" "starting a new session for tools/call"
+expect_true "the tool's result reaches the model" grep -qF 'first result' <(chat_req 2)
+expect_true "list_changed (sent during the call) makes hb list the tools again before the next step" \
+  [ "$(mcp_req 8 method)" = "tools/list" ]
+chat_req 1 >"$T/c1"; chat_req 2 >"$T/c2"
+expect_true "the first step did not offer the tool added later" sh -c "! grep -qF '\"name\":\"second\"' '$T/c1'"
+expect_true "the next step offers it" grep -qF '"name":"second"' "$T/c2"
+
+# ---- the same list change in the async loop (--stream): the refresh happens there too ----
+restart_upstream "$(python3 - "$(tool_calls_reply '[["f1","first","{}"]]')" "$(text_reply "Refreshed too.")" <<'PY'
+import json, sys
+def rpc(i, result): return json.dumps({"jsonrpc": "2.0", "id": i, "result": result})
+init = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {"listChanged": True}},
+        "serverInfo": {"name": "fake", "version": "1"}}
+tool = lambda n: {"name": n, "description": "tool " + n, "inputSchema": {"type": "object"}}
+changed = json.dumps({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+call_sse = "data: " + changed + "\n\ndata: " + rpc(3, {"content": [{"type": "text", "text": "first result"}]}) + "\n\n"
+print(json.dumps({"routes": {
+  "/mcp": [
+    {"content_type": "application/json", "headers": {"Mcp-Session-Id": "s"}, "body": rpc(1, init)},
+    {"status": 202, "body": ""},
+    {"content_type": "application/json", "body": rpc(2, {"tools": [tool("first")]})},
+    {"content_type": "text/event-stream", "body": call_sse},
+    {"content_type": "application/json", "body": rpc(4, {"tools": [tool("first"), tool("second")]})},
+    {"status": 200, "body": ""}],
+  "/v1/chat/completions": [{"body": sys.argv[1]}, {"body": sys.argv[2]}]}}))
+PY
+)"
+hb chat "${MODEL[@]}" --base-url "$UP_URL/v1" --mcp "$UP_URL/mcp" --stream "Use first"
+expect_out "the streamed loop ends with the model's answer" "Refreshed too."
+expect_err_has "its tool step ran" "STEP 1/20 first() -> first result"
+chat_req 1 >"$T/c1"; chat_req 2 >"$T/c2"
+expect_true "its first step did not offer the tool added later" sh -c "! grep -qF '\"name\":\"second\"' '$T/c1'"
+expect_true "its next step offers it" grep -qF '"name":"second"' "$T/c2"
 
 # ---- a server killed before the model asks for its tool: a tool error, not a hang ----
 restart_upstream "$(python3 -c 'import json,sys; print(json.dumps({"routes": {"/v1/chat/completions": [{"body": sys.argv[1], "head_delay_ms": 1500}, {"body": sys.argv[2]}]}}))' \

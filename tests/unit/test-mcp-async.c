@@ -1,0 +1,154 @@
+/* tests/unit/test-mcp-async.c: an async tool loop's MCP tool call does not hold the engine.
+ *
+ * The MCP server is tests/mcp/slow-server.py over stdio: its one tool, "slow", answers only
+ * when the test creates a gate file, so "another async call completed while the MCP call
+ * waited" is shown without timing: were the call on the engine thread, the other call could
+ * not even start before the gate opened (the wait below gives up after 20 s; the server
+ * waits up to 60 s). The model is the fake upstream. */
+#include "testutil.h"
+#include "upstream/upstream.h"
+
+#include <heavenbase/heavenbase.h>
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KEY "sk-test-mcp-async-0123456789abcd"
+#define CHAT_PATH "/v1/chat/completions"
+
+static char started[4096], gate[4096];
+
+static hvb_mcp *slow_server(void) {
+  const char *src = getenv("HB_TEST_SRCDIR");
+  char *cmd = g_strdup_printf("python3 %s/tests/mcp/slow-server.py", src ? src : ".");
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_mcp *mcp = hvb_mcp_new(cmd, NULL, &err);
+  ck_assert_msg(mcp != NULL, "%s", err.message);
+  g_free(cmd);
+  snprintf(started, sizeof started, "%s/started", tu_tmpdir());
+  snprintf(gate, sizeof gate, "%s/gate", tu_tmpdir());
+  unlink(started);
+  unlink(gate);
+  return mcp;
+}
+
+static void push_text(const char *text) {
+  char *body = g_strdup_printf("{\"choices\": [{\"index\": 0, \"message\": {\"role\": "
+                               "\"assistant\", \"content\": \"%s\"}, \"finish_reason\": "
+                               "\"stop\"}]}", text);
+  up_push_body(tu_srv, CHAT_PATH, 200, NULL, body);
+  g_free(body);
+}
+
+/* The model asks for "slow" with the two file names. */
+static void push_slow_call(void) {
+  json_object *args = json_object_new_object();
+  json_object_object_add(args, "started", json_object_new_string(started));
+  json_object_object_add(args, "gate", json_object_new_string(gate));
+  json_object *fn = json_object_new_object();
+  json_object_object_add(fn, "name", json_object_new_string("slow"));
+  json_object_object_add(fn, "arguments", json_object_new_string(json_object_to_json_string(args)));
+  json_object *call = json_object_new_object();
+  json_object_object_add(call, "id", json_object_new_string("call_slow"));
+  json_object_object_add(call, "type", json_object_new_string("function"));
+  json_object_object_add(call, "function", fn);
+  json_object *body = tu_parse("{\"choices\": [{\"index\": 0, \"message\": {\"role\": "
+                               "\"assistant\", \"content\": null, \"tool_calls\": []}, "
+                               "\"finish_reason\": \"tool_calls\"}]}");
+  json_object *msg = json_object_object_get(json_object_array_get_idx(
+      json_object_object_get(body, "choices"), 0), "message");
+  json_object_array_add(json_object_object_get(msg, "tool_calls"), call);
+  up_push_body(tu_srv, CHAT_PATH, 200, NULL, json_object_to_json_string(body));
+  json_object_put(body);
+  json_object_put(args);
+}
+
+static bool wait_file(const char *path) {
+  for (int i = 0; i < 600; i++) { /* 60 s at most: a slow machine, valgrind */
+    if (access(path, F_OK) == 0) return true;
+    g_usleep(100000);
+  }
+  return false;
+}
+
+static void open_gate(void) { tu_write_file(gate, ""); }
+
+START_TEST(another_async_call_completes_while_an_mcp_tool_call_waits) {
+  hvb_mcp *mcp = slow_server();
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
+  hvb_tools *tools = hvb_tools_new();
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_msg(hvb_tools_add_mcp(tools, mcp, &err), "%s", err.message);
+  push_slow_call();    /* loop A, step 1 */
+  push_text("B done"); /* call B, while A's tool waits */
+  push_text("A done"); /* loop A, step 2 */
+  hvb_call *a = hvb_llm_chat_tools_async(llm, "A", NULL, tools, NULL, NULL, NULL, NULL, &err);
+  ck_assert_msg(a != NULL, "%s", err.message);
+  ck_assert_msg(wait_file(started), "the MCP tool was never called");
+  hvb_call *b = hvb_llm_chat_async(llm, "B", NULL, NULL, NULL, NULL, NULL, &err);
+  ck_assert_msg(b != NULL, "%s", err.message);
+  ck_assert_msg(hvb_call_wait(b, 20000),
+                "a chat started while the MCP tool waits did not complete: the engine is held");
+  ck_assert_int_eq(hvb_call_status(b), HVB_OK);
+  ck_assert_str_eq(hvb_result_text(hvb_call_result(b)), "B done");
+  ck_assert_msg(!hvb_call_wait(a, 0), "the loop ended before its tool answered");
+  open_gate();
+  ck_assert(hvb_call_wait(a, 30000));
+  ck_assert_msg(hvb_call_status(a) == HVB_OK, "%s", hvb_call_error(a)->message);
+  ck_assert_str_eq(hvb_result_text(hvb_call_result(a)), "A done");
+  /* The tool's answer reached the model's next request (A1, B, A2: index 2). */
+  json_object *b3 = tu_sent_body(tu_srv, 2);
+  json_object *msgs = json_object_object_get(b3, "messages");
+  json_object *tool = json_object_array_get_idx(msgs, json_object_array_length(msgs) - 1);
+  ck_assert_str_eq(json_object_get_string(json_object_object_get(tool, "tool_call_id")),
+                   "call_slow");
+  ck_assert(strstr(json_object_get_string(json_object_object_get(tool, "content")),
+                   "slow done") != NULL);
+  json_object_put(b3);
+  hvb_call_free(a);
+  hvb_call_free(b);
+  hvb_tools_free(tools);
+  hvb_mcp_free(mcp);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(a_cancelled_loop_leaves_its_mcp_call_to_end_before_the_server_is_freed) {
+  hvb_mcp *mcp = slow_server();
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
+  hvb_tools *tools = hvb_tools_new();
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_msg(hvb_tools_add_mcp(tools, mcp, &err), "%s", err.message);
+  push_slow_call();
+  hvb_call *a = hvb_llm_chat_tools_async(llm, "A", NULL, tools, NULL, NULL, NULL, NULL, &err);
+  ck_assert_msg(a != NULL, "%s", err.message);
+  ck_assert_msg(wait_file(started), "the MCP tool was never called");
+  hvb_call_cancel(a);
+  ck_assert(hvb_call_wait(a, 20000));
+  ck_assert_int_eq(hvb_call_status(a), HVB_CANCELLED);
+  hvb_call_free(a);
+  hvb_tools_free(tools);
+  open_gate();
+  hvb_mcp_free(mcp); /* waits for the call's thread; then the server is stopped */
+  ck_assert_int_eq(up_request_count(tu_srv), 1); /* no step after the cancel */
+  hvb_llm_free(llm);
+}
+END_TEST
+
+int main(void) {
+  char *py = g_find_program_in_path("python3");
+  if (!py) {
+    puts("# SKIP: python3 (the test's MCP server) is not installed");
+    return 77;
+  }
+  g_free(py);
+  Suite *s = suite_create("mcp-async");
+  TCase *tc = tcase_create("stdio");
+  tcase_set_timeout(tc, 120);
+  tcase_add_checked_fixture(tc, tu_up_setup, tu_up_teardown);
+  tcase_add_test(tc, another_async_call_completes_while_an_mcp_tool_call_waits);
+  tcase_add_test(tc, a_cancelled_loop_leaves_its_mcp_call_to_end_before_the_server_is_freed);
+  suite_add_tcase(s, tc);
+  return tu_run(s);
+}
