@@ -267,7 +267,9 @@ bool rconn_stale(rconn *c) {
   if (c->tls && rtls_pending(c->tls)) return true;
   struct pollfd p = {.fd = c->fd, .events = POLLIN};
   /* Idle: nothing may be readable. EOF, an error, or stray bytes all retire it. */
-  return poll(&p, 1, 0) != 0;
+  if (poll(&p, 1, 0) == 0) return false;
+  if (c->tls && !(p.revents & (POLLERR | POLLHUP | POLLNVAL))) return !rtls_idle_ok(c->tls);
+  return true;
 }
 
 const char *rconn_addr(const rconn *c) { return c->addr; }

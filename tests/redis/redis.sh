@@ -13,6 +13,9 @@
 #   redis.sh failover DIR                                 SENTINEL FAILOVER, waits for it, makes the old
 #                                                         master a replica of the new; prints the new port
 #   redis.sh master DIR                                   prints the port the sentinels name as master
+#   redis.sh tls-certs DIR                                writes a CA (ca.crt), a server certificate for
+#                                                         127.0.0.1 and localhost (server.crt/.key) and a
+#                                                         client one (client.crt/.key) into DIR (openssl)
 #   redis.sh wait-master DIR OLD_PORT [SECONDS]           waits until all sentinels name a master other
 #                                                         than OLD_PORT (after a kill); prints it
 #
@@ -224,7 +227,23 @@ wait_master() {
   die "no new master after $2 s"
 }
 
-[ $# -ge 2 ] || die "usage: redis.sh start|stop|kill|restart|failover|master|wait-master ..."
+tls_certs() {
+  command -v openssl >/dev/null 2>&1 || { echo "redis.sh: openssl not installed" >&2; exit 77; }
+  mkdir -p "$DIR"; cd "$DIR"
+  key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
+  key ca.key; key server.key; key client.key
+  openssl req -x509 -new -key ca.key -out ca.crt -days 2 -subj /CN=hb-test-ca 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > server.ext
+  openssl req -new -key server.key -subj /CN=localhost 2>/dev/null |
+    openssl x509 -req -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext \
+      -out server.crt 2>/dev/null
+  openssl req -new -key client.key -subj /CN=hb-test-client 2>/dev/null |
+    openssl x509 -req -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out client.crt 2>/dev/null
+  [ -s server.crt ] && [ -s client.crt ] || die "certificate generation failed"
+  echo "$DIR"
+}
+
+[ $# -ge 1 ] || die "usage: redis.sh start|stop|kill|restart|failover|master|wait-master ..."
 cmd=$1; shift
 case "$cmd" in
   start)
@@ -252,5 +271,6 @@ case "$cmd" in
     echo "$new" ;;
   master) DIR=$1; sentinel_master "$(sentinels | head -n 1)" ;;
   wait-master) DIR=$1; wait_master "$2" "${3:-20}" ;;
+  tls-certs) DIR=$1; tls_certs ;;
   *) die "unknown command $cmd" ;;
 esac
