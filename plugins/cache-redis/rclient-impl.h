@@ -36,6 +36,7 @@ struct rclient {
   rnode **seeds; /* the configured nodes: the server, the sentinels, or cluster seeds */
   size_t n_seeds;
   atomic_bool up;
+  bool tracked; /* in rfork.c's list */
   /* cluster */
   rnode **slot; /* RC_SLOTS entries, NULL: unknown */
   bool slots_stale;
@@ -67,6 +68,10 @@ redisReply *rc_cluster_command(rclient *c, const char *slot_key, int argc, const
                                const size_t *argvlen, char **err);
 rnode *rc_cluster_node_for(rclient *c, const char *key, char **err);
 char **rc_cluster_masters(rclient *c, char **err);
+
+/* rfork.c: the client's pools and locks across fork() */
+int rc_fork_track(rclient *c);
+void rc_fork_untrack(rclient *c);
 
 /* rsentinel.c */
 rnode *rc_sentinel_master(rclient *c, char **err);

@@ -205,16 +205,19 @@ rclient *rclient_new(const rclient_config *cfg, char **err) {
   pthread_mutex_init(&c->refresh_mu, NULL);
   c->mode = mode;
   atomic_init(&c->up, false);
-  if (copy_config(c, cfg, err) < 0 || (mode == RC_CLUSTER && rc_cluster_init(c, err) < 0)) {
+  if (copy_config(c, cfg, err) < 0 || (mode == RC_CLUSTER && rc_cluster_init(c, err) < 0) ||
+      rc_fork_track(c) < 0) {
     rc_set_err(err, rclient_strf("redis: out of memory"));
     rclient_free(c);
     return NULL;
   }
+  c->tracked = true;
   return c;
 }
 
 void rclient_free(rclient *c) {
   if (!c) return;
+  if (c->tracked) rc_fork_untrack(c);
   for (size_t i = 0; i < c->n_nodes; i++) node_free(c->nodes[i]);
   free(c->nodes);
   free(c->seeds);

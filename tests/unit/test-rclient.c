@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <sys/wait.h>
 
 static char port[16];
 static char addr[64];
@@ -227,6 +228,43 @@ START_TEST(slow_server_bounded_by_the_command_timeout) {
 }
 END_TEST
 
+static long long client_id(rclient *c) {
+  redisReply *r = must(c, 2, (const char *[]){"CLIENT", "ID"});
+  long long id = r->integer;
+  freeReplyObject(r);
+  return id;
+}
+
+START_TEST(fork_child_connects_anew) {
+  rclient *c = client_with(NULL, "s3cret", 0, 0);
+  long long parent_id = client_id(c); /* the one pooled connection */
+  int pipefd[2];
+  ck_assert_int_eq(pipe(pipefd), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) { /* no Check assertions here: the child reports through the pipe */
+    char *err = NULL;
+    redisReply *r = rclient_command(c, NULL, 2, (const char *[]){"CLIENT", "ID"}, NULL, &err);
+    long long id = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r) freeReplyObject(r);
+    free(err);
+    rclient_free(c); /* a leak checker watches the child too */
+    _exit(write(pipefd[1], &id, sizeof id) == (ssize_t)sizeof id ? 0 : 2);
+  }
+  long long child_id = -2;
+  ck_assert_int_eq(read(pipefd[0], &child_id, sizeof child_id), (ssize_t)sizeof child_id);
+  int status = -1;
+  waitpid(pid, &status, 0);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child failed (%d)", status);
+  close(pipefd[0]);
+  close(pipefd[1]);
+  ck_assert_msg(child_id > 0, "the child's command failed");
+  ck_assert_msg(child_id != parent_id, "the child used its parent's connection %lld", parent_id);
+  ck_assert_int_eq(client_id(c), parent_id); /* the parent's is intact and still pooled */
+  rclient_free(c);
+}
+END_TEST
+
 START_TEST(down_at_start) {
   /* A port nobody listens on: a stopped server's. */
   const char *p = rt_sh("start standalone @/b");
@@ -395,6 +433,7 @@ int main(void) {
   tcase_add_test(tc, pool_under_threads);
   tcase_add_test(tc, pubsub);
   tcase_add_test(tc, slow_server_bounded_by_the_command_timeout);
+  tcase_add_test(tc, fork_child_connects_anew);
   tcase_add_test(tc, down_at_start);
   tcase_add_test(tc, killed_then_restarted);
   suite_add_tcase(s, tc);
