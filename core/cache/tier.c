@@ -79,6 +79,14 @@ bool hvb__cache_tiers_resolve(hvb_cache *c, const char *what, hvb_error *err) {
                        what, hvb__json_type_phrase(v));
     fallback = json_object_get_boolean(v);
   }
+  c->flight_lock_ms = 30000;
+  if ((v = json_object_object_get(s, "flight_lock_seconds"))) {
+    if (!hvb__json_is_number(v) || json_object_get_double(v) < 0.01 ||
+        json_object_get_double(v) > 3600)
+      return hvb__fail(err, HVB_EINVAL, "%s: 'flight_lock_seconds' must be a number of seconds "
+                       "from 0.01 to 3600", what);
+    c->flight_lock_ms = (int64_t)(json_object_get_double(v) * 1000.0);
+  }
   json_object *opts = json_object_object_get(s, "backend_options");
   if (opts && !json_object_is_type(opts, json_type_object))
     return hvb__fail(err, HVB_EINVAL, "%s: 'backend_options' must be an object, not %s", what,

@@ -98,6 +98,7 @@ static const key_rule rules[] = {
   {LLM "cache.backend_fallback", K_BOOL, 0},
   {LLM "cache.backend_options", K_OBJECT, 0},
   {LLM "cache.tiers", K_NAMES, 0},
+  {LLM "cache.flight_lock_seconds", K_SECONDS, 0},
   NAMESPACE("text"),
   NAMESPACE("embedding"),
   NAMESPACE("image"),

@@ -1,0 +1,84 @@
+#!/bin/bash
+# Issue #18 with a real redis-server on loopback (tests/redis/redis.sh): a fleet of hosts, each
+# a process with its own local cache tier, sharing one Redis through hb-cache-redis.so.
+# - 8 processes x 4 threads, each making the same 200 deterministic calls against the fake
+#   upstream: the upstream sees exactly 200 requests (shared single flight and entries).
+# - Redis killed mid-run: every call still succeeds, and the log has one warning per outage.
+# - A corrupt or foreign value under our prefix is ignored and overwritten.
+# Under valgrind ($HB_TEST_WRAPPER) the counts are smaller, the assertions the same.
+. "$HB_TEST_SRCDIR/tests/cli/lib.sh"
+rc=0
+
+HOST_BIN="$HB_TEST_BUILDDIR/tests/redis/fleet-host"
+REDIS_SH="$HB_TEST_SRCDIR/tests/redis/redis.sh"
+export HB_CACHE_BACKEND_PATH="$HB_TEST_BUILDDIR/plugins/cache-redis/.libs"
+PROCS=8 THREADS=4 CALLS=200
+if [ -n "${HB_TEST_WRAPPER:-}" ]; then PROCS=2 THREADS=2 CALLS=15; fi
+
+port=$(sh "$REDIS_SH" start standalone "$T/redis") || {
+  rc=$?; [ $rc = 77 ] && { echo "# SKIP: redis-server is not installed"; exit 77; }
+  echo "not ok - redis-server could not be started"; exit 1; }
+stop_redis() { sh "$REDIS_SH" stop "$T/redis" >/dev/null 2>&1; }
+trap 'stop_redis; cleanup' EXIT
+
+start_upstream '{"routes": {"/v1/chat/completions": [{"repeat": true, "echo": true,
+  "chunks": [{"data": "", "delay_ms": 5}]}]}}'
+
+# host N PREFIX THREADS CALLS: one host in the background, its output in $T/host-N.*
+host() {
+  # shellcheck disable=SC2086
+  ${HB_TEST_WRAPPER:-} "$HOST_BIN" "$UP_URL" "127.0.0.1:$port" "$2" "$T/tier-$1" "$3" "$4" \
+    >"$T/host-$1.out" 2>"$T/host-$1.err" &
+}
+
+hosts=""
+for i in $(seq 1 $PROCS); do host "$i" "fleet:" $THREADS $CALLS; hosts="$hosts $!"; done
+failed=0
+for p in $hosts; do wait "$p" || failed=$((failed + 1)); done
+if [ $failed = 0 ]; then ok "every call of the $PROCS hosts succeeded"
+else not_ok "$failed hosts had failed calls: $(cat "$T"/host-*.err | head -5)"; fi
+n=$(wc -l < "$UP_LOG")
+if [ "$n" = "$CALLS" ]; then ok "the upstream saw exactly $CALLS requests for $PROCS x $THREADS x $CALLS calls"
+else not_ok "the upstream saw $n requests, want $CALLS"; fi
+if ls "$T"/tier-1/cache.sqlite >/dev/null 2>&1; then ok "each host keeps its own local tier"
+else not_ok "host 1 has no local tier file"; fi
+keys=$(redis-cli -p "$port" --scan --pattern 'fleet:e:text:*' | wc -l)
+if [ "$keys" = "$CALLS" ]; then ok "Redis holds the $CALLS entries under the prefix"
+else not_ok "Redis holds $keys entries, want $CALLS"; fi
+# Keys are hashes; values are the encoded replies (the echo upstream's replies quote the
+# prompt, so only the keys are searched for it), never the API key.
+redis-cli -p "$port" --scan --pattern '*' > "$T/keys"
+xargs -a "$T/keys" redis-cli -p "$port" MGET > "$T/values"
+if grep -q "question" "$T/keys"; then not_ok "a prompt is in a Redis key"
+else ok "no prompt in Redis keys (hashes)"; fi
+if grep -q "sk-fleet-test" "$T/keys" "$T/values"; then not_ok "the API key is in Redis"
+else ok "the API key is nowhere in Redis"; fi
+
+# A corrupt value and a foreign one under our prefix: read as misses, then overwritten.
+: > "$UP_LOG"
+k=$(redis-cli -p "$port" --scan --pattern 'fleet:e:text:*' | head -1)
+redis-cli -p "$port" SET "$k" "garbage" >/dev/null
+redis-cli -p "$port" --scan --pattern 'fleet:e:text:*' | grep -v "^$k\$" |
+  sed 's/^/SET /; s/$/ HVBE-not-ours/' | redis-cli -p "$port" >/dev/null
+host c "fleet:" 1 $CALLS
+wait $! && ok "a fresh host succeeds over corrupt and foreign values" || not_ok "a fresh host failed: $(cat "$T/host-c.err")"
+n=$(wc -l < "$UP_LOG")
+if [ "$n" = "$CALLS" ]; then ok "corrupt values are misses (the upstream answered all $CALLS)"
+else not_ok "the upstream saw $n requests after corrupting, want $CALLS"; fi
+v=$(redis-cli -p "$port" GET "$k" | head -c 4)
+if [ "$v" = "HVBE" ] && [ "$(redis-cli -p "$port" STRLEN "$k")" -gt 20 ]; then ok "and they were overwritten"
+else not_ok "the corrupt value was not overwritten ($v)"; fi
+
+# Redis killed mid-run: every call succeeds on the local tier; one warning for the outage.
+: > "$UP_LOG"
+host k "killed:" $THREADS $CALLS
+hk=$!
+sleep 0.3
+sh "$REDIS_SH" kill "$T/redis" "$port"
+if wait $hk; then ok "with Redis killed mid-run every call succeeds"
+else not_ok "calls failed after Redis was killed: $(head -3 "$T/host-k.err")"; fi
+w=$(grep -c "cache backend 'redis' is unavailable" "$T/host-k.err")
+if [ "$w" = 1 ]; then ok "the log has one warning for the outage"
+else not_ok "the log has $w warnings for one outage: $(head -5 "$T/host-k.err")"; fi
+
+finish
