@@ -157,7 +157,7 @@ static void *redis_open(json_object *options, hvb_error *err) {
     char *why = NULL;
     rclient *rc = rclient_new(&cfg, &why);
     if (!rc) {
-      HOST->fail(err, HVB_EINVAL, "redis: %s", why ? why : "invalid configuration");
+      HOST->fail(err, HVB_EINVAL, "%s", why ? why : "redis: invalid configuration");
     } else {
       b = g_new0(redis_backend, 1);
       b->rc = rc;
@@ -185,7 +185,7 @@ static redisReply *run(redis_backend *b, const char *slot_key, int argc, const c
   char *why = NULL;
   redisReply *r = rclient_command(b->rc, slot_key, argc, argv, lens, &why);
   if (!r) {
-    HOST->fail(err, HVB_TRANSPORT, "redis: %s", why ? why : "no reply");
+    HOST->fail(err, HVB_TRANSPORT, "%s", why ? why : "redis: no reply");
     free(why);
     return NULL;
   }

@@ -81,4 +81,35 @@ w=$(grep -c "cache backend 'redis' is unavailable" "$T/host-k.err")
 if [ "$w" = 1 ]; then ok "the log has one warning for the outage"
 else not_ok "the log has $w warnings for one outage: $(head -5 "$T/host-k.err")"; fi
 
+# A 3-master Redis Cluster: the same fleet (fewer hosts, to stay quick) makes one request per
+# call, and the entries are spread over all three masters.
+ports=$(sh "$REDIS_SH" start cluster "$T/cluster") || { not_ok "the cluster could not be started"; finish; exit 1; }
+stop_cluster() { sh "$REDIS_SH" stop "$T/cluster" >/dev/null 2>&1; }
+trap 'stop_cluster; stop_redis; cleanup' EXIT
+seed=$(echo $ports | cut -d" " -f1)
+: > "$UP_LOG"
+CPROCS=4 CCALLS=100
+if [ -n "${HB_TEST_WRAPPER:-}" ]; then CPROCS=2 CCALLS=$CALLS; fi
+hosts=""
+for i in $(seq 1 $CPROCS); do
+  # shellcheck disable=SC2086
+  ${HB_TEST_WRAPPER:-} "$HOST_BIN" "$UP_URL" "127.0.0.1:$seed" "cl:" "$T/ctier-$i" $THREADS $CCALLS \
+    cluster >"$T/chost-$i.out" 2>"$T/chost-$i.err" &
+  hosts="$hosts $!"
+done
+failed=0
+for p in $hosts; do wait "$p" || failed=$((failed + 1)); done
+if [ $failed = 0 ]; then ok "cluster: every call of the $CPROCS hosts succeeded"
+else not_ok "cluster: $failed hosts failed: $(cat "$T"/chost-*.err | head -5)"; fi
+n=$(wc -l < "$UP_LOG")
+if [ "$n" = "$CCALLS" ]; then ok "cluster: the upstream saw exactly $CCALLS requests"
+else not_ok "cluster: the upstream saw $n requests, want $CCALLS"; fi
+spread=0
+for p in $(echo $ports | cut -d" " -f1-3); do
+  c=$(redis-cli -p "$p" --scan --pattern 'cl:e:text:*' | wc -l)
+  [ "$c" -gt 0 ] && spread=$((spread + 1))
+done
+if [ $spread = 3 ]; then ok "cluster: entries are on all three masters"
+else not_ok "cluster: entries are on $spread masters, want 3"; fi
+
 finish
