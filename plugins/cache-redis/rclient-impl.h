@@ -21,12 +21,14 @@ typedef struct rnode {
   int n_idle;
   int fails;        /* connection failures in a row */
   int64_t retry_at; /* no connection attempt before this (backoff) */
+  bool sentinel;    /* a Sentinel: connected without AUTH and SELECT (sentinel_opts) */
 } rnode;
 
 struct rclient {
   pthread_mutex_t mu; /* nodes, pools, backoff, the slot map, the sentinel master */
   int mode;
   rconn_opts opts;
+  rconn_opts sentinel_opts; /* opts without AUTH and SELECT: Sentinels have their own (none) */
   char *username, *password, *master_name, *tls_server_name;
   int pool_size;
   rnode **nodes;
@@ -34,6 +36,7 @@ struct rclient {
   rnode **seeds; /* the configured nodes: the server, the sentinels, or cluster seeds */
   size_t n_seeds;
   atomic_bool up;
+  bool tracked; /* in rfork.c's list */
   /* cluster */
   rnode **slot; /* RC_SLOTS entries, NULL: unknown */
   bool slots_stale;
@@ -41,7 +44,9 @@ struct rclient {
   pthread_mutex_t refresh_mu; /* one refresh or discovery at a time */
   /* sentinel */
   rnode *master; /* NULL: to be discovered */
-  int64_t discovered_at;
+  int64_t master_at;     /* when the sentinels last named it */
+  int64_t discovered_at; /* last discovery that found none: discoveries are throttled */
+  size_t sentinel_first; /* the sentinel that answered last, asked first next time */
 };
 
 /* Finds or adds the node host:port (mutex held). NULL on out of memory. */
@@ -55,8 +60,6 @@ void rc_release(rclient *c, rnode *n, rconn *conn, bool ok);
 /* One command on node n (one connection attempt at most); asking: ASKING first. */
 redisReply *rc_node_command(rclient *c, rnode *n, bool asking, int argc, const char **argv,
                             const size_t *argvlen, char **err);
-/* A short-lived connection to n for discovery (not pooled, no AUTH/SELECT when bare). */
-rconn *rc_open_bare(rclient *c, rnode *n, bool bare, char **err);
 void rc_set_err(char **err, char *msg);
 
 /* rcluster.c */
@@ -65,6 +68,10 @@ redisReply *rc_cluster_command(rclient *c, const char *slot_key, int argc, const
                                const size_t *argvlen, char **err);
 rnode *rc_cluster_node_for(rclient *c, const char *key, char **err);
 char **rc_cluster_masters(rclient *c, char **err);
+
+/* rfork.c: the client's pools and locks across fork() */
+int rc_fork_track(rclient *c);
+void rc_fork_untrack(rclient *c);
 
 /* rsentinel.c */
 rnode *rc_sentinel_master(rclient *c, char **err);

@@ -81,7 +81,7 @@ rconn *rc_acquire(rclient *c, rnode *n, char **err) {
     return NULL;
   }
   pthread_mutex_unlock(&c->mu);
-  rconn *conn = rconn_open(n->host, n->port, &c->opts, err);
+  rconn *conn = rconn_open(n->host, n->port, n->sentinel ? &c->sentinel_opts : &c->opts, err);
   pthread_mutex_lock(&c->mu);
   if (conn) {
     n->fails = 0;
@@ -176,6 +176,9 @@ static int copy_config(rclient *c, const rclient_config *cfg, char **err) {
     c->opts.tls = rtls_ctx_new(cfg->tls_ca_file, cfg->tls_cert_file, cfg->tls_key_file, err);
     if (!c->opts.tls) return -1;
   }
+  c->sentinel_opts = c->opts;
+  c->sentinel_opts.username = c->sentinel_opts.password = NULL;
+  c->sentinel_opts.db = 0;
   size_t n = 0;
   while (cfg->nodes[n]) n++;
   c->seeds = calloc(n, sizeof *c->seeds);
@@ -187,6 +190,7 @@ static int copy_config(rclient *c, const rclient_config *cfg, char **err) {
     c->seeds[i] = rc_node_locked(c, host, port);
     free(host);
     if (!c->seeds[i]) return -1;
+    c->seeds[i]->sentinel = c->mode == RC_SENTINEL;
     c->n_seeds++;
   }
   return 0;
@@ -201,16 +205,19 @@ rclient *rclient_new(const rclient_config *cfg, char **err) {
   pthread_mutex_init(&c->refresh_mu, NULL);
   c->mode = mode;
   atomic_init(&c->up, false);
-  if (copy_config(c, cfg, err) < 0 || (mode == RC_CLUSTER && rc_cluster_init(c, err) < 0)) {
+  if (copy_config(c, cfg, err) < 0 || (mode == RC_CLUSTER && rc_cluster_init(c, err) < 0) ||
+      rc_fork_track(c) < 0) {
     rc_set_err(err, rclient_strf("redis: out of memory"));
     rclient_free(c);
     return NULL;
   }
+  c->tracked = true;
   return c;
 }
 
 void rclient_free(rclient *c) {
   if (!c) return;
+  if (c->tracked) rc_fork_untrack(c);
   for (size_t i = 0; i < c->n_nodes; i++) node_free(c->nodes[i]);
   free(c->nodes);
   free(c->seeds);

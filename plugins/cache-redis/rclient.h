@@ -8,7 +8,8 @@
  * Ownership: strings handed in are copied; every reply and error string handed out belongs to
  * the caller (freeReplyObject, free). Thread safety: one rclient may be used by any number of
  * threads at once; an rclient_sub by one thread at a time. Nothing here logs, and no error
- * message carries a password or a command's arguments. */
+ * message carries a password or a command's arguments. fork(): a child never uses a pooled
+ * connection of its parent's (pthread_atfork handlers drop them in the child); it connects anew. */
 #ifndef HVB_RCLIENT_H
 #define HVB_RCLIENT_H
 

@@ -141,13 +141,24 @@ static int buffered_reply(rconn *c, redisReply **reply, char **err) {
   return r != NULL;
 }
 
+/* Waits before reading unless TLS holds decrypted bytes: a reply is never there the moment
+   its command is sent, and a recv() that says EAGAIN is a wasted system call per command. */
 int rconn_read(rconn *c, int64_t deadline, redisReply **reply, char **err) {
   char buf[16384];
+  short want = POLLIN;
   for (;;) {
     int got = buffered_reply(c, reply, err);
     if (got != 0) return got;
+    if (!(c->tls && rtls_pending(c->tls))) {
+      int r = wait_fd(c->fd, want, deadline);
+      if (r == 0) return 0;
+      if (r < 0) {
+        set_err(err, rclient_strf("redis %s: poll failed", c->addr));
+        return -1;
+      }
+    }
     long n;
-    short want = POLLIN;
+    want = POLLIN;
     if (c->tls) {
       n = rtls_read(c->tls, buf, sizeof buf, &want);
     } else {
@@ -155,6 +166,7 @@ int rconn_read(rconn *c, int64_t deadline, redisReply **reply, char **err) {
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) want = 0;
     }
     if (n > 0) {
+      want = POLLIN;
       if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK) {
         set_err(err, rclient_strf("redis %s: reader: %s", c->addr, c->reader->errstr));
         return -1;
@@ -164,12 +176,6 @@ int rconn_read(rconn *c, int64_t deadline, redisReply **reply, char **err) {
     if (n == 0 || want == 0) {
       set_err(err, rclient_strf("redis %s: %s", c->addr,
                                 n == 0 ? "connection closed by the server" : "read failed"));
-      return -1;
-    }
-    int r = wait_fd(c->fd, want, deadline);
-    if (r == 0) return 0;
-    if (r < 0) {
-      set_err(err, rclient_strf("redis %s: poll failed", c->addr));
       return -1;
     }
   }
@@ -267,7 +273,9 @@ bool rconn_stale(rconn *c) {
   if (c->tls && rtls_pending(c->tls)) return true;
   struct pollfd p = {.fd = c->fd, .events = POLLIN};
   /* Idle: nothing may be readable. EOF, an error, or stray bytes all retire it. */
-  return poll(&p, 1, 0) != 0;
+  if (poll(&p, 1, 0) == 0) return false;
+  if (c->tls && !(p.revents & (POLLERR | POLLHUP | POLLNVAL))) return !rtls_idle_ok(c->tls);
+  return true;
 }
 
 const char *rconn_addr(const rconn *c) { return c->addr; }

@@ -57,5 +57,8 @@ void rtls_close(rtls *s);
 long rtls_read(rtls *s, char *buf, size_t len, short *want);
 long rtls_write(rtls *s, const char *buf, size_t len, short *want);
 bool rtls_pending(rtls *s); /* decrypted bytes buffered inside the TLS layer */
+/* An idle socket turned readable: true when that was only TLS records without data (TLS 1.3
+   session tickets), false for data, EOF or an error. */
+bool rtls_idle_ok(rtls *s);
 
 #endif

@@ -10,8 +10,12 @@
 #   redis.sh stop DIR                                     stops every server of DIR
 #   redis.sh kill DIR PORT                                SIGKILL to one server (a crash)
 #   redis.sh restart DIR PORT                             starts it again, same port and args
-#   redis.sh failover DIR                                 SENTINEL FAILOVER, waits for it; prints the new master's port
+#   redis.sh failover DIR                                 SENTINEL FAILOVER, waits for it, makes the old
+#                                                         master a replica of the new; prints the new port
 #   redis.sh master DIR                                   prints the port the sentinels name as master
+#   redis.sh tls-certs DIR                                writes a CA (ca.crt), a server certificate for
+#                                                         127.0.0.1 and localhost (server.crt/.key) and a
+#                                                         client one (client.crt/.key) into DIR (openssl)
 #   redis.sh wait-master DIR OLD_PORT [SECONDS]           waits until all sentinels name a master other
 #                                                         than OLD_PORT (after a kill); prints it
 #
@@ -66,23 +70,38 @@ alive() { st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; case "$st" in Z*|""
 # quote: each arg single-quoted for eval.
 quote() { for a in "$@"; do printf "'%s' " "$(printf '%s' "$a" | sed "s/'/'\\\\''/g")"; done; }
 
-# start_one [--sentinel CONF_TEXT] args...: starts a server on a free port, prints the port.
+# write_args PORT args...: the command line of the server on PORT, into DIR/PORT/args.
+write_args() {
+  p=$1; shift
+  d="$DIR/$p"; mkdir -p "$d"
+  extra=$(quote "$@" | sed "s/@PORT@/$p/g")
+  if [ "$KIND" = sentinel ]; then
+    printf 'port %s\nbind 127.0.0.1\ndir %s\n%s\n' "$p" "$d" "$SENTINEL_CONF" > "$d/sentinel.conf"
+    echo "redis-server '$d/sentinel.conf' --sentinel --daemonize yes --logfile '$d/log' --pidfile '$d/pid' $extra" > "$d/args"
+  else
+    echo "redis-server --port $p --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 --dir '$d' --daemonize yes --logfile '$d/log' --pidfile '$d/pid' $extra" > "$d/args"
+  fi
+}
+
+# free_port: a random port nobody answers on and none of ours uses.
+free_port() {
+  tries=0
+  while [ $tries -lt 50 ]; do
+    tries=$((tries + 1)); p=$(random_port)
+    port_busy "$p" || { echo "$p"; return 0; }
+  done
+  die "no free port found"
+}
+
+# start_one args...: starts a server on a free port, prints the port.
 start_one() {
   tries=0
   while [ $tries -lt 20 ]; do
     tries=$((tries + 1))
-    p=$(random_port)
-    port_busy "$p" && continue
-    d="$DIR/$p"; mkdir -p "$d"
-    extra=$(quote "$@" | sed "s/@PORT@/$p/g")
-    if [ "$KIND" = sentinel ]; then
-      printf 'port %s\nbind 127.0.0.1\ndir %s\n%s\n' "$p" "$d" "$SENTINEL_CONF" > "$d/sentinel.conf"
-      echo "redis-server '$d/sentinel.conf' --sentinel --daemonize yes --logfile '$d/log' --pidfile '$d/pid' $extra" > "$d/args"
-    else
-      echo "redis-server --port $p --bind 127.0.0.1 --save '' --appendonly no --dir '$d' --daemonize yes --logfile '$d/log' --pidfile '$d/pid' $extra" > "$d/args"
-    fi
+    p=$(free_port)
+    write_args "$p" "$@"
     if launch "$p"; then echo "$p"; return 0; fi
-    rm -rf "$d"
+    rm -rf "${DIR:?}/$p"
   done
   die "no free port after 20 tries"
 }
@@ -145,18 +164,36 @@ start_cluster() {
 
 sentinel_master() { cli "$1" sentinel get-master-addr-by-name "$NAME" | sed -n 2p; }
 
+# A 40-hex-digit Sentinel id.
+sentinel_id() { od -An -N20 -tx1 /dev/urandom | tr -d ' \n'; }
+
 start_sentinel() {
   KIND=server
   m=$(start_one)
   r=$(start_one --replicaof 127.0.0.1 "$m")
+  # Each sentinel is told its own id, the replica and the other two up front, as its config
+  # file would after a while: discovering them (hello messages every 2 s) takes seconds.
+  p1=$(free_port); p2=$(free_port); p3=$(free_port)
+  [ "$p1" != "$p2" ] && [ "$p2" != "$p3" ] && [ "$p1" != "$p3" ] || { p2=$(free_port); p3=$(free_port); }
+  i1=$(sentinel_id); i2=$(sentinel_id); i3=$(sentinel_id)
   KIND=sentinel
-  SENTINEL_CONF="sentinel monitor $NAME 127.0.0.1 $m 2
+  for me in 1 2 3; do
+    eval "port=\$p$me id=\$i$me"
+    SENTINEL_CONF="sentinel myid $id
+sentinel monitor $NAME 127.0.0.1 $m 2
 sentinel down-after-milliseconds $NAME 1000
 sentinel failover-timeout $NAME 3000
-sentinel parallel-syncs $NAME 1"
-  s1=$(start_one); s2=$(start_one); s3=$(start_one)
-  # Ready when every sentinel knows the replica and the two other sentinels (hello messages
-  # every 2 s): a failover before that would find no quorum or no replica.
+sentinel parallel-syncs $NAME 1
+sentinel known-replica $NAME 127.0.0.1 $r"
+    for o in 1 2 3; do
+      [ $o = $me ] && continue
+      eval "SENTINEL_CONF=\"\$SENTINEL_CONF
+sentinel known-sentinel $NAME 127.0.0.1 \$p$o \$i$o\""
+    done
+    write_args "$port"
+    launch "$port" || die "sentinel on port $port did not start: $(tail -n 3 "$DIR/$port/log")"
+  done
+  s1=$p1; s2=$p2; s3=$p3
   i=0
   while [ $i -lt 300 ]; do
     ok=1
@@ -190,7 +227,23 @@ wait_master() {
   die "no new master after $2 s"
 }
 
-[ $# -ge 2 ] || die "usage: redis.sh start|stop|kill|restart|failover|master|wait-master ..."
+tls_certs() {
+  command -v openssl >/dev/null 2>&1 || { echo "redis.sh: openssl not installed" >&2; exit 77; }
+  mkdir -p "$DIR"; cd "$DIR"
+  key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
+  key ca.key; key server.key; key client.key
+  openssl req -x509 -new -key ca.key -out ca.crt -days 2 -subj /CN=hb-test-ca 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > server.ext
+  openssl req -new -key server.key -subj /CN=localhost 2>/dev/null |
+    openssl x509 -req -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext \
+      -out server.crt 2>/dev/null
+  openssl req -new -key client.key -subj /CN=hb-test-client 2>/dev/null |
+    openssl x509 -req -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out client.crt 2>/dev/null
+  [ -s server.crt ] && [ -s client.crt ] || die "certificate generation failed"
+  echo "$DIR"
+}
+
+[ $# -ge 1 ] || die "usage: redis.sh start|stop|kill|restart|failover|master|wait-master ..."
 cmd=$1; shift
 case "$cmd" in
   start)
@@ -211,8 +264,13 @@ case "$cmd" in
   failover) DIR=$1
     s=$(sentinels | head -n 1); old=$(sentinel_master "$s")
     cli "$s" sentinel failover "$NAME" | grep -q OK || die "SENTINEL FAILOVER refused"
-    wait_master "$old" 20 ;;
+    new=$(wait_master "$old" 20)
+    # The sentinels demote the old master only at their next look at it (INFO every 10 s):
+    # do it now, as they will, so that it replicates from the new one at once.
+    cli "$old" replicaof 127.0.0.1 "$new" >/dev/null
+    echo "$new" ;;
   master) DIR=$1; sentinel_master "$(sentinels | head -n 1)" ;;
   wait-master) DIR=$1; wait_master "$2" "${3:-20}" ;;
+  tls-certs) DIR=$1; tls_certs ;;
   *) die "unknown command $cmd" ;;
 esac

@@ -76,14 +76,14 @@ static const char *rt_sh(const char *fmt, ...) {
   return out;
 }
 
-static int64_t rt_now_ms(void) {
+static inline int64_t rt_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Under valgrind everything is some 20 times slower: bounds widen, counts shrink. */
-static int rt_slow(void) {
+static inline int rt_slow(void) {
   const char *w = getenv("HB_TEST_WRAPPER");
   return w && *w;
 }

@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <sys/wait.h>
 
 static char port[16];
 static char addr[64];
@@ -227,6 +228,43 @@ START_TEST(slow_server_bounded_by_the_command_timeout) {
 }
 END_TEST
 
+static long long client_id(rclient *c) {
+  redisReply *r = must(c, 2, (const char *[]){"CLIENT", "ID"});
+  long long id = r->integer;
+  freeReplyObject(r);
+  return id;
+}
+
+START_TEST(fork_child_connects_anew) {
+  rclient *c = client_with(NULL, "s3cret", 0, 0);
+  long long parent_id = client_id(c); /* the one pooled connection */
+  int pipefd[2];
+  ck_assert_int_eq(pipe(pipefd), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) { /* no Check assertions here: the child reports through the pipe */
+    char *err = NULL;
+    redisReply *r = rclient_command(c, NULL, 2, (const char *[]){"CLIENT", "ID"}, NULL, &err);
+    long long id = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r) freeReplyObject(r);
+    free(err);
+    rclient_free(c); /* a leak checker watches the child too */
+    _exit(write(pipefd[1], &id, sizeof id) == (ssize_t)sizeof id ? 0 : 2);
+  }
+  long long child_id = -2;
+  ck_assert_int_eq(read(pipefd[0], &child_id, sizeof child_id), (ssize_t)sizeof child_id);
+  int status = -1;
+  waitpid(pid, &status, 0);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child failed (%d)", status);
+  close(pipefd[0]);
+  close(pipefd[1]);
+  ck_assert_msg(child_id > 0, "the child's command failed");
+  ck_assert_msg(child_id != parent_id, "the child used its parent's connection %lld", parent_id);
+  ck_assert_int_eq(client_id(c), parent_id); /* the parent's is intact and still pooled */
+  rclient_free(c);
+}
+END_TEST
+
 START_TEST(down_at_start) {
   /* A port nobody listens on: a stopped server's. */
   const char *p = rt_sh("start standalone @/b");
@@ -283,6 +321,101 @@ START_TEST(killed_then_restarted) {
 }
 END_TEST
 
+/* ---- TLS (mutual: the server asks for a client certificate) ---- */
+static char tls_addr[64], certs[512], other_certs[512];
+static const char *tls_nodes[2] = {tls_addr, NULL};
+
+static rclient *tls_client(const char *dir, const char *server_name, char **err) {
+  char ca[600], cert[600], key[600];
+  snprintf(ca, sizeof ca, "%s/ca.crt", dir);
+  snprintf(cert, sizeof cert, "%s/client.crt", certs);
+  snprintf(key, sizeof key, "%s/client.key", certs);
+  rclient_config cfg = {.nodes = tls_nodes, .password = "s3cret", .tls = true, .tls_ca_file = ca,
+                        .tls_cert_file = cert, .tls_key_file = key, .tls_server_name = server_name};
+  return rclient_new(&cfg, err);
+}
+
+static long long info_field(rclient *c, const char *section, const char *field) {
+  redisReply *r = must(c, 2, (const char *[]){"INFO", section});
+  const char *p = strstr(r->str, field);
+  long long n = p ? atoll(p + strlen(field) + 1) : -1;
+  freeReplyObject(r);
+  return n;
+}
+
+START_TEST(tls_commands_pool_and_pubsub) {
+  char *err = NULL;
+  rclient *c = tls_client(certs, NULL, &err);
+  ck_assert_msg(c != NULL, "%s", err ? err : "?");
+  long long before = info_field(c, "stats", "total_connections_received");
+  for (int i = 0; i < 50; i++) {
+    char v[16];
+    snprintf(v, sizeof v, "%d", i);
+    freeReplyObject(must(c, 3, (const char *[]){"SET", "tls-k", v}));
+    redisReply *r = must(c, 2, (const char *[]){"GET", "tls-k"});
+    ck_assert_str_eq(r->str, v);
+    freeReplyObject(r);
+  }
+  /* 100 sequential commands, one pooled TLS connection: no new connection was made. */
+  ck_assert_int_eq(info_field(c, "stats", "total_connections_received"), before);
+  rclient_sub *s = rclient_subscribe(c, "tls-chan", &err);
+  ck_assert_msg(s != NULL, "%s", err ? err : "?");
+  freeReplyObject(must(c, 3, (const char *[]){"PUBLISH", "tls-chan", "x"}));
+  ck_assert_int_eq(rclient_sub_wait(s, 5000, &err), 1);
+  rclient_sub_free(s);
+  rclient_free(c);
+}
+END_TEST
+
+START_TEST(tls_refusals) {
+  char *err = NULL;
+  rclient *c = tls_client(other_certs, NULL, &err); /* a CA that did not sign the server's */
+  ck_assert_ptr_nonnull(c);
+  ck_assert_ptr_null(cmd(c, &err, 1, (const char *[]){"PING"}));
+  ck_assert_msg(err && strstr(err, "certificate verification failed"), "%s", err ? err : "?");
+  ck_assert(!rclient_up(c));
+  free(err);
+  err = NULL;
+  rclient_free(c);
+  c = tls_client(certs, "wrong.example", &err); /* the right CA, the wrong name */
+  ck_assert_ptr_null(cmd(c, &err, 1, (const char *[]){"PING"}));
+  ck_assert_msg(err && strstr(err, "certificate verification failed"), "%s", err ? err : "?");
+  free(err);
+  err = NULL;
+  rclient_free(c);
+  c = tls_client(certs, "localhost", &err); /* a name the certificate has */
+  freeReplyObject(must(c, 1, (const char *[]){"PING"}));
+  rclient_free(c);
+  c = tls_client("/nonexistent", NULL, &err);
+  ck_assert_ptr_null(c);
+  ck_assert_msg(err && strstr(err, "/nonexistent/ca.crt"), "%s", err ? err : "?");
+  free(err);
+}
+END_TEST
+
+/* Certificates and a TLS-only server, when openssl is there; 0 when not. */
+static int start_tls(void) {
+  if (system("command -v openssl >/dev/null 2>&1") != 0) return 0;
+  snprintf(certs, sizeof certs, "%s", rt_sh("tls-certs @/c/certs"));
+  snprintf(other_certs, sizeof other_certs, "%s", rt_sh("tls-certs @/c/other"));
+  const char *p = rt_sh("start standalone @/c --port 0 --tls-port @PORT@ --requirepass s3cret "
+                        "--tls-cert-file %s/server.crt --tls-key-file %s/server.key "
+                        "--tls-ca-cert-file %s/ca.crt", certs, certs, certs);
+  snprintf(tls_addr, sizeof tls_addr, "127.0.0.1:%s", p);
+  return 1;
+}
+
+static bool tls_built(void) {
+  const char *n[] = {"127.0.0.1:1", NULL};
+  rclient_config cfg = {.nodes = n, .tls = true};
+  char *err = NULL;
+  rclient *c = rclient_new(&cfg, &err);
+  bool built = c || !err || !strstr(err, "this build has none");
+  rclient_free(c);
+  free(err);
+  return built;
+}
+
 int main(void) {
   int skip = rt_init();
   if (skip) return skip;
@@ -300,9 +433,19 @@ int main(void) {
   tcase_add_test(tc, pool_under_threads);
   tcase_add_test(tc, pubsub);
   tcase_add_test(tc, slow_server_bounded_by_the_command_timeout);
+  tcase_add_test(tc, fork_child_connects_anew);
   tcase_add_test(tc, down_at_start);
   tcase_add_test(tc, killed_then_restarted);
   suite_add_tcase(s, tc);
+  if (tls_built() && start_tls()) {
+    TCase *tls = tcase_create("tls");
+    tcase_set_timeout(tls, 60);
+    tcase_add_test(tls, tls_commands_pool_and_pubsub);
+    tcase_add_test(tls, tls_refusals);
+    suite_add_tcase(s, tls);
+  } else {
+    fprintf(stderr, "TLS not tested: no openssl command or a build without TLS\n");
+  }
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
