@@ -112,4 +112,31 @@ done
 if [ $spread = 3 ]; then ok "cluster: entries are on all three masters"
 else not_ok "cluster: entries are on $spread masters, want 3"; fi
 
+# Sentinel: a master, a replica and three Sentinels. The master is killed mid-run: no call is
+# lost (the local tier serves while the Sentinels fail over), and the run finishes on the
+# promoted replica (entries written after the kill are there). A slower upstream makes the run
+# outlast the failover (about 3 s).
+if [ -z "${HB_TEST_WRAPPER:-}" ]; then
+set -- $(sh "$REDIS_SH" start sentinel "$T/sentinel") || { not_ok "sentinels could not be started"; finish; exit 1; }
+smaster=$1 s1=$3 s2=$4 s3=$5
+stop_sentinel() { sh "$REDIS_SH" stop "$T/sentinel" >/dev/null 2>&1; }
+trap 'stop_sentinel; stop_cluster; stop_redis; cleanup' EXIT
+rm -f "$T/port"
+start_upstream '{"routes": {"/v1/chat/completions": [{"repeat": true, "echo": true,
+  "chunks": [{"data": "", "delay_ms": 20}]}]}}'
+"$HOST_BIN" "$UP_URL" "127.0.0.1:$s1,127.0.0.1:$s2,127.0.0.1:$s3" "sen:" "$T/stier" 1 400 sentinel \
+  >"$T/shost.out" 2>"$T/shost.err" &
+sh_pid=$!
+sleep 1
+sh "$REDIS_SH" kill "$T/sentinel" "$smaster"
+newm=$(sh "$REDIS_SH" wait-master "$T/sentinel" "$smaster" 20) || newm=""
+before=$(redis-cli -p "${newm:-0}" --scan --pattern 'sen:e:text:*' 2>/dev/null | wc -l)
+if wait $sh_pid; then ok "sentinel: killing the master mid-run loses no call"
+else not_ok "sentinel: calls failed: $(head -3 "$T/shost.err")"; fi
+after=$(redis-cli -p "${newm:-0}" --scan --pattern 'sen:e:text:*' 2>/dev/null | wc -l)
+if [ -n "$newm" ] && [ "$newm" != "$smaster" ] && [ "$after" -gt "$before" ]; then
+  ok "sentinel: the run finished on the promoted replica ($before entries at the failover, $after at the end)"
+else not_ok "sentinel: new master '$newm', entries $before then $after"; fi
+fi
+
 finish
