@@ -20,6 +20,14 @@ echo
 echo "== response cache: a hit beside a miss through the same upstream =="
 "$build/libtool" --mode=execute "$build/bench/bench-cache" "http://127.0.0.1:$port" "${HB_BENCH_CACHE_CALLS:-5000}"
 echo
+if [ -x "$build/bench/bench-cache-redis" ] && command -v redis-server >/dev/null; then
+  echo "== cache hit through Redis (local tier off) beside a plain GET of the same size, and the local tier =="
+  rport=$(sh "$src/tests/redis/redis.sh" start standalone "$prefix/redis")
+  HB_CACHE_BACKEND_PATH="$build/plugins/cache-redis/.libs" "$build/libtool" --mode=execute \
+    "$build/bench/bench-cache-redis" "$rport" "${HB_BENCH_REDIS_CALLS:-5000}"
+  sh "$src/tests/redis/redis.sh" stop "$prefix/redis"
+  echo
+fi
 echo "== usage ledger: on (batched) and with a budget (written at once) against off =="
 "$build/libtool" --mode=execute "$build/bench/bench-usage" "http://127.0.0.1:$port" "${HB_BENCH_USAGE_CALLS:-20000}"
 echo "== telemetry: an observer, and OTLP export to nginx, against off (same run) =="

@@ -18,6 +18,7 @@ int hb_cmd_cfg(int argc, char **argv);
 int hb_cmd_spec(int argc, char **argv);
 int hb_cmd_repair(int argc, char **argv);
 int hb_cmd_gateways(int argc, char **argv);
+int hb_cmd_caches(int argc, char **argv);
 int hb_cmd_cache(int argc, char **argv);
 int hb_cmd_usage(int argc, char **argv);
 /* "1,234 in / 567 out tokens · $0.0021 · 812 ms (ttfb 640 ms) · cached: no" and a newline. */

@@ -147,6 +147,19 @@ static const struct {
      "  Search order: hb --gateway-path DIR (repeatable), $HB_GATEWAY_PATH (colon-\n"
      "  separated), ~/.local/share/heavenbase/gateways-1, then the system directory\n"
      "  (pkg-config --variable=gatewaydir heavenbase). The first file of a name wins.\n"},
+    {"caches", hb_cmd_caches, "list cache backend plugins, and why a file was refused",
+     "usage: hb caches list [--all] [--json]\n"
+     "       hb caches check PATH [--json]\n"
+     "\n"
+     "  list   usable cache backends (sqlite is built in): name, version,\n"
+     "         capabilities, path; --all adds refused files with their state, stage and\n"
+     "         reason, and the search path\n"
+     "  check  load one hb-cache-NAME.so file and report; exit 1 when not loadable\n"
+     "\n"
+     "  Search order: $HB_CACHE_BACKEND_PATH (colon-separated),\n"
+     "  ~/.local/share/heavenbase/caches-1, then the system directory\n"
+     "  (pkg-config --variable=cachedir heavenbase). heavenbase.llm.cache.backend\n"
+     "  chooses one.\n"},
     {"mcp", hb_cmd_mcp, "list the tools of an MCP server",
      "usage: hb mcp list SERVER [--json]\n"
      "\n"

@@ -145,6 +145,8 @@ static const hb_command_options commands[] = {
     {"gateways", "list", gateways_list_opts},
     {"gateways", "info", json_only},
     {"gateways", "check", json_only},
+    {"caches", "list", gateways_list_opts},
+    {"caches", "check", json_only},
     {"repair", NULL, repair_opts},
     {"mcp", "list", json_only},
     {"route", "status", json_only},

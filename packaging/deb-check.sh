@@ -224,7 +224,7 @@ cp "$debs"/*.deb $tp_debs "$r/debs/"
 rm -f "$r"/debs/*-dbgsym_*.deb
 in_root "$r" apt-get update -q >/dev/null
 pkgs="libheavenbase0 heavenbase-data heavenbase-cli heavenbase-gateway-anthropic heavenbase-gateway-portkey
-  heavenbase-gateway-bifrost heavenbase-gateway-litellm heavenbase-gateway-mock"
+  heavenbase-gateway-bifrost heavenbase-gateway-litellm heavenbase-gateway-mock heavenbase-cache-redis"
 files=$(for p in $pkgs; do printf './debs/%s_*.deb ' "$p"; done)
 in_root "$r" sh -c "apt-get install -y -q --no-install-recommends $files" >"$work/install.log" 2>&1 &&
   ok "apt-get install of the packages pulls their dependencies" ||
@@ -239,6 +239,8 @@ echo "$list" | sed 's/^/  /'
 for g in openai anthropic portkey bifrost litellm mock; do
   grep -q "^$g " <<<"$list" && ok "hb gateways list shows $g" || not_ok "hb gateways list shows $g"
 done
+grep -q '^redis ' <<<"$(hb caches list 2>&1)" && ok "hb caches list shows redis" ||
+  not_ok "hb caches list shows redis"
 out=$(hb chat -p mock "Hello" 2>&1) || true
 [ "$out" = "Mock reply to: Hello" ] && ok "hb chat -p mock" || not_ok "hb chat -p mock printed: $out"
 for f in /usr/share/bash-completion/completions/hb /usr/share/zsh/vendor-completions/_hb; do

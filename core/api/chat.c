@@ -339,6 +339,7 @@ static bool route_on(hvb_stream *s, hvb_error *e) {
 static hvb_stream *route_start(hvb_stream *s, const hvb_route *route, hvb_error *err) {
   s->x.route = hvb__route_call_new(route, s->x.options);
   hvb__route_call_set_may_wait(s->x.route, !s->x.async);
+  hvb__route_call_set_cache(s->x.route, s->x.llm_cache);
   s->x.route_no_retries = route->def->no_retries;
   s->r_prompt = g_strdup(s->x.prompt);
   s->r_messages = s->x.messages ? hvb__json_copy(s->x.messages) : NULL;

@@ -28,7 +28,8 @@ hvb_flight hvb__cache_fetch(hvb_cache *c, hvb_cache_ns ns, const char *key, long
         hvb__cache_release(c, key);
         return HVB_FLIGHT_HIT;
       }
-      return HVB_FLIGHT_LEADER;
+      /* Leading in this process; across processes too, when the backend shares locks. */
+      return hvb__cache_shared_flight(c, ns, key, wait_ms, value);
     }
     if (owner == g_thread_self() || wait_ms == 0) {
       g_mutex_unlock(&st->flight_lock);
@@ -52,6 +53,7 @@ hvb_flight hvb__cache_fetch(hvb_cache *c, hvb_cache_ns ns, const char *key, long
 void hvb__cache_release(hvb_cache *c, const char *key) {
   hvb_cache_store *st = c ? c->store : NULL;
   if (!st || !key) return;
+  hvb__cache_shared_release(c, key);
   g_mutex_lock(&st->flight_lock);
   g_hash_table_remove(st->flights, key);
   g_cond_broadcast(&st->flight_cond);

@@ -8,7 +8,7 @@
  * when 256 are waiting, a second passed, a budget reads the spend, or the process exits; a
  * call whose LLM has budgets writes its row at once, so other processes see it.
  *
- * Budgets read the spend through hvb_spend_backend, so a shared backend (Redis) can give
+ * Budgets read the spend through hvb_spend_backend, so a shared cache backend can give
  * the spend of many machines: the SQLite ledger is the one backend today.
  *
  * Recording never fails a call: a ledger that cannot be written logs one warning and drops

@@ -2,6 +2,7 @@
 #include "cache/settings.h"
 #include "cache/store.h"
 #include "cache/store-db.h"
+#include "cache/backend.h"
 #include "text/json.h"
 #include "base/env.h"
 #include "base/error.h"
@@ -133,7 +134,7 @@ static bool settings_resolve(hvb_cache *c, const char *what, hvb_error *err) {
     }
   }
   if (!c->dir) c->dir = default_dir();
-  return true;
+  return hvb__cache_tiers_resolve(c, what, err);
 }
 
 hvb_cache *hvb__cache_new(json_object *settings, const char *what, hvb_error *err) {
@@ -158,6 +159,7 @@ hvb_cache *hvb__cache_ref(hvb_cache *c) {
 void hvb__cache_unref(hvb_cache *c) {
   if (!c || !g_atomic_int_dec_and_test(&c->refs)) return;
   hvb__store_unref(c->store);
+  hvb__remote_unref(c->remote);
   json_object_put(c->settings);
   g_free(c->dir);
   g_mutex_clear(&c->lock);

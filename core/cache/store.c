@@ -550,7 +550,7 @@ static GBytes *store_read(hvb_cache_store *st, hvb_cache_ns ns, const char *key,
   return value;
 }
 
-GBytes *hvb__cache_get(hvb_cache *c, hvb_cache_ns ns, const char *key) {
+GBytes *hvb__cache_local_get(hvb_cache *c, hvb_cache_ns ns, const char *key) {
   if (!hvb__cache_enabled(c, ns) || !key) return NULL;
   hvb_cache_store *st = hvb__cache_store_of(c);
   if (!st) return NULL;
@@ -602,8 +602,8 @@ static bool evict(hvb_cache_store *st, int64_t max_bytes, int64_t *removed) {
   return true;
 }
 
-void hvb__cache_put(hvb_cache *c, hvb_cache_ns ns, const char *key, const void *data,
-                    size_t len) {
+void hvb__cache_local_put(hvb_cache *c, hvb_cache_ns ns, const char *key, const void *data,
+                          size_t len) {
   if (!hvb__cache_enabled(c, ns) || !key) return;
   hvb_cache_store *st = hvb__cache_store_of(c);
   if (!st) return;

@@ -114,6 +114,14 @@ hvb_flight hvb__cache_fetch(hvb_cache *cache, hvb_cache_ns ns, const char *key, 
  * and, finding nothing, one of them becomes the leader). */
 void hvb__cache_release(hvb_cache *cache, const char *key);
 
+/* ---- state shared through the backend (shared.c) ---- */
+
+/* Add `delta` to the fleet-wide counter `name` (made at 0, expiring ttl_ms after it was
+ * made): true with *value the new value; false when the handle's backend has no counters or
+ * cannot be reached now (the caller keeps its own state). */
+bool hvb__cache_counter_add(hvb_cache *cache, const char *name, int64_t delta, int64_t ttl_ms,
+                            int64_t *value);
+
 /* ---- for tests ---- */
 
 /* Replace the clock (milliseconds since the epoch) the cache uses for write times, LRU times

@@ -9,7 +9,7 @@
  * a 400 says nothing of the target's health.
  *
  * The state lives behind a small store interface (get/put of one key's state) so that a
- * shared backend (Redis, issue #18) can hold it across processes; the built-in store is in
+ * shared cache backend (issue #18) can hold it across processes; the built-in store is in
  * process memory. Thread-safe: the in-process store has its own lock.
  */
 #ifndef HVB_CALL_BREAKER_H

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <heavenbase/cache.h>
 #include "config/route.h" /* hvb_rate_limits: a target's settings */
 
 /* Take one request from `key`'s buckets now: true when it may go. Otherwise false and
@@ -23,5 +24,12 @@ void hvb__ratelimit_spend(const char *key, const hvb_rate_limits *l, int64_t tok
 /* The server asked `key`'s callers to wait (Retry-After): no request is let through until
  * `until_us` (monotonic time), whatever the limits. */
 void hvb__ratelimit_pause(const char *key, int64_t until_us);
+
+/* The fleet-wide request limit of `key` (ratelimit-shared.c), counted in the cache backend of
+ * `cache` (borrowed; may be NULL) when it has counters: true when one more request fits in
+ * l->rpm over any 60 s (the requests of this minute and of the last one together), else false
+ * with *wait_us until the next minute. True when there is nothing to share it through. */
+bool hvb__ratelimit_shared_take(hvb_cache *cache, const char *key, const hvb_rate_limits *l,
+                                int64_t *wait_us);
 
 #endif

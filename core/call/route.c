@@ -95,6 +95,7 @@ struct hvb_route_call {
   bool answered;
   bool may_wait;
   size_t answered_index;
+  hvb_cache *cache; /* borrowed: the LLM's cache, whose backend may share the rate limits */
 };
 
 /* The order of targets by a key per target, smallest first (ties: as listed). */
@@ -194,6 +195,10 @@ void hvb__route_call_set_may_wait(hvb_route_call *rc, bool may_wait) {
   rc->may_wait = may_wait;
 }
 
+void hvb__route_call_set_cache(hvb_route_call *rc, hvb_cache *cache) {
+  rc->cache = cache;
+}
+
 void hvb__route_call_spend(hvb_route_call *rc, int64_t tokens) {
   if (!rc->answered) return;
   size_t i = rc->answered_index;
@@ -206,7 +211,8 @@ static bool within_limits(hvb_route_call *rc, size_t i, char **why) {
   const hvb_route_def *def = rc->route->def;
   const hvb_rate_limits *l = &def->limits[i];
   int64_t wait_us = 0;
-  while (!hvb__ratelimit_take(rc->route->targets[i].breaker_key, l, &wait_us)) {
+  while (!hvb__ratelimit_take(rc->route->targets[i].breaker_key, l, &wait_us) ||
+         !hvb__ratelimit_shared_take(rc->cache, rc->route->targets[i].breaker_key, l, &wait_us)) {
     gint64 now = g_get_monotonic_time();
     bool past = rc->deadline_us && now + wait_us >= rc->deadline_us;
     if (!def->wait_on_limit || !rc->may_wait || past) {

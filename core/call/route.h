@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <json-c/json.h>
+#include <heavenbase/cache.h>
 #include <heavenbase/error.h>
 #include <heavenbase/spec.h>
 #include "config/route.h"
@@ -45,6 +46,9 @@ typedef struct hvb_route_call hvb_route_call;
  * rendezvous hashing of the call option "route_key" (a string; the same key keeps its
  * target while that target is there). `call_options` borrowed, may be NULL. */
 hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_options);
+/* The LLM's cache (borrowed, may be NULL): a backend with counters shares the targets' request
+ * limits across processes (ratelimit-shared.c). */
+void hvb__route_call_set_cache(hvb_route_call *rc, hvb_cache *cache);
 void hvb__route_call_free(hvb_route_call *rc);
 
 /* The call may block its thread (a sync call): a route whose on_limit is "wait" then waits

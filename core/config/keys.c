@@ -36,7 +36,8 @@ typedef enum key_kind {
   K_LIMIT,      /* an integer 1 .. 1000000 */
   K_BYTES,      /* an integer >= 0 */
   K_SIZE,       /* an integer >= 1 (a number of bytes) */
-  K_POLICY      /* a cache policy name */
+  K_POLICY,     /* a cache policy name */
+  K_NAMES       /* an array of non-empty strings */
 } key_kind;
 
 enum {
@@ -92,6 +93,12 @@ static const key_rule rules[] = {
   {LLM "cache.max_bytes", K_BYTES, 0},
   {LLM "cache.path", K_PATH, NULLABLE},
   {LLM "cache.namespaces", K_OBJECT, CLOSED},
+  /* Cache backends (core/cache/tier.c): the options are the backend's own, checked by it. */
+  {LLM "cache.backend", K_NAME, 0},
+  {LLM "cache.backend_fallback", K_BOOL, 0},
+  {LLM "cache.backend_options", K_OBJECT, 0},
+  {LLM "cache.tiers", K_NAMES, 0},
+  {LLM "cache.flight_lock_seconds", K_SECONDS, 0},
   NAMESPACE("text"),
   NAMESPACE("embedding"),
   NAMESPACE("image"),
@@ -132,6 +139,7 @@ static const char *kind_text(key_kind kind) {
   case K_BYTES: return "an integer number of bytes, 0 or more";
   case K_SIZE: return "an integer number of bytes, 1 or more";
   case K_POLICY: return "\"deterministic\"";
+  case K_NAMES: return "an array of names";
   }
   return "valid";
 }
@@ -157,6 +165,15 @@ static bool all_absolute(json_object *v) {
   return true;
 }
 
+static bool all_names(json_object *v) {
+  for (size_t i = 0, n = json_object_array_length(v); i < n; i++) {
+    json_object *item = json_object_array_get_idx(v, i);
+    if (!json_object_is_type(item, json_type_string) || !json_object_get_string_len(item))
+      return false;
+  }
+  return true;
+}
+
 static bool fits(json_object *v, key_kind kind) {
   bool is_obj = json_object_is_type(v, json_type_object);
   bool is_str = json_object_is_type(v, json_type_string);
@@ -175,6 +192,7 @@ static bool fits(json_object *v, key_kind kind) {
   case K_BYTES: return int_in(v, 0, INT64_MAX);
   case K_SIZE: return int_in(v, 1, INT64_MAX);
   case K_POLICY: return is_str && !strcmp(json_object_get_string(v), "deterministic");
+  case K_NAMES: return json_object_is_type(v, json_type_array) && all_names(v);
   }
   return false;
 }

@@ -22,6 +22,7 @@
 #include <heavenbase/structured.h>
 #include <heavenbase/mcp.h>
 #include <heavenbase/usage.h>
+#include <heavenbase/cache-backend.h>
 #include <heavenbase/observe.h>
 
 #endif

@@ -11,7 +11,7 @@
 # there is none.
 set -u
 core=${1:?usage: check-names.sh CORE_DIR}
-names="anthropic|portkey|bifrost|litellm|mock|openrouter|deepseek|voyage|cohere|ollama|lmstudio"
+names="anthropic|portkey|bifrost|litellm|mock|redis|openrouter|deepseek|voyage|cohere|ollama|lmstudio"
 names="$names|vllm|gpt-image|dall-e|claude|gemini"
 
 out="${TMPDIR:-/tmp}/check-names.$$"

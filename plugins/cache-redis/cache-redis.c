@@ -1,0 +1,447 @@
+/* plugins/cache-redis/cache-redis.c: hb-cache-redis.so, the Redis cache backend
+ * (<heavenbase/cache-backend.h>) on the rclient layer (rclient.h: standalone, Sentinel,
+ * Cluster, TLS, pool, timeouts).
+ *
+ * What lives in Redis, under the configured prefix (default "hb:"):
+ *   <prefix>e:<ns>:<key>   an entry: "HVBE" + FNV-1a-64 of the payload (8 bytes, LE) + the
+ *                          encoded entry the SQLite store keeps; PX = the namespace's TTL.
+ *                          <key> is the library's SHA-256 hex: never a prompt or an API key.
+ *   <prefix>l:<h>          a single-flight lock: SET NX PX, the holder's token as value.
+ *   <prefix>c:<h>          a counter (INCRBY and PEXPIRE in one Lua script).
+ *   <prefix>k:<h>          a small value (SET PX).
+ *   <prefix>n:<ns>:<key>   the channel an entry's put is published on (waiters subscribe).
+ * <h> is the SHA-256 hex of the library's name for the lock, counter or value (route and
+ * budget names are configuration, but stay out of Redis in clear all the same).
+ *
+ * A value under our prefix that lacks the header or whose checksum does not match (corrupt,
+ * or written by something else) reads as a miss; the call's put then overwrites it.
+ */
+#define HVB_CACHE_BACKEND_PLUGIN 1
+#include <heavenbase/cache-backend.h>
+
+#include "rclient.h"
+
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOST hvb_cache_backend_host_
+#define MAGIC "HVBE"
+#define HEADER_LEN 12 /* magic + checksum */
+
+typedef struct redis_backend {
+  rclient *rc;
+  char *prefix;
+} redis_backend;
+
+static bool init(const hvb_cache_backend_host *host, hvb_error *err) {
+  (void)err;
+  return host != NULL;
+}
+
+/* ---- options ---- */
+
+static bool opt_int(json_object *o, const char *key, int lo, int hi, int *out, hvb_error *err) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v) || !v) return true;
+  if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo ||
+      json_object_get_int64(v) > hi)
+    return HOST->fail(err, HVB_EINVAL, "redis: '%s' must be an integer from %d to %d", key, lo,
+                      hi);
+  *out = (int)json_object_get_int64(v);
+  return true;
+}
+
+static bool opt_str(json_object *o, const char *key, const char **out, hvb_error *err) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v) || !v) return true;
+  if (!json_object_is_type(v, json_type_string) || !json_object_get_string_len(v))
+    return HOST->fail(err, HVB_EINVAL, "redis: '%s' must be a non-empty string", key);
+  *out = json_object_get_string(v);
+  return true;
+}
+
+/* A secret from the environment variable named by option `key`; NULL when the option is
+ * unset. The variable must be set when the option names it. */
+static bool opt_env(json_object *o, const char *key, const char **out, hvb_error *err) {
+  const char *name = NULL;
+  if (!opt_str(o, key, &name, err)) return false;
+  if (!name) return true;
+  *out = HOST->getenv(name);
+  if (!*out)
+    return HOST->fail(err, HVB_EINVAL, "redis: '%s' names the environment variable %s, which "
+                      "is not set", key, name);
+  return true;
+}
+
+static bool opt_tls(json_object *o, rclient_config *cfg, hvb_error *err) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, "tls", &v) || !v) return true;
+  if (json_object_is_type(v, json_type_boolean)) {
+    cfg->tls = json_object_get_boolean(v);
+    return true;
+  }
+  if (!json_object_is_type(v, json_type_object))
+    return HOST->fail(err, HVB_EINVAL, "redis: 'tls' must be true, false or an object");
+  cfg->tls = true;
+  return opt_str(v, "ca_file", &cfg->tls_ca_file, err) &&
+         opt_str(v, "cert_file", &cfg->tls_cert_file, err) &&
+         opt_str(v, "key_file", &cfg->tls_key_file, err) &&
+         opt_str(v, "server_name", &cfg->tls_server_name, err);
+}
+
+static const char *const known_options[] = {
+    "mode", "nodes", "master_name", "username_env", "password_env", "db", "prefix",
+    "connect_timeout_ms", "command_timeout_ms", "pool_size", "tls", NULL};
+
+static bool check_known(json_object *o, hvb_error *err) {
+  json_object_object_foreach(o, key, val) {
+    (void)val;
+    bool known = false;
+    for (size_t i = 0; known_options[i] && !known; i++) known = !strcmp(known_options[i], key);
+    if (!known)
+      return HOST->fail(err, HVB_EINVAL, "redis: unknown option '%s' (known: mode, nodes, "
+                        "master_name, username_env, password_env, db, prefix, "
+                        "connect_timeout_ms, command_timeout_ms, pool_size, tls)", key);
+  }
+  return true;
+}
+
+/* "nodes" into a NULL-terminated vector borrowed from `o` (g_free the vector only). */
+static const char **opt_nodes(json_object *o, hvb_error *err) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, "nodes", &v) || !v) {
+    const char **d = g_new0(const char *, 2);
+    d[0] = "127.0.0.1:6379";
+    return d;
+  }
+  size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+  const char **nodes = g_new0(const char *, n + 1);
+  for (size_t i = 0; i < n; i++) {
+    json_object *item = json_object_array_get_idx(v, i);
+    if (!json_object_is_type(item, json_type_string) || !strchr(json_object_get_string(item), ':'))
+      break;
+    nodes[i] = json_object_get_string(item);
+  }
+  if (n == 0 || !nodes[n - 1]) {
+    g_free(nodes);
+    HOST->fail(err, HVB_EINVAL, "redis: 'nodes' must be a non-empty array of \"host:port\"");
+    return NULL;
+  }
+  return nodes;
+}
+
+static void *redis_open(json_object *options, hvb_error *err) {
+  json_object *o = options ? options : NULL;
+  rclient_config cfg = {.mode = "standalone"};
+  const char *prefix = "hb:";
+  if (o && !json_object_is_type(o, json_type_object)) {
+    HOST->fail(err, HVB_EINVAL, "redis: the options must be an object");
+    return NULL;
+  }
+  json_object *empty = o ? NULL : json_object_new_object();
+  if (!o) o = empty;
+  const char **nodes = NULL;
+  bool ok = check_known(o, err) && opt_str(o, "mode", &cfg.mode, err) &&
+            opt_str(o, "master_name", &cfg.master_name, err) &&
+            opt_env(o, "username_env", &cfg.username, err) &&
+            opt_env(o, "password_env", &cfg.password, err) &&
+            opt_int(o, "db", 0, 1000000, &cfg.db, err) && opt_str(o, "prefix", &prefix, err) &&
+            opt_int(o, "connect_timeout_ms", 1, 600000, &cfg.connect_timeout_ms, err) &&
+            opt_int(o, "command_timeout_ms", 1, 600000, &cfg.command_timeout_ms, err) &&
+            opt_int(o, "pool_size", 1, 1024, &cfg.pool_size, err) && opt_tls(o, &cfg, err) &&
+            (nodes = opt_nodes(o, err)) != NULL;
+  redis_backend *b = NULL;
+  if (ok) {
+    cfg.nodes = nodes;
+    char *why = NULL;
+    rclient *rc = rclient_new(&cfg, &why);
+    if (!rc) {
+      HOST->fail(err, HVB_EINVAL, "%s", why ? why : "redis: invalid configuration");
+    } else {
+      b = g_new0(redis_backend, 1);
+      b->rc = rc;
+      b->prefix = g_strdup(prefix);
+    }
+    free(why);
+  }
+  g_free(nodes);
+  json_object_put(empty);
+  return b;
+}
+
+static void redis_close(void *inst) {
+  redis_backend *b = inst;
+  rclient_free(b->rc);
+  g_free(b->prefix);
+  g_free(b);
+}
+
+/* ---- commands ---- */
+
+/* Run a command; NULL with err for an unreachable server, a timeout or a Redis error. */
+static redisReply *run(redis_backend *b, const char *slot_key, int argc, const char **argv,
+                       const size_t *lens, hvb_error *err) {
+  char *why = NULL;
+  redisReply *r = rclient_command(b->rc, slot_key, argc, argv, lens, &why);
+  if (!r) {
+    HOST->fail(err, HVB_TRANSPORT, "%s", why ? why : "redis: no reply");
+    free(why);
+    return NULL;
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    HOST->fail(err, HVB_IO, "redis: %.*s", (int)MIN(r->len, 200), r->str);
+    freeReplyObject(r);
+    return NULL;
+  }
+  return r;
+}
+
+static char *entry_key(redis_backend *b, const char *ns, const char *key) {
+  return g_strconcat(b->prefix, "e:", ns, ":", key, NULL);
+}
+
+static char *named_key(redis_backend *b, char kind, const char *name) {
+  char *h = g_compute_checksum_for_string(G_CHECKSUM_SHA256, name, -1);
+  char *k = g_strdup_printf("%s%c:%s", b->prefix, kind, h);
+  g_free(h);
+  return k;
+}
+
+static uint64_t fnv1a(const void *data, size_t len) {
+  const unsigned char *p = data;
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 1099511628211ULL;
+  return h;
+}
+
+static int redis_get(void *inst, const char *ns, const char *key, void **data, size_t *len,
+                     hvb_error *err) {
+  redis_backend *b = inst;
+  char *k = entry_key(b, ns, key);
+  const char *argv[] = {"GET", k};
+  redisReply *r = run(b, k, 2, argv, NULL, err);
+  g_free(k);
+  if (!r) return -1;
+  int rc = 0;
+  if (r->type == REDIS_REPLY_STRING && r->len >= HEADER_LEN && !memcmp(r->str, MAGIC, 4)) {
+    uint64_t sum = 0;
+    for (int i = 0; i < 8; i++) sum |= (uint64_t)(unsigned char)r->str[4 + i] << (8 * i);
+    size_t n = r->len - HEADER_LEN;
+    if (sum == fnv1a(r->str + HEADER_LEN, n)) {
+      *data = malloc(n ? n : 1);
+      if (*data) {
+        memcpy(*data, r->str + HEADER_LEN, n);
+        *len = n;
+        rc = 1;
+      }
+    }
+  }
+  freeReplyObject(r);
+  return rc;
+}
+
+static bool redis_put(void *inst, const char *ns, const char *key, const void *data,
+                      size_t len, int64_t ttl_ms, hvb_error *err) {
+  redis_backend *b = inst;
+  char *k = entry_key(b, ns, key);
+  char *v = g_malloc(len + HEADER_LEN);
+  uint64_t sum = fnv1a(data, len);
+  memcpy(v, MAGIC, 4);
+  for (int i = 0; i < 8; i++) v[4 + i] = (char)(sum >> (8 * i));
+  if (len) memcpy(v + HEADER_LEN, data, len);
+  char ttl[32];
+  snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+  const char *argv[] = {"SET", k, v, "PX", ttl};
+  size_t lens[] = {3, strlen(k), len + HEADER_LEN, 2, strlen(ttl)};
+  redisReply *r = run(b, k, ttl_ms > 0 ? 5 : 3, argv, lens, err);
+  g_free(v);
+  if (r) {
+    freeReplyObject(r);
+    /* Waiters on other hosts (wait): best effort, a lost message costs them one poll. */
+    char *ch = g_strconcat(b->prefix, "n:", ns, ":", key, NULL);
+    const char *pub[] = {"PUBLISH", ch, "1"};
+    hvb_error ignored = HVB_ERROR_INIT;
+    redisReply *p = run(b, ch, 3, pub, NULL, &ignored);
+    if (p) freeReplyObject(p);
+    g_free(ch);
+  }
+  g_free(k);
+  return r != NULL;
+}
+
+/* SCAN every master for `pattern`, deleting what matches when `del`; the count in *n. */
+static bool scan_masters(redis_backend *b, const char *pattern, bool del, int64_t *n,
+                         hvb_error *err) {
+  char *why = NULL;
+  char **masters = rclient_masters(b->rc, &why);
+  if (!masters) {
+    HOST->fail(err, HVB_TRANSPORT, "redis: %s", why ? why : "no master known");
+    free(why);
+    return false;
+  }
+  bool ok = true;
+  *n = 0;
+  for (char **m = masters; *m && ok; m++) {
+    char cursor[32] = "0";
+    do {
+      const char *argv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "500"};
+      redisReply *r = rclient_command_at(b->rc, *m, 6, argv, NULL, &why);
+      if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        ok = HOST->fail(err, HVB_TRANSPORT, "redis: SCAN on %s failed: %s", *m,
+                        why ? why : "unexpected reply");
+        if (r) freeReplyObject(r);
+        break;
+      }
+      g_strlcpy(cursor, r->element[0]->str, sizeof cursor);
+      redisReply *keys = r->element[1];
+      for (size_t i = 0; i < keys->elements; i++) {
+        (*n)++;
+        if (!del) continue;
+        const char *d[] = {"DEL", keys->element[i]->str};
+        redisReply *x = rclient_command_at(b->rc, *m, 2, d, NULL, &why);
+        if (x) freeReplyObject(x);
+      }
+      freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+  }
+  free(why);
+  rclient_strv_free(masters);
+  return ok;
+}
+
+static bool redis_delete_ns(void *inst, const char *ns, int64_t *removed, hvb_error *err) {
+  redis_backend *b = inst;
+  char *pattern = g_strconcat(b->prefix, "e:", ns ? ns : "*", ":*", NULL);
+  int64_t n = 0;
+  bool ok = scan_masters(b, pattern, true, &n, err);
+  g_free(pattern);
+  if (removed) *removed = n;
+  return ok;
+}
+
+static json_object *redis_stats(void *inst, hvb_error *err) {
+  redis_backend *b = inst;
+  char *pattern = g_strconcat(b->prefix, "e:*", NULL);
+  int64_t n = 0;
+  bool ok = scan_masters(b, pattern, false, &n, err);
+  g_free(pattern);
+  if (!ok) return NULL;
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "entries", json_object_new_int64(n));
+  json_object_object_add(o, "prefix", json_object_new_string(b->prefix));
+  return o;
+}
+
+static int redis_lock(void *inst, const char *name, const char *token, int64_t ttl_ms,
+                      hvb_error *err) {
+  redis_backend *b = inst;
+  char *k = named_key(b, 'l', name);
+  char ttl[32];
+  snprintf(ttl, sizeof ttl, "%lld", (long long)(ttl_ms > 0 ? ttl_ms : 30000));
+  const char *argv[] = {"SET", k, token, "NX", "PX", ttl};
+  redisReply *r = run(b, k, 6, argv, NULL, err);
+  g_free(k);
+  if (!r) return -1;
+  int rc = r->type == REDIS_REPLY_STATUS ? 1 : 0;
+  freeReplyObject(r);
+  return rc;
+}
+
+static bool redis_unlock(void *inst, const char *name, const char *token, hvb_error *err) {
+  static const char script[] =
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+      "return 0";
+  redis_backend *b = inst;
+  char *k = named_key(b, 'l', name);
+  const char *argv[] = {"EVAL", script, "1", k, token};
+  redisReply *r = run(b, k, 5, argv, NULL, err);
+  g_free(k);
+  if (r) freeReplyObject(r);
+  return r != NULL;
+}
+
+static int redis_wait(void *inst, const char *ns, const char *key, int timeout_ms,
+                      hvb_error *err) {
+  redis_backend *b = inst;
+  char *ch = g_strconcat(b->prefix, "n:", ns, ":", key, NULL);
+  char *why = NULL;
+  rclient_sub *s = rclient_subscribe(b->rc, ch, &why);
+  g_free(ch);
+  int rc = -1;
+  if (s) {
+    rc = rclient_sub_wait(s, timeout_ms, &why);
+    rclient_sub_free(s);
+  }
+  if (rc < 0) HOST->fail(err, HVB_TRANSPORT, "redis: %s", why ? why : "subscribe failed");
+  free(why);
+  return rc;
+}
+
+static bool redis_counter_add(void *inst, const char *name, int64_t delta, int64_t ttl_ms,
+                              int64_t *value, hvb_error *err) {
+  static const char script[] =
+      "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) "
+      "if tonumber(ARGV[2]) > 0 and redis.call('PTTL', KEYS[1]) < 0 then "
+      "redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return v";
+  redis_backend *b = inst;
+  char *k = named_key(b, 'c', name);
+  char d[32], t[32];
+  snprintf(d, sizeof d, "%lld", (long long)delta);
+  snprintf(t, sizeof t, "%lld", (long long)ttl_ms);
+  const char *argv[] = {"EVAL", script, "1", k, d, t};
+  redisReply *r = run(b, k, 6, argv, NULL, err);
+  g_free(k);
+  if (!r) return false;
+  bool ok = r->type == REDIS_REPLY_INTEGER;
+  if (ok) *value = r->integer;
+  else HOST->fail(err, HVB_IO, "redis: the counter script did not return an integer");
+  freeReplyObject(r);
+  return ok;
+}
+
+static int redis_kv_get(void *inst, const char *name, char **value, hvb_error *err) {
+  redis_backend *b = inst;
+  char *k = named_key(b, 'k', name);
+  const char *argv[] = {"GET", k};
+  redisReply *r = run(b, k, 2, argv, NULL, err);
+  g_free(k);
+  if (!r) return -1;
+  int rc = 0;
+  if (r->type == REDIS_REPLY_STRING) {
+    *value = malloc(r->len + 1);
+    if (*value) {
+      memcpy(*value, r->str, r->len);
+      (*value)[r->len] = '\0';
+      rc = 1;
+    }
+  }
+  freeReplyObject(r);
+  return rc;
+}
+
+static bool redis_kv_set(void *inst, const char *name, const char *value, int64_t ttl_ms,
+                         hvb_error *err) {
+  redis_backend *b = inst;
+  char *k = named_key(b, 'k', name);
+  char ttl[32];
+  snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+  const char *argv[] = {"SET", k, value, "PX", ttl};
+  redisReply *r = run(b, k, ttl_ms > 0 ? 5 : 3, argv, NULL, err);
+  g_free(k);
+  if (r) freeReplyObject(r);
+  return r != NULL;
+}
+
+HVB_CACHE_BACKEND_DEFINE(redis, "1.0.0",
+                         "Redis (standalone, Sentinel, Cluster; TLS, ACL): a cache a fleet "
+                         "shares, with locks, counters and values",
+                         "MIT",
+                         HVB_CACHE_BACKEND_CAP_ENTRIES | HVB_CACHE_BACKEND_CAP_LOCK |
+                             HVB_CACHE_BACKEND_CAP_WAIT | HVB_CACHE_BACKEND_CAP_COUNTERS |
+                             HVB_CACHE_BACKEND_CAP_KV,
+                         .init = init, .open = redis_open, .close = redis_close,
+                         .get = redis_get, .put = redis_put, .delete_ns = redis_delete_ns,
+                         .stats = redis_stats, .lock = redis_lock, .unlock = redis_unlock,
+                         .wait = redis_wait, .counter_add = redis_counter_add,
+                         .kv_get = redis_kv_get, .kv_set = redis_kv_set)

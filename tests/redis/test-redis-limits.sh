@@ -1,0 +1,58 @@
+#!/bin/bash
+# Issue #18: a route target's rate limit shared by a fleet through the Redis cache backend.
+# 4 processes at once, each running hb 17 times (every hb a new process: without sharing each
+# would start with a full bucket) against a target of 60 requests per minute: the upstream
+# sees no more than 60 requests, and the calls past the limit are refused (skipped), not sent.
+. "$HB_TEST_SRCDIR/tests/cli/lib.sh"
+rc=0
+REDIS_SH="$HB_TEST_SRCDIR/tests/redis/redis.sh"
+export HB_CACHE_BACKEND_PATH="$HB_TEST_BUILDDIR/plugins/cache-redis/.libs"
+PROCS=4 EACH=17 RPM=60
+# Under valgrind each hb takes seconds: a smaller limit, the same assertions.
+if [ -n "${HB_TEST_WRAPPER:-}" ]; then PROCS=2 EACH=5 RPM=6; fi
+
+port=$(sh "$REDIS_SH" start standalone "$T/redis") || {
+  [ $? = 77 ] && { echo "# SKIP: redis-server is not installed"; exit 77; }
+  echo "not ok - redis-server could not be started"; exit 1; }
+trap 'sh "$REDIS_SH" stop "$T/redis" >/dev/null 2>&1; cleanup' EXIT
+
+start_upstream '{"routes": {"/v1/chat/completions": [{"repeat": true, "echo": true}]}}'
+mkdir -p "$HB_CONFIG_DIR/catalog.d"
+cat > "$HB_CONFIG_DIR/catalog.d/50-limited.json" <<JSON
+{"routes": {"limited": {"targets": [
+  {"label": "sixty", "model": "gpt-4o-mini", "provider": "openai", "base_url": "$UP_URL/v1",
+   "api_key_env": "HB_TEST_LIMITS_KEY", "rpm": $RPM}]}}}
+JSON
+export HB_TEST_LIMITS_KEY=sk-limits-test
+cat > "$HB_CONFIG_DIR/config.json" <<JSON
+{"heavenbase": {"llm": {"cache": {"backend": "redis", "backend_fallback": false,
+  "backend_options": {"nodes": ["127.0.0.1:$port"], "prefix": "lim:"}}}}}
+JSON
+
+worker() {
+  local w=$1 okc=0 i
+  for i in $(seq 1 $EACH); do
+    # shellcheck disable=SC2086
+    ${HB_TEST_WRAPPER:-} "$HB_BIN" chat -p limited -o temperature=0.7 "w$w q$i" \
+      >>"$T/w$w.out" 2>>"$T/w$w.err" && okc=$((okc + 1))
+  done
+  echo "$okc" > "$T/w$w.ok"
+}
+pids_w=""
+for w in $(seq 1 $PROCS); do worker "$w" & pids_w="$pids_w $!"; done
+for p in $pids_w; do wait "$p"; done
+sent=$(wc -l < "$UP_LOG")
+answered=0
+for f in "$T"/w*.ok; do answered=$((answered + $(cat "$f"))); done
+total=$((PROCS * EACH))
+if [ "$sent" -le $RPM ]; then ok "the upstream saw $sent requests for $total calls: no more than $RPM per minute"
+else not_ok "the upstream saw $sent requests, over the limit of $RPM"; fi
+if [ "$answered" = "$sent" ]; then ok "every request sent was answered ($answered)"
+else not_ok "$answered answers for $sent requests"; fi
+refused=$((total - answered))
+if [ "$refused" -ge $((total - RPM)) ]; then ok "$refused calls past the fleet's limit were refused, not sent"
+else not_ok "only $refused calls were refused"; fi
+if grep -q "rate limit" "$T"/w*.err; then ok "a refused call says it hit the rate limit"
+else not_ok "no refusal names the rate limit: $(head -2 "$T"/w1.err)"; fi
+
+finish
