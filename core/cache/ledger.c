@@ -336,6 +336,18 @@ static const char *group_expr(const char *by) {
   return NULL;
 }
 
+/* "NAME_usd": the sum of the priced calls, or null when calls were counted and none of
+ * them had a price (unknown is never $0); "NAME_partial": true when some calls had no price,
+ * so that the sum is a lower bound. */
+static void add_sum(json_object *g, const char *name, double usd, long long priced,
+                    long long unpriced) {
+  char key[32];
+  g_snprintf(key, sizeof key, "%s_usd", name);
+  json_object_object_add(g, key, unpriced && !priced ? NULL : json_object_new_double(usd));
+  g_snprintf(key, sizeof key, "%s_partial", name);
+  json_object_object_add(g, key, json_object_new_boolean(unpriced && priced));
+}
+
 static json_object *group_object(sqlite3_stmt *st) {
   json_object *g = json_object_new_object();
   json_object_object_add(g, "key", json_object_new_string((const char *)sqlite3_column_text(st, 0)));
@@ -343,9 +355,12 @@ static json_object *group_object(sqlite3_stmt *st) {
                                        "tokens_cached"};
   for (int i = 0; i < 6; i++)
     json_object_object_add(g, counts[i], json_object_new_int64(sqlite3_column_int64(st, 1 + i)));
-  json_object_object_add(g, "cost_usd", json_object_new_double(sqlite3_column_double(st, 7)));
+  add_sum(g, "cost", sqlite3_column_double(st, 7), sqlite3_column_int64(st, 10),
+          sqlite3_column_int64(st, 8));
   json_object_object_add(g, "unpriced", json_object_new_int64(sqlite3_column_int64(st, 8)));
-  json_object_object_add(g, "saved_usd", json_object_new_double(sqlite3_column_double(st, 9)));
+  add_sum(g, "saved", sqlite3_column_double(st, 9), sqlite3_column_int64(st, 12),
+          sqlite3_column_int64(st, 11));
+  json_object_object_add(g, "unpriced_cached", json_object_new_int64(sqlite3_column_int64(st, 11)));
   return g;
 }
 
@@ -354,7 +369,9 @@ static json_object *report_query(sqlite3 *db, const char *expr, int64_t since_ms
   char *sql = g_strdup_printf(
       "SELECT %s AS k, COUNT(*), TOTAL(outcome <> 'ok'), TOTAL(cached), TOTAL(tokens_in), "
       "TOTAL(tokens_out), TOTAL(tokens_cached), TOTAL(cost), "
-      "TOTAL(cost IS NULL AND cached = 0 AND outcome = 'ok'), TOTAL(saved) FROM usage "
+      "TOTAL(cost IS NULL AND cached = 0 AND outcome = 'ok'), TOTAL(saved), "
+      "TOTAL(cost IS NOT NULL AND cached = 0 AND outcome = 'ok'), "
+      "TOTAL(cost IS NULL AND cached = 1), TOTAL(cost IS NOT NULL AND cached = 1) FROM usage "
       "WHERE ts >= ? AND (? = 0 OR ts < ?) %s",
       total ? "'total'" : expr, total ? "" : "GROUP BY k ORDER BY k");
   sqlite3_stmt *st = NULL;

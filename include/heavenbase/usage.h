@@ -64,8 +64,12 @@ json_object *hvb_result_timing(const hvb_result *r);
  * "YYYY-MM-DD" in UTC, or times "YYYY-MM-DDTHH:MM:SSZ"; until is exclusive, a date means its
  * end) and "by" ("day", "model", "preset", "provider" or "tag"). A new object {"path",
  * "groups": [{"key", "calls", "failed", "cached", "tokens_in", "tokens_out",
- * "tokens_cached", "cost_usd", "unpriced", "saved_usd"}...], "total": {...}}: unpriced counts
- * the answered calls without a price (their cost is not in cost_usd). Rows this process still
+ * "tokens_cached", "cost_usd", "cost_partial", "unpriced", "saved_usd", "saved_partial",
+ * "unpriced_cached"}...], "total": {...}}: unpriced counts the answered calls without a price
+ * and unpriced_cached the cache hits without one. A cost is never 0 for want of a price:
+ * cost_usd (saved_usd) is null when none of the calls it covers had a price, and
+ * cost_partial (saved_partial) is true when some had none (the sum is then a lower bound:
+ * the priced calls only). Rows this process still
  * buffers are written first. NULL with HVB_EINVAL (a bad date or grouping, named) or HVB_IO
  * (the file cannot be read). The configuration is loaded from the environment. */
 json_object *hvb_usage_report(json_object *query, hvb_error *err);
