@@ -394,9 +394,9 @@ static json_object *report_query(sqlite3 *db, const char *expr, int64_t since_ms
 /* The ledger's file opened for a report or a prune; NULL and *missing when it does not
  * exist yet (nothing was recorded). */
 static sqlite3 *open_existing(const char *path, bool *missing, hvb_error *err) {
+  hvb__ledger_flush_all(); /* first: the rows this process buffered may make the file */
   *missing = !g_file_test(path, G_FILE_TEST_EXISTS);
   if (*missing) return NULL;
-  hvb__ledger_flush_all();
   char *why = NULL;
   sqlite3 *db = db_open(path, false, &why);
   if (!db) hvb__fail(err, HVB_IO, "usage ledger %s cannot be read", why);

@@ -31,6 +31,8 @@
 #include <json-c/json.h>
 #include <heavenbase/error.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/embed.h>
+#include <heavenbase/image.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,6 +53,13 @@ typedef struct hvb_cost {
  * Returns out->known; false with *out zeroed for a NULL result or out. Thread safety: as the
  * other result getters. */
 bool hvb_result_cost(const hvb_result *r, hvb_cost *out);
+
+/* The cost of an embeddings call (the requests it made; texts answered by the cache cost
+ * nothing, and what they saved is not known: cached vectors keep no token count) and of an
+ * images call (per image, by the request's size and quality; a cache hit costs nothing and
+ * records what it saved). Same contract as hvb_result_cost. */
+bool hvb_embeddings_cost(const hvb_embeddings *e, hvb_cost *out);
+bool hvb_images_cost(const hvb_images *r, hvb_cost *out);
 
 /* The timing breakdown of the call, borrowed from the result (valid until hvb_result_free):
  * {"total_ms", "prepare_ms", "cache_lookup_ms", "queued_ms" {"engine_ms", "rate_limit_ms"},
