@@ -29,8 +29,20 @@ typedef struct trace_ctx {
   uint8_t flags;
 } trace_ctx;
 
+/* The span attributes every call of an LLM shares (operation, provider, model, server,
+ * gateway, preset), encoded once and copied into each span: encoding them was the larger
+ * part of a span's cost (bench/README.md). Replaced when a call differs (another target of
+ * a route, another operation). */
+#define CONST_ATTRS 6
+typedef struct const_attrs {
+  char *v[CONST_ATTRS];
+  int port;
+  hvb_pb *bytes;
+} const_attrs;
+
 struct hvb_telemetry {
   gint refs;
+  const_attrs *consts;    /* under lock */
   observer *obs;          /* atomic: read by every call without a lock */
   GMutex lock;            /* set_observer */
   GSList *retired;        /* observers replaced: a call may still hold one */
@@ -188,8 +200,16 @@ hvb_telemetry *hvb__telemetry_ref(hvb_telemetry *t) {
   return t;
 }
 
+static void consts_free(const_attrs *c) {
+  if (!c) return;
+  for (int i = 0; i < CONST_ATTRS; i++) g_free(c->v[i]);
+  hvb__pb_free(c->bytes);
+  g_free(c);
+}
+
 void hvb__telemetry_unref(hvb_telemetry *t) {
   if (!t || !g_atomic_int_dec_and_test(&t->refs)) return;
+  consts_free(t->consts);
   g_free(t->obs);
   g_slist_free_full(t->retired, g_free);
   hvb__otlp_target_unref(t->target);
@@ -478,10 +498,43 @@ static void add_content(hvb_pb *s, const hvb_obs_outcome *out) {
   }
 }
 
-static void span_attributes(hvb_pb *s, const hvb_call_record *rec) {
-  hvb__otlp_attr_str(s, "gen_ai.operation.name", rec->operation);
-  hvb__otlp_attr_str(s, "gen_ai.provider.name", rec->provider);
-  hvb__otlp_attr_str(s, "gen_ai.request.model", rec->request_model);
+static const_attrs *consts_new(const char *const v[CONST_ATTRS], int port) {
+  static const char *const keys[CONST_ATTRS] = {"gen_ai.operation.name", "gen_ai.provider.name",
+                                                "gen_ai.request.model", "server.address",
+                                                "heavenbase.gateway", "heavenbase.preset"};
+  const_attrs *c = g_new0(const_attrs, 1);
+  c->bytes = hvb__pb_new(256);
+  c->port = port;
+  for (int i = 0; i < CONST_ATTRS; i++) {
+    c->v[i] = g_strdup(v[i]);
+    hvb__otlp_attr_str(c->bytes, keys[i], v[i]);
+    if (i == 3 && port) hvb__otlp_attr_int(c->bytes, "server.port", port);
+  }
+  return c;
+}
+
+static bool consts_match(const const_attrs *c, const char *const v[CONST_ATTRS], int port) {
+  if (!c || c->port != port) return false;
+  for (int i = 0; i < CONST_ATTRS; i++)
+    if (g_strcmp0(c->v[i], v[i]) != 0) return false;
+  return true;
+}
+
+/* The shared attributes into span `s`, from the LLM's encoded copy. */
+static void const_attributes(hvb_telemetry *t, hvb_pb *s, const hvb_call_record *rec) {
+  const char *v[CONST_ATTRS] = {rec->operation,      rec->provider, rec->request_model,
+                                rec->server_address, rec->gateway,  rec->preset};
+  g_mutex_lock(&t->lock);
+  if (!consts_match(t->consts, v, rec->server_port)) {
+    consts_free(t->consts);
+    t->consts = consts_new(v, rec->server_port);
+  }
+  hvb__pb_append(s, t->consts->bytes->data, t->consts->bytes->len);
+  g_mutex_unlock(&t->lock);
+}
+
+static void span_attributes(hvb_telemetry *t, hvb_pb *s, const hvb_call_record *rec) {
+  const_attributes(t, s, rec);
   hvb__otlp_attr_str(s, "gen_ai.response.model", rec->response_model);
   if (rec->input_tokens >= 0)
     hvb__otlp_attr_int(s, "gen_ai.usage.input_tokens", rec->input_tokens);
@@ -490,15 +543,11 @@ static void span_attributes(hvb_pb *s, const hvb_call_record *rec) {
   if (rec->n_finish_reasons)
     hvb__otlp_attr_strs(s, "gen_ai.response.finish_reasons", rec->finish_reasons,
                         rec->n_finish_reasons);
-  hvb__otlp_attr_str(s, "server.address", rec->server_address);
-  if (rec->server_port) hvb__otlp_attr_int(s, "server.port", rec->server_port);
   hvb__otlp_attr_str(s, "error.type", rec->error_type);
   if (rec->http_status) hvb__otlp_attr_int(s, "http.response.status_code", rec->http_status);
   hvb__otlp_attr_bool(s, "heavenbase.cached", rec->cached);
   hvb__otlp_attr_bool(s, "heavenbase.repaired", rec->repaired);
   hvb__otlp_attr_bool(s, "heavenbase.stream", rec->stream);
-  hvb__otlp_attr_str(s, "heavenbase.gateway", rec->gateway);
-  hvb__otlp_attr_str(s, "heavenbase.preset", rec->preset);
   if (rec->step) hvb__otlp_attr_int(s, "heavenbase.step", rec->step);
   if (rec->steps > 1 || rec->step == 0) hvb__otlp_attr_int(s, "heavenbase.steps", rec->steps);
   if (rec->retries) hvb__otlp_attr_int(s, "heavenbase.retries", rec->retries);
@@ -517,7 +566,7 @@ static void export_span(const hvb_obs *o, const hvb_call_record *rec,
                                      o->parent.valid ? o->parent.span_id : NULL, o->flags, name,
                                      o->loop ? HVB_OTLP_KIND_INTERNAL : HVB_OTLP_KIND_CLIENT,
                                      unix_ns(o, o->start_mono_us), unix_ns(o, o->end_mono_us));
-  span_attributes(s, rec);
+  span_attributes(o->t, s, rec);
   if (o->t->capture_content) add_content(s, out);
   if (rec->status != HVB_OK) hvb__otlp_span_status(s, HVB_OTLP_STATUS_ERROR, rec->error_message);
   hvb__otlp_submit(o->t->target, s);
