@@ -74,8 +74,8 @@ static GPid upstream_process(char *url, size_t size) {
   char *argv[] = {bin, opt_script, script, opt_port, port_file, opt_log, dev_null, NULL};
   GPid pid = 0;
   GError *e = NULL;
-  ck_assert_msg(g_spawn_async(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                              &pid, &e),
+  GSpawnFlags flags = G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL;
+  ck_assert_msg(g_spawn_async(NULL, argv, NULL, flags, NULL, NULL, &pid, &e),
                 "cannot start %s: %s", bin, e ? e->message : "");
   char *port = NULL;
   for (int i = 0; i < 200 && !(port && *port); i++) {
