@@ -91,7 +91,7 @@ static void row(const char *name, int n, const times *t, const times *off) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: bench-telemetry BASE_URL [CALLS]\n");
+    fprintf(stderr, "usage: bench-telemetry BASE_URL [CALLS [off|observer|otlp]]\n");
     return 2;
   }
   int calls = argc > 2 ? atoi(argv[2]) : 20000;
@@ -104,6 +104,13 @@ int main(int argc, char **argv) {
   hvb_llm *off = make_llm(base, NULL, false);
   hvb_llm *obs = make_llm(base, NULL, true);
   hvb_llm *on = make_llm(base, otlp, true);
+  if (argc > 3) { /* one kind only (for callgrind): off, observer or otlp */
+    hvb_llm *one = !strcmp(argv[3], "off") ? off : !strcmp(argv[3], "observer") ? obs : on;
+    loop(one, calls, NULL);
+    printf("%d calls, telemetry %s\n", calls, argv[3]);
+    hvb_llm_free(off), hvb_llm_free(obs), hvb_llm_free(on);
+    return 0;
+  }
   loop(off, per_round / 4 + 1, NULL); /* warm up: connections, caches, allocator */
   loop(obs, per_round / 4 + 1, NULL);
   loop(on, per_round / 4 + 1, NULL);

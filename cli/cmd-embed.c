@@ -150,7 +150,7 @@ static void print_embeddings(const embed_args *a, hvb_embeddings *e) {
     bool ok = false;
     hvb_error err = HVB_ERROR_INIT;
     json_object *summary =
-        hvb_embeddings_project(e, "dim,cached,requests,usage,elapsed", &ok, &err);
+        hvb_embeddings_project(e, "dim,cached,requests,usage,cost,elapsed", &ok, &err);
     json_object_object_add(summary, "count", json_object_new_int64((int64_t)a->in.n));
     hb_print_json(stdout, summary, false);
     json_object_put(summary);

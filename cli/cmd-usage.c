@@ -52,30 +52,57 @@ static double member_double(json_object *o, const char *k) {
   return json_object_get_double(json_object_object_get(o, k));
 }
 
-static void print_row(const char *key, json_object *g) {
-  char a[32], b[32], c[32], d[32], e[32];
-  printf("%-24s %7lld %6lld %6lld %12s %12s %10s %10s %10s\n", key, member_int(g, "calls"),
+/* A sum of USD as a cell of `width` columns: "unknown" when no call it covers had a price
+ * (never $0.00), "\u2265 $X" when some had none (a lower bound). Returns whether it was one of
+ * those, for the footnote. */
+static int usd_cell(json_object *g, const char *name, int width) {
+  char key[32], cell[48], buf[32];
+  snprintf(key, sizeof key, "%s_usd", name);
+  json_object *v = json_object_object_get(g, key);
+  snprintf(key, sizeof key, "%s_partial", name);
+  bool partial = json_object_get_boolean(json_object_object_get(g, key));
+  int columns;
+  if (!v)
+    columns = snprintf(cell, sizeof cell, "unknown");
+  else {
+    columns = snprintf(cell, sizeof cell, "%s%s", partial ? "\xe2\x89\xa5 " : "",
+                         usd(json_object_get_double(v), buf, sizeof buf));
+    if (partial) columns -= 2; /* the sign is one column in three bytes */
+  }
+  printf(" %*s%s", columns < width ? width - columns : 0, "", cell);
+  return !v ? 1 : partial ? 2 : 0;
+}
+
+static int print_row(const char *key, json_object *g) {
+  char a[32], b[32], e[32];
+  printf("%-24s %7lld %6lld %6lld %12s %12s %10s", key, member_int(g, "calls"),
          member_int(g, "failed"), member_int(g, "cached"), grouped(member_int(g, "tokens_in"), a, sizeof a),
          grouped(member_int(g, "tokens_out"), b, sizeof b),
-         grouped(member_int(g, "tokens_cached"), e, sizeof e),
-         usd(member_double(g, "cost_usd"), c, sizeof c),
-         usd(member_double(g, "saved_usd"), d, sizeof d));
+         grouped(member_int(g, "tokens_cached"), e, sizeof e));
+  int marks = usd_cell(g, "cost", 10) | usd_cell(g, "saved", 10);
+  putchar('\n');
+  return marks;
 }
 
 static void print_table(json_object *rep, const char *by) {
   json_object *groups = json_object_object_get(rep, "groups");
   printf("%-24s %7s %6s %6s %12s %12s %10s %10s %10s\n", by ? by : "", "calls", "failed",
          "cached", "tokens in", "tokens out", "cached in", "cost", "saved");
+  int marks = 0;
   for (size_t i = 0; by && i < json_object_array_length(groups); i++) {
     json_object *g = json_object_array_get_idx(groups, i);
     const char *k = json_object_get_string(json_object_object_get(g, "key"));
-    print_row(*k ? k : "(none)", g);
+    marks |= print_row(*k ? k : "(none)", g);
   }
   json_object *total = json_object_object_get(rep, "total");
-  if (total) print_row("total", total);
-  long long unpriced = total ? member_int(total, "unpriced") : 0;
+  if (total) marks |= print_row("total", total);
+  long long unpriced = total ? member_int(total, "unpriced") + member_int(total, "unpriced_cached")
+                             : 0;
   if (unpriced)
-    printf("%lld call%s without a price: not in the cost\n", unpriced, unpriced == 1 ? "" : "s");
+    printf("%lld call%s without a price: not in the cost or the saving\n", unpriced,
+           unpriced == 1 ? "" : "s");
+  if (marks & 2) printf("\xe2\x89\xa5 a lower bound: the priced calls only\n");
+  if (marks & 1) printf("unknown: none of its calls had a price\n");
 }
 
 /* Spend per day as bars of Unicode eighth blocks, scaled to the largest day. */
@@ -93,11 +120,11 @@ static void print_bars(json_object *rep) {
     json_object *g = json_object_array_get_idx(groups, i);
     double v = member_double(g, "cost_usd");
     int units = (int)lround(v / max * 40 * 8);
-    char cost[32];
     printf("%s ", json_object_get_string(json_object_object_get(g, "key")));
     for (int k = 0; k < units / 8; k++) fputs("\xe2\x96\x88", stdout);
     fputs(eighths[units % 8], stdout);
-    printf(" %s\n", usd(v, cost, sizeof cost));
+    usd_cell(g, "cost", 0);
+    putchar('\n');
   }
 }
 
@@ -114,6 +141,13 @@ static void csv_field(const char *s) {
   putchar('"');
 }
 
+/* A sum of USD in CSV: empty when unknown (no call it covers had a price). */
+static void csv_usd(json_object *g, const char *key) {
+  json_object *v = json_object_object_get(g, key);
+  if (v) printf(",%.6f", json_object_get_double(v));
+  else putchar(',');
+}
+
 static void print_csv(json_object *rep, const char *by) {
   printf("%s,calls,failed,cached,tokens_in,tokens_out,tokens_cached,cost_usd,unpriced,saved_usd\n",
          by ? by : "key");
@@ -124,10 +158,13 @@ static void print_csv(json_object *rep, const char *by) {
     json_object *g = i < n ? json_object_array_get_idx(groups, i) : total;
     if (!g) break;
     csv_field(i < n ? json_object_get_string(json_object_object_get(g, "key")) : "total");
-    printf(",%lld,%lld,%lld,%lld,%lld,%lld,%.6f,%lld,%.6f\n", member_int(g, "calls"),
-           member_int(g, "failed"), member_int(g, "cached"), member_int(g, "tokens_in"),
-           member_int(g, "tokens_out"), member_int(g, "tokens_cached"),
-           member_double(g, "cost_usd"), member_int(g, "unpriced"), member_double(g, "saved_usd"));
+    printf(",%lld,%lld,%lld,%lld,%lld,%lld", member_int(g, "calls"), member_int(g, "failed"),
+           member_int(g, "cached"), member_int(g, "tokens_in"), member_int(g, "tokens_out"),
+           member_int(g, "tokens_cached"));
+    csv_usd(g, "cost_usd");
+    printf(",%lld", member_int(g, "unpriced"));
+    csv_usd(g, "saved_usd");
+    putchar('\n');
   }
 }
 

@@ -22,6 +22,7 @@
 #include "cache/store.h"
 #include "api/handle.h"
 #include "api/json-call.h"
+#include "api/answer-cost.h"
 #include "call/accum.h"
 #include "api/async.h"
 #include "base/common.h"
@@ -42,6 +43,7 @@ struct hvb_embeddings {
   float *data; /* count * dim */
   json_object *usage, *raw;
   double elapsed;
+  hvb_cost cost;
 };
 
 /* ============================================================================================
@@ -656,6 +658,7 @@ static hvb_embeddings *assemble(call *c) {
   e->usage = g_steal_pointer(&c->usage);
   e->raw = g_steal_pointer(&c->raw);
   e->elapsed = (double)(g_get_monotonic_time() - c->t0) / 1e6;
+  hvb__embeddings_cost(hvb_llm_spec(c->llm), e->usage, e->requests, &e->cost);
   return e;
 }
 
@@ -838,6 +841,9 @@ HVB_PUBLIC json_object *hvb_embeddings_raw(const hvb_embeddings *e) { return e ?
 HVB_PUBLIC size_t hvb_embeddings_cached(const hvb_embeddings *e) { return e ? e->cached : 0; }
 HVB_PUBLIC size_t hvb_embeddings_requests(const hvb_embeddings *e) { return e ? e->requests : 0; }
 HVB_PUBLIC double hvb_embeddings_elapsed(const hvb_embeddings *e) { return e ? e->elapsed : 0.0; }
+HVB_PUBLIC bool hvb_embeddings_cost(const hvb_embeddings *e, hvb_cost *out) {
+  return hvb__cost_copy(e ? &e->cost : NULL, out);
+}
 
 HVB_PUBLIC void hvb_embeddings_free(hvb_embeddings *e) {
   if (!e) return;
@@ -848,7 +854,7 @@ HVB_PUBLIC void hvb_embeddings_free(hvb_embeddings *e) {
 }
 
 static const char *const embed_fields[] = {"embeddings", "usage", "raw", "elapsed", "dim",
-                                           "cached", "requests", NULL};
+                                           "cached", "requests", "cost", NULL};
 
 /* A vector as a JSON array; floats print in their shortest round-trip form. */
 static json_object *vector_json(const float *v, size_t dim) {
@@ -870,6 +876,7 @@ static json_object *embed_field(const void *obj, const char *f) {
   if (!strcmp(f, "elapsed")) return json_object_new_double(e->elapsed);
   if (!strcmp(f, "dim")) return json_object_new_int64((int64_t)e->dim);
   if (!strcmp(f, "cached")) return json_object_new_int64((int64_t)e->cached);
+  if (!strcmp(f, "cost")) return hvb__cost_json(&e->cost);
   return json_object_new_int64((int64_t)e->requests);
 }
 

@@ -24,6 +24,7 @@
 #include "cache/store.h"
 #include "api/handle.h"
 #include "api/json-call.h"
+#include "api/answer-cost.h"
 #include "api/async.h"
 #include "base/common.h"
 #include "base/log.h"
@@ -37,6 +38,7 @@ struct hvb_images {
   GPtrArray *images; /* hvb_image* */
   json_object *raw, *usage;
   bool cached;
+  hvb_cost cost;
 };
 
 /* Chat arguments an images endpoint rejects: an LLM's resolved defaults must not break it. */
@@ -338,6 +340,7 @@ static imagen_call *imagen_begin(hvb_llm *llm, const char *prompt, hvb_image *co
   g_bytes_unref(value);
   if (stored && take_images(g->r, stored, NULL)) {
     g->r->cached = true;
+    hvb__images_cost(spec, req, stored, true, &g->r->cost);
     if (g->want_raw) g->r->raw = json_object_get(stored);
     hvb__log(HVB_LOG_DEBUG, "cache hit (image %.12s)", g->key);
   } else { /* unreadable: a miss */
@@ -358,6 +361,7 @@ static bool has_url_images(const hvb_images *r) {
 /* The response (borrowed) becomes the call's images, and is stored when cacheable. */
 static bool imagen_take(imagen_call *g, json_object *resp, hvb_error *err) {
   if (!take_images(g->r, resp, err)) return false;
+  hvb__images_cost(hvb_llm_spec(g->llm), g->req, resp, false, &g->r->cost);
   if (g->want_raw) g->r->raw = json_object_get(resp);
   if (!g->key) return true;
   if (g->async && has_url_images(g->r)) {
@@ -465,6 +469,9 @@ HVB_PUBLIC hvb_image *hvb_images_at(hvb_images *r, size_t i) {
 HVB_PUBLIC json_object *hvb_images_raw(const hvb_images *r) { return r ? r->raw : NULL; }
 HVB_PUBLIC json_object *hvb_images_usage(const hvb_images *r) { return r ? r->usage : NULL; }
 HVB_PUBLIC bool hvb_images_cached(const hvb_images *r) { return r && r->cached; }
+HVB_PUBLIC bool hvb_images_cost(const hvb_images *r, hvb_cost *out) {
+  return hvb__cost_copy(r ? &r->cost : NULL, out);
+}
 
 HVB_PUBLIC void hvb_images_free(hvb_images *r) {
   if (!r) return;

@@ -66,6 +66,7 @@ hvb_json_job *hvb__json_begin(hvb_llm *llm, hvb_gateway_op op, json_object *cano
   if (rc == HVB_STAGE_ANSWERED) take_answer(j);
   if (rc == HVB_STAGE_NEXT) return j;
   j->over = true;
+  j->x.response = j->response;
   if (j->response) hvb__pipeline_reply(&j->x);
   else hvb__pipeline_error(&j->x, &j->error);
   return j;
@@ -98,6 +99,7 @@ void hvb__json_settle(hvb_json_job *j, int st, const hvb_error *failure) {
     if (failure) j->error = *failure;
     if (j->error.status == HVB_OK) hvb__fail(&j->error, HVB_TRANSPORT, "%s failed", j->x.url);
   }
+  j->x.response = j->response;
   if (j->response) hvb__pipeline_reply(&j->x);
   else hvb__pipeline_error(&j->x, &j->error);
 }

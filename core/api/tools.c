@@ -600,6 +600,8 @@ typedef struct aloop {
   size_t ncalls, pending;
   char **contents;
   bool *oks;
+  gint64 tools_start; /* when the step's tools started (its "tools_ms" is until the last
+                         answer: async tools run concurrently, in wall time) */
 } aloop;
 
 struct hvb_tool_call {
@@ -674,6 +676,7 @@ static void tools_answered(aloop *al) {
   g_clear_pointer(&al->contents, g_free);
   g_clear_pointer(&al->oks, g_free);
   g_clear_pointer(&al->r, hvb_result_free);
+  hvb__loop_acct_tools(&al->ls.acct, g_get_monotonic_time() - al->tools_start);
   loop_next_step(&al->ls);
   hvb_error e = HVB_ERROR_INIT;
   al->inner = start_step(al, NULL, NULL, &e);
@@ -739,6 +742,7 @@ HVB_PUBLIC bool hvb_tool_call_cancelled(const hvb_tool_call *tc) {
  * A guard count keeps an answer given at once from moving on before every call started. */
 static void run_tools(aloop *al) {
   json_object *calls = hvb_result_tool_calls(al->r);
+  al->tools_start = g_get_monotonic_time();
   al->ncalls = json_object_array_length(calls);
   al->contents = g_new0(char *, al->ncalls);
   al->oks = g_new0(bool, al->ncalls);

@@ -35,9 +35,17 @@ typedef struct kept_row {
   char text[];
 } kept_row;
 
+/* Rows go in by one INSERT of this many when as many wait: a statement's step has a fixed
+ * cost (its start and halt) as large as a fifth of a row's. */
+#define MULTI_ROWS 8
+#define ROW_COLUMNS 16
+
 typedef struct ledger {
   char *path;
   sqlite3 *db;
+  /* Prepared once per connection: parsing them for every flush was a third of the ledger's
+   * cost per row (bench/README.md). */
+  sqlite3_stmt *begin, *commit, *insert_one, *insert_many;
   bool broken; /* could not be opened or written: rows are dropped (one warning) */
   GPtrArray *pending; /* kept_row */
   gint64 last_flush;
@@ -116,21 +124,77 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s) {
   sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
 }
 
-static int insert_row(sqlite3_stmt *st, const hvb_usage_row *r) {
-  sqlite3_reset(st);
-  sqlite3_bind_int64(st, 1, r->time_ms);
+/* Bind row `r` to the parameters after `at` (the row's place in a many-row INSERT). */
+static void bind_row(sqlite3_stmt *st, int at, const hvb_usage_row *r) {
+  sqlite3_bind_int64(st, at + 1, r->time_ms);
   const char *texts[] = {r->op, r->preset, r->route, r->model, r->provider, r->gateway, r->tag,
                          r->outcome};
-  for (int i = 0; i < 8; i++) bind_text(st, 2 + i, texts[i]);
-  sqlite3_bind_int64(st, 10, r->tokens_in);
-  sqlite3_bind_int64(st, 11, r->tokens_out);
-  sqlite3_bind_int64(st, 12, r->tokens_cached);
-  if (r->cost_known) sqlite3_bind_double(st, 13, r->cost_usd);
-  else sqlite3_bind_null(st, 13);
-  sqlite3_bind_double(st, 14, r->saved_usd);
-  sqlite3_bind_double(st, 15, r->latency_ms);
-  sqlite3_bind_int(st, 16, r->cached);
-  return sqlite3_step(st);
+  for (int i = 0; i < 8; i++) bind_text(st, at + 2 + i, texts[i]);
+  sqlite3_bind_int64(st, at + 10, r->tokens_in);
+  sqlite3_bind_int64(st, at + 11, r->tokens_out);
+  sqlite3_bind_int64(st, at + 12, r->tokens_cached);
+  if (r->cost_known) sqlite3_bind_double(st, at + 13, r->cost_usd);
+  else sqlite3_bind_null(st, at + 13);
+  sqlite3_bind_double(st, at + 14, r->saved_usd);
+  sqlite3_bind_double(st, at + 15, r->latency_ms);
+  sqlite3_bind_int(st, at + 16, r->cached);
+}
+
+/* Run a prepared statement to its end and reset it (it holds no lock afterwards). */
+static int run(sqlite3_stmt *st) {
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void stmts_drop(ledger *l) {
+  g_clear_pointer(&l->begin, sqlite3_finalize);
+  g_clear_pointer(&l->commit, sqlite3_finalize);
+  g_clear_pointer(&l->insert_one, sqlite3_finalize);
+  g_clear_pointer(&l->insert_many, sqlite3_finalize);
+}
+
+/* The flush's statements on l->db, prepared the first time. */
+static int stmts_ready(ledger *l) {
+  if (l->insert_many) return SQLITE_OK;
+  GString *sql = g_string_new("INSERT INTO usage(ts, op, preset, route, model, provider, gateway, "
+                              "tag, outcome, tokens_in, tokens_out, tokens_cached, cost, saved, "
+                              "latency_ms, cached) VALUES ");
+  gsize head = sql->len;
+  for (int i = 0; i < MULTI_ROWS; i++) {
+    g_string_append(sql, i ? ", (" : "(");
+    for (int c = 0; c < ROW_COLUMNS; c++) g_string_append(sql, c ? ", ?" : "?");
+    g_string_append_c(sql, ')');
+    if (i == 0) {
+      char *one = g_strndup(sql->str, sql->len);
+      int rc = sqlite3_prepare_v2(l->db, one, -1, &l->insert_one, NULL);
+      g_free(one);
+      if (rc != SQLITE_OK) break;
+    }
+  }
+  int rc = l->insert_one && sql->len > head
+               ? sqlite3_prepare_v2(l->db, sql->str, -1, &l->insert_many, NULL)
+               : SQLITE_ERROR;
+  g_string_free(sql, TRUE);
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(l->db, "BEGIN IMMEDIATE", -1, &l->begin, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(l->db, "COMMIT", -1, &l->commit, NULL);
+  if (rc != SQLITE_OK) stmts_drop(l);
+  return rc == SQLITE_OK ? SQLITE_OK : SQLITE_ERROR;
+}
+
+/* Insert the pending rows, MULTI_ROWS at a time while as many are left. */
+static int insert_pending(ledger *l) {
+  int rc = SQLITE_OK;
+  for (guint i = 0; rc == SQLITE_OK && i < l->pending->len;) {
+    bool many = l->pending->len - i >= MULTI_ROWS;
+    sqlite3_stmt *st = many ? l->insert_many : l->insert_one;
+    for (int k = 0; k < (many ? MULTI_ROWS : 1); k++, i++) {
+      kept_row *row = g_ptr_array_index(l->pending, i);
+      bind_row(st, k * ROW_COLUMNS, &row->row);
+    }
+    rc = run(st);
+  }
+  return rc;
 }
 
 static void broke(ledger *l, const char *why) {
@@ -148,21 +212,10 @@ static void flush_locked(ledger *l) {
     g_free(why);
   }
   if (!l->broken) {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(l->db,
-                              "INSERT INTO usage(ts, op, preset, route, model, provider, "
-                              "gateway, tag, outcome, tokens_in, tokens_out, tokens_cached, "
-                              "cost, saved, latency_ms, cached) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                              "?, ?, ?, ?, ?, ?, ?, ?)",
-                              -1, &st, NULL);
-    for (guint i = 0; rc == SQLITE_OK && i < l->pending->len; i++) {
-      kept_row *k = g_ptr_array_index(l->pending, i);
-      rc = insert_row(st, &k->row) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-    }
-    sqlite3_finalize(st);
-    if (rc == SQLITE_OK) rc = sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
+    int rc = stmts_ready(l);
+    if (rc == SQLITE_OK) rc = run(l->begin);
+    if (rc == SQLITE_OK) rc = insert_pending(l);
+    if (rc == SQLITE_OK) rc = run(l->commit);
     if (rc != SQLITE_OK) {
       char *msg = g_strdup_printf("%s: %s", l->path, sqlite3_errmsg(l->db));
       sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
@@ -295,6 +348,7 @@ HVB_DESTRUCTOR static void ledger_exit(void) {
     while (g_hash_table_iter_next(&it, NULL, &p)) {
       ledger *l = p;
       flush_locked(l);
+      stmts_drop(l);
       g_clear_pointer(&l->db, sqlite3_close);
     }
   }
@@ -317,6 +371,7 @@ void hvb__ledger_atfork(hvb_fork_phase phase) {
       g_ptr_array_set_size(l->pending, 0);
       hvb__fork_keep(l->db); /* reachable, never used: not a leak to the child's checkers */
       l->db = NULL;
+      l->begin = l->commit = l->insert_one = l->insert_many = NULL; /* the parent's */
       g_hash_table_remove_all(l->memo);
     }
   }
@@ -336,6 +391,18 @@ static const char *group_expr(const char *by) {
   return NULL;
 }
 
+/* "NAME_usd": the sum of the priced calls, or null when calls were counted and none of
+ * them had a price (unknown is never $0); "NAME_partial": true when some calls had no price,
+ * so that the sum is a lower bound. */
+static void add_sum(json_object *g, const char *name, double usd, long long priced,
+                    long long unpriced) {
+  char key[32];
+  g_snprintf(key, sizeof key, "%s_usd", name);
+  json_object_object_add(g, key, unpriced && !priced ? NULL : json_object_new_double(usd));
+  g_snprintf(key, sizeof key, "%s_partial", name);
+  json_object_object_add(g, key, json_object_new_boolean(unpriced && priced));
+}
+
 static json_object *group_object(sqlite3_stmt *st) {
   json_object *g = json_object_new_object();
   json_object_object_add(g, "key", json_object_new_string((const char *)sqlite3_column_text(st, 0)));
@@ -343,9 +410,12 @@ static json_object *group_object(sqlite3_stmt *st) {
                                        "tokens_cached"};
   for (int i = 0; i < 6; i++)
     json_object_object_add(g, counts[i], json_object_new_int64(sqlite3_column_int64(st, 1 + i)));
-  json_object_object_add(g, "cost_usd", json_object_new_double(sqlite3_column_double(st, 7)));
+  add_sum(g, "cost", sqlite3_column_double(st, 7), sqlite3_column_int64(st, 10),
+          sqlite3_column_int64(st, 8));
   json_object_object_add(g, "unpriced", json_object_new_int64(sqlite3_column_int64(st, 8)));
-  json_object_object_add(g, "saved_usd", json_object_new_double(sqlite3_column_double(st, 9)));
+  add_sum(g, "saved", sqlite3_column_double(st, 9), sqlite3_column_int64(st, 12),
+          sqlite3_column_int64(st, 11));
+  json_object_object_add(g, "unpriced_cached", json_object_new_int64(sqlite3_column_int64(st, 11)));
   return g;
 }
 
@@ -354,7 +424,9 @@ static json_object *report_query(sqlite3 *db, const char *expr, int64_t since_ms
   char *sql = g_strdup_printf(
       "SELECT %s AS k, COUNT(*), TOTAL(outcome <> 'ok'), TOTAL(cached), TOTAL(tokens_in), "
       "TOTAL(tokens_out), TOTAL(tokens_cached), TOTAL(cost), "
-      "TOTAL(cost IS NULL AND cached = 0 AND outcome = 'ok'), TOTAL(saved) FROM usage "
+      "TOTAL(cost IS NULL AND cached = 0 AND outcome = 'ok'), TOTAL(saved), "
+      "TOTAL(cost IS NOT NULL AND cached = 0 AND outcome = 'ok'), "
+      "TOTAL(cost IS NULL AND cached = 1), TOTAL(cost IS NOT NULL AND cached = 1) FROM usage "
       "WHERE ts >= ? AND (? = 0 OR ts < ?) %s",
       total ? "'total'" : expr, total ? "" : "GROUP BY k ORDER BY k");
   sqlite3_stmt *st = NULL;
@@ -377,9 +449,9 @@ static json_object *report_query(sqlite3 *db, const char *expr, int64_t since_ms
 /* The ledger's file opened for a report or a prune; NULL and *missing when it does not
  * exist yet (nothing was recorded). */
 static sqlite3 *open_existing(const char *path, bool *missing, hvb_error *err) {
+  hvb__ledger_flush_all(); /* first: the rows this process buffered may make the file */
   *missing = !g_file_test(path, G_FILE_TEST_EXISTS);
   if (*missing) return NULL;
-  hvb__ledger_flush_all();
   char *why = NULL;
   sqlite3 *db = db_open(path, false, &why);
   if (!db) hvb__fail(err, HVB_IO, "usage ledger %s cannot be read", why);

@@ -90,7 +90,10 @@ void hvb__ledger_flush_all(void);
 /* A report over the rows with since_ms <= time < until_ms (0: no bound) grouped `by`
  * ("day", "model", "preset", "provider", "tag", or NULL: one group): a new JSON object
  * {"groups": [...], "total": {...}}, each with key, calls, failed, cached, tokens_in,
- * tokens_out, tokens_cached, cost_usd, unpriced (calls without a price), saved_usd.
+ * tokens_out, tokens_cached, cost_usd, cost_partial, unpriced (answered calls without a
+ * price), saved_usd, saved_partial, unpriced_cached (cache hits without a price). cost_usd
+ * (saved_usd) is null when every call it counts had no price, and *_partial is true when
+ * some had none, so that the sum is a lower bound.
  * A missing file is an empty report. NULL with err (HVB_IO) when the file cannot be read. */
 json_object *hvb__ledger_report(const char *path, int64_t since_ms, int64_t until_ms,
                                 const char *by, hvb_error *err);

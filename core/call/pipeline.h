@@ -75,6 +75,8 @@ typedef struct hvb_exchange {
   json_object *answers;         /* set by a stage that answered (owned array): canonical
                                    chunks for chat, responses for JSON operations */
   json_object *answer_raw;      /* the raw payload of a replayed answer (owned), or NULL */
+  json_object *response;        /* JSON ops: the canonical response, borrowed for the way out
+                                   (set by the owner before reply), or NULL */
   bool cached;                  /* the answer was replayed from the response cache */
   bool no_store;                /* a stage found the reply unfit to keep: the cache stores
                                    nothing (a structured reply that failed its schema) */

@@ -53,10 +53,14 @@ static void cost_of(hvb_exchange *x, hvb_cost *c) {
   c->cached_tokens =
       usage_int(json_object_object_get(usage, "prompt_tokens_details"), "cached_tokens");
   c->cached = x->cached;
-  /* Embeddings and images are priced per batch and per image by their own calls: a row
-   * of theirs has no cost yet rather than a wrong one. */
-  if (x->op != HVB_GATEWAY_OP_CHAT) return;
   hvb_price p = hvb__price_find(hvb_spec_model_info(x->spec), hvb_spec_provider(x->spec));
+  if (x->op != HVB_GATEWAY_OP_CHAT) {
+    /* Embeddings per token, images per image (their caches answer before the pipeline:
+     * what reaches here was sent). */
+    c->known = hvb__price_answer(&p, x->op == HVB_GATEWAY_OP_EMBED, x->request, x->response,
+                                 &c->input_tokens, &c->output_tokens, &c->usd);
+    return;
+  }
   if (!p.known) return;
   c->known = true;
   double usd = hvb__price_tokens(&p, c->input_tokens, c->cached_tokens, c->output_tokens);

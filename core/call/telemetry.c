@@ -29,8 +29,21 @@ typedef struct trace_ctx {
   uint8_t flags;
 } trace_ctx;
 
+/* The span attributes every call of an LLM shares (operation, provider, model, server,
+ * gateway, preset), encoded once and copied into each span: encoding them was the larger
+ * part of a span's cost (bench/README.md). Replaced when a call differs (another target of
+ * a route, another operation). */
+#define CONST_ATTRS 6
+typedef struct const_attrs {
+  gint refs; /* the LLM's, and one per span waiting to be encoded */
+  char *v[CONST_ATTRS];
+  int port;
+  hvb_pb *bytes;
+} const_attrs;
+
 struct hvb_telemetry {
   gint refs;
+  const_attrs *consts;    /* under lock */
   observer *obs;          /* atomic: read by every call without a lock */
   GMutex lock;            /* set_observer */
   GSList *retired;        /* observers replaced: a call may still hold one */
@@ -188,8 +201,16 @@ hvb_telemetry *hvb__telemetry_ref(hvb_telemetry *t) {
   return t;
 }
 
+static void consts_free(const_attrs *c) {
+  if (!c || !g_atomic_int_dec_and_test(&c->refs)) return;
+  for (int i = 0; i < CONST_ATTRS; i++) g_free(c->v[i]);
+  hvb__pb_free(c->bytes);
+  g_free(c);
+}
+
 void hvb__telemetry_unref(hvb_telemetry *t) {
   if (!t || !g_atomic_int_dec_and_test(&t->refs)) return;
+  consts_free(t->consts);
   g_free(t->obs);
   g_slist_free_full(t->retired, g_free);
   hvb__otlp_target_unref(t->target);
@@ -478,10 +499,47 @@ static void add_content(hvb_pb *s, const hvb_obs_outcome *out) {
   }
 }
 
-static void span_attributes(hvb_pb *s, const hvb_call_record *rec) {
-  hvb__otlp_attr_str(s, "gen_ai.operation.name", rec->operation);
-  hvb__otlp_attr_str(s, "gen_ai.provider.name", rec->provider);
-  hvb__otlp_attr_str(s, "gen_ai.request.model", rec->request_model);
+static const_attrs *consts_new(const char *const v[CONST_ATTRS], int port) {
+  static const char *const keys[CONST_ATTRS] = {"gen_ai.operation.name", "gen_ai.provider.name",
+                                                "gen_ai.request.model", "server.address",
+                                                "heavenbase.gateway", "heavenbase.preset"};
+  const_attrs *c = g_new0(const_attrs, 1);
+  c->refs = 1;
+  c->bytes = hvb__pb_new(256);
+  c->port = port;
+  for (int i = 0; i < CONST_ATTRS; i++) {
+    c->v[i] = g_strdup(v[i]);
+    hvb__otlp_attr_str(c->bytes, keys[i], v[i]);
+    if (i == 3 && port) hvb__otlp_attr_int(c->bytes, "server.port", port);
+  }
+  return c;
+}
+
+static bool consts_match(const const_attrs *c, const char *const v[CONST_ATTRS], int port) {
+  if (!c || c->port != port) return false;
+  for (int i = 0; i < CONST_ATTRS; i++)
+    if (g_strcmp0(c->v[i], v[i]) != 0) return false;
+  return true;
+}
+
+/* The LLM's encoded shared attributes for `rec` (a new reference). */
+static const_attrs *const_attributes(hvb_telemetry *t, const hvb_call_record *rec) {
+  const char *v[CONST_ATTRS] = {rec->operation,      rec->provider, rec->request_model,
+                                rec->server_address, rec->gateway,  rec->preset};
+  g_mutex_lock(&t->lock);
+  if (!consts_match(t->consts, v, rec->server_port)) {
+    consts_free(t->consts);
+    t->consts = consts_new(v, rec->server_port);
+  }
+  const_attrs *c = t->consts;
+  g_atomic_int_inc(&c->refs);
+  g_mutex_unlock(&t->lock);
+  return c;
+}
+
+/* The attributes of `rec` into span `s`: the shared ones from `c`, then the call's own. */
+static void span_attributes(const const_attrs *c, hvb_pb *s, const hvb_call_record *rec) {
+  hvb__pb_append(s, c->bytes->data, c->bytes->len);
   hvb__otlp_attr_str(s, "gen_ai.response.model", rec->response_model);
   if (rec->input_tokens >= 0)
     hvb__otlp_attr_int(s, "gen_ai.usage.input_tokens", rec->input_tokens);
@@ -490,15 +548,11 @@ static void span_attributes(hvb_pb *s, const hvb_call_record *rec) {
   if (rec->n_finish_reasons)
     hvb__otlp_attr_strs(s, "gen_ai.response.finish_reasons", rec->finish_reasons,
                         rec->n_finish_reasons);
-  hvb__otlp_attr_str(s, "server.address", rec->server_address);
-  if (rec->server_port) hvb__otlp_attr_int(s, "server.port", rec->server_port);
   hvb__otlp_attr_str(s, "error.type", rec->error_type);
   if (rec->http_status) hvb__otlp_attr_int(s, "http.response.status_code", rec->http_status);
   hvb__otlp_attr_bool(s, "heavenbase.cached", rec->cached);
   hvb__otlp_attr_bool(s, "heavenbase.repaired", rec->repaired);
   hvb__otlp_attr_bool(s, "heavenbase.stream", rec->stream);
-  hvb__otlp_attr_str(s, "heavenbase.gateway", rec->gateway);
-  hvb__otlp_attr_str(s, "heavenbase.preset", rec->preset);
   if (rec->step) hvb__otlp_attr_int(s, "heavenbase.step", rec->step);
   if (rec->steps > 1 || rec->step == 0) hvb__otlp_attr_int(s, "heavenbase.steps", rec->steps);
   if (rec->retries) hvb__otlp_attr_int(s, "heavenbase.retries", rec->retries);
@@ -507,20 +561,104 @@ static void span_attributes(hvb_pb *s, const hvb_call_record *rec) {
     hvb__otlp_attr_double(s, "heavenbase.cost_saved_usd", rec->cost_saved_usd);
 }
 
+/* What a span needs once the call is gone: it is encoded on the exporter thread. */
+typedef struct deferred {
+  const_attrs *consts; /* a reference */
+  uint8_t trace_id[16], span_id[8], parent_id[8], flags;
+  bool has_parent, loop;
+  uint64_t start_ns, end_ns;
+  hvb_call_record rec; /* its strings are copies in text, or static */
+  const char *reasons[1];
+  char *name;
+  char text[];
+} deferred;
+
+/* Copy `s` (may be NULL) to *at, moving it on. */
+static const char *put(char **at, const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  memcpy(*at, s, n);
+  const char *copy = *at;
+  *at += n;
+  return copy;
+}
+
+static hvb_pb *span_begin(const char *name, bool loop, const uint8_t trace_id[16],
+                          const uint8_t span_id[8], const uint8_t *parent, uint8_t flags,
+                          uint64_t start_ns, uint64_t end_ns) {
+  return hvb__otlp_span_new(trace_id, span_id, parent, flags, name,
+                            loop ? HVB_OTLP_KIND_INTERNAL : HVB_OTLP_KIND_CLIENT, start_ns,
+                            end_ns);
+}
+
+static hvb_pb *deferred_encode(void *data) {
+  deferred *d = data;
+  hvb_pb *s = span_begin(d->name, d->loop, d->trace_id, d->span_id,
+                         d->has_parent ? d->parent_id : NULL, d->flags, d->start_ns, d->end_ns);
+  span_attributes(d->consts, s, &d->rec);
+  if (d->rec.status != HVB_OK)
+    hvb__otlp_span_status(s, HVB_OTLP_STATUS_ERROR, d->rec.error_message);
+  return s;
+}
+
+static void deferred_free(void *data) {
+  deferred *d = data;
+  consts_free(d->consts);
+  g_free(d);
+}
+
+static deferred *deferred_new(const hvb_obs *o, const hvb_call_record *rec, const char *name) {
+  const char *reason = rec->n_finish_reasons ? rec->finish_reasons[0] : NULL;
+  const char *strs[] = {name, rec->response_model, rec->error_type, rec->error_message, reason};
+  size_t len = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(strs); i++) len += strs[i] ? strlen(strs[i]) + 1 : 0;
+  deferred *d = g_malloc(sizeof *d + len);
+  char *at = d->text;
+  d->consts = const_attributes(o->t, rec);
+  memcpy(d->trace_id, o->trace_id, 16);
+  memcpy(d->span_id, o->span_id, 8);
+  d->has_parent = o->parent.valid;
+  if (d->has_parent) memcpy(d->parent_id, o->parent.span_id, 8);
+  d->flags = o->flags;
+  d->loop = o->loop;
+  d->start_ns = unix_ns(o, o->start_mono_us);
+  d->end_ns = unix_ns(o, o->end_mono_us);
+  d->rec = *rec;
+  /* In d->consts, or the call's: not to be read once it is gone. */
+  d->rec.preset = d->rec.request_model = d->rec.provider = d->rec.gateway = NULL;
+  d->rec.server_address = d->rec.trace_id = d->rec.span_id = NULL;
+  d->name = (char *)put(&at, name);
+  d->rec.response_model = put(&at, rec->response_model);
+  d->rec.error_type = put(&at, rec->error_type);
+  d->rec.error_message = put(&at, rec->error_message);
+  d->reasons[0] = put(&at, reason);
+  d->rec.finish_reasons = reason ? d->reasons : NULL;
+  d->rec.n_finish_reasons = reason ? 1 : 0;
+  return d;
+}
+
 static void export_span(const hvb_obs *o, const hvb_call_record *rec,
                         const hvb_obs_outcome *out) {
   char name[256];
   g_strlcpy(name, o->loop ? "tool_loop " : rec->operation, sizeof name);
   if (!o->loop) g_strlcat(name, " ", sizeof name);
   g_strlcat(name, rec->request_model ? rec->request_model : "", sizeof name);
-  hvb_pb *s = hvb__otlp_span_new(o->trace_id, o->span_id,
-                                     o->parent.valid ? o->parent.span_id : NULL, o->flags, name,
-                                     o->loop ? HVB_OTLP_KIND_INTERNAL : HVB_OTLP_KIND_CLIENT,
-                                     unix_ns(o, o->start_mono_us), unix_ns(o, o->end_mono_us));
-  span_attributes(s, rec);
-  if (o->t->capture_content) add_content(s, out);
-  if (rec->status != HVB_OK) hvb__otlp_span_status(s, HVB_OTLP_STATUS_ERROR, rec->error_message);
-  hvb__otlp_submit(o->t->target, s);
+  if (!o->t->capture_content) {
+    /* The call pays for a copy; the exporter thread encodes it with its batch. */
+    hvb__otlp_submit_deferred(o->t->target, deferred_encode, deferred_new(o, rec, name),
+                              deferred_free);
+  } else { /* the request and reply are the call's: encoded now */
+    hvb_pb *s = span_begin(name, o->loop, o->trace_id, o->span_id,
+                           o->parent.valid ? o->parent.span_id : NULL, o->flags,
+                           unix_ns(o, o->start_mono_us), unix_ns(o, o->end_mono_us));
+    const_attrs *c = const_attributes(o->t, rec);
+    span_attributes(c, s, rec);
+    consts_free(c);
+    add_content(s, out);
+    if (rec->status != HVB_OK)
+      hvb__otlp_span_status(s, HVB_OTLP_STATUS_ERROR, rec->error_message);
+    hvb__otlp_submit(o->t->target, s);
+  }
   /* Route attempts become child spans here too once routing lands (the route stage reports
    * them through hvb__obs_attempt-like calls with the target it tried). */
   export_attempts(o);

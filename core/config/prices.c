@@ -50,3 +50,36 @@ bool hvb__price_image(const hvb_price *p, const char *size, const char *quality,
   }
   return false;
 }
+
+static long long usage_int(json_object *usage, const char *key) {
+  json_object *v = json_object_object_get(usage, key);
+  return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+}
+
+bool hvb__price_answer(const hvb_price *p, bool embedding, json_object *request,
+                       json_object *response, long long *tokens_in, long long *tokens_out,
+                       double *usd) {
+  json_object *usage = json_object_object_get(response, "usage");
+  long long in = usage_int(usage, "prompt_tokens");
+  if (in < 0) in = usage_int(usage, embedding ? "total_tokens" : "input_tokens");
+  long long out = embedding ? 0 : usage_int(usage, "output_tokens");
+  *tokens_in = in > 0 ? in : 0;
+  *tokens_out = out > 0 ? out : 0;
+  *usd = 0;
+  if (embedding) {
+    /* No usage reported: the tokens are not known, and so neither is the cost. */
+    if (!p->known || in < 0) return false;
+    *usd = hvb__price_tokens(p, in, 0, 0);
+    return true;
+  }
+  json_object *data = json_object_object_get(response, "data");
+  json_object *size = json_object_object_get(request, "size");
+  json_object *quality = json_object_object_get(request, "quality");
+  double each = 0;
+  if (!json_object_is_type(data, json_type_array) ||
+      !hvb__price_image(p, json_object_get_string(size),
+                        quality ? json_object_get_string(quality) : NULL, &each))
+    return false;
+  *usd = each * (double)json_object_array_length(data);
+  return true;
+}

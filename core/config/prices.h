@@ -33,4 +33,13 @@ double hvb__price_tokens(const hvb_price *p, long long input, long long cached, 
  * entry's "medium", else its only one); false when no such price is listed. */
 bool hvb__price_image(const hvb_price *p, const char *size, const char *quality, double *usd);
 
+/* What a JSON operation's answer cost, from the canonical request and response (borrowed,
+ * either may be NULL): embeddings, the response's usage.prompt_tokens (else total_tokens) at
+ * the input price; images, each image of the response's "data" at the price of the request's
+ * "size" and "quality". `embedding` says which. Sets *tokens_in, *tokens_out (as the
+ * response's usage reports them) and *usd; false when no price applies (*usd is then 0). */
+bool hvb__price_answer(const hvb_price *p, bool embedding, json_object *request,
+                       json_object *response, long long *tokens_in, long long *tokens_out,
+                       double *usd);
+
 #endif

@@ -177,7 +177,10 @@ static hvb_pb *encode_request(const hvb_otlp_target *t, hvb_pb **spans, size_t n
 
 typedef struct item {
   hvb_otlp_target *target;
-  hvb_pb *span;
+  hvb_pb *span;            /* or, for a deferred span, made by encode(data) when sent */
+  hvb_otlp_encode_fn encode;
+  void *data;
+  void (*free_data)(void *);
 } item;
 
 static GMutex lock;
@@ -191,6 +194,7 @@ static hvb_otlp_stats stats;
 static void item_free(item *it) {
   hvb__otlp_target_unref(it->target);
   hvb__pb_free(it->span);
+  if (it->free_data) it->free_data(it->data);
   g_free(it);
 }
 
@@ -239,8 +243,13 @@ static char *shown_url(const char *url) {
 static void send_batch(CURL *h, GPtrArray *batch) {
   item *first = batch->pdata[0];
   hvb_pb **spans = g_new(hvb_pb *, batch->len);
-  for (guint i = 0; i < batch->len; i++) spans[i] = ((item *)batch->pdata[i])->span;
-  hvb_pb *body = encode_request(first->target, spans, batch->len);
+  size_t n = 0;
+  for (guint i = 0; i < batch->len; i++) {
+    item *it = batch->pdata[i];
+    if (!it->span && it->encode) it->span = it->encode(it->data);
+    if (it->span) spans[n++] = it->span;
+  }
+  hvb_pb *body = encode_request(first->target, spans, n);
   g_free(spans);
   char why[CURL_ERROR_SIZE + 32] = "";
   bool ok = h && post(h, first->target, body, why, sizeof why);
@@ -305,13 +314,31 @@ static gpointer exporter_main(gpointer data) {
   return NULL;
 }
 
+static void enqueue(hvb_otlp_target *target, item *it);
+
 void hvb__otlp_submit(hvb_otlp_target *target, hvb_pb *span) {
+  item *it = g_new0(item, 1);
+  it->span = span;
+  enqueue(target, it);
+}
+
+void hvb__otlp_submit_deferred(hvb_otlp_target *target, hvb_otlp_encode_fn encode, void *data,
+                               void (*free_data)(void *)) {
+  item *it = g_new0(item, 1);
+  it->encode = encode;
+  it->data = data;
+  it->free_data = free_data;
+  enqueue(target, it);
+}
+
+/* Queue `it` (taken) for `target`, or drop it when the queue is full. */
+static void enqueue(hvb_otlp_target *target, item *it) {
   g_mutex_lock(&lock);
   stats.submitted++;
   if (queue.length >= HVB_OTLP_QUEUE_MAX) {
     stats.dropped++;
     g_mutex_unlock(&lock);
-    hvb__pb_free(span);
+    item_free(it);
     hvb__warn_once("otlp-queue-full",
                    "telemetry: the span queue is full (%d spans): the collector is slow or "
                    "down; new spans are dropped until it drains", HVB_OTLP_QUEUE_MAX);
@@ -325,12 +352,10 @@ void hvb__otlp_submit(hvb_otlp_target *target, hvb_pb *span) {
   if (!thread) { /* no thread: nothing would ever send it */
     stats.dropped++;
     g_mutex_unlock(&lock);
-    hvb__pb_free(span);
+    item_free(it);
     return;
   }
-  item *it = g_new(item, 1);
   it->target = hvb__otlp_target_ref(target);
-  it->span = span;
   g_queue_push_tail(&queue, it);
   stats.queued = queue.length;
   if (queue.length > stats.queued_max) stats.queued_max = queue.length;

@@ -55,6 +55,14 @@ void hvb__otlp_span_status(hvb_pb *span, int code, const char *message);
 /* Queue `span` (taken) for `target` (a reference is taken). Never blocks on I/O. */
 void hvb__otlp_submit(hvb_otlp_target *target, hvb_pb *span);
 
+/* A span encoded on the exporter thread when its batch is sent, so that the call pays only
+ * for copying what the span needs: encode(data) returns the span (NULL: nothing to send);
+ * free_data(data) runs once, whether the span was encoded, dropped or never sent. Same
+ * queue and bounds as hvb__otlp_submit. */
+typedef hvb_pb *(*hvb_otlp_encode_fn)(void *data);
+void hvb__otlp_submit_deferred(hvb_otlp_target *target, hvb_otlp_encode_fn encode, void *data,
+                               void (*free_data)(void *));
+
 typedef struct hvb_otlp_stats {
   uint64_t submitted; /* spans given to hvb__otlp_submit */
   uint64_t exported;  /* spans in batches the collector accepted (2xx) */

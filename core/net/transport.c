@@ -283,6 +283,37 @@ static bool headers_match(const struct curl_slist *l, const hvb_http_request *re
   return l == NULL;
 }
 
+/* The line of `l` for request header `h` when only its value differs, in a value of the same
+ * length (a traceparent header: new on every call). */
+static bool same_shape(const char *line, const char *h) {
+  const char *colon = strchr(h, ':');
+  size_t name = colon ? (size_t)(colon - h) + 1 : 0;
+  return name && strlen(line) == strlen(h) && !strncmp(line, h, name);
+}
+
+/* When `l` has the request's lines but for values of the same length, write the new values
+ * over the old ones and say so: rebuilding the list for each call cost more than the rest
+ * of the header handling. The lines are libcurl's (curl_slist_append), of the right size. */
+static bool headers_patch(struct curl_slist *l, const hvb_http_request *req, bool ctype,
+                          bool expect) {
+  struct curl_slist *first = l;
+  for (const char *const *h = req->headers; h && *h; h++, l = l->next)
+    if (!l || !same_shape(l->data, *h)) return false;
+  if (ctype) {
+    if (!l || strcmp(l->data, "Content-Type: application/json") != 0) return false;
+    l = l->next;
+  }
+  if (expect) {
+    if (!l || strcmp(l->data, "Expect:") != 0) return false;
+    l = l->next;
+  }
+  if (l) return false;
+  l = first;
+  for (const char *const *h = req->headers; h && *h; h++, l = l->next)
+    memcpy(l->data, *h, strlen(*h));
+  return true;
+}
+
 /* An idle transfer of `client` (see hvb__transfer_free) with its fields but the reusable
  * ones cleared, or NULL. */
 static hvb_transfer *xfer_take(hvb_client *client) {
@@ -377,6 +408,10 @@ static void set_headers(hvb_transfer *t, const hvb_http_request *req, changes *c
   bool expect = !has_header(req->headers, "Expect");
   ch->headers = !ch->reused || !headers_match(t->headers, req, ctype, expect);
   if (!ch->headers) return;
+  if (headers_patch(t->headers, req, ctype, expect)) {
+    ch->headers = false; /* the same list, which libcurl reads when it sends */
+    return;
+  }
   curl_slist_free_all(t->headers);
   t->headers = NULL;
   for (const char *const *h = req->headers; h && *h; h++)

@@ -115,7 +115,8 @@ size_t hvb_embeddings_requests(const hvb_embeddings *e);
 double hvb_embeddings_elapsed(const hvb_embeddings *e);
 
 /* Project by a comma-separated `include` list of: embeddings (array of arrays of numbers,
- * in input order), usage, raw, elapsed, dim, cached, requests; NULL or "" means
+ * in input order), usage, raw, elapsed, dim, cached, requests, cost (as hvb_embeddings_cost,
+ * in the form of hvb_result_project's "cost"); NULL or "" means
  * "embeddings". One field gives its value, several an object keyed by field. New reference
  * (NULL for a JSON null) with *ok true, or NULL with *ok false and HVB_EINVAL naming an
  * unknown field. */

@@ -31,6 +31,8 @@
 #include <json-c/json.h>
 #include <heavenbase/error.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/embed.h>
+#include <heavenbase/image.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,6 +54,13 @@ typedef struct hvb_cost {
  * other result getters. */
 bool hvb_result_cost(const hvb_result *r, hvb_cost *out);
 
+/* The cost of an embeddings call (the requests it made; texts answered by the cache cost
+ * nothing, and what they saved is not known: cached vectors keep no token count) and of an
+ * images call (per image, by the request's size and quality; a cache hit costs nothing and
+ * records what it saved). Same contract as hvb_result_cost. */
+bool hvb_embeddings_cost(const hvb_embeddings *e, hvb_cost *out);
+bool hvb_images_cost(const hvb_images *r, hvb_cost *out);
+
 /* The timing breakdown of the call, borrowed from the result (valid until hvb_result_free):
  * {"total_ms", "prepare_ms", "cache_lookup_ms", "queued_ms" {"engine_ms", "rate_limit_ms"},
  * "retries_ms", "dns_ms", "connect_ms", "tls_ms", "send_ms", "server_ms", "ttfb_ms",
@@ -64,8 +73,12 @@ json_object *hvb_result_timing(const hvb_result *r);
  * "YYYY-MM-DD" in UTC, or times "YYYY-MM-DDTHH:MM:SSZ"; until is exclusive, a date means its
  * end) and "by" ("day", "model", "preset", "provider" or "tag"). A new object {"path",
  * "groups": [{"key", "calls", "failed", "cached", "tokens_in", "tokens_out",
- * "tokens_cached", "cost_usd", "unpriced", "saved_usd"}...], "total": {...}}: unpriced counts
- * the answered calls without a price (their cost is not in cost_usd). Rows this process still
+ * "tokens_cached", "cost_usd", "cost_partial", "unpriced", "saved_usd", "saved_partial",
+ * "unpriced_cached"}...], "total": {...}}: unpriced counts the answered calls without a price
+ * and unpriced_cached the cache hits without one. A cost is never 0 for want of a price:
+ * cost_usd (saved_usd) is null when none of the calls it covers had a price, and
+ * cost_partial (saved_partial) is true when some had none (the sum is then a lower bound:
+ * the priced calls only). Rows this process still
  * buffers are written first. NULL with HVB_EINVAL (a bad date or grouping, named) or HVB_IO
  * (the file cannot be read). The configuration is loaded from the environment. */
 json_object *hvb_usage_report(json_object *query, hvb_error *err);

@@ -214,6 +214,59 @@ START_TEST(a_tool_loop_costs_the_sum_of_its_steps) {
 }
 END_TEST
 
+/* An async tool that answers from another thread 30 ms later. */
+static gpointer answer_later(gpointer call) {
+  g_usleep(30000);
+  hvb_tool_call_complete(call, json_object_new_string("done"), NULL);
+  return NULL;
+}
+
+static void later_tool(json_object *args, hvb_tool_call *call, void *ud) {
+  (void)args, (void)ud;
+  g_thread_unref(g_thread_new("tool", answer_later, call));
+}
+
+START_TEST(an_async_tool_loop_times_its_tools_per_step) {
+  /* Step 1 calls the tool, step 2 answers. */
+  const char *call =
+      "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+      "\"tool_calls\":[{\"id\":\"t1\",\"type\":\"function\",\"function\":{\"name\":"
+      "\"later\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":"
+      "{\"prompt_tokens\":1000,\"completion_tokens\":500,\"prompt_tokens_details\":"
+      "{\"cached_tokens\":200}}}";
+  up_push_body(tu_srv, CHAT_PATH, 200, NULL, call);
+  push_reply(1);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "priced-model", KEY, NULL);
+  hvb_tools *ts = hvb_tools_new();
+  hvb_error err = HVB_ERROR_INIT;
+  json_object *params = tu_parse("{\"type\": \"object\", \"properties\": {}}");
+  ck_assert(hvb_tools_add_async(ts, "later", "answers in 30 ms", params, later_tool, NULL, &err));
+  hvb_call *c = hvb_llm_chat_tools_async(llm, "go", NULL, ts, NULL, NULL, NULL, NULL, &err);
+  ck_assert_msg(c != NULL, "%s", err.message);
+  ck_assert(hvb_call_wait(c, -1));
+  const hvb_result *r = hvb_call_result(c);
+  ck_assert_msg(r != NULL, "%s", hvb_call_error(c)->message);
+  ck_assert_int_eq((int)hvb_result_steps(r), 2);
+  hvb_cost cost;
+  ck_assert(hvb_result_cost(r, &cost));
+  ck_assert_double_eq_tol(cost.usd, 2 * 0.00855, 1e-12);
+  json_object *t = hvb_result_timing(r);
+  json_object *steps = json_object_object_get(t, "steps");
+  ck_assert_int_eq((int)json_object_array_length(steps), 2);
+  double step1 = json_object_get_double(
+      json_object_object_get(json_object_array_get_idx(steps, 0), "tools_ms"));
+  double step2 = json_object_get_double(
+      json_object_object_get(json_object_array_get_idx(steps, 1), "tools_ms"));
+  ck_assert_msg(step1 >= 30.0, "step 1's tools took %.3f ms, the tool 30 ms", step1);
+  ck_assert_msg(step2 == 0.0, "step 2 ran no tool, yet %.3f ms", step2);
+  ck_assert(json_object_get_double(json_object_object_get(t, "tools_ms")) >= 30.0);
+  json_object_put(params);
+  hvb_call_free(c);
+  hvb_tools_free(ts);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("usage");
   TCase *tc = tcase_create("cost and timing");
@@ -225,6 +278,7 @@ int main(void) {
   tcase_add_test(tc, timing_parts_add_up_to_the_wall_time);
   tcase_add_test(tc, an_async_call_is_accounted_too);
   tcase_add_test(tc, a_tool_loop_costs_the_sum_of_its_steps);
+  tcase_add_test(tc, an_async_tool_loop_times_its_tools_per_step);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
