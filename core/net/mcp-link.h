@@ -7,7 +7,7 @@
  * POST arrive with it, so send() fills `in` itself and pump() has nothing to wait for.
  *
  * No thread of its own: everything runs in the thread that calls (caller-driven polling; see
- * docs/decisions-mcp.md). One link belongs to one thread at a time (hvb_mcp serializes).
+ * docs/architecture.md "MCP client"). One link belongs to one thread at a time (hvb_mcp serializes).
  */
 #ifndef HVB_NET_MCP_LINK_H
 #define HVB_NET_MCP_LINK_H

@@ -1,5 +1,5 @@
 /* core/net/otlp.h: OpenTelemetry trace export, OTLP over HTTP with protobuf bodies
- * (core/net/otlp.c; docs/telemetry.md, docs/decisions-otel.md).
+ * (core/net/otlp.c; docs/telemetry.md, docs/architecture.md).
  *
  * Spans are encoded by the caller (hvb__otlp_span_*: one OTLP `Span` message each, written
  * with core/text/protobuf.h) and queued with hvb__otlp_submit, which never blocks on the

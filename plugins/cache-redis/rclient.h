@@ -3,7 +3,7 @@
  * hiredis 0.14 (Debian libhiredis-dev) gives the protocol only: commands are formatted with
  * redisFormatCommandArgv and replies parsed by its redisReader. The sockets, timeouts, TLS
  * (OpenSSL), the connection pool, cluster slots and redirections and Sentinel discovery are
- * ours (docs/decisions-rclient.md says why).
+ * ours (docs/architecture.md, "The Redis client", says why).
  *
  * Ownership: strings handed in are copied; every reply and error string handed out belongs to
  * the caller (freeReplyObject, free). Thread safety: one rclient may be used by any number of
