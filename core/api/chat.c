@@ -214,6 +214,8 @@ static bool route_on(hvb_stream *s, hvb_error *e);
 
 void hvb__chat_settle(hvb_stream *s, int st, const hvb_error *failure) {
   if (st == HVB_STEP_RUNNING) return;
+  /* What the reply's headers said of the target's rate limit (catalog-named) is learned. */
+  if (s->x.route && s->x.transfer) hvb__route_call_heard(s->x.route, s->x.transfer);
   hvb_error e = HVB_ERROR_INIT;
   if (failure) e = *failure;
   gint64 t = hvb__clock_us();

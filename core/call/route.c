@@ -4,6 +4,7 @@
 #include "call/route.h"
 #include "call/breaker.h"
 #include "call/ratelimit.h"
+#include "call/ratelimit-headers.h"
 #include "text/json.h"
 #include "base/log.h"
 #include "base/error.h"
@@ -206,19 +207,24 @@ static bool within_limits(hvb_route_call *rc, size_t i, char **why) {
   const hvb_route_def *def = rc->route->def;
   const hvb_rate_limits *l = &def->limits[i];
   int64_t wait_us = 0;
-  while (!hvb__ratelimit_take(rc->route->targets[i].breaker_key, l, &wait_us)) {
+  const char *held = NULL;
+  while (!hvb__ratelimit_take(rc->route->targets[i].breaker_key, l, &wait_us, &held)) {
     gint64 now = g_get_monotonic_time();
     bool past = rc->deadline_us && now + wait_us >= rc->deadline_us;
+    double secs = (double)wait_us / 1e6;
     if (!def->wait_on_limit || !rc->may_wait || past) {
-      *why = l->rpm > 0 || l->tpm > 0
-                 ? g_strdup_printf("rate limit (%g rpm, %g tpm, or Retry-After): a request may "
-                                   "go in %.2f s", l->rpm, l->tpm, (double)wait_us / 1e6)
-                 : g_strdup_printf("the server asked for quiet (Retry-After): %.1f s left",
-                                   (double)wait_us / 1e6);
+      if (!strcmp(held, "Retry-After"))
+        *why = g_strdup_printf("the server asked for quiet (Retry-After): %.1f s left", secs);
+      else if (!strcmp(held, "remaining"))
+        *why = g_strdup_printf("the server said its rate limit is used up (rate-limit "
+                               "headers): it resets in %.2f s", secs);
+      else
+        *why = g_strdup_printf("rate limit (%g rpm, %g tpm): a request may go in %.2f s",
+                               l->rpm, l->tpm, secs);
       return false;
     }
-    hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) at its rate limit: waiting %.2f s",
-             def->name, i + 1, label(rc, i), (double)wait_us / 1e6);
+    hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) at its rate limit (%s): waiting %.2f s",
+             def->name, i + 1, label(rc, i), held, secs);
     g_usleep((gulong)wait_us);
   }
   return true;
@@ -309,6 +315,22 @@ void hvb__route_call_retry_after(hvb_route_call *rc, long ms) {
                        g_get_monotonic_time() + (gint64)ms * 1000);
   hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) asked for %.1f s of quiet (Retry-After)",
            rc->route->def->name, a->index + 1, label(rc, a->index), (double)ms / 1000.0);
+}
+
+G_STATIC_ASSERT(HVB_RLH_COUNT <= HVB_CAPTURE_MAX);
+
+size_t hvb__route_call_capture(const hvb_route_call *rc, const char *const **names) {
+  const hvb_route_target *t = rc->current ? &rc->route->targets[rc->current->index] : NULL;
+  *names = t ? t->limit_headers : NULL;
+  return *names ? HVB_RLH_COUNT : 0;
+}
+
+void hvb__route_call_heard(hvb_route_call *rc, const hvb_transfer *t) {
+  const hvb_route_target *target = rc->current ? &rc->route->targets[rc->current->index] : NULL;
+  if (!target || !target->limit_headers) return;
+  const char *values[HVB_RLH_COUNT];
+  for (size_t i = 0; i < HVB_RLH_COUNT; i++) values[i] = hvb__transfer_captured(t, i);
+  hvb__ratelimit_heard(target->breaker_key, values);
 }
 
 void hvb__route_call_first_byte(hvb_route_call *rc) {

@@ -23,6 +23,9 @@ typedef struct hvb_route_target {
   const hvb_gateway_record *gw; /* the registry's */
   hvb_client *client;           /* borrowed; NULL for an offline gateway */
   const char *breaker_key;      /* client_key + model id (core/call/breaker.h) */
+  const char *const *limit_headers; /* HVB_RLH_COUNT reply header names whose values say
+                                       the rate limit left (core/call/ratelimit-headers.h;
+                                       NULL entries: not named), or NULL: none */
 } hvb_route_target;
 
 /* What the strategies learn as calls run (per routed LLM; thread-safe, own lock). */
@@ -67,6 +70,14 @@ bool hvb__route_call_failed(hvb_route_call *rc, const hvb_error *e);
 /* The current target's server asked for `ms` milliseconds of quiet (Retry-After): no routed
  * call of the process sends to it before then (core/call/ratelimit.c). */
 void hvb__route_call_retry_after(hvb_route_call *rc, long ms);
+
+/* The reply headers the current target's transfer should keep (the names its catalog entry
+ * gives for its rate limits): *names (borrowed) and their count; 0 when none. */
+size_t hvb__route_call_capture(const hvb_route_call *rc, const char *const **names);
+
+/* The current target's transfer `t` ended (answered or failed): what its reply headers said
+ * of the rate limit left is learned for every routed call of the process. */
+void hvb__route_call_heard(hvb_route_call *rc, const hvb_transfer *t);
 
 /* The current target's first reply byte arrived (time to first byte, for least-latency). */
 void hvb__route_call_first_byte(hvb_route_call *rc);
