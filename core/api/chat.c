@@ -56,6 +56,7 @@ struct hvb_stream {
   bool committed; /* a delta reached the caller: no retry */
   bool done_marker; /* the protocol's end marker ([DONE]) was seen */
   bool debug; /* debug logging was on when the call started (one level check per call) */
+  int log_max; /* the most verbose level on then (hvb__log_max) */
   hvb_sse *decoder;
   void *gw_state;
   json_object *chunks; /* scratch array the gateway fills per event */
@@ -63,9 +64,12 @@ struct hvb_stream {
   json_object *current;
   GString *body;
   hvb_error error;
-  /* A routed call: what each target's way in needs again (owned copies). */
-  char *r_prompt;
+  /* A routed call: what each target's way in needs again: the caller's own for a sync call
+   * (they outlive it), else copies (r_owned). */
+  const char *r_prompt;
   json_object *r_messages, *r_options;
+  bool r_owned;
+  bool r_switched; /* a target's way in ran */
 };
 
 static bool is_over(const hvb_stream *s) {
@@ -248,9 +252,11 @@ HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
   if (s->body) g_string_free(s->body, TRUE);
   hvb_spec_unref(s->x.spec);
   hvb__route_call_free(s->x.route);
-  g_free(s->r_prompt);
-  json_object_put(s->r_messages);
-  json_object_put(s->r_options);
+  if (s->r_owned) {
+    g_free((char *)s->r_prompt);
+    json_object_put(s->r_messages);
+    json_object_put(s->r_options);
+  }
   g_free(s);
 }
 
@@ -284,8 +290,15 @@ static void exchange_ready(hvb_stream *s, hvb_stage_rc rc) {
 
 /* Forget the previous target's way in and reply (nothing of it reached the caller), and make
  * `t` the exchange's spec, gateway and pool. */
-static void target_switch(hvb_stream *s, const hvb_route_target *t) {
-  hvb__pipeline_release(&s->x); /* the previous target's stage states: an aborted exchange */
+/* The previous target's way in and reply, forgotten (nothing of it reached the caller). */
+static void target_forget(hvb_stream *s) {
+  /* The previous target's stage states go as for an aborted exchange; the LLM's usage and
+   * telemetry settings stay with the call (every target's exchange is accounted). */
+  struct hvb_usage_cfg *usage = s->x.usage;
+  struct hvb_telemetry *telemetry = s->x.telemetry;
+  s->x.usage = NULL, s->x.telemetry = NULL;
+  hvb__pipeline_release(&s->x);
+  s->x.usage = usage, s->x.telemetry = telemetry;
   if (s->decoder) {
     if (s->x.gw->ops.stream_end) s->x.gw->ops.stream_end(s->gw_state);
     s->gw_state = NULL;
@@ -301,6 +314,12 @@ static void target_switch(hvb_stream *s, const hvb_route_target *t) {
   memset(s->x.state, 0, sizeof s->x.state);
   s->x.url = NULL;
   s->x.cached = false;
+}
+
+/* Make `t` the exchange's spec, gateway and pool, after forgetting the previous target. */
+static void target_switch(hvb_stream *s, const hvb_route_target *t) {
+  if (s->r_switched) target_forget(s); /* the first target has nothing to forget */
+  s->r_switched = true;
   hvb_spec_unref(s->x.spec);
   s->x.spec = hvb_spec_ref(t->spec);
   s->x.gw = t->gw;
@@ -339,12 +358,15 @@ static bool route_on(hvb_stream *s, hvb_error *e) {
 }
 
 static hvb_stream *route_start(hvb_stream *s, const hvb_route *route, hvb_error *err) {
-  s->x.route = hvb__route_call_new(route, s->x.options);
+  s->x.route = hvb__route_call_new(route, s->x.options, s->log_max >= HVB_LOG_INFO);
   hvb__route_call_set_may_wait(s->x.route, !s->x.async);
   s->x.route_no_retries = route->def->no_retries;
-  s->r_prompt = g_strdup(s->x.prompt);
-  s->r_messages = s->x.messages ? hvb__json_copy(s->x.messages) : NULL;
-  s->r_options = s->x.options ? hvb__json_copy(s->x.options) : NULL;
+  /* A sync chat runs to its end before it returns: the caller's input is still there for
+   * every target. A stream or an async call goes on after: it keeps copies. */
+  s->r_owned = !s->gather || s->x.async;
+  s->r_prompt = s->r_owned ? g_strdup(s->x.prompt) : s->x.prompt;
+  s->r_messages = s->x.messages && s->r_owned ? hvb__json_copy(s->x.messages) : s->x.messages;
+  s->r_options = s->x.options && s->r_owned ? hvb__json_copy(s->x.options) : s->x.options;
   s->x.prompt = NULL, s->x.messages = s->x.options = NULL;
   hvb_error e = HVB_ERROR_INIT;
   if (route_next(s, &e)) return s;
@@ -380,7 +402,8 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   s->gather = gather;
   s->chunks = json_object_new_array();
   g_queue_init(&s->pending);
-  s->debug = hvb__log_enabled(HVB_LOG_DEBUG);
+  s->log_max = hvb__log_max();
+  s->debug = s->log_max >= HVB_LOG_DEBUG;
   if (route) return route_start(s, route, err);
   /* The transfer makes no progress before it is stepped: the sink's state can follow. */
   hvb_error e = HVB_ERROR_INIT;
@@ -402,7 +425,7 @@ static hvb_result *exchange_result(hvb_stream *s, hvb_error *err) {
   hvb_result *r = hvb__accum_result(s->x.acc, json_object_object_get(s->x.request, "messages"));
   r->cached = s->x.cached;
   r->steps = 1;
-  if (s->x.route) hvb__result_set_route(r, hvb__route_call_record(s->x.route));
+  if (s->x.route) hvb__route_call_record_into(s->x.route, r);
   if (!hvb__pipeline_result(&s->x, r, err)) {
     hvb_result_free(r);
     return NULL;

@@ -5,12 +5,19 @@
 #include "call/breaker.h"
 #include "call/ratelimit.h"
 #include "call/ratelimit-headers.h"
+#include "call/result.h"
 #include "text/json.h"
 #include "base/log.h"
 #include "base/error.h"
 
 #include <glib.h>
 #include <string.h>
+
+/* Decisions are logged at info level; whether that level is on is asked once per call. */
+#define RLOG(rc, ...)                                                                          \
+  do {                                                                                         \
+    if ((rc)->info) hvb__log(HVB_LOG_INFO, __VA_ARGS__);                                        \
+  } while (0)
 
 /* ---- what the strategies learn ---- */
 
@@ -84,9 +91,12 @@ typedef struct attempt {
   bool first_byte;
 } attempt;
 
+#define SMALL_ROUTE 8
+
 struct hvb_route_call {
   const hvb_route *route;
   size_t *order;  /* target indices in the order the strategy tries them */
+  size_t order_small[SMALL_ROUTE]; /* order's room for a route of a few targets */
   size_t norder;
   size_t pos;     /* next position in order */
   size_t tried;   /* targets tried (not skipped) */
@@ -95,6 +105,7 @@ struct hvb_route_call {
   attempt *current; /* the last attempt while it runs, else NULL */
   bool answered;
   bool may_wait;
+  bool info;      /* info-level logging was on when the call started */
   size_t answered_index;
 };
 
@@ -126,6 +137,7 @@ static void strategy_order(hvb_route_call *rc, json_object *call_options) {
   const hvb_route_def *def = rc->route->def;
   hvb_route_stats *st = rc->route->stats;
   size_t n = rc->norder;
+  if (def->strategy == HVB_ROUTE_FALLBACK) return; /* as listed */
   double *key = g_new0(double, n);
   switch (def->strategy) {
   case HVB_ROUTE_FALLBACK: break;
@@ -140,7 +152,7 @@ static void strategy_order(hvb_route_call *rc, json_object *call_options) {
   case HVB_ROUTE_HASH: {
     const char *k = hvb__json_str(call_options, "route_key");
     if (k) hash_scores(def, k, key);
-    else hvb__log(HVB_LOG_INFO, "route %s: no route_key option: targets in order", def->name);
+    else RLOG(rc, "route %s: no route_key option: targets in order", def->name);
     break;
   }
   }
@@ -148,26 +160,30 @@ static void strategy_order(hvb_route_call *rc, json_object *call_options) {
   g_free(key);
 }
 
-hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_options) {
+static void attempt_clear(gpointer p) {
+  g_free(((attempt *)p)->reason);
+}
+
+hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_options, bool log_info) {
   hvb_route_call *rc = g_new0(hvb_route_call, 1);
   rc->route = r;
   rc->norder = r->def->ntargets;
-  rc->order = g_new(size_t, rc->norder);
+  rc->order = rc->norder <= SMALL_ROUTE ? rc->order_small : g_new(size_t, rc->norder);
   for (size_t i = 0; i < rc->norder; i++) rc->order[i] = i;
+  rc->info = log_info;
   strategy_order(rc, call_options);
   rc->started_us = g_get_monotonic_time();
   if (r->def->deadline_ms) rc->deadline_us = rc->started_us + (gint64)r->def->deadline_ms * 1000;
-  rc->attempts = g_array_new(FALSE, TRUE, sizeof(attempt));
+  rc->attempts = g_array_sized_new(FALSE, TRUE, sizeof(attempt), MIN(rc->norder, 4));
+  g_array_set_clear_func(rc->attempts, attempt_clear);
   return rc;
 }
 
 void hvb__route_call_free(hvb_route_call *rc) {
   if (!rc) return;
   if (rc->current) stats_busy(rc->route->stats, rc->current->index, -1); /* abandoned */
-  for (guint i = 0; i < rc->attempts->len; i++)
-    g_free(g_array_index(rc->attempts, attempt, i).reason);
-  g_array_free(rc->attempts, TRUE);
-  g_free(rc->order);
+  g_array_unref(rc->attempts); /* a result's record may still hold it */
+  if (rc->order != rc->order_small) g_free(rc->order);
   g_free(rc);
 }
 
@@ -223,7 +239,7 @@ static bool within_limits(hvb_route_call *rc, size_t i, char **why) {
                                l->rpm, l->tpm, secs);
       return false;
     }
-    hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) at its rate limit (%s): waiting %.2f s",
+    RLOG(rc, "route %s: target %zu (%s) at its rate limit (%s): waiting %.2f s",
              def->name, i + 1, label(rc, i), held, secs);
     g_usleep((gulong)wait_us);
   }
@@ -249,7 +265,7 @@ const hvb_route_target *hvb__route_call_next(hvb_route_call *rc, hvb_error *err)
   for (;;) {
     const char *why = stop_reason(rc);
     if (why) {
-      hvb__log(HVB_LOG_INFO, "route %s: no further target: %s", def->name, why);
+      RLOG(rc, "route %s: no further target: %s", def->name, why);
       if (err && err->status == HVB_OK) fail_none(rc, why, err);
       return NULL;
     }
@@ -259,14 +275,14 @@ const hvb_route_target *hvb__route_call_next(hvb_route_call *rc, hvb_error *err)
     if (!within_limits(rc, i, &skip) ||
         !hvb__breaker_allow(&def->breaker, t->breaker_key, &skip)) {
       add_attempt(rc, i, "skipped")->reason = skip;
-      hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) skipped: %s", def->name, i + 1,
+      RLOG(rc, "route %s: target %zu (%s) skipped: %s", def->name, i + 1,
                label(rc, i), skip);
       continue;
     }
     rc->tried++;
     rc->current = add_attempt(rc, i, "running");
     stats_busy(rc->route->stats, i, +1);
-    hvb__log(HVB_LOG_INFO, "route %s: trying target %zu (%s)", def->name, i + 1, label(rc, i));
+    RLOG(rc, "route %s: trying target %zu (%s)", def->name, i + 1, label(rc, i));
     return t;
   }
 }
@@ -283,7 +299,7 @@ bool hvb__route_call_failed(hvb_route_call *rc, const hvb_error *e) {
   /* Only what falls through counts against the target: a 400 says it is up. */
   hvb__breaker_record(&rc->route->def->breaker, rc->route->targets[a->index].breaker_key,
                       through);
-  hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) failed after %.1f ms: %s%s",
+  RLOG(rc, "route %s: target %zu (%s) failed after %.1f ms: %s%s",
            rc->route->def->name, a->index + 1, label(rc, a->index),
            (double)(a->ended_us - a->started_us) / 1000.0, e->message,
            through ? " (falls through)" : " (does not fall through: the call fails)");
@@ -303,7 +319,7 @@ void hvb__route_call_answered(hvb_route_call *rc) {
   hvb__breaker_record(&rc->route->def->breaker, rc->route->targets[a->index].breaker_key,
                       false);
   a->ended_us = g_get_monotonic_time();
-  hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) answered after %.1f ms",
+  RLOG(rc, "route %s: target %zu (%s) answered after %.1f ms",
            rc->route->def->name, a->index + 1, label(rc, a->index),
            (double)(a->ended_us - a->started_us) / 1000.0);
 }
@@ -313,7 +329,7 @@ void hvb__route_call_retry_after(hvb_route_call *rc, long ms) {
   if (!a) return;
   hvb__ratelimit_pause(rc->route->targets[a->index].breaker_key,
                        g_get_monotonic_time() + (gint64)ms * 1000);
-  hvb__log(HVB_LOG_INFO, "route %s: target %zu (%s) asked for %.1f s of quiet (Retry-After)",
+  RLOG(rc, "route %s: target %zu (%s) asked for %.1f s of quiet (Retry-After)",
            rc->route->def->name, a->index + 1, label(rc, a->index), (double)ms / 1000.0);
 }
 
@@ -357,9 +373,9 @@ static json_object *ms_json(gint64 us) {
   return json_object_new_double_s(g_ascii_strtod(buf, NULL), buf);
 }
 
-static json_object *attempt_json(const hvb_route_call *rc, const attempt *a) {
+static json_object *attempt_json(const hvb_route_def *def, const attempt *a) {
   json_object *o = json_object_new_object();
-  json_object_object_add(o, "target", json_object_new_string(label(rc, a->index)));
+  json_object_object_add(o, "target", json_object_new_string(def->labels[a->index]));
   json_object_object_add(o, "index", json_object_new_int64((int64_t)a->index));
   json_object_object_add(o, "outcome", json_object_new_string(a->outcome));
   if (a->error.status != HVB_OK) {
@@ -374,21 +390,47 @@ static json_object *attempt_json(const hvb_route_call *rc, const attempt *a) {
   return o;
 }
 
-json_object *hvb__route_call_record(const hvb_route_call *rc) {
+/* What a result's route record is made from, when it is first read (hvb_result_route): the
+ * def (a reference: the result may outlive its LLM) and the attempts (shared with the call,
+ * which adds none once its result is made). */
+typedef struct trace {
+  hvb_route_def *def;
+  GArray *attempts;
+  gint64 started_us, ended_us;
+} trace;
+
+static json_object *trace_json(const void *p) {
+  const trace *t = p;
   json_object *o = json_object_new_object();
-  const hvb_route_def *def = rc->route->def;
-  json_object_object_add(o, "name", json_object_new_string(def->name));
+  json_object_object_add(o, "name", json_object_new_string(t->def->name));
   json_object_object_add(o, "strategy",
-                         json_object_new_string(hvb__route_strategy_name(def->strategy)));
+                         json_object_new_string(hvb__route_strategy_name(t->def->strategy)));
   json_object *tried = json_object_new_array();
   const char *answered = NULL;
-  for (guint i = 0; i < rc->attempts->len; i++) {
-    const attempt *a = &g_array_index(rc->attempts, attempt, i);
-    if (!strcmp(a->outcome, "answered")) answered = label(rc, a->index);
-    json_object_array_add(tried, attempt_json(rc, a));
+  for (guint i = 0; i < t->attempts->len; i++) {
+    const attempt *a = &g_array_index(t->attempts, attempt, i);
+    if (!strcmp(a->outcome, "answered")) answered = t->def->labels[a->index];
+    json_object_array_add(tried, attempt_json(t->def, a));
   }
   json_object_object_add(o, "answered", answered ? json_object_new_string(answered) : NULL);
   json_object_object_add(o, "attempts", tried);
-  json_object_object_add(o, "ms", ms_json(g_get_monotonic_time() - rc->started_us));
+  json_object_object_add(o, "ms", ms_json(t->ended_us - t->started_us));
   return o;
+}
+
+static void trace_free(void *p) {
+  trace *t = p;
+  hvb__route_def_free(t->def);
+  g_array_unref(t->attempts);
+  g_free(t);
+}
+
+void hvb__route_call_record_into(const hvb_route_call *rc, hvb_result *r) {
+  trace *t = g_new(trace, 1);
+  /* The def is the routed LLM's; the route only borrows it, hence the cast to count a ref. */
+  t->def = hvb__route_def_ref((hvb_route_def *)rc->route->def);
+  t->attempts = g_array_ref(rc->attempts);
+  t->started_us = rc->started_us;
+  t->ended_us = g_get_monotonic_time();
+  hvb__result_set_route_lazy(r, t, trace_json, trace_free);
 }

@@ -46,8 +46,9 @@ typedef struct hvb_route_call hvb_route_call;
  * shares, as nginx does), then the others as listed; least-latency: by the EWMA of time to
  * first byte (unmeasured targets first); least-busy: fewest calls in flight; hash: by
  * rendezvous hashing of the call option "route_key" (a string; the same key keeps its
- * target while that target is there). `call_options` borrowed, may be NULL. */
-hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_options);
+ * target while that target is there). `call_options` borrowed, may be NULL. `log_info`:
+ * info-level logging is on (each decision is then logged). */
+hvb_route_call *hvb__route_call_new(const hvb_route *r, json_object *call_options, bool log_info);
 void hvb__route_call_free(hvb_route_call *rc);
 
 /* The call may block its thread (a sync call): a route whose on_limit is "wait" then waits
@@ -91,9 +92,10 @@ long hvb__route_call_remaining_ms(const hvb_route_call *rc);
 /* Whether the current target is the last the call may try (it keeps its own retries). */
 bool hvb__route_call_is_last(const hvb_route_call *rc);
 
-/* The route as the result records it (new reference): {"name", "strategy", "answered":
- * label or null, "attempts": [{"target", "index", "outcome": "answered" | "failed" |
- * "skipped", "status", "http_status", "reason", "ms"}...], "ms"}. */
-json_object *hvb__route_call_record(const hvb_route_call *rc);
+/* Give result `r` the route's record, made when first read (hvb_result_route): {"name",
+ * "strategy", "answered": label or null, "attempts": [{"target", "index", "outcome":
+ * "answered" | "failed" | "skipped", "status", "http_status", "reason", "ms"}...], "ms"}. */
+struct hvb_result;
+void hvb__route_call_record_into(const hvb_route_call *rc, struct hvb_result *r);
 
 #endif

@@ -265,7 +265,7 @@ hvb_route_def *hvb__route_def_load(const hvb_config *cfg, const char *name, hvb_
     return NULL;
   }
   if (!hvb__route_entry_check(name, e, err)) return NULL;
-  hvb_route_def *def = g_new0(hvb_route_def, 1);
+  hvb_route_def *def = g_atomic_rc_box_new0(hvb_route_def);
   def->name = g_strdup(name);
   const char *strategy = hvb__json_str(e, "strategy");
   for (int s = 0; strategy && strategy_names[s]; s++)
@@ -314,14 +314,21 @@ hvb_route_def *hvb__route_def_load(const hvb_config *cfg, const char *name, hvb_
   return def;
 }
 
-void hvb__route_def_free(hvb_route_def *def) {
-  if (!def) return;
+static void def_clear(gpointer p) {
+  hvb_route_def *def = p;
   g_free(def->name);
   json_object_put(def->targets);
   g_strfreev(def->labels);
   g_free(def->weights);
   g_free(def->limits);
-  g_free(def);
+}
+
+hvb_route_def *hvb__route_def_ref(hvb_route_def *def) {
+  return g_atomic_rc_box_acquire(def);
+}
+
+void hvb__route_def_free(hvb_route_def *def) {
+  if (def) g_atomic_rc_box_release_full(def, def_clear);
 }
 
 json_object *hvb__route_target_options(const hvb_route_def *def, size_t i,

@@ -5,11 +5,22 @@
 
 #include <string.h>
 
+void hvb__xfer_capture_set(hvb_transfer *t, const char *const *names, size_t n) {
+  t->capture = names;
+  t->ncapture = MIN(n, (size_t)HVB_CAPTURE_MAX);
+  for (size_t i = 0; i < t->ncapture; i++) {
+    t->capture_len[i] = names[i] ? strlen(names[i]) : 0;
+    t->captured[i][0] = '\0';
+  }
+}
+
+/* Called for every header line of a routed call's reply: the lengths (known beforehand)
+ * rule out nearly every line before any comparison of text. */
 void hvb__xfer_capture(hvb_transfer *t, const char *line, size_t len) {
   for (size_t i = 0; i < t->ncapture; i++) {
-    const char *name = t->capture[i];
-    size_t n = name ? strlen(name) : 0;
-    if (!n || len <= n || line[n] != ':' || g_ascii_strncasecmp(line, name, n) != 0) continue;
+    size_t n = t->capture_len[i];
+    if (!n || len <= n || line[n] != ':' || g_ascii_strncasecmp(line, t->capture[i], n) != 0)
+      continue;
     const char *v = line + n + 1, *end = line + len;
     while (v < end && (*v == ' ' || *v == '\t')) v++;
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))

@@ -464,9 +464,7 @@ hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_requ
   t->error_reader_data = req->error_body_data;
   t->on_attempt = req->on_attempt;
   t->attempt_data = req->attempt_data;
-  t->capture = req->capture_headers;
-  t->ncapture = MIN(req->ncapture, (size_t)HVB_CAPTURE_MAX);
-  hvb__xfer_capture_clear(t);
+  hvb__xfer_capture_set(t, req->capture_headers, req->ncapture);
   t->debug = hvb__log_enabled(HVB_LOG_DEBUG);
   if (!t->error_body) t->error_body = g_string_new(NULL);
   t->retry_after_ms = -1;
