@@ -9,6 +9,7 @@
 #include "call/ratelimit-headers.h"
 
 #include <heavenbase/heavenbase.h>
+#include <heavenbase/observe.h>
 
 #include <glib.h>
 #include <stdio.h>
@@ -238,6 +239,41 @@ START_TEST(an_unknown_meaning_in_rate_limit_headers_refuses_the_route) {
 }
 END_TEST
 
+static void count_ok_records(const hvb_call_record *rec, void *data) {
+  if (rec->status == HVB_OK) (*(int *)data)++;
+}
+
+/* The route record is made when first read, from the route's definition, which the result
+ * holds: it stays readable after the LLM is gone (valgrind checks the memory). And the call
+ * is observed: a fallback keeps the LLM's telemetry (and usage) settings across targets. */
+START_TEST(a_fallen_back_call_is_observed_and_its_record_outlives_the_llm) {
+  const char *p1 = "/f1/v1/chat/completions", *p2 = "/f2/v1/chat/completions";
+  up_push_body(tu_srv, p1, 503, NULL, LIMITED_BODY);
+  push_ok(p2, OK_BODY("two"));
+  write_catalog("{\"routes\": {\"f\": {\"targets\": ["
+                "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
+                " \"api_key\": \"k\", \"base_url\": \"URL/f1/v1\"},"
+                "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
+                " \"api_key\": \"k\", \"base_url\": \"URL/f2/v1\"}]}}}");
+  hvb_error err = HVB_ERROR_INIT;
+  hvb_llm *llm = routed_llm("f", &err);
+  ck_assert_msg(llm, "%s", err.message);
+  int observed = 0;
+  hvb_llm_set_observer(llm, count_ok_records, &observed);
+  hvb_result *r = hvb_llm_chat(llm, "hi", NULL, NULL, &err);
+  ck_assert_msg(r, "routed chat: %s", err.message);
+  ck_assert_int_eq(observed, 1);
+  hvb_llm_free(llm);
+  json_object *route = hvb_result_route(r);
+  ck_assert_str_eq(json_object_get_string(json_object_object_get(route, "name")), "f");
+  ck_assert_str_eq(json_object_get_string(json_object_object_get(route, "answered")), "two");
+  json_object *a0 = json_object_array_get_idx(json_object_object_get(route, "attempts"), 0);
+  ck_assert_int_eq(json_object_get_int(json_object_object_get(a0, "http_status")), 503);
+  ck_assert_ptr_eq(hvb_result_route(r), route); /* made once */
+  hvb_result_free(r);
+}
+END_TEST
+
 START_TEST(reset_values_read_as_durations_or_rfc3339_times) {
   int64_t us = -1;
   ck_assert(hvb__ratelimit_reset_in("1s", &us));
@@ -277,6 +313,7 @@ int main(void) {
   tcase_add_test(tc, anthropic_headers_with_an_rfc3339_reset_move_the_next_calls_on);
   tcase_add_test(tc, a_drop_in_provider_names_its_own_headers);
   tcase_add_test(tc, an_unknown_meaning_in_rate_limit_headers_refuses_the_route);
+  tcase_add_test(tc, a_fallen_back_call_is_observed_and_its_record_outlives_the_llm);
   suite_add_tcase(s, tc);
   TCase *pc = tcase_create("parse");
   tcase_add_test(pc, reset_values_read_as_durations_or_rfc3339_times);
