@@ -207,11 +207,16 @@ static bool finish_transfer(hvb_stream *s, hvb_error *err) {
   return true;
 }
 
-/* One step of work: run the transfer a little. Sets failed or ended, or queues deltas. */
-static void advance(hvb_stream *s) {
+/* One step of work: run the transfer a little (waiting up to wait_ms for the network). Sets
+ * failed or ended, or queues deltas. */
+static void advance_for(hvb_stream *s, int wait_ms) {
   hvb_error e = HVB_ERROR_INIT;
-  hvb_step st = hvb__transfer_step(s->x.transfer, 1000, &e);
+  hvb_step st = hvb__transfer_step(s->x.transfer, wait_ms, &e);
   hvb__chat_settle(s, st, &e);
+}
+
+static void advance(hvb_stream *s) {
+  advance_for(s, 1000);
 }
 
 static bool route_on(hvb_stream *s, hvb_error *e);
@@ -357,8 +362,10 @@ static bool route_on(hvb_stream *s, hvb_error *e) {
   return route_next(s, e);
 }
 
-static hvb_stream *route_start(hvb_stream *s, const hvb_route *route, hvb_error *err) {
+static hvb_stream *route_start(hvb_stream *s, const hvb_route *route, long exclude,
+                               hvb_error *err) {
   s->x.route = hvb__route_call_new(route, s->x.options, s->log_max >= HVB_LOG_INFO);
+  if (exclude >= 0) hvb__route_call_exclude(s->x.route, (size_t)exclude);
   hvb__route_call_set_may_wait(s->x.route, !s->x.async);
   s->x.route_no_retries = route->def->no_retries;
   /* A sync chat runs to its end before it returns: the caller's input is still there for
@@ -380,7 +387,7 @@ static hvb_stream *route_start(hvb_stream *s, const hvb_route *route, hvb_error 
  * options say. New stream, or NULL with err set (bad input, or a stage refused). */
 static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *messages,
                               json_object *call_options, bool force_stream, bool gather,
-                              bool runs_tools, bool async, hvb_error *err) {
+                              bool runs_tools, bool async, long exclude, hvb_error *err) {
   /* The operation is checked before anything else, so that an unsupported call fails the
    * same way whatever its arguments. */
   gint64 start = hvb__clock_us(); /* the call's clock (core/call/stage-account.c) */
@@ -404,7 +411,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   g_queue_init(&s->pending);
   s->log_max = hvb__log_max();
   s->debug = s->log_max >= HVB_LOG_DEBUG;
-  if (route) return route_start(s, route, err);
+  if (route) return route_start(s, route, exclude, err);
   /* The transfer makes no progress before it is stepped: the sink's state can follow. */
   hvb_error e = HVB_ERROR_INIT;
   hvb_stage_rc rc = hvb__pipeline_request(&s->x, &e);
@@ -443,12 +450,56 @@ static hvb_result *call_gather(hvb_stream *s, hvb_error *err) {
   return exchange_result(s, err);
 }
 
+/* ---- hedged requests (a route's "hedge"): a sync chat only, which owns its thread ---- */
+
+/* The race is over: `winner` goes on, `loser` is freed, its transfer closed mid-flight; the
+ * winner's record says which target was cancelled. */
+static hvb_stream *hedge_settle(hvb_stream *winner, hvb_stream *loser) {
+  long i = loser->x.route ? hvb__route_call_current(loser->x.route) : -1;
+  if (i >= 0 && winner->phase != PHASE_FAILED)
+    hvb__route_call_lost(winner->x.route, (size_t)i, hvb__route_call_started_us(loser->x.route),
+                         "hedged: another target answered first");
+  hvb_stream_free(loser);
+  return winner;
+}
+
+/* When the current target has not answered within the route's hedge delay, the next target
+ * is started beside it (a second exchange that excludes the first's target); the two are
+ * stepped in turn and the first complete answer wins. The stream to gather is returned. */
+static hvb_stream *hedge_race(hvb_llm *llm, hvb_stream *s, const char *prompt,
+                              json_object *messages, json_object *call_options,
+                              bool runs_tools) {
+  long delay = s->x.route && !is_over(s) ? hvb__route_call_hedge_ms(s->x.route) : 0;
+  if (delay <= 0) return s;
+  gint64 until = g_get_monotonic_time() + (gint64)delay * 1000;
+  for (gint64 left; !is_over(s) && (left = until - g_get_monotonic_time()) > 0;)
+    advance_for(s, (int)MIN(left / 1000 + 1, 1000));
+  if (is_over(s) || hvb__route_call_hedge_ms(s->x.route) <= 0) return s;
+  hvb_error e = HVB_ERROR_INIT;
+  hvb_stream *h = call_start(llm, prompt, messages, call_options, false, true, runs_tools,
+                             false, hvb__route_call_current(s->x.route), &e);
+  if (!h) return s; /* no other target could start: the first goes on alone */
+  if (s->log_max >= HVB_LOG_INFO)
+    hvb__log(HVB_LOG_INFO, "route: target %ld gave no answer in %ld ms: hedging with target %ld",
+             hvb__route_call_current(s->x.route) + 1, delay,
+             h->x.route ? hvb__route_call_current(h->x.route) + 1 : 0);
+  for (;;) {
+    if (!is_over(s)) advance_for(s, 5);
+    if (s->phase != PHASE_RUNNING && s->phase != PHASE_FAILED) return hedge_settle(s, h);
+    if (!is_over(h)) advance_for(h, 5);
+    if (h->phase != PHASE_RUNNING && h->phase != PHASE_FAILED) return hedge_settle(h, s);
+    if (s->phase == PHASE_FAILED) return hedge_settle(h, s);
+    if (h->phase == PHASE_FAILED) return hedge_settle(s, h);
+  }
+}
+
 hvb_result *hvb__chat_once(hvb_llm *llm, const char *prompt, json_object *messages,
                            json_object *call_options, bool runs_tools, json_object **again,
                            hvb_error *err) {
   hvb_stream *s =
-      call_start(llm, prompt, messages, call_options, false, true, runs_tools, false, err);
+      call_start(llm, prompt, messages, call_options, false, true, runs_tools, false, -1, err);
   if (!s) return NULL;
+  if (s->x.route) s = hedge_race(llm, s, prompt, messages, call_options, runs_tools);
   hvb_result *r = call_gather(s, err);
   if (!r && again) {
     *again = s->x.retry_messages;
@@ -473,7 +524,7 @@ hvb_result *hvb__llm_chat_ex(hvb_llm *llm, const char *prompt, json_object *mess
 
 hvb_stream *hvb__chat_stream(hvb_llm *llm, const char *prompt, json_object *messages,
                              json_object *call_options, hvb_error *err) {
-  return call_start(llm, prompt, messages, call_options, true, false, false, false, err);
+  return call_start(llm, prompt, messages, call_options, true, false, false, false, -1, err);
 }
 
 HVB_PUBLIC bool hvb_stream_next(hvb_stream *s, json_object **delta, hvb_error *err) {
@@ -527,7 +578,7 @@ hvb_stream *hvb__chat_begin_async(hvb_llm *llm, const char *prompt, json_object 
     hvb__fail(err, HVB_EINVAL, "give exactly one of prompt and messages");
     return NULL;
   }
-  return call_start(llm, prompt, messages, call_options, deltas, !deltas, runs_tools, true, err);
+  return call_start(llm, prompt, messages, call_options, deltas, !deltas, runs_tools, true, -1, err);
 }
 
 hvb_transfer *hvb__chat_transfer(hvb_stream *s) {

@@ -21,12 +21,17 @@
 
 /* ---- what the strategies learn ---- */
 
+#define TTFB_RING 32
+#define TTFB_P95_MIN 8 /* measured answers before a p95 means anything */
+
 struct hvb_route_stats {
   GMutex lock;
   size_t n;
   double *current;  /* smooth weighted round robin: each target's current weight */
   double *ttfb_us;  /* EWMA of time to first byte; 0: not measured yet */
   int *inflight;
+  gint64 (*ttfb_ring)[TTFB_RING]; /* the last TTFB_RING times to first byte (for hedging) */
+  size_t *ttfb_count;             /* how many were measured (the ring holds the last ones) */
 };
 
 #define EWMA_ALPHA 0.3
@@ -38,6 +43,8 @@ hvb_route_stats *hvb__route_stats_new(size_t n) {
   st->current = g_new0(double, n);
   st->ttfb_us = g_new0(double, n);
   st->inflight = g_new0(int, n);
+  st->ttfb_ring = g_malloc0(n * sizeof *st->ttfb_ring);
+  st->ttfb_count = g_new0(size_t, n);
   return st;
 }
 
@@ -47,6 +54,8 @@ void hvb__route_stats_free(hvb_route_stats *st) {
   g_free(st->current);
   g_free(st->ttfb_us);
   g_free(st->inflight);
+  g_free(st->ttfb_ring);
+  g_free(st->ttfb_count);
   g_free(st);
 }
 
@@ -77,7 +86,25 @@ static void stats_ttfb(hvb_route_stats *st, size_t i, gint64 us) {
   g_mutex_lock(&st->lock);
   st->ttfb_us[i] = st->ttfb_us[i] > 0 ? EWMA_ALPHA * (double)us + (1 - EWMA_ALPHA) * st->ttfb_us[i]
                                       : (double)us;
+  st->ttfb_ring[i][st->ttfb_count[i]++ % TTFB_RING] = us;
   g_mutex_unlock(&st->lock);
+}
+
+/* Target i's p95 time to first byte over its last answers, or 0 before TTFB_P95_MIN. */
+static gint64 stats_p95(hvb_route_stats *st, size_t i) {
+  gint64 v[TTFB_RING];
+  g_mutex_lock(&st->lock);
+  size_t n = MIN(st->ttfb_count[i], (size_t)TTFB_RING);
+  memcpy(v, st->ttfb_ring[i], n * sizeof *v);
+  g_mutex_unlock(&st->lock);
+  if (n < TTFB_P95_MIN) return 0;
+  for (size_t a = 1; a < n; a++) /* insertion sort of 32 at most */
+    for (size_t b = a; b > 0 && v[b] < v[b - 1]; b--) {
+      gint64 t = v[b];
+      v[b] = v[b - 1];
+      v[b - 1] = t;
+    }
+  return v[(n * 95 + 99) / 100 - 1];
 }
 
 /* ---- one call ---- */
@@ -360,6 +387,42 @@ long hvb__route_call_remaining_ms(const hvb_route_call *rc) {
   if (!rc->deadline_us) return 0;
   gint64 left = (rc->deadline_us - g_get_monotonic_time()) / 1000;
   return left >= 1 ? (long)left : 1;
+}
+
+long hvb__route_call_hedge_ms(const hvb_route_call *rc) {
+  const hvb_route_def *def = rc->route->def;
+  if (!def->hedge || !rc->current || hvb__route_call_is_last(rc)) return 0;
+  gint64 p95 = def->hedge_p95 ? stats_p95(rc->route->stats, rc->current->index) : 0;
+  return p95 > 0 ? (long)MAX(p95 / 1000, 1) : def->hedge_after_ms;
+}
+
+long hvb__route_call_current(const hvb_route_call *rc) {
+  return rc->current ? (long)rc->current->index : -1;
+}
+
+void hvb__route_call_exclude(hvb_route_call *rc, size_t index) {
+  for (size_t p = rc->pos; p < rc->norder; p++)
+    if (rc->order[p] == index) {
+      memmove(&rc->order[p], &rc->order[p + 1], (rc->norder - p - 1) * sizeof *rc->order);
+      rc->norder--;
+      return;
+    }
+}
+
+void hvb__route_call_lost(hvb_route_call *rc, size_t index, int64_t started_us,
+                          const char *why) {
+  attempt *keep = rc->current; /* appending may move the array: keep the position */
+  size_t at = keep ? (size_t)(keep - &g_array_index(rc->attempts, attempt, 0)) : 0;
+  attempt *a = add_attempt(rc, index, "cancelled");
+  a->started_us = started_us;
+  a->reason = g_strdup(why);
+  if (keep) rc->current = &g_array_index(rc->attempts, attempt, at);
+  RLOG(rc, "route %s: target %zu (%s) cancelled: %s", rc->route->def->name, index + 1,
+       label(rc, index), why);
+}
+
+int64_t hvb__route_call_started_us(const hvb_route_call *rc) {
+  return rc->current ? rc->current->started_us : 0;
 }
 
 bool hvb__route_call_is_last(const hvb_route_call *rc) {

@@ -89,6 +89,20 @@ void hvb__route_call_answered(hvb_route_call *rc);
 /* Milliseconds left of the route's deadline (>= 1), or 0 when it has none. */
 long hvb__route_call_remaining_ms(const hvb_route_call *rc);
 
+/* Hedging: the milliseconds after which a second target should be started beside the
+ * current one (the route's "hedge": its p95 time to first byte, or "hedge_after_ms"), or 0
+ * when the route does not hedge or no further target may be tried. */
+long hvb__route_call_hedge_ms(const hvb_route_call *rc);
+/* The current target's index, or -1 when none runs. */
+long hvb__route_call_current(const hvb_route_call *rc);
+/* When the current attempt started (monotonic us), 0 when none runs. */
+int64_t hvb__route_call_started_us(const hvb_route_call *rc);
+/* This call never tries target `index` (a hedged call's other half runs it). */
+void hvb__route_call_exclude(hvb_route_call *rc, size_t index);
+/* Target `index`, started at `started_us` by the other half of a hedged call, lost the race
+ * and was cancelled: recorded ("outcome": "cancelled", `why`) in this call's record. */
+void hvb__route_call_lost(hvb_route_call *rc, size_t index, int64_t started_us, const char *why);
+
 /* Whether the current target is the last the call may try (it keeps its own retries). */
 bool hvb__route_call_is_last(const hvb_route_call *rc);
 

@@ -68,6 +68,9 @@ typedef struct hvb_route_def {
   long deadline_ms;      /* the whole routed call; 0: none */
   bool no_retries;       /* "retries": false: every target is tried once */
   hvb_breaker_config breaker;
+  bool hedge;            /* hedged requests ("hedge", or "hedge_after_ms" alone) */
+  bool hedge_p95;        /* the delay is the first target's p95 time to first byte */
+  long hedge_after_ms;   /* the delay (fixed, or until the p95 is known) */
 } hvb_route_def;
 
 /* Check one catalog entry of "routes" (HVB_CONFIG naming the route and field). */
