@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "call/breaker.h"
 #include "call/ratelimit-headers.h"
+#include "base/log.h"
 #include "base/common.h"
 #include "base/error.h"
 
@@ -161,6 +162,71 @@ bool hvb__routed_supports(const struct hvb_routed *r, hvb_gateway_op op, hvb_err
   }
   if (err) *err = first;
   return false;
+}
+
+/* ---- embeddings and images: the route walked around a whole call of each target ---- */
+
+static void *routed_run(struct hvb_routed *r, json_object *call_options,
+                        void *(*fn)(hvb_llm *target, void *args, hvb_error *err), void *args,
+                        hvb_error *err) {
+  hvb_route_call *rc = hvb__route_call_new(&r->route, call_options,
+                                           hvb__log_enabled(HVB_LOG_INFO));
+  hvb__route_call_set_may_wait(rc, true); /* a sync call: it owns its thread */
+  hvb_error e = HVB_ERROR_INIT;
+  void *out = NULL;
+  const hvb_route_target *t;
+  while (!out && (t = hvb__route_call_next(rc, &e))) {
+    hvb_error te = HVB_ERROR_INIT;
+    out = fn(r->llms[t - r->route.targets], args, &te);
+    if (out) {
+      hvb__route_call_answered(rc);
+    } else {
+      e = te;
+      if (!hvb__route_call_failed(rc, &te)) break;
+    }
+  }
+  hvb__route_call_free(rc);
+  if (!out && err) *err = e;
+  return out;
+}
+
+typedef struct routed_embed {
+  const char *const *texts;
+  size_t n;
+  json_object *options;
+  hvb_embed_progress_fn progress;
+  void *user_data;
+} routed_embed;
+
+static void *embed_target(hvb_llm *target, void *args, hvb_error *err) {
+  routed_embed *a = args;
+  return hvb_llm_embed_progress(target, a->texts, a->n, a->options, a->progress, a->user_data,
+                                err);
+}
+
+hvb_embeddings *hvb__routed_embed(struct hvb_routed *r, const char *const *texts, size_t n,
+                                  json_object *call_options, hvb_embed_progress_fn progress,
+                                  void *user_data, hvb_error *err) {
+  routed_embed a = {texts, n, call_options, progress, user_data};
+  return routed_run(r, call_options, embed_target, &a, err);
+}
+
+typedef struct routed_imagen {
+  const char *prompt;
+  hvb_image *const *refs;
+  size_t nrefs;
+  json_object *options;
+} routed_imagen;
+
+static void *imagen_target(hvb_llm *target, void *args, hvb_error *err) {
+  routed_imagen *a = args;
+  return hvb_llm_imagen(target, a->prompt, a->refs, a->nrefs, a->options, err);
+}
+
+hvb_images *hvb__routed_imagen(struct hvb_routed *r, const char *prompt, hvb_image *const *refs,
+                               size_t nrefs, json_object *options, hvb_error *err) {
+  routed_imagen a = {prompt, refs, nrefs, options};
+  return routed_run(r, options, imagen_target, &a, err);
 }
 
 /* ---- hvb_route_status ---- */
