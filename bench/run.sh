@@ -30,6 +30,9 @@ if [ -x "$build/bench/bench-cache-redis" ] && command -v redis-server >/dev/null
 fi
 echo "== usage ledger: on (batched) and with a budget (written at once) against off =="
 "$build/libtool" --mode=execute "$build/bench/bench-usage" "http://127.0.0.1:$port" "${HB_BENCH_USAGE_CALLS:-20000}"
+echo "== routing: a routed call (one target; a fallback route whose first answers) against unrouted =="
+"$build/libtool" --mode=execute "$build/bench/bench-route" "http://127.0.0.1:$port" "${HB_BENCH_CALLS:-20000}"
+echo
 echo "== telemetry: an observer, and OTLP export to nginx, against off (same run) =="
 "$build/libtool" --mode=execute "$build/bench/bench-telemetry" "http://127.0.0.1:$port" "${HB_BENCH_CALLS:-20000}"
 echo

@@ -56,6 +56,7 @@ struct hvb_stream {
   bool committed; /* a delta reached the caller: no retry */
   bool done_marker; /* the protocol's end marker ([DONE]) was seen */
   bool debug; /* debug logging was on when the call started (one level check per call) */
+  int log_max; /* the most verbose level on then (hvb__log_max) */
   hvb_sse *decoder;
   void *gw_state;
   json_object *chunks; /* scratch array the gateway fills per event */
@@ -63,9 +64,12 @@ struct hvb_stream {
   json_object *current;
   GString *body;
   hvb_error error;
-  /* A routed call: what each target's way in needs again (owned copies). */
-  char *r_prompt;
+  /* A routed call: what each target's way in needs again: the caller's own for a sync call
+   * (they outlive it), else copies (r_owned). */
+  const char *r_prompt;
   json_object *r_messages, *r_options;
+  bool r_owned;
+  bool r_switched; /* a target's way in ran */
 };
 
 static bool is_over(const hvb_stream *s) {
@@ -203,17 +207,24 @@ static bool finish_transfer(hvb_stream *s, hvb_error *err) {
   return true;
 }
 
-/* One step of work: run the transfer a little. Sets failed or ended, or queues deltas. */
-static void advance(hvb_stream *s) {
+/* One step of work: run the transfer a little (waiting up to wait_ms for the network). Sets
+ * failed or ended, or queues deltas. */
+static void advance_for(hvb_stream *s, int wait_ms) {
   hvb_error e = HVB_ERROR_INIT;
-  hvb_step st = hvb__transfer_step(s->x.transfer, 1000, &e);
+  hvb_step st = hvb__transfer_step(s->x.transfer, wait_ms, &e);
   hvb__chat_settle(s, st, &e);
+}
+
+static void advance(hvb_stream *s) {
+  advance_for(s, 1000);
 }
 
 static bool route_on(hvb_stream *s, hvb_error *e);
 
 void hvb__chat_settle(hvb_stream *s, int st, const hvb_error *failure) {
   if (st == HVB_STEP_RUNNING) return;
+  /* What the reply's headers said of the target's rate limit (catalog-named) is learned. */
+  if (s->x.route && s->x.transfer) hvb__route_call_heard(s->x.route, s->x.transfer);
   hvb_error e = HVB_ERROR_INIT;
   if (failure) e = *failure;
   gint64 t = hvb__clock_us();
@@ -246,9 +257,11 @@ HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
   if (s->body) g_string_free(s->body, TRUE);
   hvb_spec_unref(s->x.spec);
   hvb__route_call_free(s->x.route);
-  g_free(s->r_prompt);
-  json_object_put(s->r_messages);
-  json_object_put(s->r_options);
+  if (s->r_owned) {
+    g_free((char *)s->r_prompt);
+    json_object_put(s->r_messages);
+    json_object_put(s->r_options);
+  }
   g_free(s);
 }
 
@@ -282,8 +295,15 @@ static void exchange_ready(hvb_stream *s, hvb_stage_rc rc) {
 
 /* Forget the previous target's way in and reply (nothing of it reached the caller), and make
  * `t` the exchange's spec, gateway and pool. */
-static void target_switch(hvb_stream *s, const hvb_route_target *t) {
-  hvb__pipeline_release(&s->x); /* the previous target's stage states: an aborted exchange */
+/* The previous target's way in and reply, forgotten (nothing of it reached the caller). */
+static void target_forget(hvb_stream *s) {
+  /* The previous target's stage states go as for an aborted exchange; the LLM's usage and
+   * telemetry settings stay with the call (every target's exchange is accounted). */
+  struct hvb_usage_cfg *usage = s->x.usage;
+  struct hvb_telemetry *telemetry = s->x.telemetry;
+  s->x.usage = NULL, s->x.telemetry = NULL;
+  hvb__pipeline_release(&s->x);
+  s->x.usage = usage, s->x.telemetry = telemetry;
   if (s->decoder) {
     if (s->x.gw->ops.stream_end) s->x.gw->ops.stream_end(s->gw_state);
     s->gw_state = NULL;
@@ -299,6 +319,12 @@ static void target_switch(hvb_stream *s, const hvb_route_target *t) {
   memset(s->x.state, 0, sizeof s->x.state);
   s->x.url = NULL;
   s->x.cached = false;
+}
+
+/* Make `t` the exchange's spec, gateway and pool, after forgetting the previous target. */
+static void target_switch(hvb_stream *s, const hvb_route_target *t) {
+  if (s->r_switched) target_forget(s); /* the first target has nothing to forget */
+  s->r_switched = true;
   hvb_spec_unref(s->x.spec);
   s->x.spec = hvb_spec_ref(t->spec);
   s->x.gw = t->gw;
@@ -336,14 +362,19 @@ static bool route_on(hvb_stream *s, hvb_error *e) {
   return route_next(s, e);
 }
 
-static hvb_stream *route_start(hvb_stream *s, const hvb_route *route, hvb_error *err) {
-  s->x.route = hvb__route_call_new(route, s->x.options);
+static hvb_stream *route_start(hvb_stream *s, const hvb_route *route, long exclude,
+                               hvb_error *err) {
+  s->x.route = hvb__route_call_new(route, s->x.options, s->log_max >= HVB_LOG_INFO);
+  if (exclude >= 0) hvb__route_call_exclude(s->x.route, (size_t)exclude);
   hvb__route_call_set_may_wait(s->x.route, !s->x.async);
   hvb__route_call_set_cache(s->x.route, s->x.llm_cache);
   s->x.route_no_retries = route->def->no_retries;
-  s->r_prompt = g_strdup(s->x.prompt);
-  s->r_messages = s->x.messages ? hvb__json_copy(s->x.messages) : NULL;
-  s->r_options = s->x.options ? hvb__json_copy(s->x.options) : NULL;
+  /* A sync chat runs to its end before it returns: the caller's input is still there for
+   * every target. A stream or an async call goes on after: it keeps copies. */
+  s->r_owned = !s->gather || s->x.async;
+  s->r_prompt = s->r_owned ? g_strdup(s->x.prompt) : s->x.prompt;
+  s->r_messages = s->x.messages && s->r_owned ? hvb__json_copy(s->x.messages) : s->x.messages;
+  s->r_options = s->x.options && s->r_owned ? hvb__json_copy(s->x.options) : s->x.options;
   s->x.prompt = NULL, s->x.messages = s->x.options = NULL;
   hvb_error e = HVB_ERROR_INIT;
   if (route_next(s, &e)) return s;
@@ -357,7 +388,7 @@ static hvb_stream *route_start(hvb_stream *s, const hvb_route *route, hvb_error 
  * options say. New stream, or NULL with err set (bad input, or a stage refused). */
 static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *messages,
                               json_object *call_options, bool force_stream, bool gather,
-                              bool runs_tools, bool async, hvb_error *err) {
+                              bool runs_tools, bool async, long exclude, hvb_error *err) {
   /* The operation is checked before anything else, so that an unsupported call fails the
    * same way whatever its arguments. */
   gint64 start = hvb__clock_us(); /* the call's clock (core/call/stage-account.c) */
@@ -379,8 +410,9 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   s->gather = gather;
   s->chunks = json_object_new_array();
   g_queue_init(&s->pending);
-  s->debug = hvb__log_enabled(HVB_LOG_DEBUG);
-  if (route) return route_start(s, route, err);
+  s->log_max = hvb__log_max();
+  s->debug = s->log_max >= HVB_LOG_DEBUG;
+  if (route) return route_start(s, route, exclude, err);
   /* The transfer makes no progress before it is stepped: the sink's state can follow. */
   hvb_error e = HVB_ERROR_INIT;
   hvb_stage_rc rc = hvb__pipeline_request(&s->x, &e);
@@ -401,7 +433,7 @@ static hvb_result *exchange_result(hvb_stream *s, hvb_error *err) {
   hvb_result *r = hvb__accum_result(s->x.acc, json_object_object_get(s->x.request, "messages"));
   r->cached = s->x.cached;
   r->steps = 1;
-  if (s->x.route) hvb__result_set_route(r, hvb__route_call_record(s->x.route));
+  if (s->x.route) hvb__route_call_record_into(s->x.route, r);
   if (!hvb__pipeline_result(&s->x, r, err)) {
     hvb_result_free(r);
     return NULL;
@@ -419,12 +451,56 @@ static hvb_result *call_gather(hvb_stream *s, hvb_error *err) {
   return exchange_result(s, err);
 }
 
+/* ---- hedged requests (a route's "hedge"): a sync chat only, which owns its thread ---- */
+
+/* The race is over: `winner` goes on, `loser` is freed, its transfer closed mid-flight; the
+ * winner's record says which target was cancelled. */
+static hvb_stream *hedge_settle(hvb_stream *winner, hvb_stream *loser) {
+  long i = loser->x.route ? hvb__route_call_current(loser->x.route) : -1;
+  if (i >= 0 && winner->phase != PHASE_FAILED)
+    hvb__route_call_lost(winner->x.route, (size_t)i, hvb__route_call_started_us(loser->x.route),
+                         "hedged: another target answered first");
+  hvb_stream_free(loser);
+  return winner;
+}
+
+/* When the current target has not answered within the route's hedge delay, the next target
+ * is started beside it (a second exchange that excludes the first's target); the two are
+ * stepped in turn and the first complete answer wins. The stream to gather is returned. */
+static hvb_stream *hedge_race(hvb_llm *llm, hvb_stream *s, const char *prompt,
+                              json_object *messages, json_object *call_options,
+                              bool runs_tools) {
+  long delay = s->x.route && !is_over(s) ? hvb__route_call_hedge_ms(s->x.route) : 0;
+  if (delay <= 0) return s;
+  gint64 until = g_get_monotonic_time() + (gint64)delay * 1000;
+  for (gint64 left; !is_over(s) && (left = until - g_get_monotonic_time()) > 0;)
+    advance_for(s, (int)MIN(left / 1000 + 1, 1000));
+  if (is_over(s) || hvb__route_call_hedge_ms(s->x.route) <= 0) return s;
+  hvb_error e = HVB_ERROR_INIT;
+  hvb_stream *h = call_start(llm, prompt, messages, call_options, false, true, runs_tools,
+                             false, hvb__route_call_current(s->x.route), &e);
+  if (!h) return s; /* no other target could start: the first goes on alone */
+  if (s->log_max >= HVB_LOG_INFO)
+    hvb__log(HVB_LOG_INFO, "route: target %ld gave no answer in %ld ms: hedging with target %ld",
+             hvb__route_call_current(s->x.route) + 1, delay,
+             h->x.route ? hvb__route_call_current(h->x.route) + 1 : 0);
+  for (;;) {
+    if (!is_over(s)) advance_for(s, 5);
+    if (s->phase != PHASE_RUNNING && s->phase != PHASE_FAILED) return hedge_settle(s, h);
+    if (!is_over(h)) advance_for(h, 5);
+    if (h->phase != PHASE_RUNNING && h->phase != PHASE_FAILED) return hedge_settle(h, s);
+    if (s->phase == PHASE_FAILED) return hedge_settle(h, s);
+    if (h->phase == PHASE_FAILED) return hedge_settle(s, h);
+  }
+}
+
 hvb_result *hvb__chat_once(hvb_llm *llm, const char *prompt, json_object *messages,
                            json_object *call_options, bool runs_tools, json_object **again,
                            hvb_error *err) {
   hvb_stream *s =
-      call_start(llm, prompt, messages, call_options, false, true, runs_tools, false, err);
+      call_start(llm, prompt, messages, call_options, false, true, runs_tools, false, -1, err);
   if (!s) return NULL;
+  if (s->x.route) s = hedge_race(llm, s, prompt, messages, call_options, runs_tools);
   hvb_result *r = call_gather(s, err);
   if (!r && again) {
     *again = s->x.retry_messages;
@@ -449,7 +525,7 @@ hvb_result *hvb__llm_chat_ex(hvb_llm *llm, const char *prompt, json_object *mess
 
 hvb_stream *hvb__chat_stream(hvb_llm *llm, const char *prompt, json_object *messages,
                              json_object *call_options, hvb_error *err) {
-  return call_start(llm, prompt, messages, call_options, true, false, false, false, err);
+  return call_start(llm, prompt, messages, call_options, true, false, false, false, -1, err);
 }
 
 HVB_PUBLIC bool hvb_stream_next(hvb_stream *s, json_object **delta, hvb_error *err) {
@@ -503,7 +579,7 @@ hvb_stream *hvb__chat_begin_async(hvb_llm *llm, const char *prompt, json_object 
     hvb__fail(err, HVB_EINVAL, "give exactly one of prompt and messages");
     return NULL;
   }
-  return call_start(llm, prompt, messages, call_options, deltas, !deltas, runs_tools, true, err);
+  return call_start(llm, prompt, messages, call_options, deltas, !deltas, runs_tools, true, -1, err);
 }
 
 hvb_transfer *hvb__chat_transfer(hvb_stream *s) {

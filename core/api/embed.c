@@ -682,6 +682,9 @@ HVB_PUBLIC hvb_embeddings *hvb_llm_embed_progress(hvb_llm *llm, const char *cons
                                                   size_t n, json_object *call_options,
                                                   hvb_embed_progress_fn progress, void *user_data,
                                                   hvb_error *err) {
+  if (hvb__llm_routed(llm)) /* the whole call on each target in turn (route-llm.c) */
+    return hvb__routed_embed(hvb__llm_routed(llm), texts, n, call_options, progress, user_data,
+                             err);
   call *c = call_new(llm);
   c->progress = progress;
   c->progress_ud = user_data;

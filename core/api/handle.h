@@ -11,6 +11,8 @@
 #include <heavenbase/error.h>
 #include <heavenbase/gateway.h>
 #include <heavenbase/llm.h>
+#include <heavenbase/embed.h>
+#include <heavenbase/image.h>
 #include <heavenbase/repair.h>
 #include "gateway/gateway.h"
 #include "net/transport.h"
@@ -48,6 +50,18 @@ void hvb__routed_free(struct hvb_routed *r); /* NULL is a no-op */
 const hvb_route *hvb__routed_route(const struct hvb_routed *r);
 /* Whether some target supports `op`; else the first target's refusal. */
 bool hvb__routed_supports(const struct hvb_routed *r, hvb_gateway_op op, hvb_error *err);
+/* The LLM's routed targets, or NULL for an unrouted LLM. */
+struct hvb_routed *hvb__llm_routed(const hvb_llm *llm);
+/* Embeddings and images on a routed LLM: the whole call (hvb_llm_embed_progress,
+ * hvb_llm_imagen) on each target in the route's order, with its breaker and rate limits, as
+ * a sync chat walks them, until one gives a result or a failure does not fall through, or no
+ * target is left (NULL with err: the last failure, or why none could be tried). Each target
+ * is its own unrouted LLM: its own retries and timeouts apply. */
+hvb_embeddings *hvb__routed_embed(struct hvb_routed *r, const char *const *texts, size_t n,
+                                  json_object *call_options, hvb_embed_progress_fn progress,
+                                  void *user_data, hvb_error *err);
+hvb_images *hvb__routed_imagen(struct hvb_routed *r, const char *prompt, hvb_image *const *refs,
+                               size_t nrefs, json_object *options, hvb_error *err);
 
 /* The LLM's route (borrowed for the LLM's life), NULL for an LLM that is not routed. */
 const hvb_route *hvb__llm_route(const hvb_llm *llm);

@@ -380,6 +380,8 @@ static bool imagen_take(imagen_call *g, json_object *resp, hvb_error *err) {
 
 HVB_PUBLIC hvb_images *hvb_llm_imagen(hvb_llm *llm, const char *prompt, hvb_image *const *refs,
                                       size_t nrefs, json_object *options, hvb_error *err) {
+  if (hvb__llm_routed(llm)) /* the whole call on each target in turn (route-llm.c) */
+    return hvb__routed_imagen(hvb__llm_routed(llm), prompt, refs, nrefs, options, err);
   imagen_call *g = imagen_begin(llm, prompt, refs, nrefs, options, false, err);
   if (!g) return NULL;
   bool ok = g->r->cached;

@@ -143,6 +143,10 @@ HVB_PUBLIC hvb_llm *hvb_llm_new_with_config(const hvb_config *cfg, json_object *
   return llm;
 }
 
+struct hvb_routed *hvb__llm_routed(const hvb_llm *llm) {
+  return llm ? llm->routed : NULL;
+}
+
 const hvb_route *hvb__llm_route(const hvb_llm *llm) {
   return llm->routed ? hvb__routed_route(llm->routed) : NULL;
 }

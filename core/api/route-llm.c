@@ -7,6 +7,8 @@
 #include "config/route.h"
 #include "config/config.h"
 #include "call/breaker.h"
+#include "call/ratelimit-headers.h"
+#include "base/log.h"
 #include "base/common.h"
 #include "base/error.h"
 
@@ -17,6 +19,7 @@ struct hvb_routed {
   hvb_route route;
   hvb_llm **llms; /* def->ntargets */
   char **keys;    /* breaker keys, def->ntargets */
+  char **limit_headers; /* HVB_RLH_COUNT names per target (NULL: not named) */
 };
 
 void hvb__routed_free(struct hvb_routed *r) {
@@ -24,6 +27,9 @@ void hvb__routed_free(struct hvb_routed *r) {
   for (size_t i = 0; r->def && i < r->def->ntargets; i++) hvb_llm_free(r->llms[i]);
   g_free(r->llms);
   g_strfreev(r->keys);
+  for (size_t i = 0; r->def && r->limit_headers && i < r->def->ntargets * HVB_RLH_COUNT; i++)
+    g_free(r->limit_headers[i]);
+  g_free(r->limit_headers);
   g_free(r->route.targets);
   hvb__route_stats_free(r->route.stats);
   hvb__route_def_free(r->def);
@@ -73,6 +79,32 @@ static bool same_dimensions(const struct hvb_routed *r, hvb_error *err) {
   return true;
 }
 
+/* The reply headers target i's rate limits are stated in: its gateway's catalog entry's
+ * "rate_limit_headers" when it has one (a gateway may restate them), else its provider's.
+ * Read once, here, so a call only compares names. */
+static bool target_limit_headers(const hvb_config *cfg, struct hvb_routed *r, size_t i,
+                                 hvb_error *err) {
+  const hvb_spec *spec = r->route.targets[i].spec;
+  json_object *catalog = hvb__config_catalog(cfg);
+  const char *owner = "gateway", *name = hvb_spec_gateway(spec);
+  json_object *entry = json_object_object_get(json_object_object_get(catalog, "gateways"), name);
+  json_object *decl = json_object_object_get(entry, "rate_limit_headers");
+  if (!decl) {
+    owner = "provider", name = hvb_spec_provider(spec);
+    entry = json_object_object_get(json_object_object_get(catalog, "providers"), name);
+    decl = json_object_object_get(entry, "rate_limit_headers");
+  }
+  if (!decl) return true;
+  char *what = g_strdup_printf("%s '%s'", owner, name ? name : "");
+  char **names = &r->limit_headers[i * HVB_RLH_COUNT];
+  bool ok = hvb__ratelimit_headers_read(decl, what, names, err);
+  g_free(what);
+  bool any = false;
+  for (int k = 0; k < HVB_RLH_COUNT; k++) any = any || names[k];
+  if (any) r->route.targets[i].limit_headers = (const char *const *)names;
+  return ok;
+}
+
 static struct hvb_routed *routed_new_named(const hvb_config *cfg, const char *name,
                                           json_object *options, hvb_error *err) {
   hvb_route_def *def = hvb__route_def_load(cfg, name, err);
@@ -84,6 +116,7 @@ static struct hvb_routed *routed_new_named(const hvb_config *cfg, const char *na
   r->route.stats = hvb__route_stats_new(def->ntargets);
   r->llms = g_new0(hvb_llm *, def->ntargets);
   r->keys = g_new0(char *, def->ntargets + 1);
+  r->limit_headers = g_new0(char *, def->ntargets * HVB_RLH_COUNT);
   for (size_t i = 0; i < def->ntargets; i++) {
     json_object *topts = hvb__route_target_options(def, i, options);
     r->llms[i] = hvb_llm_new_with_config(cfg, topts, err);
@@ -103,6 +136,11 @@ static struct hvb_routed *routed_new_named(const hvb_config *cfg, const char *na
      * whoever routes to it. */
     r->keys[i] = g_strconcat(hvb_spec_client_key(t->spec), ":", hvb_spec_model_id(t->spec), NULL);
     t->breaker_key = r->keys[i];
+    if (!target_limit_headers(cfg, r, i, err)) {
+      hvb__error_prefix(err, "route '%s': targets[%zu] (%s)", def->name, i, def->labels[i]);
+      hvb__routed_free(r);
+      return NULL;
+    }
   }
   if (!same_dimensions(r, err)) {
     hvb__routed_free(r);
@@ -124,6 +162,71 @@ bool hvb__routed_supports(const struct hvb_routed *r, hvb_gateway_op op, hvb_err
   }
   if (err) *err = first;
   return false;
+}
+
+/* ---- embeddings and images: the route walked around a whole call of each target ---- */
+
+static void *routed_run(struct hvb_routed *r, json_object *call_options,
+                        void *(*fn)(hvb_llm *target, void *args, hvb_error *err), void *args,
+                        hvb_error *err) {
+  hvb_route_call *rc = hvb__route_call_new(&r->route, call_options,
+                                           hvb__log_enabled(HVB_LOG_INFO));
+  hvb__route_call_set_may_wait(rc, true); /* a sync call: it owns its thread */
+  hvb_error e = HVB_ERROR_INIT;
+  void *out = NULL;
+  const hvb_route_target *t;
+  while (!out && (t = hvb__route_call_next(rc, &e))) {
+    hvb_error te = HVB_ERROR_INIT;
+    out = fn(r->llms[t - r->route.targets], args, &te);
+    if (out) {
+      hvb__route_call_answered(rc);
+    } else {
+      e = te;
+      if (!hvb__route_call_failed(rc, &te)) break;
+    }
+  }
+  hvb__route_call_free(rc);
+  if (!out && err) *err = e;
+  return out;
+}
+
+typedef struct routed_embed {
+  const char *const *texts;
+  size_t n;
+  json_object *options;
+  hvb_embed_progress_fn progress;
+  void *user_data;
+} routed_embed;
+
+static void *embed_target(hvb_llm *target, void *args, hvb_error *err) {
+  routed_embed *a = args;
+  return hvb_llm_embed_progress(target, a->texts, a->n, a->options, a->progress, a->user_data,
+                                err);
+}
+
+hvb_embeddings *hvb__routed_embed(struct hvb_routed *r, const char *const *texts, size_t n,
+                                  json_object *call_options, hvb_embed_progress_fn progress,
+                                  void *user_data, hvb_error *err) {
+  routed_embed a = {texts, n, call_options, progress, user_data};
+  return routed_run(r, call_options, embed_target, &a, err);
+}
+
+typedef struct routed_imagen {
+  const char *prompt;
+  hvb_image *const *refs;
+  size_t nrefs;
+  json_object *options;
+} routed_imagen;
+
+static void *imagen_target(hvb_llm *target, void *args, hvb_error *err) {
+  routed_imagen *a = args;
+  return hvb_llm_imagen(target, a->prompt, a->refs, a->nrefs, a->options, err);
+}
+
+hvb_images *hvb__routed_imagen(struct hvb_routed *r, const char *prompt, hvb_image *const *refs,
+                               size_t nrefs, json_object *options, hvb_error *err) {
+  routed_imagen a = {prompt, refs, nrefs, options};
+  return routed_run(r, options, imagen_target, &a, err);
 }
 
 /* ---- hvb_route_status ---- */

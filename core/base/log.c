@@ -67,13 +67,16 @@ static int env_level(void) {
   return HVB_LOG_WARN;
 }
 
-bool hvb__log_enabled(hvb_log_level level) {
+int hvb__log_max(void) {
   g_mutex_lock(&log_lock);
   bool custom = log_custom;
   hvb_log_level max = log_max;
   g_mutex_unlock(&log_lock);
-  if (custom) return level <= max;
-  return (int)level <= env_level();
+  return custom ? (int)max : env_level();
+}
+
+bool hvb__log_enabled(hvb_log_level level) {
+  return (int)level <= hvb__log_max();
 }
 
 static void log_emit(hvb_log_level level, char *msg) {

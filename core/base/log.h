@@ -8,6 +8,9 @@
 
 void hvb__log(hvb_log_level level, const char *fmt, ...) HVB_PRINTF(2, 3);
 bool hvb__log_enabled(hvb_log_level level);
+/* The most verbose level enabled now (-1 or below: none): one check answers for several
+ * levels (a call asks once whether it logs debug and info lines). */
+int hvb__log_max(void);
 
 /* A warning the user must see: shown at the default level (even with $HB_LOG unset) the first
  * time `key` is given in the process, never again; HB_LOG=off or error, or an application

@@ -22,6 +22,7 @@ HVB_PUBLIC void hvb_result_free(hvb_result *r) {
   json_object_put(r->structured);
   json_object_put(r->structured_outcome);
   json_object_put(r->route);
+  if (r->route_src) r->route_release(r->route_src);
   json_object_put(r->timing);
   json_object_put(r->clock.steps);
   g_free(r);
@@ -66,9 +67,24 @@ HVB_PUBLIC json_object *hvb_result_repairs(const hvb_result *r) {
   return r ? r->repairs : NULL;
 }
 HVB_PUBLIC json_object *hvb_result_route(const hvb_result *r) {
-  return r ? r->route : NULL;
+  if (!r) return NULL;
+  /* Made once, when first asked for; the result belongs to one thread at a time. */
+  hvb_result *w = (hvb_result *)r;
+  if (!w->route && w->route_src) w->route = w->route_build(w->route_src);
+  return w->route;
+}
+
+void hvb__result_set_route_lazy(hvb_result *r, void *src, json_object *(*build)(const void *src),
+                                void (*release)(void *src)) {
+  g_clear_pointer(&r->route, json_object_put);
+  if (r->route_src) r->route_release(r->route_src);
+  r->route_src = src;
+  r->route_build = build;
+  r->route_release = release;
 }
 void hvb__result_set_route(hvb_result *r, json_object *route) {
+  if (r->route_src) r->route_release(r->route_src);
+  r->route_src = NULL;
   json_object_put(r->route);
   r->route = route;
 }
@@ -154,7 +170,7 @@ static json_object *field_value(const void *obj, const char *field) {
   if (strcmp(field, "usage") == 0) return json_object_get(r->usage);
   if (strcmp(field, "structured") == 0) return json_object_get(r->structured);
   if (strcmp(field, "structured_outcome") == 0) return json_object_get(r->structured_outcome);
-  if (strcmp(field, "route") == 0) return json_object_get(r->route);
+  if (strcmp(field, "route") == 0) return json_object_get(hvb_result_route(r));
   if (strcmp(field, "cost") == 0) return hvb__cost_json(&r->cost);
   if (strcmp(field, "timing") == 0) return json_object_get(hvb_result_timing(r));
   return json_object_get(r->raw); /* "raw": the caller checked the name */

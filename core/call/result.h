@@ -34,7 +34,11 @@ struct hvb_result {
   bool structured_asked;        /* the call had a response_format */
   json_object *structured;      /* the value, or NULL */
   json_object *structured_outcome;
-  json_object *route; /* a routed call's record (core/call/route.c), else NULL */
+  json_object *route; /* a routed call's record (core/call/route.c), else NULL; when
+                         route_src is set, made from it on the first hvb_result_route */
+  void *route_src;    /* what the record is made from (owned: route_release frees it) */
+  json_object *(*route_build)(const void *src);
+  void (*route_release)(void *src);
   /* Set by the accounting stage (core/call/stage-account.c); summed by a tool loop. */
   hvb_cost cost;
   hvb_call_timing clock;
@@ -51,6 +55,12 @@ void hvb__result_structured_retried(hvb_result *r, int retries, json_object *err
 
 /* Replace the route record (taken). */
 void hvb__result_set_route(hvb_result *r, json_object *route);
+
+/* The route record is made by build(src) when first read (most callers never read it, and a
+ * routed call must cost little more than an unrouted one); src is taken: release(src) frees
+ * it with the result. */
+void hvb__result_set_route_lazy(hvb_result *r, void *src, json_object *(*build)(const void *src),
+                                void (*release)(void *src));
 
 /* Add the time the call spent after its result was made (the exchange's release) to the
  * result's timing. */

@@ -12,6 +12,8 @@ static hvb_stage_rc route_request(hvb_exchange *x, void **state, hvb_error *err)
   long left = hvb__route_call_remaining_ms(x->route);
   if (left && (!x->http.timeout_ms || left < x->http.timeout_ms)) x->http.timeout_ms = left;
   if (!hvb__route_call_is_last(x->route) || x->route_no_retries) x->http.max_retries = 0;
+  /* The headers its provider states its rate limit in (catalog data) are kept for the route. */
+  x->http.ncapture = hvb__route_call_capture(x->route, &x->http.capture_headers);
   return HVB_STAGE_NEXT;
 }
 

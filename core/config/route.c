@@ -26,6 +26,12 @@
  *                           open it, default 5), "failure_rate" (0..1, with "min_calls",
  *                           default 10, in "window" seconds, default 60; off by default),
  *                           "cooldown" (seconds open before one trial call, default 30)
+ *           "hedge"         true: a sync chat whose first target has not answered within
+ *                           that target's p95 time to first byte (of its last 32 answers;
+ *                           "hedge_after_ms" until 8 were measured) starts the next target
+ *                           too; the first complete answer wins, the other is cancelled
+ *           "hedge_after_ms"  milliseconds (> 0): with "hedge", the delay until 8 answers
+ *                           were measured (default 1000); alone, a fixed delay, hedging on
  *           "description"   one line for people
  * A target may not itself be a route.
  */
@@ -190,6 +196,13 @@ bool hvb__route_entry_check(const char *name, json_object *e, hvb_error *err) {
   if (v && (!json_object_is_type(v, json_type_string) ||
             (strcmp(json_object_get_string(v), "next") && strcmp(json_object_get_string(v), "wait"))))
     return fail_field(err, name, "on_limit", "\"next\" or \"wait\"");
+  v = json_object_object_get(e, "hedge");
+  if (v && !json_object_is_type(v, json_type_boolean))
+    return fail_field(err, name, "hedge", "true or false");
+  v = json_object_object_get(e, "hedge_after_ms");
+  if (v && (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+            json_object_get_int64(v) > 10000000))
+    return fail_field(err, name, "hedge_after_ms", "a positive integer (milliseconds)");
   v = json_object_object_get(e, "description");
   if (v && !json_object_is_type(v, json_type_string))
     return fail_field(err, name, "description", "a string");
@@ -265,7 +278,7 @@ hvb_route_def *hvb__route_def_load(const hvb_config *cfg, const char *name, hvb_
     return NULL;
   }
   if (!hvb__route_entry_check(name, e, err)) return NULL;
-  hvb_route_def *def = g_new0(hvb_route_def, 1);
+  hvb_route_def *def = g_atomic_rc_box_new0(hvb_route_def);
   def->name = g_strdup(name);
   const char *strategy = hvb__json_str(e, "strategy");
   for (int s = 0; strategy && strategy_names[s]; s++)
@@ -307,6 +320,11 @@ hvb_route_def *hvb__route_def_load(const hvb_config *cfg, const char *name, hvb_
   load_breaker(&def->breaker, json_object_object_get(e, "breaker"));
   const char *on_limit = hvb__json_str(e, "on_limit");
   def->wait_on_limit = on_limit && !strcmp(on_limit, "wait");
+  json_object *hedge = json_object_object_get(e, "hedge");
+  json_object *after = json_object_object_get(e, "hedge_after_ms");
+  def->hedge = hedge ? json_object_get_boolean(hedge) : after != NULL;
+  def->hedge_p95 = hedge && json_object_get_boolean(hedge);
+  def->hedge_after_ms = after ? (long)json_object_get_int64(after) : 1000;
   if (!check_no_nesting(cfg, def, err)) {
     hvb__route_def_free(def);
     return NULL;
@@ -314,14 +332,21 @@ hvb_route_def *hvb__route_def_load(const hvb_config *cfg, const char *name, hvb_
   return def;
 }
 
-void hvb__route_def_free(hvb_route_def *def) {
-  if (!def) return;
+static void def_clear(gpointer p) {
+  hvb_route_def *def = p;
   g_free(def->name);
   json_object_put(def->targets);
   g_strfreev(def->labels);
   g_free(def->weights);
   g_free(def->limits);
-  g_free(def);
+}
+
+hvb_route_def *hvb__route_def_ref(hvb_route_def *def) {
+  return g_atomic_rc_box_acquire(def);
+}
+
+void hvb__route_def_free(hvb_route_def *def) {
+  if (def) g_atomic_rc_box_release_full(def, def_clear);
 }
 
 json_object *hvb__route_target_options(const hvb_route_def *def, size_t i,

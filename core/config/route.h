@@ -68,6 +68,9 @@ typedef struct hvb_route_def {
   long deadline_ms;      /* the whole routed call; 0: none */
   bool no_retries;       /* "retries": false: every target is tried once */
   hvb_breaker_config breaker;
+  bool hedge;            /* hedged requests ("hedge", or "hedge_after_ms" alone) */
+  bool hedge_p95;        /* the delay is the first target's p95 time to first byte */
+  long hedge_after_ms;   /* the delay (fixed, or until the p95 is known) */
 } hvb_route_def;
 
 /* Check one catalog entry of "routes" (HVB_CONFIG naming the route and field). */
@@ -80,6 +83,9 @@ const char *hvb__route_named(const hvb_config *cfg, json_object *options);
 
 /* Load the route `name` from the catalog (new), or NULL with HVB_CONFIG / HVB_NOT_FOUND. */
 hvb_route_def *hvb__route_def_load(const hvb_config *cfg, const char *name, hvb_error *err);
+/* A def is reference-counted (a result's route record may outlive its LLM): _ref adds one,
+ * _free drops one and frees the def with the last (NULL is a no-op). Thread-safe. */
+hvb_route_def *hvb__route_def_ref(hvb_route_def *def);
 void hvb__route_def_free(hvb_route_def *def);
 
 /* The LLM options of target `i`: the caller's options (may be NULL; "preset" and the

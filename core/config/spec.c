@@ -57,6 +57,12 @@
  *               "rejects"     array of names: fields never sent ("encoding_format")
  *               "set"         object: fields sent with every request, replacing the
  *                             caller's ("encoding_format": "float")
+ *             "rate_limit_headers"  object of strings: the reply headers the provider
+ *                             states its rate limits in, by meaning: "requests_remaining",
+ *                             "requests_reset", "tokens_remaining", "tokens_reset" (a reset
+ *                             is a duration, "6m0s", or an RFC 3339 time). A routed call
+ *                             learns from them (core/call/ratelimit-headers.c); a gateway's
+ *                             entry may give its own, which then win
  *             "description"   one line for people (expected)
  *
  *   gateway   (only gateways that are servers of their own, such as the shipped proxy
@@ -265,10 +271,11 @@ static const field_rule provider_rules[] = {
   {"base_url", F_STRING}, {"api_key_env", F_NAME}, {"gateway", F_NAME},
   {"headers", F_STRING_MAP}, {"default_args", F_OBJECT}, {"model_args", F_OBJECT_MAP},
   {"embedding_batch_size", F_COUNT}, {"embedding", F_OBJECT}, {"description", F_STRING},
-  {"requires_key", F_BOOL}, {NULL, 0}};
+  {"requires_key", F_BOOL}, {"rate_limit_headers", F_STRING_MAP}, {NULL, 0}};
 static const field_rule gateway_rules[] = {
   {"base_url", F_STRING}, {"base_url_env", F_NAME}, {"api_key_env", F_NAME},
-  {"api_key_header", F_NAME}, {"description", F_STRING}, {"requires_key", F_BOOL}, {NULL, 0}};
+  {"api_key_header", F_NAME}, {"description", F_STRING}, {"requires_key", F_BOOL},
+  {"rate_limit_headers", F_STRING_MAP}, {NULL, 0}};
 
 static const field_rule route_rules[] = {{NULL, 0}}; /* checked by core/config/route.c */
 

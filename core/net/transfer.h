@@ -64,6 +64,10 @@ struct hvb_transfer {
   bool hint_ms;        /* the hint came from retry-after-ms, which wins over Retry-After */
   char content_type[128];
   char session_id[256]; /* Mcp-Session-Id of the response (the MCP client's), "" when none */
+  const char *const *capture; /* the request's capture_headers (borrowed), ncapture of them */
+  size_t ncapture;
+  size_t capture_len[HVB_CAPTURE_MAX]; /* strlen of each name (0: none) */
+  char captured[HVB_CAPTURE_MAX][64]; /* their values in this response; "" when absent */
   GString *error_body; /* non-2xx body, first ERROR_BODY_MAX bytes */
   hvb_error_body_fn error_reader; /* the request's error_body reader, and its data */
   void *error_reader_data;
@@ -77,6 +81,14 @@ struct hvb_transfer {
 };
 
 static inline bool status_ok(long status) { return status >= 200 && status < 300; }
+
+/* A response header line: kept when it is one the request asked to capture. */
+void hvb__xfer_capture(hvb_transfer *t, const char *line, size_t len);
+/* Take the request's capture names (borrowed). */
+void hvb__xfer_capture_set(hvb_transfer *t, const char *const *names, size_t n);
+static inline void hvb__xfer_capture_clear(hvb_transfer *t) {
+  for (size_t i = 0; i < t->ncapture; i++) t->captured[i][0] = '\0';
+}
 
 /* The deadline passed (before or during an attempt): t->err is HVB_TIMEOUT. */
 void hvb__xfer_fail_deadline(hvb_transfer *t);

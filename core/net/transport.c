@@ -81,6 +81,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ud) {
   size_t len = size * nitems;
   const char *v;
   size_t vlen;
+  if (t->ncapture) hvb__xfer_capture(t, line, len); /* the status line matches no name */
   if (len > 5 && memcmp(line, "HTTP/", 5) == 0) {
     /* A new response (also after 1xx): forget what an earlier one said. */
     const char *p = memchr(line, ' ', len);
@@ -89,6 +90,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ud) {
     t->hint_ms = false;
     t->content_type[0] = '\0';
     t->session_id[0] = '\0';
+    hvb__xfer_capture_clear(t);
   } else if (header_is(line, len, "mcp-session-id", &v, &vlen)) {
     size_t n = MIN(vlen, sizeof t->session_id - 1);
     memcpy(t->session_id, v, n);
@@ -212,6 +214,7 @@ static void attempt_reset(hvb_transfer *t) {
   t->hint_ms = false;
   t->content_type[0] = '\0';
   t->session_id[0] = '\0';
+  hvb__xfer_capture_clear(t);
   g_string_truncate(t->error_body, 0);
   t->body_bytes = 0;
   t->sink_aborted = false;
@@ -496,6 +499,7 @@ hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_requ
   t->error_reader_data = req->error_body_data;
   t->on_attempt = req->on_attempt;
   t->attempt_data = req->attempt_data;
+  hvb__xfer_capture_set(t, req->capture_headers, req->ncapture);
   t->debug = hvb__log_enabled(HVB_LOG_DEBUG);
   if (!t->error_body) t->error_body = g_string_new(NULL);
   t->retry_after_ms = -1;

@@ -95,7 +95,15 @@ typedef struct hvb_http_request {
   size_t nparts;
   hvb_attempt_fn on_attempt;    /* may be NULL */
   void *attempt_data;           /* borrowed: must outlive the transfer */
+  const char *const *capture_headers; /* ncapture response header names (entries may be
+                                         NULL: none) whose values the last attempt gave are
+                                         kept (hvb__transfer_captured); borrowed: must
+                                         outlive the transfer. The transport gives them no
+                                         meaning: a route learns rate limits from them */
+  size_t ncapture;              /* at most HVB_CAPTURE_MAX */
 } hvb_http_request;
+
+#define HVB_CAPTURE_MAX 4
 
 /* What the body sink tells the transport about the bytes it was given. */
 typedef enum hvb_sink_rc {
@@ -185,6 +193,10 @@ const char *hvb__transfer_content_type(const hvb_transfer *t);
 /* The last attempt's Retry-After (or retry-after-ms) in milliseconds, -1 when it gave none
  * (a routed call pauses the target that long: core/call/route.c). */
 long hvb__transfer_retry_after_ms(const hvb_transfer *t);
+
+/* The value of the request's capture_headers[i] in the last attempt's response (borrowed
+ * until the next step), or NULL when that response had no such header. */
+const char *hvb__transfer_captured(const hvb_transfer *t, size_t i);
 
 /* The Mcp-Session-Id header of the last attempt's response ("" when absent), borrowed until
  * the next step: the MCP client's Streamable HTTP transport sends it back. */

@@ -219,6 +219,31 @@ static bool nap(up_server *s, int ms) {
   return false;
 }
 
+static void note_abort(up_server *s);
+
+/* nap() while a response is due on `fd`: false (and the response counted as aborted) as
+ * soon as the client closes the connection, so a test sees a cancelled transfer go away
+ * while its reply was still being held back (a hedged request's loser). */
+static bool nap_watch(up_server *s, int fd, int ms) {
+  gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+  while (!stopping(s)) {
+    gint64 left = end - g_get_monotonic_time();
+    if (left <= 0) return true;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    if (poll(&pfd, 1, (int)MIN(left / 1000 + 1, SLICE_MS)) > 0) {
+      char c;
+      ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
+          (pfd.revents & (POLLHUP | POLLERR))) {
+        note_abort(s);
+        return false;
+      }
+      if (n > 0) g_usleep(SLICE_MS * 1000); /* a pipelined request: not a close */
+    }
+  }
+  return false;
+}
+
 /* up_faults.write_size of the response this connection's thread is sending (0: any size). */
 static _Thread_local int write_size;
 
@@ -539,7 +564,7 @@ static bool send_chunk(up_server *s, int fd, const resp *r, const chunk *c) {
 /* Send `r`; false when the connection must be closed afterwards (or already broke). */
 static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
   write_size = r->faults.write_size;
-  if (r->faults.head_delay_ms > 0 && !nap(s, r->faults.head_delay_ms)) return false;
+  if (r->faults.head_delay_ms > 0 && !nap_watch(s, fd, r->faults.head_delay_ms)) return false;
   size_t total = 0;
   for (int i = 0; i < r->nchunks; i++) total += r->chunks[i].len;
   int first_times = r->nchunks > 0 && r->first_times > 1 ? r->first_times : 1;
@@ -559,7 +584,7 @@ static bool serve(up_server *s, int fd, const resp *r, bool keep_alive) {
   for (int i = 0; ok && i < r->nchunks; i++) {
     if (r->close_after > 0 && i == r->close_after) return false;
     for (int k = 0; ok && k < (i == 0 ? first_times : 1); k++) {
-      if (r->chunks[i].delay_ms > 0 && !nap(s, r->chunks[i].delay_ms)) return false;
+      if (r->chunks[i].delay_ms > 0 && !nap_watch(s, fd, r->chunks[i].delay_ms)) return false;
       ok = send_chunk(s, fd, r, &r->chunks[i]);
     }
   }

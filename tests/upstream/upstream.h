@@ -111,7 +111,8 @@ typedef struct up_request {
 int up_request_count(const up_server *s);
 int up_connection_count(const up_server *s);
 /* Responses the server could not finish because the client closed the connection first (a
- * cancelled or timed-out transfer really went away). */
+ * cancelled or timed-out transfer really went away), also while a delay (head_delay_ms, a
+ * chunk's delay_ms) held the response back. */
 int up_aborted_count(const up_server *s);
 /* The i-th request received (0-based); a copy the caller frees with up_request_free. NULL
  * when there is no such request. */
