@@ -8,6 +8,7 @@
 #include <heavenbase/config.h>
 #include <heavenbase/error.h>
 #include <heavenbase/spec.h>
+#include <heavenbase/usage.h> /* hvb_cost */
 #include "base/fork.h"
 
 /* Batching limits resolved when the LLM is made; 0 means "not set". */
@@ -32,6 +33,15 @@ json_object *hvb__request_template(const hvb_spec *spec, json_object *opts,
                                    const char *const *drop_args, const char *const *skip_options,
                                    hvb_error *err);
 
+
+/* The embeddings result, made by embed.c, read by embed-result.c's accessors. */
+struct hvb_embeddings {
+  size_t count, dim, cached, requests;
+  float *data; /* count * dim */
+  json_object *usage, *raw;
+  double elapsed;
+  hvb_cost cost;
+};
 
 /* fork() handler (core/api/atfork.c): the dimension table's lock. */
 void hvb__embed_atfork(hvb_fork_phase phase);
