@@ -194,6 +194,53 @@ START_TEST(a_cancelled_loop_cancels_its_mcp_request) {
 }
 END_TEST
 
+static gpointer sync_call(gpointer mcp) {
+  json_object *args = json_object_new_object();
+  json_object_object_add(args, "started", json_object_new_string(started));
+  json_object_object_add(args, "gate", json_object_new_string(gate));
+  hvb_error err = HVB_ERROR_INIT;
+  json_object *r = hvb_mcp_call(mcp, "slow", args, &err);
+  json_object_put(args);
+  return r;
+}
+
+START_TEST(a_sync_call_during_an_async_one_gets_its_own_reply) {
+  hvb_mcp *mcp = slow_server();
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
+  hvb_tools *tools = hvb_tools_new();
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_msg(hvb_tools_add_mcp(tools, mcp, &err), "%s", err.message);
+  push_slow_call();
+  push_text("A done");
+  hvb_call *a = hvb_llm_chat_tools_async(llm, "A", NULL, tools, NULL, NULL, NULL, NULL, &err);
+  ck_assert_msg(a != NULL, "%s", err.message);
+  ck_assert_msg(wait_file(started), "the MCP tool was never called");
+  /* A synchronous call of the same server while the async one waits: it waits its turn
+   * (were both on the socket at once, one would read the other's reply and drop it). */
+  GThread *th = g_thread_new("sync-call", sync_call, mcp);
+  g_usleep(300000); /* lets it reach the server first; without it the test only shows less */
+  open_gate();
+  json_object *r = g_thread_join(th);
+  ck_assert_msg(r != NULL, "the synchronous call failed");
+  ck_assert(strstr(json_object_to_json_string(r), "slow done") != NULL);
+  json_object_put(r);
+  ck_assert(hvb_call_wait(a, 30000));
+  ck_assert_msg(hvb_call_status(a) == HVB_OK, "%s", hvb_call_error(a)->message);
+  json_object *b2 = tu_sent_body(tu_srv, 1);
+  ck_assert(strstr(json_object_to_json_string(b2), "slow done") != NULL);
+  json_object_put(b2);
+  char *text = NULL;
+  ck_assert(g_file_get_contents(methods, &text, NULL, NULL));
+  ck_assert_msg(strstr(text, "tools/call\ntools/call\n") != NULL, "%s", text);
+  ck_assert_msg(strstr(text, "cancelled") == NULL, "%s", text); /* neither timed out */
+  g_free(text);
+  hvb_call_free(a);
+  hvb_tools_free(tools);
+  hvb_mcp_free(mcp);
+  hvb_llm_free(llm);
+}
+END_TEST
+
 START_TEST(the_tool_timeout_is_an_engine_deadline) {
   hvb_mcp *mcp = slow_server_with("{\"timeout\": 1}");
   hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
@@ -235,6 +282,7 @@ int main(void) {
   tcase_add_test(tc, another_async_call_completes_while_an_mcp_tool_call_waits);
   tcase_add_test(tc, a_cancelled_loop_cancels_its_mcp_request);
   tcase_add_test(tc, the_tool_timeout_is_an_engine_deadline);
+  tcase_add_test(tc, a_sync_call_during_an_async_one_gets_its_own_reply);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
