@@ -3,6 +3,7 @@
  */
 #include "api/mcp.h"
 #include "api/tools-set.h"
+#include "net/engine.h"
 #include "text/json.h"
 #include "base/error.h"
 #include "base/log.h"
@@ -51,13 +52,8 @@ static json_object *tool_message(json_object *r, GString *text) {
   return out;
 }
 
-static json_object *call_tool(json_object *args, void *ud, hvb_error *err) {
-  mcp_tool *t = ud;
-  json_object *r = hvb_mcp_call(t->mcp, t->name, args, err);
-  if (!r) {
-    hvb__error_prefix(err, "MCP tool %s", t->name);
-    return NULL;
-  }
+/* A tools/call result (taken) as the tool's answer, or NULL and err for isError. */
+static json_object *tool_answer(mcp_tool *t, json_object *r, hvb_error *err) {
   GString *text = g_string_new(NULL);
   json_object *out = tool_message(r, text);
   bool is_error = json_object_get_boolean(json_object_object_get(r, "isError"));
@@ -70,6 +66,54 @@ static json_object *call_tool(json_object *args, void *ud, hvb_error *err) {
   g_string_free(text, TRUE);
   json_object_put(r);
   return out;
+}
+
+static json_object *call_tool(json_object *args, void *ud, hvb_error *err) {
+  mcp_tool *t = ud;
+  json_object *r = hvb_mcp_call(t->mcp, t->name, args, err);
+  if (!r) {
+    hvb__error_prefix(err, "MCP tool %s", t->name);
+    return NULL;
+  }
+  return tool_answer(t, r, err);
+}
+
+/* ---- the async form on the engine: the request sent, the loop's call answered when the
+ * reply comes (the server's socket watched by the engine), no thread ---- */
+
+typedef struct engine_job {
+  mcp_tool *tool;
+  hvb_tool_call *call;
+  hvb__mcp_areq *req;
+} engine_job;
+
+static void engine_job_done(void *p, json_object *result, const hvb_error *err) {
+  engine_job *j = p;
+  hvb__tool_call_on_cancel(j->call, NULL, NULL);
+  hvb_error e = HVB_ERROR_INIT;
+  json_object *out = NULL;
+  if (result) {
+    out = tool_answer(j->tool, json_object_get(result), &e);
+  } else {
+    e = *err;
+    hvb__error_prefix(&e, "MCP tool %s", j->tool->name);
+  }
+  hvb_tool_call_complete(j->call, out, out ? NULL : &e);
+  g_free(j);
+}
+
+static void engine_job_cancel(void *p) {
+  engine_job *j = p;
+  hvb__mcp_call_abort(j->req, "the chat was cancelled");
+}
+
+static void call_tool_engine(json_object *args, hvb_tool_call *call, mcp_tool *t) {
+  engine_job *j = g_new0(engine_job, 1);
+  j->tool = t;
+  j->call = call;
+  /* The hook first: the reply may come inside hvb__mcp_call_async, which clears it. */
+  hvb__tool_call_on_cancel(call, engine_job_cancel, j);
+  hvb__mcp_call_async(t->mcp, t->name, args, engine_job_done, j, &j->req);
 }
 
 /* ---- the async form: an async tool loop's call runs on a thread of its own ----
@@ -102,6 +146,11 @@ static gpointer job_run(gpointer p) {
 }
 
 static void call_tool_async(json_object *args, hvb_tool_call *call, void *ud) {
+  mcp_tool *t = ud;
+  if (hvb__mcp_can_async(t->mcp) && hvb__engine_in_turn()) {
+    call_tool_engine(args, call, t);
+    return;
+  }
   mcp_job *j = g_new0(mcp_job, 1);
   j->tool = ud;
   j->args = hvb__json_copy(args);

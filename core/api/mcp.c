@@ -3,6 +3,7 @@
  * wire (JSON-RPC, stdio, Streamable HTTP) is core/net/mcp-*.c; mcp-tools.c makes tools of it.
  */
 #include "api/mcp.h"
+#include "net/engine.h"
 #include "text/json.h"
 #include "base/error.h"
 #include "base/log.h"
@@ -31,6 +32,8 @@ struct hvb_mcp {
   GCond jobs_idle;
   int jobs;
   pid_t pid; /* of the process that made it: a fork child has none of its calls' threads */
+  GQueue waiting;    /* async calls not started (under jobs_lock) */
+  void *async_on;    /* the async call in flight, which holds `lock` (engine thread) */
 };
 
 void hvb__mcp_hold(hvb_mcp *m) {
@@ -205,12 +208,44 @@ HVB_PUBLIC void hvb_mcp_free(hvb_mcp *m) {
   g_free(m);
 }
 
+/* A synchronous request takes the server for its length. On the engine thread while an
+ * async call holds it, waiting would never end (the reply needs this thread): an error. */
+static bool sync_begin(hvb_mcp *m, const char *what, hvb_error *err) {
+  if (hvb__engine_in_turn() && m->async_on)
+    return hvb__fail(err, HVB_UNSUPPORTED, "MCP %s: the server is busy with an async tool call "
+                     "on this thread", what);
+  g_mutex_lock(&m->lock);
+  return true;
+}
+
+static void areq_try(void *p);
+
+/* Async calls that found the server taken wait for this. */
+static void sync_end(hvb_mcp *m) {
+  g_mutex_unlock(&m->lock);
+  g_mutex_lock(&m->jobs_lock);
+  bool waiting = !g_queue_is_empty(&m->waiting);
+  g_mutex_unlock(&m->jobs_lock);
+  if (waiting) hvb__engine_post(areq_try, m); /* each waiting call holds m */
+}
+
 HVB_PUBLIC json_object *hvb_mcp_tools(hvb_mcp *m, hvb_error *err) {
   if (!m) return hvb__fail(err, HVB_EINVAL, "mcp is NULL"), NULL;
-  g_mutex_lock(&m->lock);
+  if (!sync_begin(m, "tools/list", err)) return NULL;
   bool ok = !m->stale || list_tools(m, err);
-  g_mutex_unlock(&m->lock);
+  sync_end(m);
   return ok ? m->tools : NULL;
+}
+
+/* tools/call's params; with m->lock held (the progress token). */
+static json_object *call_params(hvb_mcp *m, const char *name, json_object *arguments) {
+  json_object *p = json_object_new_object(), *meta = json_object_new_object();
+  json_object_object_add(p, "name", json_object_new_string(name));
+  json_object_object_add(p, "arguments",
+                         arguments ? hvb__json_copy(arguments) : json_object_new_object());
+  json_object_object_add(meta, "progressToken", json_object_new_int64(++m->progress_token));
+  json_object_object_add(p, "_meta", meta);
+  return p;
 }
 
 HVB_PUBLIC json_object *hvb_mcp_call(hvb_mcp *m, const char *name, json_object *arguments,
@@ -219,15 +254,9 @@ HVB_PUBLIC json_object *hvb_mcp_call(hvb_mcp *m, const char *name, json_object *
   if (arguments && !json_object_is_type(arguments, json_type_object))
     return hvb__fail(err, HVB_EINVAL, "MCP tool %s: arguments must be an object", name), NULL;
   hvb_error e = HVB_ERROR_INIT; /* the rpc tells a timeout by its status */
-  g_mutex_lock(&m->lock);
-  json_object *p = json_object_new_object(), *meta = json_object_new_object();
-  json_object_object_add(p, "name", json_object_new_string(name));
-  json_object_object_add(p, "arguments",
-                         arguments ? hvb__json_copy(arguments) : json_object_new_object());
-  json_object_object_add(meta, "progressToken", json_object_new_int64(++m->progress_token));
-  json_object_object_add(p, "_meta", meta);
-  json_object *r = request(m, "tools/call", p, m->timeout_ms, &e);
-  g_mutex_unlock(&m->lock);
+  if (!sync_begin(m, name, err)) return NULL;
+  json_object *r = request(m, "tools/call", call_params(m, name, arguments), m->timeout_ms, &e);
+  sync_end(m);
   if (!r && err) *err = e;
   return r;
 }
@@ -239,3 +268,98 @@ HVB_PUBLIC const char *hvb_mcp_protocol_version(const hvb_mcp *m) {
 }
 
 unsigned hvb__mcp_changes(hvb_mcp *m) { return (unsigned)g_atomic_int_get(&m->changes); }
+
+/* ---- async tools/call on the engine (engine thread; docs/architecture.md "MCP client") ----
+ *
+ * One request at a time uses the server: an async call takes `lock` on the engine thread
+ * (trylock: never waits) and gives it back when its reply, deadline or abort came; a call
+ * that finds it taken (a synchronous request on another thread) waits in `waiting`, and
+ * whoever frees the server next starts it (areq_done, or sync_end through the engine). */
+
+struct hvb__mcp_areq {
+  hvb_mcp *m;
+  char *name;
+  json_object *args;
+  hvb__mcp_done_fn fn;
+  void *data;
+};
+
+bool hvb__mcp_can_async(hvb_mcp *m) { return hvb__mcp_rpc_can_async(m->rpc); }
+
+static void areq_free(hvb__mcp_areq *q) {
+  hvb_mcp *m = q->m;
+  g_free(q->name);
+  json_object_put(q->args);
+  g_free(q);
+  hvb__mcp_release(m); /* last: hvb_mcp_free may go on from here */
+}
+
+static void areq_done(void *p, json_object *result, const hvb_error *err) {
+  hvb__mcp_areq *q = p;
+  hvb_mcp *m = q->m;
+  m->async_on = NULL;
+  g_mutex_unlock(&m->lock);
+  areq_try(m); /* the next waiting call holds m itself */
+  q->fn(q->data, result, err); /* borrowed by fn */
+  json_object_put(result);
+  areq_free(q);
+}
+
+/* Start waiting calls while the server is free. */
+static void areq_try(void *p) {
+  hvb_mcp *m = p;
+  while (!m->async_on) {
+    g_mutex_lock(&m->jobs_lock);
+    bool any = !g_queue_is_empty(&m->waiting);
+    g_mutex_unlock(&m->jobs_lock);
+    if (!any || !g_mutex_trylock(&m->lock)) return; /* the holder calls again when done */
+    g_mutex_lock(&m->jobs_lock);
+    hvb__mcp_areq *q = g_queue_pop_head(&m->waiting);
+    g_mutex_unlock(&m->jobs_lock);
+    if (!q) {
+      g_mutex_unlock(&m->lock);
+      return;
+    }
+    m->async_on = q;
+    hvb_error e = HVB_ERROR_INIT;
+    if (hvb__mcp_rpc_call_async(m->rpc, "tools/call", call_params(m, q->name, q->args),
+                                m->timeout_ms, areq_done, q, &e))
+      continue; /* it holds the lock: the loop ends */
+    m->async_on = NULL;
+    g_mutex_unlock(&m->lock);
+    q->fn(q->data, NULL, &e);
+    areq_free(q);
+  }
+}
+
+void hvb__mcp_call_async(hvb_mcp *m, const char *name, json_object *arguments,
+                         hvb__mcp_done_fn fn, void *data, hvb__mcp_areq **req) {
+  hvb__mcp_areq *q = g_new0(hvb__mcp_areq, 1);
+  *req = q;
+  q->m = m;
+  q->name = g_strdup(name);
+  q->args = arguments ? hvb__json_copy(arguments) : NULL;
+  q->fn = fn;
+  q->data = data;
+  hvb__mcp_hold(m);
+  g_mutex_lock(&m->jobs_lock);
+  g_queue_push_tail(&m->waiting, q);
+  g_mutex_unlock(&m->jobs_lock);
+  areq_try(m);
+}
+
+void hvb__mcp_call_abort(hvb__mcp_areq *q, const char *reason) {
+  hvb_mcp *m = q->m;
+  if (m->async_on == q) {
+    hvb__mcp_rpc_abort(m->rpc, reason); /* areq_done runs inside */
+    return;
+  }
+  g_mutex_lock(&m->jobs_lock);
+  bool was = g_queue_remove(&m->waiting, q);
+  g_mutex_unlock(&m->jobs_lock);
+  if (!was) return;
+  hvb_error e = HVB_ERROR_INIT;
+  hvb__fail(&e, HVB_CANCELLED, "MCP tool %s: %s", q->name, reason);
+  q->fn(q->data, NULL, &e);
+  areq_free(q);
+}

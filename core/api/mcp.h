@@ -19,6 +19,18 @@ void hvb__mcp_keep(hvb_mcp *m, void *block);
 void hvb__mcp_hold(hvb_mcp *m);
 void hvb__mcp_release(hvb_mcp *m);
 
+/* An async tools/call driven by the engine (the server's link watched by it, no thread):
+ * engine thread only, on a server where hvb__mcp_can_async (stdio). fn(data, the raw result
+ * (borrowed) or NULL, err) runs exactly once on the engine thread, maybe before this
+ * returns. *req is set first; until fn runs it is valid for hvb__mcp_call_abort, which
+ * sends notifications/cancelled (when the request was sent) and runs fn with HVB_CANCELLED. */
+typedef struct hvb__mcp_areq hvb__mcp_areq;
+typedef void (*hvb__mcp_done_fn)(void *data, json_object *result, const hvb_error *err);
+bool hvb__mcp_can_async(hvb_mcp *m);
+void hvb__mcp_call_async(hvb_mcp *m, const char *name, json_object *arguments,
+                         hvb__mcp_done_fn fn, void *data, hvb__mcp_areq **req);
+void hvb__mcp_call_abort(hvb__mcp_areq *q, const char *reason);
+
 /* How many times the server said its tool list changed (notifications/tools/list_changed);
  * any thread. A tool set holding the server's tools compares it with the count it saw. */
 unsigned hvb__mcp_changes(hvb_mcp *m);

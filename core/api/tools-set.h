@@ -29,6 +29,11 @@ bool hvb__tools_add_both(hvb_tools *ts, const char *name, const char *descriptio
                          json_object *parameters, hvb_tool_fn fn, hvb_tool_async_fn afn,
                          void *user_data, hvb_error *err);
 
+/* Engine thread: while call `tc` of an async loop is pending, a cancel of the loop runs
+ * fn(data) (on the engine thread), which should complete the call soon. fn NULL: no more
+ * (set it so before completing the call). */
+void hvb__tool_call_on_cancel(hvb_tool_call *tc, void (*fn)(void *), void *data);
+
 /* A source of tools whose list can change while a loop runs (an MCP server that sent
  * notifications/tools/list_changed). */
 typedef struct hvb__tool_source_ops {

@@ -602,6 +602,7 @@ typedef struct aloop {
   bool *oks;
   gint64 tools_start; /* when the step's tools started (its "tools_ms" is until the last
                          answer: async tools run concurrently, in wall time) */
+  GList *hooked; /* pending tool calls with a cancel hook (engine thread) */
 } aloop;
 
 struct hvb_tool_call {
@@ -611,7 +612,17 @@ struct hvb_tool_call {
   char *id, *name;
   json_object *result; /* set by hvb_tool_call_complete off the engine thread */
   hvb_error err;
+  void (*on_cancel)(void *); /* hvb__tool_call_on_cancel (engine thread) */
+  void *on_cancel_data;
 };
+
+void hvb__tool_call_on_cancel(hvb_tool_call *tc, void (*fn)(void *), void *data) {
+  aloop *al = tc->loop;
+  if (tc->on_cancel) al->hooked = g_list_remove(al->hooked, tc);
+  tc->on_cancel = fn;
+  tc->on_cancel_data = data;
+  if (fn) al->hooked = g_list_prepend(al->hooked, tc);
+}
 
 static void aloop_unref(aloop *al) {
   if (!g_atomic_int_dec_and_test(&al->refs)) return;
@@ -810,6 +821,12 @@ static void step_done(hvb_call *inner, void *user_data) {
 static void aloop_cancel(void *p) {
   aloop *al = p;
   g_atomic_int_set(&al->cancelled, 1);
+  GList *hooked = g_list_copy(al->hooked); /* each hook completes its call: it leaves */
+  for (GList *l = hooked; l; l = l->next) {
+    hvb_tool_call *tc = l->data;
+    if (g_list_find(al->hooked, tc)) tc->on_cancel(tc->on_cancel_data);
+  }
+  g_list_free(hooked);
   if (al->inner) hvb_call_cancel(al->inner); /* its step_done drops the loop's reference */
   else aloop_unref(al);
 }

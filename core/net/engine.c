@@ -19,6 +19,7 @@
  */
 #include "net/engine.h"
 #include "net/transport.h"
+#include "net/engine-watch.h"
 #include "base/common.h"
 #include "base/log.h"
 #include "base/error.h"
@@ -290,7 +291,7 @@ static void engine_turn(CURLM *m, int max_wait_ms) {
     /* msg is invalid once the handle leaves the multi: everything was read above. */
     settle(w, hvb__transfer_done(w->ops->transfer(w), rc, &e), &e);
   }
-  gint64 wake = run_timers();
+  gint64 wake = hvb__engine_watch_dispatch(run_timers());
   if (mc != CURLM_OK) fail_active(mc);
   in_turn = false;
   if (mc != CURLM_OK) return;
@@ -300,7 +301,10 @@ static void engine_turn(CURLM *m, int max_wait_ms) {
   g_mutex_unlock(&lock);
   if (more) return;
   gint64 left_ms = (wake - g_get_monotonic_time() + 999) / 1000;
-  curl_multi_poll(m, NULL, 0, (int)CLAMP(left_ms, 0, max_wait_ms), NULL);
+  struct curl_waitfd *fds;
+  unsigned nfds = hvb__engine_watch_fds(&fds);
+  curl_multi_poll(m, fds, nfds, (int)CLAMP(left_ms, 0, max_wait_ms), NULL);
+  hvb__engine_watch_polled(fds, nfds);
 }
 
 static gpointer engine_main(gpointer unused) {
@@ -602,6 +606,7 @@ void hvb__engine_atfork(hvb_fork_phase phase) {
   incoming = cancels = NULL;
   lists_init_locked(); /* a driver's turn takes them without looking */
   g_queue_init(&active);
+  hvb__engine_watch_forget();
   live = 0;
   if (driven && driver == g_thread_self()) {
     /* The thread that forked drove the engine: it still does, in a new multi handle, so a

@@ -133,4 +133,33 @@ bool hvb__engine_drive_end(void);
 /* The engine's fork() handler (registered by core/api/atfork.c). */
 void hvb__engine_atfork(hvb_fork_phase phase);
 
+/* ---- fd watches and timers (core/net/engine-watch.c) ------------------------------------
+ *
+ * I/O that is not a libcurl transfer (an MCP server's pipes) runs on the engine too: a watch
+ * asks for fn(data, revents) on the engine thread when `fd` is ready for `events`
+ * (HVB_WATCH_IN: readable or hung up; HVB_WATCH_OUT: writable); a timer for fn(data) once,
+ * at or after `due` (g_get_monotonic_time microseconds). Level-triggered: a watch whose fd
+ * stays ready is called each turn, so its owner reads until EAGAIN or narrows `events`.
+ *
+ * Engine thread only (inside a turn: an op, a callback, another watch's fn): add, change and
+ * remove; a callback may remove any watch or timer, its own too. A watch or timer does not
+ * keep the engine running: its owner is part of a work that is live (a tool call of a running
+ * loop), and removes it before that work ends. The interface is the fds and deadlines, not
+ * how they are polled (curl_multi_poll's extra_fds today), so that the loop can change. */
+
+#define HVB_WATCH_IN 1
+#define HVB_WATCH_OUT 4
+
+typedef struct hvb_engine_watch hvb_engine_watch;
+typedef struct hvb_engine_timer hvb_engine_timer;
+typedef void (*hvb_engine_watch_fn)(void *data, short revents);
+
+hvb_engine_watch *hvb__engine_watch_add(int fd, short events, hvb_engine_watch_fn fn,
+                                        void *data);
+void hvb__engine_watch_set(hvb_engine_watch *w, short events);
+void hvb__engine_watch_remove(hvb_engine_watch *w); /* NULL is a no-op */
+hvb_engine_timer *hvb__engine_timer_add(gint64 due, void (*fn)(void *data), void *data);
+/* NULL is a no-op; a timer that fired is freed after its fn: its owner forgets it there. */
+void hvb__engine_timer_remove(hvb_engine_timer *t);
+
 #endif

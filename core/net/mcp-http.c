@@ -159,7 +159,8 @@ static void http_close(hvb_mcp_link *l) {
   g_free(h);
 }
 
-static const hvb_mcp_link_ops http_ops = {http_send, http_pump, http_set_version, http_close};
+static const hvb_mcp_link_ops http_ops = {http_send, http_pump, http_set_version,
+                                          NULL, NULL, NULL, http_close};
 
 hvb_mcp_link *hvb__mcp_http_new(const char *url, char *const *headers) {
   http_link *h = g_new0(http_link, 1);

@@ -6,8 +6,9 @@
  * messages from the server and appends them to `in`. Over HTTP the messages that answer a
  * POST arrive with it, so send() fills `in` itself and pump() has nothing to wait for.
  *
- * No thread of its own: everything runs in the thread that calls (caller-driven polling; see
- * docs/architecture.md "MCP client"). One link belongs to one thread at a time (hvb_mcp serializes).
+ * No thread of its own: a synchronous request runs in the thread that calls (caller-driven
+ * polling; see docs/architecture.md "MCP client"); an async one on the engine's fd watches (attach/post,
+ * same section). One request at a time uses a link (hvb_mcp serializes).
  */
 #ifndef HVB_NET_MCP_LINK_H
 #define HVB_NET_MCP_LINK_H
@@ -26,6 +27,15 @@ typedef struct hvb_mcp_link_ops {
   bool (*pump)(hvb_mcp_link *l, GQueue *in, gint64 deadline, hvb_error *err);
   /* After initialize: the negotiated protocol version (HTTP sends it in a header). */
   void (*set_version)(hvb_mcp_link *l, const char *version);
+  /* Engine-driven mode, on the engine thread only (NULL on a link that has none: HTTP
+   * today). attach: watch the server from the engine; messages from it are appended to `in`
+   * and ready(data, NULL) called, or ready(data, error) once when it is gone. post: hand a
+   * message over without blocking (what the pipe does not take now is written as it drains).
+   * detach: stop watching; bytes not yet written go out with the next send or post. */
+  bool (*attach)(hvb_mcp_link *l, GQueue *in, void (*ready)(void *data, const hvb_error *gone),
+                 void *data, hvb_error *err);
+  bool (*post)(hvb_mcp_link *l, json_object *msg, hvb_error *err);
+  void (*detach)(hvb_mcp_link *l);
   /* Stop: the child is stopped and reaped / the HTTP session deleted; then freed. */
   void (*close)(hvb_mcp_link *l);
 } hvb_mcp_link_ops;
@@ -72,6 +82,19 @@ hvb_mcp_link *hvb__mcp_rpc_link(hvb_mcp_rpc *rpc);
  * found), notifications go to `note`. */
 json_object *hvb__mcp_rpc_call(hvb_mcp_rpc *rpc, const char *method, json_object *params,
                                long timeout_ms, hvb_error *err);
+/* The async form (engine thread only): send, and get fn(data, result or NULL, err) once, on
+ * the engine thread, when the reply came (result: a new reference), the server went, the
+ * deadline passed (notifications/cancelled sent, HVB_TIMEOUT) or hvb__mcp_rpc_abort ran
+ * (HVB_CANCELLED). False (fn never called) when it could not be sent, on a link without
+ * engine-driven mode (hvb__mcp_rpc_can_async) or while another async request runs. */
+typedef void (*hvb_mcp_reply_fn)(void *data, json_object *result, const hvb_error *err);
+bool hvb__mcp_rpc_can_async(const hvb_mcp_rpc *rpc);
+bool hvb__mcp_rpc_call_async(hvb_mcp_rpc *rpc, const char *method, json_object *params,
+                             long timeout_ms, hvb_mcp_reply_fn fn, void *data, hvb_error *err);
+/* Cancel the async request in flight (notifications/cancelled with `reason`); its fn runs
+ * now with HVB_CANCELLED. No request: no-op. Engine thread. */
+void hvb__mcp_rpc_abort(hvb_mcp_rpc *rpc, const char *reason);
+
 /* Send notification `method` (params taken; may be NULL). */
 bool hvb__mcp_rpc_notify(hvb_mcp_rpc *rpc, const char *method, json_object *params,
                          long timeout_ms, hvb_error *err);

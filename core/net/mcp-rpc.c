@@ -3,6 +3,7 @@
  * Protocol" (no batching sent; batches received are split by the link).
  */
 #include "net/mcp-link.h"
+#include "net/engine.h"
 #include "base/error.h"
 #include "base/log.h"
 
@@ -14,6 +15,16 @@ struct hvb_mcp_rpc {
   gint64 next_id;
   hvb_mcp_note_fn note;
   void *note_data;
+  /* the async request in flight (engine thread; one at a time: hvb_mcp serializes) */
+  struct {
+    bool on;
+    gint64 id;
+    char *method;
+    long timeout_ms;
+    hvb_engine_timer *timer;
+    hvb_mcp_reply_fn fn;
+    void *data;
+  } a;
 };
 
 hvb_mcp_rpc *hvb__mcp_rpc_new(hvb_mcp_link *link, hvb_mcp_note_fn note, void *data) {
@@ -55,6 +66,11 @@ bool hvb__mcp_rpc_notify(hvb_mcp_rpc *rpc, const char *method, json_object *para
   return ok;
 }
 
+static bool emit(hvb_mcp_rpc *rpc, json_object *m, long timeout_ms, hvb_error *err) {
+  if (rpc->a.on) return rpc->link->ops->post(rpc->link, m, err); /* never blocks the engine */
+  return rpc->link->ops->send(rpc->link, m, &rpc->in, deadline_of(timeout_ms), err);
+}
+
 /* A request from the server: ping gets an empty result; the rest (sampling, roots,
  * elicitation: capabilities we did not declare) "method not found". */
 static void answer(hvb_mcp_rpc *rpc, json_object *req, const char *method) {
@@ -69,7 +85,7 @@ static void answer(hvb_mcp_rpc *rpc, json_object *req, const char *method) {
     json_object_object_add(m, "error", e);
   }
   hvb_error ignored = HVB_ERROR_INIT;
-  rpc->link->ops->send(rpc->link, m, &rpc->in, deadline_of(5000), &ignored);
+  emit(rpc, m, 5000, &ignored);
   json_object_put(m);
 }
 
@@ -99,7 +115,9 @@ static void cancel(hvb_mcp_rpc *rpc, gint64 id, const char *reason) {
   json_object_object_add(p, "requestId", json_object_new_int64(id));
   json_object_object_add(p, "reason", json_object_new_string(reason));
   hvb_error ignored = HVB_ERROR_INIT;
-  hvb__mcp_rpc_notify(rpc, "notifications/cancelled", p, 2000, &ignored);
+  json_object *m = message("notifications/cancelled", p);
+  emit(rpc, m, 2000, &ignored);
+  json_object_put(m);
 }
 
 static json_object *result_of(hvb_mcp_rpc *rpc, json_object *reply, const char *method,
@@ -147,4 +165,91 @@ json_object *hvb__mcp_rpc_call(hvb_mcp_rpc *rpc, const char *method, json_object
     return NULL;
   }
   return result_of(rpc, reply, method, err);
+}
+
+/* ---- the async request: sent, then resumed by the link (reply, server gone), the deadline
+ * timer or an abort, all on the engine thread ---- */
+
+bool hvb__mcp_rpc_can_async(const hvb_mcp_rpc *rpc) { return rpc->link->ops->attach != NULL; }
+
+/* The request is over: stop watching, then tell its owner (which may start the next). */
+static void async_end(hvb_mcp_rpc *rpc, json_object *result, const hvb_error *err) {
+  if (!rpc->a.on) return;
+  hvb__engine_timer_remove(rpc->a.timer);
+  rpc->link->ops->detach(rpc->link);
+  hvb_mcp_reply_fn fn = rpc->a.fn;
+  void *data = rpc->a.data;
+  g_free(rpc->a.method);
+  memset(&rpc->a, 0, sizeof rpc->a);
+  fn(data, result, err);
+}
+
+static void async_ready(void *p, const hvb_error *gone) {
+  hvb_mcp_rpc *rpc = p;
+  if (gone) {
+    hvb_error e = *gone;
+    hvb__error_prefix(&e, "%s", rpc->a.method);
+    async_end(rpc, NULL, &e);
+    return;
+  }
+  json_object *reply = NULL, *next;
+  while (rpc->a.on && !reply && (next = g_queue_pop_head(&rpc->in)))
+    dispatch(rpc, next, rpc->a.id, &reply);
+  if (!reply) return;
+  hvb_error e = HVB_ERROR_INIT;
+  json_object *r = result_of(rpc, reply, rpc->a.method, &e);
+  async_end(rpc, r, r ? NULL : &e);
+}
+
+static void async_deadline(void *p) {
+  hvb_mcp_rpc *rpc = p;
+  rpc->a.timer = NULL; /* fired: freed by the engine */
+  cancel(rpc, rpc->a.id, "timed out");
+  hvb_error e = HVB_ERROR_INIT;
+  hvb__fail(&e, HVB_TIMEOUT, "MCP server %s: %s: no reply within %.3g s (cancelled)",
+            rpc->link->label, rpc->a.method, rpc->a.timeout_ms / 1000.0);
+  async_end(rpc, NULL, &e);
+}
+
+bool hvb__mcp_rpc_call_async(hvb_mcp_rpc *rpc, const char *method, json_object *params,
+                             long timeout_ms, hvb_mcp_reply_fn fn, void *data, hvb_error *err) {
+  if (rpc->a.on || !hvb__engine_in_turn() || !hvb__mcp_rpc_can_async(rpc)) {
+    json_object_put(params);
+    return hvb__fail(err, HVB_UNSUPPORTED, "MCP server %s: %s: no async request possible now",
+                     rpc->link->label, method);
+  }
+  if (!rpc->link->ops->attach(rpc->link, &rpc->in, async_ready, rpc, err)) {
+    json_object_put(params);
+    return hvb__error_prefix(err, "%s", method), false;
+  }
+  rpc->a.on = true;
+  rpc->a.id = rpc->next_id++;
+  rpc->a.method = g_strdup(method);
+  rpc->a.timeout_ms = timeout_ms > 0 ? timeout_ms : 60000;
+  rpc->a.fn = fn;
+  rpc->a.data = data;
+  json_object *m = message(method, params);
+  json_object_object_add(m, "id", json_object_new_int64(rpc->a.id));
+  bool ok = rpc->link->ops->post(rpc->link, m, err);
+  json_object_put(m);
+  if (!ok) {
+    rpc->a.fn = NULL;
+    rpc->link->ops->detach(rpc->link);
+    g_free(rpc->a.method);
+    memset(&rpc->a, 0, sizeof rpc->a);
+    return hvb__error_prefix(err, "%s", method), false;
+  }
+  rpc->a.timer = hvb__engine_timer_add(deadline_of(timeout_ms), async_deadline, rpc);
+  /* Replies may be queued already (read by an earlier request's watch): look now. */
+  if (!g_queue_is_empty(&rpc->in)) async_ready(rpc, NULL);
+  return true;
+}
+
+void hvb__mcp_rpc_abort(hvb_mcp_rpc *rpc, const char *reason) {
+  if (!rpc->a.on) return;
+  cancel(rpc, rpc->a.id, reason);
+  hvb_error e = HVB_ERROR_INIT;
+  hvb__fail(&e, HVB_CANCELLED, "MCP server %s: %s: %s (cancelled)", rpc->link->label,
+            rpc->a.method, reason);
+  async_end(rpc, NULL, &e);
 }

@@ -8,6 +8,7 @@
  * we drain into the debug log, never to our stderr.
  */
 #include "net/mcp-link.h"
+#include "net/engine.h"
 #include "base/error.h"
 #include "base/log.h"
 
@@ -33,7 +34,13 @@ typedef struct stdio_link {
   pid_t pid;
   int sock, errfd;
   GString *line, *errtail;
+  GString *out; /* bytes a post could not write yet (engine-driven mode) */
   bool eof;
+  /* engine-driven mode (mcp-stdio-watch.c): the watches and where messages go */
+  hvb_engine_watch *wsock, *werr;
+  GQueue *in;
+  void (*ready)(void *data, const hvb_error *gone);
+  void *ready_data;
 } stdio_link;
 
 static gint64 ms_left(gint64 deadline) {
@@ -90,7 +97,9 @@ static bool stdio_send(hvb_mcp_link *l, json_object *msg, GQueue *in, gint64 dea
   if (s->eof) return fail_gone(s, err);
   const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
                                                              JSON_C_TO_STRING_NOSLASHESCAPE);
-  GString *out = g_string_new(text);
+  GString *out = g_string_new_len(s->out->str, (gssize)s->out->len); /* a post's rest first */
+  g_string_truncate(s->out, 0);
+  g_string_append(out, text);
   g_string_append_c(out, '\n'); /* compact JSON never holds a raw newline */
   size_t off = 0;
   bool ok = true;
@@ -165,6 +174,111 @@ static bool stdio_pump(hvb_mcp_link *l, GQueue *in, gint64 deadline, hvb_error *
   return true;
 }
 
+/* ---- engine-driven mode: the socket and stderr watched by the engine ---- */
+
+/* Write what the socket takes now; the rest waits for it to be writable. */
+static bool flush_out(stdio_link *s, hvb_error *err) {
+  while (s->out->len) {
+    ssize_t n = send(s->sock, s->out->str, s->out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      g_string_erase(s->out, 0, n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && errno == EAGAIN) {
+      break;
+    } else {
+      s->eof = true;
+      return fail_gone(s, err);
+    }
+  }
+  hvb__engine_watch_set(s->wsock, (short)(HVB_WATCH_IN | (s->out->len ? HVB_WATCH_OUT : 0)));
+  return true;
+}
+
+/* The server is gone, or said something too long: tell the owner, once, and watch no more. */
+static void watch_fail(stdio_link *s, const hvb_error *e) {
+  void (*ready)(void *, const hvb_error *) = s->ready;
+  hvb__engine_watch_remove(s->wsock);
+  hvb__engine_watch_remove(s->werr);
+  s->wsock = s->werr = NULL;
+  s->ready = NULL;
+  if (ready) ready(s->ready_data, e);
+}
+
+static void on_sock(void *data, short revents) {
+  stdio_link *s = data;
+  hvb_error e = HVB_ERROR_INIT;
+  if ((revents & HVB_WATCH_OUT) && !flush_out(s, &e)) {
+    watch_fail(s, &e);
+    return;
+  }
+  if (!(revents & HVB_WATCH_IN)) return;
+  guint had = g_queue_get_length(s->in);
+  char buf[65536];
+  for (;;) {
+    ssize_t n = recv(s->sock, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      s->eof = true;
+      break;
+    }
+    g_string_append_len(s->line, buf, n);
+    take_lines(s, s->in);
+    if (s->line->len > MAX_LINE) {
+      hvb__fail(&e, HVB_TOO_LARGE, "MCP server '%s': a message over %u bytes", s->base.label,
+                MAX_LINE);
+      watch_fail(s, &e);
+      return;
+    }
+  }
+  if (g_queue_get_length(s->in) != had && s->ready) s->ready(s->ready_data, NULL);
+  if (s->eof && s->ready) { /* the replies it wrote before it went were handed out above */
+    fail_gone(s, &e);
+    watch_fail(s, &e);
+  }
+}
+
+static void on_err(void *data, short revents) {
+  (void)revents;
+  stdio_link *s = data;
+  drain_stderr(s);
+  if (s->errfd < 0) { /* its stderr closed */
+    hvb__engine_watch_remove(s->werr);
+    s->werr = NULL;
+  }
+}
+
+static bool stdio_attach(hvb_mcp_link *l, GQueue *in, void (*ready)(void *, const hvb_error *),
+                         void *data, hvb_error *err) {
+  stdio_link *s = (stdio_link *)l;
+  if (s->eof) return fail_gone(s, err);
+  s->in = in;
+  s->ready = ready;
+  s->ready_data = data;
+  s->wsock = hvb__engine_watch_add(s->sock, HVB_WATCH_IN, on_sock, s);
+  if (s->errfd >= 0) s->werr = hvb__engine_watch_add(s->errfd, HVB_WATCH_IN, on_err, s);
+  return s->wsock != NULL || hvb__fail(err, HVB_UNSUPPORTED, "MCP: attach outside the engine");
+}
+
+static bool stdio_post(hvb_mcp_link *l, json_object *msg, hvb_error *err) {
+  stdio_link *s = (stdio_link *)l;
+  if (s->eof) return fail_gone(s, err);
+  g_string_append(s->out, json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+  g_string_append_c(s->out, '\n');
+  return flush_out(s, err);
+}
+
+static void stdio_detach(hvb_mcp_link *l) {
+  stdio_link *s = (stdio_link *)l;
+  hvb__engine_watch_remove(s->wsock);
+  hvb__engine_watch_remove(s->werr);
+  s->wsock = s->werr = NULL;
+  s->in = NULL;
+  s->ready = NULL;
+}
+
 static void stdio_set_version(hvb_mcp_link *l, const char *version) {
   (void)l;
   (void)version;
@@ -191,11 +305,14 @@ static void stdio_close(hvb_mcp_link *l) {
   hvb__log(HVB_LOG_DEBUG, "mcp %s: stopped", s->base.label);
   g_string_free(s->line, TRUE);
   g_string_free(s->errtail, TRUE);
+  g_string_free(s->out, TRUE);
   g_free(s->base.label);
   g_free(s);
 }
 
-static const hvb_mcp_link_ops stdio_ops = {stdio_send, stdio_pump, stdio_set_version, stdio_close};
+static const hvb_mcp_link_ops stdio_ops = {stdio_send,   stdio_pump,  stdio_set_version,
+                                           stdio_attach, stdio_post,  stdio_detach,
+                                           stdio_close};
 
 /* environ with `env`'s lines added or replacing those of the same name (new; g_strfreev). */
 static char **child_env(char *const *env) {
@@ -272,6 +389,7 @@ hvb_mcp_link *hvb__mcp_stdio_new(char *const *argv, char *const *env, hvb_error 
   s->errfd = ep[0];
   fcntl(s->errfd, F_SETFL, O_NONBLOCK);
   s->line = g_string_new(NULL);
+  s->out = g_string_new(NULL);
   s->errtail = g_string_new(NULL);
   hvb__log(HVB_LOG_DEBUG, "mcp %s: started, pid %ld", s->base.label, (long)s->pid);
   return &s->base;

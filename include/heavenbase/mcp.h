@@ -35,12 +35,16 @@
  * notifications/cancelled is sent for it. A server that died fails every request at once with
  * HVB_TRANSPORT, naming how it ended and the end of its stderr.
  *
- * Threads: no thread per server. Requests run in the calling thread, which polls the child's
- * socket or steps the HTTP transfer until the reply or the timeout (docs/mcp.md "Threads").
- * One hvb_mcp may be used from several threads: requests are serialized by a lock. In an
- * async tool loop (hvb_llm_chat_tools_async) a tool of hvb_tools_add_mcp runs each call on a
- * short-lived thread of its own, not on the engine thread; hvb_mcp_free waits for such calls
- * still running (a cancelled loop's) to end.
+ * Threads: no thread per server. Synchronous requests run in the calling thread, which polls
+ * the child's socket or steps the HTTP transfer until the reply or the timeout (docs/mcp.md
+ * "Threads"). In an async tool loop (hvb_llm_chat_tools_async) a tool of hvb_tools_add_mcp
+ * over stdio runs on the library's engine (the child's socket watched by it, the timeout an
+ * engine timer, a cancel of the loop cancelling the request), with no thread of its own; over
+ * HTTP each such call still runs on a short-lived thread. One hvb_mcp may be used from
+ * several threads and by sync and async users: one request at a time uses the server. A
+ * synchronous request made from a callback on the engine thread while an async call of the
+ * same server is in flight fails with HVB_UNSUPPORTED. hvb_mcp_free waits for calls still
+ * running (within the timeout).
  */
 #ifndef HEAVENBASE_MCP_H
 #define HEAVENBASE_MCP_H

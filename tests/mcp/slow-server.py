@@ -2,8 +2,11 @@
 # A minimal stdio MCP server for tests/unit/test-mcp-async.c: one tool, "slow", whose call
 # answers only once the file named by its "gate" argument exists (at most 60 s), after
 # creating the file named by its "started" argument. The test decides when the tool answers,
-# so "another call completed while this one waited" needs no timing.
+# so "another call completed while this one waited" needs no timing. With an argument, every
+# method it reads (requests and notifications) is appended to that file, one a line.
 import json, os, sys, time
+
+LOG = sys.argv[1] if len(sys.argv) > 1 else None
 
 def send(msg):
     sys.stdout.write(json.dumps(msg) + "\n")
@@ -15,6 +18,9 @@ for line in sys.stdin:
     except ValueError:
         continue
     method, mid = msg.get("method"), msg.get("id")
+    if LOG and method:
+        with open(LOG, "a") as f:
+            f.write(method + "\n")
     if mid is None:
         continue  # notifications
     if method == "initialize":

@@ -4,7 +4,10 @@
  * when the test creates a gate file, so "another async call completed while the MCP call
  * waited" is shown without timing: were the call on the engine thread, the other call could
  * not even start before the gate opened (the wait below gives up after 20 s; the server
- * waits up to 60 s). The model is the fake upstream. */
+ * waits up to 60 s). The call runs on the engine's watch of the server's socket: no thread
+ * is made for it (counted in /proc/self/task), a cancel of the loop and the tool timeout (an
+ * engine timer) send notifications/cancelled, which the server logs. The model is the fake
+ * upstream. */
 #include "testutil.h"
 #include "upstream/upstream.h"
 
@@ -17,20 +20,60 @@
 #define KEY "sk-test-mcp-async-0123456789abcd"
 #define CHAT_PATH "/v1/chat/completions"
 
-static char started[4096], gate[4096];
+static char started[4096], gate[4096], methods[4096];
 
-static hvb_mcp *slow_server(void) {
+/* The server, logging the methods it reads to `methods`; `options` as hvb_mcp_new's. */
+static hvb_mcp *slow_server_with(const char *options) {
   const char *src = getenv("HB_TEST_SRCDIR");
-  char *cmd = g_strdup_printf("python3 %s/tests/mcp/slow-server.py", src ? src : ".");
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_mcp *mcp = hvb_mcp_new(cmd, NULL, &err);
-  ck_assert_msg(mcp != NULL, "%s", err.message);
-  g_free(cmd);
   snprintf(started, sizeof started, "%s/started", tu_tmpdir());
   snprintf(gate, sizeof gate, "%s/gate", tu_tmpdir());
+  snprintf(methods, sizeof methods, "%s/methods", tu_tmpdir());
   unlink(started);
   unlink(gate);
+  unlink(methods);
+  char *cmd = g_strdup_printf("python3 %s/tests/mcp/slow-server.py %s", src ? src : ".",
+                              methods);
+  hvb_error err = HVB_ERROR_INIT;
+  json_object *opts = options ? tu_parse(options) : NULL;
+  hvb_mcp *mcp = hvb_mcp_new(cmd, opts, &err);
+  ck_assert_msg(mcp != NULL, "%s", err.message);
+  json_object_put(opts);
+  g_free(cmd);
   return mcp;
+}
+
+static hvb_mcp *slow_server(void) { return slow_server_with(NULL); }
+
+/* The threads of this process that are neither the engine's nor the fake upstream's (whose
+ * connection threads come and go with the model's requests). */
+static int other_threads(void) {
+  GDir *d = g_dir_open("/proc/self/task", 0, NULL);
+  ck_assert(d != NULL);
+  int n = 0;
+  for (const char *t; (t = g_dir_read_name(d));) {
+    char *path = g_strdup_printf("/proc/self/task/%s/comm", t), *comm = NULL;
+    if (g_file_get_contents(path, &comm, NULL, NULL)) {
+      g_strstrip(comm);
+      if (strcmp(comm, "hvb-engine") && strcmp(comm, "up-conn") && strcmp(comm, "up-accept"))
+        n++;
+    }
+    g_free(comm);
+    g_free(path);
+  }
+  g_dir_close(d);
+  return n;
+}
+
+/* Whether the server read `method` (within 60 s). */
+static bool server_read(const char *method) {
+  for (int i = 0; i < 600; i++) {
+    char *text = NULL;
+    bool found = g_file_get_contents(methods, &text, NULL, NULL) && strstr(text, method);
+    g_free(text);
+    if (found) return true;
+    g_usleep(100000);
+  }
+  return false;
 }
 
 static void push_text(const char *text) {
@@ -80,12 +123,15 @@ START_TEST(another_async_call_completes_while_an_mcp_tool_call_waits) {
   hvb_tools *tools = hvb_tools_new();
   hvb_error err = HVB_ERROR_INIT;
   ck_assert_msg(hvb_tools_add_mcp(tools, mcp, &err), "%s", err.message);
+  int threads_before = other_threads();
   push_slow_call();    /* loop A, step 1 */
   push_text("B done"); /* call B, while A's tool waits */
   push_text("A done"); /* loop A, step 2 */
   hvb_call *a = hvb_llm_chat_tools_async(llm, "A", NULL, tools, NULL, NULL, NULL, NULL, &err);
   ck_assert_msg(a != NULL, "%s", err.message);
   ck_assert_msg(wait_file(started), "the MCP tool was never called");
+  /* The call waits on the engine's watch of the server's socket: no thread was made for it. */
+  ck_assert_int_eq(other_threads(), threads_before);
   hvb_call *b = hvb_llm_chat_async(llm, "B", NULL, NULL, NULL, NULL, NULL, &err);
   ck_assert_msg(b != NULL, "%s", err.message);
   ck_assert_msg(hvb_call_wait(b, 20000),
@@ -114,7 +160,7 @@ START_TEST(another_async_call_completes_while_an_mcp_tool_call_waits) {
 }
 END_TEST
 
-START_TEST(a_cancelled_loop_leaves_its_mcp_call_to_end_before_the_server_is_freed) {
+START_TEST(a_cancelled_loop_cancels_its_mcp_request) {
   hvb_mcp *mcp = slow_server();
   hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
   hvb_tools *tools = hvb_tools_new();
@@ -129,9 +175,95 @@ START_TEST(a_cancelled_loop_leaves_its_mcp_call_to_end_before_the_server_is_free
   ck_assert_int_eq(hvb_call_status(a), HVB_CANCELLED);
   hvb_call_free(a);
   hvb_tools_free(tools);
-  open_gate();
-  hvb_mcp_free(mcp); /* waits for the call's thread; then the server is stopped */
+  open_gate(); /* the server reads again once its call is over */
+  ck_assert_msg(server_read("notifications/cancelled"),
+                "the cancelled loop did not cancel its MCP request");
+  /* The server is free for the next request; its late reply to the cancelled one is
+   * dropped, not taken for this one's. */
+  unlink(started);
+  json_object *args = json_object_new_object();
+  json_object_object_add(args, "started", json_object_new_string(started));
+  json_object_object_add(args, "gate", json_object_new_string(gate));
+  json_object *r = hvb_mcp_call(mcp, "slow", args, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  json_object_put(r);
+  json_object_put(args);
+  hvb_mcp_free(mcp);
   ck_assert_int_eq(up_request_count(tu_srv), 1); /* no step after the cancel */
+  hvb_llm_free(llm);
+}
+END_TEST
+
+static gpointer sync_call(gpointer mcp) {
+  json_object *args = json_object_new_object();
+  json_object_object_add(args, "started", json_object_new_string(started));
+  json_object_object_add(args, "gate", json_object_new_string(gate));
+  hvb_error err = HVB_ERROR_INIT;
+  json_object *r = hvb_mcp_call(mcp, "slow", args, &err);
+  json_object_put(args);
+  return r;
+}
+
+START_TEST(a_sync_call_during_an_async_one_gets_its_own_reply) {
+  hvb_mcp *mcp = slow_server();
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
+  hvb_tools *tools = hvb_tools_new();
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_msg(hvb_tools_add_mcp(tools, mcp, &err), "%s", err.message);
+  push_slow_call();
+  push_text("A done");
+  hvb_call *a = hvb_llm_chat_tools_async(llm, "A", NULL, tools, NULL, NULL, NULL, NULL, &err);
+  ck_assert_msg(a != NULL, "%s", err.message);
+  ck_assert_msg(wait_file(started), "the MCP tool was never called");
+  /* A synchronous call of the same server while the async one waits: it waits its turn
+   * (were both on the socket at once, one would read the other's reply and drop it). */
+  GThread *th = g_thread_new("sync-call", sync_call, mcp);
+  g_usleep(300000); /* lets it reach the server first; without it the test only shows less */
+  open_gate();
+  json_object *r = g_thread_join(th);
+  ck_assert_msg(r != NULL, "the synchronous call failed");
+  ck_assert(strstr(json_object_to_json_string(r), "slow done") != NULL);
+  json_object_put(r);
+  ck_assert(hvb_call_wait(a, 30000));
+  ck_assert_msg(hvb_call_status(a) == HVB_OK, "%s", hvb_call_error(a)->message);
+  json_object *b2 = tu_sent_body(tu_srv, 1);
+  ck_assert(strstr(json_object_to_json_string(b2), "slow done") != NULL);
+  json_object_put(b2);
+  char *text = NULL;
+  ck_assert(g_file_get_contents(methods, &text, NULL, NULL));
+  ck_assert_msg(strstr(text, "tools/call\ntools/call\n") != NULL, "%s", text);
+  ck_assert_msg(strstr(text, "cancelled") == NULL, "%s", text); /* neither timed out */
+  g_free(text);
+  hvb_call_free(a);
+  hvb_tools_free(tools);
+  hvb_mcp_free(mcp);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+START_TEST(the_tool_timeout_is_an_engine_deadline) {
+  hvb_mcp *mcp = slow_server_with("{\"timeout\": 1}");
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
+  hvb_tools *tools = hvb_tools_new();
+  hvb_error err = HVB_ERROR_INIT;
+  ck_assert_msg(hvb_tools_add_mcp(tools, mcp, &err), "%s", err.message);
+  push_slow_call(); /* the gate never opens: the call runs into its 1 s timeout */
+  push_text("A done");
+  hvb_call *a = hvb_llm_chat_tools_async(llm, "A", NULL, tools, NULL, NULL, NULL, NULL, &err);
+  ck_assert_msg(a != NULL, "%s", err.message);
+  ck_assert_msg(hvb_call_wait(a, 30000), "the MCP tool's timeout did not end its call");
+  ck_assert_msg(hvb_call_status(a) == HVB_OK, "%s", hvb_call_error(a)->message);
+  json_object *b2 = tu_sent_body(tu_srv, 1);
+  json_object *msgs = json_object_object_get(b2, "messages");
+  json_object *tool = json_object_array_get_idx(msgs, json_object_array_length(msgs) - 1);
+  const char *content = json_object_get_string(json_object_object_get(tool, "content"));
+  ck_assert_msg(strstr(content, "no reply within") != NULL, "%s", content);
+  json_object_put(b2);
+  open_gate();
+  ck_assert_msg(server_read("notifications/cancelled"), "the timed out request was not cancelled");
+  hvb_call_free(a);
+  hvb_tools_free(tools);
+  hvb_mcp_free(mcp);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -148,7 +280,9 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_checked_fixture(tc, tu_up_setup, tu_up_teardown);
   tcase_add_test(tc, another_async_call_completes_while_an_mcp_tool_call_waits);
-  tcase_add_test(tc, a_cancelled_loop_leaves_its_mcp_call_to_end_before_the_server_is_freed);
+  tcase_add_test(tc, a_cancelled_loop_cancels_its_mcp_request);
+  tcase_add_test(tc, the_tool_timeout_is_an_engine_deadline);
+  tcase_add_test(tc, a_sync_call_during_an_async_one_gets_its_own_reply);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
