@@ -189,6 +189,7 @@ static hvb_stage_rc budget_request(hvb_exchange *x, void **state, hvb_error *err
 static void budget_release(hvb_exchange *x, void **state) {
   if (*state) hvb__budget_shared_settle(x->llm_cache, *state, &x->bill);
   *state = NULL;
+  x->bill = (hvb_exchange_bill){0}; /* a routed call's next target bills afresh */
 }
 
 const hvb_stage hvb__stage_budget = {.name = "budget", .request = budget_request,
