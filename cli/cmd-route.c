@@ -1,5 +1,6 @@
 /* cli/cmd-route.c: hb route status [NAME] [--json]: the routes of the catalog and the state
- * of each target's circuit breaker in this process (hvb_route_status). */
+ * of each target's circuit breaker: this process's, or the fleet's when the cache backend
+ * shares breakers (hvb_route_status). */
 #include "cli.h"
 
 #include <string.h>
@@ -25,6 +26,7 @@ static void print_route(json_object *r) {
              json_object_get_string(json_object_object_get(b, "consecutive_failures")),
              json_object_get_string(json_object_object_get(b, "successes")),
              json_object_get_string(json_object_object_get(b, "skipped")));
+    if (b && json_object_get_boolean(json_object_object_get(b, "shared"))) printf(" (fleet)");
     printf("\n");
   }
 }

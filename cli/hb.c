@@ -175,8 +175,9 @@ static const struct {
      "usage: hb route status [NAME] [--json]\n"
      "\n"
      "  Shows the route NAME of the catalog (heavenbase.llm.routes.NAME), or every route:\n"
-     "  strategy, targets, and each target's circuit breaker in this process (closed,\n"
-     "  open, half-open; failures, successes, calls that skipped it). Routes: hb chat\n"
+     "  strategy, targets, and each target's circuit breaker in this process, or the\n"
+     "  fleet's when the cache backend shares them, marked (fleet) (closed, open,\n"
+     "  half-open; failures, successes, calls that skipped it). Routes: hb chat\n"
      "  -p NAME routes a call; --include route shows what a call tried.\n"},
     {"repair", hb_cmd_repair, "repair broken tool-call arguments read from stdin",
      "usage: hb repair [--schema FILE] [--tool-names A,B] [--tool NAME] [--split] [--strict]\n"

@@ -239,9 +239,14 @@ static json_object *route_status(const hvb_config *cfg, const char *name, hvb_er
   for (size_t i = 0; i < r->def->ntargets; i++) {
     json_object *t = json_object_array_get_idx(targets, i);
     json_object_object_add(t, "model_id", json_object_new_string(hvb_spec_model_id(r->route.targets[i].spec)));
-    json_object_object_add(t, "breaker", r->def->breaker.enabled
-                                             ? hvb__breaker_status(&r->def->breaker, r->keys[i])
-                                             : NULL);
+    /* A cache backend that shares breakers shows the fleet's state. */
+    hvb_breaker_store shared;
+    bool fleet = hvb__breaker_shared_store(hvb__llm_cache(r->llms[i]), &shared);
+    json_object *b = r->def->breaker.enabled
+                         ? hvb__breaker_status(fleet ? &shared : NULL, &r->def->breaker, r->keys[i])
+                         : NULL;
+    if (b) json_object_object_add(b, "shared", json_object_new_boolean(fleet));
+    json_object_object_add(t, "breaker", b);
   }
   hvb__routed_free(r);
   return o;

@@ -122,6 +122,16 @@ void hvb__cache_release(hvb_cache *cache, const char *key);
 bool hvb__cache_counter_add(hvb_cache *cache, const char *name, int64_t delta, int64_t ttl_ms,
                             int64_t *value);
 
+/* Small fleet-wide values (NUL-terminated strings) and locks over them, when the handle's
+ * backend offers both and can be reached now (hvb__cache_shares_values). lock: 1 taken, 0
+ * held by another, -1 not shared or error; unlock removes the lock only while `token` holds
+ * it. get: 1 found (*value new, g_free), 0 none, -1 not shared or error. */
+bool hvb__cache_shares_values(hvb_cache *cache);
+int hvb__cache_value_lock(hvb_cache *cache, const char *name, const char *token, int64_t ttl_ms);
+void hvb__cache_value_unlock(hvb_cache *cache, const char *name, const char *token);
+int hvb__cache_value_get(hvb_cache *cache, const char *name, char **value);
+bool hvb__cache_value_set(hvb_cache *cache, const char *name, const char *value, int64_t ttl_ms);
+
 /* ---- for tests ---- */
 
 /* Replace the clock (milliseconds since the epoch) the cache uses for write times, LRU times

@@ -96,11 +96,11 @@ static void allow_fn(hvb_breaker_state *st, void *arg) {
   if (!a->allowed) st->skipped++;
 }
 
-bool hvb__breaker_allow(const hvb_breaker_config *c, const char *key, char **why) {
+bool hvb__breaker_allow(const hvb_breaker_store *s, const hvb_breaker_config *c, const char *key, char **why) {
   if (why) *why = NULL;
   if (!c->enabled) return true;
   allow_arg a = {.c = c, .now = g_get_monotonic_time()};
-  const hvb_breaker_store *s = hvb__breaker_store();
+  if (!s) s = hvb__breaker_store();
   s->update(s->data, key, allow_fn, &a);
   if (!a.allowed && why)
     *why = a.trial_running
@@ -145,17 +145,17 @@ static void record_fn(hvb_breaker_state *st, void *arg) {
     open_it(st, a->now);
 }
 
-void hvb__breaker_record(const hvb_breaker_config *c, const char *key, bool failed) {
+void hvb__breaker_record(const hvb_breaker_store *s, const hvb_breaker_config *c, const char *key, bool failed) {
   if (!c->enabled) return;
   record_arg a = {.c = c, .now = g_get_monotonic_time(), .failed = failed};
-  const hvb_breaker_store *s = hvb__breaker_store();
+  if (!s) s = hvb__breaker_store();
   s->update(s->data, key, record_fn, &a);
 }
 
-json_object *hvb__breaker_status(const hvb_breaker_config *c, const char *key) {
+json_object *hvb__breaker_status(const hvb_breaker_store *s, const hvb_breaker_config *c, const char *key) {
   hvb_breaker_state st;
   memset(&st, 0, sizeof st);
-  const hvb_breaker_store *s = hvb__breaker_store();
+  if (!s) s = hvb__breaker_store();
   s->get(s->data, key, &st);
   json_object *o = json_object_new_object();
   json_object_object_add(o, "state", json_object_new_string(hvb__breaker_phase_name(st.phase)));

@@ -9,8 +9,8 @@
  * a 400 says nothing of the target's health.
  *
  * The state lives behind a small store interface (get/put of one key's state) so that a
- * shared cache backend (issue #18) can hold it across processes; the built-in store is in
- * process memory. Thread-safe: the in-process store has its own lock.
+ * shared cache backend can hold it across processes (breaker-shared.c); the built-in store is
+ * in process memory. Thread-safe: the in-process store has its own lock.
  */
 #ifndef HVB_CALL_BREAKER_H
 #define HVB_CALL_BREAKER_H
@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include "config/route.h" /* hvb_breaker_config: a route's settings */
+#include "cache/store.h"
 
 typedef enum hvb_breaker_phase {
   HVB_BREAKER_CLOSED,
@@ -53,17 +54,25 @@ typedef struct hvb_breaker_store {
 const hvb_breaker_store *hvb__breaker_store(void);
 void hvb__breaker_set_store(const hvb_breaker_store *store); /* NULL: back to in-process */
 
-/* May a call go to the target of `key`? False when its breaker is open (then *why, a new
+/* The store of a cache handle whose backend shares small values and locks (breaker-shared.c):
+ * the fleet's breakers. False (nothing set) when it shares none. The store borrows the
+ * handle: use it while the handle lives. A backend that is down at an operation falls back
+ * to the in-process store for that operation. */
+bool hvb__breaker_shared_store(hvb_cache *cache, hvb_breaker_store *out);
+
+/* The functions below take the store to use; NULL: hvb__breaker_store().
+ *
+ * May a call go to the target of `key`? False when its breaker is open (then *why, a new
  * string, says so and for how long), or half-open with its trial running. An open breaker
  * whose cool-down passed becomes half-open and this call is its trial. */
-bool hvb__breaker_allow(const hvb_breaker_config *c, const char *key, char **why);
+bool hvb__breaker_allow(const hvb_breaker_store *s, const hvb_breaker_config *c, const char *key, char **why);
 
 /* The outcome of a call that allow() let through: `failed` (a failure that counts) or not. */
-void hvb__breaker_record(const hvb_breaker_config *c, const char *key, bool failed);
+void hvb__breaker_record(const hvb_breaker_store *s, const hvb_breaker_config *c, const char *key, bool failed);
 
 /* The state of `key` as JSON (new): {"state": "closed"|"open"|"half-open",
  * "consecutive_failures", "failures", "successes", "skipped", "half_open_in_s" (open only)}. */
-json_object *hvb__breaker_status(const hvb_breaker_config *c, const char *key);
+json_object *hvb__breaker_status(const hvb_breaker_store *s, const hvb_breaker_config *c, const char *key);
 
 const char *hvb__breaker_phase_name(hvb_breaker_phase p);
 

@@ -42,6 +42,14 @@ static inline bool hvb__gateway_offline(const hvb_gateway_record *gw) {
   return (gw->ops.caps & HVB_GATEWAY_CAP_OFFLINE) && gw->ops.execute;
 }
 
+/* What a call cost, as the account stage recorded it (shared budgets add it up). */
+typedef struct hvb_exchange_bill {
+  bool answered; /* answered, not from the cache */
+  bool priced;
+  double usd;
+  long long tokens; /* input + output */
+} hvb_exchange_bill;
+
 /* One call as the stages see it. The exchange that owns it fills the first block. */
 typedef struct hvb_exchange {
   /* ---- the call (set by its owner before the way in) ---- */
@@ -84,6 +92,7 @@ typedef struct hvb_exchange {
                                    failed its schema (owned), or NULL */
   hvb_call_times times;         /* where the call's time went (call/times.h) */
   struct hvb_usage_cfg *usage;  /* a reference (the LLM's): ledger and budgets; NULL: none */
+  hvb_exchange_bill bill;       /* set by the account stage when it records the call */
   char traceparent[56];         /* the W3C trace context for the provider, or "" */
   void *state[HVB_STAGE_COUNT]; /* one slot per stage */
 } hvb_exchange;

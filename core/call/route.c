@@ -135,6 +135,8 @@ struct hvb_route_call {
   bool info;      /* info-level logging was on when the call started */
   size_t answered_index;
   hvb_cache *cache; /* borrowed: the LLM's cache, whose backend may share the rate limits */
+  hvb_breaker_store shared_breakers; /* the cache backend's, when it shares breakers */
+  const hvb_breaker_store *breakers; /* the store in use: NULL, the process's */
 };
 
 /* The order of targets by a key per target, smallest first (ties: as listed). */
@@ -241,6 +243,8 @@ void hvb__route_call_set_may_wait(hvb_route_call *rc, bool may_wait) {
 
 void hvb__route_call_set_cache(hvb_route_call *rc, hvb_cache *cache) {
   rc->cache = cache;
+  rc->breakers = hvb__breaker_shared_store(cache, &rc->shared_breakers) ? &rc->shared_breakers
+                                                                         : NULL;
 }
 
 void hvb__route_call_spend(hvb_route_call *rc, int64_t tokens) {
@@ -315,7 +319,7 @@ const hvb_route_target *hvb__route_call_next(hvb_route_call *rc, hvb_error *err)
     const hvb_route_target *t = &rc->route->targets[i];
     char *skip = NULL;
     if (!within_limits(rc, i, &skip) ||
-        !hvb__breaker_allow(&def->breaker, t->breaker_key, &skip)) {
+        !hvb__breaker_allow(rc->breakers, &def->breaker, t->breaker_key, &skip)) {
       add_attempt(rc, i, "skipped")->reason = skip;
       RLOG(rc, "route %s: target %zu (%s) skipped: %s", def->name, i + 1,
                label(rc, i), skip);
@@ -339,7 +343,7 @@ bool hvb__route_call_failed(hvb_route_call *rc, const hvb_error *e) {
   a->ended_us = g_get_monotonic_time();
   bool through = hvb__route_falls_through(rc->route->def, e);
   /* Only what falls through counts against the target: a 400 says it is up. */
-  hvb__breaker_record(&rc->route->def->breaker, rc->route->targets[a->index].breaker_key,
+  hvb__breaker_record(rc->breakers, &rc->route->def->breaker, rc->route->targets[a->index].breaker_key,
                       through);
   RLOG(rc, "route %s: target %zu (%s) failed after %.1f ms: %s%s",
            rc->route->def->name, a->index + 1, label(rc, a->index),
@@ -358,7 +362,7 @@ void hvb__route_call_answered(hvb_route_call *rc) {
   rc->answered = true;
   rc->answered_index = a->index;
   a->outcome = "answered";
-  hvb__breaker_record(&rc->route->def->breaker, rc->route->targets[a->index].breaker_key,
+  hvb__breaker_record(rc->breakers, &rc->route->def->breaker, rc->route->targets[a->index].breaker_key,
                       false);
   a->ended_us = g_get_monotonic_time();
   RLOG(rc, "route %s: target %zu (%s) answered after %.1f ms",

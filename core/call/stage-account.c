@@ -70,6 +70,9 @@ static void cost_of(hvb_exchange *x, hvb_cost *c) {
 
 static void record(hvb_exchange *x, account_state *st, const char *outcome) {
   st->recorded = true;
+  x->bill = (hvb_exchange_bill){.answered = !strcmp(outcome, "ok") && !x->cached,
+                                .priced = st->cost.known, .usd = st->cost.usd,
+                                .tokens = st->cost.input_tokens + st->cost.output_tokens};
   if (!x->usage || !x->usage->ledger || !x->usage->backend.record) return;
   gint64 t = hvb__clock_us();
   hvb_usage_row row = {

@@ -9,6 +9,7 @@
  */
 #include "call/pipeline.h"
 #include "call/stage-budget.h"
+#include "call/budget-shared.h"
 #include "cache/ledger.h"
 #include "text/json.h"
 #include "base/error.h"
@@ -117,8 +118,24 @@ static void format_amount(char *buf, size_t n, const budget *b, double v) {
   else g_snprintf(buf, n, "$%.4f", v);
 }
 
+/* The fleet's spend through the cache backend's counters: true when they could be read
+ * (*refuse: the budget has no room left for the call, which otherwise holds its share). */
+static bool fleet_allows(hvb_exchange *x, const budget *b, int64_t start_ms, void **holds,
+                         hvb_spend *s, bool *refuse) {
+  hvb_budget_ref ref = {.name = b->name, .period = b->period, .scope = b->scope,
+                        .match = b->match, .start_ms = start_ms, .limit = b->limit,
+                        .tokens = b->tokens};
+  bool fits = false;
+  if (!hvb__budget_shared_take(x->llm_cache, &ref, s, &fits,
+                               (hvb_budget_hold **)holds))
+    return false;
+  *refuse = !fits;
+  return true;
+}
+
 /* One budget against the call; false with HVB_BUDGET when it refuses it. */
-static bool budget_allows(hvb_exchange *x, const budget *b, const char *tag, hvb_error *err) {
+static bool budget_allows(hvb_exchange *x, const budget *b, const char *tag, void **holds,
+                          hvb_error *err) {
   const char *value = scope_value(x, b, tag);
   if (b->match && value && strcmp(b->match, value) != 0) return true;
   if (strcmp(b->scope, "all") != 0 && !value) return true;
@@ -126,7 +143,8 @@ static bool budget_allows(hvb_exchange *x, const budget *b, const char *tag, hvb
                        .scope = b->scope, .scope_value = b->match};
   hvb_spend s;
   hvb_error e = HVB_ERROR_INIT;
-  if (!x->usage->backend.spent(x->usage->backend.self, &q, &s, &e)) {
+  bool refuse = false, fleet = fleet_allows(x, b, q.since_ms, holds, &s, &refuse);
+  if (!fleet && !x->usage->backend.spent(x->usage->backend.self, &q, &s, &e)) {
     hvb__warn_once("budget-read", "budgets: %s: budgets are not enforced", e.message);
     return true;
   }
@@ -135,10 +153,10 @@ static bool budget_allows(hvb_exchange *x, const budget *b, const char *tag, hvb
   char have[48], limit[48];
   format_amount(have, sizeof have, b, spent);
   format_amount(limit, sizeof limit, b, b->limit);
-  if (spent >= b->limit || spent + next > b->limit)
+  if (fleet ? refuse : (spent >= b->limit || spent + next > b->limit))
     return hvb__fail(err, HVB_BUDGET,
-                     "budget '%s' is spent: %s of %s this %s%s (heavenbase.llm.budgets.%s)",
-                     b->name, have, limit, b->period,
+                     "budget '%s' is spent: %s of %s this %s%s%s (heavenbase.llm.budgets.%s)",
+                     b->name, have, limit, b->period, fleet ? " across the fleet" : "",
                      spent < b->limit ? ", and the next call would cross it" : "", b->name);
   if (spent >= b->warn_at * b->limit) {
     char *key = g_strdup_printf("budget-%s", b->name);
@@ -149,7 +167,6 @@ static bool budget_allows(hvb_exchange *x, const budget *b, const char *tag, hvb
 }
 
 static hvb_stage_rc budget_request(hvb_exchange *x, void **state, hvb_error *err) {
-  (void)state;
   if (!x->usage || !x->usage->budgets || x->cached) return HVB_STAGE_NEXT;
   if (!x->usage->ledger) {
     hvb__warn_once("budget-ledger", "budgets are not enforced: the usage ledger is off "
@@ -162,10 +179,18 @@ static hvb_stage_rc budget_request(hvb_exchange *x, void **state, hvb_error *err
   bool ok = true;
   budget b;
   json_object_object_foreach(x->usage->budgets, name, o) {
-    if (budget_read(name, o, &b, NULL) && !(ok = budget_allows(x, &b, tagv, err))) break;
+    if (budget_read(name, o, &b, NULL) && !(ok = budget_allows(x, &b, tagv, state, err))) break;
   }
   x->times.ledger_us += hvb__clock_us() - t;
   return ok ? HVB_STAGE_NEXT : HVB_STAGE_FAILED;
 }
 
-const hvb_stage hvb__stage_budget = {.name = "budget", .request = budget_request};
+/* The exchange goes: what the call held in the fleet's counters becomes what it cost. */
+static void budget_release(hvb_exchange *x, void **state) {
+  if (*state) hvb__budget_shared_settle(x->llm_cache, *state, &x->bill);
+  *state = NULL;
+  x->bill = (hvb_exchange_bill){0}; /* a routed call's next target bills afresh */
+}
+
+const hvb_stage hvb__stage_budget = {.name = "budget", .request = budget_request,
+                                     .release = budget_release};
