@@ -69,6 +69,11 @@ int main(int argc, char **argv) {
   json_object_object_add(ro, "mode", json_object_new_string(mode));
   json_object_object_add(ro, "nodes", nodes_json(argv[2]));
   json_object_object_add(ro, "prefix", json_object_new_string(argv[3]));
+  /* Generous timeouts: on a loaded CI machine a slow reply must not pass for an outage (the
+   * call would then go upstream and the count be off). A killed server still fails at once:
+   * its connections are refused or reset, which no timeout waits for. */
+  json_object_object_add(ro, "command_timeout_ms", json_object_new_int(5000));
+  json_object_object_add(ro, "connect_timeout_ms", json_object_new_int(5000));
   if (!strcmp(mode, "sentinel")) json_object_object_add(ro, "master_name", json_object_new_string("hbm"));
   json_object *cache = json_object_new_object();
   json_object_object_add(cache, "path", json_object_new_string(argv[4]));

@@ -46,7 +46,7 @@ wait_ready() {
   i=0
   while [ $i -lt 100 ]; do
     if grep -qE 'Ready to accept connections|Sentinel ID is' "$1/log" 2>/dev/null; then return 0; fi
-    if grep -qE 'Address already in use|FATAL|Fatal error|Bad directive|Unrecognized|Exiting|Aborting' "$1/log" 2>/dev/null
+    if grep -qiE 'Address already in use|FATAL|Fatal error|Bad directive|Unrecognized|Exiting|Aborting' "$1/log" 2>/dev/null
     then return 1; fi
     sleep 0.05; i=$((i + 1))
   done
@@ -167,31 +167,49 @@ sentinel_master() { cli "$1" sentinel get-master-addr-by-name "$NAME" | sed -n 2
 # A 40-hex-digit Sentinel id.
 sentinel_id() { od -An -N20 -tx1 /dev/urandom | tr -d ' \n'; }
 
-start_sentinel() {
-  KIND=server
-  m=$(start_one)
-  r=$(start_one --replicaof 127.0.0.1 "$m")
-  # Each sentinel is told its own id, the replica and the other two up front, as its config
-  # file would after a while: discovering them (hello messages every 2 s) takes seconds.
+# launch_sentinels MASTER REPLICA: three sentinels on new free ports (p1 p2 p3); 1 when one
+# of them could not start (the others are then stopped and their directories removed).
+launch_sentinels() {
   p1=$(free_port); p2=$(free_port); p3=$(free_port)
-  [ "$p1" != "$p2" ] && [ "$p2" != "$p3" ] && [ "$p1" != "$p3" ] || { p2=$(free_port); p3=$(free_port); }
+  [ "$p1" != "$p2" ] && [ "$p2" != "$p3" ] && [ "$p1" != "$p3" ] || return 1
   i1=$(sentinel_id); i2=$(sentinel_id); i3=$(sentinel_id)
-  KIND=sentinel
   for me in 1 2 3; do
     eval "port=\$p$me id=\$i$me"
     SENTINEL_CONF="sentinel myid $id
-sentinel monitor $NAME 127.0.0.1 $m 2
+sentinel monitor $NAME 127.0.0.1 $1 2
 sentinel down-after-milliseconds $NAME 1000
 sentinel failover-timeout $NAME 3000
 sentinel parallel-syncs $NAME 1
-sentinel known-replica $NAME 127.0.0.1 $r"
+sentinel known-replica $NAME 127.0.0.1 $2"
     for o in 1 2 3; do
       [ $o = $me ] && continue
       eval "SENTINEL_CONF=\"\$SENTINEL_CONF
 sentinel known-sentinel $NAME 127.0.0.1 \$p$o \$i$o\""
     done
     write_args "$port"
-    launch "$port" || die "sentinel on port $port did not start: $(tail -n 3 "$DIR/$port/log")"
+    if ! launch "$port"; then
+      for q in $p1 $p2 $p3; do
+        [ -f "$DIR/$q/server.pid" ] && kill "$(cat "$DIR/$q/server.pid")" 2>/dev/null
+        rm -rf "${DIR:?}/$q"
+      done
+      return 1
+    fi
+  done
+  return 0
+}
+
+start_sentinel() {
+  KIND=server
+  m=$(start_one)
+  r=$(start_one --replicaof 127.0.0.1 "$m")
+  # Each sentinel is told its own id, the replica and the other two up front, as its config
+  # file would after a while: discovering them (hello messages every 2 s) takes seconds. Their
+  # configs name each other's ports, so a port found taken at launch (by a client socket of
+  # the ephemeral range, say) means new ports for all three.
+  KIND=sentinel
+  tries=0
+  until launch_sentinels "$m" "$r"; do
+    tries=$((tries + 1)); [ $tries -lt 10 ] || die "the sentinels did not start in 10 tries"
   done
   s1=$p1; s2=$p2; s3=$p3
   i=0

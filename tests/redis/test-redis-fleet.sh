@@ -117,7 +117,11 @@ else not_ok "cluster: entries are on $spread masters, want 3"; fi
 # promoted replica (entries written after the kill are there). A slower upstream makes the run
 # outlast the failover (about 3 s).
 if [ -z "${HB_TEST_WRAPPER:-}" ]; then
-set -- $(sh "$REDIS_SH" start sentinel "$T/sentinel") || { not_ok "sentinels could not be started"; finish; exit 1; }
+# (Not `set -- $(...) || ...`: set succeeds whatever the command did.)
+sports=$(sh "$REDIS_SH" start sentinel "$T/sentinel") || {
+  not_ok "sentinels could not be started"; finish; exit 1; }
+# shellcheck disable=SC2086
+set -- $sports
 smaster=$1 s1=$3 s2=$4 s3=$5
 stop_sentinel() { sh "$REDIS_SH" stop "$T/sentinel" >/dev/null 2>&1; }
 trap 'stop_sentinel; stop_cluster; stop_redis; cleanup' EXIT

@@ -145,9 +145,13 @@ START_TEST(calls_go_on_with_bounded_memory_when_the_collector_is_down) {
   /* Each span is accounted for: waiting, being posted, failed or dropped. */
   ck_assert_uint_eq(st.queued + st.sending + st.failed + st.dropped + st.exported,
                     st.submitted);
+  /* The queue filled and dropped the excess. Not an exact count: in a slow build (ASan) the
+   * run outlasts several export timeouts, and each failed batch takes spans off the queue. */
   if (calls > HVB_OTLP_QUEUE_MAX + HVB_OTLP_BATCH_MAX)
-    ck_assert_msg(st.dropped >= (uint64_t)(calls - HVB_OTLP_QUEUE_MAX - HVB_OTLP_BATCH_MAX),
-                  "%llu of %d spans dropped", (unsigned long long)st.dropped, calls);
+    ck_assert_msg(st.dropped > 0 && st.dropped + st.failed + st.sending >=
+                                        (uint64_t)(calls - HVB_OTLP_QUEUE_MAX),
+                  "%llu of %d spans dropped, %llu failed", (unsigned long long)st.dropped,
+                  calls, (unsigned long long)st.failed);
 #if defined(__SANITIZE_ADDRESS__)
   /* AddressSanitizer holds freed memory in quarantine: resident size says nothing there. */
   (void)before, (void)after;
