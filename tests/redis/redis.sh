@@ -22,12 +22,13 @@
 # Extra args may contain @PORT@ (replaced by the port chosen), e.g. for TLS:
 #   redis.sh start standalone DIR --port 0 --tls-port @PORT@ --tls-cert-file ... 
 # Each server lives in DIR/PORT/ (its log, pid file, args; nodes.conf for a cluster node).
-# Exit status 77 when redis-server is not installed (automake's "skipped").
+# A missing redis-server, redis-cli or openssl is an error (exit 1), not a skip: they are
+# test dependencies, in the README's apt line and debian/control's Build-Depends.
 set -eu
 
 die() { echo "redis.sh: $*" >&2; exit 1; }
-command -v redis-server >/dev/null 2>&1 || { echo "redis.sh: redis-server not installed" >&2; exit 77; }
-command -v redis-cli >/dev/null 2>&1 || { echo "redis.sh: redis-cli not installed" >&2; exit 77; }
+command -v redis-server >/dev/null 2>&1 || { echo "redis.sh: redis-server is not installed (Debian: apt-get install redis-server)" >&2; exit 1; }
+command -v redis-cli >/dev/null 2>&1 || { echo "redis.sh: redis-cli is not installed (Debian: apt-get install redis-server)" >&2; exit 1; }
 
 NAME=${REDIS_SH_MASTER_NAME:-hbm}
 
@@ -246,7 +247,7 @@ wait_master() {
 }
 
 tls_certs() {
-  command -v openssl >/dev/null 2>&1 || { echo "redis.sh: openssl not installed" >&2; exit 77; }
+  command -v openssl >/dev/null 2>&1 || { echo "redis.sh: openssl is not installed (Debian: apt-get install openssl)" >&2; exit 1; }
   mkdir -p "$DIR"; cd "$DIR"
   key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
   key ca.key; key server.key; key client.key

@@ -23,7 +23,7 @@ static void rt_cleanup(void) {
   if (system(cmd) != 0) fprintf(stderr, "redis-test: cleanup of %s failed\n", rt_dir);
 }
 
-/* Sets up the scratch directory; returns 77 (skip) when redis-server is missing, else 0. Only
+/* Sets up the scratch directory; returns 1 (a failure, not a skip: it is a test dependency) when redis-server is missing, else 0. Only
    the process that calls it stops the servers at exit (Check's forked children do not). */
 static pid_t rt_owner;
 static void rt_atexit(void) {
@@ -33,8 +33,8 @@ static int rt_init(void) {
   const char *src = getenv("HB_TEST_SRCDIR");
   snprintf(rt_script, sizeof rt_script, "%s/tests/redis/redis.sh", src ? src : ".");
   if (system("command -v redis-server >/dev/null 2>&1") != 0) {
-    fprintf(stderr, "redis-server is not installed: skipped\n");
-    return 77;
+    fprintf(stderr, "redis-server is not installed (Debian: apt-get install redis-server)\n");
+    return 1;
   }
   const char *tmp = getenv("TMPDIR");
   snprintf(rt_dir, sizeof rt_dir, "%s/hb-redis-XXXXXX", tmp ? tmp : "/tmp");
