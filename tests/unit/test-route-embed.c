@@ -16,36 +16,6 @@
 /* A 1x1 PNG. */
 #define PNG_B64 "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
-static void write_catalog(const char *text) {
-  GString *s = g_string_new(text);
-  g_string_replace(s, "URL", up_base_url(tu_srv), 0);
-  char *path = g_build_filename(getenv("HB_CONFIG_DIR"), "catalog.d", "50-routes.json", NULL);
-  tu_write_file(path, s->str);
-  g_free(path);
-  g_string_free(s, TRUE);
-}
-
-static hvb_llm *routed_llm(const char *name) {
-  json_object *o = json_object_new_object();
-  json_object_object_add(o, "preset", json_object_new_string(name));
-  json_object_object_add(o, "cache", json_object_new_boolean(0));
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = hvb_llm_new(o, &err);
-  json_object_put(o);
-  ck_assert_msg(llm, "routed LLM: %s", err.message);
-  return llm;
-}
-
-static int requests_to(const char *path) {
-  int n = 0;
-  for (int i = 0; i < up_request_count(tu_srv); i++) {
-    up_request *r = up_request_get(tu_srv, i);
-    n += !strcmp(r->path, path);
-    up_request_free(r);
-  }
-  return n;
-}
-
 #define TWO_TARGETS(route, p1, p2)                                                            \
   "{\"routes\": {\"" route "\": {\"targets\": ["                                              \
   "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\", \"api_key\": \"k\","       \
@@ -59,8 +29,8 @@ START_TEST(routed_embeddings_fall_through_to_the_next_target) {
   up_push(tu_srv, "/e1/v1/embeddings", &down);
   up_response vectors = {.embed_dim = 4, .repeat = true};
   up_push(tu_srv, "/e2/v1/embeddings", &vectors);
-  write_catalog(TWO_TARGETS("vec", "e1", "e2"));
-  hvb_llm *llm = routed_llm("vec");
+  tu_write_catalog(TWO_TARGETS("vec", "e1", "e2"));
+  hvb_llm *llm = tu_preset_llm("vec", NULL);
   const char *texts[] = {"ab", "c"};
   hvb_error err = HVB_ERROR_INIT;
   hvb_embeddings *e = hvb_llm_embed(llm, texts, 2, NULL, &err);
@@ -69,8 +39,8 @@ START_TEST(routed_embeddings_fall_through_to_the_next_target) {
   ck_assert_int_eq(hvb_embeddings_dim(e), 4);
   ck_assert_float_eq(hvb_embeddings_at(e, 0)[0], 'a');
   hvb_embeddings_free(e);
-  ck_assert_int_eq(requests_to("/e1/v1/embeddings"), 1);
-  ck_assert_int_eq(requests_to("/e2/v1/embeddings"), 1);
+  ck_assert_int_eq(tu_requests_to("/e1/v1/embeddings"), 1);
+  ck_assert_int_eq(tu_requests_to("/e2/v1/embeddings"), 1);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -81,13 +51,13 @@ START_TEST(routed_embeddings_do_not_fall_through_a_400) {
   up_push(tu_srv, "/b1/v1/embeddings", &bad);
   up_response vectors = {.embed_dim = 4, .repeat = true};
   up_push(tu_srv, "/b2/v1/embeddings", &vectors);
-  write_catalog(TWO_TARGETS("vec", "b1", "b2"));
-  hvb_llm *llm = routed_llm("vec");
+  tu_write_catalog(TWO_TARGETS("vec", "b1", "b2"));
+  hvb_llm *llm = tu_preset_llm("vec", NULL);
   const char *texts[] = {"ab"};
   hvb_error err = HVB_ERROR_INIT;
   ck_assert_ptr_null(hvb_llm_embed(llm, texts, 1, NULL, &err));
   ck_assert_int_eq(err.http_status, 400);
-  ck_assert_int_eq(requests_to("/b2/v1/embeddings"), 0);
+  ck_assert_int_eq(tu_requests_to("/b2/v1/embeddings"), 0);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -99,15 +69,15 @@ START_TEST(routed_images_fall_through_to_the_next_target) {
   up_chunk ok = {.data = "{\"created\":1,\"data\":[{\"b64_json\":\"" PNG_B64 "\"}]}"};
   up_response image = {.chunks = &ok, .nchunks = 1, .repeat = true};
   up_push(tu_srv, "/i2/v1/images/generations", &image);
-  write_catalog(TWO_TARGETS("pics", "i1", "i2"));
-  hvb_llm *llm = routed_llm("pics");
+  tu_write_catalog(TWO_TARGETS("pics", "i1", "i2"));
+  hvb_llm *llm = tu_preset_llm("pics", NULL);
   hvb_error err = HVB_ERROR_INIT;
   hvb_images *r = hvb_llm_imagen(llm, "a cat", NULL, 0, NULL, &err);
   ck_assert_msg(r, "routed images: %s", err.message);
   ck_assert_int_eq(hvb_images_count(r), 1);
   hvb_images_free(r);
-  ck_assert_int_eq(requests_to("/i1/v1/images/generations"), 1);
-  ck_assert_int_eq(requests_to("/i2/v1/images/generations"), 1);
+  ck_assert_int_eq(tu_requests_to("/i1/v1/images/generations"), 1);
+  ck_assert_int_eq(tu_requests_to("/i2/v1/images/generations"), 1);
   hvb_llm_free(llm);
 }
 END_TEST

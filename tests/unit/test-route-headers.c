@@ -26,54 +26,6 @@
   "\"content\":[{\"type\":\"text\",\"text\":\"" text "\"}],\"stop_reason\":\"end_turn\","        \
   "\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":2}}"
 
-static GMutex count_lock;
-static GHashTable *counts; /* path -> requests received */
-
-static void count_hook(const up_request *r, void *data) {
-  (void)data;
-  g_mutex_lock(&count_lock);
-  gpointer n = g_hash_table_lookup(counts, r->path);
-  g_hash_table_replace(counts, g_strdup(r->path), GINT_TO_POINTER(GPOINTER_TO_INT(n) + 1));
-  g_mutex_unlock(&count_lock);
-}
-
-static int requests_to(const char *path) {
-  g_mutex_lock(&count_lock);
-  int n = GPOINTER_TO_INT(g_hash_table_lookup(counts, path));
-  g_mutex_unlock(&count_lock);
-  return n;
-}
-
-static void setup(void) {
-  tu_up_setup();
-  counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  up_set_request_hook(tu_srv, count_hook, NULL);
-}
-
-static void teardown(void) {
-  tu_up_teardown();
-  g_hash_table_destroy(counts);
-}
-
-/* A drop-in catalog file (JSON text, "URL" standing for the server's base). */
-static void write_catalog(const char *text) {
-  GString *s = g_string_new(text);
-  g_string_replace(s, "URL", up_base_url(tu_srv), 0);
-  char *path = g_build_filename(getenv("HB_CONFIG_DIR"), "catalog.d", "50-routes.json", NULL);
-  tu_write_file(path, s->str);
-  g_free(path);
-  g_string_free(s, TRUE);
-}
-
-static hvb_llm *routed_llm(const char *name, hvb_error *err) {
-  json_object *o = json_object_new_object();
-  json_object_object_add(o, "preset", json_object_new_string(name));
-  json_object_object_add(o, "cache", json_object_new_boolean(0));
-  hvb_llm *llm = hvb_llm_new(o, err);
-  json_object_put(o);
-  return llm;
-}
-
 /* One routed chat: who answered (g_free) and the first attempt's outcome and reason. */
 static char *answered_by(hvb_llm *llm, char **first_outcome, char **first_reason) {
   hvb_error err = HVB_ERROR_INIT;
@@ -115,13 +67,14 @@ START_TEST(openai_headers_saying_no_requests_left_move_the_next_calls_on) {
                   "x-ratelimit-reset-tokens: 6ms\r\n",
                   OK_BODY("one"));
   push_ok(p2, OK_BODY("two"));
-  write_catalog("{\"routes\": {\"o\": {\"breaker\": false, \"targets\": ["
-                "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
-                " \"api_key\": \"k\", \"base_url\": \"URL/o1/v1\"},"
-                "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
-                " \"api_key\": \"k\", \"base_url\": \"URL/o2/v1\"}]}}}");
+  tu_write_catalog(
+      "{\"routes\": {\"o\": {\"breaker\": false, \"targets\": ["
+      "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"api_key\": \"k\", \"base_url\": \"URL/o1/v1\"},"
+      "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"api_key\": \"k\", \"base_url\": \"URL/o2/v1\"}]}}}");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = routed_llm("o", &err);
+  hvb_llm *llm = tu_preset_llm("o", &err);
   ck_assert_msg(llm, "%s", err.message);
   char *who = answered_by(llm, NULL, NULL);
   ck_assert_str_eq(who, "one");
@@ -134,8 +87,8 @@ START_TEST(openai_headers_saying_no_requests_left_move_the_next_calls_on) {
     ck_assert_msg(strstr(reason, "rate-limit headers"), "reason: %s", reason);
     g_free(who), g_free(outcome), g_free(reason);
   }
-  ck_assert_int_eq(requests_to(p1), 1); /* no 429: the 6 minutes it said are not over */
-  ck_assert_int_eq(requests_to(p2), 5);
+  ck_assert_int_eq(tu_requests_to(p1), 1); /* no 429: the 6 minutes it said are not over */
+  ck_assert_int_eq(tu_requests_to(p2), 5);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -150,11 +103,12 @@ START_TEST(a_route_that_waits_holds_the_call_until_the_stated_reset) {
                        .chunks = &ok, .nchunks = 1};
   up_push(tu_srv, p1, &first);
   push_ok(p1, OK_BODY("one again"));
-  write_catalog("{\"routes\": {\"w\": {\"on_limit\": \"wait\", \"deadline\": 30, \"targets\": ["
-                "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
-                " \"api_key\": \"k\", \"base_url\": \"URL/w1/v1\"}]}}}");
+  tu_write_catalog(
+      "{\"routes\": {\"w\": {\"on_limit\": \"wait\", \"deadline\": 30, \"targets\": ["
+      "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"api_key\": \"k\", \"base_url\": \"URL/w1/v1\"}]}}}");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = routed_llm("w", &err);
+  hvb_llm *llm = tu_preset_llm("w", &err);
   ck_assert_msg(llm, "%s", err.message);
   g_free(answered_by(llm, NULL, NULL));
   gint64 start = g_get_monotonic_time();
@@ -164,7 +118,7 @@ START_TEST(a_route_that_waits_holds_the_call_until_the_stated_reset) {
   ck_assert_str_eq(hvb_result_text(r), "one again");
   ck_assert_msg(secs >= 0.6, "the call went after %.2f s, before the stated reset (0.7 s)", secs);
   hvb_result_free(r);
-  ck_assert_int_eq(requests_to(p1), 2);
+  ck_assert_int_eq(tu_requests_to(p1), 2);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -179,13 +133,14 @@ START_TEST(anthropic_headers_with_an_rfc3339_reset_move_the_next_calls_on) {
                                "anthropic-ratelimit-requests-reset: %s\r\n", reset);
   script_target_1(p1, said, ANTHROPIC_BODY("claude"));
   push_ok(p2, OK_BODY("two"));
-  write_catalog("{\"routes\": {\"a\": {\"breaker\": false, \"targets\": ["
-                "{\"label\": \"claude\", \"model\": \"claude-sonnet-4.5\","
-                " \"provider\": \"anthropic\", \"api_key\": \"k\", \"base_url\": \"URL/a1/v1\"},"
-                "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
-                " \"api_key\": \"k\", \"base_url\": \"URL/a2/v1\"}]}}}");
+  tu_write_catalog(
+      "{\"routes\": {\"a\": {\"breaker\": false, \"targets\": ["
+      "{\"label\": \"claude\", \"model\": \"claude-sonnet-4.5\","
+      " \"provider\": \"anthropic\", \"api_key\": \"k\", \"base_url\": \"URL/a1/v1\"},"
+      "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"api_key\": \"k\", \"base_url\": \"URL/a2/v1\"}]}}}");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = routed_llm("a", &err);
+  hvb_llm *llm = tu_preset_llm("a", &err);
   ck_assert_msg(llm, "%s", err.message);
   char *who = answered_by(llm, NULL, NULL);
   ck_assert_str_eq(who, "claude");
@@ -197,7 +152,7 @@ START_TEST(anthropic_headers_with_an_rfc3339_reset_move_the_next_calls_on) {
     ck_assert_str_eq(outcome, "skipped");
     g_free(who), g_free(outcome);
   }
-  ck_assert_int_eq(requests_to(p1), 1);
+  ck_assert_int_eq(tu_requests_to(p1), 1);
   hvb_llm_free(llm);
   g_free(said), g_free(reset);
   g_date_time_unref(later), g_date_time_unref(now);
@@ -208,30 +163,32 @@ START_TEST(a_drop_in_provider_names_its_own_headers) {
   const char *p1 = "/d1/v1/chat/completions", *p2 = "/d2/v1/chat/completions";
   script_target_1(p1, "X-Left: 0\r\nX-Left-Reset: 30s\r\n", OK_BODY("one"));
   push_ok(p2, OK_BODY("two"));
-  write_catalog("{\"providers\": {\"acme\": {\"base_url\": \"URL/d1/v1\", \"gateway\": \"openai\","
-                " \"description\": \"a drop-in provider\", \"rate_limit_headers\":"
-                " {\"requests_remaining\": \"x-left\", \"requests_reset\": \"x-left-reset\"}}},"
-                " \"routes\": {\"d\": {\"breaker\": false, \"targets\": ["
-                "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"acme\"},"
-                "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
-                " \"api_key\": \"k\", \"base_url\": \"URL/d2/v1\"}]}}}");
+  tu_write_catalog(
+      "{\"providers\": {\"acme\": {\"base_url\": \"URL/d1/v1\", \"gateway\": \"openai\","
+      " \"description\": \"a drop-in provider\", \"rate_limit_headers\":"
+      " {\"requests_remaining\": \"x-left\", \"requests_reset\": \"x-left-reset\"}}},"
+      " \"routes\": {\"d\": {\"breaker\": false, \"targets\": ["
+      "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"acme\"},"
+      "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"api_key\": \"k\", \"base_url\": \"URL/d2/v1\"}]}}}");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = routed_llm("d", &err);
+  hvb_llm *llm = tu_preset_llm("d", &err);
   ck_assert_msg(llm, "%s", err.message);
   for (int i = 0; i < 3; i++) g_free(answered_by(llm, NULL, NULL));
-  ck_assert_int_eq(requests_to(p1), 1);
-  ck_assert_int_eq(requests_to(p2), 2);
+  ck_assert_int_eq(tu_requests_to(p1), 1);
+  ck_assert_int_eq(tu_requests_to(p2), 2);
   hvb_llm_free(llm);
 }
 END_TEST
 
 START_TEST(an_unknown_meaning_in_rate_limit_headers_refuses_the_route) {
-  write_catalog("{\"providers\": {\"acme\": {\"base_url\": \"URL/d1/v1\", \"gateway\": \"openai\","
-                " \"rate_limit_headers\": {\"requests_left\": \"x-left\"}}},"
-                " \"routes\": {\"bad\": {\"targets\": ["
-                "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"acme\"}]}}}");
+  tu_write_catalog(
+      "{\"providers\": {\"acme\": {\"base_url\": \"URL/d1/v1\", \"gateway\": \"openai\","
+      " \"rate_limit_headers\": {\"requests_left\": \"x-left\"}}},"
+      " \"routes\": {\"bad\": {\"targets\": ["
+      "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"acme\"}]}}}");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = routed_llm("bad", &err);
+  hvb_llm *llm = tu_preset_llm("bad", &err);
   ck_assert_ptr_null(llm);
   ck_assert_int_eq(err.status, HVB_CONFIG);
   ck_assert_msg(strstr(err.message, "provider 'acme'") && strstr(err.message, "'requests_left'"),
@@ -250,13 +207,14 @@ START_TEST(a_fallen_back_call_is_observed_and_its_record_outlives_the_llm) {
   const char *p1 = "/f1/v1/chat/completions", *p2 = "/f2/v1/chat/completions";
   up_push_body(tu_srv, p1, 503, NULL, LIMITED_BODY);
   push_ok(p2, OK_BODY("two"));
-  write_catalog("{\"routes\": {\"f\": {\"targets\": ["
-                "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
-                " \"api_key\": \"k\", \"base_url\": \"URL/f1/v1\"},"
-                "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
-                " \"api_key\": \"k\", \"base_url\": \"URL/f2/v1\"}]}}}");
+  tu_write_catalog(
+      "{\"routes\": {\"f\": {\"targets\": ["
+      "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"api_key\": \"k\", \"base_url\": \"URL/f1/v1\"},"
+      "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"api_key\": \"k\", \"base_url\": \"URL/f2/v1\"}]}}}");
   hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = routed_llm("f", &err);
+  hvb_llm *llm = tu_preset_llm("f", &err);
   ck_assert_msg(llm, "%s", err.message);
   int observed = 0;
   hvb_llm_set_observer(llm, count_ok_records, &observed);
@@ -307,7 +265,7 @@ int main(void) {
   Suite *s = suite_create("route-headers");
   TCase *tc = tcase_create("learned");
   tcase_set_timeout(tc, 60);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, tu_up_setup, tu_up_teardown);
   tcase_add_test(tc, openai_headers_saying_no_requests_left_move_the_next_calls_on);
   tcase_add_test(tc, a_route_that_waits_holds_the_call_until_the_stated_reset);
   tcase_add_test(tc, anthropic_headers_with_an_rfc3339_reset_move_the_next_calls_on);

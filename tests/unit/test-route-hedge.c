@@ -15,26 +15,6 @@
   "{\"id\":\"c1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":"       \
   "{\"role\":\"assistant\",\"content\":\"" text "\"},\"finish_reason\":\"stop\"}]}"
 
-static void write_catalog(const char *text) {
-  GString *s = g_string_new(text);
-  g_string_replace(s, "URL", up_base_url(tu_srv), 0);
-  char *path = g_build_filename(getenv("HB_CONFIG_DIR"), "catalog.d", "50-routes.json", NULL);
-  tu_write_file(path, s->str);
-  g_free(path);
-  g_string_free(s, TRUE);
-}
-
-static hvb_llm *routed_llm(const char *name) {
-  json_object *o = json_object_new_object();
-  json_object_object_add(o, "preset", json_object_new_string(name));
-  json_object_object_add(o, "cache", json_object_new_boolean(0));
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = hvb_llm_new(o, &err);
-  json_object_put(o);
-  ck_assert_msg(llm, "routed LLM: %s", err.message);
-  return llm;
-}
-
 static const char *attempt_field(json_object *route, size_t i, const char *field) {
   json_object *a = json_object_array_get_idx(json_object_object_get(route, "attempts"), i);
   return json_object_get_string(json_object_object_get(a, field));
@@ -53,12 +33,13 @@ START_TEST(a_slow_first_target_is_hedged_and_cancelled) {
   up_chunk fast = {.data = OK_BODY("two")};
   up_response quick = {.chunks = &fast, .nchunks = 1, .repeat = true};
   up_push(tu_srv, "/s2/v1/chat/completions", &quick);
-  write_catalog("{\"routes\": {\"h\": {\"hedge_after_ms\": 200, \"targets\": ["
-                "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
-                " \"api_key\": \"k\", \"base_url\": \"URL/s1/v1\"},"
-                "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
-                " \"api_key\": \"k\", \"base_url\": \"URL/s2/v1\"}]}}}");
-  hvb_llm *llm = routed_llm("h");
+  tu_write_catalog(
+      "{\"routes\": {\"h\": {\"hedge_after_ms\": 200, \"targets\": ["
+      "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"api_key\": \"k\", \"base_url\": \"URL/s1/v1\"},"
+      "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"api_key\": \"k\", \"base_url\": \"URL/s2/v1\"}]}}}");
+  hvb_llm *llm = tu_preset_llm("h", NULL);
   hvb_error err = HVB_ERROR_INIT;
   gint64 start = g_get_monotonic_time();
   hvb_result *r = hvb_llm_chat(llm, "hi", NULL, NULL, &err);
@@ -88,12 +69,13 @@ START_TEST(a_first_target_that_answers_in_time_is_not_hedged) {
   up_response ok = {.chunks = &c, .nchunks = 1, .repeat = true};
   up_push(tu_srv, "/t1/v1/chat/completions", &ok);
   up_push(tu_srv, "/t2/v1/chat/completions", &ok);
-  write_catalog("{\"routes\": {\"h\": {\"hedge\": true, \"hedge_after_ms\": 3000, \"targets\": ["
-                "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
-                " \"api_key\": \"k\", \"base_url\": \"URL/t1/v1\"},"
-                "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
-                " \"api_key\": \"k\", \"base_url\": \"URL/t2/v1\"}]}}}");
-  hvb_llm *llm = routed_llm("h");
+  tu_write_catalog(
+      "{\"routes\": {\"h\": {\"hedge\": true, \"hedge_after_ms\": 3000, \"targets\": ["
+      "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"api_key\": \"k\", \"base_url\": \"URL/t1/v1\"},"
+      "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"api_key\": \"k\", \"base_url\": \"URL/t2/v1\"}]}}}");
+  hvb_llm *llm = tu_preset_llm("h", NULL);
   for (int i = 0; i < 10; i++) {
     hvb_error err = HVB_ERROR_INIT;
     hvb_result *r = hvb_llm_chat(llm, "hi", NULL, NULL, &err);
@@ -114,7 +96,7 @@ static void keep_warning(hvb_log_level level, const char *message, void *data) {
 
 /* A drop-in with a broken route is skipped, with a warning naming the route and field. */
 START_TEST(a_hedge_field_of_the_wrong_type_refuses_the_route) {
-  write_catalog("{\"routes\": {\"bad\": {\"hedge\": \"yes\", \"targets\": [\"mock\"]}}}");
+  tu_write_catalog("{\"routes\": {\"bad\": {\"hedge\": \"yes\", \"targets\": [\"mock\"]}}}");
   GString *warned = g_string_new(NULL);
   hvb_log_set_handler(keep_warning, HVB_LOG_WARN, warned);
   json_object *o = json_object_new_object();

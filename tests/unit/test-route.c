@@ -18,36 +18,6 @@
   "{\"role\":\"assistant\",\"content\":\"" text "\"},\"finish_reason\":\"stop\"}]}"
 #define ERR_BODY "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}"
 
-/* Requests per path, counted as the server records them. */
-static GMutex count_lock;
-static GHashTable *counts;
-
-static void count_hook(const up_request *r, void *data) {
-  (void)data;
-  g_mutex_lock(&count_lock);
-  gpointer n = g_hash_table_lookup(counts, r->path);
-  g_hash_table_replace(counts, g_strdup(r->path), GINT_TO_POINTER(GPOINTER_TO_INT(n) + 1));
-  g_mutex_unlock(&count_lock);
-}
-
-static int requests_to(const char *path) {
-  g_mutex_lock(&count_lock);
-  int n = GPOINTER_TO_INT(g_hash_table_lookup(counts, path));
-  g_mutex_unlock(&count_lock);
-  return n;
-}
-
-static void setup(void) {
-  tu_up_setup();
-  counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  up_set_request_hook(tu_srv, count_hook, NULL);
-}
-
-static void teardown(void) {
-  tu_up_teardown();
-  g_hash_table_destroy(counts);
-}
-
 /* Under valgrind (make check sets HB_TEST_WRAPPER then): fewer calls, same assertions. */
 static bool slow(void) {
   const char *w = getenv("HB_TEST_WRAPPER");
@@ -56,27 +26,6 @@ static bool slow(void) {
 
 static int scaled(int n) {
   return slow() ? n / 5 : n;
-}
-
-/* A drop-in catalog file with `routes` (JSON text, "URL" standing for the server's base). */
-static void write_routes(const char *routes) {
-  GString *s = g_string_new(routes);
-  g_string_replace(s, "URL", up_base_url(tu_srv), 0);
-  char *path = g_build_filename(getenv("HB_CONFIG_DIR"), "catalog.d", "50-routes.json", NULL);
-  tu_write_file(path, s->str);
-  g_free(path);
-  g_string_free(s, TRUE);
-}
-
-static hvb_llm *routed_llm(const char *name) {
-  json_object *o = json_object_new_object();
-  json_object_object_add(o, "preset", json_object_new_string(name));
-  json_object_object_add(o, "cache", json_object_new_boolean(0));
-  hvb_error err = HVB_ERROR_INIT;
-  hvb_llm *llm = hvb_llm_new(o, &err);
-  json_object_put(o);
-  ck_assert_msg(llm, "routed LLM: %s", err.message);
-  return llm;
 }
 
 /* One chat; its text (g_free), and the result's route record's first attempt outcome. */
@@ -133,9 +82,9 @@ START_TEST(breaker_opens_after_5_failures_then_one_trial_closes_it) {
                " \"base_url\": \"URL/b1/v1\", \"max_retries\": 0},"
                "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
                " \"base_url\": \"URL/b2/v1\"}]}}}");
-  write_routes(text_routes->str);
+  tu_write_catalog(text_routes->str);
   g_string_free(text_routes, TRUE);
-  hvb_llm *llm = routed_llm("br");
+  hvb_llm *llm = tu_preset_llm("br", NULL);
   char *s = breaker_state("br", 0);
   ck_assert_str_eq(s, "closed");
   g_free(s);
@@ -144,7 +93,7 @@ START_TEST(breaker_opens_after_5_failures_then_one_trial_closes_it) {
     ck_assert_str_eq(text, "two");
     g_free(text);
   }
-  ck_assert_int_eq(requests_to(p1), 5);
+  ck_assert_int_eq(tu_requests_to(p1), 5);
   s = breaker_state("br", 0);
   ck_assert_str_eq(s, "open");
   g_free(s);
@@ -157,20 +106,20 @@ START_TEST(breaker_opens_after_5_failures_then_one_trial_closes_it) {
     g_free(text);
     g_free(outcome);
   }
-  ck_assert_int_eq(requests_to(p1), 5); /* not one of the calls reached it */
-  ck_assert_int_eq(requests_to(p2), 5 + n);
+  ck_assert_int_eq(tu_requests_to(p1), 5); /* not one of the calls reached it */
+  ck_assert_int_eq(tu_requests_to(p2), 5 + n);
   g_usleep((gulong)(cooldown * 1000 + 200) * 1000); /* the cool-down passes */
   char *text = chat_text(llm, NULL);
   ck_assert_str_eq(text, "one"); /* the trial call reached target 1, which answered */
   g_free(text);
-  ck_assert_int_eq(requests_to(p1), 6);
+  ck_assert_int_eq(tu_requests_to(p1), 6);
   s = breaker_state("br", 0);
   ck_assert_str_eq(s, "closed");
   g_free(s);
   text = chat_text(llm, NULL);
   ck_assert_str_eq(text, "one");
   g_free(text);
-  ck_assert_int_eq(requests_to(p1), 7);
+  ck_assert_int_eq(tu_requests_to(p1), 7);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -188,19 +137,19 @@ START_TEST(a_failed_trial_opens_the_breaker_again) {
                " \"base_url\": \"URL/f1/v1\"},"
                "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
                " \"base_url\": \"URL/f2/v1\"}]}}}", long_wait ? "3" : "0.5");
-  write_routes(routes);
+  tu_write_catalog(routes);
   g_free(routes);
-  hvb_llm *llm = routed_llm("fr");
+  hvb_llm *llm = tu_preset_llm("fr", NULL);
   for (int i = 0; i < 3; i++) g_free(chat_text(llm, NULL));
-  ck_assert_int_eq(requests_to(p1), 2);
+  ck_assert_int_eq(tu_requests_to(p1), 2);
   g_usleep(long_wait ? 3200 * 1000 : 700 * 1000);
   g_free(chat_text(llm, NULL)); /* the trial: a 500 */
-  ck_assert_int_eq(requests_to(p1), 3);
+  ck_assert_int_eq(tu_requests_to(p1), 3);
   char *s = breaker_state("fr", 0);
   ck_assert_str_eq(s, "open");
   g_free(s);
   g_free(chat_text(llm, NULL));
-  ck_assert_int_eq(requests_to(p1), 3);
+  ck_assert_int_eq(tu_requests_to(p1), 3);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -208,10 +157,11 @@ END_TEST
 START_TEST(a_route_whose_targets_are_all_skipped_fails_saying_why) {
   const char *p1 = "/s1/v1/chat/completions";
   push_failures(p1, 50, 503);
-  write_routes("{\"routes\": {\"sr\": {\"breaker\": {\"failures\": 2, \"cooldown\": 60},"
-               " \"targets\": [{\"label\": \"only\", \"model\": \"m\", \"provider\": \"openai\","
-               " \"base_url\": \"URL/s1/v1\", \"max_retries\": 0}]}}}");
-  hvb_llm *llm = routed_llm("sr");
+  tu_write_catalog(
+      "{\"routes\": {\"sr\": {\"breaker\": {\"failures\": 2, \"cooldown\": 60},"
+      " \"targets\": [{\"label\": \"only\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"base_url\": \"URL/s1/v1\", \"max_retries\": 0}]}}}");
+  hvb_llm *llm = tu_preset_llm("sr", NULL);
   hvb_error err = HVB_ERROR_INIT;
   for (int i = 0; i < 2; i++) {
     ck_assert_ptr_null(hvb_llm_chat(llm, "hi", NULL, NULL, &err));
@@ -222,7 +172,7 @@ START_TEST(a_route_whose_targets_are_all_skipped_fails_saying_why) {
   ck_assert_int_eq(err.status, HVB_TRANSPORT);
   ck_assert_msg(strstr(err.message, "no target could be tried"), "%s", err.message);
   ck_assert_msg(strstr(err.message, "circuit open"), "%s", err.message);
-  ck_assert_int_eq(requests_to(p1), 2);
+  ck_assert_int_eq(tu_requests_to(p1), 2);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -234,12 +184,13 @@ START_TEST(an_async_routed_call_falls_through_like_a_sync_one) {
                          .nchunks = 1, .repeat = true};
   up_push(tu_srv, p1, &limited);
   push_ok(p2, OK_BODY("two"));
-  write_routes("{\"routes\": {\"ar\": {\"targets\": ["
-               "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
-               " \"base_url\": \"URL/a1/v1\"},"
-               "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
-               " \"base_url\": \"URL/a2/v1\"}]}}}");
-  hvb_llm *llm = routed_llm("ar");
+  tu_write_catalog(
+      "{\"routes\": {\"ar\": {\"targets\": ["
+      "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"base_url\": \"URL/a1/v1\"},"
+      "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"base_url\": \"URL/a2/v1\"}]}}}");
+  hvb_llm *llm = tu_preset_llm("ar", NULL);
   hvb_error err = HVB_ERROR_INIT;
   hvb_call *call = hvb_llm_chat_async(llm, "hi", NULL, NULL, NULL, NULL, NULL, &err);
   ck_assert_msg(call, "%s", err.message);
@@ -250,7 +201,7 @@ START_TEST(an_async_routed_call_falls_through_like_a_sync_one) {
   ck_assert_str_eq(hvb_result_text(r), "two");
   json_object *attempts = json_object_object_get(hvb_result_route(r), "attempts");
   ck_assert_int_eq(json_object_array_length(attempts), 2);
-  ck_assert_int_eq(requests_to(p1), 1);
+  ck_assert_int_eq(tu_requests_to(p1), 1);
   hvb_result_free(r);
   hvb_call_free(call);
   hvb_llm_free(llm);
@@ -274,10 +225,11 @@ static char *answered_by(hvb_llm *llm, const char *route_key) {
 }
 
 START_TEST(a_weighted_route_of_3_to_1_splits_4000_calls_within_3_percent) {
-  write_routes("{\"routes\": {\"w\": {\"strategy\": \"weighted\", \"targets\": ["
-               "{\"label\": \"three\", \"preset\": \"mock\", \"weight\": 3},"
-               "{\"label\": \"one\", \"preset\": \"mock\", \"weight\": 1}]}}}");
-  hvb_llm *llm = routed_llm("w");
+  tu_write_catalog(
+      "{\"routes\": {\"w\": {\"strategy\": \"weighted\", \"targets\": ["
+      "{\"label\": \"three\", \"preset\": \"mock\", \"weight\": 3},"
+      "{\"label\": \"one\", \"preset\": \"mock\", \"weight\": 1}]}}}");
+  hvb_llm *llm = tu_preset_llm("w", NULL);
   int n = scaled(4000), three = 0, one = 0;
   for (int i = 0; i < n; i++) {
     char *who = answered_by(llm, NULL);
@@ -293,11 +245,12 @@ START_TEST(a_weighted_route_of_3_to_1_splits_4000_calls_within_3_percent) {
 END_TEST
 
 START_TEST(a_hash_route_keeps_a_key_on_one_target_and_spreads_keys) {
-  write_routes("{\"routes\": {\"h\": {\"strategy\": \"hash\", \"targets\": ["
-               "{\"label\": \"a\", \"preset\": \"mock\"},"
-               "{\"label\": \"b\", \"preset\": \"mock\"},"
-               "{\"label\": \"c\", \"preset\": \"mock\"}]}}}");
-  hvb_llm *llm = routed_llm("h");
+  tu_write_catalog(
+      "{\"routes\": {\"h\": {\"strategy\": \"hash\", \"targets\": ["
+      "{\"label\": \"a\", \"preset\": \"mock\"},"
+      "{\"label\": \"b\", \"preset\": \"mock\"},"
+      "{\"label\": \"c\", \"preset\": \"mock\"}]}}}");
+  hvb_llm *llm = tu_preset_llm("h", NULL);
   char *first = answered_by(llm, "user-42");
   for (int i = 0; i < 20; i++) {
     char *who = answered_by(llm, "user-42");
@@ -325,16 +278,17 @@ START_TEST(a_least_latency_route_moves_to_the_faster_target) {
   up_response slow = {.chunks = &slow_chunk, .nchunks = 1, .repeat = true};
   up_push(tu_srv, p1, &slow);
   push_ok(p2, OK_BODY("fast"));
-  write_routes("{\"routes\": {\"ll\": {\"strategy\": \"least-latency\", \"targets\": ["
-               "{\"label\": \"slow\", \"model\": \"m\", \"provider\": \"openai\","
-               " \"base_url\": \"URL/slow/v1\"},"
-               "{\"label\": \"fast\", \"model\": \"m\", \"provider\": \"openai\","
-               " \"base_url\": \"URL/fast/v1\"}]}}}");
-  hvb_llm *llm = routed_llm("ll");
+  tu_write_catalog(
+      "{\"routes\": {\"ll\": {\"strategy\": \"least-latency\", \"targets\": ["
+      "{\"label\": \"slow\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"base_url\": \"URL/slow/v1\"},"
+      "{\"label\": \"fast\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"base_url\": \"URL/fast/v1\"}]}}}");
+  hvb_llm *llm = tu_preset_llm("ll", NULL);
   for (int i = 0; i < 10; i++) g_free(answered_by(llm, NULL));
   /* Each unmeasured target is tried once; then the faster one takes every call. */
-  ck_assert_int_eq(requests_to(p1), 1);
-  ck_assert_int_eq(requests_to(p2), 9);
+  ck_assert_int_eq(tu_requests_to(p1), 1);
+  ck_assert_int_eq(tu_requests_to(p2), 9);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -354,9 +308,9 @@ START_TEST(a_burst_over_a_targets_rpm_moves_to_the_next_target_without_a_429) {
       " \"base_url\": \"URL/r1/v1\", \"rpm\": %d},"
       "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
       " \"base_url\": \"URL/r2/v1\"}]}}}", rpm);
-  write_routes(routes);
+  tu_write_catalog(routes);
   g_free(routes);
-  hvb_llm *llm = routed_llm("rl");
+  hvb_llm *llm = tu_preset_llm("rl", NULL);
   gint64 start = g_get_monotonic_time();
   int ones = 0;
   for (int i = 0; i < n; i++) {
@@ -369,8 +323,8 @@ START_TEST(a_burst_over_a_targets_rpm_moves_to_the_next_target_without_a_429) {
   int allowed = rpm + (int)(secs * rpm / 60.0) + 1;
   ck_assert_msg(ones >= rpm && ones <= allowed, "%d calls answered by target 1 (rpm %d)", ones,
                 rpm);
-  ck_assert_int_eq(requests_to(p1), ones); /* every request to it was answered: no 429 */
-  ck_assert_int_eq(requests_to(p2), n - ones);
+  ck_assert_int_eq(tu_requests_to(p1), ones); /* every request to it was answered: no 429 */
+  ck_assert_int_eq(tu_requests_to(p2), n - ones);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -378,17 +332,18 @@ END_TEST
 START_TEST(a_route_that_waits_holds_a_sync_call_for_the_next_slot) {
   const char *p1 = "/wt/v1/chat/completions";
   push_ok(p1, OK_BODY("one"));
-  write_routes("{\"routes\": {\"wt\": {\"on_limit\": \"wait\", \"deadline\": 30,"
-               " \"targets\": [{\"label\": \"one\", \"model\": \"m\","
-               " \"provider\": \"openai\", \"base_url\": \"URL/wt/v1\","
-               " \"rpm\": 600, \"burst\": 5}]}}}");
-  hvb_llm *llm = routed_llm("wt");
+  tu_write_catalog(
+      "{\"routes\": {\"wt\": {\"on_limit\": \"wait\", \"deadline\": 30,"
+      " \"targets\": [{\"label\": \"one\", \"model\": \"m\","
+      " \"provider\": \"openai\", \"base_url\": \"URL/wt/v1\","
+      " \"rpm\": 600, \"burst\": 5}]}}}");
+  hvb_llm *llm = tu_preset_llm("wt", NULL);
   gint64 start = g_get_monotonic_time();
   for (int i = 0; i < 10; i++) g_free(answered_by(llm, NULL));
   double secs = (double)(g_get_monotonic_time() - start) / 1e6;
   /* 5 at once, then one every 0.1 s: the last 5 waited about 0.5 s in all. */
   ck_assert_msg(secs >= 0.45, "10 calls at 600 rpm with a burst of 5 took %.2f s", secs);
-  ck_assert_int_eq(requests_to(p1), 10);
+  ck_assert_int_eq(tu_requests_to(p1), 10);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -400,12 +355,13 @@ START_TEST(a_target_that_said_retry_after_is_left_alone_that_long) {
                          .nchunks = 1, .repeat = true};
   up_push(tu_srv, p1, &limited);
   push_ok(p2, OK_BODY("two"));
-  write_routes("{\"routes\": {\"q\": {\"breaker\": false, \"targets\": ["
-               "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
-               " \"base_url\": \"URL/q1/v1\"},"
-               "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
-               " \"base_url\": \"URL/q2/v1\"}]}}}");
-  hvb_llm *llm = routed_llm("q");
+  tu_write_catalog(
+      "{\"routes\": {\"q\": {\"breaker\": false, \"targets\": ["
+      "{\"label\": \"one\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"base_url\": \"URL/q1/v1\"},"
+      "{\"label\": \"two\", \"model\": \"m\", \"provider\": \"openai\","
+      " \"base_url\": \"URL/q2/v1\"}]}}}");
+  hvb_llm *llm = tu_preset_llm("q", NULL);
   g_free(chat_text(llm, NULL));
   for (int i = 0; i < 5; i++) {
     char *outcome = NULL;
@@ -415,8 +371,8 @@ START_TEST(a_target_that_said_retry_after_is_left_alone_that_long) {
     g_free(text);
     g_free(outcome);
   }
-  ck_assert_int_eq(requests_to(p1), 1); /* the 30 s it asked for are not over */
-  ck_assert_int_eq(requests_to(p2), 6);
+  ck_assert_int_eq(tu_requests_to(p1), 1); /* the 30 s it asked for are not over */
+  ck_assert_int_eq(tu_requests_to(p2), 6);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -425,7 +381,7 @@ int main(void) {
   Suite *s = suite_create("route");
   TCase *tc = tcase_create("breakers");
   tcase_set_timeout(tc, 60);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, tu_up_setup, tu_up_teardown);
   tcase_add_test(tc, breaker_opens_after_5_failures_then_one_trial_closes_it);
   tcase_add_test(tc, a_failed_trial_opens_the_breaker_again);
   tcase_add_test(tc, a_route_whose_targets_are_all_skipped_fails_saying_why);
@@ -433,7 +389,7 @@ int main(void) {
   suite_add_tcase(s, tc);
   TCase *st = tcase_create("strategies");
   tcase_set_timeout(st, 120);
-  tcase_add_checked_fixture(st, setup, teardown);
+  tcase_add_checked_fixture(st, tu_up_setup, tu_up_teardown);
   tcase_add_test(st, a_weighted_route_of_3_to_1_splits_4000_calls_within_3_percent);
   tcase_add_test(st, a_hash_route_keeps_a_key_on_one_target_and_spreads_keys);
   tcase_add_test(st, a_least_latency_route_moves_to_the_faster_target);

@@ -6,6 +6,7 @@
 #include <heavenbase/heavenbase.h>
 
 #include <errno.h>
+#include <glib.h>
 #include <ftw.h>
 #include <locale.h>
 #include <stdio.h>
@@ -203,6 +204,28 @@ hvb_llm *tu_upstream_llm(up_server *srv, const char *model, const char *key, con
   json_object_put(o);
   return llm;
 }
+
+void tu_write_catalog(const char *text) {
+  GString *s = g_string_new(text);
+  g_string_replace(s, "URL", up_base_url(tu_srv), 0);
+  char *path = g_build_filename(getenv("HB_CONFIG_DIR"), "catalog.d", "50-routes.json", NULL);
+  tu_write_file(path, s->str);
+  g_free(path);
+  g_string_free(s, TRUE);
+}
+
+hvb_llm *tu_preset_llm(const char *name, hvb_error *err) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "preset", json_object_new_string(name));
+  json_object_object_add(o, "cache", json_object_new_boolean(0));
+  hvb_error own = HVB_ERROR_INIT;
+  hvb_llm *llm = hvb_llm_new(o, err ? err : &own);
+  json_object_put(o);
+  ck_assert_msg(llm || err, "LLM of preset %s: %s", name, own.message);
+  return llm;
+}
+
+int tu_requests_to(const char *path) { return up_request_count_path(tu_srv, path); }
 
 json_object *tu_sent_body(up_server *srv, int i) {
   up_request *rq = up_request_get(srv, i);

@@ -56,6 +56,18 @@ struct up_server;
 struct hvb_llm *tu_upstream_llm(struct up_server *srv, const char *model, const char *key,
                                 const char *extra);
 
+/* A drop-in catalog file catalog.d/50-routes.json in the isolated config dir, with every
+ * "URL" in `text` (JSON) replaced by tu_srv's base URL. */
+void tu_write_catalog(const char *text);
+
+/* An LLM of preset `name` with the cache off; NULL with `err` set when it cannot be made
+ * (err NULL: the test fails then). */
+struct hvb_error;
+struct hvb_llm *tu_preset_llm(const char *name, struct hvb_error *err);
+
+/* Requests tu_srv received for `path`. */
+int tu_requests_to(const char *path);
+
 /* The body of the i-th request `srv` received, parsed (new reference). */
 json_object *tu_sent_body(struct up_server *srv, int i);
 

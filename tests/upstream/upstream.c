@@ -731,6 +731,16 @@ int up_request_count(const up_server *s) {
   return n;
 }
 
+int up_request_count_path(const up_server *s, const char *path) {
+  up_server *m = (up_server *)s;
+  int n = 0;
+  g_mutex_lock(&m->lock);
+  for (guint i = 0; i < m->requests->len; i++)
+    n += !strcmp(((up_request *)m->requests->pdata[i])->path, path);
+  g_mutex_unlock(&m->lock);
+  return n;
+}
+
 int up_connection_count(const up_server *s) {
   up_server *m = (up_server *)s;
   g_mutex_lock(&m->lock);

@@ -109,6 +109,9 @@ typedef struct up_request {
 } up_request;
 
 int up_request_count(const up_server *s);
+/* Requests received so far whose path (without the query) is `path`; recorded before the
+ * response is sent, so a caller holding a response sees its request counted. */
+int up_request_count_path(const up_server *s, const char *path);
 int up_connection_count(const up_server *s);
 /* Responses the server could not finish because the client closed the connection first (a
  * cancelled or timed-out transfer really went away), also while a delay (head_delay_ms, a
