@@ -362,6 +362,18 @@ json_object *hvb__route_target_options(const hvb_route_def *def, size_t i,
   return o;
 }
 
+/* The call-time behaviours of a route (what a caller cannot see from its targets): what a
+ * target at its rate limit does, and the hedge, if any. */
+static void view_behaviour(json_object *v, const hvb_route_def *def) {
+  json_object_object_add(v, "on_limit", json_object_new_string(def->wait_on_limit ? "wait" : "next"));
+  if (!def->hedge) return;
+  json_object *h = json_object_new_object();
+  json_object_object_add(h, "delay", json_object_new_string(def->hedge_p95 ? "p95" : "fixed"));
+  json_object_object_add(h, def->hedge_p95 ? "after_ms_until_measured" : "after_ms",
+                         json_object_new_int64(def->hedge_after_ms));
+  json_object_object_add(v, "hedge", h);
+}
+
 json_object *hvb__route_def_view(const hvb_route_def *def) {
   json_object *v = json_object_new_object();
   json_object_object_add(v, "name", json_object_new_string(def->name));
@@ -391,6 +403,7 @@ json_object *hvb__route_def_view(const hvb_route_def *def) {
   json_object_object_add(v, "max_targets", json_object_new_int64((int64_t)def->max_targets));
   if (def->deadline_ms)
     json_object_object_add(v, "deadline", json_object_new_double(def->deadline_ms / 1000.0));
+  view_behaviour(v, def);
   return v;
 }
 

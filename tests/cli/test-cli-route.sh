@@ -38,6 +38,9 @@ cat > "$HB_CONFIG_DIR/catalog.d/50-routes.json" <<EOF
   "cut-stream": {"targets": [
     {"label": "cut", "model": "gpt-4o-mini", "provider": "openai", "base_url": "$UP_URL/cut/v1"},
     {"label": "good", "model": "gpt-4o-mini", "provider": "openai", "base_url": "$UP_URL/t3/v1"}]},
+  "hedged": {"hedge": true, "hedge_after_ms": 250, "on_limit": "wait", "targets": [
+    {"label": "h1", "model": "gpt-4o-mini", "provider": "openai", "base_url": "$UP_URL/t3/v1"},
+    {"label": "h2", "model": "gpt-4o-mini", "provider": "openai", "base_url": "$UP_URL/t3/v1"}]},
   "early-fail": {"targets": [
     {"label": "busy", "model": "gpt-4o-mini", "provider": "openai", "base_url": "$UP_URL/t2/v1"},
     {"label": "good", "model": "gpt-4o-mini", "provider": "openai", "base_url": "$UP_URL/t3/v1"}]}
@@ -76,6 +79,11 @@ hb spec -p myroute --json
 expect_status "hb spec of a routed preset" 0
 expect_out_has "shows the route" '"route"'
 expect_out_has "with its targets" '"label":"two"'
+expect_out_has "and what a target at its limit does" '"on_limit":"next"'
+expect_nowhere "a route without hedging shows none" '"hedge"'
+hb spec -p hedged --json
+expect_out_has "hb spec shows a route's hedge" '"hedge":{"delay":"p95","after_ms_until_measured":250}'
+expect_out_has "and on_limit wait" '"on_limit":"wait"'
 
 # ---- 400 never falls through ----
 hb chat -p bad-first -o cache=false "hi"
