@@ -80,15 +80,14 @@ w=$(grep -c "cache backend 'redis' is unavailable" "$T/host-k.err")
 if [ "$w" = 1 ]; then ok "the log has one warning for the outage"
 else not_ok "the log has $w warnings for one outage: $(head -5 "$T/host-k.err")"; fi
 
-# A 3-master Redis Cluster: the same fleet (fewer hosts, to stay quick) makes one request per
-# call, and the entries are spread over all three masters.
+# A 3-master Redis Cluster: the same fleet (8 x 4 x 200) makes one request per call, and the
+# entries are spread over all three masters.
 ports=$(sh "$REDIS_SH" start cluster "$T/cluster") || { not_ok "the cluster could not be started"; finish; exit 1; }
 stop_cluster() { sh "$REDIS_SH" stop "$T/cluster" >/dev/null 2>&1; }
 trap 'stop_cluster; stop_redis; cleanup' EXIT
 seed=$(echo $ports | cut -d" " -f1)
 : > "$UP_LOG"
-CPROCS=4 CCALLS=100
-if [ -n "${HB_TEST_WRAPPER:-}" ]; then CPROCS=2 CCALLS=$CALLS; fi
+CPROCS=$PROCS CCALLS=$CALLS
 hosts=""
 for i in $(seq 1 $CPROCS); do
   # shellcheck disable=SC2086
