@@ -27,8 +27,6 @@
 #define CHAT_PATH "/v1/chat/completions"
 #define FORK_ERROR "the call was started before fork(): it does not run in the child process"
 
-/* Every request answered with "echo: <prompt>", after `delay_ms`. */
-
 /* How long a call may take before the test calls it a hang: a valgrind run (HB_TEST_WRAPPER)
  * on a loaded machine needs more than the 20 s a plain one never comes near. */
 static long wait_ms(void) {
@@ -36,6 +34,7 @@ static long wait_ms(void) {
   return w && *w ? 120000 : 20000;
 }
 
+/* Every request answered with "echo: <prompt>", after `delay_ms`. */
 static void push_echo(int delay_ms) {
   up_chunk delay = {"", 0, delay_ms};
   up_response r = {.echo = true, .repeat = true, .chunks = &delay, .nchunks = 1};
