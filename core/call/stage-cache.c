@@ -43,10 +43,11 @@ static hvb_stage_rc cache_request(hvb_exchange *x, void **state, hvb_error *err)
   st->leader = f == HVB_FLIGHT_LEADER;
   if (f != HVB_FLIGHT_HIT) return HVB_STAGE_NEXT;
   json_object *raw = NULL;
-  json_object *chunks = hvb__chat_cache_decode(value, &raw);
+  json_object *deltas = hvb__chat_cache_decode_deltas(value, &raw);
   g_bytes_unref(value);
-  if (!chunks) return HVB_STAGE_NEXT; /* unreadable: a miss */
-  x->answers = chunks;
+  if (!deltas) return HVB_STAGE_NEXT; /* unreadable: a miss */
+  x->answers = deltas;
+  x->answer_deltas = true;
   x->answer_raw = raw;
   x->cached = true;
   hvb__log(HVB_LOG_DEBUG, "cache hit (text %.12s)", st->key);
