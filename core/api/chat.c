@@ -266,7 +266,8 @@ HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
 }
 
 /* A stage answered on the way in (the cache, an offline gateway): feed the answer as the
- * live chunks would have been, and the exchange is over. */
+ * live chunks would have been (the cache's stored deltas replayed as they are), and the
+ * exchange is over. */
 static void take_answer(hvb_stream *s) {
   json_object *chunks = s->x.answers;
   for (size_t i = 0; i < json_object_array_length(chunks); i++) {

@@ -5,8 +5,8 @@
  *    "raw"?}
  * The normalized fields make an entry readable on its own; "deltas" are the public deltas as
  * the live call delivered them, so a replay hands a stream the same deltas (and a chat the
- * same result) by feeding them back through the accumulator as canonical chunks. "raw" is
- * kept only when it is small: a cached result has no raw payload otherwise.
+ * same result) by folding them back into the accumulator as they are (hvb__accum_replay). "raw"
+ * is kept only when it is small: a cached result has no raw payload otherwise.
  */
 #include "text/json.h"
 #include "call/cache-codec.h"

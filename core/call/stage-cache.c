@@ -1,8 +1,8 @@
 /* core/call/stage-cache.c: the response cache around a chat call (values:
  * core/call/cache-codec.c; the store and single flight: core/cache/store.c).
  *
- * On the way in a hit answers the call (the stored chunks are replayed through the
- * accumulator as the live ones were); a miss makes the call its key's leader, or lets it run
+ * On the way in a hit answers the call (the stored public deltas are replayed through the
+ * accumulator, hvb__accum_replay, and handed out as the live ones were); a miss makes the call its key's leader, or lets it run
  * alone. On the way out a complete live reply is stored and the key given up. An async call
  * never waits for another call of its key: that would block its caller or the engine thread.
  */
