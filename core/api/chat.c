@@ -266,11 +266,17 @@ HVB_PUBLIC void hvb_stream_free(hvb_stream *s) {
 }
 
 /* A stage answered on the way in (the cache, an offline gateway): feed the answer as the
- * live chunks would have been, and the exchange is over. */
+ * live chunks would have been (the cache's stored deltas replayed as they are), and the
+ * exchange is over. */
 static void take_answer(hvb_stream *s) {
   json_object *chunks = s->x.answers;
-  for (size_t i = 0; i < json_object_array_length(chunks); i++)
-    feed_chunk(s, json_object_array_get_idx(chunks, i));
+  for (size_t i = 0; i < json_object_array_length(chunks); i++) {
+    json_object *c = json_object_array_get_idx(chunks, i);
+    if (s->x.answer_deltas)
+      feed_delta(s, hvb__accum_replay(s->x.acc, c));
+    else
+      feed_chunk(s, c);
+  }
   if (s->x.answer_raw) hvb__accum_raw_set(s->x.acc, json_object_get(s->x.answer_raw));
   s->phase = PHASE_ENDED;
   hvb__pipeline_reply(&s->x);
@@ -319,6 +325,7 @@ static void target_forget(hvb_stream *s) {
   memset(s->x.state, 0, sizeof s->x.state);
   s->x.url = NULL;
   s->x.cached = false;
+  s->x.answer_deltas = false;
 }
 
 /* Make `t` the exchange's spec, gateway and pool, after forgetting the previous target. */

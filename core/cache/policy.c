@@ -33,18 +33,21 @@ static const char *const transport_fields[] = {
     "api_key", "cache", NULL};
 
 char *hvb__cache_key(hvb_cache_ns ns, const char *spec_hash, json_object *request) {
-  json_object *req = json_object_new_object();
-  if (json_object_is_type(request, json_type_object)) {
-    json_object_object_foreach(request, key, val) {
-      if (!g_strv_contains(transport_fields, key))
-        json_object_object_add(req, key, json_object_get(val));
-    }
-  }
-  json_object *k = json_object_new_object();
-  json_object_object_add(k, "namespace", json_object_new_string(hvb__cache_ns_name(ns)));
-  json_object_object_add(k, "spec", json_object_new_string(spec_hash ? spec_hash : ""));
-  json_object_object_add(k, "request", req);
-  char *hex = hvb__hash_json(k);
-  json_object_put(k);
+  /* The canonical text of {"namespace", "request" less transport_fields, "spec"} (keys in
+   * their sorted order), written straight from the request: no filtered copy of it, and the
+   * same key as hashing such an object (entries stored before stay reachable). */
+  GString *text = g_string_sized_new(256);
+  g_string_append(text, "{\"namespace\":");
+  hvb__json_canonical_string_append(text, hvb__cache_ns_name(ns));
+  g_string_append(text, ",\"request\":");
+  if (json_object_is_type(request, json_type_object))
+    hvb__json_canonical_append(text, request, transport_fields);
+  else
+    g_string_append(text, "{}");
+  g_string_append(text, ",\"spec\":");
+  hvb__json_canonical_string_append(text, spec_hash ? spec_hash : "");
+  g_string_append_c(text, '}');
+  char *hex = hvb__hash_text(text->str, text->len);
+  g_string_free(text, TRUE);
   return hex;
 }

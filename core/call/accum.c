@@ -188,18 +188,12 @@ static json_object *first_choice(json_object *chunk) {
   return NULL;
 }
 
-/* Fold the parts of one delta in and make its public delta (see hvb__accum_feed): the text
- * and think string objects are shared (borrowed here), `calls` is a fragment array, taken
- * into the public delta when `take_calls` (else copied), `usage` is borrowed, and shared
- * with the public delta when `share_usage` (a parsed reply's, which nothing edits; a chunk
- * from a gateway may come from its state, so that one is copied). */
-static json_object *accum_fold(hvb_accum *acc, json_object *content, json_object *think_obj,
-                               json_object *calls, bool take_calls, const char *finish,
-                               json_object *usage, bool share_usage) {
-  json_object *pub = json_object_new_object();
-  const char *text = json_object_is_type(content, json_type_string)
-                         ? json_object_get_string(content) : NULL;
-  if (text && json_object_get_string_len(content) > 0) {
+/* Fold the parts of one delta into the accumulator's state (see accum_fold, which also makes
+ * the public delta; a cache replay reuses the stored delta instead). */
+static void fold_state(hvb_accum *acc, json_object *content, json_object *think_obj,
+                       json_object *calls, const char *finish, json_object *usage,
+                       bool share_usage) {
+  if (json_object_is_type(content, json_type_string) && json_object_get_string_len(content) > 0) {
     /* The whole string: a reply may hold U+0000, and it is kept. */
     size_t tl = (size_t)json_object_get_string_len(content);
     if (!acc->text_first && acc->text->len == 0) {
@@ -210,25 +204,16 @@ static json_object *accum_fold(hvb_accum *acc, json_object *content, json_object
                             json_object_get_string_len(acc->text_first));
         g_clear_pointer(&acc->text_first, json_object_put);
       }
-      g_string_append_len(acc->text, text, (gssize)tl);
+      g_string_append_len(acc->text, json_object_get_string(content), (gssize)tl);
     }
-    json_object_object_add(pub, "text", json_object_get(content));
   }
-  if (think_obj) {
-    g_string_append(acc->think, json_object_get_string(think_obj));
-    json_object_object_add(pub, "think", json_object_get(think_obj));
-  }
-  if (json_object_is_type(calls, json_type_array) && json_object_array_length(calls) > 0) {
+  if (think_obj) g_string_append(acc->think, json_object_get_string(think_obj));
+  if (json_object_is_type(calls, json_type_array))
     for (size_t i = 0; i < json_object_array_length(calls); i++)
       merge_call(acc, json_object_array_get_idx(calls, i), i);
-    json_object_object_add(pub, "tool_calls", take_calls ? calls : hvb__json_copy(calls));
-  } else if (take_calls) {
-    json_object_put(calls);
-  }
   if (finish) {
     g_free(acc->finish_reason);
     acc->finish_reason = g_strdup(finish);
-    json_object_object_add(pub, "finish_reason", json_object_new_string(finish));
   }
   if (json_object_is_type(usage, json_type_object)) {
     if (!acc->usage && share_usage) {
@@ -246,16 +231,49 @@ static json_object *accum_fold(hvb_accum *acc, json_object *content, json_object
       }
       hvb__usage_merge(acc->usage, usage);
     }
+  }
+}
+
+/* Fold the parts of one delta in and make its public delta (see hvb__accum_feed): the text
+ * and think string objects are shared (borrowed here), `calls` is a fragment array, taken
+ * into the public delta when `take_calls` (else copied), `usage` is borrowed, and shared
+ * with the public delta when `share_usage` (a parsed reply's, which nothing edits; a chunk
+ * from a gateway may come from its state, so that one is copied). */
+static json_object *accum_fold(hvb_accum *acc, json_object *content, json_object *think_obj,
+                               json_object *calls, bool take_calls, const char *finish,
+                               json_object *usage, bool share_usage) {
+  bool has_calls =
+      json_object_is_type(calls, json_type_array) && json_object_array_length(calls) > 0;
+  fold_state(acc, content, think_obj, has_calls ? calls : NULL, finish, usage, share_usage);
+  json_object *pub = json_object_new_object();
+  if (json_object_is_type(content, json_type_string) && json_object_get_string_len(content) > 0)
+    json_object_object_add(pub, "text", json_object_get(content));
+  if (think_obj) json_object_object_add(pub, "think", json_object_get(think_obj));
+  if (has_calls)
+    json_object_object_add(pub, "tool_calls", take_calls ? calls : hvb__json_copy(calls));
+  else if (take_calls)
+    json_object_put(calls);
+  if (finish) json_object_object_add(pub, "finish_reason", json_object_new_string(finish));
+  if (json_object_is_type(usage, json_type_object))
     json_object_object_add(pub, "usage",
                            share_usage ? json_object_get(usage) : hvb__json_copy(usage));
-  }
-
   if (json_object_object_length(pub) == 0) {
     json_object_put(pub);
     return NULL;
   }
   json_object_array_add(acc->deltas, json_object_get(pub));
   return pub;
+}
+
+json_object *hvb__accum_replay(hvb_accum *acc, json_object *delta) {
+  json_object *text = json_object_object_get(delta, "text");
+  json_object *think = json_object_object_get(delta, "think");
+  json_object *finish = json_object_object_get(delta, "finish_reason");
+  fold_state(acc, text, think, json_object_object_get(delta, "tool_calls"),
+             finish ? json_object_get_string(finish) : NULL,
+             json_object_object_get(delta, "usage"), true);
+  json_object_array_add(acc->deltas, json_object_get(delta));
+  return json_object_get(delta);
 }
 
 /* The non-empty string member `key` as its object, else NULL (borrowed). */

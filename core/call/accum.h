@@ -39,6 +39,14 @@ void hvb__accum_reset(hvb_accum *acc);
  * NULL when the chunk carried none of them (a role-only or empty chunk). */
 json_object *hvb__accum_feed(hvb_accum *acc, json_object *chunk);
 
+/* Fold one public delta as hvb__accum_feed returned it (borrowed; a cache entry's, checked
+ * by hvb__chat_cache_decode_deltas: "text" and "think" non-empty strings, "tool_calls" a
+ * non-empty array, "finish_reason" a non-empty string, "usage" an object, each optional):
+ * the state becomes what feeding the chunk that made it would have left, without making
+ * that chunk. Returns the delta itself (new reference), also recorded for the result's
+ * deltas: nothing in it is edited later (usage is shared, as for a parsed reply). */
+json_object *hvb__accum_replay(hvb_accum *acc, json_object *delta);
+
 /* Raw payloads for hvb_result_raw. set: the whole response body (reference taken). append:
  * one stream event payload (reference taken), collected into an array. */
 void hvb__accum_raw_set(hvb_accum *acc, json_object *body);

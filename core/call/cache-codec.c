@@ -5,12 +5,11 @@
  *    "raw"?}
  * The normalized fields make an entry readable on its own; "deltas" are the public deltas as
  * the live call delivered them, so a replay hands a stream the same deltas (and a chat the
- * same result) by feeding them back through the accumulator as canonical chunks. "raw" is
- * kept only when it is small: a cached result has no raw payload otherwise.
+ * same result) by folding them back into the accumulator as they are (hvb__accum_replay). "raw"
+ * is kept only when it is small: a cached result has no raw payload otherwise.
  */
 #include "text/json.h"
 #include "call/cache-codec.h"
-#include "call/accum.h"
 #include "base/log.h"
 
 #include <string.h>
@@ -45,39 +44,48 @@ GBytes *hvb__chat_cache_encode(const hvb_result *r) {
   return out;
 }
 
-/* A public delta as the canonical chunk that makes the accumulator give it back. */
-static json_object *delta_to_chunk(json_object *d) {
-  json_object *delta = json_object_new_object(), *v;
-  if ((v = json_object_object_get(d, "text")))
-    json_object_object_add(delta, "content", json_object_get(v));
-  if ((v = json_object_object_get(d, "think")))
-    json_object_object_add(delta, "reasoning_content", json_object_get(v));
-  if ((v = json_object_object_get(d, "tool_calls")))
-    json_object_object_add(delta, "tool_calls", json_object_get(v));
-  return hvb__chunk_new(delta, json_object_object_get(d, "finish_reason"),
-                        json_object_object_get(d, "usage"));
+/* Is `v` a member value a live public delta can hold (see hvb__accum_feed)? */
+static bool delta_member_ok(const char *key, json_object *v) {
+  if (!strcmp(key, "text") || !strcmp(key, "think") || !strcmp(key, "finish_reason"))
+    return json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0;
+  if (!strcmp(key, "tool_calls"))
+    return json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0;
+  if (!strcmp(key, "usage")) return json_object_is_type(v, json_type_object);
+  return false;
 }
 
-json_object *hvb__chat_cache_decode(GBytes *value, json_object **raw) {
+/* Every delta is one the accumulator could have made: a non-empty object of known members of
+ * the right types. Anything else is a damaged or foreign entry. */
+static bool deltas_ok(json_object *deltas) {
+  for (size_t i = 0; i < json_object_array_length(deltas); i++) {
+    json_object *d = json_object_array_get_idx(deltas, i);
+    if (!json_object_is_type(d, json_type_object) || json_object_object_length(d) == 0)
+      return false;
+    json_object_object_foreach(d, key, val) {
+      if (!delta_member_ok(key, val)) return false;
+    }
+  }
+  return true;
+}
+
+json_object *hvb__chat_cache_decode_deltas(GBytes *value, json_object **raw) {
   *raw = NULL;
   gsize len = 0;
-  const char *data = g_bytes_get_data(value, &len);
+  const char *data = value ? g_bytes_get_data(value, &len) : NULL;
   json_object *v = data ? hvb__json_parse(data, (long)len, "cache entry", NULL) : NULL;
   json_object *deltas = json_object_object_get(v, "deltas");
   json_object *ver = json_object_object_get(v, "v");
   if (!json_object_is_type(deltas, json_type_array) || !json_object_is_type(ver, json_type_int) ||
-      json_object_get_int(ver) != CACHE_VALUE_VERSION) {
+      json_object_get_int(ver) != CACHE_VALUE_VERSION || !deltas_ok(deltas)) {
     hvb__log(HVB_LOG_WARN, "cache: a text entry is not in a format this version reads; ignored");
     json_object_put(v);
     return NULL;
   }
-  json_object *chunks = json_object_new_array();
-  for (size_t i = 0; i < json_object_array_length(deltas); i++) {
-    json_object *d = json_object_array_get_idx(deltas, i);
-    if (json_object_is_type(d, json_type_object)) json_object_array_add(chunks, delta_to_chunk(d));
-  }
+  /* The entry's other members (text, tool_calls, usage...) are what the deltas add up to:
+   * they make an entry readable on its own, and a replay need not read them. */
+  json_object_get(deltas);
   json_object *r = json_object_object_get(v, "raw");
   if (r) *raw = json_object_get(r);
   json_object_put(v);
-  return chunks;
+  return deltas;
 }

@@ -10,9 +10,11 @@
 /* The cache value of a complete result (see core/call/cache-codec.c for the format). New GBytes. */
 GBytes *hvb__chat_cache_encode(const hvb_result *r);
 
-/* The canonical chunks that replay a cached value through an accumulator (new array), and
- * in *raw the stored raw payload (new reference) or NULL. NULL, with a warning in the log,
- * for a value this version cannot read (the caller treats it as a miss). */
-json_object *hvb__chat_cache_decode(GBytes *value, json_object **raw);
+/* The public deltas of a cached value (new array, its elements read-only: each is replayed
+ * by hvb__accum_replay, which shares it), and in *raw the stored raw payload (new
+ * reference) or NULL. NULL, with a warning in the log, for a value this version cannot read:
+ * not the format, another version, or a delta the accumulator could not have made (the
+ * caller treats it as a miss). One parse of the value; no chunk is made. */
+json_object *hvb__chat_cache_decode_deltas(GBytes *value, json_object **raw);
 
 #endif

@@ -65,6 +65,7 @@ void hvb__pipeline_release(hvb_exchange *x) {
   g_clear_pointer(&x->request, json_object_put);
   g_clear_pointer(&x->wire, hvb__wire_request_free);
   g_clear_pointer(&x->answers, json_object_put);
+  x->answer_deltas = false;
   g_clear_pointer(&x->answer_raw, json_object_put);
   g_clear_pointer(&x->retry_messages, json_object_put);
   g_clear_pointer(&x->usage, hvb__usage_cfg_unref);

@@ -82,6 +82,8 @@ typedef struct hvb_exchange {
   hvb_transfer *transfer;       /* owned; the owner frees it when it settles */
   json_object *answers;         /* set by a stage that answered (owned array): canonical
                                    chunks for chat, responses for JSON operations */
+  bool answer_deltas;           /* chat: `answers` holds public deltas (a cache replay,
+                                   hvb__accum_replay), not canonical chunks */
   json_object *answer_raw;      /* the raw payload of a replayed answer (owned), or NULL */
   json_object *response;        /* JSON ops: the canonical response, borrowed for the way out
                                    (set by the owner before reply), or NULL */

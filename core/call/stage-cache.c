@@ -1,8 +1,8 @@
 /* core/call/stage-cache.c: the response cache around a chat call (values:
  * core/call/cache-codec.c; the store and single flight: core/cache/store.c).
  *
- * On the way in a hit answers the call (the stored chunks are replayed through the
- * accumulator as the live ones were); a miss makes the call its key's leader, or lets it run
+ * On the way in a hit answers the call (the stored public deltas are replayed through the
+ * accumulator, hvb__accum_replay, and handed out as the live ones were); a miss makes the call its key's leader, or lets it run
  * alone. On the way out a complete live reply is stored and the key given up. An async call
  * never waits for another call of its key: that would block its caller or the engine thread.
  */
@@ -43,10 +43,11 @@ static hvb_stage_rc cache_request(hvb_exchange *x, void **state, hvb_error *err)
   st->leader = f == HVB_FLIGHT_LEADER;
   if (f != HVB_FLIGHT_HIT) return HVB_STAGE_NEXT;
   json_object *raw = NULL;
-  json_object *chunks = hvb__chat_cache_decode(value, &raw);
+  json_object *deltas = hvb__chat_cache_decode_deltas(value, &raw);
   g_bytes_unref(value);
-  if (!chunks) return HVB_STAGE_NEXT; /* unreadable: a miss */
-  x->answers = chunks;
+  if (!deltas) return HVB_STAGE_NEXT; /* unreadable: a miss */
+  x->answers = deltas;
+  x->answer_deltas = true;
   x->answer_raw = raw;
   x->cached = true;
   hvb__log(HVB_LOG_DEBUG, "cache hit (text %.12s)", st->key);

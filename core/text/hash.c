@@ -11,3 +11,7 @@ char *hvb__hash_json(json_object *obj) {
   g_free(text);
   return hex;
 }
+
+char *hvb__hash_text(const char *text, size_t len) {
+  return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)text, len);
+}

@@ -10,4 +10,7 @@
 /* SHA-256 of hvb__json_canonical(obj), 64 lowercase hex digits, new string (g_free). */
 char *hvb__hash_json(json_object *obj);
 
+/* SHA-256 of `len` bytes of `text`, 64 lowercase hex digits, new string (g_free). */
+char *hvb__hash_text(const char *text, size_t len);
+
 #endif

@@ -52,24 +52,68 @@ void hvb__json_merge(json_object *dst, json_object *src) {
 
 static void canon_string(GString *out, const char *s, size_t len) {
   g_string_append_c(out, '"');
+  size_t run = 0; /* start of the bytes not yet copied: they need no escape */
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    g_string_append_len(out, s + run, (gssize)(i - run));
+    run = i + 1;
     switch (c) {
-    case '"': g_string_append(out, "\\\""); break;
-    case '\\': g_string_append(out, "\\\\"); break;
-    case '\b': g_string_append(out, "\\b"); break;
-    case '\f': g_string_append(out, "\\f"); break;
-    case '\n': g_string_append(out, "\\n"); break;
-    case '\r': g_string_append(out, "\\r"); break;
-    case '\t': g_string_append(out, "\\t"); break;
-    default:
-      if (c < 0x20)
-        g_string_append_printf(out, "\\u%04x", c);
-      else
-        g_string_append_c(out, (char)c);
+    case '"': g_string_append_len(out, "\\\"", 2); break;
+    case '\\': g_string_append_len(out, "\\\\", 2); break;
+    case '\b': g_string_append_len(out, "\\b", 2); break;
+    case '\f': g_string_append_len(out, "\\f", 2); break;
+    case '\n': g_string_append_len(out, "\\n", 2); break;
+    case '\r': g_string_append_len(out, "\\r", 2); break;
+    case '\t': g_string_append_len(out, "\\t", 2); break;
+    default: g_string_append_printf(out, "\\u%04x", c);
     }
   }
+  g_string_append_len(out, s + run, (gssize)(len - run));
   g_string_append_c(out, '"');
+}
+
+/* An integer in decimal, without printf (a request's integers are hashed on every call). */
+static void canon_int(GString *out, gint64 v) {
+  char buf[24], *p = buf + sizeof buf;
+  guint64 u = v < 0 ? (guint64)0 - (guint64)v : (guint64)v;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) *--p = '-';
+  g_string_append_len(out, p, (gssize)(buf + sizeof buf - p));
+}
+
+typedef struct canon_member {
+  const char *key;
+  json_object *val;
+} canon_member;
+
+static int cmp_members(const void *a, const void *b) {
+  return strcmp(((const canon_member *)a)->key, ((const canon_member *)b)->key);
+}
+
+static void canon(GString *out, json_object *obj);
+
+/* An object's members sorted bytewise by key, leaving out the keys in `skip` (NULL: none). */
+static void canon_object(GString *out, json_object *obj, const char *const *skip) {
+  size_t n = (size_t)json_object_object_length(obj), i = 0;
+  canon_member local[16];
+  canon_member *m = n <= G_N_ELEMENTS(local) ? local : g_new(canon_member, n);
+  json_object_object_foreach(obj, key, val) {
+    if (!skip || !g_strv_contains(skip, key)) m[i++] = (canon_member){key, val};
+  }
+  qsort(m, i, sizeof *m, cmp_members);
+  g_string_append_c(out, '{');
+  for (size_t j = 0; j < i; j++) {
+    if (j) g_string_append_c(out, ',');
+    canon_string(out, m[j].key, strlen(m[j].key));
+    g_string_append_c(out, ':');
+    canon(out, m[j].val);
+  }
+  g_string_append_c(out, '}');
+  if (m != local) g_free(m);
 }
 
 static int cmp_keys(const void *a, const void *b) {
@@ -115,7 +159,7 @@ static void canon(GString *out, json_object *obj) {
     if (json_object_get_int64(obj) == INT64_MAX && json_object_get_uint64(obj) > (uint64_t)INT64_MAX)
       g_string_append_printf(out, "%" G_GUINT64_FORMAT, (guint64)json_object_get_uint64(obj));
     else
-      g_string_append_printf(out, "%" G_GINT64_FORMAT, (gint64)json_object_get_int64(obj));
+      canon_int(out, (gint64)json_object_get_int64(obj));
     break;
   case json_type_double: {
     double d = json_object_get_double(obj);
@@ -125,7 +169,7 @@ static void canon(GString *out, json_object *obj) {
     if (!isfinite(d)) {
       g_string_append(out, "null");
     } else if (d > -9.007199254740992e15 && d < 9.007199254740992e15 && d == (double)(gint64)d) {
-      g_string_append_printf(out, "%" G_GINT64_FORMAT, (gint64)d);
+      canon_int(out, (gint64)d);
     } else {
       g_string_append_len(out, buf, shortest_double(buf, sizeof buf, d));
     }
@@ -144,20 +188,9 @@ static void canon(GString *out, json_object *obj) {
     g_string_append_c(out, ']');
     break;
   }
-  case json_type_object: {
-    size_t n;
-    const char **keys = sorted_keys(obj, &n);
-    g_string_append_c(out, '{');
-    for (size_t i = 0; i < n; i++) {
-      if (i) g_string_append_c(out, ',');
-      canon_string(out, keys[i], strlen(keys[i]));
-      g_string_append_c(out, ':');
-      canon(out, json_object_object_get(obj, keys[i]));
-    }
-    g_string_append_c(out, '}');
-    g_free(keys);
+  case json_type_object:
+    canon_object(out, obj, NULL);
     break;
-  }
   }
 }
 
@@ -165,6 +198,17 @@ char *hvb__json_canonical(json_object *obj) {
   GString *out = g_string_new(NULL);
   canon(out, obj);
   return g_string_free(out, FALSE);
+}
+
+void hvb__json_canonical_append(GString *out, json_object *obj, const char *const *skip) {
+  if (skip && json_object_is_type(obj, json_type_object))
+    canon_object(out, obj, skip);
+  else
+    canon(out, obj);
+}
+
+void hvb__json_canonical_string_append(GString *out, const char *s) {
+  canon_string(out, s, strlen(s));
 }
 
 /* Line and column (1-based; the column counts bytes) of byte `offset` in `text`. */

@@ -3,6 +3,7 @@
 #define HVB_TEXT_JSON_H
 
 #include <locale.h>
+#include <glib.h>
 #include <json-c/json.h>
 #include "base/common.h"
 
@@ -24,6 +25,13 @@ json_object *hvb__json_copy(json_object *obj);
  * the C locale, strings with minimal JSON escapes (\u00XX for other control characters).
  * New string (g_free). */
 char *hvb__json_canonical(json_object *obj);
+
+/* hvb__json_canonical of `obj` appended to `out`, leaving out the members of a top-level
+ * object whose keys are in `skip` (NULL-terminated; NULL: none), as if they were absent.
+ * For hashing without building a filtered copy. */
+void hvb__json_canonical_append(GString *out, json_object *obj, const char *const *skip);
+/* The canonical text of the JSON string `s` (NUL-terminated), appended to `out`. */
+void hvb__json_canonical_string_append(GString *out, const char *s);
 
 /* Parse `text` of `len` bytes as JSON (len may be -1 for NUL-terminated); the whole text
  * must be one value (trailing non-space is an error). NULL with HVB_PARSE naming `what` and

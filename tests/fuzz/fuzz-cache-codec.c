@@ -50,17 +50,17 @@ static char *kept(hvb_result *r) {
   return g_string_free(s, FALSE);
 }
 
-/* Replay decoded chunks as the cache stage does; NULL for a miss. */
+/* Replay the decoded deltas as the cache stage does; NULL for a miss. */
 static hvb_result *replay(GBytes *value) {
   json_object *raw = NULL;
-  json_object *chunks = hvb__chat_cache_decode(value, &raw);
+  json_object *chunks = hvb__chat_cache_decode_deltas(value, &raw);
   if (!chunks) {
     if (raw) abort(); /* a miss hands out nothing */
     return NULL;
   }
   hvb_accum *acc = hvb__accum_new();
   for (size_t i = 0; i < json_object_array_length(chunks); i++)
-    json_object_put(hvb__accum_feed(acc, json_object_array_get_idx(chunks, i)));
+    json_object_put(hvb__accum_replay(acc, json_object_array_get_idx(chunks, i)));
   if (raw) hvb__accum_raw_set(acc, raw);
   hvb_result *r = hvb__accum_result(acc, request);
   hvb__accum_free(acc);
