@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h> /* memcpy, in HVB_PLUGIN_DESCRIPTOR_CALLBACKS */
 #include <glib.h>
 #include <json-c/json.h>
 #include <heavenbase/error.h>
@@ -151,6 +152,35 @@ void hvb__plugin_reset(hvb_plugin_loader *l);
 /* fork(): hold the lock across it. */
 void hvb__plugin_atfork(hvb_plugin_loader *l, hvb_fork_phase phase);
 
+/* Is field `f` of descriptor type `type` wholly inside its first `size` bytes (a plugin's
+ * struct_size)? */
+#define HVB_PLUGIN_FIELD_INSIDE(type, f, size)                                               \
+  (offsetof(type, f) + sizeof(((type *)0)->f) <= (size))
+
+/* A kind's `query` and `header` callbacks (plugin_query, plugin_header) for its descriptor
+ * type and query function type: every kind's descriptor begins with the same fields. */
+#define HVB_PLUGIN_DESCRIPTOR_CALLBACKS(desc_type, query_type)                               \
+  static const void *plugin_query(void *sym) {                                               \
+    /* POSIX guarantees that a dlsym result converts to a function pointer. */               \
+    query_type fn;                                                                           \
+    memcpy(&fn, &sym, sizeof fn);                                                            \
+    return fn();                                                                             \
+  }                                                                                          \
+  static void plugin_header(const void *desc, hvb_plugin_header *h) {                        \
+    const desc_type *d = desc;                                                               \
+    *h = (hvb_plugin_header){d->magic,   d->abi_major,   d->abi_minor, d->struct_size,       \
+                             d->name,    d->version,     d->description, d->license,         \
+                             d->caps};                                                       \
+  }
+
+/* The members of a kind's hvb_plugin_kind that follow from its types: the record's layout,
+ * the descriptor's fixed header (magic .. caps, which every ABI version has) and the
+ * callbacks of HVB_PLUGIN_DESCRIPTOR_CALLBACKS. */
+#define HVB_PLUGIN_KIND_LAYOUT(record_type, desc_type)                                       \
+  .record_size = sizeof(record_type), .ops_offset = offsetof(record_type, ops),              \
+  .ops_size = sizeof(desc_type), .header_size = offsetof(desc_type, caps) + sizeof(uint32_t), \
+  .query = plugin_query, .header = plugin_header
+
 /* The NULL-safe getters every kind's public API has, for records of type `type`. */
 #define HVB_PLUGIN_GETTER(prefix, type, field, rtype, value, none)                          \
   HVB_PUBLIC rtype prefix##_##field(const type *r) {                                         \
@@ -164,5 +194,35 @@ void hvb__plugin_atfork(hvb_plugin_loader *l, hvb_fork_phase phase);
   HVB_PLUGIN_GETTER(prefix, type, stage, hvb_gateway_stage, r->stage, HVB_GATEWAY_STAGE_NONE) \
   HVB_PLUGIN_GETTER(prefix, type, reason, const char *, r->reason, NULL)                     \
   HVB_PLUGIN_GETTER(prefix, type, version, const char *, r->ops.version, NULL)
+
+/* The public API every kind has, as wrappers around `loader` (a hvb_plugin_loader) and its
+ * kind: <prefix>_path_add, _search_path, _count, _at, _lookup, _check, _record_free,
+ * _record_to_json and the getters of HVB_PLUGIN_GETTERS, for records of type `type`. */
+#define HVB_PLUGIN_PUBLIC_API(prefix, type, loader)                                          \
+  HVB_PUBLIC bool prefix##_path_add(const char *dir, hvb_error *err) {                       \
+    return hvb__plugin_path_add(&loader, dir, err);                                          \
+  }                                                                                          \
+  HVB_PUBLIC json_object *prefix##_search_path(void) {                                       \
+    return hvb__plugin_search_path(&loader);                                                 \
+  }                                                                                          \
+  HVB_PUBLIC size_t prefix##_count(void) {                                                   \
+    return hvb__plugin_count(&loader);                                                       \
+  }                                                                                          \
+  HVB_PUBLIC const type *prefix##_at(size_t index) {                                         \
+    return (const type *)hvb__plugin_at(&loader, index);                                     \
+  }                                                                                          \
+  HVB_PUBLIC const type *prefix##_lookup(const char *name) {                                 \
+    return (const type *)hvb__plugin_find(&loader, name, NULL);                              \
+  }                                                                                          \
+  HVB_PUBLIC type *prefix##_check(const char *path, hvb_error *err) {                        \
+    return (type *)hvb__plugin_check(&loader, path, err);                                    \
+  }                                                                                          \
+  HVB_PUBLIC void prefix##_record_free(type *r) {                                            \
+    hvb__plugin_record_free(r ? &r->plugin : NULL);                                          \
+  }                                                                                          \
+  HVB_PUBLIC json_object *prefix##_record_to_json(const type *r) {                           \
+    return hvb__plugin_record_json(loader.kind, r ? &r->plugin : NULL);                      \
+  }                                                                                          \
+  HVB_PLUGIN_GETTERS(prefix##_record, type)
 
 #endif

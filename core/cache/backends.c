@@ -14,11 +14,6 @@
 #include <string.h>
 
 #define SUBDIR "heavenbase/caches-" G_STRINGIFY(HVB_CACHE_BACKEND_ABI_MAJOR)
-#define HEADER_SIZE (offsetof(hvb_cache_backend_descriptor, caps) + sizeof(uint32_t))
-#define FIELD_INSIDE(f, size)                                                                \
-  (offsetof(hvb_cache_backend_descriptor, f) +                                               \
-       sizeof(((hvb_cache_backend_descriptor *)0)->f) <= (size))
-
 typedef hvb_cache_backend_record record;
 
 static void copy_descriptor(hvb_plugin_record *pr, const void *desc) {
@@ -27,7 +22,7 @@ static void copy_descriptor(hvb_plugin_record *pr, const void *desc) {
   uint32_t size = d->struct_size;
   memset(&r->ops, 0, sizeof r->ops);
 #define COPY(f) \
-  if (FIELD_INSIDE(f, size)) r->ops.f = d->f
+  if (HVB_PLUGIN_FIELD_INSIDE(hvb_cache_backend_descriptor, f, size)) r->ops.f = d->f
   COPY(magic);
   COPY(abi_major);
   COPY(abi_minor);
@@ -55,18 +50,7 @@ static void copy_descriptor(hvb_plugin_record *pr, const void *desc) {
 #undef COPY
 }
 
-static const void *query(void *sym) {
-  /* POSIX guarantees that a dlsym result converts to a function pointer. */
-  hvb_cache_backend_query_fn fn;
-  memcpy(&fn, &sym, sizeof fn);
-  return fn();
-}
-
-static void header(const void *desc, hvb_plugin_header *h) {
-  const hvb_cache_backend_descriptor *d = desc;
-  *h = (hvb_plugin_header){d->magic,   d->abi_major,   d->abi_minor, d->struct_size, d->name,
-                           d->version, d->description, d->license,   d->caps};
-}
+HVB_PLUGIN_DESCRIPTOR_CALLBACKS(hvb_cache_backend_descriptor, hvb_cache_backend_query_fn)
 
 static bool init(hvb_plugin_record *pr, hvb_error *e) {
   record *r = (record *)pr;
@@ -88,6 +72,7 @@ static const hvb_plugin_cap caps[] = {
     {HVB_CACHE_BACKEND_CAP_KV, "kv"}};
 
 static const hvb_plugin_kind kind = {
+    HVB_PLUGIN_KIND_LAYOUT(record, hvb_cache_backend_descriptor),
     .noun = "cache backend",
     .file_prefix = "hb-cache-",
     .subdir = SUBDIR,
@@ -97,19 +82,13 @@ static const hvb_plugin_kind kind = {
     .magic = HVB_CACHE_BACKEND_MAGIC,
     .abi_major = HVB_CACHE_BACKEND_ABI_MAJOR,
     .abi_minor = HVB_CACHE_BACKEND_ABI_MINOR,
-    .header_size = HEADER_SIZE,
     .abi_word = "cache backend ABI",
     .have_word = "",
     .log_misnamed = true,
     .abi_needs_major = true,
     .caps = caps,
     .n_caps = G_N_ELEMENTS(caps),
-    .record_size = sizeof(record),
-    .ops_offset = offsetof(record, ops),
-    .ops_size = sizeof(hvb_cache_backend_descriptor),
     .core = &hvb__cache_backend_sqlite,
-    .query = query,
-    .header = header,
     .copy = copy_descriptor,
     .init = init,
     .ready = ready,
@@ -127,36 +106,4 @@ void hvb__cache_backend_reset_for_tests(void) {
 
 /* ---- public API ---- */
 
-HVB_PUBLIC bool hvb_cache_backend_path_add(const char *dir, hvb_error *err) {
-  return hvb__plugin_path_add(&loader, dir, err);
-}
-
-HVB_PUBLIC json_object *hvb_cache_backend_search_path(void) {
-  return hvb__plugin_search_path(&loader);
-}
-
-HVB_PUBLIC size_t hvb_cache_backend_count(void) {
-  return hvb__plugin_count(&loader);
-}
-
-HVB_PUBLIC const hvb_cache_backend_record *hvb_cache_backend_at(size_t index) {
-  return (const record *)hvb__plugin_at(&loader, index);
-}
-
-HVB_PUBLIC const hvb_cache_backend_record *hvb_cache_backend_lookup(const char *name) {
-  return hvb__cache_backend_find(name, NULL);
-}
-
-HVB_PUBLIC hvb_cache_backend_record *hvb_cache_backend_check(const char *path, hvb_error *err) {
-  return (record *)hvb__plugin_check(&loader, path, err);
-}
-
-HVB_PUBLIC void hvb_cache_backend_record_free(hvb_cache_backend_record *r) {
-  hvb__plugin_record_free(r ? &r->plugin : NULL);
-}
-
-HVB_PLUGIN_GETTERS(hvb_cache_backend_record, hvb_cache_backend_record)
-
-HVB_PUBLIC json_object *hvb_cache_backend_record_to_json(const hvb_cache_backend_record *r) {
-  return hvb__plugin_record_json(&kind, r ? &r->plugin : NULL);
-}
+HVB_PLUGIN_PUBLIC_API(hvb_cache_backend, hvb_cache_backend_record, loader)

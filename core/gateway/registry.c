@@ -23,13 +23,6 @@
 
 #define GATEWAYS_SUBDIR "heavenbase/gateways-" G_STRINGIFY(HVB_GATEWAY_ABI_MAJOR)
 
-/* The fields every ABI version has: magic .. caps. */
-#define HEADER_SIZE (offsetof(hvb_gateway_descriptor, caps) + sizeof(uint32_t))
-
-/* Is field `f` wholly inside the first `size` bytes of the plugin's descriptor? */
-#define FIELD_INSIDE(f, size)                                                                \
-  (offsetof(hvb_gateway_descriptor, f) + sizeof(((hvb_gateway_descriptor *)0)->f) <= (size))
-
 typedef hvb_gateway_record record;
 
 /* Copy the descriptor's fields that lie inside its struct_size; the rest stay NULL/0. */
@@ -39,7 +32,7 @@ static void copy_descriptor(hvb_plugin_record *pr, const void *desc) {
   uint32_t size = d->struct_size;
   memset(&r->ops, 0, sizeof r->ops);
 #define COPY(f) \
-  if (FIELD_INSIDE(f, size)) r->ops.f = d->f
+  if (HVB_PLUGIN_FIELD_INSIDE(hvb_gateway_descriptor, f, size)) r->ops.f = d->f
   COPY(magic);
   COPY(abi_major);
   COPY(abi_minor);
@@ -73,18 +66,7 @@ static void copy_descriptor(hvb_plugin_record *pr, const void *desc) {
   }
 }
 
-static const void *query(void *sym) {
-  /* POSIX guarantees that a dlsym result converts to a function pointer. */
-  hvb_gateway_query_fn fn;
-  memcpy(&fn, &sym, sizeof fn);
-  return fn();
-}
-
-static void header(const void *desc, hvb_plugin_header *h) {
-  const hvb_gateway_descriptor *d = desc;
-  *h = (hvb_plugin_header){d->magic,   d->abi_major,   d->abi_minor, d->struct_size, d->name,
-                           d->version, d->description, d->license,   d->caps};
-}
+HVB_PLUGIN_DESCRIPTOR_CALLBACKS(hvb_gateway_descriptor, hvb_gateway_query_fn)
 
 /* Hand a 1.1 plugin the host table and run its init (1.0's takes only the error). */
 static bool init(hvb_plugin_record *pr, hvb_error *e) {
@@ -107,6 +89,7 @@ static const hvb_plugin_cap caps[] = {
     {HVB_GATEWAY_CAP_OFFLINE, "offline"}};
 
 static const hvb_plugin_kind kind = {
+    HVB_PLUGIN_KIND_LAYOUT(record, hvb_gateway_descriptor),
     .noun = "gateway",
     .file_prefix = "hb-gateway-",
     .subdir = GATEWAYS_SUBDIR,
@@ -116,20 +99,14 @@ static const hvb_plugin_kind kind = {
     .magic = HVB_GATEWAY_MAGIC,
     .abi_major = HVB_GATEWAY_ABI_MAJOR,
     .abi_minor = HVB_GATEWAY_ABI_MINOR,
-    .header_size = HEADER_SIZE,
     .abi_word = "ABI",
     .have_word = "ABI ",
     .nameless_message = true,
     .lazy_retry = true,
     .caps = caps,
     .n_caps = G_N_ELEMENTS(caps),
-    .record_size = sizeof(record),
-    .ops_offset = offsetof(record, ops),
-    .ops_size = sizeof(hvb_gateway_descriptor),
     .core = &hvb__gateway_openai,
     .builtin = builtin,
-    .query = query,
-    .header = header,
     .copy = copy_descriptor,
     .init = init,
 };
@@ -161,35 +138,7 @@ void hvb__registry_atfork(hvb_fork_phase phase) {
 
 /* ---- public API ---- */
 
-HVB_PUBLIC bool hvb_gateway_path_add(const char *dir, hvb_error *err) {
-  return hvb__plugin_path_add(&loader, dir, err);
-}
-
-HVB_PUBLIC json_object *hvb_gateway_search_path(void) {
-  return hvb__plugin_search_path(&loader);
-}
-
-HVB_PUBLIC size_t hvb_gateway_count(void) {
-  return hvb__plugin_count(&loader);
-}
-
-HVB_PUBLIC const hvb_gateway_record *hvb_gateway_at(size_t index) {
-  return (const record *)hvb__plugin_at(&loader, index);
-}
-
-HVB_PUBLIC const hvb_gateway_record *hvb_gateway_lookup(const char *name) {
-  return hvb__registry_find(name, NULL);
-}
-
-HVB_PUBLIC hvb_gateway_record *hvb_gateway_check(const char *path, hvb_error *err) {
-  return (record *)hvb__plugin_check(&loader, path, err);
-}
-
-HVB_PUBLIC void hvb_gateway_record_free(hvb_gateway_record *r) {
-  hvb__plugin_record_free(r ? &r->plugin : NULL);
-}
-
-HVB_PLUGIN_GETTERS(hvb_gateway_record, hvb_gateway_record)
+HVB_PLUGIN_PUBLIC_API(hvb_gateway, hvb_gateway_record, loader)
 HVB_PLUGIN_GETTER(hvb_gateway_record, hvb_gateway_record, description, const char *,
                   r->ops.description, NULL)
 HVB_PLUGIN_GETTER(hvb_gateway_record, hvb_gateway_record, license, const char *, r->ops.license,
@@ -197,7 +146,3 @@ HVB_PLUGIN_GETTER(hvb_gateway_record, hvb_gateway_record, license, const char *,
 HVB_PLUGIN_GETTER(hvb_gateway_record, hvb_gateway_record, caps, uint32_t, r->ops.caps, 0)
 HVB_PLUGIN_GETTER(hvb_gateway_record, hvb_gateway_record, abi_major, unsigned, r->abi_major, 0)
 HVB_PLUGIN_GETTER(hvb_gateway_record, hvb_gateway_record, abi_minor, unsigned, r->abi_minor, 0)
-
-HVB_PUBLIC json_object *hvb_gateway_record_to_json(const hvb_gateway_record *r) {
-  return hvb__plugin_record_json(&kind, r ? &r->plugin : NULL);
-}
