@@ -1,6 +1,6 @@
 /* core/cache/backend.h: cache backends as the core sees them (<heavenbase/cache-backend.h>).
  *
- * backends.c is the loader (the gateway registry's rules, for hb-cache-<name>.so files);
+ * backends.c is the loader's cache backend kind (core/base/plugin.c, for hb-cache-<name>.so);
  * backend-sqlite.c is the built-in `sqlite` backend (the local store wrapped in the
  * descriptor); remote.c opens instances, shared by every handle with the same backend and
  * options, and watches their health (one warning per outage).
@@ -16,21 +16,14 @@
 #include <json-c/json.h>
 #include <heavenbase/cache-backend.h>
 #include <heavenbase/error.h>
+#include "base/plugin.h"
 
 /* Immutable once published (records and plugin code are never freed while the process runs),
  * so they are read without the registry's lock. */
 struct hvb_cache_backend_record {
-  char *name;
-  char *path; /* NULL for the built-in backend */
-  hvb_gateway_state state;
-  hvb_gateway_stage stage;
-  char *reason; /* "" when usable */
-  uint16_t abi_major, abi_minor;
-  uint32_t struct_size;
+  HVB_PLUGIN_RECORD_HEAD; /* name, path (NULL: built in), state, stage, reason, abi, usable */
   /* Full-size copy of the descriptor: fields outside the plugin's struct_size are NULL/0. */
   hvb_cache_backend_descriptor ops;
-  bool usable;
-  bool owned; /* from hvb_cache_backend_check: the caller frees it */
 };
 
 /* The usable backend `name`, NULL with *why (g_free; may be NULL) saying why not. */

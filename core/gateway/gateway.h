@@ -21,6 +21,7 @@
 #include <heavenbase/registry.h>
 #include <heavenbase/spec.h>
 #include "base/fork.h"
+#include "base/plugin.h"
 #include "net/transport.h" /* hvb_http_part */
 
 /* ---- wire requests (core/gateway/wire.c) ---- */
@@ -50,20 +51,12 @@ const hvb_http_part *hvb__wire_request_parts(const hvb_wire_request *wr, size_t 
  * (records are never freed while the process runs: the plugin code they point into is never
  * unloaded either), so they may be read without the registry's lock. */
 struct hvb_gateway_record {
-  char *name;
-  char *path; /* NULL for the built-in gateway */
-  hvb_gateway_state state;
-  hvb_gateway_stage stage;
-  char *reason; /* "" when loaded or built in */
-  uint16_t abi_major, abi_minor; /* as the file declared them (0 before the magic stage) */
-  uint32_t struct_size;
+  HVB_PLUGIN_RECORD_HEAD; /* name, path (NULL: built in), state, stage, reason, abi, usable */
   /* The descriptor's fields the library may read: a zeroed full-size struct into which the
    * fields inside the plugin's struct_size were copied. Strings point into the plugin. */
   hvb_gateway_descriptor ops;
   /* An ABI 1.0 plugin's init, which takes only the error (ops.init is then NULL). */
   bool (*init_1_0)(hvb_error *err);
-  bool usable; /* state builtin or loaded */
-  bool owned;  /* made by hvb_gateway_check: the caller frees it */
 };
 
 /* The usable gateway called `name` (the built-in one or a loaded plugin), scanning the
