@@ -153,8 +153,8 @@ static bool opt_crypt(json_object *o, rcrypt **out, hvb_error *err) {
     else
       ok = true;
   }
-  memset(key, 0, sizeof key);
-  memset(prev, 0, sizeof prev);
+  explicit_bzero(key, sizeof key); /* a memset here could be optimised away */
+  explicit_bzero(prev, sizeof prev);
   return ok;
 }
 
