@@ -30,12 +30,19 @@ void hvb__ratelimit_spend(const char *key, const hvb_rate_limits *l, int64_t tok
  * `until_us` (monotonic time), whatever the limits. */
 void hvb__ratelimit_pause(const char *key, int64_t until_us);
 
-/* The fleet-wide request limit of `key` (ratelimit-shared.c), counted in the cache backend of
- * `cache` (borrowed; may be NULL) when it has counters: true when one more request fits in
- * l->rpm over any 60 s (the requests of this minute and of the last one together), else false
- * with *wait_us until the next minute. True when there is nothing to share it through. */
+/* The fleet-wide limits of `key` (ratelimit-shared.c), kept in the cache backend of `cache`
+ * (borrowed; may be NULL) when it has counters and small values: true when no host heard a
+ * Retry-After for it that still runs, the fleet's tokens of this minute and the last are below
+ * l->tpm, and one more request fits in l->rpm over any 60 s (this minute's and the last one's
+ * together; the request is counted). Else false, *wait_us until it could go and *why (static)
+ * "Retry-After" or "rpm/tpm, fleet-wide". True when there is nothing to share them through. */
 bool hvb__ratelimit_shared_take(hvb_cache *cache, const char *key, const hvb_rate_limits *l,
-                                int64_t *wait_us);
+                                int64_t *wait_us, const char **why);
+/* A call on `key` used `tokens` tokens: added to the fleet's count of this minute (l->tpm). */
+void hvb__ratelimit_shared_spend(hvb_cache *cache, const char *key, const hvb_rate_limits *l,
+                                 int64_t tokens);
+/* The server asked `key`'s callers for `ms` of quiet (Retry-After): every host is told. */
+void hvb__ratelimit_shared_pause(hvb_cache *cache, const char *key, int64_t ms);
 
 typedef enum hvb_ratelimit_kind { HVB_RL_REQUESTS, HVB_RL_TOKENS } hvb_ratelimit_kind;
 

@@ -251,6 +251,8 @@ void hvb__route_call_spend(hvb_route_call *rc, int64_t tokens) {
   if (!rc->answered) return;
   size_t i = rc->answered_index;
   hvb__ratelimit_spend(rc->route->targets[i].breaker_key, &rc->route->def->limits[i], tokens);
+  hvb__ratelimit_shared_spend(rc->cache, rc->route->targets[i].breaker_key,
+                              &rc->route->def->limits[i], tokens);
 }
 
 /* Take one request from target i's buckets: this process's, then the fleet's (a cache
@@ -259,8 +261,7 @@ static bool take(hvb_route_call *rc, size_t i, int64_t *wait_us, const char **he
   const char *key = rc->route->targets[i].breaker_key;
   const hvb_rate_limits *l = &rc->route->def->limits[i];
   if (!hvb__ratelimit_take(key, l, wait_us, held)) return false;
-  *held = "rpm, fleet-wide";
-  return hvb__ratelimit_shared_take(rc->cache, key, l, wait_us);
+  return hvb__ratelimit_shared_take(rc->cache, key, l, wait_us, held);
 }
 
 /* May target i go now under its rate limits? A sync call of a route that waits sleeps for
@@ -375,6 +376,7 @@ void hvb__route_call_retry_after(hvb_route_call *rc, long ms) {
   if (!a) return;
   hvb__ratelimit_pause(rc->route->targets[a->index].breaker_key,
                        g_get_monotonic_time() + (gint64)ms * 1000);
+  hvb__ratelimit_shared_pause(rc->cache, rc->route->targets[a->index].breaker_key, ms);
   RLOG(rc, "route %s: target %zu (%s) asked for %.1f s of quiet (Retry-After)",
            rc->route->def->name, a->index + 1, label(rc, a->index), (double)ms / 1000.0);
 }

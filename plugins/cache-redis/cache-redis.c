@@ -15,11 +15,19 @@
  *
  * A value under our prefix that lacks the header or whose checksum does not match (corrupt,
  * or written by something else) reads as a miss; the call's put then overwrites it.
+ *
+ * With encryption_key_env set, an entry's value is instead the encoded entry sealed with
+ * AES-256-GCM (rcrypt.h: "HVBX", key id, nonce, ciphertext, tag; the Redis key as additional
+ * data). Then a value that does not open (another key, tampered, foreign, or a plain "HVBE"
+ * value, which anyone with write access could have put there) reads as a miss and is
+ * overwritten the same way. Locks, counters and small values are not encrypted: they hold
+ * tokens, numbers and breaker states, never a reply.
  */
 #define HVB_CACHE_BACKEND_PLUGIN 1
 #include <heavenbase/cache-backend.h>
 
 #include "rclient.h"
+#include "rcrypt.h"
 
 #include <glib.h>
 #include <stdlib.h>
@@ -32,6 +40,7 @@
 typedef struct redis_backend {
   rclient *rc;
   char *prefix;
+  rcrypt *crypt; /* NULL: values in clear */
 } redis_backend;
 
 static bool init(const hvb_cache_backend_host *host, hvb_error *err) {
@@ -92,7 +101,8 @@ static bool opt_tls(json_object *o, rclient_config *cfg, hvb_error *err) {
 
 static const char *const known_options[] = {
     "mode", "nodes", "master_name", "username_env", "password_env", "db", "prefix",
-    "connect_timeout_ms", "command_timeout_ms", "pool_size", "tls", NULL};
+    "connect_timeout_ms", "command_timeout_ms", "pool_size", "tls", "encryption_key_env",
+    "encryption_previous_key_env", NULL};
 
 static bool check_known(json_object *o, hvb_error *err) {
   json_object_object_foreach(o, key, val) {
@@ -102,9 +112,50 @@ static bool check_known(json_object *o, hvb_error *err) {
     if (!known)
       return HOST->fail(err, HVB_EINVAL, "redis: unknown option '%s' (known: mode, nodes, "
                         "master_name, username_env, password_env, db, prefix, "
-                        "connect_timeout_ms, command_timeout_ms, pool_size, tls)", key);
+                        "connect_timeout_ms, command_timeout_ms, pool_size, tls, "
+                        "encryption_key_env, encryption_previous_key_env)", key);
   }
   return true;
+}
+
+/* The key in the environment variable named by option `opt` into key[]: false with an error
+ * naming the option and the variable (never the value) when it is not a 256-bit key. */
+static bool opt_key(json_object *o, const char *opt, unsigned char *key, bool *found,
+                    hvb_error *err) {
+  const char *text = NULL, *name = NULL;
+  *found = false;
+  if (!opt_env(o, opt, &text, err)) return false;
+  if (!text) return true;
+  opt_str(o, opt, &name, NULL);
+  if (!rcrypt_parse_key(text, key))
+    return HOST->fail(err, HVB_EINVAL, "redis: '%s' names the environment variable %s, whose "
+                      "value is not a 256-bit key: give 64 hex digits or the base64 of 32 "
+                      "bytes (e.g. openssl rand -hex 32)", opt, name);
+  *found = true;
+  return true;
+}
+
+/* encryption_key_env (and encryption_previous_key_env, readable only, for a rotation). */
+static bool opt_crypt(json_object *o, rcrypt **out, hvb_error *err) {
+  unsigned char key[RCRYPT_KEY_LEN], prev[RCRYPT_KEY_LEN];
+  bool has_key = false, has_prev = false, ok = false;
+  *out = NULL;
+  if (opt_key(o, "encryption_key_env", key, &has_key, err) &&
+      opt_key(o, "encryption_previous_key_env", prev, &has_prev, err)) {
+    if (has_prev && !has_key)
+      HOST->fail(err, HVB_EINVAL, "redis: 'encryption_previous_key_env' needs "
+                 "'encryption_key_env' (the key new values are sealed with)");
+    else if (has_key && !rcrypt_available())
+      HOST->fail(err, HVB_EINVAL, "redis: 'encryption_key_env' is set, but this build has no "
+                 "encryption (configure found no OpenSSL; Debian: libssl-dev)");
+    else if (has_key && !(*out = rcrypt_new(key, has_prev ? prev : NULL)))
+      HOST->fail(err, HVB_ENOMEM, "redis: the encryption key could not be set up");
+    else
+      ok = true;
+  }
+  explicit_bzero(key, sizeof key); /* a memset here could be optimised away */
+  explicit_bzero(prev, sizeof prev);
+  return ok;
 }
 
 /* "nodes" into a NULL-terminated vector borrowed from `o` (g_free the vector only). */
@@ -151,6 +202,8 @@ static void *redis_open(json_object *options, hvb_error *err) {
             opt_int(o, "command_timeout_ms", 1, 600000, &cfg.command_timeout_ms, err) &&
             opt_int(o, "pool_size", 1, 1024, &cfg.pool_size, err) && opt_tls(o, &cfg, err) &&
             (nodes = opt_nodes(o, err)) != NULL;
+  rcrypt *crypt = NULL;
+  ok = ok && opt_crypt(o, &crypt, err);
   redis_backend *b = NULL;
   if (ok) {
     cfg.nodes = nodes;
@@ -162,9 +215,12 @@ static void *redis_open(json_object *options, hvb_error *err) {
       b = g_new0(redis_backend, 1);
       b->rc = rc;
       b->prefix = g_strdup(prefix);
+      b->crypt = crypt;
+      crypt = NULL;
     }
     free(why);
   }
+  rcrypt_free(crypt);
   g_free(nodes);
   json_object_put(empty);
   return b;
@@ -173,6 +229,7 @@ static void *redis_open(json_object *options, hvb_error *err) {
 static void redis_close(void *inst) {
   redis_backend *b = inst;
   rclient_free(b->rc);
+  rcrypt_free(b->crypt);
   g_free(b->prefix);
   g_free(b);
 }
@@ -215,14 +272,31 @@ static uint64_t fnv1a(const void *data, size_t len) {
   return h;
 }
 
+/* An encrypted entry's value: opened, or a miss (logged at debug: a fleet that rotated its key
+ * without encryption_previous_key_env sees many). */
+static int open_sealed(redis_backend *b, const char *k, const redisReply *r, void **data,
+                       size_t *len) {
+  if (r->type != REDIS_REPLY_STRING) return 0;
+  int rc = rcrypt_open(b->crypt, k, r->str, r->len, data, len);
+  if (rc == 0 && HOST->log_enabled(HVB_LOG_DEBUG))
+    HOST->log(HVB_LOG_DEBUG, "redis: an entry did not open with our key (another key, "
+              "tampered or not ours): read as a miss, to be overwritten");
+  return rc < 0 ? 0 : rc;
+}
+
 static int redis_get(void *inst, const char *ns, const char *key, void **data, size_t *len,
                      hvb_error *err) {
   redis_backend *b = inst;
   char *k = entry_key(b, ns, key);
   const char *argv[] = {"GET", k};
   redisReply *r = run(b, k, 2, argv, NULL, err);
+  if (!r || b->crypt) {
+    int rc = r ? open_sealed(b, k, r, data, len) : -1;
+    if (r) freeReplyObject(r);
+    g_free(k);
+    return rc;
+  }
   g_free(k);
-  if (!r) return -1;
   int rc = 0;
   if (r->type == REDIS_REPLY_STRING && r->len >= HEADER_LEN && !memcmp(r->str, MAGIC, 4)) {
     uint64_t sum = 0;
@@ -241,21 +315,38 @@ static int redis_get(void *inst, const char *ns, const char *key, void **data, s
   return rc;
 }
 
-static bool redis_put(void *inst, const char *ns, const char *key, const void *data,
-                      size_t len, int64_t ttl_ms, hvb_error *err) {
-  redis_backend *b = inst;
-  char *k = entry_key(b, ns, key);
-  char *v = g_malloc(len + HEADER_LEN);
+/* What an entry is stored as: sealed (rcrypt.h) or the header and the payload (malloc). */
+static char *encode_value(redis_backend *b, const char *k, const void *data, size_t len,
+                          size_t *vlen) {
+  if (b->crypt) return (char *)rcrypt_seal(b->crypt, k, data, len, vlen);
+  char *v = malloc(len + HEADER_LEN);
+  if (!v) return NULL;
   uint64_t sum = fnv1a(data, len);
   memcpy(v, MAGIC, 4);
   for (int i = 0; i < 8; i++) v[4 + i] = (char)(sum >> (8 * i));
   if (len) memcpy(v + HEADER_LEN, data, len);
+  *vlen = len + HEADER_LEN;
+  return v;
+}
+
+static bool redis_put(void *inst, const char *ns, const char *key, const void *data,
+                      size_t len, int64_t ttl_ms, hvb_error *err) {
+  redis_backend *b = inst;
+  char *k = entry_key(b, ns, key);
+  size_t vlen = 0;
+  char *v = encode_value(b, k, data, len, &vlen);
+  if (!v) {
+    g_free(k);
+    return HOST->fail(err, b->crypt ? HVB_IO : HVB_ENOMEM, "%s", b->crypt
+                      ? "redis: the entry could not be encrypted (OpenSSL failed)"
+                      : "redis: out of memory for an entry");
+  }
   char ttl[32];
   snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
   const char *argv[] = {"SET", k, v, "PX", ttl};
-  size_t lens[] = {3, strlen(k), len + HEADER_LEN, 2, strlen(ttl)};
+  size_t lens[] = {3, strlen(k), vlen, 2, strlen(ttl)};
   redisReply *r = run(b, k, ttl_ms > 0 ? 5 : 3, argv, lens, err);
-  g_free(v);
+  free(v);
   if (r) {
     freeReplyObject(r);
     /* Waiters on other hosts (wait): best effort, a lost message costs them one poll. */
