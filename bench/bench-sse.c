@@ -37,7 +37,7 @@ typedef struct run {
   row_kind kind;
   bool anthropic;
   char *out; /* room for the largest event */
-  size_t events, fast, text_bytes;
+  size_t events, done, fast, text_bytes;
   json_object *chunks;
 } run;
 
@@ -71,7 +71,11 @@ static void delta(run *r, const hvb_sse_event *ev) {
 static bool on_event(void *user_data, const hvb_sse_event *ev, hvb_error *err) {
   run *r = user_data;
   r->events++;
-  if (r->kind == ROW_DECODER || is_done(ev)) return true;
+  if (r->kind == ROW_DECODER) return true;
+  if (is_done(ev)) {
+    r->done++;
+    return true;
+  }
   if (r->kind == ROW_GATEWAY) {
     bool done = false;
     if (!hvb_openai_parse_event(NULL, ev, r->chunks, &done, err)) return false;
@@ -106,7 +110,7 @@ static void row(const char *label, run *r, const char *text, size_t len, double 
          (double)bytes / t / 1e6, (double)r->events / t);
   if (r->kind == ROW_FAST || r->kind == ROW_JSONC)
     printf("  text %zu B/pass, fast path %.1f%% of events", text_per_pass,
-           100.0 * (double)r->fast / (double)r->events);
+           100.0 * (double)r->fast / (double)(r->events - r->done));
   printf("\n");
 }
 
