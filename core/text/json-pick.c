@@ -280,18 +280,14 @@ static size_t utf8(uint32_t c, char *out) {
   return 4;
 }
 
-/* At the 'u' of an escape: the code point (a surrogate pair joined); *used: bytes read from
- * the 'u'. -1 for a lone surrogate or bad hex. */
+/* At the 'u' of an escape: the code point; *used: bytes read from the 'u'. -1 for any
+ * surrogate, paired or not: json-c 0.16 decodes some valid pairs to U+FFFD (\ud836\ude00,
+ * U+1DA00, for one) and replaces lone ones its own way, so json-c reads them all. */
 static long code_point(const char *p, const char *end, size_t *used) {
   if (end - p < 5) return -1;
   long c = hex4(p + 1);
   *used = 5;
-  if (c < 0xD800 || c > 0xDFFF) return c;
-  if (c > 0xDBFF || end - p < 11 || p[5] != '\\' || p[6] != 'u') return -1;
-  long lo = hex4(p + 7);
-  if (lo < 0xDC00 || lo > 0xDFFF) return -1;
-  *used = 11;
-  return 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+  return c >= 0xD800 && c <= 0xDFFF ? -1 : c;
 }
 
 bool hvb__json_pick_decode(const char *raw, size_t raw_len, char *out, size_t *out_len) {

@@ -11,8 +11,8 @@
  * RFC 8259 does not (raw control characters in strings, single quotes, trailing commas,
  * NaN...), nesting deeper than HVB_JSON_PICK_MAX_DEPTH, keys with escapes along a target
  * path (json-c would unescape them first), and text after the value.
- * hvb__json_pick_decode likewise refuses a lone surrogate (json-c's own replacement is
- * version-dependent). Valid UTF-8 and invalid bytes alike pass through as they are, as
+ * hvb__json_pick_decode likewise refuses surrogates, lone or paired (json-c's reading of
+ * them is version-dependent: 0.16 turns some valid pairs into U+FFFD). Valid UTF-8 and invalid bytes alike pass through as they are, as
  * json-c passes them.
  *
  * Pure functions of their arguments: thread-safe. Depends on libc only, so that a gateway
@@ -51,7 +51,7 @@ typedef struct {
 bool hvb__json_pick(const char *doc, size_t len, hvb_json_pick *targets, size_t n_targets);
 
 /* Unescape a string target's raw bytes into `out` (room for raw_len bytes is always enough:
- * unescaping never grows). Sets *out_len. False on a lone surrogate or a malformed escape. */
+ * unescaping never grows). Sets *out_len. False on a surrogate or a malformed escape. */
 bool hvb__json_pick_decode(const char *raw, size_t raw_len, char *out, size_t *out_len);
 
 #endif
