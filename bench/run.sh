@@ -14,6 +14,9 @@ echo
 echo "== tool-call argument repair: throughput over tests/data/repair (no server) =="
 "$build/libtool" --mode=execute "$build/bench/bench-repair" "$src/tests/data/repair/cases.jsonl" "${HB_BENCH_REPAIR_SECONDS:-1}"
 echo
+echo "== stream decoding: SSE decoder alone and to text deltas, recorded streams (no server) =="
+"$build/libtool" --mode=execute "$build/bench/bench-sse" "$src/tests/data/sse" "${HB_BENCH_SSE_SECONDS:-1}"
+echo
 echo "== structured output: JSON Schema validation of replies (no server) =="
 "$build/libtool" --mode=execute "$build/bench/bench-schema" "${HB_BENCH_SCHEMA_SECONDS:-1}"
 echo

@@ -5,6 +5,7 @@
 #include "gateway/gateway.h"
 #include "base/common.h"
 #include "base/error.h"
+#include "text/json-write.h"
 #include "text/url.h"
 
 #include <glib.h>
@@ -136,10 +137,10 @@ HVB_PUBLIC bool hvb_wire_request_set_body(hvb_wire_request *wr, const char *body
 HVB_PUBLIC bool hvb_wire_request_set_json(hvb_wire_request *wr, json_object *body,
                                           hvb_error *err) {
   if (!wr || !body) return hvb__fail(err, HVB_EINVAL, "wire request or JSON body is NULL");
-  size_t len = 0;
-  const char *text = json_object_to_json_string_length(
-      body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-  if (!hvb_wire_request_set_body(wr, text, len, err)) return false;
+  /* Our writer prints json-c's PLAIN | NOSLASHESCAPE text byte for byte, without json-c's
+   * printbuf, straight into the body (no copy). */
+  g_free(wr->body);
+  wr->body = hvb__json_write(body, &wr->body_len);
   for (guint i = 0; i + 1 < wr->headers->len; i++)
     if (g_ascii_strncasecmp(wr->headers->pdata[i], "Content-Type:", 13) == 0) return true;
   return hvb_wire_request_add_header(wr, "Content-Type", "application/json", err);
