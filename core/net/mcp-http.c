@@ -11,24 +11,16 @@
  * is forgotten and session_lost tells the protocol layer to initialize anew. The optional GET stream for unsolicited server messages is not opened: a tool
  * client needs nothing a server could only send there (list_changed also comes on POSTs).
  */
-#include "net/mcp-link.h"
-#include "net/transport.h"
+#include "net/mcp-http.h"
 #include "text/hash.h"
-#include "text/sse.h"
 #include "base/error.h"
 #include "base/log.h"
 
 #include <string.h>
 
-#define MAX_REPLY_BYTES (64u << 20)
+#define MAX_REPLY_BYTES HVB_MCP_HTTP_MAX_REPLY
 
-typedef struct http_link {
-  hvb_mcp_link base;
-  hvb_client *client;
-  char *url;
-  GPtrArray *headers; /* "Name: value" (the caller's), NULL-terminated on use */
-  char *session, *version;
-} http_link;
+typedef hvb_mcp_http http_link;
 
 static hvb_sink_rc gather(void *ud, const char *data, size_t len, hvb_error *err) {
   (void)err;
@@ -38,8 +30,7 @@ static hvb_sink_rc gather(void *ud, const char *data, size_t len, hvb_error *err
 
 static void reset(void *ud) { g_string_truncate(ud, 0); }
 
-/* A message (an object) or a batch (an array of them) to `in`. */
-static void push_json(GQueue *in, const char *text, size_t len) {
+void hvb__mcp_http_push_json(GQueue *in, const char *text, size_t len) {
   json_tokener *tok = json_tokener_new();
   json_object *v = json_tokener_parse_ex(tok, text, (int)len);
   json_tokener_free(tok);
@@ -58,11 +49,13 @@ static void push_json(GQueue *in, const char *text, size_t len) {
 static bool on_event(void *ud, const hvb_sse_event *ev, hvb_error *err) {
   (void)err;
   if (ev->data && ev->data_len && (!ev->event || !*ev->event || !strcmp(ev->event, "message")))
-    push_json(ud, ev->data, ev->data_len);
+    hvb__mcp_http_push_json(ud, ev->data, ev->data_len);
   return true;
 }
 
-static char **request_headers(http_link *h, bool json_body) {
+hvb_sse *hvb__mcp_http_sse(GQueue *in) { return hvb__sse_new(0, 0, on_event, in); }
+
+char **hvb__mcp_http_headers(http_link *h, bool json_body) {
   GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < h->headers->len; i++) g_ptr_array_add(a, g_strdup(h->headers->pdata[i]));
   if (json_body) g_ptr_array_add(a, g_strdup("Accept: application/json, text/event-stream"));
@@ -73,10 +66,28 @@ static char **request_headers(http_link *h, bool json_body) {
   return (char **)g_ptr_array_free(a, FALSE);
 }
 
+void hvb__mcp_http_adopt(http_link *h, const char *sid) {
+  if (*sid && (!h->session || strcmp(sid, h->session))) {
+    g_free(h->session);
+    h->session = g_strdup(sid);
+  }
+}
+
+void hvb__mcp_http_failed(http_link *h, bool had_session, hvb_error *err) {
+  if (err && err->http_status == 404 && had_session && h->session) { /* spec: a new session */
+    hvb__log(HVB_LOG_INFO, "mcp %s: the server no longer knows session %s (404)",
+             h->base.label, h->session);
+    g_clear_pointer(&h->session, g_free);
+    g_clear_pointer(&h->version, g_free);
+    h->base.session_lost = true;
+  }
+  hvb__error_prefix(err, "MCP server %s", h->base.label);
+}
+
 /* One HTTP exchange, run to its end or the deadline; the 2xx body in `body`. */
 static bool exchange(http_link *h, const char *method, const char *text, GString *body,
                      gint64 deadline, char **ctype, hvb_error *err) {
-  char **hdrs = request_headers(h, text != NULL);
+  char **hdrs = hvb__mcp_http_headers(h, text != NULL);
   gint64 left = (deadline - g_get_monotonic_time()) / 1000;
   hvb_http_request req = {.method = method, .url = h->url, .headers = (const char *const *)hdrs,
                           .body = text, .body_len = text ? strlen(text) : 0,
@@ -87,21 +98,10 @@ static bool exchange(http_link *h, const char *method, const char *text, GString
   hvb_step st;
   while ((st = hvb__transfer_step(t, 100, err)) == HVB_STEP_RUNNING) {}
   if (st == HVB_STEP_DONE) {
-    const char *sid = hvb__transfer_session_id(t);
-    if (*sid && (!h->session || strcmp(sid, h->session))) {
-      g_free(h->session);
-      h->session = g_strdup(sid);
-    }
+    hvb__mcp_http_adopt(h, hvb__transfer_session_id(t));
     *ctype = g_ascii_strdown(hvb__transfer_content_type(t), -1);
   } else {
-    if (err && err->http_status == 404 && h->session && text) { /* spec: start a new session */
-      hvb__log(HVB_LOG_INFO, "mcp %s: the server no longer knows session %s (404)",
-               h->base.label, h->session);
-      g_clear_pointer(&h->session, g_free);
-      g_clear_pointer(&h->version, g_free);
-      h->base.session_lost = true;
-    }
-    hvb__error_prefix(err, "MCP server %s", h->base.label);
+    hvb__mcp_http_failed(h, h->session && text, err);
   }
   hvb__transfer_free(t);
   return st == HVB_STEP_DONE;
@@ -115,12 +115,12 @@ static bool http_send(hvb_mcp_link *l, json_object *msg, GQueue *in, gint64 dead
   char *ctype = NULL;
   bool ok = exchange(h, "POST", text, body, deadline, &ctype, err);
   if (ok && strstr(ctype, "text/event-stream")) {
-    hvb_sse *sse = hvb__sse_new(0, 0, on_event, in);
+    hvb_sse *sse = hvb__mcp_http_sse(in);
     ok = hvb__sse_feed(sse, body->str, body->len, err) >= 0 &&
          hvb__sse_feed(sse, "\n\n", 2, err) >= 0; /* a last event without its blank line */
     hvb__sse_free(sse);
   } else if (ok && body->len) {
-    push_json(in, body->str, body->len);
+    hvb__mcp_http_push_json(in, body->str, body->len);
   }
   g_free(ctype);
   g_string_free(body, TRUE);
@@ -142,6 +142,7 @@ static void http_set_version(hvb_mcp_link *l, const char *version) {
 
 static void http_close(hvb_mcp_link *l) {
   http_link *h = (http_link *)l;
+  hvb__mcp_http_hub_drop(h);
   if (h->session) { /* the spec's way to end a session; a server may refuse (405): fine */
     GString *body = g_string_new(NULL);
     char *ctype = NULL;
@@ -159,8 +160,10 @@ static void http_close(hvb_mcp_link *l) {
   g_free(h);
 }
 
-static const hvb_mcp_link_ops http_ops = {http_send, http_pump, http_set_version,
-                                          NULL, NULL, NULL, http_close};
+static const hvb_mcp_link_ops http_ops = {http_send,           http_pump,
+                                          http_set_version,    hvb__mcp_http_attach,
+                                          hvb__mcp_http_post,  hvb__mcp_http_detach,
+                                          http_close};
 
 hvb_mcp_link *hvb__mcp_http_new(const char *url, char *const *headers) {
   http_link *h = g_new0(http_link, 1);
