@@ -43,11 +43,9 @@ struct hvb_mcp_hub {
 typedef struct mcp_post {
   hvb_work work;
   hvb_mcp_hub *hub;
-  hvb_transfer *t;
+  hvb_mcp_reader r; /* its transfer in r.t; into `got` (read inside libcurl's callbacks) */
   unsigned gen;
   bool request, had_session, submitted;
-  hvb_sse *sse;     /* when the reply is an event stream; made at its first bytes */
-  GString *body;    /* a JSON reply, read whole */
   GQueue got;       /* messages read, not yet handed to the client */
   hvb_step st;
   hvb_error failure;
@@ -71,49 +69,26 @@ static hvb_mcp_hub *hub_of(hvb_mcp_http *l) {
 
 static bool attached_to(const mcp_post *p) { return p->hub->ready && p->gen == p->hub->gen; }
 
-/* ---- the body, inside libcurl's write callback: read, hand out later (deliver) ---- */
-
-static hvb_sink_rc sink(void *ud, const char *data, size_t len, hvb_error *err) {
-  mcp_post *p = ud;
-  if (!p->sse && !p->body->len &&
-      strstr(hvb__transfer_content_type(p->t), "text/event-stream"))
-    p->sse = hvb__mcp_http_sse(&p->got);
-  if (!p->sse) {
-    g_string_append_len(p->body, data, len);
-    return HVB_SINK_PROGRESS;
-  }
-  int n = hvb__sse_feed(p->sse, data, len, err);
-  return n < 0 ? HVB_SINK_ABORT : n > 0 ? HVB_SINK_PROGRESS : HVB_SINK_CONTINUE;
-}
-
-static void sink_reset(void *ud) {
-  mcp_post *p = ud;
-  g_string_truncate(p->body, 0);
-  g_clear_pointer(&p->sse, hvb__sse_free);
-  for (json_object *m; (m = g_queue_pop_head(&p->got));) json_object_put(m);
-}
-
 /* ---- the work's ops (engine thread) ---- */
 
-static hvb_transfer *post_transfer(hvb_work *w) { return ((mcp_post *)w)->t; }
+static hvb_transfer *post_transfer(hvb_work *w) { return ((mcp_post *)w)->r.t; }
 
 static hvb_transfer *post_start(hvb_work *w) {
   mcp_post *p = (mcp_post *)w;
-  return hvb__work_cancel_requested(w) ? NULL : p->t;
+  return hvb__work_cancel_requested(w) ? NULL : p->r.t;
 }
 
 static void post_settle(hvb_work *w, hvb_step st, const hvb_error *failure) {
   mcp_post *p = (mcp_post *)w;
   p->st = st;
   if (st == HVB_STEP_DONE) {
-    if (p->request && attached_to(p)) hvb__mcp_http_adopt(p->hub->link, hvb__transfer_session_id(p->t));
-    hvb_error ignored = HVB_ERROR_INIT;
-    if (p->sse) hvb__sse_feed(p->sse, "\n\n", 2, &ignored); /* an unterminated last event */
-    else if (p->body->len) hvb__mcp_http_push_json(&p->got, p->body->str, p->body->len);
+    if (p->request && attached_to(p))
+      hvb__mcp_http_adopt(p->hub->link, hvb__transfer_session_id(p->r.t));
+    hvb__mcp_reader_end(&p->r);
   } else if (failure) {
     p->failure = *failure;
   }
-  g_clear_pointer(&p->t, hvb__transfer_free);
+  g_clear_pointer(&p->r.t, hvb__transfer_free);
 }
 
 /* Messages read go to the client while its request is on; after, they are late: dropped. */
@@ -155,7 +130,7 @@ static void request_over(mcp_post *p) {
 
 static void post_finish(hvb_work *w, bool cancelled) {
   mcp_post *p = (mcp_post *)w;
-  g_clear_pointer(&p->t, hvb__transfer_free); /* a cancelled transfer stops here */
+  g_clear_pointer(&p->r.t, hvb__transfer_free); /* a cancelled transfer stops here */
   if (p->request) {
     if (!cancelled && attached_to(p)) request_over(p);
   } else {
@@ -168,9 +143,8 @@ static void post_finish(hvb_work *w, bool cancelled) {
 
 static void post_release(hvb_work *w) {
   mcp_post *p = (mcp_post *)w;
-  hvb__transfer_free(p->t);
-  hvb__sse_free(p->sse);
-  g_string_free(p->body, TRUE);
+  hvb__transfer_free(p->r.t);
+  hvb__mcp_reader_clear(&p->r);
   for (json_object *m; (m = g_queue_pop_head(&p->got));) json_object_put(m);
   hub_unref(p->hub);
   g_free(p);
@@ -216,8 +190,8 @@ bool hvb__mcp_http_post(hvb_mcp_link *l, json_object *msg, hvb_error *err) {
   hvb__work_init(&p->work, &post_ops, 1); /* the engine's */
   p->hub = h;
   g_atomic_int_inc(&h->refs);
-  p->body = g_string_new(NULL);
   g_queue_init(&p->got);
+  hvb__mcp_reader_init(&p->r, &p->got);
   p->request = json_object_object_get(msg, "method") && json_object_object_get(msg, "id");
   p->gen = h->gen;
   p->had_session = link->session != NULL;
@@ -228,7 +202,8 @@ bool hvb__mcp_http_post(hvb_mcp_link *l, json_object *msg, hvb_error *err) {
                           .body_len = strlen(text),
                           .timeout_ms = p->request ? 0 : NOTE_TIMEOUT_MS, /* the rpc's timer */
                           .max_body_bytes = HVB_MCP_HTTP_MAX_REPLY};
-  p->t = hvb__transfer_new_detached(h->client, &req, sink, sink_reset, p);
+  p->r.t = hvb__transfer_new_detached(h->client, &req, hvb__mcp_reader_sink,
+                                      hvb__mcp_reader_reset, &p->r);
   g_strfreev(hdrs);
   if (p->request && h->ready) {
     hvb__work_ref(&p->work); /* the hub's, until detach */

@@ -22,13 +22,6 @@
 
 typedef hvb_mcp_http http_link;
 
-static hvb_sink_rc gather(void *ud, const char *data, size_t len, hvb_error *err) {
-  (void)err;
-  g_string_append_len(ud, data, len);
-  return HVB_SINK_PROGRESS;
-}
-
-static void reset(void *ud) { g_string_truncate(ud, 0); }
 
 void hvb__mcp_http_push_json(GQueue *in, const char *text, size_t len) {
   json_tokener *tok = json_tokener_new();
@@ -53,7 +46,51 @@ static bool on_event(void *ud, const hvb_sse_event *ev, hvb_error *err) {
   return true;
 }
 
-hvb_sse *hvb__mcp_http_sse(GQueue *in) { return hvb__sse_new(0, 0, on_event, in); }
+void hvb__mcp_reader_init(hvb_mcp_reader *r, GQueue *out) {
+  memset(r, 0, sizeof *r);
+  r->body = g_string_new(NULL);
+  r->out = out;
+}
+
+hvb_sink_rc hvb__mcp_reader_sink(void *ud, const char *data, size_t len, hvb_error *err) {
+  hvb_mcp_reader *r = ud;
+  if (!r->sse && !r->body->len && strstr(hvb__transfer_content_type(r->t), "text/event-stream"))
+    r->sse = hvb__sse_new(0, 0, on_event, r->out);
+  if (!r->sse) {
+    g_string_append_len(r->body, data, len);
+    return HVB_SINK_PROGRESS;
+  }
+  int n = hvb__sse_feed(r->sse, data, len, err);
+  return n < 0 ? HVB_SINK_ABORT : n > 0 ? HVB_SINK_PROGRESS : HVB_SINK_CONTINUE;
+}
+
+void hvb__mcp_reader_reset(void *ud) {
+  hvb_mcp_reader *r = ud;
+  g_string_truncate(r->body, 0);
+  g_clear_pointer(&r->sse, hvb__sse_free);
+}
+
+void hvb__mcp_reader_end(hvb_mcp_reader *r) {
+  hvb_error ignored = HVB_ERROR_INIT;
+  if (r->sse) hvb__sse_feed(r->sse, "\n\n", 2, &ignored); /* an unterminated last event */
+  else if (r->body->len) hvb__mcp_http_push_json(r->out, r->body->str, r->body->len);
+  g_string_truncate(r->body, 0);
+}
+
+void hvb__mcp_reader_clear(hvb_mcp_reader *r) {
+  hvb__sse_free(r->sse);
+  g_string_free(r->body, TRUE);
+  memset(r, 0, sizeof *r);
+}
+
+/* Whether `in` holds the reply to request `id`. */
+static bool replied(GQueue *in, json_object *id) {
+  for (GList *l = in->head; id && l; l = l->next) {
+    json_object *m = l->data, *mid = json_object_object_get(m, "id");
+    if (mid && !json_object_object_get(m, "method") && json_object_equal(mid, id)) return true;
+  }
+  return false;
+}
 
 char **hvb__mcp_http_headers(http_link *h, bool json_body) {
   GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
@@ -84,47 +121,40 @@ void hvb__mcp_http_failed(http_link *h, bool had_session, hvb_error *err) {
   hvb__error_prefix(err, "MCP server %s", h->base.label);
 }
 
-/* One HTTP exchange, run to its end or the deadline; the 2xx body in `body`. */
-static bool exchange(http_link *h, const char *method, const char *text, GString *body,
-                     gint64 deadline, char **ctype, hvb_error *err) {
+/* One HTTP exchange, run until its end, the reply to `id` (when not NULL: an SSE stream the
+ * server keeps open after it is not waited for) or the deadline; what it brings into `in`. */
+static bool exchange(http_link *h, const char *method, const char *text, json_object *id,
+                     GQueue *in, gint64 deadline, hvb_error *err) {
   char **hdrs = hvb__mcp_http_headers(h, text != NULL);
   gint64 left = (deadline - g_get_monotonic_time()) / 1000;
   hvb_http_request req = {.method = method, .url = h->url, .headers = (const char *const *)hdrs,
                           .body = text, .body_len = text ? strlen(text) : 0,
                           .timeout_ms = left > 0 ? left : 1, .max_retries = 0,
                           .max_body_bytes = MAX_REPLY_BYTES};
-  hvb_transfer *t = hvb__transfer_new(h->client, &req, gather, reset, body);
+  hvb_mcp_reader r;
+  hvb__mcp_reader_init(&r, in);
+  hvb_transfer *t = r.t = hvb__transfer_new(h->client, &req, hvb__mcp_reader_sink,
+                                            hvb__mcp_reader_reset, &r);
   g_strfreev(hdrs);
   hvb_step st;
-  while ((st = hvb__transfer_step(t, 100, err)) == HVB_STEP_RUNNING) {}
-  if (st == HVB_STEP_DONE) {
+  while ((st = hvb__transfer_step(t, 100, err)) == HVB_STEP_RUNNING && !replied(in, id)) {}
+  if (st != HVB_STEP_FAILED) {
     hvb__mcp_http_adopt(h, hvb__transfer_session_id(t));
-    *ctype = g_ascii_strdown(hvb__transfer_content_type(t), -1);
+    hvb__mcp_reader_end(&r);
   } else {
     hvb__mcp_http_failed(h, h->session && text, err);
   }
-  hvb__transfer_free(t);
-  return st == HVB_STEP_DONE;
+  hvb__transfer_free(t); /* a stream still open after the reply is closed here */
+  hvb__mcp_reader_clear(&r);
+  return st != HVB_STEP_FAILED;
 }
 
 static bool http_send(hvb_mcp_link *l, json_object *msg, GQueue *in, gint64 deadline,
                       hvb_error *err) {
-  http_link *h = (http_link *)l;
   const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
-  GString *body = g_string_new(NULL);
-  char *ctype = NULL;
-  bool ok = exchange(h, "POST", text, body, deadline, &ctype, err);
-  if (ok && strstr(ctype, "text/event-stream")) {
-    hvb_sse *sse = hvb__mcp_http_sse(in);
-    ok = hvb__sse_feed(sse, body->str, body->len, err) >= 0 &&
-         hvb__sse_feed(sse, "\n\n", 2, err) >= 0; /* a last event without its blank line */
-    hvb__sse_free(sse);
-  } else if (ok && body->len) {
-    hvb__mcp_http_push_json(in, body->str, body->len);
-  }
-  g_free(ctype);
-  g_string_free(body, TRUE);
-  return ok;
+  json_object *id = json_object_object_get(msg, "method") ? json_object_object_get(msg, "id")
+                                                          : NULL;
+  return exchange((http_link *)l, "POST", text, id, in, deadline, err);
 }
 
 static bool http_pump(hvb_mcp_link *l, GQueue *in, gint64 deadline, hvb_error *err) {
@@ -144,12 +174,10 @@ static void http_close(hvb_mcp_link *l) {
   http_link *h = (http_link *)l;
   hvb__mcp_http_hub_drop(h);
   if (h->session) { /* the spec's way to end a session; a server may refuse (405): fine */
-    GString *body = g_string_new(NULL);
-    char *ctype = NULL;
+    GQueue none = G_QUEUE_INIT;
     hvb_error e = HVB_ERROR_INIT;
-    exchange(h, "DELETE", NULL, body, g_get_monotonic_time() + 2 * G_USEC_PER_SEC, &ctype, &e);
-    g_free(ctype);
-    g_string_free(body, TRUE);
+    exchange(h, "DELETE", NULL, NULL, &none, g_get_monotonic_time() + 2 * G_USEC_PER_SEC, &e);
+    for (json_object *m; (m = g_queue_pop_head(&none));) json_object_put(m);
   }
   hvb__client_unref(h->client);
   g_ptr_array_free(h->headers, TRUE);

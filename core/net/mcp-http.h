@@ -26,8 +26,21 @@ typedef struct hvb_mcp_http {
 char **hvb__mcp_http_headers(hvb_mcp_http *h, bool message);
 /* A message (an object) or a batch (an array of them) in `text` to `in`. */
 void hvb__mcp_http_push_json(GQueue *in, const char *text, size_t len);
-/* An SSE decoder whose "message" events go to `in` as messages. */
-hvb_sse *hvb__mcp_http_sse(GQueue *in);
+/* Reads a POST's reply as it arrives into `out`: an SSE stream (text/event-stream) event by
+ * event, a JSON body whole at the end (hvb__mcp_reader_end). `t` is the transfer it reads
+ * (set by the owner once made: the content type decides). */
+typedef struct hvb_mcp_reader {
+  hvb_transfer *t;
+  hvb_sse *sse; /* made at the first bytes of an event stream */
+  GString *body;
+  GQueue *out;
+} hvb_mcp_reader;
+void hvb__mcp_reader_init(hvb_mcp_reader *r, GQueue *out);
+hvb_sink_rc hvb__mcp_reader_sink(void *r, const char *data, size_t len, hvb_error *err);
+void hvb__mcp_reader_reset(void *r); /* what a failed attempt gave is dropped */
+void hvb__mcp_reader_end(hvb_mcp_reader *r); /* the reply is complete */
+void hvb__mcp_reader_clear(hvb_mcp_reader *r);
+
 /* A response's Mcp-Session-Id (may be "") becomes ours. */
 void hvb__mcp_http_adopt(hvb_mcp_http *h, const char *sid);
 /* A request that carried our session failed with `err`: a 404 means the server dropped the

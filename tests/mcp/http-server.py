@@ -89,7 +89,10 @@ class Handler(BaseHTTPRequestHandler):
         if method != "tools/call":
             return self.json_reply(200, {"jsonrpc": "2.0", "id": mid, "error": {
                 "code": -32601, "message": "method not found"}})
-        self.call(msg, mid)
+        try:
+            self.call(msg, mid)
+        except OSError:  # the client ended the stream (its reply came, or it cancelled)
+            log("gone %s" % msg.get("params", {}).get("name"))
 
     def call(self, msg, mid):
         params = msg.get("params", {})
@@ -114,13 +117,10 @@ class Handler(BaseHTTPRequestHandler):
         for part in (event[:third], event[third:2 * third], event[2 * third:]):
             self.chunk(part)
             time.sleep(0.05)
-        try:  # the stream stays open: the client ends it
-            for _ in range(300):
-                time.sleep(0.1)
-                self.chunk(b": keep-alive\n\n")
-            self.chunk(b"")
-        except OSError:
-            log("gone %s" % name)
+        for _ in range(300):  # the stream stays open: the client ends it
+            time.sleep(0.1)
+            self.chunk(b": keep-alive\n\n")
+        self.chunk(b"")
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

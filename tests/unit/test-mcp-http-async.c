@@ -263,6 +263,37 @@ START_TEST(the_tool_timeout_cancels_the_http_request) {
 }
 END_TEST
 
+START_TEST(a_cancelled_loop_cancels_its_http_request) {
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
+  hvb_tools *tools = hvb_tools_new();
+  hvb_mcp *mcp = connect_server(tools);
+  hvb_error err = HVB_ERROR_INIT;
+  push_tool_call("slow");
+  hvb_call *a = hvb_llm_chat_tools_async(llm, "A", NULL, tools, NULL, NULL, NULL, NULL, &err);
+  ck_assert_msg(a != NULL, "%s", err.message);
+  ck_assert_msg(wait_file(started), "the MCP tool was never called");
+  hvb_call_cancel(a);
+  ck_assert(hvb_call_wait(a, 20000));
+  ck_assert_int_eq(hvb_call_status(a), HVB_CANCELLED);
+  char *sid = last_session("tools/call");
+  char *line = g_strdup_printf("notifications/cancelled %s", sid);
+  ck_assert_msg(server_logged(line), "the cancelled loop did not cancel its MCP request");
+  /* The server is free for the next request, in the same session. */
+  json_object *r = hvb_mcp_call(mcp, "fast", NULL, &err);
+  ck_assert_msg(r != NULL, "%s", err.message);
+  ck_assert(strstr(json_object_to_json_string(r), "fast done") != NULL);
+  json_object_put(r);
+  tu_write_file(gate, "");
+  g_free(line);
+  g_free(sid);
+  hvb_call_free(a);
+  hvb_tools_free(tools);
+  hvb_mcp_free(mcp);
+  ck_assert_int_eq(up_request_count(tu_srv), 1); /* no step after the cancel */
+  hvb_llm_free(llm);
+}
+END_TEST
+
 int main(void) {
   char *py = g_find_program_in_path("python3");
   if (!py) {
@@ -278,6 +309,7 @@ int main(void) {
   tcase_add_test(tc, an_http_mcp_call_runs_on_the_engine_and_reads_its_sse_reply);
   tcase_add_test(tc, a_dropped_session_is_renewed_and_the_call_sent_again);
   tcase_add_test(tc, the_tool_timeout_cancels_the_http_request);
+  tcase_add_test(tc, a_cancelled_loop_cancels_its_http_request);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
