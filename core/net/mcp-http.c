@@ -10,6 +10,11 @@
  * close. A 404 to a request that carried the id means the server dropped the session: the id
  * is forgotten and session_lost tells the protocol layer to initialize anew. The optional GET stream for unsolicited server messages is not opened: a tool
  * client needs nothing a server could only send there (list_changed also comes on POSTs).
+ *
+ * This file is the synchronous exchange (the caller's thread steps the transfer) and the
+ * reply reader both modes share: an SSE reply is decoded as it arrives, and a request ends
+ * at its reply even when the server keeps the stream open. The engine-driven mode (an async
+ * tool loop's calls) is core/net/mcp-http-async.c.
  */
 #include "net/mcp-http.h"
 #include "text/hash.h"
@@ -54,7 +59,8 @@ void hvb__mcp_reader_init(hvb_mcp_reader *r, GQueue *out) {
 
 hvb_sink_rc hvb__mcp_reader_sink(void *ud, const char *data, size_t len, hvb_error *err) {
   hvb_mcp_reader *r = ud;
-  if (!r->sse && !r->body->len && strstr(hvb__transfer_content_type(r->t), "text/event-stream"))
+  if (!r->sse && !r->body->len &&
+      !g_ascii_strncasecmp(hvb__transfer_content_type(r->t), "text/event-stream", 17))
     r->sse = hvb__sse_new(0, 0, on_event, r->out);
   if (!r->sse) {
     g_string_append_len(r->body, data, len);

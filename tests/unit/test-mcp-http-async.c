@@ -254,7 +254,8 @@ START_TEST(the_tool_timeout_cancels_the_http_request) {
   char *content = tool_content(1);
   ck_assert_msg(strstr(content, "no reply within") != NULL, "%s", content);
   g_free(content);
-  ck_assert_msg(server_logged("notifications/cancelled"), "the timed out request was not cancelled");
+  ck_assert_msg(server_logged("notifications/cancelled"),
+                "the timed out request was not cancelled");
   tu_write_file(gate, "");
   hvb_call_free(a);
   hvb_tools_free(tools);
