@@ -90,7 +90,7 @@ static long startup_timeout(const hvb_mcp *m) {
   return m->timeout_ms > STARTUP_TIMEOUT_MS ? m->timeout_ms : STARTUP_TIMEOUT_MS;
 }
 
-static bool initialize(hvb_mcp *m, hvb_error *err) {
+static json_object *init_params(void) {
   json_object *p = json_object_new_object(), *client = json_object_new_object();
   char **known = g_strsplit(HVB_MCP_VERSIONS, " ", 2);
   json_object_object_add(p, "protocolVersion", json_object_new_string(known[0]));
@@ -99,43 +99,61 @@ static bool initialize(hvb_mcp *m, hvb_error *err) {
   json_object_object_add(client, "name", json_object_new_string("heavenbase"));
   json_object_object_add(client, "version", json_object_new_string(HVB_VERSION_STRING));
   json_object_object_add(p, "clientInfo", client);
-  json_object *r = hvb__mcp_rpc_call(m->rpc, "initialize", p, startup_timeout(m), err);
-  if (!r) return false;
+  return p;
+}
+
+/* initialize's result `r` (borrowed): the version negotiated, the server's info. */
+static bool init_accept(hvb_mcp *m, json_object *r, hvb_error *err) {
   const char *v = hvb__json_str(r, "protocolVersion");
-  if (!version_known(v)) {
-    hvb__fail(err, HVB_UNSUPPORTED, "MCP server %s answered with protocol version %s; this "
-              "client speaks %s", hvb__mcp_rpc_link(m->rpc)->label, v ? v : "(none)",
-              HVB_MCP_VERSIONS);
-    json_object_put(r);
-    return false;
-  }
+  if (!version_known(v))
+    return hvb__fail(err, HVB_UNSUPPORTED, "MCP server %s answered with protocol version %s; "
+                     "this client speaks %s", hvb__mcp_rpc_link(m->rpc)->label,
+                     v ? v : "(none)", HVB_MCP_VERSIONS);
   g_free(m->version); /* a new session after a 404 initializes again */
   m->version = g_strdup(v);
   json_object_put(m->info);
   m->info = json_object_get(json_object_object_get(r, "serverInfo"));
-  json_object_put(r);
   hvb_mcp_link *l = hvb__mcp_rpc_link(m->rpc);
   l->ops->set_version(l, m->version);
   hvb__log(HVB_LOG_DEBUG, "mcp %s: initialized, protocol %s", l->label, m->version);
-  return hvb__mcp_rpc_notify(m->rpc, "notifications/initialized", NULL, m->timeout_ms, err);
+  return true;
 }
+
+static bool initialize(hvb_mcp *m, hvb_error *err) {
+  json_object *r = hvb__mcp_rpc_call(m->rpc, "initialize", init_params(), startup_timeout(m),
+                                     err);
+  bool ok = r && init_accept(m, r, err);
+  json_object_put(r);
+  return ok && hvb__mcp_rpc_notify(m->rpc, "notifications/initialized", NULL, m->timeout_ms,
+                                   err);
+}
+
+/* Whether a failed request is to be sent again in a new session: the server answered 404
+ * for ours (HTTP), and the spec wants a new initialize. Shared by the synchronous request
+ * and the async call's continuation; `err` is cleared for the new attempt. */
+static bool session_renew(hvb_mcp *m, const char *method, hvb_error *err) {
+  hvb_mcp_link *l = hvb__mcp_rpc_link(m->rpc);
+  if (!l->session_lost) return false;
+  l->session_lost = false;
+  hvb__log(HVB_LOG_INFO, "mcp %s: starting a new session for %s", l->label, method);
+  hvb_error_clear(err);
+  return true;
+}
+
+#define RENEW_FAILED "a new session (the server dropped ours)"
 
 /* Request `method` (params taken); when the server answered 404 for our session (HTTP), a
  * new session is initialized, as the spec asks, and the request sent again, once. */
 static json_object *request(hvb_mcp *m, const char *method, json_object *params, long timeout_ms,
                             hvb_error *err) {
-  hvb_mcp_link *l = hvb__mcp_rpc_link(m->rpc);
   json_object *again = params ? hvb__json_copy(params) : NULL;
   json_object *r = hvb__mcp_rpc_call(m->rpc, method, params, timeout_ms, err);
-  if (!r && l->session_lost) {
-    l->session_lost = false;
-    hvb__log(HVB_LOG_INFO, "mcp %s: starting a new session for %s", l->label, method);
-    hvb_error_clear(err);
+  if (!r && session_renew(m, method, err)) {
     if (initialize(m, err)) {
       r = hvb__mcp_rpc_call(m->rpc, method, again, timeout_ms, err);
       again = NULL; /* taken */
     } else {
-      hvb__error_prefix(err, "a new session (the server dropped ours)");
+      hvb__error_prefix(err, RENEW_FAILED);
     }
   }
   json_object_put(again);
@@ -282,6 +300,7 @@ struct hvb__mcp_areq {
   json_object *args;
   hvb__mcp_done_fn fn;
   void *data;
+  enum { AREQ_CALL, AREQ_INIT, AREQ_RETRY } phase; /* INIT, RETRY: in a new session */
 };
 
 bool hvb__mcp_can_async(hvb_mcp *m) { return hvb__mcp_rpc_can_async(m->rpc); }
@@ -305,6 +324,44 @@ static void areq_done(void *p, json_object *result, const hvb_error *err) {
   areq_free(q);
 }
 
+static void areq_reply(void *p, json_object *result, const hvb_error *err);
+
+/* The request of the call's phase, on the engine (the call holds the server). */
+static bool areq_send(hvb__mcp_areq *q, hvb_error *err) {
+  hvb_mcp *m = q->m;
+  if (q->phase == AREQ_INIT)
+    return hvb__mcp_rpc_call_async(m->rpc, "initialize", init_params(), startup_timeout(m),
+                                   areq_reply, q, err);
+  return hvb__mcp_rpc_call_async(m->rpc, "tools/call", call_params(m, q->name, q->args),
+                                 m->timeout_ms, areq_reply, q, err);
+}
+
+/* The continuation of a call whose session the server dropped (the synchronous request()'s
+ * steps, each on a reply): initialize, notifications/initialized, the call again, once. */
+static void areq_reply(void *p, json_object *result, const hvb_error *err) {
+  hvb__mcp_areq *q = p;
+  hvb_mcp *m = q->m;
+  hvb_error e = HVB_ERROR_INIT;
+  if (err) e = *err;
+  if (q->phase == AREQ_CALL && !result && session_renew(m, "tools/call", &e)) {
+    q->phase = AREQ_INIT;
+    if (areq_send(q, &e)) return;
+  } else if (q->phase == AREQ_INIT) {
+    bool ok = result && init_accept(m, result, &e);
+    json_object_put(result);
+    result = NULL;
+    if (ok && hvb__mcp_rpc_post(m->rpc, "notifications/initialized", NULL, &e)) {
+      q->phase = AREQ_RETRY;
+      if (areq_send(q, &e)) return;
+    }
+  } else {
+    areq_done(q, result, err);
+    return;
+  }
+  hvb__error_prefix(&e, RENEW_FAILED);
+  areq_done(q, NULL, &e);
+}
+
 /* Start waiting calls while the server is free. */
 static void areq_try(void *p) {
   hvb_mcp *m = p;
@@ -322,8 +379,7 @@ static void areq_try(void *p) {
     }
     m->async_on = q;
     hvb_error e = HVB_ERROR_INIT;
-    if (hvb__mcp_rpc_call_async(m->rpc, "tools/call", call_params(m, q->name, q->args),
-                                m->timeout_ms, areq_done, q, &e))
+    if (areq_send(q, &e))
       continue; /* it holds the lock: the loop ends */
     m->async_on = NULL;
     g_mutex_unlock(&m->lock);
@@ -351,7 +407,7 @@ void hvb__mcp_call_async(hvb_mcp *m, const char *name, json_object *arguments,
 void hvb__mcp_call_abort(hvb__mcp_areq *q, const char *reason) {
   hvb_mcp *m = q->m;
   if (m->async_on == q) {
-    hvb__mcp_rpc_abort(m->rpc, reason); /* areq_done runs inside */
+    hvb__mcp_rpc_abort(m->rpc, reason); /* areq_reply runs inside */
     return;
   }
   g_mutex_lock(&m->jobs_lock);

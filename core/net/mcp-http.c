@@ -10,36 +10,25 @@
  * close. A 404 to a request that carried the id means the server dropped the session: the id
  * is forgotten and session_lost tells the protocol layer to initialize anew. The optional GET stream for unsolicited server messages is not opened: a tool
  * client needs nothing a server could only send there (list_changed also comes on POSTs).
+ *
+ * This file is the synchronous exchange (the caller's thread steps the transfer) and the
+ * reply reader both modes share: an SSE reply is decoded as it arrives, and a request ends
+ * at its reply even when the server keeps the stream open. The engine-driven mode (an async
+ * tool loop's calls) is core/net/mcp-http-async.c.
  */
-#include "net/mcp-link.h"
-#include "net/transport.h"
+#include "net/mcp-http.h"
 #include "text/hash.h"
-#include "text/sse.h"
 #include "base/error.h"
 #include "base/log.h"
 
 #include <string.h>
 
-#define MAX_REPLY_BYTES (64u << 20)
+#define MAX_REPLY_BYTES HVB_MCP_HTTP_MAX_REPLY
 
-typedef struct http_link {
-  hvb_mcp_link base;
-  hvb_client *client;
-  char *url;
-  GPtrArray *headers; /* "Name: value" (the caller's), NULL-terminated on use */
-  char *session, *version;
-} http_link;
+typedef hvb_mcp_http http_link;
 
-static hvb_sink_rc gather(void *ud, const char *data, size_t len, hvb_error *err) {
-  (void)err;
-  g_string_append_len(ud, data, len);
-  return HVB_SINK_PROGRESS;
-}
 
-static void reset(void *ud) { g_string_truncate(ud, 0); }
-
-/* A message (an object) or a batch (an array of them) to `in`. */
-static void push_json(GQueue *in, const char *text, size_t len) {
+void hvb__mcp_http_push_json(GQueue *in, const char *text, size_t len) {
   json_tokener *tok = json_tokener_new();
   json_object *v = json_tokener_parse_ex(tok, text, (int)len);
   json_tokener_free(tok);
@@ -58,11 +47,58 @@ static void push_json(GQueue *in, const char *text, size_t len) {
 static bool on_event(void *ud, const hvb_sse_event *ev, hvb_error *err) {
   (void)err;
   if (ev->data && ev->data_len && (!ev->event || !*ev->event || !strcmp(ev->event, "message")))
-    push_json(ud, ev->data, ev->data_len);
+    hvb__mcp_http_push_json(ud, ev->data, ev->data_len);
   return true;
 }
 
-static char **request_headers(http_link *h, bool json_body) {
+void hvb__mcp_reader_init(hvb_mcp_reader *r, GQueue *out) {
+  memset(r, 0, sizeof *r);
+  r->body = g_string_new(NULL);
+  r->out = out;
+}
+
+hvb_sink_rc hvb__mcp_reader_sink(void *ud, const char *data, size_t len, hvb_error *err) {
+  hvb_mcp_reader *r = ud;
+  if (!r->sse && !r->body->len &&
+      !g_ascii_strncasecmp(hvb__transfer_content_type(r->t), "text/event-stream", 17))
+    r->sse = hvb__sse_new(0, 0, on_event, r->out);
+  if (!r->sse) {
+    g_string_append_len(r->body, data, len);
+    return HVB_SINK_PROGRESS;
+  }
+  int n = hvb__sse_feed(r->sse, data, len, err);
+  return n < 0 ? HVB_SINK_ABORT : n > 0 ? HVB_SINK_PROGRESS : HVB_SINK_CONTINUE;
+}
+
+void hvb__mcp_reader_reset(void *ud) {
+  hvb_mcp_reader *r = ud;
+  g_string_truncate(r->body, 0);
+  g_clear_pointer(&r->sse, hvb__sse_free);
+}
+
+void hvb__mcp_reader_end(hvb_mcp_reader *r) {
+  hvb_error ignored = HVB_ERROR_INIT;
+  if (r->sse) hvb__sse_feed(r->sse, "\n\n", 2, &ignored); /* an unterminated last event */
+  else if (r->body->len) hvb__mcp_http_push_json(r->out, r->body->str, r->body->len);
+  g_string_truncate(r->body, 0);
+}
+
+void hvb__mcp_reader_clear(hvb_mcp_reader *r) {
+  hvb__sse_free(r->sse);
+  g_string_free(r->body, TRUE);
+  memset(r, 0, sizeof *r);
+}
+
+/* Whether `in` holds the reply to request `id`. */
+static bool replied(GQueue *in, json_object *id) {
+  for (GList *l = in->head; id && l; l = l->next) {
+    json_object *m = l->data, *mid = json_object_object_get(m, "id");
+    if (mid && !json_object_object_get(m, "method") && json_object_equal(mid, id)) return true;
+  }
+  return false;
+}
+
+char **hvb__mcp_http_headers(http_link *h, bool json_body) {
   GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < h->headers->len; i++) g_ptr_array_add(a, g_strdup(h->headers->pdata[i]));
   if (json_body) g_ptr_array_add(a, g_strdup("Accept: application/json, text/event-stream"));
@@ -73,58 +109,58 @@ static char **request_headers(http_link *h, bool json_body) {
   return (char **)g_ptr_array_free(a, FALSE);
 }
 
-/* One HTTP exchange, run to its end or the deadline; the 2xx body in `body`. */
-static bool exchange(http_link *h, const char *method, const char *text, GString *body,
-                     gint64 deadline, char **ctype, hvb_error *err) {
-  char **hdrs = request_headers(h, text != NULL);
+void hvb__mcp_http_adopt(http_link *h, const char *sid) {
+  if (*sid && (!h->session || strcmp(sid, h->session))) {
+    g_free(h->session);
+    h->session = g_strdup(sid);
+  }
+}
+
+void hvb__mcp_http_failed(http_link *h, bool had_session, hvb_error *err) {
+  if (err && err->http_status == 404 && had_session && h->session) { /* spec: a new session */
+    hvb__log(HVB_LOG_INFO, "mcp %s: the server no longer knows session %s (404)",
+             h->base.label, h->session);
+    g_clear_pointer(&h->session, g_free);
+    g_clear_pointer(&h->version, g_free);
+    h->base.session_lost = true;
+  }
+  hvb__error_prefix(err, "MCP server %s", h->base.label);
+}
+
+/* One HTTP exchange, run until its end, the reply to `id` (when not NULL: an SSE stream the
+ * server keeps open after it is not waited for) or the deadline; what it brings into `in`. */
+static bool exchange(http_link *h, const char *method, const char *text, json_object *id,
+                     GQueue *in, gint64 deadline, hvb_error *err) {
+  char **hdrs = hvb__mcp_http_headers(h, text != NULL);
   gint64 left = (deadline - g_get_monotonic_time()) / 1000;
   hvb_http_request req = {.method = method, .url = h->url, .headers = (const char *const *)hdrs,
                           .body = text, .body_len = text ? strlen(text) : 0,
                           .timeout_ms = left > 0 ? left : 1, .max_retries = 0,
                           .max_body_bytes = MAX_REPLY_BYTES};
-  hvb_transfer *t = hvb__transfer_new(h->client, &req, gather, reset, body);
+  hvb_mcp_reader r;
+  hvb__mcp_reader_init(&r, in);
+  hvb_transfer *t = r.t = hvb__transfer_new(h->client, &req, hvb__mcp_reader_sink,
+                                            hvb__mcp_reader_reset, &r);
   g_strfreev(hdrs);
   hvb_step st;
-  while ((st = hvb__transfer_step(t, 100, err)) == HVB_STEP_RUNNING) {}
-  if (st == HVB_STEP_DONE) {
-    const char *sid = hvb__transfer_session_id(t);
-    if (*sid && (!h->session || strcmp(sid, h->session))) {
-      g_free(h->session);
-      h->session = g_strdup(sid);
-    }
-    *ctype = g_ascii_strdown(hvb__transfer_content_type(t), -1);
+  while ((st = hvb__transfer_step(t, 100, err)) == HVB_STEP_RUNNING && !replied(in, id)) {}
+  if (st != HVB_STEP_FAILED) {
+    hvb__mcp_http_adopt(h, hvb__transfer_session_id(t));
+    hvb__mcp_reader_end(&r);
   } else {
-    if (err && err->http_status == 404 && h->session && text) { /* spec: start a new session */
-      hvb__log(HVB_LOG_INFO, "mcp %s: the server no longer knows session %s (404)",
-               h->base.label, h->session);
-      g_clear_pointer(&h->session, g_free);
-      g_clear_pointer(&h->version, g_free);
-      h->base.session_lost = true;
-    }
-    hvb__error_prefix(err, "MCP server %s", h->base.label);
+    hvb__mcp_http_failed(h, h->session && text, err);
   }
-  hvb__transfer_free(t);
-  return st == HVB_STEP_DONE;
+  hvb__transfer_free(t); /* a stream still open after the reply is closed here */
+  hvb__mcp_reader_clear(&r);
+  return st != HVB_STEP_FAILED;
 }
 
 static bool http_send(hvb_mcp_link *l, json_object *msg, GQueue *in, gint64 deadline,
                       hvb_error *err) {
-  http_link *h = (http_link *)l;
   const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
-  GString *body = g_string_new(NULL);
-  char *ctype = NULL;
-  bool ok = exchange(h, "POST", text, body, deadline, &ctype, err);
-  if (ok && strstr(ctype, "text/event-stream")) {
-    hvb_sse *sse = hvb__sse_new(0, 0, on_event, in);
-    ok = hvb__sse_feed(sse, body->str, body->len, err) >= 0 &&
-         hvb__sse_feed(sse, "\n\n", 2, err) >= 0; /* a last event without its blank line */
-    hvb__sse_free(sse);
-  } else if (ok && body->len) {
-    push_json(in, body->str, body->len);
-  }
-  g_free(ctype);
-  g_string_free(body, TRUE);
-  return ok;
+  json_object *id = json_object_object_get(msg, "method") ? json_object_object_get(msg, "id")
+                                                          : NULL;
+  return exchange((http_link *)l, "POST", text, id, in, deadline, err);
 }
 
 static bool http_pump(hvb_mcp_link *l, GQueue *in, gint64 deadline, hvb_error *err) {
@@ -142,13 +178,12 @@ static void http_set_version(hvb_mcp_link *l, const char *version) {
 
 static void http_close(hvb_mcp_link *l) {
   http_link *h = (http_link *)l;
+  hvb__mcp_http_hub_drop(h);
   if (h->session) { /* the spec's way to end a session; a server may refuse (405): fine */
-    GString *body = g_string_new(NULL);
-    char *ctype = NULL;
+    GQueue none = G_QUEUE_INIT;
     hvb_error e = HVB_ERROR_INIT;
-    exchange(h, "DELETE", NULL, body, g_get_monotonic_time() + 2 * G_USEC_PER_SEC, &ctype, &e);
-    g_free(ctype);
-    g_string_free(body, TRUE);
+    exchange(h, "DELETE", NULL, NULL, &none, g_get_monotonic_time() + 2 * G_USEC_PER_SEC, &e);
+    for (json_object *m; (m = g_queue_pop_head(&none));) json_object_put(m);
   }
   hvb__client_unref(h->client);
   g_ptr_array_free(h->headers, TRUE);
@@ -159,8 +194,10 @@ static void http_close(hvb_mcp_link *l) {
   g_free(h);
 }
 
-static const hvb_mcp_link_ops http_ops = {http_send, http_pump, http_set_version,
-                                          NULL, NULL, NULL, http_close};
+static const hvb_mcp_link_ops http_ops = {http_send,           http_pump,
+                                          http_set_version,    hvb__mcp_http_attach,
+                                          hvb__mcp_http_post,  hvb__mcp_http_detach,
+                                          http_close};
 
 hvb_mcp_link *hvb__mcp_http_new(const char *url, char *const *headers) {
   http_link *h = g_new0(http_link, 1);

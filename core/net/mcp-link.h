@@ -27,8 +27,7 @@ typedef struct hvb_mcp_link_ops {
   bool (*pump)(hvb_mcp_link *l, GQueue *in, gint64 deadline, hvb_error *err);
   /* After initialize: the negotiated protocol version (HTTP sends it in a header). */
   void (*set_version)(hvb_mcp_link *l, const char *version);
-  /* Engine-driven mode, on the engine thread only (NULL on a link that has none: HTTP
-   * today). attach: watch the server from the engine; messages from it are appended to `in`
+  /* Engine-driven mode, on the engine thread only (NULL on a link that has none). attach: watch the server from the engine; messages from it are appended to `in`
    * and ready(data, NULL) called, or ready(data, error) once when it is gone. post: hand a
    * message over without blocking (what the pipe does not take now is written as it drains).
    * detach: stop watching; bytes not yet written go out with the next send or post. */
@@ -98,5 +97,10 @@ void hvb__mcp_rpc_abort(hvb_mcp_rpc *rpc, const char *reason);
 /* Send notification `method` (params taken; may be NULL). */
 bool hvb__mcp_rpc_notify(hvb_mcp_rpc *rpc, const char *method, json_object *params,
                          long timeout_ms, hvb_error *err);
+
+/* Post notification `method` (params taken; may be NULL) without waiting, on the engine
+ * thread, between async requests: on a link whose post needs no attach (HTTP). */
+bool hvb__mcp_rpc_post(hvb_mcp_rpc *rpc, const char *method, json_object *params,
+                       hvb_error *err);
 
 #endif

@@ -66,6 +66,14 @@ bool hvb__mcp_rpc_notify(hvb_mcp_rpc *rpc, const char *method, json_object *para
   return ok;
 }
 
+bool hvb__mcp_rpc_post(hvb_mcp_rpc *rpc, const char *method, json_object *params,
+                       hvb_error *err) {
+  json_object *m = message(method, params);
+  bool ok = rpc->link->ops->post(rpc->link, m, err);
+  json_object_put(m);
+  return ok;
+}
+
 static bool emit(hvb_mcp_rpc *rpc, json_object *m, long timeout_ms, hvb_error *err) {
   if (rpc->a.on) return rpc->link->ops->post(rpc->link, m, err); /* never blocks the engine */
   return rpc->link->ops->send(rpc->link, m, &rpc->in, deadline_of(timeout_ms), err);

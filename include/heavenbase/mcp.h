@@ -38,9 +38,9 @@
  * Threads: no thread per server. Synchronous requests run in the calling thread, which polls
  * the child's socket or steps the HTTP transfer until the reply or the timeout (docs/mcp.md
  * "Threads"). In an async tool loop (hvb_llm_chat_tools_async) a tool of hvb_tools_add_mcp
- * over stdio runs on the library's engine (the child's socket watched by it, the timeout an
- * engine timer, a cancel of the loop cancelling the request), with no thread of its own; over
- * HTTP each such call still runs on a short-lived thread. One hvb_mcp may be used from
+ * runs on the library's engine (the child's socket watched by it, or the POST an engine
+ * transfer; the timeout an engine timer, a cancel of the loop cancelling the request), with
+ * no thread of its own. One hvb_mcp may be used from
  * several threads and by sync and async users: one request at a time uses the server. A
  * synchronous request made from a callback on the engine thread while an async call of the
  * same server is in flight fails with HVB_UNSUPPORTED. hvb_mcp_free waits for calls still
