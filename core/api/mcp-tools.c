@@ -116,56 +116,23 @@ static void call_tool_engine(json_object *args, hvb_tool_call *call, mcp_tool *t
   hvb__mcp_call_async(t->mcp, t->name, args, engine_job_done, j, &j->req);
 }
 
-/* ---- the async form: an async tool loop's call runs on a thread of its own ----
- *
- * The MCP request blocks until its reply (the client polls the server in the calling thread),
- * so on the engine thread it would hold every other async call for the length of the tool
- * call. The async form hands it to a short-lived thread instead, which answers through
- * hvb_tool_call_complete (carried back to the engine thread). */
-
-typedef struct mcp_job {
-  mcp_tool *tool;
-  json_object *args; /* a copy: the loop's are borrowed for the callback only */
-  hvb_tool_call *call;
-} mcp_job;
-
-static gpointer job_run(gpointer p) {
-  mcp_job *j = p;
-  hvb_error e = HVB_ERROR_INIT;
-  json_object *out = NULL;
-  if (hvb_tool_call_cancelled(j->call)) /* cancelled before it started: do not call */
-    hvb__fail(&e, HVB_CANCELLED, "MCP tool %s: the chat was cancelled", j->tool->name);
-  else
-    out = call_tool(j->args, j->tool, &e);
-  hvb_mcp *mcp = j->tool->mcp;
-  hvb_tool_call_complete(j->call, out, out ? NULL : &e);
-  json_object_put(j->args);
-  g_free(j);
-  hvb__mcp_release(mcp); /* last: hvb_mcp_free may go on from here */
-  return NULL;
-}
-
+/* The async form. On the engine thread (an async loop's step) the request is engine I/O, over
+ * stdio and Streamable HTTP alike. Anywhere else the caller's thread is not the engine's, so
+ * the blocking request there holds no other call; the thread per call this once needed is
+ * gone since both transports run on the engine. */
 static void call_tool_async(json_object *args, hvb_tool_call *call, void *ud) {
   mcp_tool *t = ud;
   if (hvb__mcp_can_async(t->mcp) && hvb__engine_in_turn()) {
     call_tool_engine(args, call, t);
     return;
   }
-  mcp_job *j = g_new0(mcp_job, 1);
-  j->tool = ud;
-  j->args = hvb__json_copy(args);
-  j->call = call;
-  hvb__mcp_hold(j->tool->mcp);
-  GError *ge = NULL;
-  GThread *th = g_thread_try_new("hb-mcp-call", job_run, j, &ge);
-  if (th) {
-    g_thread_unref(th); /* detached: it completes the call and ends */
-    return;
-  }
-  hvb__log(HVB_LOG_WARN, "MCP tool %s: no thread for the call (%s): it runs on the engine "
-           "thread", j->tool->name, ge->message);
-  g_error_free(ge);
-  job_run(j);
+  hvb_error e = HVB_ERROR_INIT;
+  json_object *out = NULL;
+  if (hvb_tool_call_cancelled(call)) /* cancelled before it started: do not call */
+    hvb__fail(&e, HVB_CANCELLED, "MCP tool %s: the chat was cancelled", t->name);
+  else
+    out = call_tool(args, t, &e);
+  hvb_tool_call_complete(call, out, out ? NULL : &e);
 }
 
 /* The server as a tool source (api/tools-set.h): the loop lists it again before its next
