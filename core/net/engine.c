@@ -712,6 +712,41 @@ int hvb__engine_dispatch(int fd, int events) {
   return ok ? hvb__engine_step(0) : -1;
 }
 
+/* For a GLib source (core/api/glib-async.c): make the engine driven before any call is
+ * submitted, by the calling thread (`claim`) or by the first thread that calls
+ * hvb__engine_drive_claim (the context's, once it iterates). False when the engine thread has
+ * calls in flight or a thread drives (or reserved) already. */
+bool hvb__engine_drive_reserve(bool claim) {
+  g_mutex_lock(&lock);
+  lists_init_locked();
+  while (thread && live == 0 && incoming->len == 0 && cancels->len == 0)
+    changed_wait();
+  reap_locked();
+  bool ok = !thread && !driven;
+  if (ok) {
+    driven = true;
+    driver = claim ? g_thread_self() : NULL;
+    multi = multi_new(true);
+  }
+  g_mutex_unlock(&lock);
+  return ok;
+}
+
+bool hvb__engine_drive_claim(void) {
+  g_mutex_lock(&lock);
+  if (driven && !driver) driver = g_thread_self();
+  bool ok = driven && driver == g_thread_self();
+  g_mutex_unlock(&lock);
+  return ok;
+}
+
+int hvb__engine_loop_fd(void) {
+  g_mutex_lock(&lock);
+  int fd = multi ? hvb__loop_fd() : -1;
+  g_mutex_unlock(&lock);
+  return fd;
+}
+
 /* Drop the references of queued cancellations (of works that were over already). */
 static void engine_turn_drain(void) {
   g_mutex_lock(&lock);

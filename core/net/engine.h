@@ -139,6 +139,12 @@ bool hvb__engine_drive_end(void);
 int hvb__engine_fd(void);
 int hvb__engine_timeout(void);
 int hvb__engine_dispatch(int fd, int events);
+/* A driven engine for a GLib source: reserve it (any thread; `claim`: the caller is the
+ * driver, else the first hvb__engine_drive_claim's thread is), claim it (true when the calling
+ * thread drives), and its loop's fd whoever drives (-1: none). */
+bool hvb__engine_drive_reserve(bool claim);
+bool hvb__engine_drive_claim(void);
+int hvb__engine_loop_fd(void);
 
 /* The engine's fork() handler (registered by core/api/atfork.c). */
 void hvb__engine_atfork(hvb_fork_phase phase);
