@@ -411,6 +411,18 @@ static void dispatch_events(CURLM *m, const struct epoll_event *evs, int n) {
   }
 }
 
+/* libcurl calls the timer function only when its timeout changes; a timer that fired a
+ * little before libcurl's own clock said so, or a change made outside socket_action (a
+ * handle removed by a callback), could leave the heap without libcurl's next deadline and a
+ * transfer waiting for an event that never comes. Ask libcurl once per turn (a look at its
+ * timer tree, no system call). */
+static void timer_resync(CURLM *m) {
+  long ms = -1;
+  if (curl_multi_timeout(m, &ms) != CURLM_OK || ms < 0) return;
+  gint64 due = g_get_monotonic_time() + (gint64)ms * 1000;
+  if (!curl_timer.pos || curl_timer.due > due) hvb__loop_timer_arm(&curl_timer, due);
+}
+
 /* How long the turn may sleep: until the earliest timer, at most max_ms. */
 static int wait_ms(int max_ms) {
   gint64 due = hvb__loop_next_due();
@@ -450,6 +462,7 @@ static void engine_turn(CURLM *m, int max_wait_ms) {
   collect(m);
   deliver_touched();
   if (turn_mc != CURLM_OK) fail_active(turn_mc);
+  timer_resync(m);
   in_turn = false;
 }
 
