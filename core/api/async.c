@@ -304,6 +304,18 @@ HVB_PUBLIC bool hvb_engine_drive_end(void) {
   return hvb__engine_drive_end();
 }
 
+HVB_PUBLIC int hvb_engine_fd(void) {
+  return hvb__engine_fd();
+}
+
+HVB_PUBLIC int hvb_engine_timeout(void) {
+  return hvb__engine_timeout();
+}
+
+HVB_PUBLIC int hvb_engine_dispatch(int fd, int events) {
+  return hvb__engine_dispatch(fd, events);
+}
+
 HVB_PUBLIC bool hvb_call_is_over(const hvb_call *c) {
   return c ? hvb__work_is_over(&c->work) : false;
 }

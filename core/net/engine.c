@@ -1,14 +1,17 @@
 /* core/net/engine.c: the async engine (see core/net/engine.h; the public contract is
  * include/heavenbase/async.h).
  *
- * One I/O thread owns one libcurl multi handle and runs every async transfer in it with
- * curl_multi_poll; other threads hand it work through two lists under `lock` (works to start,
- * works to cancel) and wake it with curl_multi_wakeup. A work's transfer is made detached
+ * One I/O thread owns one libcurl multi handle and runs every async transfer in it through
+ * libcurl's socket interface (curl_multi_socket_action: libcurl tells which sockets to watch
+ * and when its timeout is due; engine-loop.c keeps them in one epoll set and a timer heap);
+ * other threads hand it work through two lists under `lock` (works to start, works to
+ * cancel) and wake it through the loop's eventfd. A work's transfer is made detached
  * (core/net/transport.c) and attached to the engine's multi: the retry, backoff and timeout
  * code is the synchronous path's, not a copy.
  *
  * Ops run at safe points of the loop only, never inside libcurl's callbacks: output is queued
- * by the transfer's body sink during curl_multi_perform and handed out afterwards (deliver),
+ * by the transfer's body sink inside curl_multi_socket_action and handed out afterwards
+ * (deliver, for the works whose transfer received something in the turn),
  * so a callback may remove any transfer from the multi handle (cancel, free) without confusing
  * libcurl. Cancellation requested on the engine thread is therefore deferred to the next turn
  * of the loop; requested elsewhere, the requester waits for it.
@@ -20,6 +23,7 @@
 #include "net/engine.h"
 #include "net/transport.h"
 #include "net/engine-watch.h"
+#include "net/engine-loop.h"
 #include "base/common.h"
 #include "base/log.h"
 #include "base/error.h"
@@ -27,6 +31,7 @@
 
 #include <curl/curl.h>
 #include <glib.h>
+#include <errno.h>
 #include <string.h>
 
 #define MAX_POLL_MS 1000 /* a bound on how long the loop sleeps without a timer */
@@ -48,6 +53,12 @@ static GQueue all = G_QUEUE_INIT;
 static bool driven;
 static GThread *driver;
 static _Thread_local bool in_turn; /* this thread is inside an engine turn (callbacks run) */
+/* Engine thread: works whose transfer received data this turn (deliver runs for them). */
+static GQueue touched = G_QUEUE_INIT;
+static hvb_loop_timer curl_timer; /* libcurl's timeout (CURLMOPT_TIMERFUNCTION) */
+static CURLM *turn_multi;         /* the multi handle of the running turn */
+static CURLMcode turn_mc;         /* the turn's first libcurl multi error */
+static int loop_errno;            /* the loop could not be made: works fail at attach */
 
 /* Waiting on `changed` and announcing it, with `lock` held. A broadcast is a futex system
  * call even when nobody waits, and a completion made one per work: it is skipped when no
@@ -85,18 +96,89 @@ bool hvb__engine_is_current(void) {
   return in_turn || must_drive();
 }
 
-static CURLM *multi_new(void) {
+/* ---- libcurl's socket interface ---- */
+
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
+  (void)easy, (void)userp;
+  if (what == CURL_POLL_REMOVE) {
+    hvb__loop_fd_remove(s);
+    return 0;
+  }
+  short ev = (short)((what & CURL_POLL_IN ? HVB_WATCH_IN : 0) |
+                     (what & CURL_POLL_OUT ? HVB_WATCH_OUT : 0));
+  if (!hvb__loop_fd_set(s, HVB_LOOP_CURL, ev, socketp != NULL)) {
+    hvb__log(HVB_LOG_WARN, "async engine: cannot watch a socket: %s", g_strerror(errno));
+    return -1; /* libcurl fails the transfer rather than leave it unwatched */
+  }
+  if (!socketp) curl_multi_assign(turn_multi, s, &curl_timer); /* any non-NULL: known */
+  return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp) {
+  (void)m, (void)userp;
+  if (timeout_ms < 0) hvb__loop_timer_disarm(&curl_timer);
+  else hvb__loop_timer_arm(&curl_timer, g_get_monotonic_time() + (gint64)timeout_ms * 1000);
+  return 0;
+}
+
+static void turn_error(CURLMcode mc) {
+  /* A socket libcurl closed after the event was read is not an error of the engine. */
+  if (mc != CURLM_OK && mc != CURLM_BAD_SOCKET && turn_mc == CURLM_OK) turn_mc = mc;
+}
+
+static void curl_timer_fire(hvb_loop_timer *t) {
+  (void)t;
+  int running;
+  turn_error(curl_multi_socket_action(turn_multi, CURL_SOCKET_TIMEOUT, 0, &running));
+}
+
+static void on_activity(void *owner) {
+  hvb_work *w = owner;
+  if (w->touch_link.data) return;
+  w->touch_link.data = w;
+  g_queue_push_tail_link(&touched, &w->touch_link);
+}
+
+static void untouch(hvb_work *w) {
+  if (!w->touch_link.data) return;
+  g_queue_unlink(&touched, &w->touch_link);
+  w->touch_link.data = NULL;
+}
+
+/* A new engine's multi handle and, with `open_loop`, its loop; with `lock` held (the previous
+ * engine is gone). */
+static CURLM *multi_new(bool open_loop) {
   CURLM *m = curl_multi_init();
   curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HVB_ENGINE_MAX_HOST_CONNECTIONS);
+  curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer);
+  curl_timer.fire = curl_timer_fire;
+  hvb__transfer_on_activity(on_activity);
+  if (open_loop) loop_errno = hvb__loop_open() ? 0 : errno;
+  else loop_errno = hvb__loop_fd() >= 0 ? 0 : EBADF;
+  if (loop_errno)
+    hvb__log(HVB_LOG_WARN, "async engine: cannot make its epoll set: %s", g_strerror(loop_errno));
   return m;
 }
 
+/* The engine's end, once no work is left: its sockets leave the epoll set first. */
+static void multi_close(CURLM *m) {
+  turn_multi = m;
+  curl_multi_cleanup(m);
+  turn_multi = NULL;
+  hvb__engine_watch_close();
+  hvb__loop_close();
+}
+
 /* ---- works ------------------------------------------------------------------------------ */
+
+static void tick_fire(hvb_loop_timer *t);
 
 void hvb__work_init(hvb_work *w, const hvb_work_ops *ops, int refs) {
   w->ops = ops;
   w->refs = refs;
   w->link.data = w;
+  w->tick.fire = tick_fire;
 }
 
 void hvb__work_ref(hvb_work *w) {
@@ -168,6 +250,8 @@ bool hvb__work_cancel_requested(const hvb_work *w) {
 static void complete(hvb_work *w, bool cancel) {
   if (w->attached) g_queue_unlink(&active, &w->link);
   w->attached = false;
+  untouch(w);
+  hvb__loop_timer_disarm(&w->tick);
   w->finished = true;
   if (!cancel) {
     if (w->ops->deliver) w->ops->deliver(w);
@@ -184,6 +268,36 @@ static void complete(hvb_work *w, bool cancel) {
   hvb__work_unref(w);
 }
 
+static void settle(hvb_work *w, hvb_step st, const hvb_error *e);
+
+/* Run the transfer's own timers (a retry whose backoff passed, an idle attempt) and arm the
+ * work's heap timer for the next; settle the work when that ended its transfer. */
+static void tick(hvb_work *w) {
+  hvb_error e = HVB_ERROR_INIT;
+  long long due = 0;
+  hvb_step st = hvb__transfer_tick(w->ops->transfer(w), g_get_monotonic_time(), &due, &e);
+  if (st != HVB_STEP_RUNNING) {
+    hvb__loop_timer_disarm(&w->tick);
+    settle(w, st, &e);
+  } else if (due > 0) {
+    hvb__loop_timer_arm(&w->tick, due);
+  } else {
+    hvb__loop_timer_disarm(&w->tick);
+  }
+}
+
+static void tick_fire(hvb_loop_timer *t) {
+  tick((hvb_work *)((char *)t - offsetof(hvb_work, tick)));
+}
+
+/* Put a transfer into the multi handle for `w`; false with e set. */
+static bool transfer_attach(hvb_work *w, hvb_transfer *t, hvb_error *e) {
+  if (loop_errno)
+    return hvb__fail(e, HVB_TRANSPORT, "async engine: cannot make its epoll set: %s",
+                     g_strerror(loop_errno));
+  return hvb__transfer_attach(t, multi, w, e);
+}
+
 /* A transfer stopped or moved on: settle the work and complete it when it stopped. */
 static void settle(hvb_work *w, hvb_step st, const hvb_error *e) {
   if (st == HVB_STEP_RUNNING) return;
@@ -191,7 +305,10 @@ static void settle(hvb_work *w, hvb_step st, const hvb_error *e) {
   hvb_transfer *t = w->ops->next ? w->ops->next(w) : NULL;
   if (t) { /* the work stays in the active list, with its new transfer */
     hvb_error ae = HVB_ERROR_INIT;
-    if (hvb__transfer_attach(t, multi, w, &ae)) return;
+    if (transfer_attach(w, t, &ae)) {
+      tick(w);
+      return;
+    }
     settle(w, HVB_STEP_FAILED, &ae);
     return;
   }
@@ -210,9 +327,10 @@ static void attach(hvb_work *w) {
     if (!w->finished) complete(w, false);
   } else {
     hvb_error e = HVB_ERROR_INIT;
-    if (hvb__transfer_attach(t, multi, w, &e)) {
+    if (transfer_attach(w, t, &e)) {
       w->attached = true;
       g_queue_push_tail_link(&active, &w->link);
+      tick(w);
     } else {
       settle(w, HVB_STEP_FAILED, &e);
     }
@@ -244,22 +362,73 @@ static void take_submissions(void) {
   g_ptr_array_free(cx, TRUE);
 }
 
-/* Hand out output, retry transfers whose backoff passed, fail idle ones; returns when to
- * look again. */
-static gint64 run_timers(void) {
-  gint64 now = g_get_monotonic_time(), wake = now + (gint64)MAX_POLL_MS * 1000;
-  for (GList *l = active.head, *next; l; l = next) {
-    next = l->next; /* completing unlinks l; callbacks never unlink other works */
+/* Hand out the output of the works whose transfer received data. */
+static void deliver_touched(void) {
+  GList *l;
+  while ((l = touched.head)) { /* a deliver may complete other works: they leave the list */
     hvb_work *w = l->data;
-    if (w->ops->deliver) w->ops->deliver(w);
-    if (w->finished) continue;
-    hvb_error e = HVB_ERROR_INIT;
-    long long due = 0;
-    hvb_step st = hvb__transfer_tick(w->ops->transfer(w), now, &due, &e);
-    if (st != HVB_STEP_RUNNING) settle(w, st, &e);
-    else if (due > 0 && due < wake) wake = due;
+    untouch(w);
+    if (!w->finished && w->ops->deliver) w->ops->deliver(w);
   }
-  return wake;
+}
+
+/* libcurl's reports of finished attempts: settle, or wait out a retry's backoff. */
+static void collect(CURLM *m) {
+  int queued;
+  CURLMsg *msg;
+  while ((msg = curl_multi_info_read(m, &queued))) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    hvb_work *w = hvb__transfer_owner_of(msg->easy_handle);
+    CURLcode rc = msg->data.result;
+    hvb_error e = HVB_ERROR_INIT;
+    /* msg is invalid once the handle leaves the multi: everything was read above. */
+    hvb_step st = hvb__transfer_done(w->ops->transfer(w), rc, &e);
+    if (st == HVB_STEP_RUNNING) tick(w);
+    else settle(w, st, &e);
+  }
+}
+
+/* The fds the wait reported: libcurl's sockets, the watches, the wakeup. */
+static void dispatch_events(CURLM *m, const struct epoll_event *evs, int n) {
+  for (int i = 0; i < n; i++) {
+    int fd = hvb__loop_fd_of(&evs[i]);
+    uint32_t ev = evs[i].events;
+    switch (hvb__loop_kind_of(&evs[i])) {
+    case HVB_LOOP_WAKE:
+      hvb__loop_wake_drain();
+      break;
+    case HVB_LOOP_CURL: {
+      int running;
+      int act = (ev & EPOLLIN ? CURL_CSELECT_IN : 0) | (ev & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                (ev & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+      turn_error(curl_multi_socket_action(m, fd, act, &running));
+      break;
+    }
+    case HVB_LOOP_WATCH:
+      hvb__engine_watch_ready(fd, ev);
+      break;
+    }
+  }
+}
+
+/* libcurl calls the timer function only when its timeout changes; a timer that fired a
+ * little before libcurl's own clock said so, or a change made outside socket_action (a
+ * handle removed by a callback), could leave the heap without libcurl's next deadline and a
+ * transfer waiting for an event that never comes. Ask libcurl once per turn (a look at its
+ * timer tree, no system call). */
+static void timer_resync(CURLM *m) {
+  long ms = -1;
+  if (curl_multi_timeout(m, &ms) != CURLM_OK || ms < 0) return;
+  gint64 due = g_get_monotonic_time() + (gint64)ms * 1000;
+  if (!curl_timer.pos || curl_timer.due > due) hvb__loop_timer_arm(&curl_timer, due);
+}
+
+/* How long the turn may sleep: until the earliest timer, at most max_ms. */
+static int wait_ms(int max_ms) {
+  gint64 due = hvb__loop_next_due();
+  if (due == G_MAXINT64) return max_ms;
+  gint64 left = (due - g_get_monotonic_time() + 999) / 1000;
+  return (int)CLAMP(left, 0, max_ms);
 }
 
 /* The multi handle is broken (out of memory): fail what runs rather than spin. */
@@ -273,38 +442,28 @@ static void fail_active(CURLMcode mc) {
   }
 }
 
-/* One turn of the engine: start submitted works, process cancellations, let libcurl work,
- * finish transfers, hand out output, run timers, then sleep in curl_multi_poll until network
- * activity, a wakeup, the earliest timer or `max_wait_ms`. Ops run inside, with in_turn set. */
+/* One turn of the engine: start submitted works, process cancellations, sleep in the loop
+ * until a socket or watch is ready, a wakeup, the earliest timer or `max_wait_ms` (not at all
+ * when there is more to do), then let libcurl work on the ready sockets, run the watches and
+ * the due timers, finish transfers and hand out output. Ops run inside, with in_turn set. */
 static void engine_turn(CURLM *m, int max_wait_ms) {
   in_turn = true;
+  turn_multi = m;
+  turn_mc = CURLM_OK;
   take_submissions();
-  int running = 0;
-  CURLMcode mc = curl_multi_perform(m, &running);
-  int queued;
-  CURLMsg *msg;
-  while (mc == CURLM_OK && (msg = curl_multi_info_read(m, &queued))) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    hvb_work *w = hvb__transfer_owner_of(msg->easy_handle);
-    CURLcode rc = msg->data.result;
-    hvb_error e = HVB_ERROR_INIT;
-    /* msg is invalid once the handle leaves the multi: everything was read above. */
-    settle(w, hvb__transfer_done(w->ops->transfer(w), rc, &e), &e);
-  }
-  gint64 wake = hvb__engine_watch_dispatch(run_timers());
-  if (mc != CURLM_OK) fail_active(mc);
-  in_turn = false;
-  if (mc != CURLM_OK) return;
   g_mutex_lock(&lock);
   /* live == 0: return at once (the thread exits) rather than sleep with nothing to do. */
   bool more = incoming->len > 0 || cancels->len > 0 || live == 0;
   g_mutex_unlock(&lock);
-  if (more) return;
-  gint64 left_ms = (wake - g_get_monotonic_time() + 999) / 1000;
-  struct curl_waitfd *fds;
-  unsigned nfds = hvb__engine_watch_fds(&fds);
-  curl_multi_poll(m, fds, nfds, (int)CLAMP(left_ms, 0, max_wait_ms), NULL);
-  hvb__engine_watch_polled(fds, nfds);
+  struct epoll_event *evs;
+  int n = hvb__loop_wait(more ? 0 : wait_ms(max_wait_ms), &evs);
+  dispatch_events(m, evs, n);
+  hvb__loop_run_timers(g_get_monotonic_time());
+  collect(m);
+  deliver_touched();
+  if (turn_mc != CURLM_OK) fail_active(turn_mc);
+  timer_resync(m);
+  in_turn = false;
 }
 
 static gpointer engine_main(gpointer unused) {
@@ -326,7 +485,7 @@ static gpointer engine_main(gpointer unused) {
     g_mutex_unlock(&lock);
     engine_turn(m, MAX_POLL_MS);
   }
-  curl_multi_cleanup(m);
+  multi_close(m);
   return NULL;
 }
 
@@ -362,13 +521,13 @@ static void enqueue_locked(hvb_work *w) {
     /* From a callback: the turn looks at `incoming` before it sleeps, so no wakeup (a
      * system call per work for a completion that starts the next one). */
   } else if (driven) {
-    curl_multi_wakeup(multi); /* the driver may be inside hvb__engine_step's poll */
+    hvb__loop_wake(); /* the driver may be inside hvb__engine_step's wait, or a caller's poll */
   } else if (!thread) {
     reap_locked();
-    multi = multi_new();
+    multi = multi_new(true);
     thread = g_thread_new("hvb-engine", engine_main, NULL);
   } else {
-    curl_multi_wakeup(multi);
+    hvb__loop_wake();
   }
 }
 
@@ -488,7 +647,7 @@ void hvb__work_cancel(hvb_work *w) {
   hvb__work_ref(w);
   lists_init_locked();
   g_ptr_array_add(cancels, w);
-  if (multi) curl_multi_wakeup(multi);
+  if (multi) hvb__loop_wake();
   bool drive = !self && driven && driver == g_thread_self();
   if (!self && !drive)
     while (!w->done) changed_wait();
@@ -509,7 +668,7 @@ bool hvb__engine_drive_begin(hvb_error *err) {
   if (ok && !driven) {
     driven = true;
     driver = g_thread_self();
-    multi = multi_new();
+    multi = multi_new(true);
   }
   g_mutex_unlock(&lock);
   if (!ok)
@@ -530,6 +689,75 @@ int hvb__engine_step(int timeout_ms) {
   int n = live;
   g_mutex_unlock(&lock);
   return n;
+}
+
+/* The driving thread outside a turn (with `lock` held). */
+static bool is_driver_locked(void) {
+  return driven && driver == g_thread_self() && !in_turn;
+}
+
+int hvb__engine_fd(void) {
+  g_mutex_lock(&lock);
+  int fd = is_driver_locked() ? hvb__loop_fd() : -1;
+  g_mutex_unlock(&lock);
+  return fd;
+}
+
+int hvb__engine_timeout(void) {
+  g_mutex_lock(&lock);
+  bool ok = is_driver_locked();
+  /* Works queued from a callback did not wake the loop (no wakeup inside a turn). */
+  bool now = ok && (incoming->len > 0 || cancels->len > 0);
+  g_mutex_unlock(&lock);
+  if (!ok) return -1;
+  if (now) return 0;
+  gint64 due = hvb__loop_next_due();
+  if (due == G_MAXINT64) return -1;
+  gint64 left = (due - g_get_monotonic_time() + 999) / 1000;
+  return (int)CLAMP(left, 0, G_MAXINT);
+}
+
+int hvb__engine_dispatch(int fd, int events) {
+  (void)events; /* the turn asks the epoll set itself, level-triggered */
+  g_mutex_lock(&lock);
+  bool ok = is_driver_locked() && (fd < 0 || fd == hvb__loop_fd());
+  g_mutex_unlock(&lock);
+  return ok ? hvb__engine_step(0) : -1;
+}
+
+/* For a GLib source (core/api/glib-async.c): make the engine driven before any call is
+ * submitted, by the calling thread (`claim`) or by the first thread that calls
+ * hvb__engine_drive_claim (the context's, once it iterates). False when the engine thread has
+ * calls in flight or a thread drives (or reserved) already. */
+bool hvb__engine_drive_reserve(bool claim) {
+  g_mutex_lock(&lock);
+  lists_init_locked();
+  while (thread && live == 0 && incoming->len == 0 && cancels->len == 0)
+    changed_wait();
+  reap_locked();
+  bool ok = !thread && !driven;
+  if (ok) {
+    driven = true;
+    driver = claim ? g_thread_self() : NULL;
+    multi = multi_new(true);
+  }
+  g_mutex_unlock(&lock);
+  return ok;
+}
+
+bool hvb__engine_drive_claim(void) {
+  g_mutex_lock(&lock);
+  if (driven && !driver) driver = g_thread_self();
+  bool ok = driven && driver == g_thread_self();
+  g_mutex_unlock(&lock);
+  return ok;
+}
+
+int hvb__engine_loop_fd(void) {
+  g_mutex_lock(&lock);
+  int fd = multi ? hvb__loop_fd() : -1;
+  g_mutex_unlock(&lock);
+  return fd;
 }
 
 /* Drop the references of queued cancellations (of works that were over already). */
@@ -555,7 +783,7 @@ bool hvb__engine_drive_end(void) {
   g_mutex_unlock(&lock);
   /* Cancellations of works that were over may still be queued: drop their references. */
   if (ok) engine_turn_drain();
-  if (m) curl_multi_cleanup(m);
+  if (m) multi_close(m);
   return ok;
 }
 
@@ -606,12 +834,17 @@ void hvb__engine_atfork(hvb_fork_phase phase) {
   incoming = cancels = NULL;
   lists_init_locked(); /* a driver's turn takes them without looking */
   g_queue_init(&active);
+  g_queue_init(&touched);
+  memset(&curl_timer, 0, sizeof curl_timer);
   hvb__engine_watch_forget();
   live = 0;
-  if (driven && driver == g_thread_self()) {
+  bool drives = driven && driver == g_thread_self();
+  hvb__loop_atfork(drives);
+  if (drives) {
     /* The thread that forked drove the engine: it still does, in a new multi handle, so a
-     * single-threaded program keeps running every callback on its own thread. */
-    multi = multi_new();
+     * single-threaded program keeps running every callback on its own thread. The loop
+     * was made again on the same fd number (hvb_engine_fd). */
+    multi = multi_new(false);
   } else {
     driven = false; /* the driver was another thread, which the child does not have */
     driver = NULL;

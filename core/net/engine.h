@@ -9,6 +9,9 @@
  * outcome (an opaque pointer and an error, as a future does) so that waiting, cancelling and
  * reading the outcome are the same for every kind.
  *
+ * Polling: libcurl's socket interface over one epoll set (engine-loop.c), so a turn's work
+ * is the sockets with activity and the timers that are due, not every transfer in flight.
+ *
  * Threads: one library-owned I/O thread, started by the first submission and gone when no
  * work is left; or, in caller-driven mode, the driver's turns (hvb__engine_step). "On the
  * engine thread" means inside a turn (hvb__engine_in_turn). Ops and the work's callbacks run
@@ -30,6 +33,7 @@
 #include <heavenbase/error.h>
 #include "base/fork.h"
 #include "net/transport.h"
+#include "net/engine-loop.h"
 
 /* At most this many connections per host in the engine's multi handle (HTTP/1.1 needs one per
  * request in flight; the public HVB_ASYNC_MAX_HOST_CONNECTIONS is this value). */
@@ -70,6 +74,8 @@ struct hvb_work {
   void (*outcome_free)(void *);
   hvb_error error;
   GList link;                 /* in the active list (engine thread) */
+  GList touch_link;           /* engine thread: in the list of works whose transfer had data */
+  hvb_loop_timer tick;        /* engine thread: when its transfer's timers are due */
   GList all_link;             /* in the list of every work (under lock); data NULL: not in it */
   bool attached, finished;    /* engine thread: in the multi; finish ran (or is running) */
   bool queued, resumed;       /* under lock: in the incoming list; with a resume's reference */
@@ -129,6 +135,16 @@ bool hvb__engine_is_current(void);
 bool hvb__engine_drive_begin(hvb_error *err);
 int hvb__engine_step(int timeout_ms);
 bool hvb__engine_drive_end(void);
+/* The caller's own loop (hvb_engine_fd, hvb_engine_timeout, hvb_engine_dispatch). */
+int hvb__engine_fd(void);
+int hvb__engine_timeout(void);
+int hvb__engine_dispatch(int fd, int events);
+/* A driven engine for a GLib source: reserve it (any thread; `claim`: the caller is the
+ * driver, else the first hvb__engine_drive_claim's thread is), claim it (true when the calling
+ * thread drives), and its loop's fd whoever drives (-1: none). */
+bool hvb__engine_drive_reserve(bool claim);
+bool hvb__engine_drive_claim(void);
+int hvb__engine_loop_fd(void);
 
 /* The engine's fork() handler (registered by core/api/atfork.c). */
 void hvb__engine_atfork(hvb_fork_phase phase);
@@ -145,7 +161,8 @@ void hvb__engine_atfork(hvb_fork_phase phase);
  * remove; a callback may remove any watch or timer, its own too. A watch or timer does not
  * keep the engine running: its owner is part of a work that is live (a tool call of a running
  * loop), and removes it before that work ends. The interface is the fds and deadlines, not
- * how they are polled (curl_multi_poll's extra_fds today), so that the loop can change. */
+ * how they are polled (the engine's epoll set today), so that the loop can change. One watch
+ * per fd. */
 
 #define HVB_WATCH_IN 1
 #define HVB_WATCH_OUT 4

@@ -46,6 +46,7 @@ struct hvb_transfer {
   CURL *easy;
   CURLM *multi;
   bool attached; /* multi is the async engine's (not ours to pool); see hvb__transfer_attach */
+  void *owner;   /* hvb__transfer_attach's (NULL: not attached) */
   bool in_multi;
   unsigned gen; /* hvb__fork_generation() when made: a child never touches its handles */
   char curl_err[CURL_ERROR_SIZE];

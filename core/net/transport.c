@@ -76,8 +76,19 @@ static long parse_retry_after(const char *v, size_t len, bool millis) {
   return delta * 1000.0 > (double)G_MAXINT32 ? G_MAXINT32 : (long)(delta * 1000.0);
 }
 
+static void (*activity_fn)(void *owner);
+
+void hvb__transfer_on_activity(void (*fn)(void *owner)) {
+  activity_fn = fn;
+}
+
+static inline void activity(hvb_transfer *t) {
+  if (t->owner && activity_fn) activity_fn(t->owner);
+}
+
 static size_t on_header(char *line, size_t size, size_t nitems, void *ud) {
   hvb_transfer *t = ud;
+  activity(t);
   size_t len = size * nitems;
   const char *v;
   size_t vlen;
@@ -114,6 +125,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ud) {
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   hvb_transfer *t = ud;
+  activity(t);
   size_t len = size * nmemb;
   if (!status_ok(t->status)) {
     if (t->error_body->len < ERROR_BODY_MAX)
@@ -484,6 +496,7 @@ hvb_transfer *hvb__transfer_new_detached(hvb_client *client, const hvb_http_requ
   bool had_body = ch.reused && t->has_body;
   if (!t) t = g_new0(hvb_transfer, 1);
   t->client = client;
+  t->owner = NULL;
   t->gen = hvb__fork_generation();
   t->created_us = now_us();
   t->first_start_us = t->end_us = t->waited_us = 0;
@@ -544,6 +557,7 @@ bool hvb__transfer_attach(hvb_transfer *t, void *multi, void *owner, hvb_error *
   t->multi = multi;
   t->attached = true;
   curl_easy_setopt(t->easy, CURLOPT_PRIVATE, owner);
+  t->owner = owner;
   start_attempt(t);
   if (t->st == ST_FAILED) {
     if (err) *err = t->err;
@@ -750,6 +764,7 @@ void hvb__transfer_free(hvb_transfer *t) {
     /* Back to the client whole, options set (see xfer_take); nothing of the call stays
      * reachable from the handle. */
     curl_easy_setopt(t->easy, CURLOPT_PRIVATE, NULL);
+    t->owner = NULL;
     t->client = NULL;
     t->body_fn = NULL;
     t->reset_fn = NULL;

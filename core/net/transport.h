@@ -154,6 +154,10 @@ bool hvb__transfer_attach(hvb_transfer *t, void *multi, void *owner, hvb_error *
 /* The `owner` given to hvb__transfer_attach for a CURL* easy handle. */
 void *hvb__transfer_owner_of(void *easy);
 
+/* fn(owner) runs (inside libcurl's callbacks, on the engine thread) when an attached
+ * transfer receives headers or body: the engine hands out output only for those. Set once. */
+void hvb__transfer_on_activity(void (*fn)(void *owner));
+
 /* The attempt finished with CURLcode `curl_code`: retry (HVB_STEP_RUNNING: waiting out a
  * backoff, see hvb__transfer_tick), DONE, or FAILED with err set. */
 hvb_step hvb__transfer_done(hvb_transfer *t, int curl_code, hvb_error *err);

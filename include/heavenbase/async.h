@@ -9,7 +9,9 @@
  *     hvb_call_free(c);
  *
  * The engine. libcurl's multi interface drives every async transfer on ONE I/O thread owned
- * by the library ("hvb-engine"): no thread per call, thousands of calls in flight. The thread
+ * by the library ("hvb-engine"), or on a thread of yours (hvb_engine_drive_begin, below, with
+ * your own event loop if you like): no thread per call, thousands of calls in flight, and
+ * each turn of the engine works on the sockets with activity only (epoll). The thread
  * starts when a call is submitted and no engine runs, and stops (its libcurl multi handle
  * freed) once no call is left running, so a program that waits for its calls leaves no
  * thread behind. Connections are reused per client_key (the same pools as synchronous calls),
@@ -167,6 +169,52 @@ int hvb_engine_step(int timeout_ms);
  * driving thread, outside callbacks, once no call is running: false otherwise. Also run at
  * exit. */
 bool hvb_engine_drive_end(void);
+
+/* ---- the engine on your own event loop (epoll, libuv, GLib...) ----
+ *
+ * The driving thread need not block in hvb_engine_step: it may hand the engine's wait to
+ * its own loop. After hvb_engine_drive_begin, watch hvb_engine_fd() for readability, and
+ * call hvb_engine_dispatch when it is readable or when hvb_engine_timeout()'s milliseconds
+ * have passed; ask for the timeout again after every dispatch (and after starting calls):
+ *
+ *     hvb_engine_drive_begin(&err);
+ *     int fd = hvb_engine_fd();
+ *     ... start calls ...
+ *     for (;;) {                                  // or your loop's fd watcher and timer
+ *       struct pollfd p = {.fd = fd, .events = POLLIN};
+ *       poll(&p, 1, hvb_engine_timeout());        // -1: no timer, wait for the fd only
+ *       if (hvb_engine_dispatch(fd, p.revents) == 0) break;   // no call left
+ *     }
+ *
+ * One fd covers everything the engine waits for (its connections' sockets, MCP servers'
+ * pipes, and the wakeup other threads use when they start or cancel calls): on Linux it is
+ * an epoll fd, readable exactly while the engine has something to do, so it may sit in
+ * any poller (epoll, poll, select, uv_poll_t, g_source_add_unix_fd), level-triggered.
+ * Callbacks run inside hvb_engine_dispatch, on the driving thread; everything above about
+ * the caller-driven mode holds. */
+
+/* The engine's file descriptor, to watch for readability (POLLIN, EPOLLIN, UV_READABLE,
+ * G_IO_IN). Owned by the library: never read, write or close it. The same fd lasts from
+ * hvb_engine_drive_begin until hvb_engine_drive_end (in the child of a fork() made by the
+ * driving thread the number stays valid but is a new file: register it again in your
+ * poller). -1 when the calling thread is not the driver, or is inside a callback. */
+int hvb_engine_fd(void);
+
+/* Milliseconds until the engine needs a turn even if its fd stays quiet (a retry's backoff,
+ * an idle or total timeout, libcurl's own timers): 0 when it needs one now (calls were
+ * started from a callback of the last turn), -1 when only the fd matters (and also when the
+ * calling thread is not the driver). Valid until the next dispatch or step, or until this
+ * thread starts or cancels a call. */
+int hvb_engine_timeout(void);
+
+/* One turn of the engine without waiting: handle what is ready, fire the timers that are
+ * due, run callbacks. `fd` is hvb_engine_fd() (or -1 after the timeout expired); `events`
+ * the poll bits you saw (informational: the engine asks its fd itself, so spurious or
+ * missed bits do no harm; a turn handles at most a few hundred ready sockets and the fd
+ * stays readable while more are). Returns the number of calls not over yet (0: nothing to
+ * drive), or -1 when the calling thread is not the driver, is inside a callback, or `fd`
+ * is another fd. Same as hvb_engine_step(0). */
+int hvb_engine_dispatch(int fd, int events);
 
 /* ---- async embeddings ----
  *

@@ -8,10 +8,18 @@
  *     }
  *     hvb_glib_chat_async(llm, "Hello", NULL, NULL, NULL, cancellable, done, label, &err);
  *
- * The call runs on the library's engine (async.h); its completion is dispatched in
- * `context` (NULL: the global default context) as an idle source (G_PRIORITY_DEFAULT), so
- * `done` runs in the thread that iterates that context, never on the engine thread and never
- * inside hvb_glib_chat_async: GTK and other single-threaded code may be used from it.
+ * The engine (async.h) runs inside `context` (NULL: the global default context): a GSource
+ * (G_PRIORITY_DEFAULT) watches the engine's fd and timers (hvb_engine_fd, hvb_engine_timeout)
+ * and runs its turns, so the thread that iterates the context drives the engine and no
+ * library thread exists; `done` runs in that thread, never inside hvb_glib_chat_async: GTK
+ * and other single-threaded code may be used from it. The thread that first iterates the
+ * context after the call started becomes the engine's driver (or the caller, when `context`
+ * is its thread-default one) until no GLib call is left and no other async call runs; then
+ * the source goes and the engine is handed back. Meanwhile every async call of the process
+ * runs in that loop (calls started elsewhere wait for it to iterate, as in the caller-driven
+ * mode). When the engine cannot be had (the library's engine thread runs other calls, or a
+ * thread of yours drives it), the call runs there and `done` is still dispatched in
+ * `context`, as an idle source.
  */
 #ifndef HEAVENBASE_GLIB_H
 #define HEAVENBASE_GLIB_H
