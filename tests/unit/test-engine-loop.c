@@ -8,7 +8,6 @@
 
 #include <heavenbase/heavenbase.h>
 #include <glib.h>
-#include <dirent.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,20 +38,8 @@ static void on_delta(hvb_call *call, json_object *delta, void *ud) {
 
 /* Threads of this process named like the library's engine thread. */
 static int engine_threads(void) {
-  DIR *d = opendir("/proc/self/task");
-  ck_assert_ptr_nonnull(d);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.') continue;
-    char path[300], name[64] = "";
-    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-    FILE *f = fopen(path, "r");
-    if (f && fgets(name, sizeof name, f) && g_str_has_prefix(name, "hvb-engine")) n++;
-    if (f) fclose(f);
-  }
-  closedir(d);
-  return n;
+  static const char *const engine[] = {"hvb-engine", NULL};
+  return tu_count_threads(engine, true);
 }
 
 /* The caller's loop: poll the engine's fd with the engine's timeout, dispatch, until no call

@@ -47,21 +47,8 @@ static hvb_mcp *slow_server(void) { return slow_server_with(NULL); }
 /* The threads of this process that are neither the engine's nor the fake upstream's (whose
  * connection threads come and go with the model's requests). */
 static int other_threads(void) {
-  GDir *d = g_dir_open("/proc/self/task", 0, NULL);
-  ck_assert(d != NULL);
-  int n = 0;
-  for (const char *t; (t = g_dir_read_name(d));) {
-    char *path = g_strdup_printf("/proc/self/task/%s/comm", t), *comm = NULL;
-    if (g_file_get_contents(path, &comm, NULL, NULL)) {
-      g_strstrip(comm);
-      if (strcmp(comm, "hvb-engine") && strcmp(comm, "up-conn") && strcmp(comm, "up-accept"))
-        n++;
-    }
-    g_free(comm);
-    g_free(path);
-  }
-  g_dir_close(d);
-  return n;
+  static const char *const ours[] = {"hvb-engine", "up-conn", "up-accept", NULL};
+  return tu_count_threads(ours, false);
 }
 
 /* Whether the server read `method` (within 60 s). */

@@ -225,6 +225,24 @@ hvb_llm *tu_preset_llm(const char *name, hvb_error *err) {
   return llm;
 }
 
+int tu_count_threads(const char *const *prefixes, bool named) {
+  GDir *d = g_dir_open("/proc/self/task", 0, NULL);
+  ck_assert_msg(d != NULL, "cannot read /proc/self/task");
+  int n = 0;
+  for (const char *t; (t = g_dir_read_name(d));) {
+    char *path = g_strdup_printf("/proc/self/task/%s/comm", t), *comm = NULL;
+    if (g_file_get_contents(path, &comm, NULL, NULL)) {
+      bool hit = false;
+      for (size_t i = 0; prefixes[i] && !hit; i++) hit = g_str_has_prefix(comm, prefixes[i]);
+      n += hit == named;
+    }
+    g_free(comm);
+    g_free(path);
+  }
+  g_dir_close(d);
+  return n;
+}
+
 int tu_requests_to(const char *path) { return up_request_count_path(tu_srv, path); }
 
 json_object *tu_sent_body(up_server *srv, int i) {

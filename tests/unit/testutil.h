@@ -65,6 +65,10 @@ void tu_write_catalog(const char *text);
 struct hvb_error;
 struct hvb_llm *tu_preset_llm(const char *name, struct hvb_error *err);
 
+/* Threads of this process (by their names in /proc/self/task/N/comm) whose name starts with
+ * one of `prefixes` (NULL-terminated), or with `named` false, with none of them. */
+int tu_count_threads(const char *const *prefixes, bool named);
+
 /* Requests tu_srv received for `path`. */
 int tu_requests_to(const char *path);
 
