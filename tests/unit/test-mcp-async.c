@@ -256,12 +256,7 @@ START_TEST(the_tool_timeout_is_an_engine_deadline) {
 END_TEST
 
 int main(void) {
-  char *py = g_find_program_in_path("python3");
-  if (!py) {
-    puts("# SKIP: python3 (the test's MCP server) is not installed");
-    return 77;
-  }
-  g_free(py);
+  tu_require_program("python3", "python3"); /* runs the test's MCP server */
   Suite *s = suite_create("mcp-async");
   TCase *tc = tcase_create("stdio");
   tcase_set_timeout(tc, 120);

@@ -283,12 +283,7 @@ START_TEST(a_cancelled_loop_cancels_its_http_request) {
 END_TEST
 
 int main(void) {
-  char *py = g_find_program_in_path("python3");
-  if (!py) {
-    puts("# SKIP: python3 (the test's MCP server) is not installed");
-    return 77;
-  }
-  g_free(py);
+  tu_require_program("python3", "python3"); /* runs the test's MCP server */
   Suite *s = suite_create("mcp-http-async");
   TCase *tc = tcase_create("http");
   tcase_set_timeout(tc, 120);

@@ -243,6 +243,17 @@ int tu_count_threads(const char *const *prefixes, bool named) {
   return n;
 }
 
+void tu_require_program(const char *program, const char *package) {
+  char *path = g_find_program_in_path(program);
+  if (path) {
+    g_free(path);
+    return;
+  }
+  printf("Bail out! %s is not installed: it is a test dependency (apt-get install %s)\n",
+         program, package);
+  exit(1);
+}
+
 int tu_requests_to(const char *path) { return up_request_count_path(tu_srv, path); }
 
 json_object *tu_sent_body(up_server *srv, int i) {

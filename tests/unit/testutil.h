@@ -69,6 +69,11 @@ struct hvb_llm *tu_preset_llm(const char *name, struct hvb_error *err);
  * one of `prefixes` (NULL-terminated), or with `named` false, with none of them. */
 int tu_count_threads(const char *const *prefixes, bool named);
 
+/* A program the suite needs (a peer server's interpreter): when it is not in PATH, prints
+ * which Debian package has it and exits with a failure (a test dependency, like redis-server:
+ * missing, the suite fails rather than skips). */
+void tu_require_program(const char *program, const char *package);
+
 /* Requests tu_srv received for `path`. */
 int tu_requests_to(const char *path);
 
