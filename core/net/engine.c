@@ -167,6 +167,7 @@ static void multi_close(CURLM *m) {
   curl_multi_cleanup(m);
   turn_multi = NULL;
   hvb__engine_watch_close();
+  hvb__admit_close();
   hvb__loop_close();
 }
 
@@ -248,6 +249,7 @@ bool hvb__work_cancel_requested(const hvb_work *w) {
 /* The work is over: hand out what is queued, let the kind set the outcome and run its
  * completion, then drop the engine's reference. `cancel`: it was cancelled. */
 static void complete(hvb_work *w, bool cancel) {
+  hvb__admit_leave(&w->admit, false); /* cancelled: its place (settle gave it otherwise) */
   if (w->attached) g_queue_unlink(&active, &w->link);
   w->attached = false;
   untouch(w);
@@ -272,7 +274,14 @@ static void settle(hvb_work *w, hvb_step st, const hvb_error *e);
 
 /* Run the transfer's own timers (a retry whose backoff passed, an idle attempt) and arm the
  * work's heap timer for the next; settle the work when that ended its transfer. */
+static void admit_overdue(hvb_work *w);
+
 static void tick(hvb_work *w) {
+  if (hvb__admit_waiting(&w->admit)) { /* its timer is its deadline (transfer_attach) */
+    gint64 deadline = hvb__transfer_deadline(w->ops->transfer(w));
+    if (deadline > 0 && deadline <= g_get_monotonic_time()) admit_overdue(w);
+    return;
+  }
   hvb_error e = HVB_ERROR_INIT;
   long long due = 0;
   hvb_step st = hvb__transfer_tick(w->ops->transfer(w), g_get_monotonic_time(), &due, &e);
@@ -290,17 +299,45 @@ static void tick_fire(hvb_loop_timer *t) {
   tick((hvb_work *)((char *)t - offsetof(hvb_work, tick)));
 }
 
-/* Put a transfer into the multi handle for `w`; false with e set. */
+/* Put a transfer into the multi handle for `w`, or queue it behind its origin's
+ * (engine-admit.h; until its deadline at most); false with e set. */
 static bool transfer_attach(hvb_work *w, hvb_transfer *t, hvb_error *e) {
   if (loop_errno)
     return hvb__fail(e, HVB_TRANSPORT, "async engine: cannot make its epoll set: %s",
                      g_strerror(loop_errno));
+  if (!hvb__admit_enter(&w->admit, hvb__transfer_url(t), w)) {
+    gint64 deadline = hvb__transfer_deadline(t);
+    if (deadline > 0) hvb__loop_timer_arm(&w->tick, deadline);
+    return true;
+  }
   return hvb__transfer_attach(t, multi, w, e);
+}
+
+/* A queued work may start (its place is counted): attach its transfer. */
+static void admit_start(hvb_work *w) {
+  hvb__loop_timer_disarm(&w->tick);
+  hvb_error e = HVB_ERROR_INIT;
+  if (hvb__transfer_attach(w->ops->transfer(w), multi, w, &e)) tick(w);
+  else settle(w, HVB_STEP_FAILED, &e);
+}
+
+/* A queued work's deadline passed: it leaves the queue and starts over the limit, so its
+ * attempt fails at once with the transfer's own "total timeout" error. */
+static void admit_overdue(hvb_work *w) {
+  hvb__admit_leave(&w->admit, false);
+  admit_start(w);
+}
+
+/* Start the queued works that have room now (a transfer of their origin ended). */
+static void admit_drain(void) {
+  hvb_work *w;
+  while ((w = hvb__admit_next())) admit_start(w);
 }
 
 /* A transfer stopped or moved on: settle the work and complete it when it stopped. */
 static void settle(hvb_work *w, hvb_step st, const hvb_error *e) {
   if (st == HVB_STEP_RUNNING) return;
+  hvb__admit_leave(&w->admit, hvb__transfer_multiplexed(w->ops->transfer(w)));
   w->ops->settle(w, st, e);
   hvb_transfer *t = w->ops->next ? w->ops->next(w) : NULL;
   if (t) { /* the work stays in the active list, with its new transfer */
@@ -462,6 +499,7 @@ static void engine_turn(CURLM *m, int max_wait_ms) {
   collect(m);
   deliver_touched();
   if (turn_mc != CURLM_OK) fail_active(turn_mc);
+  admit_drain();
   timer_resync(m);
   in_turn = false;
 }
@@ -837,6 +875,7 @@ void hvb__engine_atfork(hvb_fork_phase phase) {
   g_queue_init(&touched);
   memset(&curl_timer, 0, sizeof curl_timer);
   hvb__engine_watch_forget();
+  hvb__admit_forget();
   live = 0;
   bool drives = driven && driver == g_thread_self();
   hvb__loop_atfork(drives);

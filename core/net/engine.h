@@ -34,6 +34,7 @@
 #include "base/fork.h"
 #include "net/transport.h"
 #include "net/engine-loop.h"
+#include "net/engine-admit.h"
 
 /* At most this many connections per host in the engine's multi handle (HTTP/1.1 needs one per
  * request in flight; the public HVB_ASYNC_MAX_HOST_CONNECTIONS is this value). */
@@ -76,6 +77,7 @@ struct hvb_work {
   GList link;                 /* in the active list (engine thread) */
   GList touch_link;           /* engine thread: in the list of works whose transfer had data */
   hvb_loop_timer tick;        /* engine thread: when its transfer's timers are due */
+  hvb_admit_slot admit;       /* engine thread: its transfer's place among its origin's */
   GList all_link;             /* in the list of every work (under lock); data NULL: not in it */
   bool attached, finished;    /* engine thread: in the multi; finish ran (or is running) */
   bool queued, resumed;       /* under lock: in the incoming list; with a resume's reference */

@@ -724,6 +724,16 @@ long hvb__transfer_status(const hvb_transfer *t) { return t->status; }
 int hvb__transfer_attempts(const hvb_transfer *t) { return t->attempts; }
 
 const char *hvb__transfer_content_type(const hvb_transfer *t) { return t->content_type; }
+
+const char *hvb__transfer_url(const hvb_transfer *t) { return t->url; }
+
+long long hvb__transfer_deadline(const hvb_transfer *t) { return t->deadline; }
+
+bool hvb__transfer_multiplexed(const hvb_transfer *t) {
+  long v = 0;
+  return curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &v) == CURLE_OK &&
+         v >= CURL_HTTP_VERSION_2_0;
+}
 long hvb__transfer_retry_after_ms(const hvb_transfer *t) { return t->retry_after_ms; }
 
 const char *hvb__transfer_session_id(const hvb_transfer *t) { return t->session_id; }

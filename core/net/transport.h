@@ -194,6 +194,12 @@ int hvb__transfer_attempts(const hvb_transfer *t);
 /* Content-Type of the last attempt's response ("" before headers or when absent), borrowed
  * until the next step: lets a stream reader notice a provider that answered with plain JSON. */
 const char *hvb__transfer_content_type(const hvb_transfer *t);
+/* The request's URL (borrowed, as long as the transfer). */
+const char *hvb__transfer_url(const hvb_transfer *t);
+/* When the call's total timeout ends (g_get_monotonic_time microseconds), 0 without one. */
+long long hvb__transfer_deadline(const hvb_transfer *t);
+/* Whether the last attempt's connection was HTTP/2 or later (many requests on one). */
+bool hvb__transfer_multiplexed(const hvb_transfer *t);
 /* The last attempt's Retry-After (or retry-after-ms) in milliseconds, -1 when it gave none
  * (a routed call pauses the target that long: core/call/route.c). */
 long hvb__transfer_retry_after_ms(const hvb_transfer *t);

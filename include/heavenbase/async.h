@@ -15,8 +15,10 @@
  * starts when a call is submitted and no engine runs, and stops (its libcurl multi handle
  * freed) once no call is left running, so a program that waits for its calls leaves no
  * thread behind. Connections are reused per client_key (the same pools as synchronous calls),
- * at most HVB_ASYNC_MAX_HOST_CONNECTIONS connections per host: more calls to one host queue
- * inside libcurl for a free connection. Retries, backoff, connect, total and idle timeouts are
+ * at most HVB_ASYNC_MAX_HOST_CONNECTIONS connections per host: more calls to one host wait in
+ * the engine, in the order they were started, for a free connection (the wait counts in their
+ * total timeout; a host that answers over HTTP/2 carries them on its connections instead, and
+ * none waits). Retries, backoff, connect, total and idle timeouts are
  * those of synchronous calls (the same code in the transport).
  *
  * Callbacks. Both callbacks run on the engine thread, never inside the function that started
