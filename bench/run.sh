@@ -42,7 +42,7 @@ echo
 echo "== async engine: C calls in flight vs wrk with C connections (same URL, 1 KB replies) =="
 # wrk sends a GET; nginx serves the same canned body for it (error_page maps POST's 405 onto
 # the file, a GET gets the file directly), so both sides receive the same bytes.
-for c in ${HB_BENCH_ASYNC_C:-64 256}; do
+for c in ${HB_BENCH_ASYNC_C:-64 256 1024}; do
   secs=${HB_BENCH_ASYNC_SECONDS:-5}
   if command -v wrk >/dev/null; then
     wrk_rate=$(wrk -t1 -c"$c" -d"${secs}s" "http://127.0.0.1:$port/bench1k/v1/chat/completions" |
