@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -23,6 +24,11 @@ static struct epoll_event ready[MAX_EVENTS];
 static hvb_loop_timer **heap;
 static guint heap_len, heap_cap;
 static guint64 run_seq; /* the current run of timers */
+/* Deferred removals (hvb__loop_fd_remove_later): later[fd] is set while one waits; the fds
+ * whose removal was asked in this turn, and in the previous one. */
+static guint8 *later;
+static int later_cap;
+static GArray *removed_now, *removed_before;
 
 bool hvb__loop_open(void) {
   epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -37,7 +43,22 @@ bool hvb__loop_open(void) {
   return true;
 }
 
+/* Forget the deferred removals (the set they were for is gone). */
+static void later_reset(bool free_all) {
+  if (later) memset(later, 0, (size_t)later_cap);
+  if (removed_now) g_array_set_size(removed_now, 0);
+  if (removed_before) g_array_set_size(removed_before, 0);
+  if (!free_all) return;
+  g_free(later);
+  later = NULL;
+  later_cap = 0;
+  if (removed_now) g_array_free(removed_now, TRUE);
+  if (removed_before) g_array_free(removed_before, TRUE);
+  removed_now = removed_before = NULL;
+}
+
 void hvb__loop_close(void) {
+  later_reset(true);
   for (guint i = 0; i < heap_len; i++) heap[i]->pos = 0; /* disarmed, should one be reused */
   if (wakefd >= 0) close(wakefd);
   if (epfd >= 0) close(epfd);
@@ -51,6 +72,7 @@ void hvb__loop_atfork(bool reopen) {
   int old = epfd;
   if (wakefd >= 0) close(wakefd);
   epfd = wakefd = -1;
+  later_reset(false);
   hvb__fork_keep(heap); /* the parent's timers' owners are calls that are over here */
   heap = NULL;
   heap_len = heap_cap = 0;
@@ -92,6 +114,10 @@ bool hvb__loop_fd_set(int fd, hvb_loop_kind kind, short events, bool added) {
     hvb__loop_fd_remove(fd);
     return true;
   }
+  if (fd < later_cap && later[fd]) {
+    later[fd] = 0; /* back before its removal: still in the set (or closed: ENOENT below) */
+    added = true;
+  }
   struct epoll_event ev = {
       .events = (events & HVB_WATCH_IN ? EPOLLIN : 0) | (events & HVB_WATCH_OUT ? EPOLLOUT : 0),
       .data.u64 = ((uint64_t)kind << 32) | (uint32_t)fd};
@@ -104,8 +130,39 @@ bool hvb__loop_fd_set(int fd, hvb_loop_kind kind, short events, bool added) {
 }
 
 void hvb__loop_fd_remove(int fd) {
+  if (fd >= 0 && fd < later_cap) later[fd] = 0;
   /* ENOENT (not in the set) and EBADF (closed already, which took it out) are fine. */
   (void)epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+void hvb__loop_fd_remove_later(int fd) {
+  if (fd < 0) return;
+  if (fd >= later_cap) {
+    int cap = MAX(later_cap * 2, MAX(fd + 1, 1024));
+    later = g_realloc(later, (size_t)cap);
+    memset(later + later_cap, 0, (size_t)(cap - later_cap));
+    later_cap = cap;
+  }
+  if (later[fd]) return;
+  later[fd] = 1;
+  if (!removed_now) removed_now = g_array_new(FALSE, FALSE, sizeof(int));
+  g_array_append_val(removed_now, fd);
+}
+
+void hvb__loop_flush(void) {
+  /* A closed fd left the set with its close, and its number may be another socket of
+   * ours by now only if that one was set again, which cleared later[fd]: a DEL here never
+   * takes out a live registration. */
+  for (guint i = 0; removed_before && i < removed_before->len; i++) {
+    int fd = g_array_index(removed_before, int, i);
+    if (!later[fd]) continue;
+    later[fd] = 0;
+    (void)epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+  }
+  if (removed_before) g_array_set_size(removed_before, 0);
+  GArray *t = removed_before;
+  removed_before = removed_now;
+  removed_now = t;
 }
 
 int hvb__loop_wait(int timeout_ms, struct epoll_event **evs) {

@@ -41,6 +41,14 @@ void hvb__loop_wake(void);
  * set); `added`: it is in the set already. False: errno (EBADF, ENOMEM...). */
 bool hvb__loop_fd_set(int fd, hvb_loop_kind kind, short events, bool added);
 void hvb__loop_fd_remove(int fd);
+/* Take `fd` out of the set at the end of the next turn, unless it is set again before: a
+ * keep-alive connection leaves libcurl's interest when its transfer ends and comes back with
+ * the next one, most often a turn later, which saves two epoll_ctl calls a request. Until
+ * then the fd may report stray events (level-triggered), which libcurl ignores for a socket
+ * it does not know. */
+void hvb__loop_fd_remove_later(int fd);
+/* The end of a turn: take out the fds whose removal waited a whole turn. */
+void hvb__loop_flush(void);
 
 /* Wait up to timeout_ms (0: just look) for events; *evs gets them (the loop's buffer, valid
  * until the next wait). Returns their number (0 on timeout or a signal). */

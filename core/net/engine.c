@@ -101,7 +101,7 @@ bool hvb__engine_is_current(void) {
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
   (void)easy, (void)userp;
   if (what == CURL_POLL_REMOVE) {
-    hvb__loop_fd_remove(s);
+    hvb__loop_fd_remove_later(s);
     return 0;
   }
   short ev = (short)((what & CURL_POLL_IN ? HVB_WATCH_IN : 0) |
@@ -500,6 +500,7 @@ static void engine_turn(CURLM *m, int max_wait_ms) {
   deliver_touched();
   if (turn_mc != CURLM_OK) fail_active(turn_mc);
   admit_drain();
+  hvb__loop_flush();
   timer_resync(m);
   in_turn = false;
 }
