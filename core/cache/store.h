@@ -132,6 +132,17 @@ void hvb__cache_value_unlock(hvb_cache *cache, const char *name, const char *tok
 int hvb__cache_value_get(hvb_cache *cache, const char *name, char **value);
 bool hvb__cache_value_set(hvb_cache *cache, const char *name, const char *value, int64_t ttl_ms);
 
+/* Holds that expire, for budgets shared by a fleet (the backend's hold and release,
+ * <heavenbase/cache-backend.h>): hvb__cache_holds says whether the handle's backend offers
+ * them (reachable or not). hold: 1 held, 0 no room (*committed: the counter `name` plus
+ * its live holds), -1 not offered or error. release: drop hold `token` and add `spent` to
+ * the counter, once; false when not offered or on error (the hold then expires). */
+bool hvb__cache_holds(hvb_cache *cache);
+int hvb__cache_hold(hvb_cache *cache, const char *name, const char *token, int64_t amount,
+                    int64_t limit, int64_t hold_ms, int64_t ttl_ms, int64_t *committed);
+bool hvb__cache_hold_release(hvb_cache *cache, const char *name, const char *token,
+                             int64_t spent, int64_t ttl_ms);
+
 /* ---- for tests ---- */
 
 /* Replace the clock (milliseconds since the epoch) the cache uses for write times, LRU times
