@@ -183,6 +183,22 @@ static const char **opt_nodes(json_object *o, hvb_error *err) {
   return nodes;
 }
 
+static bool hold_keys(redis_backend *b, const char *name, char *keys[3], hvb_error *err);
+static void redis_close(void *inst);
+
+/* Cluster: a prefix whose braces would split a counter from its holds is refused here, once,
+ * rather than failing every budgeted call. */
+static redis_backend *check_cluster_prefix(redis_backend *b, const char *mode, hvb_error *err) {
+  char *k[3];
+  if (!b || strcmp(mode, "cluster") != 0) return b;
+  if (!hold_keys(b, "budget", k, err)) {
+    redis_close(b);
+    return NULL;
+  }
+  for (int i = 0; i < 3; i++) g_free(k[i]);
+  return b;
+}
+
 static void *redis_open(json_object *options, hvb_error *err) {
   json_object *o = options ? options : NULL;
   rclient_config cfg = {.mode = "standalone"};
@@ -223,6 +239,7 @@ static void *redis_open(json_object *options, hvb_error *err) {
   }
   rcrypt_free(crypt);
   g_free(nodes);
+  b = check_cluster_prefix(b, cfg.mode, err);
   json_object_put(empty);
   return b;
 }
