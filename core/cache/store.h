@@ -105,8 +105,11 @@ typedef enum hvb_flight {
 } hvb_flight;
 
 /* Look `key` up; on a miss claim it. When another call holds the key: with `wait_ms` != 0
- * wait for it to finish (at most wait_ms milliseconds, < 0: without limit) and look again;
- * with wait_ms == 0 return HVB_FLIGHT_BUSY. */
+ * wait for it to finish (at most wait_ms milliseconds, -1: without limit) and look again;
+ * with wait_ms == 0 return HVB_FLIGHT_BUSY. With HVB_FLIGHT_ONCE, never wait either, and
+ * also return HVB_FLIGHT_BUSY (claiming nothing) when a call on another host leads the key
+ * (the backend's lock is held): an async call then looks again later, from a timer. */
+#define HVB_FLIGHT_ONCE (-2L)
 hvb_flight hvb__cache_fetch(hvb_cache *cache, hvb_cache_ns ns, const char *key, long wait_ms,
                             GBytes **value);
 
