@@ -5,6 +5,7 @@
 #include "api/async.h"
 #include "api/chat.h"
 #include "api/json-call.h"
+#include "call/pipeline.h"
 #include "net/engine.h"
 #include "net/transport.h"
 #include "base/common.h"
@@ -52,6 +53,7 @@ static void call_conclude(hvb_call *c, void *outcome, void (*free_fn)(void *),
 typedef struct chat_call {
   hvb_call call;
   hvb_stream *s; /* engine thread only once submitted; NULL once finished */
+  hvb_engine_timer *wait_timer; /* a call waiting for another's cache entry: the next look */
 } chat_call;
 
 static hvb_transfer *chat_transfer(hvb_work *w) {
@@ -81,6 +83,7 @@ static void chat_deliver(hvb_work *w) {
 
 static void chat_finish(hvb_work *w, bool cancelled) {
   chat_call *cc = (chat_call *)w;
+  g_clear_pointer(&cc->wait_timer, hvb__engine_timer_remove); /* cancelled while waiting */
   hvb_error e = HVB_ERROR_INIT;
   hvb_result *r = NULL;
   if (cancelled) hvb__fail(&e, HVB_CANCELLED, "the call was cancelled");
@@ -103,6 +106,30 @@ static const hvb_work_ops chat_ops = {
     .finish = chat_finish,
     .release = call_release,
 };
+
+/* A call waiting for another call's cache entry (hvb__chat_waiting) is held by the engine,
+ * not started, and looks again every HVB_STAGE_POLL_MS from an engine timer; once it moved
+ * on, its turn comes (resume) and it runs, or finishes, as any other. */
+static void chat_wait_look(void *data);
+
+static void chat_wait_arm(chat_call *cc) {
+  cc->wait_timer = hvb__engine_timer_add(
+      g_get_monotonic_time() + (gint64)HVB_STAGE_POLL_MS * 1000, chat_wait_look, cc);
+}
+
+static void chat_wait_look(void *data) {
+  chat_call *cc = data;
+  cc->wait_timer = NULL; /* fired: the engine frees it */
+  if (hvb__chat_wait_poll(cc->s)) chat_wait_arm(cc);
+  else hvb__engine_resume(&cc->call.work);
+}
+
+/* Posted: the first timer, on the engine thread (the call's own reference is dropped here). */
+static void chat_wait_begin(void *data) {
+  chat_call *cc = data;
+  if (!hvb__work_cancel_requested(&cc->call.work)) chat_wait_arm(cc);
+  hvb__work_unref(&cc->call.work);
+}
 
 HVB_PUBLIC hvb_call *hvb_llm_chat_async(hvb_llm *llm, const char *prompt, json_object *messages,
                                         json_object *call_options, hvb_call_done_fn on_done,
@@ -127,7 +154,13 @@ hvb_call *hvb__chat_async(hvb_llm *llm, const char *prompt, json_object *message
   /* The caller's and the engine's references. */
   call_init(&cc->call, &chat_ops, 2, HVB_EXT_RESULT, on_done, on_delta, user_data);
   cc->s = s;
-  hvb__engine_submit(&cc->call.work);
+  if (!hvb__chat_waiting(s)) {
+    hvb__engine_submit(&cc->call.work);
+    return &cc->call;
+  }
+  hvb__engine_hold(&cc->call.work);
+  hvb__work_ref(&cc->call.work); /* until the first timer is set */
+  hvb__engine_post(chat_wait_begin, cc);
   return &cc->call;
 }
 

@@ -65,7 +65,8 @@ struct hvb_stream {
   GString *body;
   hvb_error error;
   /* A routed call: what each target's way in needs again: the caller's own for a sync call
-   * (they outlive it), else copies (r_owned). */
+   * (they outlive it), else copies (r_owned). An async call whose way in waits (x.waiting)
+   * keeps copies here too, for the stages after the one that waits. */
   const char *r_prompt;
   json_object *r_messages, *r_options;
   bool r_owned;
@@ -423,6 +424,12 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
   /* The transfer makes no progress before it is stepped: the sink's state can follow. */
   hvb_error e = HVB_ERROR_INIT;
   hvb_stage_rc rc = hvb__pipeline_request(&s->x, &e);
+  if (rc == HVB_STAGE_WAIT) { /* the rest of the way in runs later (hvb__chat_wait_poll) */
+    s->r_owned = true;
+    s->r_prompt = g_strdup(s->x.prompt);
+    s->r_messages = s->x.messages ? hvb__json_copy(s->x.messages) : NULL;
+    s->r_options = s->x.options ? hvb__json_copy(s->x.options) : NULL;
+  }
   s->x.prompt = NULL, s->x.messages = s->x.options = NULL; /* borrowed for the way in only */
   if (rc == HVB_STAGE_FAILED) {
     hvb__pipeline_error(&s->x, &e); /* the stages that ran are told, as of any failure */
@@ -430,7 +437,7 @@ static hvb_stream *call_start(hvb_llm *llm, const char *prompt, json_object *mes
     hvb_stream_free(s);
     return NULL;
   }
-  exchange_ready(s, rc);
+  if (rc != HVB_STAGE_WAIT) exchange_ready(s, rc);
   return s;
 }
 
@@ -587,6 +594,21 @@ hvb_stream *hvb__chat_begin_async(hvb_llm *llm, const char *prompt, json_object 
     return NULL;
   }
   return call_start(llm, prompt, messages, call_options, deltas, !deltas, runs_tools, true, -1, err);
+}
+
+bool hvb__chat_waiting(const hvb_stream *s) {
+  return s->x.waiting != 0;
+}
+
+bool hvb__chat_wait_poll(hvb_stream *s) {
+  hvb_error e = HVB_ERROR_INIT;
+  s->x.prompt = s->r_prompt, s->x.messages = s->r_messages, s->x.options = s->r_options;
+  hvb_stage_rc rc = hvb__pipeline_poll(&s->x, &e);
+  s->x.prompt = NULL, s->x.messages = s->x.options = NULL;
+  if (rc == HVB_STAGE_WAIT) return true;
+  if (rc == HVB_STAGE_FAILED) fail_call(s, &e);
+  else exchange_ready(s, rc);
+  return false;
 }
 
 hvb_transfer *hvb__chat_transfer(hvb_stream *s) {

@@ -42,12 +42,20 @@ hvb_stream *hvb__chat_stream(hvb_llm *llm, const char *prompt, json_object *mess
  * All of these except hvb__chat_begin_async run on the engine thread. */
 
 /* Start a call as hvb_llm_stream does (exactly one of prompt and messages), but with its
- * transfer detached (not started: see hvb__transfer_attach) and without ever waiting on the
+ * transfer detached (not started: see hvb__transfer_attach) and without ever blocking on the
  * response cache. `deltas`: queue public deltas (an async stream), else gather only. An
- * offline gateway or a cache hit leaves the call already over. NULL with err set. */
+ * offline gateway or a cache hit leaves the call already over. When another call leads its
+ * cache key the call waits (hvb__chat_waiting): neither over nor with a transfer until
+ * hvb__chat_wait_poll says it moved on. NULL with err set. */
 hvb_stream *hvb__chat_begin_async(hvb_llm *llm, const char *prompt, json_object *messages,
                             json_object *call_options, bool deltas, bool runs_tools,
                             hvb_error *err);
+
+/* Whether the call's way in waits (for another call's cache entry). */
+bool hvb__chat_waiting(const hvb_stream *s);
+/* A waiting call: look again (never blocks). True while it still waits; false once it moved
+ * on: it has its transfer, or is over (answered from the cache, or failed). */
+bool hvb__chat_wait_poll(hvb_stream *s);
 
 /* The call's transfer, NULL once the call is over (or when it never needed one). */
 hvb_transfer *hvb__chat_transfer(hvb_stream *s);

@@ -47,6 +47,8 @@ static void copy_descriptor(hvb_plugin_record *pr, const void *desc) {
   COPY(kv_get);
   COPY(kv_set);
   COPY(host_slot);
+  COPY(hold);
+  COPY(release);
 #undef COPY
 }
 
@@ -69,7 +71,8 @@ static void ready(const hvb_plugin_kind *k, hvb_plugin_record *pr) {
 static const hvb_plugin_cap caps[] = {
     {HVB_CACHE_BACKEND_CAP_ENTRIES, "entries"}, {HVB_CACHE_BACKEND_CAP_LOCK, "lock"},
     {HVB_CACHE_BACKEND_CAP_WAIT, "wait"},       {HVB_CACHE_BACKEND_CAP_COUNTERS, "counters"},
-    {HVB_CACHE_BACKEND_CAP_KV, "kv"}};
+    {HVB_CACHE_BACKEND_CAP_KV, "kv"},
+    {HVB_CACHE_BACKEND_CAP_HOLDS, "holds"}};
 
 static const hvb_plugin_kind kind = {
     HVB_PLUGIN_KIND_LAYOUT(record, hvb_cache_backend_descriptor),

@@ -10,7 +10,9 @@
  * most WAIT_SLICE_MS, trying the lock again after each (a holder that died releases nothing;
  * its lock expires and a waiter takes it). Past the bound (the call's wait, or twice the lock's
  * expiry) it calls by itself. A backend error at any point: it calls by itself (the backend's
- * health is remote.c's business: one warning per outage).
+ * health is remote.c's business: one warning per outage). An async call (HVB_FLIGHT_ONCE)
+ * never waits here: finding the lock held it gives up its claim in this process and is told
+ * BUSY; its owner looks again from the engine's timers (core/call/stage-cache.c).
  */
 #include "cache/settings.h"
 #include "cache/backend.h"
@@ -101,6 +103,10 @@ hvb_flight hvb__cache_shared_flight(hvb_cache *c, hvb_cache_ns ns, const char *k
   for (;;) {
     int rc = try_lock(c, ns, key);
     if (rc < 0) return HVB_FLIGHT_LEADER;
+    if (rc == 0 && wait_ms == HVB_FLIGHT_ONCE) { /* the caller looks again later */
+      hvb__cache_release(c, key);                /* the claim in this process */
+      return HVB_FLIGHT_BUSY;
+    }
     if (rc == 1 || wait_ms == 0) {
       /* Stored and released between our lookup and our lock? Then it is a hit. */
       if (rc == 1 && (*value = hvb__cache_get(c, ns, key))) {

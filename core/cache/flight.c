@@ -31,7 +31,7 @@ hvb_flight hvb__cache_fetch(hvb_cache *c, hvb_cache_ns ns, const char *key, long
       /* Leading in this process; across processes too, when the backend shares locks. */
       return hvb__cache_shared_flight(c, ns, key, wait_ms, value);
     }
-    if (owner == g_thread_self() || wait_ms == 0) {
+    if (owner == g_thread_self() || wait_ms == 0 || wait_ms == HVB_FLIGHT_ONCE) {
       g_mutex_unlock(&st->flight_lock);
       return owner == g_thread_self() ? HVB_FLIGHT_ALONE : HVB_FLIGHT_BUSY;
     }

@@ -541,6 +541,10 @@ hvb_usage_cfg *hvb__usage_cfg_new(const hvb_config *cfg) {
   json_object *b = cfg ? hvb_config_get(cfg, "heavenbase.llm.budgets") : NULL;
   if (json_object_is_type(b, json_type_object) && json_object_object_length(b))
     u->budgets = hvb__json_copy(b);
+  json_object *m = cfg ? hvb_config_get(cfg, "heavenbase.llm.usage.hold_margin") : NULL;
+  double margin = json_object_is_type(m, json_type_double) || json_object_is_type(m, json_type_int)
+                      ? json_object_get_double(m) : 30;
+  u->hold_margin_ms = margin >= 0 && margin <= 1e7 ? (int64_t)(margin * 1000) : 30000;
   u->path = hvb__ledger_path(cfg);
   u->backend = hvb__ledger_backend(u->path);
   return u;

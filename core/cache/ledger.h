@@ -69,6 +69,8 @@ typedef struct hvb_usage_cfg {
   bool ledger;          /* heavenbase.llm.usage.ledger (default true) */
   char *path;           /* the ledger file */
   json_object *budgets; /* the budgets object (owned), NULL when none */
+  int64_t hold_margin_ms; /* heavenbase.llm.usage.hold_margin: a shared budget hold lives for
+                             its call's timeout and this (default 30 s) */
   hvb_spend_backend backend;
 } hvb_usage_cfg;
 

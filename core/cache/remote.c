@@ -106,6 +106,7 @@ bool hvb__remote_has(const hvb_remote *r, uint32_t cap) {
   case HVB_CACHE_BACKEND_CAP_WAIT: return o->wait != NULL;
   case HVB_CACHE_BACKEND_CAP_COUNTERS: return o->counter_add != NULL;
   case HVB_CACHE_BACKEND_CAP_KV: return o->kv_get && o->kv_set;
+  case HVB_CACHE_BACKEND_CAP_HOLDS: return o->hold && o->release;
   default: return o->get && o->put;
   }
 }

@@ -68,3 +68,29 @@ bool hvb__cache_value_set(hvb_cache *c, const char *name, const char *value, int
   hvb__remote_note(c->remote, ok, &e);
   return ok;
 }
+
+/* Budget holds that expire (core/call/budget-shared.c). */
+bool hvb__cache_holds(hvb_cache *c) {
+  return c && c->remote && hvb__remote_has(c->remote, HVB_CACHE_BACKEND_CAP_HOLDS);
+}
+
+int hvb__cache_hold(hvb_cache *c, const char *name, const char *token, int64_t amount,
+                    int64_t limit, int64_t hold_ms, int64_t ttl_ms, int64_t *committed) {
+  if (!hvb__cache_holds(c) || !hvb__remote_usable(c->remote)) return -1;
+  hvb_error e = HVB_ERROR_INIT;
+  int rc = hvb__remote_ops(c->remote)->hold(hvb__remote_inst(c->remote), name, token, amount,
+                                            limit, hold_ms, ttl_ms, committed, &e);
+  hvb__remote_note(c->remote, rc >= 0, &e);
+  return rc;
+}
+
+bool hvb__cache_hold_release(hvb_cache *c, const char *name, const char *token, int64_t spent,
+                             int64_t ttl_ms) {
+  /* Not gated on usable: a release is worth one attempt even in a backoff. */
+  if (!hvb__cache_holds(c)) return false;
+  hvb_error e = HVB_ERROR_INIT;
+  bool ok = hvb__remote_ops(c->remote)->release(hvb__remote_inst(c->remote), name, token, spent,
+                                                ttl_ms, &e);
+  hvb__remote_note(c->remote, ok, &e);
+  return ok;
+}

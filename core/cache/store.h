@@ -105,8 +105,11 @@ typedef enum hvb_flight {
 } hvb_flight;
 
 /* Look `key` up; on a miss claim it. When another call holds the key: with `wait_ms` != 0
- * wait for it to finish (at most wait_ms milliseconds, < 0: without limit) and look again;
- * with wait_ms == 0 return HVB_FLIGHT_BUSY. */
+ * wait for it to finish (at most wait_ms milliseconds, -1: without limit) and look again;
+ * with wait_ms == 0 return HVB_FLIGHT_BUSY. With HVB_FLIGHT_ONCE, never wait either, and
+ * also return HVB_FLIGHT_BUSY (claiming nothing) when a call on another host leads the key
+ * (the backend's lock is held): an async call then looks again later, from a timer. */
+#define HVB_FLIGHT_ONCE (-2L)
 hvb_flight hvb__cache_fetch(hvb_cache *cache, hvb_cache_ns ns, const char *key, long wait_ms,
                             GBytes **value);
 
@@ -131,6 +134,17 @@ int hvb__cache_value_lock(hvb_cache *cache, const char *name, const char *token,
 void hvb__cache_value_unlock(hvb_cache *cache, const char *name, const char *token);
 int hvb__cache_value_get(hvb_cache *cache, const char *name, char **value);
 bool hvb__cache_value_set(hvb_cache *cache, const char *name, const char *value, int64_t ttl_ms);
+
+/* Holds that expire, for budgets shared by a fleet (the backend's hold and release,
+ * <heavenbase/cache-backend.h>): hvb__cache_holds says whether the handle's backend offers
+ * them (reachable or not). hold: 1 held, 0 no room (*committed: the counter `name` plus
+ * its live holds), -1 not offered or error. release: drop hold `token` and add `spent` to
+ * the counter, once; false when not offered or on error (the hold then expires). */
+bool hvb__cache_holds(hvb_cache *cache);
+int hvb__cache_hold(hvb_cache *cache, const char *name, const char *token, int64_t amount,
+                    int64_t limit, int64_t hold_ms, int64_t ttl_ms, int64_t *committed);
+bool hvb__cache_hold_release(hvb_cache *cache, const char *name, const char *token,
+                             int64_t spent, int64_t ttl_ms);
 
 /* ---- for tests ---- */
 

@@ -12,6 +12,7 @@
 typedef struct hvb_budget_ref {
   const char *name, *period, *scope, *match;
   int64_t start_ms; /* the period's start */
+  int64_t hold_ms;  /* how long a hold may count when its call never settles it */
   double limit;     /* USD, or tokens */
   bool tokens;
 } hvb_budget_ref;

@@ -29,13 +29,28 @@ static const hvb_stage *const stages[HVB_STAGE_COUNT] = {
     &hvb__stage_transport,   /* the transfer */
 };
 
-hvb_stage_rc hvb__pipeline_request(hvb_exchange *x, hvb_error *err) {
-  for (size_t i = 0; i < HVB_STAGE_COUNT; i++) {
+static hvb_stage_rc request_from(hvb_exchange *x, size_t from, hvb_error *err) {
+  for (size_t i = from; i < HVB_STAGE_COUNT; i++) {
     if (!stages[i]->request) continue;
     hvb_stage_rc rc = stages[i]->request(x, &x->state[i], err);
+    if (rc == HVB_STAGE_WAIT) x->waiting = (int)i + 1;
     if (rc != HVB_STAGE_NEXT) return rc;
   }
   return HVB_STAGE_NEXT;
+}
+
+hvb_stage_rc hvb__pipeline_request(hvb_exchange *x, hvb_error *err) {
+  x->waiting = 0;
+  return request_from(x, 0, err);
+}
+
+hvb_stage_rc hvb__pipeline_poll(hvb_exchange *x, hvb_error *err) {
+  if (!x->waiting) return HVB_STAGE_NEXT;
+  size_t i = (size_t)x->waiting - 1;
+  x->waiting = 0;
+  hvb_stage_rc rc = stages[i]->poll(x, &x->state[i], err);
+  if (rc == HVB_STAGE_WAIT) x->waiting = (int)i + 1;
+  return rc == HVB_STAGE_NEXT ? request_from(x, i + 1, err) : rc;
 }
 
 void hvb__pipeline_delta(hvb_exchange *x, json_object *delta) {
@@ -70,4 +85,5 @@ void hvb__pipeline_release(hvb_exchange *x) {
   g_clear_pointer(&x->retry_messages, json_object_put);
   g_clear_pointer(&x->usage, hvb__usage_cfg_unref);
   g_clear_pointer(&x->telemetry, hvb__telemetry_unref);
+  x->waiting = 0;
 }

@@ -97,13 +97,19 @@ typedef struct hvb_exchange {
   hvb_exchange_bill bill;       /* set by the account stage when it records the call */
   char traceparent[56];         /* the W3C trace context for the provider, or "" */
   void *state[HVB_STAGE_COUNT]; /* one slot per stage */
+  int waiting;                  /* 1 + the index of the stage that waits (HVB_STAGE_WAIT), or 0 */
 } hvb_exchange;
 
 typedef enum hvb_stage_rc {
   HVB_STAGE_FAILED = -1,  /* err set: the call fails */
   HVB_STAGE_NEXT = 0,     /* on to the next stage */
   HVB_STAGE_ANSWERED = 1, /* x->answers holds the answer: no later stage runs */
+  HVB_STAGE_WAIT = 2,     /* async calls only: the stage waits for something outside the call
+                             (another host's cache entry); its owner calls hvb__pipeline_poll
+                             every HVB_STAGE_POLL_MS until another answer comes */
 } hvb_stage_rc;
+
+#define HVB_STAGE_POLL_MS 50
 
 typedef struct hvb_stage {
   const char *name;
@@ -116,6 +122,8 @@ typedef struct hvb_stage {
   void (*error)(hvb_exchange *x, void **state, const hvb_error *e);
   /* The exchange goes (after reply or error, or aborted): free the slot. */
   void (*release)(hvb_exchange *x, void **state);
+  /* A stage that returned HVB_STAGE_WAIT: look again (never block); returns as request. */
+  hvb_stage_rc (*poll)(hvb_exchange *x, void **state, hvb_error *err);
 } hvb_stage;
 
 /* Today's stages, in pipeline order (each in core/call/stage-<name>.c). */
@@ -135,6 +143,9 @@ extern const hvb_stage hvb__stage_transport; /* the transfer */
 
 /* The way in. HVB_STAGE_NEXT: the transfer is made (x->transfer); ANSWERED: x->answers. */
 hvb_stage_rc hvb__pipeline_request(hvb_exchange *x, hvb_error *err);
+/* The way in stopped at a stage that waits (HVB_STAGE_WAIT): look again, and on from there
+ * when it moved on. Returns as hvb__pipeline_request (HVB_STAGE_WAIT: still waiting). */
+hvb_stage_rc hvb__pipeline_poll(hvb_exchange *x, hvb_error *err);
 /* The way out; every stage is told, in reverse order. */
 void hvb__pipeline_delta(hvb_exchange *x, json_object *delta);
 void hvb__pipeline_reply(hvb_exchange *x);

@@ -19,6 +19,8 @@
 #include <math.h>
 #include <string.h>
 
+#define HOUR_MS INT64_C(3600000)
+
 typedef struct budget {
   const char *name;
   double limit;     /* USD, or tokens */
@@ -122,9 +124,12 @@ static void format_amount(char *buf, size_t n, const budget *b, double v) {
  * (*refuse: the budget has no room left for the call, which otherwise holds its share). */
 static bool fleet_allows(hvb_exchange *x, const budget *b, int64_t start_ms, void **holds,
                          hvb_spend *s, bool *refuse) {
+  /* A hold outlives its call by the margin; a call without a timeout holds for an hour. */
+  long timeout_ms = hvb_spec_timeout_ms(x->spec);
+  int64_t hold_ms = (timeout_ms > 0 ? timeout_ms : HOUR_MS) + x->usage->hold_margin_ms;
   hvb_budget_ref ref = {.name = b->name, .period = b->period, .scope = b->scope,
-                        .match = b->match, .start_ms = start_ms, .limit = b->limit,
-                        .tokens = b->tokens};
+                        .match = b->match, .start_ms = start_ms, .hold_ms = hold_ms,
+                        .limit = b->limit, .tokens = b->tokens};
   bool fits = false;
   if (!hvb__budget_shared_take(x->llm_cache, &ref, s, &fits,
                                (hvb_budget_hold **)holds))

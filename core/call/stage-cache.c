@@ -3,13 +3,20 @@
  *
  * On the way in a hit answers the call (the stored public deltas are replayed through the
  * accumulator, hvb__accum_replay, and handed out as the live ones were); a miss makes the call its key's leader, or lets it run
- * alone. On the way out a complete live reply is stored and the key given up. An async call
- * never waits for another call of its key: that would block its caller or the engine thread.
+ * alone. On the way out a complete live reply is stored and the key given up.
+ *
+ * An async call never blocks (that would block its caller or the engine thread): when
+ * another call leads its key, here or on another host, the stage returns HVB_STAGE_WAIT and
+ * its owner polls it from the engine's timers (cache_poll): a hit answers, a claim freed (a
+ * leader that failed, or died: its lock expired) makes it the leader, and past the bound
+ * sync calls wait (the call's timeout, or twice the lock's expiry) it calls alone. A routed
+ * async call does not wait: its targets' way in runs inside the route's walk.
  */
 #include "call/pipeline.h"
 #include "call/cache-codec.h"
 #include "call/accum.h"
 #include "call/result.h"
+#include "cache/settings.h"
 #include "base/log.h"
 
 #include <glib.h>
@@ -18,7 +25,25 @@ typedef struct cache_state {
   hvb_cache *cache; /* the call's handle while it may read or write */
   char *key;
   bool leader; /* this call leads the key (single flight) */
+  gint64 wait_until_us; /* an async call waiting for another's entry: until then */
 } cache_state;
+
+/* What a lookup found: a hit answers the call; else it goes on, leading the key or alone. */
+static hvb_stage_rc cache_outcome(hvb_exchange *x, cache_state *st, hvb_flight f,
+                                  GBytes *value) {
+  st->leader = f == HVB_FLIGHT_LEADER;
+  if (f != HVB_FLIGHT_HIT) return HVB_STAGE_NEXT;
+  json_object *raw = NULL;
+  json_object *deltas = hvb__chat_cache_decode_deltas(value, &raw);
+  g_bytes_unref(value);
+  if (!deltas) return HVB_STAGE_NEXT; /* unreadable: a miss */
+  x->answers = deltas;
+  x->answer_deltas = true;
+  x->answer_raw = raw;
+  x->cached = true;
+  hvb__log(HVB_LOG_DEBUG, "cache hit (text %.12s)", st->key);
+  return HVB_STAGE_ANSWERED;
+}
 
 static hvb_stage_rc cache_request(hvb_exchange *x, void **state, hvb_error *err) {
   if (x->op != HVB_GATEWAY_OP_CHAT) return HVB_STAGE_NEXT; /* embed.c, imagen.c cache theirs */
@@ -35,23 +60,36 @@ static hvb_stage_rc cache_request(hvb_exchange *x, void **state, hvb_error *err)
   st->cache = c;
   st->key = hvb__cache_key(HVB_NS_TEXT, hvb_spec_hash_key(x->spec), x->request);
   long timeout_ms = hvb_spec_timeout_ms(x->spec);
-  long wait_ms = x->async ? 0 : timeout_ms > 0 ? timeout_ms : -1; /* -1: without limit */
+  bool polled = x->async && !x->route; /* waits from its owner's timers, never here */
+  long wait_ms = polled ? HVB_FLIGHT_ONCE : x->async ? 0 : timeout_ms > 0 ? timeout_ms : -1;
   GBytes *value = NULL;
   gint64 t = hvb__clock_us();
   hvb_flight f = hvb__cache_fetch(c, HVB_NS_TEXT, st->key, wait_ms, &value);
   x->times.cache_lookup_us += hvb__clock_us() - t;
-  st->leader = f == HVB_FLIGHT_LEADER;
-  if (f != HVB_FLIGHT_HIT) return HVB_STAGE_NEXT;
-  json_object *raw = NULL;
-  json_object *deltas = hvb__chat_cache_decode_deltas(value, &raw);
-  g_bytes_unref(value);
-  if (!deltas) return HVB_STAGE_NEXT; /* unreadable: a miss */
-  x->answers = deltas;
-  x->answer_deltas = true;
-  x->answer_raw = raw;
-  x->cached = true;
-  hvb__log(HVB_LOG_DEBUG, "cache hit (text %.12s)", st->key);
-  return HVB_STAGE_ANSWERED;
+  if (polled && f == HVB_FLIGHT_BUSY) {
+    long bound = timeout_ms > 0 ? timeout_ms : (long)(2 * c->flight_lock_ms);
+    st->wait_until_us = g_get_monotonic_time() + (gint64)bound * 1000;
+    hvb__log(HVB_LOG_DEBUG, "cache: another call leads text %.12s: waiting for its entry",
+             st->key);
+    return HVB_STAGE_WAIT;
+  }
+  return cache_outcome(x, st, f, value);
+}
+
+/* An async call waiting for another's entry: look once more. */
+static hvb_stage_rc cache_poll(hvb_exchange *x, void **state, hvb_error *err) {
+  (void)err;
+  cache_state *st = *state;
+  GBytes *value = NULL;
+  gint64 t = hvb__clock_us();
+  hvb_flight f = hvb__cache_fetch(st->cache, HVB_NS_TEXT, st->key, HVB_FLIGHT_ONCE, &value);
+  x->times.cache_lookup_us += hvb__clock_us() - t;
+  if (f == HVB_FLIGHT_BUSY) {
+    if (g_get_monotonic_time() < st->wait_until_us) return HVB_STAGE_WAIT;
+    hvb__log(HVB_LOG_DEBUG, "cache: waited long enough for text %.12s: calling alone", st->key);
+    f = HVB_FLIGHT_ALONE;
+  }
+  return cache_outcome(x, st, f, value);
 }
 
 /* Give up the key and drop the handle. */
@@ -111,4 +149,5 @@ const hvb_stage hvb__stage_cache = {.name = "cache",
                                     .request = cache_request,
                                     .reply = cache_reply,
                                     .error = cache_error,
-                                    .release = cache_release};
+                                    .release = cache_release,
+                                    .poll = cache_poll};

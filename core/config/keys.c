@@ -86,6 +86,7 @@ static const key_rule rules[] = {
   {LLM "usage", K_OBJECT, 0},
   {LLM "usage.ledger", K_BOOL, 0},
   {LLM "usage.path", K_PATH, NULLABLE},
+  {LLM "usage.hold_margin", K_SECONDS, 0},
   {LLM "budgets", K_OBJECT_MAP, 0},
   {LLM "cache", K_OBJECT, 0},
   {LLM "cache.enabled", K_BOOL, 0},

@@ -1,4 +1,4 @@
-/* heavenbase/cache-backend.h: cache backends, the second kind of plugin (ABI 1.0).
+/* heavenbase/cache-backend.h: cache backends, the second kind of plugin (ABI 1.1: holds added).
  *
  * The response cache (<heavenbase/cache.h>) keeps its entries in a local SQLite file. A cache
  * backend keeps them somewhere else as well (a Redis server shared by a fleet, say), and may
@@ -74,7 +74,7 @@ extern "C" {
 
 #define HVB_CACHE_BACKEND_MAGIC 0x48564243u /* "HVBC" */
 #define HVB_CACHE_BACKEND_ABI_MAJOR 1
-#define HVB_CACHE_BACKEND_ABI_MINOR 0
+#define HVB_CACHE_BACKEND_ABI_MINOR 1
 
 /* What a backend offers (descriptor.caps); the library uses only the operations named. */
 #define HVB_CACHE_BACKEND_CAP_ENTRIES (1u << 0)  /* get, put, delete_ns (required) */
@@ -82,6 +82,7 @@ extern "C" {
 #define HVB_CACHE_BACKEND_CAP_WAIT (1u << 2)     /* wait: told when an entry is put */
 #define HVB_CACHE_BACKEND_CAP_COUNTERS (1u << 3) /* counter_add */
 #define HVB_CACHE_BACKEND_CAP_KV (1u << 4)       /* kv_get, kv_set */
+#define HVB_CACHE_BACKEND_CAP_HOLDS (1u << 5)    /* hold, release (ABI 1.1): budget holds */
 
 /* ---- the host table ----
  * WARNING: part of the ABI. Members are only ever appended, with a minor bump. Static and
@@ -165,6 +166,25 @@ typedef struct hvb_cache_backend_descriptor {
 
   /* Where the library stores the host table before init (HVB_CACHE_BACKEND_DEFINE sets it). */
   const hvb_cache_backend_host **host_slot;
+
+  /* ---- ABI 1.1 ----
+   * Holds: amounts reserved against counter `name` (the counter counter_add keeps under the
+   * same name) that expire on their own, so a holder that dies gives its hold back. Both
+   * operations are atomic with respect to every other process.
+   *
+   * hold: first forget the holds of `name` whose lifetime has passed; then *committed = the
+   * counter + the live holds. When limit < 0, or committed < limit and committed + amount <=
+   * limit, hold `amount` under `token` (unique per hold) for hold_ms and return 1; else
+   * return 0 (nothing held). -1 error. The counter and its holds expire ttl_ms after they
+   * were made (0: never).
+   *
+   * release: drop the hold `token` (live or expired) and add `spent` to the counter, once: a
+   * second release of the same token, or one of a token never held, does nothing and
+   * returns true. false: error (the hold then expires by itself). */
+  int (*hold)(void *inst, const char *name, const char *token, int64_t amount, int64_t limit,
+              int64_t hold_ms, int64_t ttl_ms, int64_t *committed, hvb_error *err);
+  bool (*release)(void *inst, const char *name, const char *token, int64_t spent,
+                  int64_t ttl_ms, hvb_error *err);
 } hvb_cache_backend_descriptor;
 
 typedef const hvb_cache_backend_descriptor *(*hvb_cache_backend_query_fn)(void);
@@ -228,7 +248,7 @@ hvb_gateway_stage hvb_cache_backend_record_stage(const hvb_cache_backend_record 
 const char *hvb_cache_backend_record_reason(const hvb_cache_backend_record *r);
 const char *hvb_cache_backend_record_version(const hvb_cache_backend_record *r);
 /* {"name", "state", "stage", "reason", "path", "version", "description", "license",
- * "caps": ["entries", "lock", "wait", "counters", "kv"], "abi": "1.0"}: new object. */
+ * "caps": ["entries", "lock", "wait", "counters", "kv", "holds"], "abi": "1.1"}: new object. */
 json_object *hvb_cache_backend_record_to_json(const hvb_cache_backend_record *r);
 
 #ifdef __cplusplus

@@ -9,6 +9,7 @@
  *   <prefix>l:<h>          a single-flight lock: SET NX PX, the holder's token as value.
  *   <prefix>c:<h>          a counter (INCRBY and PEXPIRE in one Lua script).
  *   <prefix>k:<h>          a small value (SET PX).
+ *   {<prefix>c:<h>}:hz/:ha a counter's budget holds: a sorted set and a hash (see "holds").
  *   <prefix>n:<ns>:<key>   the channel an entry's put is published on (waiters subscribe).
  * <h> is the SHA-256 hex of the library's name for the lock, counter or value (route and
  * budget names are configuration, but stay out of Redis in clear all the same).
@@ -182,6 +183,22 @@ static const char **opt_nodes(json_object *o, hvb_error *err) {
   return nodes;
 }
 
+static bool hold_keys(redis_backend *b, const char *name, char *keys[3], hvb_error *err);
+static void redis_close(void *inst);
+
+/* Cluster: a prefix whose braces would split a counter from its holds is refused here, once,
+ * rather than failing every budgeted call. */
+static redis_backend *check_cluster_prefix(redis_backend *b, const char *mode, hvb_error *err) {
+  char *k[3];
+  if (!b || strcmp(mode, "cluster") != 0) return b;
+  if (!hold_keys(b, "budget", k, err)) {
+    redis_close(b);
+    return NULL;
+  }
+  for (int i = 0; i < 3; i++) g_free(k[i]);
+  return b;
+}
+
 static void *redis_open(json_object *options, hvb_error *err) {
   json_object *o = options ? options : NULL;
   rclient_config cfg = {.mode = "standalone"};
@@ -222,6 +239,7 @@ static void *redis_open(json_object *options, hvb_error *err) {
   }
   rcrypt_free(crypt);
   g_free(nodes);
+  b = check_cluster_prefix(b, cfg.mode, err);
   json_object_put(empty);
   return b;
 }
@@ -491,6 +509,110 @@ static bool redis_counter_add(void *inst, const char *name, int64_t delta, int64
   return ok;
 }
 
+/* ---- holds (ABI 1.1) ----
+ * A hold is a member (its token) of the sorted set <counter key>:hz scored by its expiry
+ * (server time, ms), with its amount in the hash <counter key>:ha, whose field "=held" is
+ * the sum of the live holds. An expired hold is pruned by the next hold: its amount leaves
+ * "=held" and its field is marked "-", so a late release still adds what its call cost,
+ * once. Each script touches the counter and its two keys only, which share a cluster slot
+ * (a hash tag on the counter's key when it has none). Server time, not ours: the hosts'
+ * clocks may disagree. */
+/* (Lua writes a negated 0 as "-0", which Redis refuses as an integer: hence "0 - v".) */
+static const char hold_script[] =
+    "if redis.replicate_commands then redis.replicate_commands() end "
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now) "
+    "for _, m in ipairs(dead) do "
+    "  local v = tonumber(redis.call('HGET', KEYS[3], m)) "
+    "  if v then redis.call('HINCRBY', KEYS[3], '=held', 0 - v) "
+    "    redis.call('HSET', KEYS[3], m, '-') end end "
+    "if #dead > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end "
+    "local committed = (tonumber(redis.call('GET', KEYS[1])) or 0) + "
+    "  (tonumber(redis.call('HGET', KEYS[3], '=held')) or 0) "
+    "local amount, limit = tonumber(ARGV[2]), tonumber(ARGV[3]) "
+    "if limit >= 0 and (committed >= limit or committed + amount > limit) then "
+    "  return {0, committed} end "
+    "redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1]) "
+    "redis.call('HSET', KEYS[3], ARGV[1], ARGV[2]) "
+    "redis.call('HINCRBY', KEYS[3], '=held', ARGV[2]) "
+    "local ttl = tonumber(ARGV[5]) "
+    "if ttl > 0 then for i = 2, 3 do "
+    "  if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ttl) end "
+    "end end "
+    "return {1, committed}";
+
+static const char release_script[] =
+    "local v = redis.call('HGET', KEYS[3], ARGV[1]) "
+    "if not v then return 0 end "
+    "redis.call('HDEL', KEYS[3], ARGV[1]) "
+    "if v ~= '-' then redis.call('ZREM', KEYS[2], ARGV[1]) "
+    "  redis.call('HINCRBY', KEYS[3], '=held', 0 - (tonumber(v) or 0)) end "
+    "redis.call('INCRBY', KEYS[1], ARGV[2]) "
+    "local ttl = tonumber(ARGV[3]) "
+    "if ttl > 0 and redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ttl) end "
+    "return 1";
+
+/* The counter's key and its holds' two keys, all in one cluster slot; false (err set) for a
+ * prefix that makes that impossible. */
+static bool hold_keys(redis_backend *b, const char *name, char *keys[3], hvb_error *err) {
+  keys[0] = named_key(b, 'c', name);
+  unsigned slot = rclient_key_slot(keys[0], strlen(keys[0]));
+  char *plain = g_strconcat(keys[0], ":hz", NULL);
+  bool tagged = rclient_key_slot(plain, strlen(plain)) == slot; /* the prefix has a tag */
+  g_free(plain);
+  const char *open = tagged ? "" : "{", *close = tagged ? "" : "}";
+  keys[1] = g_strconcat(open, keys[0], close, ":hz", NULL);
+  keys[2] = g_strconcat(open, keys[0], close, ":ha", NULL);
+  if (rclient_key_slot(keys[1], strlen(keys[1])) == slot) return true;
+  for (int i = 0; i < 3; i++) g_free(keys[i]);
+  return HOST->fail(err, HVB_EINVAL,
+                    "redis: the 'prefix' option's braces keep budget holds out of their "
+                    "counter's cluster slot");
+}
+
+static int redis_hold(void *inst, const char *name, const char *token, int64_t amount,
+                      int64_t limit, int64_t hold_ms, int64_t ttl_ms, int64_t *committed,
+                      hvb_error *err) {
+  redis_backend *b = inst;
+  char *k[3];
+  if (!hold_keys(b, name, k, err)) return -1;
+  char a[32], l[32], h[32], t[32];
+  snprintf(a, sizeof a, "%lld", (long long)amount);
+  snprintf(l, sizeof l, "%lld", (long long)limit);
+  snprintf(h, sizeof h, "%lld", (long long)(hold_ms > 0 ? hold_ms : 1));
+  snprintf(t, sizeof t, "%lld", (long long)ttl_ms);
+  const char *argv[] = {"EVAL", hold_script, "3", k[0], k[1], k[2], token, a, l, h, t};
+  redisReply *r = run(b, k[0], 11, argv, NULL, err);
+  for (int i = 0; i < 3; i++) g_free(k[i]);
+  if (!r) return -1;
+  int rc = -1;
+  if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+      r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_INTEGER) {
+    rc = r->element[0]->integer ? 1 : 0;
+    *committed = r->element[1]->integer;
+  } else {
+    HOST->fail(err, HVB_IO, "redis: the hold script did not return two integers");
+  }
+  freeReplyObject(r);
+  return rc;
+}
+
+static bool redis_release(void *inst, const char *name, const char *token, int64_t spent,
+                          int64_t ttl_ms, hvb_error *err) {
+  redis_backend *b = inst;
+  char *k[3];
+  if (!hold_keys(b, name, k, err)) return false;
+  char s[32], t[32];
+  snprintf(s, sizeof s, "%lld", (long long)spent);
+  snprintf(t, sizeof t, "%lld", (long long)ttl_ms);
+  const char *argv[] = {"EVAL", release_script, "3", k[0], k[1], k[2], token, s, t};
+  redisReply *r = run(b, k[0], 9, argv, NULL, err);
+  for (int i = 0; i < 3; i++) g_free(k[i]);
+  if (r) freeReplyObject(r);
+  return r != NULL;
+}
+
 static int redis_kv_get(void *inst, const char *name, char **value, hvb_error *err) {
   redis_backend *b = inst;
   char *k = named_key(b, 'k', name);
@@ -524,15 +646,16 @@ static bool redis_kv_set(void *inst, const char *name, const char *value, int64_
   return r != NULL;
 }
 
-HVB_CACHE_BACKEND_DEFINE(redis, "1.0.0",
+HVB_CACHE_BACKEND_DEFINE(redis, "1.1.0",
                          "Redis (standalone, Sentinel, Cluster; TLS, ACL): a cache a fleet "
-                         "shares, with locks, counters and values",
+                         "shares, with locks, counters, budget holds and values",
                          "MIT",
                          HVB_CACHE_BACKEND_CAP_ENTRIES | HVB_CACHE_BACKEND_CAP_LOCK |
                              HVB_CACHE_BACKEND_CAP_WAIT | HVB_CACHE_BACKEND_CAP_COUNTERS |
-                             HVB_CACHE_BACKEND_CAP_KV,
+                             HVB_CACHE_BACKEND_CAP_KV | HVB_CACHE_BACKEND_CAP_HOLDS,
                          .init = init, .open = redis_open, .close = redis_close,
                          .get = redis_get, .put = redis_put, .delete_ns = redis_delete_ns,
                          .stats = redis_stats, .lock = redis_lock, .unlock = redis_unlock,
                          .wait = redis_wait, .counter_add = redis_counter_add,
-                         .kv_get = redis_kv_get, .kv_set = redis_kv_set)
+                         .kv_get = redis_kv_get, .kv_set = redis_kv_set,
+                         .hold = redis_hold, .release = redis_release)

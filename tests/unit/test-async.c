@@ -365,9 +365,10 @@ static gpointer sync_chat_thread(gpointer llm) {
 }
 
 /* A cacheable chat whose key another call is computing: the sync call would wait for it;
- * the async call must not (it would block its caller, or the engine thread from a callback),
- * so it returns at once and asks the upstream itself. */
-START_TEST(an_async_chat_never_waits_for_a_call_with_the_same_key) {
+ * the async call must not block (its caller, or the engine thread from a callback), so it
+ * returns at once, and waits for the leader's entry from the engine's timers: it is answered
+ * from the cache, and the upstream sees one request. */
+START_TEST(an_async_chat_never_blocks_on_a_call_with_the_same_key) {
   enum { DELAY_MS = 3000 };
   up_chunk slow = {"{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
                    "\"slow\"},\"finish_reason\":\"stop\"}]}", 0, DELAY_MS};
@@ -390,14 +391,51 @@ START_TEST(an_async_chat_never_waits_for_a_call_with_the_same_key) {
   ck_assert_ptr_nonnull(c);
   ck_assert_msg(took_ms < DELAY_MS / 2, "starting the call took %lld ms", (long long)took_ms);
   ck_assert(hvb_call_wait(c, 20000));
-  ck_assert_str_eq(s.reply, "fast");
+  ck_assert_str_eq(s.reply, "slow");
+  ck_assert(hvb_result_cached(hvb_call_result(c)));
   hvb_call_free(c);
   hvb_result *sync = g_thread_join(t);
   ck_assert_ptr_nonnull(sync);
   ck_assert_str_eq(hvb_result_text(sync), "slow");
   hvb_result_free(sync);
-  ck_assert_int_eq(up_request_count(tu_srv), 2);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
   seen_clear(&s);
+  hvb_llm_free(llm);
+}
+END_TEST
+
+/* An async call waiting for another's entry is cancelled: at once (before its first look),
+ * or while it looks from the engine's timers. It ends cancelled, sends nothing, and the
+ * leader is not disturbed. */
+START_TEST(an_async_chat_cancelled_while_it_waits_for_the_same_key) {
+  enum { DELAY_MS = 1500 };
+  up_chunk slow = {"{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+                   "\"slow\"},\"finish_reason\":\"stop\"}]}", 0, DELAY_MS};
+  up_response r = {.chunks = &slow, .nchunks = 1};
+  up_push(tu_srv, CHAT_PATH, &r);
+  hvb_llm *llm = tu_upstream_llm(tu_srv, "gpt-4o-mini", KEY, NULL);
+  GThread *t = g_thread_new("sync-leader", sync_chat_thread, llm);
+  ck_assert(up_wait_requests(tu_srv, 1, 10000));
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "temperature", json_object_new_double(0));
+  for (int i = 0; i < 2; i++) {
+    seen s;
+    seen_init(&s);
+    hvb_call *c = hvb_llm_chat_async(llm, "same question", NULL, o, on_done, NULL, &s, NULL);
+    ck_assert_ptr_nonnull(c);
+    if (i == 1) g_usleep(200 * 1000); /* it has looked from its timer a few times */
+    hvb_call_cancel(c);
+    ck_assert(hvb_call_is_over(c));
+    ck_assert_int_eq(hvb_call_status(c), HVB_CANCELLED);
+    hvb_call_free(c);
+    seen_clear(&s);
+  }
+  json_object_put(o);
+  hvb_result *sync = g_thread_join(t);
+  ck_assert_ptr_nonnull(sync);
+  ck_assert_str_eq(hvb_result_text(sync), "slow");
+  hvb_result_free(sync);
+  ck_assert_int_eq(up_request_count(tu_srv), 1);
   hvb_llm_free(llm);
 }
 END_TEST
@@ -939,7 +977,8 @@ int main(void) {
   tcase_add_test(up, cancel_before_and_after_a_stream);
   tcase_add_test(up, cancel_from_its_own_delta_callback);
   tcase_add_test(up, a_callback_starts_another_call);
-  tcase_add_test(up, an_async_chat_never_waits_for_a_call_with_the_same_key);
+  tcase_add_test(up, an_async_chat_never_blocks_on_a_call_with_the_same_key);
+  tcase_add_test(up, an_async_chat_cancelled_while_it_waits_for_the_same_key);
   tcase_add_test(up, wait_with_a_timeout);
   tcase_add_test(up, retries_and_http_errors_are_those_of_sync_calls);
   tcase_add_test(up, an_http_error_is_the_outcome);
