@@ -35,7 +35,10 @@ chat() {
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # Host A (its own cache directory).
-HB_CACHE_DIR="$T/hostA" chat "$HB_BIN" >"$T/a.out" 2>"$T/a.err" &
+# (exec: the background job is hb itself; killing a subshell that runs the function would
+# leave hb running, and its lock would be released rather than left to expire.)
+(export HB_CACHE_DIR="$T/hostA"; exec "$HB_BIN" chat --provider openai --base-url "$UP_URL/v1" \
+  -m gpt-4o-mini -o temperature=0 -o timeout=$B_TIMEOUT "$PROMPT") >"$T/a.out" 2>"$T/a.err" &
 a=$!
 i=0
 while [ "$(wc -l < "$UP_LOG")" -lt 1 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
@@ -43,6 +46,9 @@ lock=$(redis-cli -p "$port" --scan --pattern 'exp:l:*' | head -1)
 if [ "$(wc -l < "$UP_LOG")" = 1 ] && [ -n "$lock" ]; then ok "host A called the upstream holding the shared lock"
 else not_ok "host A: $(wc -l < "$UP_LOG") requests, lock '$lock': $(head -3 "$T/a.err")"; fi
 { kill -KILL "$a"; wait "$a"; } 2>/dev/null # (bash's "Killed" notice, not the test's)
+alive=$(grep -l "HB_CACHE_DIR=$T/hostA" /proc/[0-9]*/environ 2>/dev/null | head -1)
+if [ -z "$alive" ]; then ok "host A's hb is dead"
+else not_ok "host A's hb is still running (${alive%/environ})"; fi
 left=$(redis-cli -p "$port" PTTL "$lock")
 if [ "${left:-0}" -gt 0 ]; then ok "host A was killed; its lock is still held (${left} ms left)"
 else not_ok "the lock was gone before host B started (PTTL $left): nothing to wait for"; fi
