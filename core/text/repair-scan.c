@@ -43,6 +43,7 @@ typedef struct scanner {
   GArray *stack;
   json_object *root; /* the top-level value being built (owned) */
   GString *buf;      /* decoded string, number or key */
+  GString *key;      /* text mode: the key waiting for its value (there is at most one) */
   unsigned edits[N_EDITS];
   const char *fail; /* reason code; static */
   char *fail_text;
@@ -167,12 +168,10 @@ static bool text_value(scanner *s) {
   frame *f = top(s);
   if (!f) return bail(s);
   if (!f->array) {
-    size_t n = strlen(f->key);
-    if (!hvb__rt_key(s->out, f->keys_base, f->members, f->key, n)) return bail(s);
-    g_free(f->key);
-    f->key = NULL;
+    if (!hvb__rt_key(s->out, f->keys_base, f->members, s->key->str, s->key->len))
+      return bail(s);
   } else if (f->members) {
-    hvb__rt_raw(s->out, ",", 1);
+    hvb__rt_char(s->out, ',');
   }
   f->members++;
   f->state = ST_AFTER;
@@ -201,14 +200,14 @@ static bool open_container(scanner *s, bool array) {
   if (s->out) {
     if (!s->stack->len && (array || s->got_root)) return bail(s);
     if (s->stack->len && !text_value(s)) return false;
-    hvb__rt_raw(s->out, array ? "[" : "{", 1);
+    hvb__rt_char(s->out, array ? '[' : '{');
     s->got_root = true;
   } else {
     node = array ? json_object_new_array() : json_object_new_object();
     attach(s, node);
   }
   frame f = {node, NULL, array ? ST_VALUE : ST_KEY, array, false, false, 0,
-             s->out ? s->out->keys->len : 0};
+             s->out ? s->out->n_keys : 0};
   g_array_append_val(s->stack, f);
   s->pos++;
   return true;
@@ -231,7 +230,7 @@ static bool close_top(scanner *s, bool implicit, bool at_end) {
   if (implicit && !f->synthetic) s->edits[E_CLOSE_BRACKETS]++;
   if (s->out) hvb__rt_close(s->out, f->array, f->keys_base, s->stack->len == 1);
   g_free(f->key);
-  g_array_set_size(s->stack, s->stack->len - 1);
+  s->stack->len--; /* a GArray without clearing or terminator: only its length changes */
   return true;
 }
 
@@ -252,10 +251,31 @@ static bool close_bracket(scanner *s, unsigned char c) {
   return close_top(s, false, false);
 }
 
+/* g_string_append_len without its call when the room is there: strings are mostly runs. */
+static inline void append_run(GString *b, const unsigned char *p, size_t n) {
+  if (b->len + n < b->allocated_len) {
+    memcpy(b->str + b->len, p, n);
+    b->len += n;
+    b->str[b->len] = '\0';
+  } else {
+    g_string_append_len(b, (const char *)p, (gssize)n);
+  }
+}
+
 static void append_unichar(GString *b, gunichar u) {
   char tmp[8];
   g_string_append_len(b, tmp, g_unichar_to_utf8(u, tmp));
 }
+
+/* Bytes that end a run of a string's plain bytes: controls, quotes, the backslash, non-ASCII. */
+static const unsigned char run_stop[256] = {
+#define S4_(c) [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1
+#define S16_(c) S4_(c), S4_(c + 4), S4_(c + 8), S4_(c + 12)
+    S16_(0x00), S16_(0x10), S16_(0x80), S16_(0x90), S16_(0xA0), S16_(0xB0), S16_(0xC0),
+    S16_(0xD0), S16_(0xE0), S16_(0xF0), ['"'] = 1, ['\''] = 1, ['\\'] = 1,
+#undef S16_
+#undef S4_
+};
 
 /* A quote inside a value string ends it only when what follows could follow a string in
  * JSON; otherwise the model forgot to escape it (`"say "hi" now"`). Valid JSON is never
@@ -282,14 +302,13 @@ static bool scan_string(scanner *s, bool is_key) {
   GString *b = s->buf;
   unsigned char q = in[s->pos];
   size_t i = s->pos + 1;
-  g_string_truncate(b, 0);
+  b->len = 0; /* g_string_truncate without its call */
+  b->str[0] = '\0';
   if (q == '\'') s->edits[E_SINGLE_QUOTES]++;
   while (i < end) {
     size_t run = i;
-    while (i < end && in[i] >= 0x20 && in[i] < 0x80 && in[i] != '"' && in[i] != '\'' &&
-           in[i] != '\\')
-      i++;
-    if (i > run) g_string_append_len(b, (const char *)in + run, (gssize)(i - run));
+    while (i < end && !run_stop[in[i]]) i++;
+    if (i > run) append_run(b, in + run, i - run);
     if (i >= end) break;
     unsigned char c = in[i];
     if (c == q) {
@@ -418,7 +437,17 @@ static bool scan_key(scanner *s, frame *f) {
   } else {
     return unexpected(s);
   }
-  f->key = take_key(s);
+  if (s->out && !memchr(s->buf->str, '\0', s->buf->len)) {
+    GString *k = s->key; /* the key is the decoded text: no copy */
+    s->key = s->buf;
+    s->buf = k;
+  } else if (s->out) {
+    char *k = take_key(s);
+    g_string_assign(s->key, k);
+    g_free(k);
+  } else {
+    f->key = take_key(s);
+  }
   f->state = ST_COLON;
   return true;
 }
@@ -442,6 +471,14 @@ static json_object *make_number(const char *text, bool is_int) {
 
 static bool scan_word_value(scanner *s, size_t start);
 
+/* Digits without a sign or a leading zero: already in the form json-c prints. */
+static bool plain_integer(const unsigned char *t, size_t n) {
+  if (n == 0 || (n > 1 && t[0] == '0')) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!is_digit(t[i])) return false;
+  return true;
+}
+
 static bool scan_number(scanner *s) {
   const unsigned char *in = s->in;
   size_t start = s->pos, i = start;
@@ -455,6 +492,12 @@ static bool scan_number(scanner *s) {
   if (i < s->end && is_word_char(in[i])) {
     s->pos = i;
     return scan_fail(s, "not_json", "not JSON: malformed number at byte %zu", start);
+  }
+  if (s->out && plain_integer(in + start, i - start)) {
+    s->pos = i;
+    if (!text_value(s)) return false;
+    hvb__rt_raw(s->out, (const char *)in + start, i - start);
+    return true;
   }
   s->pos = i;
   bool changed, is_int;
@@ -571,7 +614,7 @@ static int scan_value(scanner *s) {
           s->edits[E_EXTRA_COMMA]++;
         } else {
           ok = scan_fail(s, "not_json", "not JSON: the member '%s' has no value (byte %zu)",
-                         f->key, s->pos);
+                         f->key ? f->key : "", s->pos);
         }
       } else {
         ok = scan_scalar_or_open(s);
@@ -593,7 +636,7 @@ static int scan_value(scanner *s) {
         f->state = ST_VALUE;
       } else if (c == '}' || c == ']' || c == ',') {
         ok = scan_fail(s, "not_json", "not JSON: the member '%s' has no value (byte %zu)",
-                       f->key, s->pos);
+                       f->key ? f->key : "", s->pos);
       } else if (starts_value(c)) {
         s->edits[E_MISSING_COLON]++;
         f->state = ST_VALUE;
@@ -678,7 +721,7 @@ static int scan_first(scanner *s, bool prose) {
   for (int attempt = 1;; attempt++) {
     unsigned char c = s->in[s->pos];
     if ((c == '"' || c == '\'') && key_follows(s)) {
-      if (s->out) hvb__rt_raw(s->out, "{", 1);
+      if (s->out) hvb__rt_char(s->out, '{');
       s->got_root = s->out != NULL;
       s->root = s->out ? NULL : json_object_new_object();
       frame f = {s->root, NULL, ST_KEY, false, true, false, 0, 0};
@@ -819,6 +862,7 @@ int hvb__repair_scan_text(const char *text, size_t len, hvb__repair_text *t, uns
   s.len = s.end = len;
   s.stack = g_array_new(FALSE, FALSE, sizeof(frame));
   s.buf = g_string_new(NULL);
+  s.key = g_string_new(NULL);
   s.out = t;
   GPtrArray *none = g_ptr_array_new(); /* text mode makes no values */
   bool ok = scan_document(&s, none) && s.got_root && !t->bail;
@@ -829,6 +873,7 @@ int hvb__repair_scan_text(const char *text, size_t len, hvb__repair_text *t, uns
   g_ptr_array_free(none, TRUE);
   g_array_free(s.stack, TRUE);
   g_string_free(s.buf, TRUE);
+  g_string_free(s.key, TRUE);
   g_free(s.fail_text);
   return ok ? 1 : 0;
 }

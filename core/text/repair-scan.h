@@ -77,15 +77,17 @@ bool hvb__repair_number(const unsigned char *t, size_t n, GString *out, bool *ch
  * tables keep the time linear). */
 #define HVB__RT_MAX_KEYS 64
 
-typedef struct hvb__repair_text {
-  hvb_json_writer w;
-  GArray *keys; /* hvb__rt_span of the open objects' keys in w; the top object's stay */
-  bool bail;
-} hvb__repair_text;
-
 typedef struct hvb__rt_span {
   size_t off, len; /* the quoted, escaped key in w */
 } hvb__rt_span;
+
+typedef struct hvb__repair_text {
+  hvb_json_writer w;
+  struct hvb__rt_span *keys; /* the open objects' keys in w; the top object's stay */
+  guint n_keys, keys_cap;
+  bool bail;
+} hvb__repair_text;
+
 
 void hvb__rt_init(hvb__repair_text *t, size_t hint);
 void hvb__rt_clear(hvb__repair_text *t);
@@ -93,11 +95,23 @@ void hvb__rt_clear(hvb__repair_text *t);
 void hvb__rt_reset(hvb__repair_text *t);
 void hvb__rt_raw(hvb__repair_text *t, const char *s, size_t n);
 void hvb__rt_string(hvb__repair_text *t, const char *s, size_t n);
+/* One byte, without a call when there is room (brackets and commas are most of the calls). */
+static inline void hvb__rt_char(hvb__repair_text *t, char c) {
+  hvb_json_writer *w = &t->w;
+  if (w->len + 2 <= w->cap) {
+    w->buf[w->len++] = c;
+    w->buf[w->len] = '\0';
+  } else {
+    hvb__jw_raw(w, &c, 1);
+  }
+}
 /* `,"key":` (no comma for the first member) in the object whose keys start at `base`. False,
  * writing nothing, when the key is already there or the object has too many keys. */
 bool hvb__rt_key(hvb__repair_text *t, guint base, unsigned members, const char *key, size_t n);
 /* Is `key` (a C string) among the keys from `base` on? */
 bool hvb__rt_has_key(hvb__repair_text *t, guint base, const char *key);
+/* Remember the key just written at w[off, off + len) (no checks). */
+void hvb__rt_add_span(hvb__repair_text *t, size_t off, size_t len);
 /* The closing bracket; an object's keys are forgotten, except the top object's (`top`). */
 void hvb__rt_close(hvb__repair_text *t, bool array, guint base, bool top);
 

@@ -299,11 +299,11 @@ static void text_fill_defaults(hvb_repair_result *r, hvb__repair_text *t, json_o
     json_object_object_get_ex(props, field, &prop);
     json_object_object_get_ex(prop, "default", &def);
     t->w.len--; /* the top object's '}' */
-    if (t->keys->len) hvb__rt_raw(t, ",", 1);
+    if (t->n_keys) hvb__rt_char(t, ',');
     hvb__rt_span sp = {t->w.len, 0};
     hvb__jw_string(&t->w, field, strlen(field));
     sp.len = t->w.len - sp.off;
-    g_array_append_val(t->keys, sp);
+    hvb__rt_add_span(t, sp.off, sp.len);
     hvb__rt_raw(t, ":", 1);
     json_object *copy = hvb__json_copy(def);
     size_t jn = 0;
@@ -325,7 +325,7 @@ static bool repair_text(hvb_repair_result *r, const char *text, size_t len,
                         json_object *schema) {
   if (len > HVB_REPAIR_MAX_BYTES) return false;
   hvb__repair_text t;
-  hvb__rt_init(&t, len + 16);
+  hvb__rt_init(&t, MIN(len + 16, (size_t)1 << 16)); /* the text grows as it is written */
   unsigned counts[N_EDITS] = {0};
   bool ok = hvb__repair_scan_text(text, len, &t, counts) == 1 && text_schema_ok(&t, schema);
   if (ok) {
