@@ -44,6 +44,7 @@ typedef struct scanner {
   json_object *root; /* the top-level value being built (owned) */
   GString *buf;      /* decoded string, number or key */
   GString *key;      /* text mode: the key waiting for its value (there is at most one) */
+  bool buf_plain;    /* the string in buf is runs of plain bytes and UTF-8: nothing to escape */
   unsigned edits[N_EDITS];
   const char *fail; /* reason code; static */
   char *fail_text;
@@ -304,6 +305,7 @@ static bool scan_string(scanner *s, bool is_key) {
   size_t i = s->pos + 1;
   b->len = 0; /* g_string_truncate without its call */
   b->str[0] = '\0';
+  s->buf_plain = true;
   if (q == '\'') s->edits[E_SINGLE_QUOTES]++;
   while (i < end) {
     size_t run = i;
@@ -311,11 +313,12 @@ static bool scan_string(scanner *s, bool is_key) {
     if (i > run) append_run(b, in + run, i - run);
     if (i >= end) break;
     unsigned char c = in[i];
+    if (c == q && (is_key || quote_closes(s, i + 1))) {
+      s->pos = i + 1;
+      return true;
+    }
+    if (c < 0x80) s->buf_plain = false; /* a byte the writer may have to escape */
     if (c == q) {
-      if (is_key || quote_closes(s, i + 1)) {
-        s->pos = i + 1;
-        return true;
-      }
       if (q == '"') s->edits[E_ESCAPE_QUOTE]++;
       g_string_append_c(b, (char)c);
       i++;
@@ -578,7 +581,10 @@ static bool scan_scalar_or_open(scanner *s) {
     if (!scan_string(s, false)) s->edits[E_CLOSE_STRING]++;
     if (s->out) {
       if (!text_value(s)) return false;
-      hvb__rt_string(s->out, s->buf->str, s->buf->len);
+      if (s->buf_plain)
+        hvb__rt_quoted(s->out, s->buf->str, s->buf->len);
+      else
+        hvb__rt_string(s->out, s->buf->str, s->buf->len);
       return true;
     }
     attach(s, json_object_new_string_len(s->buf->str, (int)s->buf->len));

@@ -95,6 +95,8 @@ void hvb__rt_clear(hvb__repair_text *t);
 void hvb__rt_reset(hvb__repair_text *t);
 void hvb__rt_raw(hvb__repair_text *t, const char *s, size_t n);
 void hvb__rt_string(hvb__repair_text *t, const char *s, size_t n);
+/* A string known to need no escape (no control character, quote or backslash): quoted. */
+void hvb__rt_quoted(hvb__repair_text *t, const char *s, size_t n);
 /* One byte, without a call when there is room (brackets and commas are most of the calls). */
 static inline void hvb__rt_char(hvb__repair_text *t, char c) {
   hvb_json_writer *w = &t->w;

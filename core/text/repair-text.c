@@ -40,6 +40,10 @@ void hvb__rt_string(hvb__repair_text *t, const char *s, size_t n) {
     hvb__jw_string(&t->w, s, n);
     return;
   }
+  hvb__rt_quoted(t, s, n);
+}
+
+void hvb__rt_quoted(hvb__repair_text *t, const char *s, size_t n) {
   hvb_json_writer *w = &t->w;
   hvb__jw_reserve(w, n + 2);
   w->buf[w->len] = '"';

@@ -43,6 +43,7 @@ struct hvb_repair_result {
   char *arguments;
   size_t arguments_len;
   json_object *value; /* built on first use when the text mode wrote the arguments */
+  GMutex value_lock;  /* for that first use */
   GPtrArray *edits; /* repair_edit */
   char *reason, *reason_text;
   char *tool;
@@ -188,17 +189,23 @@ static const char *resolve_tool(const char *tool, json_object *index) {
 
 static const char *const outcome_names[] = {"valid", "repaired", "unfixable"};
 
-/* A result holding the arguments as given (a copy of `len` bytes of `text`), valid so far. */
-static hvb_repair_result *result_new(const char *text, size_t len, const char *tool) {
+/* A result, valid so far, without arguments yet (keep_original gives them). */
+static hvb_repair_result *result_new(const char *tool) {
   hvb_repair_result *r = g_new0(hvb_repair_result, 1);
   r->edits = g_ptr_array_new_with_free_func(edit_free);
   r->calls = g_ptr_array_new_with_free_func(g_free);
+  r->tool = g_strdup(tool);
+  g_mutex_init(&r->value_lock);
+  return r;
+}
+
+/* The arguments as given (a copy of `len` bytes of `text`): what an UNFIXABLE result holds.
+ * The text mode, which succeeds or leaves the input to the json-c path, needs no copy. */
+static void keep_original(hvb_repair_result *r, const char *text, size_t len) {
   r->arguments = g_malloc(len + 1);
   if (len) memcpy(r->arguments, text, len);
   r->arguments[len] = '\0';
   r->arguments_len = len;
-  r->tool = g_strdup(tool);
-  return r;
 }
 
 /* The tool's name against the known ones of `index`: a close name is renamed (an edit), an
@@ -334,7 +341,7 @@ static bool repair_text(hvb_repair_result *r, const char *text, size_t len,
     r->outcome = r->edits->len == 0 ? HVB_REPAIR_VALID : HVB_REPAIR_REPAIRED;
     g_free(r->arguments);
     r->arguments = hvb__jw_steal(&t.w, &r->arguments_len);
-    g_ptr_array_add(r->calls, g_memdup2(r->arguments, r->arguments_len + 1));
+    g_ptr_array_add(r->calls, r->arguments); /* one text for both (see _free) */
   }
   hvb__rt_clear(&t);
   return ok;
@@ -348,11 +355,12 @@ static hvb_repair_result *repair_run(const char *text, size_t len, json_object *
     return NULL;
   }
   if (!text) text = "";
-  hvb_repair_result *r = result_new(text, len, tool);
+  hvb_repair_result *r = result_new(tool);
   GPtrArray *objects = g_ptr_array_new_with_free_func(put_json);
   unsigned counts[N_EDITS] = {0};
   bool ok = !(tool && index) || check_tool(r, tool, index, &schema);
   bool done = ok && !(flags & HVB__REPAIR_JSONC_ONLY) && repair_text(r, text, len, schema);
+  if (!done) keep_original(r, text, len);
   if (ok && !done) {
     ok = read_arguments(r, text, len, flags, counts, objects);
     add_counted_edits(r, counts);
@@ -431,8 +439,10 @@ HVB_PUBLIC hvb_repair_result *hvb_repair_tool_call(const char *tool, const char 
 
 HVB_PUBLIC void hvb_repair_result_free(hvb_repair_result *r) {
   if (!r) return;
+  if (r->calls->len && g_ptr_array_index(r->calls, 0) == r->arguments) r->arguments = NULL;
   g_free(r->arguments);
   json_object_put(r->value);
+  g_mutex_clear(&r->value_lock);
   g_ptr_array_free(r->edits, TRUE);
   g_free(r->reason);
   g_free(r->reason_text);
@@ -470,14 +480,21 @@ static json_object *value_of_text(const char *text, size_t len) {
   return v ? v : json_object_new_object(); /* (never: the text is one JSON object) */
 }
 
-/* Built once, on first use, even when several threads ask at once (g_once_init_*): the
- * result stays immutable for its readers. */
+/* Built once, on first use, even when several threads ask at once: the result stays
+ * immutable for its readers (the pointer is published atomically, after the object is made). */
 HVB_PUBLIC json_object *hvb_repair_result_value(const hvb_repair_result *r) {
   if (r->outcome == HVB_REPAIR_UNFIXABLE) return NULL;
   hvb_repair_result *m = (hvb_repair_result *)r;
-  if (g_once_init_enter(&m->value))
-    g_once_init_leave(&m->value, value_of_text(r->arguments, r->arguments_len));
-  return r->value;
+  json_object *v = g_atomic_pointer_get(&m->value);
+  if (v) return v;
+  g_mutex_lock(&m->value_lock);
+  v = m->value;
+  if (!v) {
+    v = value_of_text(r->arguments, r->arguments_len);
+    g_atomic_pointer_set(&m->value, v);
+  }
+  g_mutex_unlock(&m->value_lock);
+  return v;
 }
 
 HVB_PUBLIC size_t hvb_repair_result_edit_count(const hvb_repair_result *r) {
