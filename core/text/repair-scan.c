@@ -574,19 +574,32 @@ static bool scan_word_value(scanner *s, size_t start) {
                    (int)MIN(n, 32), w, start);
 }
 
+/* Text mode: a value string. One of plain bytes, closed by its quote, is copied from the
+ * input as it is: no decoding into buf (long strings are mostly that). */
+static bool text_string(scanner *s) {
+  const unsigned char *in = s->in;
+  size_t i = s->pos + 1;
+  while (i < s->end && !run_stop[in[i]]) i++;
+  bool plain = in[s->pos] == '"' && i < s->end && in[i] == '"' && quote_closes(s, i + 1);
+  if (!plain && !scan_string(s, false)) s->edits[E_CLOSE_STRING]++;
+  if (!text_value(s)) return false;
+  if (plain) {
+    hvb__rt_quoted(s->out, (const char *)in + s->pos + 1, i - s->pos - 1);
+    s->pos = i + 1;
+  } else if (s->buf_plain) {
+    hvb__rt_quoted(s->out, s->buf->str, s->buf->len);
+  } else {
+    hvb__rt_string(s->out, s->buf->str, s->buf->len);
+  }
+  return true;
+}
+
 static bool scan_scalar_or_open(scanner *s) {
   unsigned char c = s->in[s->pos];
   if (c == '{' || c == '[') return open_container(s, c == '[');
   if (c == '"' || c == '\'') {
+    if (s->out) return text_string(s);
     if (!scan_string(s, false)) s->edits[E_CLOSE_STRING]++;
-    if (s->out) {
-      if (!text_value(s)) return false;
-      if (s->buf_plain)
-        hvb__rt_quoted(s->out, s->buf->str, s->buf->len);
-      else
-        hvb__rt_string(s->out, s->buf->str, s->buf->len);
-      return true;
-    }
     attach(s, json_object_new_string_len(s->buf->str, (int)s->buf->len));
     return true;
   }
