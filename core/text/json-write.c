@@ -21,6 +21,8 @@ static void reserve(hvb_json_writer *w, size_t more) {
   w->cap = cap;
 }
 
+void hvb__jw_reserve(hvb_json_writer *w, size_t more) { reserve(w, more); }
+
 void hvb__jw_init(hvb_json_writer *w, size_t hint) {
   w->buf = NULL;
   w->len = w->cap = 0;

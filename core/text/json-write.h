@@ -32,6 +32,8 @@ void hvb__jw_clear(hvb_json_writer *w);
 /* The text (g_free), its length in *len; the writer is left empty. */
 char *hvb__jw_steal(hvb_json_writer *w, size_t *len);
 
+/* Room for `more` bytes and the NUL after them, for a caller that writes buf itself. */
+void hvb__jw_reserve(hvb_json_writer *w, size_t more);
 void hvb__jw_raw(hvb_json_writer *w, const char *s, size_t n);
 /* A JSON string of `n` bytes of `s`, quoted and escaped as above. */
 void hvb__jw_string(hvb_json_writer *w, const char *s, size_t n);

@@ -30,6 +30,8 @@ typedef struct frame {
   bool array;
   bool synthetic; /* the object whose braces were missing: closing it is no edit */
   bool comma;     /* a comma was read and no member followed yet */
+  unsigned members;  /* text mode: values written into this container */
+  guint keys_base;   /* text mode: this object's first key span in out->keys */
 } frame;
 
 typedef struct scanner {
@@ -41,10 +43,21 @@ typedef struct scanner {
   GArray *stack;
   json_object *root; /* the top-level value being built (owned) */
   GString *buf;      /* decoded string, number or key */
+  GString *key;      /* text mode: the key waiting for its value (there is at most one) */
+  bool buf_plain;    /* the string in buf is runs of plain bytes and UTF-8: nothing to escape */
   unsigned edits[N_EDITS];
   const char *fail; /* reason code; static */
   char *fail_text;
+  hvb__repair_text *out; /* text mode (see repair-scan.h); NULL: json-c values */
+  bool got_root;         /* text mode: the top-level object was opened */
 } scanner;
+
+/* Text mode met what it leaves to the json-c path: stop the scan. */
+static bool bail(scanner *s) {
+  s->out->bail = true;
+  s->fail = "bail";
+  return false;
+}
 
 static bool scan_fail(scanner *s, const char *code, const char *fmt, ...) HVB_PRINTF(3, 4);
 static bool scan_fail(scanner *s, const char *code, const char *fmt, ...) {
@@ -130,6 +143,10 @@ static void add_member(scanner *s, json_object *obj, const char *key, json_objec
  * when it opens, so that closing it later needs no bookkeeping. */
 static void attach(scanner *s, json_object *v) {
   frame *f = top(s);
+  if (s->out) {
+    json_object_put(v);
+    return;
+  }
   if (!f) {
     s->root = v;
     return;
@@ -143,6 +160,24 @@ static void attach(scanner *s, json_object *v) {
   }
   f->state = ST_AFTER;
   f->comma = false;
+}
+
+/* Text mode: what goes before the value about to be written (the comma, the key and its
+ * colon), and the frame's bookkeeping that attach does for json-c values. A scalar at the top
+ * level is left to the json-c path (unwrapping, `null` as no arguments, not_object). */
+static bool text_value(scanner *s) {
+  frame *f = top(s);
+  if (!f) return bail(s);
+  if (!f->array) {
+    if (!hvb__rt_key(s->out, f->keys_base, f->members, s->key->str, s->key->len))
+      return bail(s);
+  } else if (f->members) {
+    hvb__rt_char(s->out, ',');
+  }
+  f->members++;
+  f->state = ST_AFTER;
+  f->comma = false;
+  return true;
 }
 
 /* The value being read was cut off by the end of the input: forget it and its key. */
@@ -162,9 +197,18 @@ static bool open_container(scanner *s, bool array) {
   if (s->stack->len >= HVB_REPAIR_MAX_DEPTH)
     return scan_fail(s, "too_deep", "nesting deeper than %d levels at byte %zu",
                      HVB_REPAIR_MAX_DEPTH, s->pos);
-  json_object *node = array ? json_object_new_array() : json_object_new_object();
-  attach(s, node);
-  frame f = {node, NULL, array ? ST_VALUE : ST_KEY, array, false, false};
+  json_object *node = NULL;
+  if (s->out) {
+    if (!s->stack->len && (array || s->got_root)) return bail(s);
+    if (s->stack->len && !text_value(s)) return false;
+    hvb__rt_char(s->out, array ? '[' : '{');
+    s->got_root = true;
+  } else {
+    node = array ? json_object_new_array() : json_object_new_object();
+    attach(s, node);
+  }
+  frame f = {node, NULL, array ? ST_VALUE : ST_KEY, array, false, false, 0,
+             s->out ? s->out->n_keys : 0};
   g_array_append_val(s->stack, f);
   s->pos++;
   return true;
@@ -185,8 +229,9 @@ static bool close_top(scanner *s, bool implicit, bool at_end) {
     s->edits[E_TRAILING_COMMA]++;
   }
   if (implicit && !f->synthetic) s->edits[E_CLOSE_BRACKETS]++;
+  if (s->out) hvb__rt_close(s->out, f->array, f->keys_base, s->stack->len == 1);
   g_free(f->key);
-  g_array_set_size(s->stack, s->stack->len - 1);
+  s->stack->len--; /* a GArray without clearing or terminator: only its length changes */
   return true;
 }
 
@@ -207,58 +252,31 @@ static bool close_bracket(scanner *s, unsigned char c) {
   return close_top(s, false, false);
 }
 
-/* UTF-8 sequence at p: its length when valid, 0 when invalid, -1 when the input ends inside
- * a sequence that was valid so far. */
-static int utf8_seq(const unsigned char *p, size_t avail) {
-  unsigned char c = p[0];
-  int n;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c < 0xC2) return 0;
-  if (c < 0xE0) {
-    n = 2;
-  } else if (c < 0xF0) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F; /* surrogates */
-  } else if (c < 0xF5) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
+/* g_string_append_len without its call when the room is there: strings are mostly runs. */
+static inline void append_run(GString *b, const unsigned char *p, size_t n) {
+  if (b->len + n < b->allocated_len) {
+    memcpy(b->str + b->len, p, n);
+    b->len += n;
+    b->str[b->len] = '\0';
   } else {
-    return 0;
+    g_string_append_len(b, (const char *)p, (gssize)n);
   }
-  for (int k = 1; k < n; k++) {
-    if ((size_t)k >= avail) return -1;
-    if (p[k] < lo || p[k] > hi) return 0;
-    lo = 0x80;
-    hi = 0xBF;
-  }
-  return n;
-}
-
-static int hex_value(unsigned char c) {
-  if (is_digit(c)) return c - '0';
-  c = (unsigned char)g_ascii_tolower(c);
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Four hex digits at p: 1 with *out set, 0 when not hex, -1 when the input ends first. */
-static int hex4(const unsigned char *p, size_t avail, unsigned *out) {
-  unsigned v = 0;
-  for (size_t k = 0; k < 4; k++) {
-    if (k >= avail) return -1;
-    int h = hex_value(p[k]);
-    if (h < 0) return 0;
-    v = v << 4 | (unsigned)h;
-  }
-  *out = v;
-  return 1;
 }
 
 static void append_unichar(GString *b, gunichar u) {
   char tmp[8];
   g_string_append_len(b, tmp, g_unichar_to_utf8(u, tmp));
 }
+
+/* Bytes that end a run of a string's plain bytes: controls, quotes, the backslash, non-ASCII. */
+static const unsigned char run_stop[256] = {
+#define S4_(c) [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1
+#define S16_(c) S4_(c), S4_(c + 4), S4_(c + 8), S4_(c + 12)
+    S16_(0x00), S16_(0x10), S16_(0x80), S16_(0x90), S16_(0xA0), S16_(0xB0), S16_(0xC0),
+    S16_(0xD0), S16_(0xE0), S16_(0xF0), ['"'] = 1, ['\''] = 1, ['\\'] = 1,
+#undef S16_
+#undef S4_
+};
 
 /* A quote inside a value string ends it only when what follows could follow a string in
  * JSON; otherwise the model forgot to escape it (`"say "hi" now"`). Valid JSON is never
@@ -285,21 +303,22 @@ static bool scan_string(scanner *s, bool is_key) {
   GString *b = s->buf;
   unsigned char q = in[s->pos];
   size_t i = s->pos + 1;
-  g_string_truncate(b, 0);
+  b->len = 0; /* g_string_truncate without its call */
+  b->str[0] = '\0';
+  s->buf_plain = true;
   if (q == '\'') s->edits[E_SINGLE_QUOTES]++;
   while (i < end) {
     size_t run = i;
-    while (i < end && in[i] >= 0x20 && in[i] < 0x80 && in[i] != '"' && in[i] != '\'' &&
-           in[i] != '\\')
-      i++;
-    if (i > run) g_string_append_len(b, (const char *)in + run, (gssize)(i - run));
+    while (i < end && !run_stop[in[i]]) i++;
+    if (i > run) append_run(b, in + run, i - run);
     if (i >= end) break;
     unsigned char c = in[i];
+    if (c == q && (is_key || quote_closes(s, i + 1))) {
+      s->pos = i + 1;
+      return true;
+    }
+    if (c < 0x80) s->buf_plain = false; /* a byte the writer may have to escape */
     if (c == q) {
-      if (is_key || quote_closes(s, i + 1)) {
-        s->pos = i + 1;
-        return true;
-      }
       if (q == '"') s->edits[E_ESCAPE_QUOTE]++;
       g_string_append_c(b, (char)c);
       i++;
@@ -323,7 +342,7 @@ static bool scan_string(scanner *s, bool is_key) {
         i += 2;
       } else if (e == 'u') {
         unsigned cu, lo;
-        int h = hex4(in + i + 2, end - i - 2, &cu);
+        int h = hvb__repair_hex4(in + i + 2, end - i - 2, &cu);
         if (h < 0) {
           i = end;
           break;
@@ -338,7 +357,7 @@ static bool scan_string(scanner *s, bool is_key) {
         if (cu >= 0xD800 && cu < 0xDC00) {
           size_t rest = end - i;
           bool escape = rest >= 2 && in[i] == '\\' && in[i + 1] == 'u';
-          int h2 = escape ? hex4(in + i + 2, rest - 2, &lo) : 0;
+          int h2 = escape ? hvb__repair_hex4(in + i + 2, rest - 2, &lo) : 0;
           if (rest == 0 || (rest == 1 && in[i] == '\\') || h2 < 0) {
             i = end; /* a surrogate pair cut in the middle */
             break;
@@ -366,7 +385,7 @@ static bool scan_string(scanner *s, bool is_key) {
       g_string_append_c(b, (char)c);
       i++;
     } else {
-      int n = utf8_seq(in + i, end - i);
+      int n = hvb__repair_utf8_seq(in + i, end - i);
       if (n < 0) {
         i = end;
         break;
@@ -421,65 +440,19 @@ static bool scan_key(scanner *s, frame *f) {
   } else {
     return unexpected(s);
   }
-  f->key = take_key(s);
+  if (s->out && !memchr(s->buf->str, '\0', s->buf->len)) {
+    GString *k = s->key; /* the key is the decoded text: no copy */
+    s->key = s->buf;
+    s->buf = k;
+  } else if (s->out) {
+    char *k = take_key(s);
+    g_string_assign(s->key, k);
+    g_free(k);
+  } else {
+    f->key = take_key(s);
+  }
   f->state = ST_COLON;
   return true;
-}
-
-/* Rewrite number text `t` in JSON form into `out`: drop a leading '+' and leading zeros,
- * give '.5' its 0 and '5.' its fraction, drop an exponent without digits. False when it is
- * not a number at all. */
-static bool normalize_number(const unsigned char *t, size_t n, GString *out, bool *changed,
-                             bool *is_int) {
-  size_t i = 0, digits = 0;
-  *changed = false;
-  *is_int = true;
-  g_string_truncate(out, 0);
-  if (i < n && t[i] == '+') {
-    i++;
-    *changed = true;
-  } else if (i < n && t[i] == '-') {
-    g_string_append_c(out, '-');
-    i++;
-  }
-  size_t d = i;
-  while (i < n && is_digit(t[i])) i++;
-  digits += i - d;
-  if (i == d) {
-    g_string_append_c(out, '0');
-    *changed = true;
-  } else {
-    size_t z = d;
-    while (z + 1 < i && t[z] == '0') z++;
-    if (z > d) *changed = true;
-    g_string_append_len(out, (const char *)t + z, (gssize)(i - z));
-  }
-  if (i < n && t[i] == '.') {
-    size_t f = ++i;
-    while (i < n && is_digit(t[i])) i++;
-    digits += i - f;
-    *is_int = false;
-    g_string_append_c(out, '.');
-    if (i == f) {
-      g_string_append_c(out, '0');
-      *changed = true;
-    } else {
-      g_string_append_len(out, (const char *)t + f, (gssize)(i - f));
-    }
-  }
-  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
-    size_t e = i++;
-    if (i < n && (t[i] == '+' || t[i] == '-')) i++;
-    size_t f = i;
-    while (i < n && is_digit(t[i])) i++;
-    if (i == f) {
-      *changed = true;
-    } else {
-      *is_int = false;
-      g_string_append_len(out, (const char *)t + e, (gssize)(i - e));
-    }
-  }
-  return i == n && digits > 0;
 }
 
 /* A json-c number that prints as `text`: integers as int64/uint64 when they fit, anything
@@ -501,6 +474,14 @@ static json_object *make_number(const char *text, bool is_int) {
 
 static bool scan_word_value(scanner *s, size_t start);
 
+/* Digits without a sign or a leading zero: already in the form json-c prints. */
+static bool plain_integer(const unsigned char *t, size_t n) {
+  if (n == 0 || (n > 1 && t[0] == '0')) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!is_digit(t[i])) return false;
+  return true;
+}
+
 static bool scan_number(scanner *s) {
   const unsigned char *in = s->in;
   size_t start = s->pos, i = start;
@@ -515,9 +496,15 @@ static bool scan_number(scanner *s) {
     s->pos = i;
     return scan_fail(s, "not_json", "not JSON: malformed number at byte %zu", start);
   }
+  if (s->out && plain_integer(in + start, i - start)) {
+    s->pos = i;
+    if (!text_value(s)) return false;
+    hvb__rt_raw(s->out, (const char *)in + start, i - start);
+    return true;
+  }
   s->pos = i;
   bool changed, is_int;
-  if (!normalize_number(in + start, i - start, s->buf, &changed, &is_int)) {
+  if (!hvb__repair_number(in + start, i - start, s->buf, &changed, &is_int)) {
     if (i >= s->end) {
       drop_value(s);
       return true;
@@ -526,6 +513,13 @@ static bool scan_number(scanner *s) {
                      (int)MIN(i - start, 32), (const char *)in + start, start);
   }
   if (changed) s->edits[E_FIX_NUMBER]++;
+  if (s->out) {
+    if (!text_value(s)) return false;
+    /* json-c reads "-0" as the integer 0 */
+    const char *t = is_int && !strcmp(s->buf->str, "-0") ? "0" : s->buf->str;
+    hvb__rt_raw(s->out, t, strlen(t));
+    return true;
+  }
   attach(s, make_number(s->buf->str, is_int));
   return true;
 }
@@ -560,6 +554,12 @@ static bool scan_word_value(scanner *s, size_t start) {
     size_t wl = strlen(words[k].word);
     if (n == wl && !memcmp(w, words[k].word, n)) {
       if (words[k].edit >= 0) s->edits[words[k].edit]++;
+      if (s->out) {
+        const char *t = words[k].type == json_type_null ? "null" : words[k].value ? "true" : "false";
+        if (!text_value(s)) return false;
+        hvb__rt_raw(s->out, t, strlen(t));
+        return true;
+      }
       attach(s, words[k].type == json_type_boolean ? json_object_new_boolean(words[k].value)
                                                    : NULL);
       return true;
@@ -574,10 +574,31 @@ static bool scan_word_value(scanner *s, size_t start) {
                    (int)MIN(n, 32), w, start);
 }
 
+/* Text mode: a value string. One of plain bytes, closed by its quote, is copied from the
+ * input as it is: no decoding into buf (long strings are mostly that). */
+static bool text_string(scanner *s) {
+  const unsigned char *in = s->in;
+  size_t i = s->pos + 1;
+  while (i < s->end && !run_stop[in[i]]) i++;
+  bool plain = in[s->pos] == '"' && i < s->end && in[i] == '"' && quote_closes(s, i + 1);
+  if (!plain && !scan_string(s, false)) s->edits[E_CLOSE_STRING]++;
+  if (!text_value(s)) return false;
+  if (plain) {
+    hvb__rt_quoted(s->out, (const char *)in + s->pos + 1, i - s->pos - 1);
+    s->pos = i + 1;
+  } else if (s->buf_plain) {
+    hvb__rt_quoted(s->out, s->buf->str, s->buf->len);
+  } else {
+    hvb__rt_string(s->out, s->buf->str, s->buf->len);
+  }
+  return true;
+}
+
 static bool scan_scalar_or_open(scanner *s) {
   unsigned char c = s->in[s->pos];
   if (c == '{' || c == '[') return open_container(s, c == '[');
   if (c == '"' || c == '\'') {
+    if (s->out) return text_string(s);
     if (!scan_string(s, false)) s->edits[E_CLOSE_STRING]++;
     attach(s, json_object_new_string_len(s->buf->str, (int)s->buf->len));
     return true;
@@ -591,11 +612,11 @@ static bool scan_scalar_or_open(scanner *s) {
  * value; -1: failure (s->fail). The end of the region closes whatever is open. */
 static int scan_value(scanner *s) {
   for (;;) {
-    if (s->root && !s->stack->len) return 1;
+    if ((s->root || s->got_root) && !s->stack->len) return 1;
     skip_space(s);
     if (s->pos < s->end && s->fenced && has_fence(s->in, s->pos, s->end)) s->end = s->pos;
     if (s->pos >= s->end) {
-      if (!s->root) return 0;
+      if (!s->root && !s->got_root) return 0;
       while (s->stack->len) close_top(s, true, true);
       return 1;
     }
@@ -612,7 +633,7 @@ static int scan_value(scanner *s) {
           s->edits[E_EXTRA_COMMA]++;
         } else {
           ok = scan_fail(s, "not_json", "not JSON: the member '%s' has no value (byte %zu)",
-                         f->key, s->pos);
+                         f->key ? f->key : "", s->pos);
         }
       } else {
         ok = scan_scalar_or_open(s);
@@ -634,7 +655,7 @@ static int scan_value(scanner *s) {
         f->state = ST_VALUE;
       } else if (c == '}' || c == ']' || c == ',') {
         ok = scan_fail(s, "not_json", "not JSON: the member '%s' has no value (byte %zu)",
-                       f->key, s->pos);
+                       f->key ? f->key : "", s->pos);
       } else if (starts_value(c)) {
         s->edits[E_MISSING_COLON]++;
         f->state = ST_VALUE;
@@ -666,6 +687,8 @@ static void scanner_reset(scanner *s) {
   g_array_set_size(s->stack, 0);
   json_object_put(s->root);
   s->root = NULL;
+  if (s->out) hvb__rt_reset(s->out);
+  s->got_root = false;
 }
 
 /* The last ``` alone at the start of a line after `from`: where a fenced block ends (len when
@@ -717,13 +740,15 @@ static int scan_first(scanner *s, bool prose) {
   for (int attempt = 1;; attempt++) {
     unsigned char c = s->in[s->pos];
     if ((c == '"' || c == '\'') && key_follows(s)) {
-      s->root = json_object_new_object();
-      frame f = {s->root, NULL, ST_KEY, false, true, false};
+      if (s->out) hvb__rt_char(s->out, '{');
+      s->got_root = s->out != NULL;
+      s->root = s->out ? NULL : json_object_new_object();
+      frame f = {s->root, NULL, ST_KEY, false, true, false, 0, 0};
       g_array_append_val(s->stack, f);
       s->edits[E_MISSING_BRACES]++;
     }
     int r = scan_value(s);
-    if (r >= 0 || !prose || attempt >= MAX_ATTEMPTS || start + 1 >= end) return r;
+    if (r >= 0 || (s->out && s->out->bail) || !prose || attempt >= MAX_ATTEMPTS || start + 1 >= end) return r;
     const unsigned char *next = memchr(s->in + start + 1, '{', end - start - 1);
     if (!next) return r;
     scanner_reset(s);
@@ -793,6 +818,7 @@ static bool scan_rest(scanner *s, GPtrArray *values) {
       if (s->pos < s->end && in[s->pos] == '{') continue;
       s->pos = p;
     } else if (!after_fence && c == '{') {
+      if (s->out) return bail(s); /* several objects */
       if (scan_value(s) < 0) return false;
       g_ptr_array_add(values, s->root);
       s->root = NULL;
@@ -847,4 +873,26 @@ bool hvb__repair_scan(const char *text, size_t len, GPtrArray *values, unsigned 
   g_string_free(s.buf, TRUE);
   g_free(s.fail_text);
   return ok;
+}
+
+int hvb__repair_scan_text(const char *text, size_t len, hvb__repair_text *t, unsigned *counts) {
+  scanner s = {0};
+  s.in = (const unsigned char *)text;
+  s.len = s.end = len;
+  s.stack = g_array_new(FALSE, FALSE, sizeof(frame));
+  s.buf = g_string_new(NULL);
+  s.key = g_string_new(NULL);
+  s.out = t;
+  GPtrArray *none = g_ptr_array_new(); /* text mode makes no values */
+  bool ok = scan_document(&s, none) && s.got_root && !t->bail;
+  if (ok)
+    for (int i = 0; i < N_EDITS; i++) counts[i] += s.edits[i];
+  s.out = NULL; /* keep the text */
+  scanner_reset(&s);
+  g_ptr_array_free(none, TRUE);
+  g_array_free(s.stack, TRUE);
+  g_string_free(s.buf, TRUE);
+  g_string_free(s.key, TRUE);
+  g_free(s.fail_text);
+  return ok ? 1 : 0;
 }

@@ -42,7 +42,8 @@ struct hvb_repair_result {
   hvb_repair_outcome outcome;
   char *arguments;
   size_t arguments_len;
-  json_object *value;
+  json_object *value; /* built on first use when the text mode wrote the arguments */
+  GMutex value_lock;  /* for that first use */
   GPtrArray *edits; /* repair_edit */
   char *reason, *reason_text;
   char *tool;
@@ -188,17 +189,23 @@ static const char *resolve_tool(const char *tool, json_object *index) {
 
 static const char *const outcome_names[] = {"valid", "repaired", "unfixable"};
 
-/* A result holding the arguments as given (a copy of `len` bytes of `text`), valid so far. */
-static hvb_repair_result *result_new(const char *text, size_t len, const char *tool) {
+/* A result, valid so far, without arguments yet (keep_original gives them). */
+static hvb_repair_result *result_new(const char *tool) {
   hvb_repair_result *r = g_new0(hvb_repair_result, 1);
   r->edits = g_ptr_array_new_with_free_func(edit_free);
   r->calls = g_ptr_array_new_with_free_func(g_free);
+  r->tool = g_strdup(tool);
+  g_mutex_init(&r->value_lock);
+  return r;
+}
+
+/* The arguments as given (a copy of `len` bytes of `text`): what an UNFIXABLE result holds.
+ * The text mode, which succeeds or leaves the input to the json-c path, needs no copy. */
+static void keep_original(hvb_repair_result *r, const char *text, size_t len) {
   r->arguments = g_malloc(len + 1);
   if (len) memcpy(r->arguments, text, len);
   r->arguments[len] = '\0';
   r->arguments_len = len;
-  r->tool = g_strdup(tool);
-  return r;
 }
 
 /* The tool's name against the known ones of `index`: a close name is renamed (an edit), an
@@ -264,6 +271,82 @@ static void result_finish(hvb_repair_result *r, GPtrArray *objects, const unsign
   r->arguments_len = strlen(r->arguments);
 }
 
+/* Is every required field of `schema` in the top object of `t`, or given a default? */
+static bool text_schema_ok(hvb__repair_text *t, json_object *schema) {
+  json_object *required = NULL, *props = NULL, *prop = NULL;
+  if (!schema || !json_object_object_get_ex(schema, "required", &required) ||
+      !json_object_is_type(required, json_type_array))
+    return true;
+  json_object_object_get_ex(schema, "properties", &props);
+  for (size_t i = 0, n = json_object_array_length(required); i < n; i++) {
+    json_object *name = json_object_array_get_idx(required, i);
+    const char *field = json_object_get_string(name);
+    if (!json_object_is_type(name, json_type_string) || hvb__rt_has_key(t, 0, field)) continue;
+    if (!json_object_is_type(props, json_type_object) ||
+        !json_object_object_get_ex(props, field, &prop) ||
+        !json_object_is_type(prop, json_type_object) ||
+        !json_object_object_get_ex(prop, "default", NULL))
+      return false; /* unfixable: the json-c path says so */
+  }
+  return true;
+}
+
+/* apply_schema on the text: a missing required field is added last with its default, as
+ * json_object_object_add does. */
+static void text_fill_defaults(hvb_repair_result *r, hvb__repair_text *t, json_object *schema) {
+  json_object *required = NULL, *props = NULL, *prop = NULL, *def = NULL;
+  if (!schema || !json_object_object_get_ex(schema, "required", &required) ||
+      !json_object_is_type(required, json_type_array))
+    return;
+  json_object_object_get_ex(schema, "properties", &props);
+  for (size_t i = 0, n = json_object_array_length(required); i < n; i++) {
+    json_object *name = json_object_array_get_idx(required, i);
+    const char *field = json_object_get_string(name);
+    if (!json_object_is_type(name, json_type_string) || hvb__rt_has_key(t, 0, field)) continue;
+    json_object_object_get_ex(props, field, &prop);
+    json_object_object_get_ex(prop, "default", &def);
+    t->w.len--; /* the top object's '}' */
+    if (t->n_keys) hvb__rt_char(t, ',');
+    hvb__rt_span sp = {t->w.len, 0};
+    hvb__jw_string(&t->w, field, strlen(field));
+    sp.len = t->w.len - sp.off;
+    hvb__rt_add_span(t, sp.off, sp.len);
+    hvb__rt_raw(t, ":", 1);
+    json_object *copy = hvb__json_copy(def);
+    size_t jn = 0;
+    const char *js = json_object_to_json_string_length(
+        copy, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &jn);
+    hvb__rt_raw(t, js, jn);
+    json_object_put(copy);
+    hvb__rt_raw(t, "}", 1);
+    add_edit(r, g_strdup_printf("fill_default:%s", field),
+             g_strdup_printf("filled the missing required field '%s' with its schema default",
+                             field));
+  }
+}
+
+/* The text mode (repair-scan.h): the scanner writes the repaired arguments, no json-c value
+ * is made (hvb_repair_result_value parses them on demand). True when it made the whole
+ * result; false, r untouched, when the json-c path must run. */
+static bool repair_text(hvb_repair_result *r, const char *text, size_t len,
+                        json_object *schema) {
+  if (len > HVB_REPAIR_MAX_BYTES) return false;
+  hvb__repair_text t;
+  hvb__rt_init(&t, MIN(len + 16, (size_t)1 << 16)); /* the text grows as it is written */
+  unsigned counts[N_EDITS] = {0};
+  bool ok = hvb__repair_scan_text(text, len, &t, counts) == 1 && text_schema_ok(&t, schema);
+  if (ok) {
+    add_counted_edits(r, counts);
+    text_fill_defaults(r, &t, schema);
+    r->outcome = r->edits->len == 0 ? HVB_REPAIR_VALID : HVB_REPAIR_REPAIRED;
+    g_free(r->arguments);
+    r->arguments = hvb__jw_steal(&t.w, &r->arguments_len);
+    g_ptr_array_add(r->calls, r->arguments); /* one text for both (see _free) */
+  }
+  hvb__rt_clear(&t);
+  return ok;
+}
+
 static hvb_repair_result *repair_run(const char *text, size_t len, json_object *schema,
                                      json_object *index, const char *tool, unsigned flags,
                                      hvb_error *err) {
@@ -272,15 +355,21 @@ static hvb_repair_result *repair_run(const char *text, size_t len, json_object *
     return NULL;
   }
   if (!text) text = "";
-  hvb_repair_result *r = result_new(text, len, tool);
+  hvb_repair_result *r = result_new(tool);
   GPtrArray *objects = g_ptr_array_new_with_free_func(put_json);
   unsigned counts[N_EDITS] = {0};
   bool ok = !(tool && index) || check_tool(r, tool, index, &schema);
-  if (ok) ok = read_arguments(r, text, len, flags, counts, objects);
-  add_counted_edits(r, counts);
-  for (guint i = 0; ok && i < objects->len; i++)
-    ok = !schema || apply_schema(r, g_ptr_array_index(objects, i), schema);
-  if (ok) result_finish(r, objects, counts);
+  bool done = ok && !(flags & HVB__REPAIR_JSONC_ONLY) && repair_text(r, text, len, schema);
+  if (!done) keep_original(r, text, len);
+  if (ok && !done) {
+    ok = read_arguments(r, text, len, flags, counts, objects);
+    add_counted_edits(r, counts);
+    for (guint i = 0; ok && i < objects->len; i++)
+      ok = !schema || apply_schema(r, g_ptr_array_index(objects, i), schema);
+    if (ok) result_finish(r, objects, counts);
+  } else if (!ok) {
+    add_counted_edits(r, counts);
+  }
   g_ptr_array_free(objects, TRUE);
 
   if (r->outcome == HVB_REPAIR_UNFIXABLE && (flags & HVB_REPAIR_STRICT)) {
@@ -350,8 +439,10 @@ HVB_PUBLIC hvb_repair_result *hvb_repair_tool_call(const char *tool, const char 
 
 HVB_PUBLIC void hvb_repair_result_free(hvb_repair_result *r) {
   if (!r) return;
+  if (r->calls->len && g_ptr_array_index(r->calls, 0) == r->arguments) r->arguments = NULL;
   g_free(r->arguments);
   json_object_put(r->value);
+  g_mutex_clear(&r->value_lock);
   g_ptr_array_free(r->edits, TRUE);
   g_free(r->reason);
   g_free(r->reason_text);
@@ -374,7 +465,37 @@ HVB_PUBLIC const char *hvb_repair_result_arguments(const hvb_repair_result *r, s
   return r->arguments;
 }
 
-HVB_PUBLIC json_object *hvb_repair_result_value(const hvb_repair_result *r) { return r->value; }
+/* The value of arguments written by the text mode: scanning the repaired text again gives
+ * the json-c value the json-c path would have built (the same numbers, with their digits). */
+static json_object *value_of_text(const char *text, size_t len) {
+  GPtrArray *values = g_ptr_array_new_with_free_func(put_json);
+  unsigned counts[N_EDITS] = {0};
+  const char *fail = NULL;
+  char *fail_text = NULL;
+  json_object *v = NULL;
+  if (hvb__repair_scan(text, len, values, counts, &fail, &fail_text) && values->len)
+    v = json_object_get(g_ptr_array_index(values, 0));
+  g_free(fail_text);
+  g_ptr_array_free(values, TRUE);
+  return v ? v : json_object_new_object(); /* (never: the text is one JSON object) */
+}
+
+/* Built once, on first use, even when several threads ask at once: the result stays
+ * immutable for its readers (the pointer is published atomically, after the object is made). */
+HVB_PUBLIC json_object *hvb_repair_result_value(const hvb_repair_result *r) {
+  if (r->outcome == HVB_REPAIR_UNFIXABLE) return NULL;
+  hvb_repair_result *m = (hvb_repair_result *)r;
+  json_object *v = g_atomic_pointer_get(&m->value);
+  if (v) return v;
+  g_mutex_lock(&m->value_lock);
+  v = m->value;
+  if (!v) {
+    v = value_of_text(r->arguments, r->arguments_len);
+    g_atomic_pointer_set(&m->value, v);
+  }
+  g_mutex_unlock(&m->value_lock);
+  return v;
+}
 
 HVB_PUBLIC size_t hvb_repair_result_edit_count(const hvb_repair_result *r) {
   return r->edits->len;

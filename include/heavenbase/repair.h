@@ -45,7 +45,9 @@
  *
  * Thread safety: the functions keep no global state and may run in any number of threads at
  * once. A result is immutable after it is returned: several threads may read one, and it is
- * freed by one of them when all are done. Borrowed JSON arguments (schema, tools) are only
+ * freed by one of them when all are done. (The one thing built after the return is the JSON
+ * value of hvb_repair_result_value, on its first call; that is done once, under a lock
+ * of the result, so concurrent first calls are safe and all get the same object.) Borrowed JSON arguments (schema, tools) are only
  * read, but json-c objects are not thread-safe: do not modify them during the call.
  */
 #ifndef HEAVENBASE_REPAIR_H
@@ -127,7 +129,11 @@ const char *hvb_repair_outcome_name(hvb_repair_outcome outcome);
 const char *hvb_repair_result_arguments(const hvb_repair_result *r, size_t *len);
 
 /* The arguments as a JSON object, borrowed from the result (take a reference with
- * json_object_get to keep it); NULL for UNFIXABLE. */
+ * json_object_get to keep it); NULL for UNFIXABLE. Repair usually writes the arguments' text
+ * without making json-c objects; then the first call parses that text (the cost of one more
+ * scan, once per result) and keeps the object in the result: callers that need only the text
+ * (hvb_repair_result_arguments) never pay for it. The object must not be modified: other
+ * threads may be reading it. */
 json_object *hvb_repair_result_value(const hvb_repair_result *r);
 
 /* The edits made, in a stable order: `code` is one of the codes listed above, `text` says in
