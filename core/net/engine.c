@@ -272,10 +272,11 @@ static void complete(hvb_work *w, bool cancel) {
 
 static void settle(hvb_work *w, hvb_step st, const hvb_error *e);
 
-/* Run the transfer's own timers (a retry whose backoff passed, an idle attempt) and arm the
- * work's heap timer for the next; settle the work when that ended its transfer. */
 static void admit_overdue(hvb_work *w);
 
+/* Run the transfer's own timers (a retry whose backoff passed, an idle attempt) and arm the
+ * work's heap timer for the next; settle the work when that ended its transfer. A work that
+ * waits for a connection has one timer, its deadline. */
 static void tick(hvb_work *w) {
   if (hvb__admit_waiting(&w->admit)) { /* its timer is its deadline (transfer_attach) */
     gint64 deadline = hvb__transfer_deadline(w->ops->transfer(w));
