@@ -3,7 +3,8 @@
  * One instance per (backend, options) in a process, shared by every cache handle that names
  * them: a backend's connection pool is per process, not per call. Health is per instance: an
  * outage is a run of failures; its first failure is the one warning, the first success after
- * it the one "back" line. While down, calls skip the backend until a backoff delay has passed
+ * it the one "back" line (not one reported within the first backoff: that command was sent
+ * before the outage). While down, calls skip the backend until a backoff delay has passed
  * (100 ms doubling to 5 s), then one call tries it again.
  */
 #include "cache/backend.h"
@@ -25,6 +26,7 @@ struct hvb_remote {
   GMutex lock; /* health */
   bool down;
   gint64 retry_at, backoff_us; /* monotonic us */
+  gint64 down_at;              /* when the current outage began */
 };
 
 static GMutex table_lock;
@@ -115,6 +117,13 @@ void hvb__remote_note(hvb_remote *r, bool ok, const hvb_error *err) {
   g_mutex_lock(&r->lock);
   bool was_down = r->down;
   gint64 now = g_get_monotonic_time();
+  if (ok && was_down && now - r->down_at < BACKOFF_MIN_US) {
+    /* A success this soon after the outage began is a command sent before it, reported
+     * late by another thread (no probe goes before the first backoff): taking it for the
+     * backend's return would end the outage at once and warn again at the next failure. */
+    g_mutex_unlock(&r->lock);
+    return;
+  }
   if (ok) {
     r->down = false;
     r->backoff_us = 0;
@@ -122,7 +131,10 @@ void hvb__remote_note(hvb_remote *r, bool ok, const hvb_error *err) {
     r->backoff_us = r->backoff_us ? MIN(r->backoff_us * 2, BACKOFF_MAX_US) : BACKOFF_MIN_US;
     r->retry_at = now + r->backoff_us;
     r->down = true;
-    if (!was_down) g_atomic_int_inc(&outages);
+    if (!was_down) {
+      r->down_at = now;
+      g_atomic_int_inc(&outages);
+    }
   }
   g_mutex_unlock(&r->lock);
   if (!ok && !was_down)

@@ -146,6 +146,10 @@ START_TEST(timing_parts_add_up_to_the_wall_time) {
    * the timed parts runs some 50 times slower and 30 calls are too few to dilute it: the run
    * there is for memory, and a looser bound still catches a part that is not counted. */
   double bound = wrapper && *wrapper ? 0.15 : 0.05;
+#if defined(__SANITIZE_ADDRESS__)
+  /* The same under ASan, by less: that code runs several times slower (5.4 % seen in CI). */
+  bound = MAX(bound, 0.10);
+#endif
   ck_assert_msg(fabs(wall - parts) <= bound * wall,
                 "%d calls: the parts add up to %.3f ms, the wall time is %.3f ms", n, parts, wall);
   ck_assert(ttfb > 0);
