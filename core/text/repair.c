@@ -144,27 +144,45 @@ static bool read_objects(hvb_repair_result *r, const char *text, size_t len, boo
 
 /* Fill missing required fields from their schema defaults. False (reason recorded) when a
  * required field has no default. */
-static bool apply_schema(hvb_repair_result *r, json_object *obj, json_object *schema) {
-  json_object *required = NULL, *props = NULL;
-  if (!json_object_object_get_ex(schema, "required", &required) ||
+/* The schema's "required" array (NULL: none) and its "properties" in *props. */
+static json_object *required_of(json_object *schema, json_object **props) {
+  json_object *required = NULL;
+  *props = NULL;
+  if (!schema || !json_object_object_get_ex(schema, "required", &required) ||
       !json_object_is_type(required, json_type_array))
-    return true;
-  json_object_object_get_ex(schema, "properties", &props);
-  size_t n = json_object_array_length(required);
-  for (size_t i = 0; i < n; i++) {
+    return NULL;
+  json_object_object_get_ex(schema, "properties", props);
+  return required;
+}
+
+/* The default the schema's properties give `field`, or NULL when they give none. */
+static json_object *default_of(json_object *props, const char *field) {
+  json_object *prop = NULL, *def = NULL;
+  if (json_object_is_type(props, json_type_object) &&
+      json_object_object_get_ex(props, field, &prop) &&
+      json_object_is_type(prop, json_type_object) &&
+      json_object_object_get_ex(prop, "default", &def))
+    return def;
+  return NULL;
+}
+
+static void add_fill_edit(hvb_repair_result *r, const char *field) {
+  add_edit(r, g_strdup_printf("fill_default:%s", field),
+           g_strdup_printf("filled the missing required field '%s' with its schema default",
+                           field));
+}
+
+static bool apply_schema(hvb_repair_result *r, json_object *obj, json_object *schema) {
+  json_object *props = NULL, *required = required_of(schema, &props);
+  for (size_t i = 0, n = required ? json_object_array_length(required) : 0; i < n; i++) {
     json_object *name = json_object_array_get_idx(required, i);
     const char *field = json_object_get_string(name);
     if (!json_object_is_type(name, json_type_string) || json_object_object_get_ex(obj, field, NULL))
       continue;
-    json_object *prop = NULL, *def = NULL;
-    if (json_object_is_type(props, json_type_object) &&
-        json_object_object_get_ex(props, field, &prop) &&
-        json_object_is_type(prop, json_type_object) &&
-        json_object_object_get_ex(prop, "default", &def)) {
+    json_object *def = default_of(props, field);
+    if (def) {
       json_object_object_add(obj, field, hvb__json_copy(def));
-      add_edit(r, g_strdup_printf("fill_default:%s", field),
-               g_strdup_printf("filled the missing required field '%s' with its schema default",
-                               field));
+      add_fill_edit(r, field);
       continue;
     }
     unfixable(r, NULL, NULL);
@@ -273,20 +291,12 @@ static void result_finish(hvb_repair_result *r, GPtrArray *objects, const unsign
 
 /* Is every required field of `schema` in the top object of `t`, or given a default? */
 static bool text_schema_ok(hvb__repair_text *t, json_object *schema) {
-  json_object *required = NULL, *props = NULL, *prop = NULL;
-  if (!schema || !json_object_object_get_ex(schema, "required", &required) ||
-      !json_object_is_type(required, json_type_array))
-    return true;
-  json_object_object_get_ex(schema, "properties", &props);
-  for (size_t i = 0, n = json_object_array_length(required); i < n; i++) {
+  json_object *props = NULL, *required = required_of(schema, &props);
+  for (size_t i = 0, n = required ? json_object_array_length(required) : 0; i < n; i++) {
     json_object *name = json_object_array_get_idx(required, i);
     const char *field = json_object_get_string(name);
     if (!json_object_is_type(name, json_type_string) || hvb__rt_has_key(t, 0, field)) continue;
-    if (!json_object_is_type(props, json_type_object) ||
-        !json_object_object_get_ex(props, field, &prop) ||
-        !json_object_is_type(prop, json_type_object) ||
-        !json_object_object_get_ex(prop, "default", NULL))
-      return false; /* unfixable: the json-c path says so */
+    if (!default_of(props, field)) return false; /* unfixable: the json-c path says so */
   }
   return true;
 }
@@ -294,17 +304,12 @@ static bool text_schema_ok(hvb__repair_text *t, json_object *schema) {
 /* apply_schema on the text: a missing required field is added last with its default, as
  * json_object_object_add does. */
 static void text_fill_defaults(hvb_repair_result *r, hvb__repair_text *t, json_object *schema) {
-  json_object *required = NULL, *props = NULL, *prop = NULL, *def = NULL;
-  if (!schema || !json_object_object_get_ex(schema, "required", &required) ||
-      !json_object_is_type(required, json_type_array))
-    return;
-  json_object_object_get_ex(schema, "properties", &props);
-  for (size_t i = 0, n = json_object_array_length(required); i < n; i++) {
+  json_object *props = NULL, *required = required_of(schema, &props);
+  for (size_t i = 0, n = required ? json_object_array_length(required) : 0; i < n; i++) {
     json_object *name = json_object_array_get_idx(required, i);
     const char *field = json_object_get_string(name);
     if (!json_object_is_type(name, json_type_string) || hvb__rt_has_key(t, 0, field)) continue;
-    json_object_object_get_ex(props, field, &prop);
-    json_object_object_get_ex(prop, "default", &def);
+    json_object *def = default_of(props, field);
     t->w.len--; /* the top object's '}' */
     if (t->n_keys) hvb__rt_char(t, ',');
     hvb__rt_span sp = {t->w.len, 0};
@@ -319,9 +324,7 @@ static void text_fill_defaults(hvb_repair_result *r, hvb__repair_text *t, json_o
     hvb__rt_raw(t, js, jn);
     json_object_put(copy);
     hvb__rt_raw(t, "}", 1);
-    add_edit(r, g_strdup_printf("fill_default:%s", field),
-             g_strdup_printf("filled the missing required field '%s' with its schema default",
-                             field));
+    add_fill_edit(r, field);
   }
 }
 
